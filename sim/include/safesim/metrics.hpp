@@ -1,0 +1,78 @@
+// safesim: output metrics. Names are part of the interface (MODEL.md section 6).
+//
+// A metric is either a flow (counted per day; the run total is the sum over
+// days, or a distinct count for the `minors_*` metrics), a level (a stock
+// observed at the end of each day; the run total is the mean over days), or a
+// derived figure computed from other totals at the end of a run.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace safesim {
+
+enum class MetricKind : std::uint8_t { flow, level, derived };
+
+#define SAFESIM_METRICS(X)                                                                                          \
+  X(minors_contacted, flow, "minors", "distinct minors reached by at least one offender contact attempt")         \
+  X(minors_engaged, flow, "minors", "distinct minors who replied to an offender (dyad reached engaged)")           \
+  X(minors_solicited, flow, "minors", "distinct minors who reached the solicitation stage")                       \
+  X(minors_exploited, flow, "minors", "distinct minors exploited (images obtained, demand, or meeting arranged)")  \
+  X(minors_contacted_per_1k, derived, "per 1,000 minors", "minors_contacted per 1,000 minors on the platform")    \
+  X(minors_engaged_per_1k, derived, "per 1,000 minors", "minors_engaged per 1,000 minors on the platform")        \
+  X(minors_solicited_per_1k, derived, "per 1,000 minors", "minors_solicited per 1,000 minors on the platform")    \
+  X(minors_exploited_per_1k, derived, "per 1,000 minors", "minors_exploited per 1,000 minors on the platform")    \
+  X(exploitation_events, flow, "events", "exploitation events, counting sextortion repeats")                       \
+  X(exposure_days, flow, "minor-days", "minor-days spent in open offender dyads")                                \
+  X(moved_off_platform, flow, "dyads", "dyads moved to another platform or off all platforms")                    \
+  X(contact_attempts, flow, "attempts", "offender contact attempts to minors, reached or blocked")               \
+  X(contacts_prevented, flow, "attempts", "offender contact attempts to minors blocked by a control")              \
+  X(minors_protected, level, "minors", "minors on the platform whom the platform treats as minors (protections apply)") \
+  X(minors_protected_share, level, "share", "minors_protected as a share of minors on the platform")          \
+  X(underage_removed, level, "minors", "children below the minimum age removed by age assurance")            \
+  X(offenders_detected, flow, "accounts", "offender accounts actioned after detection (all channels)")            \
+  X(offenders_detected_user_report, flow, "accounts", "offender accounts actioned after a user report")           \
+  X(offenders_detected_linkage, flow, "accounts", "returning offender accounts caught by ban-evasion linkage")    \
+  X(time_to_detection_days, derived, "days", "mean days from an offender account's first contact to its ban")     \
+  X(user_reports, flow, "reports", "user reports filed (completed)")                                             \
+  X(reports_actioned, flow, "reports", "reports that led to an action after review")                             \
+  X(review_backlog, level, "reports", "reports waiting for review at the end of the day")                        \
+  X(offenders_banned, flow, "accounts", "offender accounts banned")                                              \
+  X(ban_evasions, flow, "accounts", "banned offenders who returned with a new account")                          \
+  X(false_positive_actions, flow, "actions", "benign users wrongly actioned")                                    \
+  X(legit_contacts_blocked, flow, "contacts", "benign adult-minor or peer contacts a control prevented")          \
+  X(review_hours, flow, "hours", "moderator workload")                                                          \
+  X(reporting_effort, flow, "steps", "steps users spent on reports, completed or abandoned")
+
+enum class Metric : std::uint16_t {
+#define SAFESIM_X(name, kind, unit, meaning) name,
+  SAFESIM_METRICS(SAFESIM_X)
+#undef SAFESIM_X
+};
+
+struct MetricInfo {
+  std::string_view name;
+  MetricKind kind;
+  std::string_view unit;
+  std::string_view meaning;
+};
+
+inline constexpr std::array kMetrics = {
+#define SAFESIM_X(name, kind, unit, meaning) MetricInfo{#name, MetricKind::kind, unit, meaning},
+    SAFESIM_METRICS(SAFESIM_X)
+#undef SAFESIM_X
+};
+inline constexpr std::size_t kMetricCount = kMetrics.size();
+
+constexpr std::size_t idx(Metric m) { return static_cast<std::size_t>(m); }
+
+inline std::optional<Metric> metric_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < kMetricCount; ++i)
+    if (kMetrics[i].name == name) return static_cast<Metric>(i);
+  return std::nullopt;
+}
+
+}  // namespace safesim

@@ -1,0 +1,42 @@
+// safesim: running a scenario. The spec is immutable; a run owns all state.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "safesim/metrics.hpp"
+#include "safesim/spec.hpp"
+
+namespace safesim {
+
+/// Outputs of one run. Scope 0 is the whole ecosystem, scope 1 + p is
+/// platform p (in ScenarioSpec::platforms order).
+struct RunOutput {
+  std::vector<std::string> platforms;  ///< platform names
+  std::int64_t days = 0;
+  std::uint64_t seed = 0;
+  std::vector<double> totals;  ///< [scope][metric], (platforms + 1) x kMetricCount
+  std::vector<double> daily;   ///< [scope][day][metric], (platforms + 1) x days x kMetricCount
+  double build_seconds = 0;    ///< population and graph build (wall clock)
+  double run_seconds = 0;      ///< whole run incl. build (wall clock)
+
+  std::size_t scopes() const { return platforms.size() + 1; }
+  double total(Metric m, std::size_t scope = 0) const { return totals[scope * kMetricCount + idx(m)]; }
+  double day_value(Metric m, std::int64_t day, std::size_t scope = 0) const {
+    return daily[(scope * static_cast<std::size_t>(days) + static_cast<std::size_t>(day)) * kMetricCount + idx(m)];
+  }
+};
+
+/// Run one replicate with the given seed (the spec's own seed is not used).
+RunOutput run(const ScenarioSpec& spec, std::uint64_t seed);
+
+/// Run one replicate per seed on `threads` threads. Results are in seed order
+/// and identical whatever the thread count.
+std::vector<RunOutput> run_many(const ScenarioSpec& spec, std::span<const std::uint64_t> seeds, int threads);
+
+/// FNV-1a hash over totals and daily series: a fingerprint for determinism tests.
+std::uint64_t output_hash(const RunOutput& out);
+
+}  // namespace safesim

@@ -1,0 +1,763 @@
+// safesim: scenario description as plain spec structs with defaults.
+//
+// The structs are the model's parameters (MODEL.md section 5). One function
+// template per struct, `describe(V&, T&)`, lists every field once with its
+// key, kind, unit, meaning and source. Every consumer walks that one list:
+//   - the YAML loader (the only translation unit that includes yaml-cpp) sets
+//     fields and validates them,
+//   - the parameter dictionary (scenarios/README.md) is generated from it,
+//   - the resolved scenario is dumped from it for provenance and Python.
+// Adding a control means: a field here, a line in its describe(), and the
+// engine code that reads it. Nothing else has to change.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace safesim {
+
+// ---------------------------------------------------------------- enums
+enum class PlatformKind : std::uint8_t { social, messaging, gaming, video, file_hosting };
+enum class DmPolicy : std::uint8_t { open, requests_inbox, confirm_before_view, connected_only, disabled };
+enum class NetworkExpansion : std::uint8_t { on, mutuals, off };
+enum class AgeAssurance : std::uint8_t { self_declaration, estimation, verification, inference };
+
+inline std::span<const char* const> enum_names(PlatformKind) {
+  static constexpr const char* n[] = {"social", "messaging", "gaming", "video", "file_hosting"};
+  return n;
+}
+inline std::span<const char* const> enum_names(DmPolicy) {
+  static constexpr const char* n[] = {"open", "requests_inbox", "confirm_before_view", "connected_only",
+                                      "disabled"};
+  return n;
+}
+inline std::span<const char* const> enum_names(NetworkExpansion) {
+  static constexpr const char* n[] = {"on", "mutuals", "off"};
+  return n;
+}
+inline std::span<const char* const> enum_names(AgeAssurance) {
+  static constexpr const char* n[] = {"self_declaration", "estimation", "verification", "inference"};
+  return n;
+}
+template <class E>
+const char* enum_name(E e) {
+  return enum_names(E{})[static_cast<std::size_t>(e)];
+}
+
+// ---------------------------------------------------------------- field metadata
+/// What kind of value a field holds; decides validation and documentation.
+enum class Kind : std::uint8_t {
+  prob,     ///< double in [0, 1]
+  rate,     ///< double >= 0 (per day, per hour, a multiplier ...)
+  real,     ///< any finite double within [lo, hi]
+  count,    ///< integer >= 0
+  integer,  ///< integer within [lo, hi]
+  boolean,
+  choice,   ///< one of an enum's names
+  text,     ///< free text
+  path,     ///< a file path, relative to the scenario file
+};
+
+/// Documentation and bounds of one field. `lo`/`hi` narrow the kind's range.
+struct Meta {
+  Kind kind;
+  const char* unit;
+  const char* meaning;
+  const char* source;
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+};
+
+inline constexpr const char* kAssumption = "assumption";
+
+// ---------------------------------------------------------------- population
+struct VulnerabilitySpec {
+  double alpha = 1.0;  // Beta(alpha, beta): mean 0.125, most minors low, a minority high
+  double beta = 7.0;
+};
+
+struct PopulationSpec {
+  std::int64_t users = 10000;
+  double minor_share = 0.20;
+  std::int64_t youngest_age = 8;
+  std::int64_t oldest_age = 70;
+  double boy_share = 0.5;
+  VulnerabilitySpec vulnerability;
+  double activity_sigma = 0.8;
+  double signup_share = 0.10;
+  double underage_join_prob = 0.6;
+  double declared_adult_share = 0.08;
+};
+
+template <class V>
+void describe(V& v, VulnerabilitySpec& s) {
+  v.value("alpha", s.alpha,
+          {Kind::rate, "1", "Beta shape alpha of minors' vulnerability (propensity to answer strangers)",
+           "assumption; concentrated victimisation (Finkelhor, Turner & Colburn 2022)", 0.01, 1000});
+  v.value("beta", s.beta, {Kind::rate, "1", "Beta shape beta of minors' vulnerability", kAssumption, 0.01, 1000});
+}
+
+template <class V>
+void describe(V& v, PopulationSpec& s) {
+  v.value("users", s.users,
+          {Kind::count, "users", "number of synthetic users in the population", "MODEL.md section 9", 1, 2e9});
+  v.value("minor_share", s.minor_share,
+          {Kind::prob, "share", "share of users under 18", "MODEL.md section 9 (20% minors)"});
+  v.value("youngest_age", s.youngest_age,
+          {Kind::integer, "years", "youngest age in the population (children below a platform's minimum age exist and may lie)",
+           kAssumption, 5, 17});
+  v.value("oldest_age", s.oldest_age, {Kind::integer, "years", "oldest adult age", kAssumption, 18, 110});
+  v.value("boy_share", s.boy_share, {Kind::prob, "share", "share of minors who are boys", "census (about half)"});
+  v.group("vulnerability", [&] { describe(v, s.vulnerability); });
+  v.value("activity_sigma", s.activity_sigma,
+          {Kind::rate, "log units", "sigma of the log-normal activity multiplier (mean 1) of each user", kAssumption, 0, 5});
+  v.value("signup_share", s.signup_share,
+          {Kind::prob, "share", "share of accounts created during the horizon (uniform join day); the rest exist at day 0",
+           kAssumption});
+  v.value("underage_join_prob", s.underage_join_prob,
+          {Kind::prob, "probability", "probability that a child below the minimum age joins anyway by declaring an older age",
+           "assumption; Ofcom 2024 Children's Media Lives: most under-13s on social media"});
+  v.value("declared_adult_share", s.declared_adult_share,
+          {Kind::prob, "share", "share of minors old enough to join who declare an adult age at sign-up", kAssumption});
+}
+
+// ---------------------------------------------------------------- social graph
+struct GraphSpec {
+  double mean_degree = 50.0;
+  std::int64_t class_size = 25;
+  double community_share = 0.6;
+  std::int64_t group_size = 150;
+  double groups_per_user = 3.0;
+  double family_adults_per_minor = 2.0;
+  double coach_share = 0.02;
+  double coach_minor_ties = 15.0;
+  std::string edge_list;
+};
+
+template <class V>
+void describe(V& v, GraphSpec& s) {
+  v.value("mean_degree", s.mean_degree,
+          {Kind::rate, "ties per user", "mean number of social ties per user", "MODEL.md section 9 (about 50)", 0, 5000});
+  v.value("class_size", s.class_size,
+          {Kind::count, "users", "size of an age-assortative community (a school class, or an adult peer circle)", kAssumption,
+           2, 100000});
+  v.value("community_share", s.community_share,
+          {Kind::prob, "share", "share of a user's peer ties inside the own community (the rest to similar-age users)",
+           kAssumption});
+  v.value("group_size", s.group_size,
+          {Kind::count, "members", "mean size of an interest group (mixed ages)", kAssumption, 2, 1e7});
+  v.value("groups_per_user", s.groups_per_user,
+          {Kind::rate, "groups", "mean number of interest groups a user belongs to", kAssumption, 0, 1000});
+  v.value("family_adults_per_minor", s.family_adults_per_minor,
+          {Kind::rate, "ties", "mean number of adult family members connected to each minor (trusted links)", kAssumption,
+           0, 100});
+  v.value("coach_share", s.coach_share,
+          {Kind::prob, "share", "share of benign adults with a legitimate role with minors (teachers, coaches)",
+           kAssumption});
+  v.value("coach_minor_ties", s.coach_minor_ties,
+          {Kind::rate, "ties", "mean number of minors connected to each teacher or coach (trusted links)", kAssumption, 0,
+           10000});
+  v.value("edge_list", s.edge_list,
+          {Kind::path, "file", "optional edge list (two user indices per line) loaded instead of the generated graph",
+           "user data"});
+}
+
+// ---------------------------------------------------------------- offenders
+/// Mean dwell time in each grooming stage before progressing, in hours.
+struct StageHours {
+  double engaged = 72;
+  double trust = 168;
+  double isolation = 72;
+  double solicitation = 48;
+};
+/// Per-day hazard in each stage (exit or report).
+struct StageRates {
+  double engaged = 0.10;
+  double trust = 0.05;
+  double isolation = 0.05;
+  double solicitation = 0.15;
+};
+
+struct ChannelWeights {
+  double friend_suggestions = 0.3;
+  double search = 0.3;
+  double public_content = 0.3;
+  double groups = 0.1;
+};
+
+struct OffenderTypeSpec {
+  double share = 0.0;
+  double accounts = 1.0;
+  double contacts_per_day = 1.0;
+  std::int64_t max_open_dyads = 5;
+  double claims_teen_prob = 0.0;
+  double age_understatement_years = 0.0;
+  std::int64_t target_age_min = 11;
+  std::int64_t target_age_max = 17;
+  double target_boys_share = 0.5;
+  double target_selectivity = 0.8;
+  ChannelWeights channels;
+  StageHours dwell_hours;
+  StageRates exit_per_day;
+  StageRates report_per_day;
+  double move_request_prob = 0.67;
+  double move_accept_prob = 0.5;
+  double repeat_prob = 0.0;
+  double reentry_prob = 0.6;
+  double reentry_delay_days = 14.0;
+};
+
+struct OffendersSpec {
+  double share_of_adults = 0.005;
+  OffenderTypeSpec groomer;
+  OffenderTypeSpec sextortion;
+  OffenderTypeSpec distributor;
+  OffendersSpec();
+};
+
+template <class V>
+void describe(V& v, StageHours& s, const char* what) {
+  (void)what;
+  v.value("engaged", s.engaged, {Kind::rate, "hours", "mean dwell in stage engaged before trust", "Lorenzo-Dus & Izura 2016 (18 minutes to 82 hours to first sexual request)", 0.001, 1e6});
+  v.value("trust", s.trust, {Kind::rate, "hours", "mean dwell in stage trust before isolation", "Lorenzo-Dus & Izura 2016", 0.001, 1e6});
+  v.value("isolation", s.isolation, {Kind::rate, "hours", "mean dwell in stage isolation before solicitation", "Lorenzo-Dus & Izura 2016", 0.001, 1e6});
+  v.value("solicitation", s.solicitation, {Kind::rate, "hours", "mean dwell in stage solicitation before exploitation", "NCMEC (sextortion escalates in minutes to hours)", 0.001, 1e6});
+}
+
+template <class V>
+void describe(V& v, StageRates& s, const char* what, const char* source) {
+  (void)what;
+  v.value("engaged", s.engaged, {Kind::rate, "per day", "hazard in stage engaged", source, 0, 1000});
+  v.value("trust", s.trust, {Kind::rate, "per day", "hazard in stage trust", source, 0, 1000});
+  v.value("isolation", s.isolation, {Kind::rate, "per day", "hazard in stage isolation", source, 0, 1000});
+  v.value("solicitation", s.solicitation, {Kind::rate, "per day", "hazard in stage solicitation", source, 0, 1000});
+}
+
+template <class V>
+void describe(V& v, ChannelWeights& s) {
+  v.value("friend_suggestions", s.friend_suggestions,
+          {Kind::rate, "weight", "relative use of friend suggestions (friends of minors already connected)", kAssumption, 0, 1e6});
+  v.value("search", s.search, {Kind::rate, "weight", "relative use of search and public profiles", kAssumption, 0, 1e6});
+  v.value("public_content", s.public_content,
+          {Kind::rate, "weight", "relative use of public posts and comments", kAssumption, 0, 1e6});
+  v.value("groups", s.groups, {Kind::rate, "weight", "relative use of shared groups and communities", kAssumption, 0, 1e6});
+}
+
+template <class V>
+void describe(V& v, OffenderTypeSpec& s) {
+  v.value("share", s.share, {Kind::prob, "share", "share of offenders of this type (the three shares sum to 1)", kAssumption});
+  v.value("accounts", s.accounts,
+          {Kind::rate, "accounts", "mean number of accounts an offender runs at once",
+           "Meta 2025 (3.7 linked accounts per removed account); Meta 2024 (about 125 per sextortion operator)", 1, 10000});
+  v.value("contacts_per_day", s.contacts_per_day,
+          {Kind::rate, "attempts per account-day", "contact attempts to candidate minors per active account per day",
+           "assumption (weakly grounded, MODEL.md section 8)", 0, 1e5});
+  v.value("max_open_dyads", s.max_open_dyads,
+          {Kind::count, "dyads", "most open dyads an account keeps at once; it stops hunting when full", kAssumption, 1, 1e6});
+  v.value("claims_teen_prob", s.claims_teen_prob,
+          {Kind::prob, "probability", "probability that an account poses as a teen (claimed age 15-17)", "Lorenzo-Dus & Izura 2016; NCMEC (sextortion)"});
+  v.value("age_understatement_years", s.age_understatement_years,
+          {Kind::rate, "years", "years by which an adult-presenting account understates its owner's age",
+           "Lorenzo-Dus & Izura 2016 (about 5 years)", 0, 80});
+  v.value("target_age_min", s.target_age_min, {Kind::integer, "years", "youngest preferred target age", kAssumption, 0, 17});
+  v.value("target_age_max", s.target_age_max,
+          {Kind::integer, "years", "oldest preferred target age", "Thorn & NCMEC 2024 (sextortion: boys 14-17)", 0, 17});
+  v.value("target_boys_share", s.target_boys_share,
+          {Kind::prob, "share", "share of preferred targets who are boys", "Thorn & NCMEC 2024 (sextortion: 90% boys)"});
+  v.value("target_selectivity", s.target_selectivity,
+          {Kind::prob, "probability", "probability of passing over a candidate outside the preferred age and gender", kAssumption});
+  v.group("channels", [&] { describe(v, s.channels); });
+  v.group("dwell_hours", [&] { describe(v, s.dwell_hours, "dwell"); });
+  v.group("exit_per_day", [&] {
+    describe(v, s.exit_per_day, "exit", "assumption (minor stops replying or blocks)");
+  });
+  v.group("report_per_day", [&] {
+    describe(v, s.report_per_day, "report", "assumption (intent to report, before friction)");
+  });
+  v.value("move_request_prob", s.move_request_prob,
+          {Kind::prob, "probability", "probability the offender asks to move the conversation at isolation",
+           "Thorn 2022 Online Grooming (about two thirds asked to move platform)"});
+  v.value("move_accept_prob", s.move_accept_prob,
+          {Kind::prob, "probability", "probability the minor agrees to move", kAssumption});
+  v.value("repeat_prob", s.repeat_prob,
+          {Kind::prob, "probability", "probability that an exploited dyad returns to solicitation (repeat demands after payment)",
+           "NCMEC (sextortion repeats after payment)"});
+  v.value("reentry_prob", s.reentry_prob,
+          {Kind::prob, "probability", "probability a banned account comes back as a new account (ban evasion)",
+           "assumption (weakly grounded, MODEL.md section 8)"});
+  v.value("reentry_delay_days", s.reentry_delay_days,
+          {Kind::rate, "days", "mean delay before a banned offender returns with a new account", kAssumption, 0, 1e5});
+}
+
+template <class V>
+void describe(V& v, OffendersSpec& s) {
+  v.value("share_of_adults", s.share_of_adults,
+          {Kind::prob, "share", "share of adult users who are offenders", "MODEL.md section 9 (0.5%); weakly grounded"});
+  v.group("groomer", [&] { describe(v, s.groomer); });
+  v.group("sextortion", [&] { describe(v, s.sextortion); });
+  v.group("distributor", [&] { describe(v, s.distributor); });
+}
+
+// ---------------------------------------------------------------- controls
+struct PrivateByDefault {
+  std::int64_t age_threshold = 16;  // minors believed younger than this get a private profile by default
+  bool applies_to_existing = false;
+  bool minors_can_change = true;
+  double change_prob = 0.2;
+};
+struct NetworkExpansionSpec {
+  NetworkExpansion mode = NetworkExpansion::on;
+  std::int64_t mutuals_threshold = 2;
+  bool exclude_suspicious_adults = false;
+};
+struct DmPolicyByBand {
+  DmPolicy under_13 = DmPolicy::requests_inbox;
+  DmPolicy under_16 = DmPolicy::requests_inbox;
+  DmPolicy under_18 = DmPolicy::open;
+};
+struct RequestFiltering {
+  bool mutuals_required = false;
+  std::int64_t daily_limit_to_minors = 0;  // 0 = no limit
+};
+struct AgeBandSegregation {
+  bool enabled = false;
+  std::int64_t max_band_gap = 1;
+  bool trusted_links_exempt = true;
+};
+struct SafetyNudges {
+  bool enabled = false;
+};
+struct SuspiciousAdultRestrictions {
+  bool enabled = false;
+  std::int64_t flag_threshold = 2;
+};
+struct ParentalSupervision {
+  double uptake = 0.05;
+  bool locks_settings = true;
+};
+struct AgeAssuranceSpec {
+  AgeAssurance method = AgeAssurance::self_declaration;
+  double coverage = 1.0;
+  double circumvention = 0.1;
+  bool enforce_minimum_age = true;
+};
+struct ReportingSpec {
+  std::int64_t steps = 5;
+  bool in_product = true;
+  bool child_friendly = false;
+  bool feedback = false;
+  bool combined_block_report = false;
+};
+struct ReviewSpec {
+  double capacity_per_day = 200;
+  double accuracy = 0.9;
+  double delay_hours = 24;
+  double minutes_per_review = 6;
+};
+struct EnforcementSpec {
+  std::int64_t strikes_to_ban = 3;
+  bool zero_tolerance = true;
+  double linkage_detection = 0.1;
+};
+
+struct ControlsSpec {
+  PrivateByDefault private_by_default;
+  NetworkExpansionSpec network_expansion;
+  bool hide_connection_lists = false;
+  bool location_hidden = false;
+  bool search_restriction = false;
+  bool recommender_safety = false;
+  DmPolicyByBand dm_policy;
+  RequestFiltering request_filtering;
+  AgeBandSegregation age_band_segregation;
+  SafetyNudges safety_nudges;
+  SuspiciousAdultRestrictions suspicious_adult_restrictions;
+  ParentalSupervision parental_supervision;
+  AgeAssuranceSpec age_assurance;
+  std::int64_t minimum_age = 13;
+  ReportingSpec reporting;
+  ReviewSpec review;
+  EnforcementSpec enforcement;
+};
+
+template <class V>
+void describe(V& v, ControlsSpec& c) {
+  v.group("private_by_default", [&] {
+    auto& s = c.private_by_default;
+    v.value("age_threshold", s.age_threshold,
+            {Kind::integer, "years", "minors the platform believes younger than this get a private profile by default (0 = none)",
+             "Meta 2021 (private by default under 16)", 0, 18});
+    v.value("applies_to_existing", s.applies_to_existing,
+            {Kind::boolean, "", "a change of this default also resets existing accounts (otherwise only new accounts)", kAssumption});
+    v.value("minors_can_change", s.minors_can_change,
+            {Kind::boolean, "", "minors may switch the default off", kAssumption});
+    v.value("change_prob", s.change_prob,
+            {Kind::prob, "probability", "probability a minor switches a protective default off",
+             "Meta 2021 (80% accepted private at sign-up); Meta 2025 (97% of 13-15 kept teen defaults)"});
+  });
+  v.group("network_expansion", [&] {
+    auto& s = c.network_expansion;
+    v.value("mode", s.mode,
+            {Kind::choice, "", "minors in adults' friend suggestions: on, only with enough mutual friends, or off",
+             "Ofcom ICU F1"});
+    v.value("mutuals_threshold", s.mutuals_threshold,
+            {Kind::count, "friends", "mutual friends needed for a suggestion in mode mutuals", kAssumption, 0, 1000});
+    v.value("exclude_suspicious_adults", s.exclude_suspicious_adults,
+            {Kind::boolean, "", "flagged adults never get minors suggested", "Meta 2021"});
+  });
+  v.value("hide_connection_lists", c.hide_connection_lists,
+          {Kind::boolean, "", "minors' friend lists hidden: friends of friends are no longer browsable", "Ofcom ICU F1"});
+  v.value("location_hidden", c.location_hidden,
+          {Kind::boolean, "", "minors' location hidden: removes the 'nearby' share of search discovery", "Ofcom ICU F1; EU DSA Art. 28 guidelines"});
+  v.value("search_restriction", c.search_restriction,
+          {Kind::boolean, "", "minors' profiles are not shown in adults' search results", "Ofcom ICU F1"});
+  v.value("recommender_safety", c.recommender_safety,
+          {Kind::boolean, "", "minors' public content is not recommended to adults who are not connected", "EU DSA Art. 28 guidelines"});
+  v.group("dm_policy", [&] {
+    auto& s = c.dm_policy;
+    const char* src = "Meta 2024 teen accounts; Ofcom ICU F1";
+    v.value("under_13", s.under_13, {Kind::choice, "", "who may message a user the platform believes is under 13", src});
+    v.value("under_16", s.under_16, {Kind::choice, "", "who may message a user the platform believes is 13 to 15", src});
+    v.value("under_18", s.under_18, {Kind::choice, "", "who may message a user the platform believes is 16 or 17", src});
+  });
+  v.group("request_filtering", [&] {
+    auto& s = c.request_filtering;
+    v.value("mutuals_required", s.mutuals_required,
+            {Kind::boolean, "", "requests to minors need at least one mutual connection", kAssumption});
+    v.value("daily_limit_to_minors", s.daily_limit_to_minors,
+            {Kind::count, "requests per account-day", "most requests an adult account may send to minors per day (0 = no limit)",
+             kAssumption, 0, 1e6});
+  });
+  v.group("age_band_segregation", [&] {
+    auto& s = c.age_band_segregation;
+    v.value("enabled", s.enabled, {Kind::boolean, "", "contact only within nearby believed age bands (<13, 13-15, 16-17, 18+)", "Roblox 2024; Yubo"});
+    v.value("max_band_gap", s.max_band_gap, {Kind::integer, "bands", "largest allowed gap between age bands", kAssumption, 0, 3});
+    v.value("trusted_links_exempt", s.trusted_links_exempt,
+            {Kind::boolean, "", "family and verified trusted links are exempt", kAssumption});
+  });
+  v.group("safety_nudges", [&] {
+    v.value("enabled", c.safety_nudges.enabled,
+            {Kind::boolean, "", "warning at first contact from a stranger adult (effects under response.nudge_*)",
+             "Ofcom ICU F2; Meta 2024"});
+  });
+  v.group("suspicious_adult_restrictions", [&] {
+    auto& s = c.suspicious_adult_restrictions;
+    v.value("enabled", s.enabled,
+            {Kind::boolean, "", "adults flagged by minors' blocks and reports are hidden from minors and cannot message them", "Meta 2021"});
+    v.value("flag_threshold", s.flag_threshold,
+            {Kind::count, "blocks or reports", "blocks plus reports from minors that flag an adult account", kAssumption, 1, 1e6});
+  });
+  v.group("parental_supervision", [&] {
+    auto& s = c.parental_supervision;
+    v.value("uptake", s.uptake, {Kind::prob, "share", "share of minors under parental supervision", "assumption; Meta 2024 (low uptake)"});
+    v.value("locks_settings", s.locks_settings,
+            {Kind::boolean, "", "supervised minors cannot switch protective defaults off", kAssumption});
+  });
+  v.group("age_assurance", [&] {
+    auto& s = c.age_assurance;
+    v.value("method", s.method,
+            {Kind::choice, "", "how the platform learns ages; error per method under age_methods.*",
+             "Ofcom 2025 age assurance guidance; EU DSA Art. 28 guidelines"});
+    v.value("coverage", s.coverage, {Kind::prob, "share", "share of accounts the method is applied to", kAssumption});
+    v.value("circumvention", s.circumvention,
+            {Kind::prob, "probability", "probability a minor circumvents the check (keeps the declared age)", kAssumption});
+    v.value("enforce_minimum_age", s.enforce_minimum_age,
+            {Kind::boolean, "", "accounts believed under the minimum age are removed", kAssumption});
+  });
+  v.value("minimum_age", c.minimum_age, {Kind::integer, "years", "minimum age in the terms of service", "COPPA (13)", 0, 18});
+  v.group("reporting", [&] {
+    auto& s = c.reporting;
+    v.value("steps", s.steps, {Kind::count, "steps", "steps to complete a report in the product", "eSafety Commissioner 2022", 1, 100});
+    v.value("in_product", s.in_product,
+            {Kind::boolean, "", "report from where the harm happens (otherwise an external form, more steps)", "Ofcom ICU D1/D2"});
+    v.value("child_friendly", s.child_friendly,
+            {Kind::boolean, "", "reporting designed for children (raises intent)", "EU DSA Art. 28 guidelines"});
+    v.value("feedback", s.feedback,
+            {Kind::boolean, "", "reporters hear the outcome (raises later reporting)", "Ofcom ICU D1/D2"});
+    v.value("combined_block_report", s.combined_block_report,
+            {Kind::boolean, "", "block and report in one action", "Meta 2024"});
+  });
+  v.group("review", [&] {
+    auto& s = c.review;
+    v.value("capacity_per_day", s.capacity_per_day,
+            {Kind::rate, "reviews per day", "reviews the platform's moderators complete per day", kAssumption, 0, 1e9});
+    v.value("accuracy", s.accuracy,
+            {Kind::prob, "probability", "probability a review reaches the right decision", "assumption; eSafety 2022 (re-review)"});
+    v.value("delay_hours", s.delay_hours,
+            {Kind::rate, "hours", "fixed delay from filing to entering review", "eSafety 2022 (4 minutes to 2 days)", 0, 1e5});
+    v.value("minutes_per_review", s.minutes_per_review,
+            {Kind::rate, "minutes", "moderator time per review (review_hours)", kAssumption, 0, 1e4});
+  });
+  v.group("enforcement", [&] {
+    auto& s = c.enforcement;
+    v.value("strikes_to_ban", s.strikes_to_ban,
+            {Kind::count, "strikes", "confirmed violations before a ban (other harms)", kAssumption, 1, 100});
+    v.value("zero_tolerance", s.zero_tolerance,
+            {Kind::boolean, "", "one confirmed child-exploitation violation bans", "industry practice (Meta, Google policies)"});
+    v.value("linkage_detection", s.linkage_detection,
+            {Kind::prob, "probability", "probability a returning banned offender's new account is linked and banned at once",
+             "assumption (weakly grounded)"});
+  });
+}
+
+// ---------------------------------------------------------------- platform
+struct PlatformSpec {
+  std::string name = "main";
+  PlatformKind kind = PlatformKind::social;
+  double user_share = 1.0;
+  ControlsSpec controls;
+};
+
+template <class V>
+void describe(V& v, PlatformSpec& p) {
+  v.value("kind", p.kind, {Kind::choice, "", "kind of service", "MODEL.md section 2"});
+  v.value("user_share", p.user_share, {Kind::prob, "share", "share of the population with an account here", kAssumption});
+  v.group("controls", [&] { describe(v, p.controls); });
+}
+
+// ---------------------------------------------------------------- behaviour of users
+struct AgeMethodError {
+  double sd_years = 0;   // error of the age estimate
+  double bias_years = 0; // systematic error (positive = overestimates)
+};
+struct AgeMethodsSpec {
+  AgeMethodError estimation{2.0, 0.5};
+  AgeMethodError verification{0.1, 0.0};
+  AgeMethodError inference{3.0, 1.0};
+};
+
+struct ResponseSpec {
+  double accept_scale = 0.7;
+  double teen_disguise_factor = 1.8;
+  double block_prob = 0.15;
+  double report_intent = 0.06;
+  double requests_seen_prob = 0.6;
+  double confirm_accept_factor = 0.6;
+  double request_fallback_prob = 0.5;
+  double connection_accept_factor = 0.6;
+  double nudge_accept_factor = 0.7;
+  double nudge_block_factor = 1.5;
+  double nudge_report_factor = 1.5;
+  double step_completion = 0.85;
+  std::int64_t external_form_steps = 4;
+  double child_friendly_factor = 1.5;
+  double feedback_factor = 1.3;
+  double combined_report_share = 0.3;
+  double supervision_report_factor = 2.0;
+  double nearby_share = 0.2;
+  double list_browsing_share = 0.5;
+  double private_discovery_factor = 0.3;
+  double recommender_share = 0.7;
+  double voluntary_private_share = 0.3;
+};
+
+template <class V>
+void describe(V& v, AgeMethodError& s, const char* source) {
+  v.value("sd_years", s.sd_years, {Kind::rate, "years", "standard deviation of the age estimate", source, 0, 50});
+  v.value("bias_years", s.bias_years, {Kind::real, "years", "mean error of the age estimate (+ = too old)", source, -20, 20});
+}
+
+template <class V>
+void describe(V& v, AgeMethodsSpec& s) {
+  v.group("estimation", [&] { describe(v, s.estimation, "Yoti 2023 white paper (facial age estimation MAE about 1.5-2 years for 13-17)"); });
+  v.group("verification", [&] { describe(v, s.verification, "assumption (document checks)"); });
+  v.group("inference", [&] { describe(v, s.inference, kAssumption); });
+}
+
+template <class V>
+void describe(V& v, ResponseSpec& s) {
+  v.value("accept_scale", s.accept_scale,
+          {Kind::rate, "multiplier", "probability a minor replies to a stranger = accept_scale x vulnerability", kAssumption, 0, 100});
+  v.value("teen_disguise_factor", s.teen_disguise_factor,
+          {Kind::rate, "multiplier", "reply multiplier when the account poses as a teen", kAssumption, 0, 100});
+  v.value("block_prob", s.block_prob, {Kind::prob, "probability", "probability a minor blocks an unwanted contact", kAssumption});
+  v.value("report_intent", s.report_intent,
+          {Kind::prob, "probability", "probability a minor sets out to report an unwanted contact (before friction)",
+           "Thorn 2021 Responding to Online Threats (few minors report)"});
+  v.value("requests_seen_prob", s.requests_seen_prob,
+          {Kind::prob, "probability", "probability a message in the requests inbox is ever seen", kAssumption});
+  v.value("confirm_accept_factor", s.confirm_accept_factor,
+          {Kind::prob, "multiplier", "reply multiplier when the minor must confirm before viewing", kAssumption});
+  v.value("request_fallback_prob", s.request_fallback_prob,
+          {Kind::prob, "probability", "probability an offender blocked from messaging sends a connection request instead", kAssumption});
+  v.value("connection_accept_factor", s.connection_accept_factor,
+          {Kind::prob, "multiplier", "reply multiplier for a connection request compared with a message", kAssumption});
+  v.value("nudge_accept_factor", s.nudge_accept_factor,
+          {Kind::prob, "multiplier", "reply multiplier from a safety nudge", "assumption; Meta 2024 (nudges)"});
+  v.value("nudge_block_factor", s.nudge_block_factor,
+          {Kind::rate, "multiplier", "block multiplier from a safety nudge", kAssumption, 0, 100});
+  v.value("nudge_report_factor", s.nudge_report_factor,
+          {Kind::rate, "multiplier", "report multiplier from a safety nudge", kAssumption, 0, 100});
+  v.value("step_completion", s.step_completion,
+          {Kind::prob, "probability", "probability a reporter completes each step; completion = step_completion^steps",
+           "assumption; eSafety 2022 (friction)"});
+  v.value("external_form_steps", s.external_form_steps,
+          {Kind::count, "steps", "extra steps when reporting is not in-product", kAssumption, 0, 100});
+  v.value("child_friendly_factor", s.child_friendly_factor,
+          {Kind::rate, "multiplier", "report intent multiplier of child-friendly reporting", kAssumption, 0, 100});
+  v.value("feedback_factor", s.feedback_factor,
+          {Kind::rate, "multiplier", "report intent multiplier of feedback on earlier reports", kAssumption, 0, 100});
+  v.value("combined_report_share", s.combined_report_share,
+          {Kind::prob, "share", "share of blocks that also report when block and report are one action", kAssumption});
+  v.value("supervision_report_factor", s.supervision_report_factor,
+          {Kind::rate, "multiplier", "report multiplier when a parent supervises (parent sees contacts)", kAssumption, 0, 100});
+  v.value("nearby_share", s.nearby_share,
+          {Kind::prob, "share", "share of search discovery that relies on visible location", kAssumption});
+  v.value("list_browsing_share", s.list_browsing_share,
+          {Kind::prob, "share", "share of friend-of-friend discovery done by browsing connection lists (closed by hide_connection_lists)",
+           kAssumption});
+  v.value("private_discovery_factor", s.private_discovery_factor,
+          {Kind::prob, "multiplier", "chance an offender pursues a private profile found by search, relative to a public one", kAssumption});
+  v.value("recommender_share", s.recommender_share,
+          {Kind::prob, "share", "share of public-content discovery that comes from recommendations (closed by recommender_safety)",
+           kAssumption});
+  v.value("voluntary_private_share", s.voluntary_private_share,
+          {Kind::prob, "share", "share of minors without a private default who make their profile private themselves", kAssumption});
+}
+
+// ---------------------------------------------------------------- benign background
+struct BenignSpec {
+  double family_contacts_per_minor_day = 0.5;
+  double stranger_adult_contacts_per_minor_day = 0.02;
+  double peer_stranger_contacts_per_minor_day = 0.2;
+  double false_reports_per_1k_users_day = 0.5;
+  double stranger_mutual_share = 0.5;
+  double peer_other_band_share = 0.2;
+};
+
+template <class V>
+void describe(V& v, BenignSpec& s) {
+  v.value("family_contacts_per_minor_day", s.family_contacts_per_minor_day,
+          {Kind::rate, "contacts per minor-day", "legitimate messages from connected family, teachers and coaches", kAssumption, 0, 1e4});
+  v.value("stranger_adult_contacts_per_minor_day", s.stranger_adult_contacts_per_minor_day,
+          {Kind::rate, "contacts per minor-day", "benign first contacts from unconnected adults (new coach, relative)", kAssumption, 0, 1e4});
+  v.value("peer_stranger_contacts_per_minor_day", s.peer_stranger_contacts_per_minor_day,
+          {Kind::rate, "contacts per minor-day", "benign first contacts from unconnected minors (new classmates)", kAssumption, 0, 1e4});
+  v.value("false_reports_per_1k_users_day", s.false_reports_per_1k_users_day,
+          {Kind::rate, "reports per 1,000 user-days", "user reports against benign users (review work, wrongful actions)", kAssumption, 0, 1e6});
+  v.value("stranger_mutual_share", s.stranger_mutual_share,
+          {Kind::prob, "share", "share of benign stranger contacts that share a mutual connection", kAssumption});
+  v.value("peer_other_band_share", s.peer_other_band_share,
+          {Kind::prob, "share", "share of benign peer contacts that cross into a neighbouring age band", kAssumption});
+}
+
+// ---------------------------------------------------------------- timeline and whole scenario
+/// A scheduled change: from `day` on, platform `platform` runs with `after`.
+/// The loader resolves key paths and policy bundles into the full platform spec.
+struct TimelineEvent {
+  std::int64_t day = 0;
+  std::size_t platform = 0;  // index into ScenarioSpec::platforms
+  std::string description;   // the keys or bundle that changed, for the log
+  PlatformSpec after;
+};
+
+struct ScenarioSpec {
+  std::string name = "unnamed";
+  std::string description;
+  std::int64_t seed = 1;
+  std::int64_t horizon_days = 365;
+  double dt_hours = 24.0;
+  PopulationSpec population;
+  GraphSpec graph;
+  OffendersSpec offenders;
+  ResponseSpec response;
+  AgeMethodsSpec age_methods;
+  BenignSpec benign;
+  std::vector<PlatformSpec> platforms;  // at least one; order is the run order
+  std::vector<TimelineEvent> timeline;  // sorted by day
+  std::vector<std::string> policies;    // bundles applied, for provenance
+  std::string source_file;              // for provenance only
+};
+
+/// Scenario-level fields (platforms and timeline are handled by the loader,
+/// which describes each platform with describe(V&, PlatformSpec&)).
+template <class V>
+void describe(V& v, ScenarioSpec& s) {
+  v.value("name", s.name, {Kind::text, "", "scenario name", "user"});
+  v.value("description", s.description, {Kind::text, "", "what the scenario represents", "user"});
+  v.value("seed", s.seed, {Kind::count, "", "base random seed (replicate r uses seed + r)", "user", 0, 9.0e15});
+  v.value("horizon_days", s.horizon_days, {Kind::count, "days", "simulated days", "MODEL.md section 3 (365)", 1, 36500});
+  v.value("dt_hours", s.dt_hours,
+          {Kind::rate, "hours", "tick length for discovery and contact; dyads run in continuous time (must divide 24)",
+           "MODEL.md section 3", 0.25, 24});
+  v.group("population", [&] { describe(v, s.population); });
+  v.group("graph", [&] { describe(v, s.graph); });
+  v.group("offenders", [&] { describe(v, s.offenders); });
+  v.group("response", [&] { describe(v, s.response); });
+  v.group("age_methods", [&] { describe(v, s.age_methods); });
+  v.group("benign", [&] { describe(v, s.benign); });
+}
+
+/// Default offender types (MODEL.md section 2).
+inline OffendersSpec::OffendersSpec() {
+  groomer.share = 0.6;
+  groomer.accounts = 1.5;
+  groomer.contacts_per_day = 0.1;
+  groomer.max_open_dyads = 5;
+  groomer.claims_teen_prob = 0.25;
+  groomer.age_understatement_years = 5.0;
+  groomer.target_age_min = 11;
+  groomer.target_age_max = 16;
+  groomer.target_boys_share = 0.25;
+  groomer.channels = {0.35, 0.25, 0.25, 0.15};
+  groomer.dwell_hours = {48, 168, 72, 72};
+  groomer.exit_per_day = {0.2, 0.05, 0.05, 0.6};
+  groomer.report_per_day = {0.01, 0.005, 0.01, 0.05};
+  groomer.move_request_prob = 0.67;
+  groomer.move_accept_prob = 0.5;
+  groomer.repeat_prob = 0.0;
+  groomer.reentry_prob = 0.6;
+  groomer.reentry_delay_days = 14.0;
+
+  sextortion.share = 0.03;
+  sextortion.accounts = 4.0;
+  sextortion.contacts_per_day = 0.5;
+  sextortion.max_open_dyads = 20;
+  sextortion.claims_teen_prob = 0.8;
+  sextortion.age_understatement_years = 0.0;
+  sextortion.target_age_min = 14;
+  sextortion.target_age_max = 17;
+  sextortion.target_boys_share = 0.9;
+  sextortion.channels = {0.4, 0.3, 0.2, 0.1};
+  sextortion.dwell_hours = {1.0, 1.0, 2.0, 6.0};
+  sextortion.exit_per_day = {6.0, 3.0, 3.0, 4.0};
+  sextortion.report_per_day = {0.1, 0.1, 0.2, 0.4};
+  sextortion.move_request_prob = 0.5;
+  sextortion.move_accept_prob = 0.4;
+  sextortion.repeat_prob = 0.4;
+  sextortion.reentry_prob = 0.95;
+  sextortion.reentry_delay_days = 1.0;
+
+  distributor.share = 0.37;
+  distributor.accounts = 2.0;
+  distributor.contacts_per_day = 0.05;
+  distributor.max_open_dyads = 2;
+  distributor.claims_teen_prob = 0.1;
+  distributor.age_understatement_years = 0.0;
+  distributor.target_age_min = 10;
+  distributor.target_age_max = 17;
+  distributor.target_boys_share = 0.5;
+  distributor.channels = {0.2, 0.2, 0.2, 0.4};
+  distributor.dwell_hours = {72, 240, 96, 96};
+  distributor.exit_per_day = {0.15, 0.05, 0.05, 0.2};
+  distributor.report_per_day = {0.01, 0.005, 0.01, 0.05};
+  distributor.move_request_prob = 0.6;
+  distributor.move_accept_prob = 0.4;
+  distributor.repeat_prob = 0.0;
+  distributor.reentry_prob = 0.7;
+  distributor.reentry_delay_days = 7.0;
+}
+
+/// A scenario with defaults and one platform named "main".
+inline ScenarioSpec default_scenario() {
+  ScenarioSpec s;
+  s.platforms.emplace_back();
+  return s;
+}
+
+}  // namespace safesim
