@@ -1,0 +1,185 @@
+// Contact and response (MODEL.md 4.2-4.4): each active offender account makes
+// Poisson-many attempts per tick; each attempt discovers a candidate, passes
+// (or is stopped by) the contact controls, and the minor responds.
+//
+// Contact controls, in the order a platform applies them:
+//   suspicious_adult_restrictions  flagged adults cannot reach believed minors
+//   request_filtering              daily limit of requests to minors; mutuals
+//   age_band_segregation           only nearby believed age bands
+//   dm_policy (by believed band)   open / requests inbox (may go unseen) /
+//                                  confirm before view (lower reply) /
+//                                  connected only (falls back to a connection
+//                                  request) / disabled
+// What the platform believes about ages decides which minors are protected; an
+// account posing as a teen escapes the adult-only restrictions.
+#include <algorithm>
+
+#include "safesim/rng.hpp"
+#include "safesim/streams.hpp"
+#include "state.hpp"
+
+namespace safesim::detail {
+namespace {
+
+enum class Gate : std::uint8_t { reached, prevented, unseen };
+
+struct GateResult {
+  Gate gate;
+  double reply_factor;  // multiplier on the minor's reply probability
+  bool request;         // reached as a connection request rather than a message
+};
+
+DmPolicy dm_policy_for(const ControlsSpec& c, int believed_age) {
+  switch (band_of(believed_age)) {
+    case under_13: return c.dm_policy.under_13;
+    case band_13_15: return c.dm_policy.under_16;
+    case band_16_17: return c.dm_policy.under_18;
+    default: return DmPolicy::open;
+  }
+}
+
+GateResult gate_contact(State& s, std::uint32_t a, std::uint32_t m, rng::Draw& d) {
+  const PlatformState& P = s.platforms[s.accounts.platform[a]];
+  const ControlsSpec& c = P.spec->controls;
+  const ResponseSpec& r = s.spec->response;
+  const int minor_believed = P.believed_age[m];
+  const int account_believed = s.accounts.believed_age[a];
+  const bool protected_minor = minor_believed < 18;
+  const bool adult_account = account_believed >= 18;
+  const double u_seen = d.uniform();
+  const double u_fallback = d.uniform();
+  if (protected_minor && adult_account && c.suspicious_adult_restrictions.enabled &&
+      s.accounts.flags[a] >= c.suspicious_adult_restrictions.flag_threshold)
+    return {Gate::prevented, 0, false};
+  if (protected_minor && adult_account && c.request_filtering.daily_limit_to_minors > 0) {
+    if (s.accounts.requests_today[a] >= c.request_filtering.daily_limit_to_minors) return {Gate::prevented, 0, false};
+    ++s.accounts.requests_today[a];
+  }
+  if (c.age_band_segregation.enabled) {
+    const int gap = std::abs(static_cast<int>(band_of(minor_believed)) - static_cast<int>(band_of(account_believed)));
+    if (gap > c.age_band_segregation.max_band_gap) return {Gate::prevented, 0, false};
+  }
+  if (!protected_minor) return {Gate::reached, 1.0, false};
+  if (c.request_filtering.mutuals_required && mutual_connections(s, a, m) == 0) return {Gate::prevented, 0, false};
+  switch (dm_policy_for(c, minor_believed)) {
+    case DmPolicy::open: return {Gate::reached, 1.0, false};
+    case DmPolicy::requests_inbox:
+      return u_seen < r.requests_seen_prob ? GateResult{Gate::reached, 1.0, false} : GateResult{Gate::unseen, 0, false};
+    case DmPolicy::confirm_before_view:
+      return u_seen < r.requests_seen_prob ? GateResult{Gate::reached, r.confirm_accept_factor, false}
+                                           : GateResult{Gate::unseen, 0, false};
+    case DmPolicy::connected_only:
+      // The message is blocked; some offenders send a connection request instead.
+      if (u_fallback < r.request_fallback_prob) return {Gate::reached, r.connection_accept_factor, true};
+      return {Gate::prevented, 0, false};
+    case DmPolicy::disabled: return {Gate::prevented, 0, false};
+  }
+  return {Gate::prevented, 0, false};
+}
+
+bool preferred(const State& s, const OffenderTypeSpec& t, std::uint32_t user, rng::Draw& d) {
+  const int age = s.pop.age[user];
+  const bool in_range = age >= t.target_age_min && age <= t.target_age_max;
+  const double boys = t.target_boys_share;
+  const double w = (s.pop.boy[user] ? boys : 1.0 - boys) / std::max(boys, 1.0 - boys);
+  const double keep = (in_range ? 1.0 : 1.0 - t.target_selectivity) * (1.0 - t.target_selectivity * (1.0 - w));
+  return d.uniform() < keep;
+}
+
+void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour);
+
+void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, double hour) {
+  const std::size_t p = s.accounts.platform[a];
+  const PlatformState& P = s.platforms[p];
+  const ControlsSpec& c = P.spec->controls;
+  const ResponseSpec& r = s.spec->response;
+  const std::uint32_t user = P.user[m];
+  const bool supervised = (P.settings[m] & kSupervised) != 0;
+  const bool nudged = c.safety_nudges.enabled && P.believed_age[m] < 18 && s.accounts.believed_age[a] >= 18;
+  const bool disguised = s.accounts.claimed_age[a] < 18;
+  rng::Draw d(s.seed, streams::response, user, s.accounts.key[a], s.tick * 4u);
+  const double p_accept = std::min(0.95, r.accept_scale * s.pop.vulnerability[user] *
+                                             (disguised ? r.teen_disguise_factor : 1.0) *
+                                             (nudged ? r.nudge_accept_factor : 1.0) * g.reply_factor);
+  const double p_block = std::min(1.0, r.block_prob * (nudged ? r.nudge_block_factor : 1.0));
+  const double p_intent = std::min(1.0, r.report_intent * report_intent_factor(s, *P.spec, supervised, nudged));
+  const double u_accept = d.uniform(), u_block = d.uniform(), u_intent = d.uniform(), u_combined = d.uniform();
+  if (u_accept < p_accept) {
+    open_dyad(s, a, m, hour);
+    return;
+  }
+  if (u_block < p_block) {
+    ++s.accounts.flags[a];
+    s.blocked_pairs.insert((static_cast<std::uint64_t>(s.accounts.key[a]) << 32) | user);
+    if (c.reporting.combined_block_report && u_combined < r.combined_report_share) {
+      s.add(p, Metric::reporting_effort, 1);
+      file_report(s, p, a, hour);
+    }
+    return;
+  }
+  if (u_intent < p_intent) start_report(s, p, a, hour, d);
+}
+
+void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
+  Dyads& D = s.dyads;
+  const std::size_t p = s.accounts.platform[a];
+  D.account.push_back(a);
+  D.minor.push_back(m);
+  D.platform.push_back(static_cast<std::uint16_t>(p));
+  D.stage.push_back(engaged);
+  D.moved.push_back(0);
+  D.events.push_back(0);
+  D.start_day.push_back(static_cast<std::uint16_t>(s.day));
+  D.next_hour.push_back(hour);  // scheduled by progress_dyads
+  D.last_hour.push_back(hour);
+  ++s.accounts.open_dyads[a];
+  s.accounts.connections[a].push_back(m);
+  mark_reached(s, p, m, engaged);
+  schedule_dyad(s, D.size() - 1);
+}
+
+}  // namespace
+
+void discover_and_contact(State& s) {
+  Accounts& A = s.accounts;
+  const double dt_days = s.dt_hours / 24.0;
+  std::size_t keep = 0;
+  for (std::size_t i = 0; i < A.active.size(); ++i) {
+    const std::uint32_t a = A.active[i];
+    if (A.banned[a]) continue;  // compact the active list as we go
+    A.active[keep++] = a;
+    const std::size_t p = A.platform[a];
+    const PlatformState& P = s.platforms[p];
+    const OffenderTypeSpec& t = s.type_spec(A.type[a]);
+    const auto max_open = static_cast<std::uint16_t>(std::min<std::int64_t>(t.max_open_dyads, 65535));
+    if (A.open_dyads[a] >= max_open) continue;
+    const std::uint32_t key = A.key[a];
+    const std::uint64_t attempts = rng::Draw(s.seed, streams::discovery, key, s.tick).poisson(t.contacts_per_day * dt_days);
+    for (std::uint64_t k = 0; k < attempts && A.open_dyads[a] < max_open; ++k) {
+      rng::Draw d(s.seed, streams::discovery, key, s.tick, 1024u + 16u * static_cast<std::uint32_t>(k));
+      const std::uint32_t m = discover(s, a, d);
+      if (m == kNone) continue;
+      const std::uint32_t user = P.user[m];
+      if (s.pop.age[user] >= 18 || (P.settings[m] & kRemoved) != 0 || P.join_day[m] > s.day) continue;
+      if (!preferred(s, t, user, d)) continue;
+      if (s.blocked_pairs.contains((static_cast<std::uint64_t>(key) << 32) | user)) continue;
+      const auto& conn = A.connections[a];
+      if (std::find(conn.begin(), conn.end(), m) != conn.end()) continue;  // already talking
+      s.add(p, Metric::contact_attempts, 1);
+      if (A.first_contact_day[a] < 0) A.first_contact_day[a] = static_cast<std::int32_t>(s.day);
+      rng::Draw g(s.seed, streams::reach, user, key, s.tick * 4u);
+      const GateResult gate = gate_contact(s, a, m, g);
+      if (gate.gate == Gate::prevented) {
+        s.add(p, Metric::contacts_prevented, 1);
+        continue;
+      }
+      if (gate.gate == Gate::unseen) continue;
+      mark_reached(s, p, m, contacted);
+      const double hour = s.hour + d.uniform() * s.dt_hours;
+      respond(s, a, m, gate, hour);
+    }
+  }
+  A.active.resize(keep);
+}
+
+}  // namespace safesim::detail

@@ -1,0 +1,139 @@
+// Offenders and their accounts: creation, bans, and ban evasion.
+//
+// An offender is an adult user with a type (groomer, sextortion, distributor).
+// It runs one or more accounts at a time; each account has a claimed age
+// (understated, or posing as a teen) and the age the platform believes after
+// age assurance. A banned account's owner may come back with a new account
+// after a delay, unless ban-evasion linkage catches the new account at once.
+// Account RNG keys are offender * 256 + generation, stable across scenarios.
+#include <algorithm>
+#include <cmath>
+
+#include "safesim/rng.hpp"
+#include "safesim/streams.hpp"
+#include "state.hpp"
+
+namespace safesim::detail {
+namespace {
+
+/// Offenders go where children are: a platform drawn in proportion to its minors.
+std::size_t choose_platform(const State& s, rng::Draw& d) {
+  if (s.platforms.size() == 1) return 0;
+  double total = 0;
+  for (const auto& P : s.platforms) total += static_cast<double>(P.minors_active);
+  double u = d.uniform() * total;
+  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
+    u -= static_cast<double>(s.platforms[p].minors_active);
+    if (u < 0) return p;
+  }
+  return s.platforms.size() - 1;
+}
+
+}  // namespace
+
+std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platform) {
+  Accounts& A = s.accounts;
+  const auto a = static_cast<std::uint32_t>(A.size());
+  const std::uint8_t type = s.offenders.type[offender];
+  const OffenderTypeSpec& t = s.type_spec(type);
+  const std::uint32_t key = offender * 256u + s.offenders.generation[offender]++;
+  const std::uint32_t user = s.offenders.user[offender];
+  rng::Draw d(s.seed, streams::account, key, 0);
+  const int true_age = s.pop.age[user];
+  int claimed;
+  if (d.uniform() < t.claims_teen_prob)
+    claimed = 15 + static_cast<int>(d.below(3));
+  else
+    claimed = std::max(18, static_cast<int>(std::lround(true_age - t.age_understatement_years)));
+  // Age assurance: offenders circumvent at the same rate as anyone else.
+  const AgeAssuranceSpec& aa = s.platforms[platform].spec->controls.age_assurance;
+  int believed = claimed;
+  const double u_cover = d.uniform(), u_circ = d.uniform(), z = d.normal();
+  if (aa.method != AgeAssurance::self_declaration && u_cover < aa.coverage && u_circ >= aa.circumvention) {
+    const AgeMethodsSpec& m = s.spec->age_methods;
+    const AgeMethodError& e = aa.method == AgeAssurance::estimation     ? m.estimation
+                              : aa.method == AgeAssurance::verification ? m.verification
+                                                                        : m.inference;
+    believed = std::clamp(static_cast<int>(std::lround(true_age + e.bias_years + e.sd_years * z)), 5, 99);
+  }
+  A.key.push_back(key);
+  A.offender.push_back(offender);
+  A.platform.push_back(static_cast<std::uint16_t>(platform));
+  A.type.push_back(type);
+  A.claimed_age.push_back(static_cast<std::uint8_t>(claimed));
+  A.believed_age.push_back(static_cast<std::uint8_t>(believed));
+  A.banned.push_back(0);
+  A.flags.push_back(0);
+  A.strikes.push_back(0);
+  A.open_dyads.push_back(0);
+  A.requests_today.push_back(0);
+  A.first_contact_day.push_back(-1);
+  const auto& groups = s.platforms[platform].groups;
+  const std::uint64_t joined = std::min<std::uint64_t>(4, 1 + d.poisson(s.spec->graph.groups_per_user));
+  for (std::uint64_t j = 0; j < 4; ++j)
+    A.groups.push_back(j < joined && groups.count() > 0 ? d.below(static_cast<std::uint32_t>(groups.count())) : kNone);
+  A.connections.emplace_back();
+  A.active.push_back(a);
+  return a;
+}
+
+void build_offenders(State& s) {
+  const OffendersSpec& os = s.spec->offenders;
+  for (std::size_t i = 0; i < s.pop.size(); ++i) {
+    if (s.pop.age[i] < 18) continue;
+    const auto id = static_cast<std::uint32_t>(i);
+    rng::Draw d(s.seed, streams::offender, id, 0);
+    if (d.uniform() >= os.share_of_adults) continue;
+    const double u = d.uniform();
+    const std::uint8_t type = u < os.groomer.share ? 0 : u < os.groomer.share + os.sextortion.share ? 1 : 2;
+    const auto o = static_cast<std::uint32_t>(s.offenders.user.size());
+    s.offenders.user.push_back(id);
+    s.offenders.type.push_back(type);
+    s.offenders.generation.push_back(0);
+    const OffenderTypeSpec& t = s.type_spec(type);
+    const std::uint64_t n_accounts = 1 + d.poisson(t.accounts - 1.0);
+    for (std::uint64_t k = 0; k < n_accounts && k < 200; ++k) create_account(s, o, choose_platform(s, d));
+  }
+}
+
+void ban_account(State& s, std::uint32_t a, Metric channel) {
+  Accounts& A = s.accounts;
+  if (A.banned[a]) return;
+  A.banned[a] = 1;
+  const std::size_t p = A.platform[a];
+  s.add(p, Metric::offenders_banned, 1);
+  s.add(p, Metric::offenders_detected, 1);
+  s.add(p, channel, 1);
+  if (A.first_contact_day[a] >= 0) {
+    const double days = static_cast<double>(s.day - A.first_contact_day[a]);
+    s.metrics.ttd_sum[0] += days;
+    s.metrics.ttd_count[0] += 1;
+    s.metrics.ttd_sum[p + 1] += days;
+    s.metrics.ttd_count[p + 1] += 1;
+  }
+  // Ban evasion: the owner may come back with a new account.
+  const OffenderTypeSpec& t = s.type_spec(A.type[a]);
+  rng::Draw d(s.seed, streams::reentry, A.key[a], 0);
+  if (d.uniform() >= t.reentry_prob) return;
+  const double delay = t.reentry_delay_days > 0 ? d.exponential(1.0 / t.reentry_delay_days) : 0.0;
+  const std::int64_t back = s.day + 1 + static_cast<std::int64_t>(delay);
+  if (back < s.spec->horizon_days) s.returns_by_day[static_cast<std::size_t>(back)].push_back(A.offender[a]);
+}
+
+void return_banned_offenders(State& s) {
+  auto& returning = s.returns_by_day[static_cast<std::size_t>(s.day)];
+  for (std::uint32_t o : returning) {
+    if (s.offenders.generation[o] == 255) continue;  // key space of this offender exhausted
+    rng::Draw d(s.seed, streams::reentry, o * 256u + s.offenders.generation[o], 1);
+    const std::size_t p = choose_platform(s, d);
+    const std::uint32_t a = create_account(s, o, p);
+    if (d.uniform() < s.platforms[p].spec->controls.enforcement.linkage_detection)
+      ban_account(s, a, Metric::offenders_detected_linkage);
+    else
+      s.add(p, Metric::ban_evasions, 1);
+  }
+  returning.clear();
+  returning.shrink_to_fit();
+}
+
+}  // namespace safesim::detail

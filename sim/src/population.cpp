@@ -1,0 +1,157 @@
+// Population, platform membership, declared and believed ages, and settings.
+//
+// Every per-user draw is keyed by the user id (and platform), never by the
+// order of a loop, so two scenarios that differ in a control give each user
+// the same age, vulnerability and propensities (common random numbers).
+#include <algorithm>
+#include <cmath>
+
+#include "safesim/rng.hpp"
+#include "safesim/streams.hpp"
+#include "state.hpp"
+
+namespace safesim::detail {
+
+void build_population(State& s) {
+  const PopulationSpec& ps = s.spec->population;
+  const auto n = static_cast<std::size_t>(ps.users);
+  Population& pop = s.pop;
+  pop.age.resize(n);
+  pop.boy.resize(n);
+  pop.vulnerability.assign(n, 0.0f);
+  pop.activity.resize(n);
+  pop.reached.assign(n, 0);
+  const int youngest = static_cast<int>(ps.youngest_age);
+  const int oldest = static_cast<int>(ps.oldest_age);
+  const double sigma = ps.activity_sigma;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto id = static_cast<std::uint32_t>(i);
+    rng::Draw d(s.seed, streams::user_age, id, 0);
+    const bool minor = d.uniform() < ps.minor_share;
+    const int age = minor ? youngest + static_cast<int>(d.below(static_cast<std::uint32_t>(18 - youngest)))
+                          : 18 + static_cast<int>(d.below(static_cast<std::uint32_t>(oldest - 17)));
+    pop.age[i] = static_cast<std::uint8_t>(age);
+    pop.boy[i] = rng::uniform_at(s.seed, streams::user_gender, id, 0, 0) < ps.boy_share ? 1 : 0;
+    if (minor) {
+      rng::Draw v(s.seed, streams::user_vulnerability, id, 0);
+      pop.vulnerability[i] = static_cast<float>(v.beta(ps.vulnerability.alpha, ps.vulnerability.beta));
+      pop.minors.push_back(id);
+    }
+    rng::Draw a(s.seed, streams::user_activity, id, 0);
+    pop.activity[i] = static_cast<float>(a.lognormal(-0.5 * sigma * sigma, sigma));
+  }
+}
+
+namespace {
+
+/// The age a platform believes, given its age-assurance method.
+int believe_age(const State& s, const AgeAssuranceSpec& aa, std::uint32_t user, std::size_t p, int true_age,
+                int declared, bool is_minor) {
+  if (aa.method == AgeAssurance::self_declaration) return declared;
+  rng::Draw d(s.seed, streams::age_check, user, static_cast<std::uint32_t>(p));
+  const double u_cover = d.uniform();
+  const double u_circ = d.uniform();
+  const double z = d.normal();
+  if (u_cover >= aa.coverage) return declared;
+  if (is_minor && u_circ < aa.circumvention) return declared;
+  const AgeMethodsSpec& m = s.spec->age_methods;
+  const AgeMethodError& e = aa.method == AgeAssurance::estimation     ? m.estimation
+                            : aa.method == AgeAssurance::verification ? m.verification
+                                                                      : m.inference;
+  const double est = true_age + e.bias_years + e.sd_years * z;
+  return std::clamp(static_cast<int>(std::lround(est)), 5, 99);
+}
+
+}  // namespace
+
+void build_platforms(State& s) {
+  const PopulationSpec& ps = s.spec->population;
+  const std::size_t n = s.pop.size();
+  s.platforms.resize(s.spec->platforms.size());
+  const auto horizon = static_cast<std::uint32_t>(s.spec->horizon_days);
+  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
+    PlatformState& P = s.platforms[p];
+    P.spec = &s.spec->platforms[p];
+    const ControlsSpec& c = P.spec->controls;
+    const auto pid = static_cast<std::uint32_t>(p);
+    P.local_of.assign(n, kNone);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto id = static_cast<std::uint32_t>(i);
+      if (rng::uniform_at(s.seed, streams::membership, id, pid, 0) >= P.spec->user_share) continue;
+      const int age = s.pop.age[i];
+      int declared = age;
+      if (age < 18) {
+        rng::Draw d(s.seed, streams::declared_age, id, pid);
+        const double u_join = d.uniform();
+        const double u_adult = d.uniform();
+        const std::uint32_t offset = d.below(5);
+        if (age < c.minimum_age) {
+          if (u_join >= ps.underage_join_prob) continue;  // honest child below the minimum age: not on the platform
+          declared = static_cast<int>(c.minimum_age) + static_cast<int>(offset);
+        }
+        if (u_adult < ps.declared_adult_share) declared = 18 + static_cast<int>(offset);
+      }
+      P.local_of[i] = static_cast<std::uint32_t>(P.user.size());
+      P.user.push_back(id);
+      P.declared_age.push_back(static_cast<std::uint8_t>(std::min(declared, 255)));
+      const bool late = rng::uniform_at(s.seed, streams::user_join, id, pid, 0) < ps.signup_share;
+      const auto jd = late ? static_cast<std::uint16_t>(rng::Draw(s.seed, streams::user_join, id, pid, 1).below(horizon))
+                           : std::uint16_t{0};
+      P.join_day.push_back(jd);
+      if (age < 18) P.minors.push_back(static_cast<std::uint32_t>(P.user.size() - 1));
+    }
+    const std::size_t members = P.user.size();
+    P.believed_age.assign(members, 0);
+    P.settings.assign(members, 0);
+    P.reached.assign(members, 0);
+    apply_controls(s, p, true);
+  }
+}
+
+void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
+  PlatformState& P = s.platforms[p];
+  const ControlsSpec& c = P.spec->controls;
+  const ResponseSpec& r = s.spec->response;
+  const auto pid = static_cast<std::uint32_t>(p);
+  const bool reset_all = reset_existing_defaults || c.private_by_default.applies_to_existing;
+  P.minors_active = 0;
+  P.minors_protected = 0;
+  for (auto& b : P.minors_by_band) b.clear();
+  for (std::size_t k = 0; k < P.user.size(); ++k) {
+    const std::uint32_t id = P.user[k];
+    const int age = s.pop.age[id];
+    const bool minor = age < 18;
+    const int believed = believe_age(s, c.age_assurance, id, p, age, P.declared_age[k], minor);
+    P.believed_age[k] = static_cast<std::uint8_t>(believed);
+    std::uint8_t bits = P.settings[k] & kPrivate;
+    const bool removed = c.age_assurance.enforce_minimum_age && believed < c.minimum_age;
+    if (removed) bits |= kRemoved;
+    rng::Draw d(s.seed, streams::settings, id, pid);
+    const double u_supervised = d.uniform();
+    const double u_change = d.uniform();
+    const double u_voluntary = d.uniform();
+    const bool supervised = minor && u_supervised < c.parental_supervision.uptake;
+    if (supervised) bits |= kSupervised;
+    if (reset_all || P.join_day[k] > s.day) {
+      bool priv;
+      if (believed < c.private_by_default.age_threshold) {
+        const bool locked = !c.private_by_default.minors_can_change || (supervised && c.parental_supervision.locks_settings);
+        priv = locked || u_change >= c.private_by_default.change_prob;
+      } else {
+        priv = u_voluntary < r.voluntary_private_share;
+      }
+      bits = static_cast<std::uint8_t>((bits & ~kPrivate) | (priv ? kPrivate : 0));
+    }
+    P.settings[k] = bits;
+    if (minor && !removed) {
+      ++P.minors_active;
+      if (believed < 18) ++P.minors_protected;
+      P.minors_by_band[band_of(believed)].push_back(static_cast<std::uint32_t>(k));
+    }
+  }
+  P.underage_removed = 0;
+  for (std::size_t k = 0; k < P.user.size(); ++k)
+    if ((P.settings[k] & kRemoved) != 0 && s.pop.age[P.user[k]] < 18) ++P.underage_removed;
+}
+
+}  // namespace safesim::detail

@@ -1,0 +1,258 @@
+// The run loop. The step order of MODEL.md section 4 is written once, in
+// step_tick(); each stage is a named function in its own file.
+#include "safesim/simulation.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "state.hpp"
+
+namespace safesim {
+namespace detail {
+
+// ---------------------------------------------------------------- PairSet
+namespace {
+std::uint64_t mix(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+}  // namespace
+
+bool PairSet::contains(std::uint64_t k) const {
+  if (slots_.empty()) return false;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = mix(k) & mask;; i = (i + 1) & mask) {
+    if (slots_[i] == 0) return false;
+    if (slots_[i] == k + 1) return true;
+  }
+}
+
+void PairSet::insert(std::uint64_t k) {
+  if ((size_ + 1) * 2 > slots_.size()) grow();
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = mix(k) & mask;; i = (i + 1) & mask) {
+    if (slots_[i] == k + 1) return;
+    if (slots_[i] == 0) {
+      slots_[i] = k + 1;
+      ++size_;
+      return;
+    }
+  }
+}
+
+void PairSet::grow() {
+  std::vector<std::uint64_t> old = std::move(slots_);
+  slots_.assign(std::max<std::size_t>(64, old.size() * 2), 0);
+  size_ = 0;
+  for (std::uint64_t v : old)
+    if (v != 0) insert(v - 1);
+}
+
+// ---------------------------------------------------------------- stages
+void apply_timeline(State& s) {
+  const auto& events = s.spec->timeline;
+  while (s.next_event < events.size() && events[s.next_event].day <= s.day) {
+    const TimelineEvent& e = events[s.next_event++];
+    s.platforms[e.platform].spec = &e.after;
+    apply_controls(s, e.platform, false);
+  }
+}
+
+void end_of_day_metrics(State& s) {
+  double backlog_all = 0;
+  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
+    const PlatformState& P = s.platforms[p];
+    double backlog = 0;
+    for (const auto& r : P.queue_high) backlog += r.count;
+    for (const auto& r : P.queue_normal) backlog += r.count;
+    s.m(p, Metric::review_backlog) = backlog;
+    s.m(p, Metric::minors_protected) = static_cast<double>(P.minors_protected);
+    s.m(p, Metric::minors_protected_share) =
+        P.minors_active > 0 ? static_cast<double>(P.minors_protected) / static_cast<double>(P.minors_active) : 0.0;
+    s.m(p, Metric::underage_removed) = static_cast<double>(P.underage_removed);
+    backlog_all += backlog;
+  }
+  double protected_all = 0, active_all = 0, removed_all = 0;
+  for (const auto& P : s.platforms) {
+    protected_all += static_cast<double>(P.minors_protected);
+    active_all += static_cast<double>(P.minors_active);
+    removed_all += static_cast<double>(P.underage_removed);
+  }
+  double* eco = s.metrics.row(0, s.day);
+  eco[idx(Metric::review_backlog)] = backlog_all;
+  eco[idx(Metric::minors_protected)] = protected_all;
+  eco[idx(Metric::minors_protected_share)] = active_all > 0 ? protected_all / active_all : 0.0;
+  eco[idx(Metric::underage_removed)] = removed_all;
+}
+
+/// One tick, in the order of MODEL.md section 4. Timeline and ban returns run
+/// at the start of each day (in run()).
+void step_tick(State& s) {
+  const double t_end = s.hour + s.dt_hours;
+  discover_and_contact(s);     // 2-4: discovery, contact, response
+  progress_dyads(s, t_end);    // 5: dyad progression
+  benign_background(s);        // 3 and 8 for ordinary users, in aggregate
+  review_reports(s, t_end);    // 9-10: review and enforcement
+  s.hour = t_end;
+  ++s.tick;
+}
+
+}  // namespace detail
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void finish_totals(const detail::State& s, RunOutput& out, std::uint64_t eco_minors) {
+  const std::size_t scopes = out.scopes();
+  out.totals.assign(scopes * kMetricCount, 0.0);
+  const auto days = static_cast<std::size_t>(out.days);
+  for (std::size_t sc = 0; sc < scopes; ++sc) {
+    double* tot = &out.totals[sc * kMetricCount];
+    for (std::size_t d = 0; d < days; ++d) {
+      const double* row = &out.daily[(sc * days + d) * kMetricCount];
+      for (std::size_t k = 0; k < kMetricCount; ++k)
+        if (kMetrics[k].kind != MetricKind::derived) tot[k] += row[k];
+    }
+    for (std::size_t k = 0; k < kMetricCount; ++k)
+      if (kMetrics[k].kind == MetricKind::level) tot[k] /= static_cast<double>(days);
+    const double minors = sc == 0 ? static_cast<double>(eco_minors)
+                                  : static_cast<double>(s.platforms[sc - 1].minors_active);
+    auto per_1k = [&](Metric count, Metric rate) {
+      tot[idx(rate)] = minors > 0 ? 1000.0 * tot[idx(count)] / minors : 0.0;
+    };
+    per_1k(Metric::minors_contacted, Metric::minors_contacted_per_1k);
+    per_1k(Metric::minors_engaged, Metric::minors_engaged_per_1k);
+    per_1k(Metric::minors_solicited, Metric::minors_solicited_per_1k);
+    per_1k(Metric::minors_exploited, Metric::minors_exploited_per_1k);
+    tot[idx(Metric::time_to_detection_days)] =
+        s.metrics.ttd_count[sc] > 0 ? s.metrics.ttd_sum[sc] / s.metrics.ttd_count[sc] : std::nan("");
+  }
+  // Daily derived series: cumulative per-1k rates, so a plot reads as exposure so far.
+  for (std::size_t sc = 0; sc < scopes; ++sc) {
+    const double minors = sc == 0 ? static_cast<double>(eco_minors)
+                                  : static_cast<double>(s.platforms[sc - 1].minors_active);
+    const Metric pairs[4][2] = {{Metric::minors_contacted, Metric::minors_contacted_per_1k},
+                                {Metric::minors_engaged, Metric::minors_engaged_per_1k},
+                                {Metric::minors_solicited, Metric::minors_solicited_per_1k},
+                                {Metric::minors_exploited, Metric::minors_exploited_per_1k}};
+    for (const auto& pr : pairs) {
+      double cum = 0;
+      for (std::size_t d = 0; d < days; ++d) {
+        double* row = &out.daily[(sc * days + d) * kMetricCount];
+        cum += row[idx(pr[0])];
+        row[idx(pr[1])] = minors > 0 ? 1000.0 * cum / minors : 0.0;
+      }
+    }
+    for (std::size_t d = 0; d < days; ++d)
+      out.daily[(sc * days + d) * kMetricCount + idx(Metric::time_to_detection_days)] = std::nan("");
+  }
+}
+
+}  // namespace
+
+RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
+  const auto t0 = Clock::now();
+  detail::State s;
+  s.spec = &spec;
+  s.seed = seed;
+  s.dt_hours = spec.dt_hours;
+  const std::size_t np = spec.platforms.size();
+  s.metrics.scopes = np + 1;
+  s.metrics.days = spec.horizon_days;
+  s.metrics.daily.assign(s.metrics.scopes * static_cast<std::size_t>(spec.horizon_days) * kMetricCount, 0.0);
+  s.metrics.ttd_sum.assign(np + 1, 0.0);
+  s.metrics.ttd_count.assign(np + 1, 0.0);
+  s.returns_by_day.resize(static_cast<std::size_t>(spec.horizon_days));
+
+  detail::build_population(s);
+  detail::build_platforms(s);
+  for (std::size_t p = 0; p < np; ++p) detail::build_graph(s, p);
+  detail::build_offenders(s);
+  std::uint64_t eco_minors = 0;
+  for (std::uint32_t u : s.pop.minors)
+    for (const auto& P : s.platforms)
+      if (P.local_of[u] != detail::kNone && (P.settings[P.local_of[u]] & detail::kRemoved) == 0) {
+        ++eco_minors;
+        break;
+      }
+  const auto t_built = Clock::now();
+
+  const int ticks_per_day = static_cast<int>(std::lround(24.0 / spec.dt_hours));
+  for (s.day = 0; s.day < spec.horizon_days; ++s.day) {
+    detail::apply_timeline(s);                 // 1. timeline
+    detail::return_banned_offenders(s);        // 10. ban evasion (new accounts appear at day start)
+    std::fill(s.accounts.requests_today.begin(), s.accounts.requests_today.end(), std::uint16_t{0});
+    for (int k = 0; k < ticks_per_day; ++k) detail::step_tick(s);
+    detail::end_of_day_metrics(s);             // 12. metrics
+  }
+
+  RunOutput out;
+  for (const auto& p : spec.platforms) out.platforms.push_back(p.name);
+  out.days = spec.horizon_days;
+  out.seed = seed;
+  out.daily = std::move(s.metrics.daily);
+  finish_totals(s, out, eco_minors);
+  const auto t1 = Clock::now();
+  out.build_seconds = std::chrono::duration<double>(t_built - t0).count();
+  out.run_seconds = std::chrono::duration<double>(t1 - t0).count();
+  return out;
+}
+
+std::vector<RunOutput> run_many(const ScenarioSpec& spec, std::span<const std::uint64_t> seeds, int threads) {
+  std::vector<RunOutput> outs(seeds.size());
+  const std::size_t n_threads =
+      std::clamp<std::size_t>(threads > 0 ? static_cast<std::size_t>(threads) : 1, 1, std::max<std::size_t>(1, seeds.size()));
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto worker = [&] {
+    for (std::size_t i = next++; i < seeds.size(); i = next++) {
+      try {
+        outs[i] = run(spec, seeds[i]);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  if (n_threads == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < n_threads; ++t) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+  }
+  if (error) std::rethrow_exception(error);
+  return outs;
+}
+
+std::uint64_t output_hash(const RunOutput& out) {
+  std::uint64_t h = 1469598103934665603ULL;
+  auto feed = [&](const std::vector<double>& v) {
+    for (double x : v) {
+      std::uint64_t bits;
+      std::memcpy(&bits, &x, sizeof bits);
+      if (std::isnan(x)) bits = 0x7ff8000000000000ULL;  // one NaN pattern
+      for (int b = 0; b < 8; ++b) {
+        h ^= (bits >> (8 * b)) & 0xFF;
+        h *= 1099511628211ULL;
+      }
+    }
+  };
+  feed(out.totals);
+  feed(out.daily);
+  return h;
+}
+
+}  // namespace safesim

@@ -1,0 +1,217 @@
+// safesim internal: the running state of one simulation, as struct-of-arrays.
+//
+// Hot data (read every tick) sits in dense arrays indexed by a small integer:
+// open dyads, active accounts, review queues. Per-user arrays are touched only
+// when an offender reaches that user, so a tick costs O(active entities), not
+// O(population). Byte sizes per element are noted beside each hot array.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <vector>
+
+#include "safesim/metrics.hpp"
+#include "safesim/rng.hpp"
+#include "safesim/spec.hpp"
+
+namespace safesim::detail {
+
+inline constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+
+enum AgeBand : std::uint8_t { under_13 = 0, band_13_15 = 1, band_16_17 = 2, adult = 3 };
+inline AgeBand band_of(int age) {
+  if (age < 13) return under_13;
+  if (age < 16) return band_13_15;
+  if (age < 18) return band_16_17;
+  return adult;
+}
+
+/// Stages a minor can reach; bit i of a `reached` mask = stage i reached.
+enum Stage : std::uint8_t { contacted = 0, engaged = 1, trust = 2, isolation = 3, solicitation = 4, exploited = 5 };
+
+/// The whole population (all platforms). 14 bytes per user.
+struct Population {
+  std::vector<std::uint8_t> age;            // true age, years
+  std::vector<std::uint8_t> boy;            // 1 = boy / man
+  std::vector<float> vulnerability;         // minors only, in (0, 1)
+  std::vector<float> activity;              // log-normal, mean 1
+  std::vector<std::uint8_t> reached;        // Stage bits reached anywhere (ecosystem distinct counts)
+  std::vector<std::uint32_t> minors;        // ids of minors
+  std::size_t size() const { return age.size(); }
+};
+
+/// Member settings bits.
+enum SettingBits : std::uint8_t { kPrivate = 1, kSupervised = 2, kRemoved = 4 };
+
+/// Frozen social graph of one platform over local member indices (CSR),
+/// built through Boost.Graph's compressed_sparse_row_graph; per-edge
+/// attributes in a parallel array.
+struct Graph {
+  std::vector<std::uint32_t> offsets;   // members + 1
+  std::vector<std::uint32_t> targets;   // 4 bytes per directed edge
+  std::vector<std::uint8_t> trusted;    // 1 byte per directed edge: family or coach tie
+  std::uint32_t degree(std::uint32_t v) const { return offsets[v + 1] - offsets[v]; }
+};
+
+/// Interest groups: minors in each group (CSR), the channel "shared groups".
+struct Groups {
+  std::vector<std::uint32_t> offsets;
+  std::vector<std::uint32_t> members;  // local member indices of minors
+  std::size_t count() const { return offsets.empty() ? 0 : offsets.size() - 1; }
+};
+
+struct Report {
+  double ready_hour;        // when it enters review
+  std::uint32_t account;    // offender account index, or kNone for benign
+  std::uint32_t count;      // benign reports are queued in batches
+};
+
+/// One platform's running state.
+struct PlatformState {
+  const PlatformSpec* spec = nullptr;   // controls in force (timeline swaps it)
+  // members: 12 bytes each
+  std::vector<std::uint32_t> user;          // global user id
+  std::vector<std::uint8_t> declared_age;
+  std::vector<std::uint8_t> believed_age;
+  std::vector<std::uint16_t> join_day;
+  std::vector<std::uint8_t> settings;       // SettingBits
+  std::vector<std::uint8_t> reached;        // Stage bits reached on this platform
+  std::vector<std::uint32_t> local_of;      // global user -> local index (kNone if not a member)
+  std::vector<std::uint32_t> minors;        // local indices of true minors (members)
+  std::vector<std::uint32_t> minors_by_band[4];  // by believed band, for benign volumes
+  std::uint64_t minors_active = 0;          // minors not removed (denominator of *_per_1k)
+  std::uint64_t minors_protected = 0;       // of those, believed under 18 (protections apply)
+  std::uint64_t underage_removed = 0;
+  Graph graph;
+  Groups groups;
+  // review queue: high priority (child safety) and normal (other reports)
+  std::deque<Report> queue_high;
+  std::deque<Report> queue_normal;
+  double review_budget = 0;
+};
+
+/// Offender accounts: 40 bytes each plus connections. Dense, append-only.
+struct Accounts {
+  std::vector<std::uint32_t> key;           // stable RNG key: offender * 256 + generation
+  std::vector<std::uint32_t> offender;
+  std::vector<std::uint16_t> platform;
+  std::vector<std::uint8_t> type;           // 0 groomer, 1 sextortion, 2 distributor
+  std::vector<std::uint8_t> claimed_age;
+  std::vector<std::uint8_t> believed_age;
+  std::vector<std::uint8_t> banned;
+  std::vector<std::uint16_t> flags;         // blocks + reports from minors
+  std::vector<std::uint16_t> strikes;
+  std::vector<std::uint16_t> open_dyads;
+  std::vector<std::uint16_t> requests_today;
+  std::vector<std::int32_t> first_contact_day;  // -1 = none yet
+  std::vector<std::uint32_t> groups;        // 4 per account (kNone = unused)
+  std::vector<std::vector<std::uint32_t>> connections;  // local indices of connected minors
+  std::vector<std::uint32_t> active;        // indices of accounts not banned
+  std::size_t size() const { return key.size(); }
+};
+
+struct Offenders {
+  std::vector<std::uint32_t> user;          // global user id
+  std::vector<std::uint8_t> type;
+  std::vector<std::uint8_t> generation;     // accounts created so far
+};
+
+/// Open dyads (offender account - minor): 40 bytes each. Swap-removed on close.
+struct Dyads {
+  std::vector<std::uint32_t> account;
+  std::vector<std::uint32_t> minor;         // local index on `platform`
+  std::vector<std::uint16_t> platform;
+  std::vector<std::uint8_t> stage;          // Stage
+  std::vector<std::uint8_t> moved;          // 1 = moved off the platform
+  std::vector<std::uint16_t> events;        // events so far (RNG slot)
+  std::vector<std::uint16_t> start_day;
+  std::vector<double> next_hour;            // time of the next event
+  std::vector<double> last_hour;            // exposure accounted up to here
+  std::size_t size() const { return account.size(); }
+};
+
+/// Flat open-addressing set of 64-bit keys (blocked account-minor pairs).
+class PairSet {
+ public:
+  bool contains(std::uint64_t k) const;
+  void insert(std::uint64_t k);
+
+ private:
+  void grow();
+  std::vector<std::uint64_t> slots_;  // 0 = empty; keys stored + 1
+  std::size_t size_ = 0;
+};
+
+/// Metric accumulators: [scope][day][metric].
+struct MetricsAcc {
+  std::size_t scopes = 0;
+  std::int64_t days = 0;
+  std::vector<double> daily;
+  double* row(std::size_t scope, std::int64_t day) {
+    return &daily[(scope * static_cast<std::size_t>(days) + static_cast<std::size_t>(day)) * kMetricCount];
+  }
+  // time to detection: sum and count per scope
+  std::vector<double> ttd_sum, ttd_count;
+};
+
+struct State {
+  const ScenarioSpec* spec = nullptr;
+  std::uint64_t seed = 0;
+  std::int64_t day = 0;
+  std::uint32_t tick = 0;         // global tick counter (RNG time key)
+  double hour = 0;                // start of the current tick
+  double dt_hours = 24;
+  Population pop;
+  std::vector<PlatformState> platforms;
+  Offenders offenders;
+  Accounts accounts;
+  Dyads dyads;
+  PairSet blocked_pairs;
+  std::vector<std::vector<std::uint32_t>> returns_by_day;  // offenders coming back on that day
+  std::size_t next_event = 0;     // next timeline event
+  MetricsAcc metrics;
+
+  double& m(std::size_t platform, Metric metric) {
+    return metrics.row(platform + 1, day)[idx(metric)];
+  }
+  /// Add to a platform's metric and to the ecosystem total.
+  void add(std::size_t platform, Metric metric, double value) {
+    metrics.row(platform + 1, day)[idx(metric)] += value;
+    metrics.row(0, day)[idx(metric)] += value;
+  }
+  const OffenderTypeSpec& type_spec(std::uint8_t type) const {
+    return type == 0 ? spec->offenders.groomer : type == 1 ? spec->offenders.sextortion : spec->offenders.distributor;
+  }
+};
+
+// ---- stages, one file each (called in the order of MODEL.md section 4 by simulation.cpp)
+void build_population(State& s);
+void build_platforms(State& s);          // membership, ages, settings, graph, groups
+void apply_controls(State& s, std::size_t p, bool reset_existing_defaults);
+void build_graph(State& s, std::size_t p);
+void build_offenders(State& s);
+void apply_timeline(State& s);
+void return_banned_offenders(State& s);
+void discover_and_contact(State& s);
+void progress_dyads(State& s, double t_end);
+void benign_background(State& s);
+void review_reports(State& s, double t_end);
+void end_of_day_metrics(State& s);
+
+// ---- shared helpers
+std::uint32_t discover(const State& s, std::uint32_t account, rng::Draw& d);
+std::uint32_t mutual_connections(const State& s, std::uint32_t account, std::uint32_t local_minor);
+void file_report(State& s, std::size_t platform, std::uint32_t account, double hour);
+/// A minor sets out to report: completes with report_completion(), effort counted either way.
+void start_report(State& s, std::size_t platform, std::uint32_t account, double hour, rng::Draw& d);
+/// Draw the time of dyad i's next event from its current stage's hazards.
+void schedule_dyad(State& s, std::size_t i);
+void ban_account(State& s, std::uint32_t account, Metric channel);
+std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platform);
+void mark_reached(State& s, std::size_t platform, std::uint32_t local_minor, Stage stage);
+double report_completion(const State& s, const PlatformSpec& p);
+int report_steps(const State& s, const PlatformSpec& p);
+double report_intent_factor(const State& s, const PlatformSpec& p, bool supervised, bool nudged);
+
+}  // namespace safesim::detail

@@ -1,0 +1,179 @@
+// Science tests of the core model (MODEL.md section 7): conservation,
+// determinism, and monotonicity as paired comparisons with common random
+// numbers (same seeds, one control changed).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "safesim/simulation.hpp"
+
+using namespace safesim;
+
+namespace {
+
+ScenarioSpec small(std::int64_t users = 6000, std::int64_t days = 180) {
+  ScenarioSpec s = default_scenario();
+  s.population.users = users;
+  s.horizon_days = days;
+  s.graph.mean_degree = 20;
+  s.offenders.share_of_adults = 0.01;  // more offenders: more events per run, tighter tests
+  return s;
+}
+
+std::vector<std::uint64_t> seeds(int n) {
+  std::vector<std::uint64_t> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), 100);
+  return v;
+}
+
+struct Paired {
+  double mean = 0, half_width = 0;  // mean paired difference B - A and its 95% half-width
+};
+
+/// Paired difference of a metric between two scenarios run on the same seeds.
+Paired paired(const ScenarioSpec& a, const ScenarioSpec& b, Metric m, int n = 12) {
+  const auto sd = seeds(n);
+  const auto ra = run_many(a, sd, 2);
+  const auto rb = run_many(b, sd, 2);
+  std::vector<double> d;
+  for (std::size_t i = 0; i < sd.size(); ++i) d.push_back(rb[i].total(m) - ra[i].total(m));
+  Paired p;
+  p.mean = std::accumulate(d.begin(), d.end(), 0.0) / static_cast<double>(n);
+  double ss = 0;
+  for (double x : d) ss += (x - p.mean) * (x - p.mean);
+  const double se = std::sqrt(ss / (n - 1) / n);
+  p.half_width = 2.2 * se;  // t(0.975, 11) = 2.20
+  return p;
+}
+
+void set_all_dm(ScenarioSpec& s, DmPolicy p) {
+  for (auto& pl : s.platforms) pl.controls.dm_policy = {p, p, p};
+}
+
+}  // namespace
+
+TEST(Model, StageCountsAreNestedAndNonNegative) {
+  const auto out = run(small(), 7);
+  for (std::size_t sc = 0; sc < out.scopes(); ++sc) {
+    EXPECT_GE(out.total(Metric::minors_contacted, sc), out.total(Metric::minors_engaged, sc));
+    EXPECT_GE(out.total(Metric::minors_engaged, sc), out.total(Metric::minors_solicited, sc));
+    EXPECT_GE(out.total(Metric::minors_solicited, sc), out.total(Metric::minors_exploited, sc));
+    EXPECT_GT(out.total(Metric::minors_exploited, sc), 0) << "the baseline should produce some harm";
+    for (std::size_t k = 0; k < kMetricCount; ++k) {
+      const double v = out.totals[sc * kMetricCount + k];
+      if (!std::isnan(v)) {
+        EXPECT_GE(v, 0) << kMetrics[k].name;
+      }
+    }
+  }
+  for (double v : out.daily)
+    if (!std::isnan(v)) {
+      ASSERT_GE(v, 0);
+    }
+  // One platform: the platform's flows are the ecosystem's.
+  EXPECT_EQ(out.total(Metric::minors_contacted, 0), out.total(Metric::minors_contacted, 1));
+  EXPECT_EQ(out.total(Metric::user_reports, 0), out.total(Metric::user_reports, 1));
+}
+
+TEST(Model, ReportsAreAccountedFor) {
+  // Every completed report is reviewed, or still waiting in the backlog.
+  ScenarioSpec s = small();
+  s.platforms[0].controls.review.capacity_per_day = 0.5;  // under-staffed: a backlog builds
+  const auto out = run(s, 3);
+  const double backlog_end = out.day_value(Metric::review_backlog, out.days - 1);
+  EXPECT_GT(backlog_end, 0);
+  EXPECT_LE(out.total(Metric::reports_actioned), out.total(Metric::user_reports));
+  const double reviewed_hours = out.total(Metric::review_hours);
+  const double reviews = reviewed_hours * 60.0 / s.platforms[0].controls.review.minutes_per_review;
+  EXPECT_NEAR(reviews + backlog_end, out.total(Metric::user_reports), 0.5);
+}
+
+TEST(Model, SameSeedSameResultWhateverTheThreadCount) {
+  const ScenarioSpec s = small(4000, 120);
+  const auto sd = seeds(4);
+  const auto r1 = run_many(s, sd, 1);
+  const auto r2 = run_many(s, sd, 2);
+  const auto r4 = run_many(s, sd, 4);
+  for (std::size_t i = 0; i < sd.size(); ++i) {
+    EXPECT_EQ(output_hash(r1[i]), output_hash(r2[i]));
+    EXPECT_EQ(output_hash(r1[i]), output_hash(r4[i]));
+    EXPECT_EQ(output_hash(r1[i]), output_hash(run(s, sd[i])));
+  }
+  EXPECT_NE(output_hash(r1[0]), output_hash(r1[1])) << "different seeds must give different runs";
+}
+
+TEST(Model, StricterDmPolicyContactsFewerMinors) {
+  ScenarioSpec open = small(), strict = small();
+  set_all_dm(open, DmPolicy::open);
+  set_all_dm(strict, DmPolicy::connected_only);
+  const Paired d = paired(open, strict, Metric::minors_contacted);
+  EXPECT_LT(d.mean + d.half_width, 0) << "mean " << d.mean << " +- " << d.half_width;
+}
+
+TEST(Model, MoreReportingStepsFewerReportsMoreExploitation) {
+  ScenarioSpec easy = small(), hard = small();
+  easy.platforms[0].controls.reporting.steps = 1;
+  hard.platforms[0].controls.reporting.steps = 12;
+  const Paired reports = paired(easy, hard, Metric::user_reports);
+  EXPECT_LT(reports.mean + reports.half_width, 0) << reports.mean << " +- " << reports.half_width;
+  const Paired exploited = paired(easy, hard, Metric::minors_exploited, 16);
+  EXPECT_GT(exploited.mean, 0) << exploited.mean << " +- " << exploited.half_width;
+}
+
+TEST(Model, StricterAgeBandsBlockMoreLegitimateContacts) {
+  ScenarioSpec loose = small(), strict = small();
+  strict.platforms[0].controls.age_band_segregation = {true, 0, false};
+  const Paired d = paired(loose, strict, Metric::legit_contacts_blocked, 6);
+  EXPECT_GT(d.mean - d.half_width, 0) << d.mean << " +- " << d.half_width;
+}
+
+TEST(Model, BetterAgeAssuranceProtectsMoreMinors) {
+  ScenarioSpec self = small(), verified = small();
+  verified.platforms[0].controls.age_assurance.method = AgeAssurance::verification;
+  verified.platforms[0].controls.age_assurance.circumvention = 0.05;
+  const Paired d = paired(self, verified, Metric::minors_protected_share, 6);
+  EXPECT_GT(d.mean - d.half_width, 0) << d.mean << " +- " << d.half_width;
+}
+
+TEST(Model, TimelineChangeTakesEffectOnItsDay) {
+  ScenarioSpec s = small(6000, 120);
+  set_all_dm(s, DmPolicy::open);
+  TimelineEvent e;
+  e.day = 60;
+  e.platform = 0;
+  e.after = s.platforms[0];
+  e.after.controls.dm_policy = {DmPolicy::disabled, DmPolicy::disabled, DmPolicy::disabled};
+  e.after.controls.age_band_segregation = {true, 0, true};
+  s.timeline.push_back(e);
+  const auto out = run(s, 5);
+  double before = 0, after = 0;
+  for (std::int64_t d = 0; d < 60; ++d) before += out.day_value(Metric::contacts_prevented, d);
+  for (std::int64_t d = 60; d < 120; ++d) after += out.day_value(Metric::contacts_prevented, d);
+  EXPECT_EQ(before, 0);
+  EXPECT_GT(after, 0);
+}
+
+TEST(Model, HalvingTheTickDoesNotMoveResultsBeyondNoise) {
+  ScenarioSpec daily = small(), half = small();
+  half.dt_hours = 12;
+  const auto sd = seeds(12);
+  const auto a = run_many(daily, sd, 2);
+  const auto b = run_many(half, sd, 2);
+  for (Metric m : {Metric::minors_contacted, Metric::minors_engaged, Metric::exposure_days}) {
+    double ma = 0, mb = 0, va = 0, vb = 0;
+    for (std::size_t i = 0; i < sd.size(); ++i) {
+      ma += a[i].total(m);
+      mb += b[i].total(m);
+    }
+    ma /= 12;
+    mb /= 12;
+    for (std::size_t i = 0; i < sd.size(); ++i) {
+      va += (a[i].total(m) - ma) * (a[i].total(m) - ma);
+      vb += (b[i].total(m) - mb) * (b[i].total(m) - mb);
+    }
+    const double se = std::sqrt(va / 11 / 12 + vb / 11 / 12);
+    EXPECT_LT(std::abs(ma - mb), 3.5 * se + 1e-9) << kMetrics[idx(m)].name << ": " << ma << " vs " << mb;
+  }
+}
