@@ -1,0 +1,253 @@
+// safesim: the parameter dictionary (scenarios/README.md), generated from the
+// spec's describe() lists and kMetrics so that it cannot drift from the code.
+// A test compares the checked-in file with this output.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "safesim/metrics.hpp"
+#include "safesim/scenario.hpp"
+
+namespace safesim {
+namespace {
+
+std::string number(double x) {
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  if (std::abs(x) < 1e16 && x == std::floor(x)) return std::to_string(static_cast<long long>(x));
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+  (void)ec;
+  return std::string(buf, end);
+}
+
+/// Table cells may not contain '|' or line breaks.
+std::string cell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n')
+      out += ' ';
+    else
+      out += c;
+  }
+  return out;
+}
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::prob: return "prob";
+    case Kind::rate: return "rate";
+    case Kind::real: return "real";
+    case Kind::count: return "count";
+    case Kind::integer: return "integer";
+    case Kind::boolean: return "boolean";
+    case Kind::choice: return "choice";
+    case Kind::text: return "text";
+    case Kind::path: return "path";
+  }
+  return "?";
+}
+
+/// The kind column: the kind, its allowed names, and bounds narrower than the kind's own.
+std::string kind_cell(const Meta& m, const std::vector<std::string>& choices) {
+  std::string s = kind_name(m.kind);
+  if (!choices.empty()) {
+    s += ": ";
+    for (std::size_t i = 0; i < choices.size(); ++i) s += (i ? ", " : "") + ("`" + choices[i] + "`");
+    return s;
+  }
+  double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+  if (m.kind == Kind::prob) lo = 0, hi = 1;
+  if (m.kind == Kind::rate || m.kind == Kind::count) lo = 0;
+  const double mlo = std::max(m.lo, lo), mhi = std::min(m.hi, hi);
+  if (mlo > lo || mhi < hi) s += " in [" + number(mlo) + ", " + number(mhi) + "]";
+  return s;
+}
+
+struct Row {
+  std::string section;  // table it belongs to
+  std::string key, kind, unit, def, meaning, source;
+};
+
+/// Walks describe() and records one row per field. A table is a group down
+/// to `depth` levels below the root prefix (deeper groups join their table).
+struct Collector {
+  std::string root;                     // "" or "platforms.<name>"
+  std::vector<std::string> stack;       // group names below root
+  std::vector<Row> rows;
+  std::size_t (*depth_of)(const std::vector<std::string>&) = nullptr;
+
+  std::string path(const char* key) const {
+    std::string p = root;
+    for (const auto& g : stack) p += (p.empty() ? "" : ".") + g;
+    return p + (p.empty() ? "" : ".") + key;
+  }
+  std::string section() const {
+    const std::size_t d = std::min(stack.size(), depth_of(stack));
+    std::string p = root;
+    for (std::size_t i = 0; i < d; ++i) p += (p.empty() ? "" : ".") + stack[i];
+    return p.empty() ? "Scenario" : p;
+  }
+
+  static std::string show(double x) { return number(x); }
+  static std::string show(std::int64_t x) { return std::to_string(x); }
+  static std::string show(bool x) { return x ? "true" : "false"; }
+  static std::string show(const std::string& x) { return "\"" + x + "\""; }
+  template <class E>
+  static std::string show(E e) requires std::is_enum_v<E> {
+    return enum_name(e);
+  }
+
+  template <class T>
+  void value(const char* key, T& field, const Meta& m) {
+    std::vector<std::string> choices;
+    if constexpr (std::is_enum_v<T>)
+      for (const char* n : enum_names(T{})) choices.emplace_back(n);
+    rows.push_back(Row{section(), path(key), kind_cell(m, choices), m.unit ? m.unit : "", "`" + show(field) + "`",
+                       m.meaning ? m.meaning : "", m.source ? m.source : ""});
+  }
+  template <class F>
+  void group(const char* key, F&& fn) {
+    stack.emplace_back(key);
+    fn();
+    stack.pop_back();
+  }
+};
+
+std::size_t scenario_depth(const std::vector<std::string>& stack) {
+  return !stack.empty() && stack[0] == "offenders" ? 2 : 1;
+}
+std::size_t platform_depth(const std::vector<std::string>&) { return 2; }
+
+/// One table per section, in order of first appearance (a group's own values
+/// may be interleaved with its sub-groups in describe()).
+void write_tables(std::string& out, const std::vector<Row>& rows) {
+  std::vector<std::string> sections;
+  for (const auto& r : rows)
+    if (std::find(sections.begin(), sections.end(), r.section) == sections.end()) sections.push_back(r.section);
+  for (const auto& section : sections) {
+    out += "\n### " + (section == "Scenario" ? section : "`" + section + "`") + "\n\n";
+    out += "| key | kind | unit | default | meaning | source |\n";
+    out += "|---|---|---|---|---|---|\n";
+    for (const auto& r : rows) {
+      if (r.section != section) continue;
+      out += "| `" + cell(r.key) + "` | " + cell(r.kind) + " | " + cell(r.unit) + " | " + cell(r.def) + " | " +
+             cell(r.meaning) + " | " + cell(r.source) + " |\n";
+    }
+  }
+}
+
+const char* kIntro = R"(# Scenario files and parameter dictionary
+
+<!-- Generated by `safesim params --markdown > scenarios/README.md` from the
+     describe() lists in sim/include/safesim/spec.hpp. Do not edit by hand:
+     a test fails when this file and the code disagree. -->
+
+A scenario file is a YAML mapping that describes one simulated world: a
+population of users, their social graph, offenders of three types, how minors
+respond to contact, and one or more platforms with their controls. Every key
+has a default (listed below), so a scenario only writes what differs.
+
+## Format
+
+```yaml
+name: baseline
+extends: ../other.yaml          # optional parent, path relative to this file
+policies:                       # optional bundles from policies/, applied in order
+  - industry_teen_accounts      # to every platform (or its applies_to condition)
+  - bundle: uk_osa_illegal_content_codes
+    platforms: [main]           # optional subset by name
+    where: {kinds: [social, video], min_users: 700000}  # users x user_share
+population: {users: 10000}      # scenario-level groups as in the tables below
+platform_defaults:              # platform keys applied to every platform first
+  controls: {safety_nudges: {enabled: true}}
+platforms:                      # name -> platform keys; default: one platform "main"
+  main:
+    kind: social
+    controls: {dm_policy: {under_16: connected_only}}
+timeline:                       # scheduled changes
+  - day: 180
+    platform: main              # a platform name or "all"
+    set: {controls.dm_policy.under_16: connected_only}  # dotted or nested keys
+    policy: industry_teen_accounts                      # optional bundle
+    description: "teen defaults for under-16s"
+expect: []                      # reserved for the test harness
+```
+
+Resolution order, later values overriding earlier ones:
+
+1. the `extends` parent, fully resolved (recursively, with its own policies);
+2. this file's own values (a platform with an existing name is changed field
+   by field; new names are appended in file order);
+3. this file's `policies`, in order;
+4. for the scenario given on the command line only: `--set key.path=value`
+   overrides (`platforms.*.` for every platform), then `--policy NAME` bundles.
+
+The timeline is then sorted by day (events on the same day keep file order);
+each event starts from the platform as left by earlier events, applies its
+bundle, then its `set` keys.
+
+Policy bundles (`NAME.yaml`) are looked up in the `policies/` folder beside
+the file that names them, then beside the root scenario, then in the
+installed `scenarios/policies/`. A bundle has `bundle` (its file name),
+`title`, `summary`, `sources`, `measures` (`id`, `text`, `source` each), an
+optional default condition `applies_to` and a `platform` block with the same
+keys as `platforms.<name>`.
+
+Unknown keys are errors (with a suggestion for the closest key), and every
+value is checked against its kind and bounds. Errors name the file, line,
+column and key path: `x.yaml:12:5: platforms.main.controls.dm_polcy: unknown
+key 'dm_polcy' (did you mean 'dm_policy'?)`.
+
+## Conventions
+
+- Rates and probabilities are **per day** and durations are **in hours**,
+  unless the unit column says otherwise.
+- Kinds: `prob` is a number in [0, 1]; `rate` a number >= 0; `real` any finite
+  number; `count` a whole number >= 0; `integer` a whole number; `boolean`
+  `true` or `false`; `choice` one of the listed names; `text` free text;
+  `path` a file path relative to the scenario file. Bounds narrower than the
+  kind's own are shown beside it.
+- Sources marked "assumption" are modelling choices without a published
+  figure; weakly grounded ones (offender behaviour) are meant for
+  sensitivity analysis.
+
+## Parameters
+)";
+
+}  // namespace
+
+std::string parameter_dictionary_markdown() {
+  std::string out = kIntro;
+
+  ScenarioSpec s = default_scenario();
+  Collector c;
+  c.depth_of = scenario_depth;
+  describe(c, s);
+  write_tables(out, c.rows);
+
+  Collector pc;
+  pc.root = "platforms.<name>";
+  pc.depth_of = platform_depth;
+  describe(pc, s.platforms.front());
+  write_tables(out, pc.rows);
+
+  out += "\n## Output metrics\n\n";
+  out += "Flows are counted per day (run total: sum over days, or distinct minors for `minors_*`); levels are\n";
+  out += "observed at the end of each day (run total: mean over days); derived figures are computed from totals.\n\n";
+  out += "| name | kind | unit | meaning |\n|---|---|---|---|\n";
+  for (const auto& m : kMetrics) {
+    const char* kind = m.kind == MetricKind::flow ? "flow" : m.kind == MetricKind::level ? "level" : "derived";
+    out += "| `" + std::string(m.name) + "` | " + kind + " | " + cell(std::string(m.unit)) + " | " +
+           cell(std::string(m.meaning)) + " |\n";
+  }
+  return out;
+}
+
+}  // namespace safesim

@@ -1,0 +1,1264 @@
+// safesim: loading, resolving, validating and dumping scenario files.
+//
+// This is the only translation unit that includes yaml-cpp (STYLE.md habit 6).
+// Every field is found through the spec's describe() lists: a FieldTable maps
+// dotted key paths ("controls.dm_policy.under_16") to typed pointers into one
+// spec object, so the loader needs no per-field code. Input mappings are
+// flattened into (dotted path, node) entries first, which makes nested maps,
+// dotted keys ("controls.dm_policy.under_16: x") and --set overrides the same
+// thing, while each entry keeps its yaml-cpp mark for error messages.
+//
+// Resolution order (later values override earlier ones):
+//   extends parent (fully resolved) -> this file's values -> this file's
+//   policies -> [root only] LoadOptions::overrides -> extra_policies
+// then cross-field checks, the timeline (cumulative per platform) and the
+// memory guard.
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <system_error>
+#include <type_traits>
+#include <unordered_map>
+#include <variant>
+
+#include <yaml-cpp/yaml.h>
+
+#include "safesim/memory_estimate.hpp"
+#include "safesim/scenario.hpp"
+
+namespace fs = std::filesystem;
+
+namespace safesim {
+
+// ---------------------------------------------------------------- ScenarioError
+namespace {
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+std::string format_error(const std::string& file, int line, int column, const std::string& key_path,
+                         const std::string& message) {
+  std::string out = file;
+  if (line > 0) {
+    out += ':' + std::to_string(line);
+    if (column > 0) out += ':' + std::to_string(column);
+  }
+  out += ": ";
+  if (!key_path.empty()) out += key_path + ": ";
+  out += message;
+  return one_line(out);
+}
+
+}  // namespace
+
+ScenarioError::ScenarioError(std::string file, int line, int column, std::string key_path, std::string message)
+    : std::runtime_error(format_error(file, line, column, key_path, message)),
+      file_(std::move(file)),
+      line_(line),
+      column_(column),
+      key_path_(std::move(key_path)),
+      message_(one_line(std::move(message))) {}
+
+// ---------------------------------------------------------------- memory estimate
+std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec) {
+  const double users = static_cast<double>(spec.population.users);
+  double bytes = users * 64.0;
+  double share_sum = 0;
+  for (const auto& p : spec.platforms) share_sum += p.user_share;
+  if (spec.platforms.empty()) share_sum = 1.0;
+  bytes += users * share_sum * 16.0 * spec.graph.mean_degree;
+  // Offender accounts: bookkeeping plus their open dyads.
+  const auto& o = spec.offenders;
+  const double offenders = users * (1.0 - spec.population.minor_share) * o.share_of_adults;
+  double per_offender = 0;
+  for (const auto* t : {&o.groomer, &o.sextortion, &o.distributor})
+    per_offender += t->share * t->accounts * (256.0 + 64.0 * static_cast<double>(t->max_open_dyads));
+  bytes += offenders * per_offender;
+  if (!(bytes < 1.8e19)) return std::numeric_limits<std::uint64_t>::max();
+  return static_cast<std::uint64_t>(bytes);
+}
+
+std::uint64_t physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return 0;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
+}
+
+namespace {
+
+// ---------------------------------------------------------------- small utilities
+const std::string kSetFile = "<--set>";
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == sep) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+std::string join(const std::vector<std::string>& parts, std::size_t n, const std::string& sep = ".") {
+  std::string out;
+  for (std::size_t i = 0; i < n && i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::string join_all(const std::vector<std::string>& parts, const std::string& sep = ", ") {
+  return join(parts, parts.size(), sep);
+}
+
+std::string dotted(const std::string& prefix, const std::string& key) {
+  if (prefix.empty()) return key;
+  if (key.empty()) return prefix;
+  return prefix + "." + key;
+}
+
+/// Optimal-string-alignment (restricted Damerau-Levenshtein) distance.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[n][m];
+}
+
+/// The closest candidate, if it is close enough to be a plausible typo.
+std::optional<std::string> closest(const std::string& word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  std::size_t best_d = std::numeric_limits<std::size_t>::max();
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  if (!best) return std::nullopt;
+  const std::size_t len = std::max(word.size(), best->size());
+  const std::size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : std::max<std::size_t>(3, len / 3);
+  if (best_d == 0 || best_d > limit) return std::nullopt;
+  return best;
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  if (auto c = closest(word, candidates)) return " (did you mean '" + *c + "'?)";
+  return {};
+}
+
+/// Shortest text that reads back to the same double, in a form every YAML
+/// reader (including PyYAML's YAML 1.1 rules) takes for a float: "24.0",
+/// "0.2", "1.0e-05".
+std::string yaml_double(double x) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+  (void)ec;
+  std::string s(buf, end);
+  if (s.find_first_of("in") != std::string::npos) return s;  // inf/nan never pass validation
+  const auto e = s.find('e');
+  if (s.find('.') == std::string::npos) {
+    if (e == std::string::npos)
+      s += ".0";
+    else
+      s.insert(e, ".0");
+  }
+  return s;
+}
+
+/// A number for messages: whole numbers without a fraction, others shortest.
+std::string human(double x) {
+  if (std::isinf(x)) return x > 0 ? "infinity" : "-infinity";
+  if (std::abs(x) < 1e15 && x == std::floor(x)) return std::to_string(static_cast<long long>(x));
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+  (void)ec;
+  return std::string(buf, end);
+}
+
+/// A computed number for messages, without float noise (0.9, not 0.8999999999999999).
+std::string approx(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.12g", x);
+  return buf;
+}
+
+std::string yaml_quoted(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\x%02x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+/// Plain scalars that YAML 1.1 readers (PyYAML) would turn into booleans or
+/// numbers; the dump quotes them so every reader sees text.
+std::string yaml_plain_or_quoted(const std::string& s) {
+  static const std::set<std::string> ambiguous = {"y",   "Y",   "yes", "Yes", "YES",  "n",    "N",    "no",
+                                                  "No",  "NO",  "on",  "On",  "ON",   "off",  "Off",  "OFF",
+                                                  "true", "True", "TRUE", "false", "False", "FALSE", "null", "~"};
+  if (ambiguous.count(s) || s.empty() || (s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.') return yaml_quoted(s);
+  return s;
+}
+
+bool valid_name(const std::string& s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+std::optional<double> parse_double(std::string s) {
+  if (!s.empty() && s[0] == '+') s.erase(0, 1);
+  if (s.empty()) return std::nullopt;
+  double x = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  return x;
+}
+
+std::optional<std::int64_t> parse_int(std::string s) {
+  if (!s.empty() && s[0] == '+') s.erase(0, 1);
+  if (s.empty()) return std::nullopt;
+  std::int64_t x = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+  if (ec == std::errc() && ptr == s.data() + s.size()) return x;
+  // "1e6" and "2.0" are whole numbers too.
+  if (auto d = parse_double(s); d && std::isfinite(*d) && *d == std::floor(*d) && std::abs(*d) < 9.2e18)
+    return static_cast<std::int64_t>(*d);
+  return std::nullopt;
+}
+
+/// The first byte that breaks UTF-8, as (line, column, byte), 1-based.
+struct BadByte {
+  int line, column;
+  unsigned char byte;
+};
+std::optional<BadByte> find_invalid_utf8(const std::string& s) {
+  int line = 1;
+  std::size_t line_start = 0;
+  const std::size_t n = s.size();
+  auto cont = [&](std::size_t k) { return k < n && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80; };
+  for (std::size_t i = 0; i < n;) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    bool ok = true;
+    if (c < 0x80) {
+      len = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      ok = cont(i + 1);
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      ok = cont(i + 1) && cont(i + 2);
+      if (ok && c == 0xE0) ok = static_cast<unsigned char>(s[i + 1]) >= 0xA0;
+      if (ok && c == 0xED) ok = static_cast<unsigned char>(s[i + 1]) <= 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      ok = cont(i + 1) && cont(i + 2) && cont(i + 3);
+      if (ok && c == 0xF0) ok = static_cast<unsigned char>(s[i + 1]) >= 0x90;
+      if (ok && c == 0xF4) ok = static_cast<unsigned char>(s[i + 1]) <= 0x8F;
+    } else {
+      ok = false;
+    }
+    if (!ok) return BadByte{line, static_cast<int>(i - line_start) + 1, c};
+    if (c == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------- locations and errors
+struct Loc {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+/// Where a document came from: its name in messages and the folder that
+/// relative paths (extends, edge lists, policies/) are resolved against.
+struct Ctx {
+  std::string file;
+  fs::path folder;
+  bool marks = true;  ///< false for --set values, whose marks mean nothing
+};
+
+Loc loc_of(const Ctx& ctx, const YAML::Node& node) {
+  if (!ctx.marks || !node.IsDefined()) return {ctx.file, 0, 0};
+  const YAML::Mark m = node.Mark();
+  if (m.line < 0 || m.column < 0) return {ctx.file, 0, 0};
+  return {ctx.file, m.line + 1, m.column + 1};
+}
+
+/// The mark of a value, or of its key when the value (a null) has none.
+Loc loc_of(const Ctx& ctx, const YAML::Node& value, const YAML::Node& key) {
+  Loc l = loc_of(ctx, value);
+  if (l.line == 0 || value.IsNull()) {
+    Loc k = loc_of(ctx, key);
+    if (k.line != 0) return k;
+  }
+  return l;
+}
+
+[[noreturn]] void fail(const Loc& loc, const std::string& key_path, const std::string& message) {
+  throw ScenarioError(loc.file, loc.line, loc.column, key_path, message);
+}
+
+std::string got(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return "nothing";
+  if (n.IsMap()) return "a mapping";
+  if (n.IsSequence()) return "a list";
+  return "'" + n.Scalar() + "'";
+}
+
+const std::set<std::string> kTrue = {"true", "True", "TRUE"};
+const std::set<std::string> kFalse = {"false", "False", "FALSE"};
+
+// ---------------------------------------------------------------- field tables
+using FieldPtr =
+    std::variant<double*, std::int64_t*, bool*, std::string*, PlatformKind*, DmPolicy*, NetworkExpansion*, AgeAssurance*>;
+
+struct FieldRef {
+  FieldPtr ptr;
+  Meta meta;
+};
+
+/// All fields of one spec object by dotted path, and the group structure
+/// (for unknown-key suggestions). Built by walking describe().
+struct FieldTable {
+  std::map<std::string, FieldRef> fields;
+  std::map<std::string, std::vector<std::string>> children;  // group path ("" = root) -> child names
+  std::string prefix;
+
+  template <class T>
+  void value(const char* key, T& field, const Meta& meta) {
+    children[prefix].push_back(key);
+    fields.emplace(dotted(prefix, key), FieldRef{FieldPtr{&field}, meta});
+  }
+  template <class F>
+  void group(const char* key, F&& fn) {
+    children[prefix].push_back(key);
+    const std::string saved = prefix;
+    prefix = dotted(prefix, key);
+    children[prefix];
+    fn();
+    prefix = saved;
+  }
+  bool is_group(const std::string& path) const { return children.count(path) != 0; }
+};
+
+FieldTable table_of(ScenarioSpec& s) {
+  FieldTable t;
+  t.children[""];
+  describe(t, s);
+  return t;
+}
+FieldTable table_of(PlatformSpec& p) {
+  FieldTable t;
+  t.children[""];
+  describe(t, p);
+  return t;
+}
+
+std::string expected(const Meta& m, const std::vector<std::string>& choices) {
+  switch (m.kind) {
+    case Kind::prob: return "a probability (a number in [0, 1])";
+    case Kind::rate: return std::string("a non-negative number") + (m.unit && *m.unit ? std::string(" (") + m.unit + ")" : "");
+    case Kind::real: return "a number";
+    case Kind::count: return "a count (a non-negative whole number)";
+    case Kind::integer: return "a whole number";
+    case Kind::boolean: return "true or false";
+    case Kind::choice: return "one of " + join_all(choices);
+    case Kind::text: return "text";
+    case Kind::path: return "a file path";
+  }
+  return "a value";
+}
+
+/// Range check shared by numbers of every kind.
+void check_range(double x, const Meta& m, const Loc& loc, const std::string& key) {
+  double lo = m.lo, hi = m.hi;
+  if (m.kind == Kind::prob) {
+    lo = std::max(lo, 0.0);
+    hi = std::min(hi, 1.0);
+    if (lo == 0.0 && hi == 1.0 && (x < 0 || x > 1))
+      fail(loc, key, "expected a probability (a number in [0, 1]), got " + human(x));
+  }
+  if (m.kind == Kind::rate || m.kind == Kind::count) {
+    if (x < 0) fail(loc, key, "must not be negative, got " + human(x));
+    lo = std::max(lo, 0.0);
+  }
+  if (x < lo || x > hi) {
+    if (std::isfinite(lo) && std::isfinite(hi)) fail(loc, key, "must be in [" + human(lo) + ", " + human(hi) + "], got " + human(x));
+    if (x < lo) fail(loc, key, "must be at least " + human(lo) + ", got " + human(x));
+    fail(loc, key, "must be at most " + human(hi) + ", got " + human(x));
+  }
+}
+
+template <class E>
+std::vector<std::string> names_of() {
+  std::vector<std::string> out;
+  for (const char* n : enum_names(E{})) out.emplace_back(n);
+  return out;
+}
+
+template <class E>
+E parse_choice(const YAML::Node& v, const Loc& loc, const std::string& key) {
+  const auto names = names_of<E>();
+  if (!v.IsScalar()) fail(loc, key, "expected one of " + join_all(names) + ", got " + got(v));
+  const std::string& s = v.Scalar();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == s) return static_cast<E>(i);
+  fail(loc, key, "unknown choice '" + s + "'; expected one of " + join_all(names) + did_you_mean(s, names));
+}
+
+std::vector<std::string> choices_of(const FieldRef& f) {
+  return std::visit(
+      [](auto* p) -> std::vector<std::string> {
+        using T = std::remove_pointer_t<decltype(p)>;
+        if constexpr (std::is_enum_v<T>)
+          return names_of<T>();
+        else
+          return {};
+      },
+      f.ptr);
+}
+
+void set_field(const FieldRef& f, const YAML::Node& v, const Loc& loc, const std::string& key, const Ctx& ctx) {
+  const Meta& m = f.meta;
+  std::visit(
+      [&](auto* p) {
+        using T = std::remove_pointer_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, double>) {
+          std::optional<double> x;
+          if (v.IsScalar()) x = parse_double(v.Scalar());
+          if (!x) fail(loc, key, "expected " + expected(m, {}) + ", got " + got(v));
+          if (!std::isfinite(*x)) fail(loc, key, "expected a finite number, got " + got(v));
+          if ((m.kind == Kind::count || m.kind == Kind::integer) && *x != std::floor(*x))
+            fail(loc, key, "expected " + expected(m, {}) + ", got " + got(v));
+          check_range(*x, m, loc, key);
+          *p = *x;
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          std::optional<std::int64_t> x;
+          if (v.IsScalar()) x = parse_int(v.Scalar());
+          if (!x) fail(loc, key, "expected " + expected(m, {}) + ", got " + got(v));
+          check_range(static_cast<double>(*x), m, loc, key);
+          *p = *x;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          if (v.IsScalar() && kTrue.count(v.Scalar()))
+            *p = true;
+          else if (v.IsScalar() && kFalse.count(v.Scalar()))
+            *p = false;
+          else
+            fail(loc, key, "expected true or false, got " + got(v));
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          if (v.IsNull()) {
+            p->clear();
+          } else if (!v.IsScalar()) {
+            fail(loc, key, "expected " + expected(m, {}) + ", got " + got(v));
+          } else if (m.kind == Kind::path && !v.Scalar().empty()) {
+            fs::path path(v.Scalar());
+            if (path.is_relative()) path = ctx.folder / path;
+            std::error_code ec;
+            fs::path abs = fs::absolute(path, ec);
+            *p = (ec ? path : abs).lexically_normal().string();
+          } else {
+            *p = v.Scalar();
+          }
+        } else {
+          *p = parse_choice<T>(v, loc, key);
+        }
+      },
+      f.ptr);
+}
+
+// ---------------------------------------------------------------- flattening
+/// One key of an input mapping, as a dotted path relative to the table root.
+struct Entry {
+  std::vector<std::string> path;
+  YAML::Node key;
+  YAML::Node value;
+};
+
+void flatten(const YAML::Node& map, std::vector<std::string>& prefix, const Ctx& ctx, const std::string& key_prefix,
+             std::vector<Entry>& out, const std::set<std::string>* skip = nullptr) {
+  std::set<std::string> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node k = it->first;
+    const YAML::Node v = it->second;
+    const std::string here = dotted(key_prefix, join_all(prefix, "."));
+    if (!k.IsScalar()) fail(loc_of(ctx, k), here, "keys must be plain names, got " + got(k));
+    const std::string& name = k.Scalar();
+    if (!seen.insert(name).second) fail(loc_of(ctx, k), dotted(here, name), "duplicate key '" + name + "'");
+    if (prefix.empty() && skip && skip->count(name)) continue;
+    const auto parts = split(name, '.');
+    for (const auto& part : parts)
+      if (part.empty()) fail(loc_of(ctx, k), dotted(here, name), "empty component in key '" + name + "'");
+    const std::size_t depth = prefix.size();
+    prefix.insert(prefix.end(), parts.begin(), parts.end());
+    out.push_back(Entry{prefix, k, v});
+    if (v.IsMap()) flatten(v, prefix, ctx, key_prefix, out);
+    prefix.resize(depth);
+  }
+}
+
+std::vector<Entry> flatten(const YAML::Node& map, const Ctx& ctx, const std::string& key_prefix,
+                           const std::set<std::string>* skip = nullptr) {
+  std::vector<Entry> out;
+  std::vector<std::string> prefix;
+  flatten(map, prefix, ctx, key_prefix, out, skip);
+  return out;
+}
+
+using LocMap = std::map<std::string, Loc>;
+
+/// Apply flattened entries to the object behind `t`. `key_prefix` is the
+/// full key path of the table root, for messages; `extra_root_names` are
+/// other keys valid at the root (for suggestions only).
+void apply_entries(const FieldTable& t, const std::vector<Entry>& entries, const Ctx& ctx, const std::string& key_prefix,
+                   LocMap* locs = nullptr, const std::vector<std::string>& extra_root_names = {}) {
+  for (const Entry& e : entries) {
+    std::string cur;
+    for (std::size_t i = 0; i < e.path.size(); ++i) {
+      const std::string next = dotted(cur, e.path[i]);
+      const bool last = i + 1 == e.path.size();
+      if (auto f = t.fields.find(next); f != t.fields.end()) {
+        const std::string key = dotted(key_prefix, next);
+        if (!last) fail(loc_of(ctx, e.key), key, "'" + e.path[i] + "' takes a value, not sub-keys");
+        if (e.value.IsMap())
+          fail(loc_of(ctx, e.value, e.key), key, "expected " + expected(f->second.meta, choices_of(f->second)) + ", got a mapping");
+        const Loc loc = loc_of(ctx, e.value, e.key);
+        set_field(f->second, e.value, loc, key, ctx);
+        if (locs) (*locs)[key] = loc;
+        break;
+      }
+      if (t.is_group(next)) {
+        if (last && !e.value.IsMap() && !e.value.IsNull())
+          fail(loc_of(ctx, e.value, e.key), dotted(key_prefix, next), "expected a mapping of keys, got " + got(e.value));
+        cur = next;
+        continue;
+      }
+      if (cur.empty() && std::find(extra_root_names.begin(), extra_root_names.end(), e.path[i]) != extra_root_names.end())
+        fail(loc_of(ctx, e.key), e.path[i], "write '" + e.path[i] + "' as a nested mapping, not as a dotted key");
+      std::vector<std::string> candidates = t.children.at(cur);
+      if (cur.empty()) candidates.insert(candidates.end(), extra_root_names.begin(), extra_root_names.end());
+      fail(loc_of(ctx, e.key), dotted(key_prefix, next), "unknown key '" + e.path[i] + "'" + did_you_mean(e.path[i], candidates));
+    }
+  }
+}
+
+void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const Ctx& ctx, const std::string& key_prefix) {
+  std::set<std::string> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node k = it->first;
+    if (!k.IsScalar()) fail(loc_of(ctx, k), key_prefix, "keys must be plain names, got " + got(k));
+    const std::string& name = k.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+      fail(loc_of(ctx, k), dotted(key_prefix, name), "unknown key '" + name + "'" + did_you_mean(name, allowed));
+    if (!seen.insert(name).second) fail(loc_of(ctx, k), dotted(key_prefix, name), "duplicate key '" + name + "'");
+  }
+}
+
+/// A key's node and value in a mapping that passed check_keys.
+struct KeyValue {
+  YAML::Node key, value;
+  bool found = false;
+  explicit operator bool() const { return found; }
+};
+KeyValue find_key(const YAML::Node& map, const std::string& name) {
+  for (auto it = map.begin(); it != map.end(); ++it)
+    if (it->first.IsScalar() && it->first.Scalar() == name) return {it->first, it->second, true};
+  return {};
+}
+
+std::string scalar_text(const KeyValue& kv, const Ctx& ctx, const std::string& key) {
+  if (kv.value.IsNull()) return {};
+  if (!kv.value.IsScalar()) fail(loc_of(ctx, kv.value, kv.key), key, "expected text, got " + got(kv.value));
+  return kv.value.Scalar();
+}
+
+std::vector<std::string> text_list(const KeyValue& kv, const Ctx& ctx, const std::string& key) {
+  std::vector<std::string> out;
+  if (kv.value.IsScalar()) return {kv.value.Scalar()};
+  if (!kv.value.IsSequence()) fail(loc_of(ctx, kv.value, kv.key), key, "expected a list of names, got " + got(kv.value));
+  for (std::size_t i = 0; i < kv.value.size(); ++i) {
+    const YAML::Node item = kv.value[i];
+    if (!item.IsScalar())
+      fail(loc_of(ctx, item, kv.key), key + "[" + std::to_string(i) + "]", "expected a name, got " + got(item));
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- documents
+std::optional<std::string> read_file(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Parse YAML text into a top-level mapping, with UTF-8, syntax, emptiness
+/// and shape checks. `what` names the document in messages.
+YAML::Node parse_document(const std::string& text, const Ctx& ctx, const std::string& what) {
+  if (auto bad = find_invalid_utf8(text)) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "0x%02x", bad->byte);
+    fail({ctx.file, bad->line, bad->column}, "", what + " is not valid UTF-8 (byte " + buf + ")");
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    fail({ctx.file, e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    fail({ctx.file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0}, "",
+         "invalid YAML: " + e.msg);
+  }
+  if (!root.IsDefined() || root.IsNull()) fail({ctx.file, 0, 0}, "", what + " is empty");
+  if (!root.IsMap()) fail(loc_of(ctx, root), "", "expected a mapping of keys at the top level, got " + got(root));
+  return root;
+}
+
+fs::path folder_of(const std::string& file) {
+  fs::path f = fs::path(file).parent_path();
+  return f.empty() ? fs::path(".") : f;
+}
+
+std::string display_path(const fs::path& folder, const std::string& rel) {
+  fs::path p(rel);
+  if (p.is_relative()) p = folder / p;
+  return p.lexically_normal().string();
+}
+
+// ---------------------------------------------------------------- policy bundles
+/// Which platforms a bundle applies to.
+struct Condition {
+  std::vector<PlatformKind> kinds;  // empty = any kind
+  double min_users = 0;
+  bool matches(const PlatformSpec& p, std::int64_t users) const {
+    if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), p.kind) == kinds.end()) return false;
+    return static_cast<double>(users) * p.user_share >= min_users;
+  }
+};
+
+Condition parse_condition(const KeyValue& kv, const Ctx& ctx, const std::string& key) {
+  if (!kv.value.IsMap()) fail(loc_of(ctx, kv.value, kv.key), key, "expected a mapping like {kinds: [social], min_users: 700000}, got " + got(kv.value));
+  check_keys(kv.value, {"kinds", "min_users"}, ctx, key);
+  Condition c;
+  if (auto k = find_key(kv.value, "kinds")) {
+    const auto names = text_list(k, ctx, key + ".kinds");
+    for (const auto& n : names) {
+      YAML::Node node(n);
+      c.kinds.push_back(parse_choice<PlatformKind>(node, loc_of(ctx, k.value, k.key), key + ".kinds"));
+    }
+  }
+  if (auto k = find_key(kv.value, "min_users")) {
+    std::optional<double> x;
+    if (k.value.IsScalar()) x = parse_double(k.value.Scalar());
+    if (!x || !std::isfinite(*x)) fail(loc_of(ctx, k.value, k.key), key + ".min_users", "expected a number of users, got " + got(k.value));
+    if (*x < 0) fail(loc_of(ctx, k.value, k.key), key + ".min_users", "must not be negative, got " + human(*x));
+    c.min_users = *x;
+  }
+  return c;
+}
+
+struct Bundle {
+  std::string name;
+  Ctx ctx;
+  YAML::Node platform;  // validated platform fields (may be undefined)
+  std::optional<Condition> applies_to;
+};
+
+Bundle parse_bundle(const std::string& name, const std::string& file) {
+  Bundle b;
+  b.name = name;
+  b.ctx = Ctx{file, folder_of(file), true};
+  const Ctx& ctx = b.ctx;
+  auto text = read_file(file);
+  if (!text) fail({file, 0, 0}, "", "cannot open policy bundle file");
+  const YAML::Node root = parse_document(*text, ctx, "policy bundle file");
+  check_keys(root, {"bundle", "title", "summary", "sources", "measures", "applies_to", "platform"}, ctx, "");
+  auto kb = find_key(root, "bundle");
+  if (!kb) fail(loc_of(ctx, root), "bundle", "missing key 'bundle' (it must be '" + name + "')");
+  if (scalar_text(kb, ctx, "bundle") != name)
+    fail(loc_of(ctx, kb.value, kb.key), "bundle", "bundle name '" + scalar_text(kb, ctx, "bundle") + "' must equal the file name '" + name + "'");
+  if (auto k = find_key(root, "title")) scalar_text(k, ctx, "title");
+  if (auto k = find_key(root, "summary")) scalar_text(k, ctx, "summary");
+  if (auto k = find_key(root, "sources")) text_list(k, ctx, "sources");
+  if (auto k = find_key(root, "measures")) {
+    if (!k.value.IsSequence()) fail(loc_of(ctx, k.value, k.key), "measures", "expected a list of {id, text, source}, got " + got(k.value));
+    for (std::size_t i = 0; i < k.value.size(); ++i) {
+      const YAML::Node m = k.value[i];
+      const std::string key = "measures[" + std::to_string(i) + "]";
+      if (!m.IsMap()) fail(loc_of(ctx, m, k.key), key, "expected a mapping {id, text, source}, got " + got(m));
+      // `modelled` (whether the model has the control) and `note` (how it maps) are documentation too.
+      check_keys(m, {"id", "text", "source", "modelled", "note"}, ctx, key);
+      for (const char* f : {"id", "text", "source", "note"})
+        if (auto kv = find_key(m, f)) scalar_text(kv, ctx, key + "." + f);
+      if (auto kv = find_key(m, "modelled"); kv && !(kv.value.IsScalar() && (kTrue.count(kv.value.Scalar()) || kFalse.count(kv.value.Scalar()))))
+        fail(loc_of(ctx, kv.value, kv.key), key + ".modelled", "expected true or false, got " + got(kv.value));
+    }
+  }
+  if (auto k = find_key(root, "applies_to")) b.applies_to = parse_condition(k, ctx, "applies_to");
+  if (auto k = find_key(root, "platform")) {
+    if (!k.value.IsNull()) {
+      if (!k.value.IsMap()) fail(loc_of(ctx, k.value, k.key), "platform", "expected a mapping of platform keys, got " + got(k.value));
+      b.platform = k.value;
+      PlatformSpec scratch;  // validate now, so errors name the bundle file even if no platform matches
+      auto t = table_of(scratch);
+      apply_entries(t, flatten(b.platform, ctx, "platform"), ctx, "platform");
+    }
+  }
+  return b;
+}
+
+void apply_bundle_to(const Bundle& b, PlatformSpec& p) {
+  if (!b.platform.IsMap()) return;
+  auto t = table_of(p);
+  apply_entries(t, flatten(b.platform, b.ctx, "platform"), b.ctx, "platform");
+}
+
+// ---------------------------------------------------------------- resolver
+const std::vector<std::string> kScenarioSpecialKeys = {"extends", "policies", "platform_defaults", "platforms", "timeline",
+                                                        "expect"};
+
+/// A timeline event as written, kept until every platform is known.
+struct RawEvent {
+  YAML::Node node;
+  Ctx ctx;
+  std::string key;  // "timeline[3]"
+};
+
+class Resolver {
+ public:
+  Resolver(const LoadOptions& options, std::string root_file)
+      : options_(options), root_file_(std::move(root_file)), root_folder_(folder_of(root_file_)) {}
+
+  ScenarioSpec resolve_root(const std::string& text, const std::string& file) {
+    spec_ = ScenarioSpec{};
+    spec_.platforms.clear();
+    resolve_text(text, file);
+    apply_overrides();
+    for (const auto& name : options_.extra_policies) {
+      const Ctx ctx{"<--policy>", root_folder_, false};
+      apply_policy(name, ctx, {ctx.file, 0, 0}, "policies", nullptr, nullptr);
+    }
+    check_cross_fields();
+    build_timeline();
+    check_memory();
+    spec_.source_file = file;
+    return std::move(spec_);
+  }
+
+ private:
+  /// Resolve one file of the extends chain into spec_ (parent first).
+  void resolve_text(const std::string& text, const std::string& file) {
+    Ctx ctx{file, folder_of(file), true};
+    const YAML::Node root = parse_document(text, ctx, "scenario file");
+
+    // extends: the parent first, fully resolved. The stack holds the files
+    // being resolved, to report a cycle instead of recursing forever.
+    auto ext = find_key(root, "extends");
+    if (ext) {
+      const std::string rel = scalar_text(ext, ctx, "extends");
+      if (rel.empty()) fail(loc_of(ctx, ext.value, ext.key), "extends", "expected a file path, got nothing");
+      const std::string parent = display_path(ctx.folder, rel);
+      stack_ids_.push_back(canonical_id(file));
+      stack_files_.push_back(file);
+      if (std::find(stack_ids_.begin(), stack_ids_.end(), canonical_id(parent)) != stack_ids_.end()) {
+        std::vector<std::string> chain = stack_files_;
+        chain.push_back(parent);
+        fail(loc_of(ctx, ext.value, ext.key), "extends", "extends cycle: " + join_all(chain, " -> "));
+      }
+      auto parent_text = read_file(parent);
+      if (!parent_text) fail(loc_of(ctx, ext.value, ext.key), "extends", "cannot open scenario file '" + parent + "'");
+      resolve_text(*parent_text, parent);
+      stack_ids_.pop_back();
+      stack_files_.pop_back();
+    } else {
+      // The root of an extends chain: defaults.
+      spec_ = ScenarioSpec{};
+      spec_.platforms.clear();
+      template_ = PlatformSpec{};
+    }
+
+    // This file's scenario-level values.
+    const std::set<std::string> skip(kScenarioSpecialKeys.begin(), kScenarioSpecialKeys.end());
+    {
+      auto t = table_of(spec_);
+      apply_entries(t, flatten(root, ctx, "", &skip), ctx, "", &locs_, kScenarioSpecialKeys);
+    }
+
+    // platform_defaults: onto the template for new platforms and every platform so far.
+    if (auto pd = find_key(root, "platform_defaults"); pd && !pd.value.IsNull()) {
+      if (!pd.value.IsMap())
+        fail(loc_of(ctx, pd.value, pd.key), "platform_defaults", "expected a mapping of platform keys, got " + got(pd.value));
+      const auto entries = flatten(pd.value, ctx, "platform_defaults");
+      apply_entries(table_of(template_), entries, ctx, "platform_defaults");
+      for (auto& p : spec_.platforms) apply_entries(table_of(p), entries, ctx, "platform_defaults");
+    }
+
+    // platforms: existing names override field by field, new names append.
+    auto pl = find_key(root, "platforms");
+    if (pl) {
+      if (!pl.value.IsMap()) fail(loc_of(ctx, pl.value, pl.key), "platforms", "expected a mapping of platform name -> platform keys, got " + got(pl.value));
+      std::set<std::string> seen;
+      for (auto it = pl.value.begin(); it != pl.value.end(); ++it) {
+        const YAML::Node k = it->first;
+        const YAML::Node v = it->second;
+        if (!k.IsScalar()) fail(loc_of(ctx, k), "platforms", "platform names must be text, got " + got(k));
+        const std::string& name = k.Scalar();
+        const std::string key = "platforms." + name;
+        if (!seen.insert(name).second) fail(loc_of(ctx, k), key, "duplicate platform '" + name + "'");
+        if (!valid_name(name) || name == "all")
+          fail(loc_of(ctx, k), key, "platform names use letters, digits, '_' and '-' and may not be 'all', got '" + name + "'");
+        PlatformSpec* p = find_platform(name);
+        if (!p) {
+          spec_.platforms.push_back(template_);
+          p = &spec_.platforms.back();
+          p->name = name;
+        }
+        locs_[key] = loc_of(ctx, k);
+        if (v.IsNull()) continue;
+        if (!v.IsMap()) fail(loc_of(ctx, v, k), key, "expected a mapping of platform keys, got " + got(v));
+        apply_entries(table_of(*p), flatten(v, ctx, key), ctx, key);
+      }
+    }
+    if (!pl && spec_.platforms.empty()) {
+      spec_.platforms.push_back(template_);
+      spec_.platforms.back().name = "main";
+    }
+
+    // This file's policies, in order.
+    if (auto po = find_key(root, "policies"); po && !po.value.IsNull()) {
+      if (!po.value.IsSequence())
+        fail(loc_of(ctx, po.value, po.key), "policies", "expected a list of bundle names or {bundle, platforms, where}, got " + got(po.value));
+      for (std::size_t i = 0; i < po.value.size(); ++i) apply_policy_entry(po.value[i], ctx, "policies[" + std::to_string(i) + "]", po.key);
+    }
+
+    // timeline: kept raw until the whole scenario is known.
+    if (auto tl = find_key(root, "timeline"); tl && !tl.value.IsNull()) {
+      if (!tl.value.IsSequence()) fail(loc_of(ctx, tl.value, tl.key), "timeline", "expected a list of events, got " + got(tl.value));
+      for (std::size_t i = 0; i < tl.value.size(); ++i) raw_events_.push_back({tl.value[i], ctx, "timeline[" + std::to_string(i) + "]"});
+    }
+    // expect: reserved for the test harness, not interpreted here.
+  }
+
+  static std::string canonical_id(const std::string& file) {
+    std::error_code ec;
+    fs::path p = fs::weakly_canonical(file, ec);
+    return (ec ? fs::path(file).lexically_normal() : p).string();
+  }
+
+  PlatformSpec* find_platform(const std::string& name) {
+    for (auto& p : spec_.platforms)
+      if (p.name == name) return &p;
+    return nullptr;
+  }
+
+  std::vector<std::string> platform_names() const {
+    std::vector<std::string> out;
+    for (const auto& p : spec_.platforms) out.push_back(p.name);
+    return out;
+  }
+
+  std::size_t platform_index(const std::string& name, const Loc& loc, const std::string& key) const {
+    for (std::size_t i = 0; i < spec_.platforms.size(); ++i)
+      if (spec_.platforms[i].name == name) return i;
+    fail(loc, key, "unknown platform '" + name + "'; platforms are " + join_all(platform_names()) + did_you_mean(name, platform_names()));
+  }
+
+  void apply_policy_entry(const YAML::Node& item, const Ctx& ctx, const std::string& key, const YAML::Node& list_key) {
+    if (item.IsScalar()) {
+      apply_policy(item.Scalar(), ctx, loc_of(ctx, item, list_key), key, nullptr, nullptr);
+      return;
+    }
+    if (!item.IsMap()) fail(loc_of(ctx, item, list_key), key, "expected a bundle name or {bundle, platforms, where}, got " + got(item));
+    check_keys(item, {"bundle", "platforms", "where"}, ctx, key);
+    auto kb = find_key(item, "bundle");
+    if (!kb) fail(loc_of(ctx, item), key, "missing key 'bundle'");
+    const std::string name = scalar_text(kb, ctx, key + ".bundle");
+    std::vector<std::size_t> subset;
+    bool has_subset = false;
+    if (auto kp = find_key(item, "platforms")) {
+      has_subset = true;
+      for (const auto& n : text_list(kp, ctx, key + ".platforms"))
+        subset.push_back(platform_index(n, loc_of(ctx, kp.value, kp.key), key + ".platforms"));
+    }
+    std::optional<Condition> where;
+    if (auto kw = find_key(item, "where")) where = parse_condition(kw, ctx, key + ".where");
+    apply_policy(name, ctx, loc_of(ctx, kb.value, kb.key), key + ".bundle", has_subset ? &subset : nullptr,
+                 where ? &*where : nullptr);
+  }
+
+  const Bundle& find_bundle(const std::string& name, const Ctx& ctx, const Loc& loc, const std::string& key) {
+    std::vector<fs::path> dirs = {ctx.folder / "policies", root_folder_ / "policies"};
+    for (const auto& d : options_.policy_dirs) dirs.emplace_back(d);
+    if (!valid_name(name)) fail(loc, key, "policy bundle names use letters, digits, '_' and '-', got '" + name + "'");
+    for (const auto& d : dirs) {
+      const fs::path file = d / (name + ".yaml");
+      std::error_code ec;
+      if (!fs::is_regular_file(file, ec)) continue;
+      const std::string id = canonical_id(file.string());
+      auto it = bundles_.find(id);
+      if (it == bundles_.end()) it = bundles_.emplace(id, parse_bundle(name, file.lexically_normal().string())).first;
+      return it->second;
+    }
+    std::vector<std::string> known, searched;
+    for (const auto& d : dirs) {
+      const std::string shown = d.lexically_normal().string();
+      if (std::find(searched.begin(), searched.end(), shown) == searched.end()) searched.push_back(shown);
+      std::error_code ec;
+      if (!fs::is_directory(d, ec)) continue;
+      for (const auto& f : fs::directory_iterator(d, ec))
+        if (f.path().extension() == ".yaml") known.push_back(f.path().stem().string());
+    }
+    fail(loc, key, "unknown policy bundle '" + name + "'; no " + name + ".yaml in " + join_all(searched) + did_you_mean(name, known));
+  }
+
+  /// Apply a bundle to every platform (or `subset`) that meets `where` (or the
+  /// bundle's own applies_to).
+  void apply_policy(const std::string& name, const Ctx& ctx, const Loc& loc, const std::string& key,
+                    const std::vector<std::size_t>* subset, const Condition* where) {
+    const Bundle& b = find_bundle(name, ctx, loc, key);
+    const Condition* cond = where ? where : (b.applies_to ? &*b.applies_to : nullptr);
+    for (std::size_t i = 0; i < spec_.platforms.size(); ++i) {
+      if (subset && std::find(subset->begin(), subset->end(), i) == subset->end()) continue;
+      if (cond && !cond->matches(spec_.platforms[i], spec_.population.users)) continue;
+      apply_bundle_to(b, spec_.platforms[i]);
+    }
+    spec_.policies.push_back(name);
+  }
+
+  void apply_overrides() {
+    const Ctx ctx{kSetFile, root_folder_, false};
+    for (const auto& [path, value_text] : options_.overrides) {
+      const Loc loc{kSetFile, 0, 0};
+      YAML::Node value;
+      try {
+        value = YAML::Load(value_text);
+      } catch (const YAML::Exception& e) {
+        fail(loc, path, "invalid YAML value '" + value_text + "': " + e.msg);
+      }
+      if (find_invalid_utf8(value_text)) fail(loc, path, "value is not valid UTF-8");
+      const auto parts = split(path, '.');
+      for (const auto& part : parts)
+        if (part.empty()) fail(loc, path, "empty component in key path '" + path + "'");
+      if (parts[0] == "platforms") {
+        if (parts.size() < 3) fail(loc, path, "expected platforms.<name>.<key> or platforms.*.<key>");
+        std::vector<std::size_t> targets;
+        if (parts[1] == "*") {
+          for (std::size_t i = 0; i < spec_.platforms.size(); ++i) targets.push_back(i);
+        } else {
+          targets.push_back(platform_index(parts[1], loc, "platforms." + parts[1]));
+        }
+        YAML::Node map;
+        map[join(std::vector<std::string>(parts.begin() + 2, parts.end()), parts.size() - 2)] = value;
+        for (std::size_t i : targets) {
+          const std::string prefix = "platforms." + spec_.platforms[i].name;
+          apply_entries(table_of(spec_.platforms[i]), flatten(map, ctx, prefix), ctx, prefix);
+        }
+        continue;
+      }
+      if (std::find(kScenarioSpecialKeys.begin(), kScenarioSpecialKeys.end(), parts[0]) != kScenarioSpecialKeys.end())
+        fail(loc, path, "'" + parts[0] + "' cannot be set as an override (use a scenario file or --policy)");
+      YAML::Node map;
+      map[path] = value;
+      auto t = table_of(spec_);
+      apply_entries(t, flatten(map, ctx, ""), ctx, "", &locs_, {"platforms"});
+    }
+  }
+
+  Loc loc_for(const std::string& key) const {
+    auto it = locs_.find(key);
+    if (it != locs_.end()) return it->second;
+    return {root_file_, 0, 0};
+  }
+
+  /// The key (of `keys`) whose value was set last in the files, for messages.
+  std::string known_key(std::initializer_list<std::string> keys) const {
+    for (const auto& k : keys)
+      if (locs_.count(k)) return k;
+    return *keys.begin();
+  }
+
+  void check_cross_fields() {
+    const auto& o = spec_.offenders;
+    const double sum = o.groomer.share + o.sextortion.share + o.distributor.share;
+    if (std::abs(sum - 1.0) > 1e-9) {
+      const std::string key =
+          known_key({"offenders.groomer.share", "offenders.sextortion.share", "offenders.distributor.share"});
+      fail(loc_for(key), key,
+           "offender type shares must sum to 1, got " + approx(sum) + " (groomer " + human(o.groomer.share) + " + sextortion " +
+               human(o.sextortion.share) + " + distributor " + human(o.distributor.share) + ")");
+    }
+    const std::pair<const char*, const OffenderTypeSpec*> types[] = {
+        {"groomer", &o.groomer}, {"sextortion", &o.sextortion}, {"distributor", &o.distributor}};
+    for (const auto& [name, t] : types) {
+      if (t->target_age_min > t->target_age_max) {
+        const std::string base = std::string("offenders.") + name + ".";
+        const std::string key = known_key({base + "target_age_min", base + "target_age_max"});
+        fail(loc_for(key), key,
+             "target_age_min (" + std::to_string(t->target_age_min) + ") must not exceed target_age_max (" +
+                 std::to_string(t->target_age_max) + ")");
+      }
+    }
+    const auto& pop = spec_.population;
+    if (!(pop.youngest_age < 18 && pop.oldest_age >= 18)) {
+      const std::string key = known_key({"population.youngest_age", "population.oldest_age"});
+      fail(loc_for(key), key, "need youngest_age < 18 <= oldest_age, got " + std::to_string(pop.youngest_age) + " and " +
+                                  std::to_string(pop.oldest_age));
+    }
+    const double ticks = 24.0 / spec_.dt_hours;
+    if (std::abs(ticks - std::round(ticks)) > 1e-9)
+      fail(loc_for("dt_hours"), "dt_hours",
+           "must divide 24 hours into whole ticks, got " + human(spec_.dt_hours) + " (24 / " + human(spec_.dt_hours) +
+               " = " + approx(ticks) + ")");
+    if (spec_.platforms.empty()) fail(loc_for("platforms"), "platforms", "a scenario needs at least one platform");
+    std::set<std::string> names;
+    for (const auto& p : spec_.platforms)
+      if (!names.insert(p.name).second)
+        fail(loc_for("platforms." + p.name), "platforms." + p.name, "duplicate platform name '" + p.name + "'");
+  }
+
+  void check_memory() const {
+    const std::uint64_t need = estimate_memory_bytes(spec_);
+    const std::uint64_t have = physical_memory_bytes();
+    if (have == 0 || need <= have) return;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "needs about %.1f GB of memory; this machine has %.1f GB", static_cast<double>(need) / 1e9,
+                  static_cast<double>(have) / 1e9);
+    fail(loc_for("population.users"), "population.users",
+         "a population of " + std::to_string(spec_.population.users) + " users " + buf);
+  }
+
+  struct Parsed {
+    std::int64_t day = 0;
+    std::string platform = "all";
+    YAML::Node set;
+    std::string policy;
+    Loc policy_loc;
+    std::string description;
+    const RawEvent* raw = nullptr;
+    Loc platform_loc;
+  };
+
+  Parsed parse_event(const RawEvent& r) {
+    const Ctx& ctx = r.ctx;
+    Parsed p;
+    p.raw = &r;
+    if (!r.node.IsMap()) fail(loc_of(ctx, r.node), r.key, "expected an event {day, platform, set, policy, description}, got " + got(r.node));
+    check_keys(r.node, {"day", "platform", "set", "policy", "description"}, ctx, r.key);
+    auto kd = find_key(r.node, "day");
+    if (!kd) fail(loc_of(ctx, r.node), r.key, "missing key 'day'");
+    std::optional<std::int64_t> day;
+    if (kd.value.IsScalar()) day = parse_int(kd.value.Scalar());
+    const Loc dloc = loc_of(ctx, kd.value, kd.key);
+    if (!day) fail(dloc, r.key + ".day", "expected a day (a whole number), got " + got(kd.value));
+    if (*day < 0 || *day >= spec_.horizon_days)
+      fail(dloc, r.key + ".day",
+           "day " + std::to_string(*day) + " is outside the horizon [0, " + std::to_string(spec_.horizon_days) + ")");
+    p.day = *day;
+    p.platform_loc = loc_of(ctx, r.node);
+    if (auto kp = find_key(r.node, "platform")) {
+      p.platform = scalar_text(kp, ctx, r.key + ".platform");
+      p.platform_loc = loc_of(ctx, kp.value, kp.key);
+      if (p.platform != "all") platform_index(p.platform, p.platform_loc, r.key + ".platform");
+    }
+    if (auto ks = find_key(r.node, "set"); ks && !ks.value.IsNull()) {
+      if (!ks.value.IsMap()) fail(loc_of(ctx, ks.value, ks.key), r.key + ".set", "expected a mapping of platform keys, got " + got(ks.value));
+      p.set = ks.value;
+    }
+    if (auto kq = find_key(r.node, "policy")) {
+      p.policy = scalar_text(kq, ctx, r.key + ".policy");
+      p.policy_loc = loc_of(ctx, kq.value, kq.key);
+    }
+    if (!p.set.IsMap() && p.policy.empty()) fail(loc_of(ctx, r.node), r.key, "an event needs 'set' or 'policy'");
+    if (auto kdesc = find_key(r.node, "description")) p.description = scalar_text(kdesc, ctx, r.key + ".description");
+    if (p.description.empty()) {
+      std::vector<std::string> parts;
+      if (!p.policy.empty()) parts.push_back("policy " + p.policy);
+      if (p.set.IsMap())
+        for (const auto& e : flatten(p.set, ctx, r.key + ".set"))
+          if (!e.value.IsMap()) parts.push_back(join_all(e.path, ".") + "=" + (e.value.IsScalar() ? e.value.Scalar() : got(e.value)));
+      p.description = join_all(parts, "; ");
+    }
+    return p;
+  }
+
+  void build_timeline() {
+    std::vector<Parsed> events;
+    for (const auto& r : raw_events_) events.push_back(parse_event(r));
+    // Sort indices, not the events: assigning yaml-cpp nodes rebinds shared nodes.
+    std::vector<std::size_t> order(events.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return events[a].day < events[b].day; });
+    std::vector<PlatformSpec> current = spec_.platforms;
+    for (std::size_t k : order) {
+      const Parsed& e = events[k];
+      std::vector<std::size_t> targets;
+      if (e.platform == "all") {
+        for (std::size_t i = 0; i < current.size(); ++i) targets.push_back(i);
+      } else {
+        targets.push_back(platform_index(e.platform, e.platform_loc, e.raw->key + ".platform"));
+      }
+      const Bundle* b = e.policy.empty() ? nullptr : &find_bundle(e.policy, e.raw->ctx, e.policy_loc, e.raw->key + ".policy");
+      for (std::size_t i : targets) {
+        PlatformSpec& p = current[i];
+        // Policy first, then explicit keys: what the event spells out wins.
+        // An event for "all" respects the bundle's applies_to; a named platform gets it unconditionally.
+        if (b && (e.platform != "all" || !b->applies_to || b->applies_to->matches(p, spec_.population.users)))
+          apply_bundle_to(*b, p);
+        if (e.set.IsMap()) {
+          const std::string prefix = e.raw->key + ".set";
+          apply_entries(table_of(p), flatten(e.set, e.raw->ctx, prefix), e.raw->ctx, prefix);
+        }
+        spec_.timeline.push_back(TimelineEvent{e.day, i, e.description, p});
+      }
+      if (b) spec_.policies.push_back(e.policy);
+    }
+  }
+
+ private:
+  const LoadOptions& options_;
+  std::string root_file_;
+  fs::path root_folder_;
+  ScenarioSpec spec_;
+  PlatformSpec template_;
+  LocMap locs_;
+  std::vector<RawEvent> raw_events_;
+  std::map<std::string, Bundle> bundles_;
+  std::vector<std::string> stack_ids_, stack_files_;
+};
+
+ScenarioSpec resolve(const std::string& text, const std::string& file, const LoadOptions& options) {
+  Resolver r(options, file);
+  return r.resolve_root(text, file);
+}
+
+// ---------------------------------------------------------------- dump
+struct Dumper {
+  std::string out;
+  int indent = 0;
+
+  void line(const std::string& s) {
+    out.append(static_cast<std::size_t>(indent), ' ');
+    out += s;
+    out += '\n';
+  }
+  template <class T>
+  void value(const char* key, T& f, const Meta&) {
+    line(std::string(key) + ": " + text(f));
+  }
+  template <class F>
+  void group(const char* key, F&& fn) {
+    line(std::string(key) + ":");
+    indent += 2;
+    fn();
+    indent -= 2;
+  }
+  static std::string text(double x) { return yaml_double(x); }
+  static std::string text(std::int64_t x) { return std::to_string(x); }
+  static std::string text(bool x) { return x ? "true" : "false"; }
+  static std::string text(const std::string& x) { return yaml_quoted(x); }
+  template <class E>
+  static std::string text(E e) requires std::is_enum_v<E> {
+    return yaml_plain_or_quoted(enum_name(e));
+  }
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- public API
+ScenarioSpec load_scenario(const std::string& path, const LoadOptions& options) {
+  auto text = read_file(path);
+  if (!text) throw ScenarioError(path, 0, 0, "", "cannot open scenario file '" + path + "'");
+  return resolve(*text, path, options);
+}
+
+ScenarioSpec load_scenario_text(const std::string& text, const std::string& name, const LoadOptions& options) {
+  return resolve(text, name, options);
+}
+
+std::string dump_scenario(const ScenarioSpec& spec_in) {
+  ScenarioSpec spec = spec_in;  // describe() takes non-const references
+  Dumper d;
+  d.line("# safesim resolved scenario: every field, extends and policies already applied");
+  d.line("# source: " + one_line(spec.source_file));
+  d.line("# policies applied: " + (spec.policies.empty() ? std::string("none") : join_all(spec.policies)));
+  describe(d, spec);
+  d.line("platforms:");
+  d.indent = 2;
+  for (auto& p : spec.platforms) {
+    const std::string key = yaml_plain_or_quoted(p.name);
+    d.group(key.c_str(), [&] { describe(d, p); });
+  }
+  d.indent = 0;
+  if (spec.timeline.empty()) {
+    d.line("timeline: []");
+  } else {
+    d.line("timeline:");
+    for (auto& e : spec.timeline) {
+      d.line("  - day: " + std::to_string(e.day));
+      d.indent = 4;
+      const std::string pname = e.platform < spec.platforms.size() ? spec.platforms[e.platform].name : e.after.name;
+      d.line("platform: " + yaml_plain_or_quoted(pname));
+      d.line("description: " + yaml_quoted(e.description));
+      d.group("set", [&] { describe(d, e.after); });
+      d.indent = 0;
+    }
+  }
+  return d.out;
+}
+
+}  // namespace safesim
