@@ -85,7 +85,7 @@ void benign_background(State& s) {
             static_cast<double>(filed) * steps + static_cast<double>(intended - filed) * abandoned_steps);
       if (filed > 0) {
         s.add(p, Metric::user_reports, static_cast<double>(filed));
-        P.queue_normal.push_back({s.hour + c.review.delay_hours, kNone, static_cast<std::uint32_t>(filed)});
+        queue_review(s, p, {s.hour, kNone, static_cast<std::uint32_t>(filed), ItemKind::benign, Metric::offenders_detected_user_report}, false);
       }
     }
   }

@@ -110,6 +110,7 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
   }
   if (u_block < p_block) {
     ++s.accounts.flags[a];
+    add_risk(s, a, 3.0f, hour);
     s.blocked_pairs.insert((static_cast<std::uint64_t>(s.accounts.key[a]) << 32) | user);
     if (c.reporting.combined_block_report && u_combined < r.combined_report_share) {
       s.add(p, Metric::reporting_effort, 1);
@@ -128,6 +129,8 @@ void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
   D.platform.push_back(static_cast<std::uint16_t>(p));
   D.stage.push_back(engaged);
   D.moved.push_back(0);
+  D.exploited_once.push_back(0);
+  D.e2ee_u.push_back(static_cast<float>(rng::uniform_at(s.seed, streams::dyad, s.platforms[p].user[m], s.accounts.key[a], 0xFFFFFFFFu)));
   D.events.push_back(0);
   D.start_day.push_back(static_cast<std::uint16_t>(s.day));
   D.next_hour.push_back(hour);  // scheduled by progress_dyads
@@ -135,6 +138,7 @@ void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
   ++s.accounts.open_dyads[a];
   s.accounts.connections[a].push_back(m);
   mark_reached(s, p, m, engaged);
+  s.add(p, Metric::dyads_opened, 1);
   schedule_dyad(s, D.size() - 1);
 }
 
@@ -167,6 +171,8 @@ void discover_and_contact(State& s) {
       if (std::find(conn.begin(), conn.end(), m) != conn.end()) continue;  // already talking
       s.add(p, Metric::contact_attempts, 1);
       if (A.first_contact_day[a] < 0) A.first_contact_day[a] = static_cast<std::int32_t>(s.day);
+      const double hour = s.hour + d.uniform() * s.dt_hours;
+      if (P.believed_age[m] < 18 && A.believed_age[a] >= P.believed_age[m] + 5) add_risk(s, a, 1.0f, hour);
       rng::Draw g(s.seed, streams::reach, user, key, s.tick * 4u);
       const GateResult gate = gate_contact(s, a, m, g);
       if (gate.gate == Gate::prevented) {
@@ -175,7 +181,6 @@ void discover_and_contact(State& s) {
       }
       if (gate.gate == Gate::unseen) continue;
       mark_reached(s, p, m, contacted);
-      const double hour = s.hour + d.uniform() * s.dt_hours;
       respond(s, a, m, gate, hour);
     }
   }

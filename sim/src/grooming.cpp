@@ -25,8 +25,8 @@ namespace safesim::detail {
 namespace {
 
 struct Hazards {
-  double progress, exit, report;
-  double total() const { return progress + exit + report; }
+  double progress, exit, report, detect;
+  double total() const { return progress + exit + report + detect; }
 };
 
 double stage_value(const StageHours& h, std::uint8_t stage) {
@@ -57,10 +57,12 @@ Hazards hazards(const State& s, std::size_t i) {
   Hazards h{};
   h.progress = 1.0 / stage_value(t.dwell_hours, stage);
   h.exit = stage_value(t.exit_per_day, stage) / 24.0 * (1.0 - v);
-  if (!D.moved[i]) {
+  if (D.moved[i] != kOffAllPlatforms) {
     const bool supervised = (P.settings[m] & kSupervised) != 0;
     h.report = stage_value(t.report_per_day, stage) / 24.0 * report_intent_factor(s, *P.spec, supervised, false) *
                report_completion(s, *P.spec);
+    const GroomingDetectionSpec& g = P.spec->controls.grooming_detection;
+    if (g.enabled && readable(P.spec->controls, D.e2ee_u[i])) h.detect = stage_value(g.recall_per_day, stage) / 24.0;
   }
   return h;
 }
@@ -82,6 +84,8 @@ void close_dyad(State& s, std::size_t i) {
     D.platform[i] = D.platform[last];
     D.stage[i] = D.stage[last];
     D.moved[i] = D.moved[last];
+    D.exploited_once[i] = D.exploited_once[last];
+    D.e2ee_u[i] = D.e2ee_u[last];
     D.events[i] = D.events[last];
     D.start_day[i] = D.start_day[last];
     D.next_hour[i] = D.next_hour[last];
@@ -92,10 +96,58 @@ void close_dyad(State& s, std::size_t i) {
   D.platform.pop_back();
   D.stage.pop_back();
   D.moved.pop_back();
+  D.exploited_once.pop_back();
+  D.e2ee_u.pop_back();
   D.events.pop_back();
   D.start_day.pop_back();
   D.next_hour.pop_back();
   D.last_hour.pop_back();
+}
+
+/// At isolation the conversation moves: to a messaging service in the
+/// ecosystem where the minor has an account (the most encrypted one), where
+/// that platform's reporting and detection apply, or off all platforms.
+void move_conversation(State& s, std::size_t i) {
+  Dyads& D = s.dyads;
+  const std::uint32_t user = s.platforms[D.platform[i]].user[D.minor[i]];
+  std::size_t best = kNone;
+  double best_e2ee = -1;
+  for (std::size_t q = 0; q < s.platforms.size(); ++q) {
+    if (q == D.platform[i] || s.platforms[q].spec->kind != PlatformKind::messaging) continue;
+    const std::uint32_t local = s.platforms[q].local_of[user];
+    if (local == kNone || (s.platforms[q].settings[local] & kRemoved) != 0) continue;
+    if (s.platforms[q].spec->controls.e2ee_share > best_e2ee) {
+      best = q;
+      best_e2ee = s.platforms[q].spec->controls.e2ee_share;
+    }
+  }
+  if (best == kNone) {
+    D.moved[i] = kOffAllPlatforms;
+    return;
+  }
+  const std::uint32_t a = D.account[i];
+  const std::uint32_t dest_account = account_on(s, s.accounts.offender[a], best);
+  --s.accounts.open_dyads[a];
+  ++s.accounts.open_dyads[dest_account];
+  D.account[i] = dest_account;
+  D.platform[i] = static_cast<std::uint16_t>(best);
+  D.minor[i] = s.platforms[best].local_of[user];
+  D.moved[i] = kMovedInEcosystem;
+  mark_reached(s, best, D.minor[i], contacted);
+  mark_reached(s, best, D.minor[i], engaged);
+  mark_reached(s, best, D.minor[i], trust);
+  mark_reached(s, best, D.minor[i], isolation);
+}
+
+/// Exploitation creates new material; some of it is shared on the platform.
+void create_material(State& s, std::size_t i, double hour, rng::Draw& d) {
+  const ContentSpec& c = s.spec->content;
+  const std::uint64_t n = d.poisson(c.new_items_per_exploitation);
+  for (std::uint64_t k = 0; k < n; ++k) {
+    const std::uint32_t item = new_item(s, false, true);
+    if (s.dyads.moved[i] != kOffAllPlatforms && d.uniform() < c.exploitation_share_prob)
+      upload_copy(s, s.dyads.account[i], item, hour, d);
+  }
 }
 
 /// Apply the dyad's next event; returns false when the dyad closed.
@@ -114,6 +166,10 @@ bool fire_event(State& s, std::size_t i) {
     const auto next = static_cast<Stage>(D.stage[i] + 1);
     if (next == exploited) {
       mark_reached(s, p, D.minor[i], exploited);
+      if (!D.exploited_once[i]) s.add(p, Metric::dyads_exploited, 1);
+      D.exploited_once[i] = 1;
+      rng::Draw md(s.seed, streams::material, s.platforms[p].user[D.minor[i]], s.accounts.key[a], D.events[i]);
+      create_material(s, i, hour, md);
       s.add(p, Metric::exploitation_events, 1);
       const OffenderTypeSpec& t = s.type_spec(s.accounts.type[a]);
       if (u_extra < t.repeat_prob) return true;  // a repeat demand: back in solicitation
@@ -125,16 +181,26 @@ bool fire_event(State& s, std::size_t i) {
     if (next == isolation) {
       const OffenderTypeSpec& t = s.type_spec(s.accounts.type[a]);
       if (u_extra < t.move_request_prob * t.move_accept_prob) {
-        D.moved[i] = 1;
         s.add(p, Metric::moved_off_platform, 1);
+        move_conversation(s, i);
       }
     }
     return true;
   }
   if (u < h.progress + h.exit) {
+    s.add(p, Metric::dyads_exited, 1);
     close_dyad(s, i);
     return false;
   }
+  if (u < h.progress + h.exit + h.detect) {
+    // The platform intervenes in the conversation and sends the account to review.
+    s.add(p, Metric::dyads_detected, 1);
+    s.add(p, Metric::detections, 1);
+    queue_review(s, p, {hour, a, 1, ItemKind::account, Metric::offenders_detected_grooming}, true);
+    close_dyad(s, i);
+    return false;
+  }
+  s.add(p, Metric::dyads_reported, 1);
   file_report(s, p, a, hour);
   close_dyad(s, i);
   return false;
@@ -154,9 +220,10 @@ void progress_dyads(State& s, double t_end) {
   std::size_t i = 0;
   while (i < D.size()) {
     const std::size_t p = D.platform[i];
-    if (s.accounts.banned[D.account[i]] && !D.moved[i]) {
+    if (s.accounts.banned[D.account[i]] && D.moved[i] != kOffAllPlatforms) {
       // The account is gone from the platform: its on-platform conversations end.
       s.add(p, Metric::exposure_days, std::max(0.0, s.hour - D.last_hour[i]) / 24.0);
+      s.add(p, Metric::dyads_ended_by_ban, 1);
       close_dyad(s, i);
       continue;
     }

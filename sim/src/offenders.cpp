@@ -16,14 +16,21 @@
 namespace safesim::detail {
 namespace {
 
-/// Offenders go where children are: a platform drawn in proportion to its minors.
+/// Offenders go where children are and detection is weak: a platform drawn in
+/// proportion to minors x exp(-risk_aversion x detection_risk).
+double platform_weight(const State& s, std::size_t p) {
+  const PlatformState& P = s.platforms[p];
+  return static_cast<double>(P.minors_active) * std::exp(-s.spec->offenders.risk_aversion * P.detection_risk);
+}
+
 std::size_t choose_platform(const State& s, rng::Draw& d) {
+  const double u0 = d.uniform();
   if (s.platforms.size() == 1) return 0;
   double total = 0;
-  for (const auto& P : s.platforms) total += static_cast<double>(P.minors_active);
-  double u = d.uniform() * total;
+  for (std::size_t p = 0; p < s.platforms.size(); ++p) total += platform_weight(s, p);
+  double u = u0 * total;
   for (std::size_t p = 0; p < s.platforms.size(); ++p) {
-    u -= static_cast<double>(s.platforms[p].minors_active);
+    u -= platform_weight(s, p);
     if (u < 0) return p;
   }
   return s.platforms.size() - 1;
@@ -31,7 +38,7 @@ std::size_t choose_platform(const State& s, rng::Draw& d) {
 
 }  // namespace
 
-std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platform) {
+std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platform, bool hunting) {
   Accounts& A = s.accounts;
   const auto a = static_cast<std::uint32_t>(A.size());
   const std::uint8_t type = s.offenders.type[offender];
@@ -73,8 +80,18 @@ std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platf
   for (std::uint64_t j = 0; j < 4; ++j)
     A.groups.push_back(j < joined && groups.count() > 0 ? d.below(static_cast<std::uint32_t>(groups.count())) : kNone);
   A.connections.emplace_back();
-  A.active.push_back(a);
+  A.hunting.push_back(hunting ? 1 : 0);
+  A.risk_score.push_back(0.0f);
+  A.risk_flagged.push_back(0);
+  if (hunting) A.active.push_back(a);
   return a;
+}
+
+std::uint32_t account_on(State& s, std::uint32_t offender, std::size_t platform) {
+  const Accounts& A = s.accounts;
+  for (std::size_t a = A.size(); a-- > 0;)
+    if (A.offender[a] == offender && A.platform[a] == platform && !A.banned[a]) return static_cast<std::uint32_t>(a);
+  return create_account(s, offender, platform, false);
 }
 
 void build_offenders(State& s) {
@@ -90,6 +107,7 @@ void build_offenders(State& s) {
     s.offenders.user.push_back(id);
     s.offenders.type.push_back(type);
     s.offenders.generation.push_back(0);
+    s.offenders.removed.push_back(0);
     const OffenderTypeSpec& t = s.type_spec(type);
     const std::uint64_t n_accounts = 1 + d.poisson(t.accounts - 1.0);
     for (std::uint64_t k = 0; k < n_accounts && k < 200; ++k) create_account(s, o, choose_platform(s, d));
@@ -104,6 +122,17 @@ void ban_account(State& s, std::uint32_t a, Metric channel) {
   s.add(p, Metric::offenders_banned, 1);
   s.add(p, Metric::offenders_detected, 1);
   s.add(p, channel, 1);
+  const bool confirmed_here = channel != Metric::offenders_detected_linkage &&
+                              channel != Metric::offenders_detected_signal_sharing &&
+                              channel != Metric::offenders_detected_law_enforcement;
+  if (confirmed_here) {
+    report_to_clearinghouse(s, p, A.offender[a]);
+    const SignalSharingSpec& ss = s.platforms[p].spec->controls.signal_sharing;
+    if (ss.participates) {
+      const auto when = static_cast<std::size_t>(s.day + 1 + static_cast<std::int64_t>(ss.latency_days));
+      if (when < s.signals_by_day.size()) s.signals_by_day[when].emplace_back(A.offender[a], static_cast<std::uint16_t>(p));
+    }
+  }
   if (A.first_contact_day[a] >= 0) {
     const double days = static_cast<double>(s.day - A.first_contact_day[a]);
     s.metrics.ttd_sum[0] += days;
@@ -111,7 +140,9 @@ void ban_account(State& s, std::uint32_t a, Metric channel) {
     s.metrics.ttd_sum[p + 1] += days;
     s.metrics.ttd_count[p + 1] += 1;
   }
-  // Ban evasion: the owner may come back with a new account.
+  // Ban evasion: the owner may come back with a new account (not after arrest,
+  // and not for accounts that only held moved conversations).
+  if (s.offenders.removed[A.offender[a]] || !A.hunting[a]) return;
   const OffenderTypeSpec& t = s.type_spec(A.type[a]);
   rng::Draw d(s.seed, streams::reentry, A.key[a], 0);
   if (d.uniform() >= t.reentry_prob) return;
@@ -123,6 +154,7 @@ void ban_account(State& s, std::uint32_t a, Metric channel) {
 void return_banned_offenders(State& s) {
   auto& returning = s.returns_by_day[static_cast<std::size_t>(s.day)];
   for (std::uint32_t o : returning) {
+    if (s.offenders.removed[o]) continue;
     if (s.offenders.generation[o] == 255) continue;  // key space of this offender exhausted
     rng::Draw d(s.seed, streams::reentry, o * 256u + s.offenders.generation[o], 1);
     const std::size_t p = choose_platform(s, d);

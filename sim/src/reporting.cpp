@@ -51,10 +51,10 @@ void start_report(State& s, std::size_t p, std::uint32_t account, double hour, r
 }
 
 void file_report(State& s, std::size_t p, std::uint32_t account, double hour) {
-  PlatformState& P = s.platforms[p];
   s.add(p, Metric::user_reports, 1);
   ++s.accounts.flags[account];
-  P.queue_high.push_back({hour + P.spec->controls.review.delay_hours, account, 1});
+  add_risk(s, account, 3.0f, hour);
+  queue_review(s, p, {hour, account, 1, ItemKind::account, Metric::offenders_detected_user_report}, true);
 }
 
 void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {

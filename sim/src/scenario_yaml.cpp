@@ -237,9 +237,12 @@ std::string yaml_quoted(const std::string& s) {
 /// Plain scalars that YAML 1.1 readers (PyYAML) would turn into booleans or
 /// numbers; the dump quotes them so every reader sees text.
 std::string yaml_plain_or_quoted(const std::string& s) {
-  static const std::set<std::string> ambiguous = {"y",   "Y",   "yes", "Yes", "YES",  "n",    "N",    "no",
-                                                  "No",  "NO",  "on",  "On",  "ON",   "off",  "Off",  "OFF",
-                                                  "true", "True", "TRUE", "false", "False", "FALSE", "null", "~"};
+  // "Null" and "NULL" too: yaml-cpp reads them as null, so a platform named
+  // "Null" (quoted in its file) would dump to a key that does not load.
+  static const std::set<std::string> ambiguous = {"y",    "Y",    "yes",  "Yes",   "YES",   "n",     "N",    "no",
+                                                  "No",   "NO",   "on",   "On",    "ON",    "off",   "Off",  "OFF",
+                                                  "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null",
+                                                  "NULL", "~"};
   if (ambiguous.count(s) || s.empty() || (s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.') return yaml_quoted(s);
   return s;
 }
@@ -526,6 +529,13 @@ struct Entry {
   YAML::Node value;
 };
 
+/// Bounds on what one mapping may expand to. YAML aliases let a small file
+/// describe a cyclic tree (`a: &a {b: *a}`: unbounded recursion) or an
+/// exponential one (each level two aliases of the one below); no scenario
+/// comes near either bound (found by tests/fuzz).
+constexpr std::size_t kMaxKeyDepth = 64;
+constexpr std::size_t kMaxEntries = 10000;
+
 void flatten(const YAML::Node& map, std::vector<std::string>& prefix, const Ctx& ctx, const std::string& key_prefix,
              std::vector<Entry>& out, const std::set<std::string>* skip = nullptr) {
   std::set<std::string> seen;
@@ -541,6 +551,10 @@ void flatten(const YAML::Node& map, std::vector<std::string>& prefix, const Ctx&
     for (const auto& part : parts)
       if (part.empty()) fail(loc_of(ctx, k), dotted(here, name), "empty component in key '" + name + "'");
     const std::size_t depth = prefix.size();
+    if (depth + parts.size() > kMaxKeyDepth)
+      fail(loc_of(ctx, k), dotted(here, name), "keys nested more than " + std::to_string(kMaxKeyDepth) + " levels deep (a cyclic alias?)");
+    if (out.size() >= kMaxEntries)
+      fail(loc_of(ctx, k), dotted(here, name), "more than " + std::to_string(kMaxEntries) + " keys (aliases expanding?)");
     prefix.insert(prefix.end(), parts.begin(), parts.end());
     out.push_back(Entry{prefix, k, v});
     if (v.IsMap()) flatten(v, prefix, ctx, key_prefix, out);

@@ -65,6 +65,7 @@ void apply_timeline(State& s) {
     const TimelineEvent& e = events[s.next_event++];
     s.platforms[e.platform].spec = &e.after;
     apply_controls(s, e.platform, false);
+    update_detection_risk(s, e.platform);
   }
 }
 
@@ -99,9 +100,12 @@ void end_of_day_metrics(State& s) {
 /// at the start of each day (in run()).
 void step_tick(State& s) {
   const double t_end = s.hour + s.dt_hours;
-  discover_and_contact(s);     // 2-4: discovery, contact, response
-  progress_dyads(s, t_end);    // 5: dyad progression
+  discover_and_contact(s);     // 2-4: discovery, contact, response (reports filed as they happen: 8)
+  progress_dyads(s, t_end);    // 5: dyad progression (grooming detection is one of its hazards: 7)
+  share_material(s);           // 6: distributors upload; detection at upload (7)
+  view_material(s, t_end);     // 6: views before removal, expiry, bystander reports (8)
   benign_background(s);        // 3 and 8 for ordinary users, in aggregate
+  benign_detections(s);        // 7: false positives over benign volume, in aggregate
   review_reports(s, t_end);    // 9-10: review and enforcement
   s.hour = t_end;
   ++s.tick;
@@ -112,6 +116,16 @@ void step_tick(State& s) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+/// Median (NaN when empty); copies the values since nth_element reorders.
+double median(std::vector<float> v) {
+  if (v.empty()) return std::nan("");
+  const std::size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+  double m = v[mid];
+  if (v.size() % 2 == 0) m = 0.5 * (m + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid)));
+  return m;
+}
 
 void finish_totals(const detail::State& s, RunOutput& out, std::uint64_t eco_minors) {
   const std::size_t scopes = out.scopes();
@@ -137,6 +151,13 @@ void finish_totals(const detail::State& s, RunOutput& out, std::uint64_t eco_min
     per_1k(Metric::minors_exploited, Metric::minors_exploited_per_1k);
     tot[idx(Metric::time_to_detection_days)] =
         s.metrics.ttd_count[sc] > 0 ? s.metrics.ttd_sum[sc] / s.metrics.ttd_count[sc] : std::nan("");
+    const double acted = tot[idx(Metric::actioned_by_detection)] + tot[idx(Metric::actioned_by_report)];
+    tot[idx(Metric::proactive_share)] = acted > 0 ? tot[idx(Metric::actioned_by_detection)] / acted : std::nan("");
+    std::vector<float> all(s.removal_hours_known[sc]);
+    all.insert(all.end(), s.removal_hours_new[sc].begin(), s.removal_hours_new[sc].end());
+    tot[idx(Metric::time_to_removal_hours)] = median(all);
+    tot[idx(Metric::time_to_removal_hours_known)] = median(s.removal_hours_known[sc]);
+    tot[idx(Metric::time_to_removal_hours_new)] = median(s.removal_hours_new[sc]);
   }
   // Daily derived series: cumulative per-1k rates, so a plot reads as exposure so far.
   for (std::size_t sc = 0; sc < scopes; ++sc) {
@@ -154,8 +175,10 @@ void finish_totals(const detail::State& s, RunOutput& out, std::uint64_t eco_min
         row[idx(pr[1])] = minors > 0 ? 1000.0 * cum / minors : 0.0;
       }
     }
-    for (std::size_t d = 0; d < days; ++d)
-      out.daily[(sc * days + d) * kMetricCount + idx(Metric::time_to_detection_days)] = std::nan("");
+    // Derived figures without a meaningful daily value are NaN in the series.
+    for (Metric m : {Metric::time_to_detection_days, Metric::proactive_share, Metric::time_to_removal_hours,
+                     Metric::time_to_removal_hours_known, Metric::time_to_removal_hours_new})
+      for (std::size_t d = 0; d < days; ++d) out.daily[(sc * days + d) * kMetricCount + idx(m)] = std::nan("");
   }
 }
 
@@ -174,10 +197,14 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   s.metrics.ttd_sum.assign(np + 1, 0.0);
   s.metrics.ttd_count.assign(np + 1, 0.0);
   s.returns_by_day.resize(static_cast<std::size_t>(spec.horizon_days));
+  s.signals_by_day.resize(static_cast<std::size_t>(spec.horizon_days));
+  s.removal_hours_known.resize(np + 1);
+  s.removal_hours_new.resize(np + 1);
 
   detail::build_population(s);
   detail::build_platforms(s);
   for (std::size_t p = 0; p < np; ++p) detail::build_graph(s, p);
+  for (std::size_t p = 0; p < np; ++p) detail::update_detection_risk(s, p);
   detail::build_offenders(s);
   std::uint64_t eco_minors = 0;
   for (std::uint32_t u : s.pop.minors)
@@ -194,6 +221,8 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
     detail::return_banned_offenders(s);        // 10. ban evasion (new accounts appear at day start)
     std::fill(s.accounts.requests_today.begin(), s.accounts.requests_today.end(), std::uint16_t{0});
     for (int k = 0; k < ticks_per_day; ++k) detail::step_tick(s);
+    detail::act_on_signals(s);                 // 10. cross-platform signal sharing
+    detail::clearinghouse_and_law_enforcement(s);  // 11.
     detail::end_of_day_metrics(s);             // 12. metrics
   }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <utility>
 #include <limits>
 #include <vector>
 
@@ -61,10 +62,19 @@ struct Groups {
   std::size_t count() const { return offsets.empty() ? 0 : offsets.size() - 1; }
 };
 
+/// What a review-queue item is about.
+enum class ItemKind : std::uint8_t {
+  account,  ///< an offender account (user report or detector flag)
+  copy,     ///< an abuse-material copy (user report or classifier flag)
+  benign,   ///< a batch of reports or flags about benign users or items
+};
+
 struct Report {
   double ready_hour;        // when it enters review
-  std::uint32_t account;    // offender account index, or kNone for benign
-  std::uint32_t count;      // benign reports are queued in batches
+  std::uint32_t target;     // account or copy index (unused for benign)
+  std::uint32_t count;      // benign items are queued in batches
+  ItemKind kind;
+  Metric channel;           // offenders_detected_* channel that found it
 };
 
 /// One platform's running state.
@@ -82,6 +92,7 @@ struct PlatformState {
   std::vector<std::uint32_t> minors_by_band[4];  // by believed band, for benign volumes
   std::uint64_t minors_active = 0;          // minors not removed (denominator of *_per_1k)
   std::uint64_t minors_protected = 0;       // of those, believed under 18 (protections apply)
+  double detection_risk = 0;                // how visible detection is to offenders (0..1)
   std::uint64_t underage_removed = 0;
   Graph graph;
   Groups groups;
@@ -106,6 +117,9 @@ struct Accounts {
   std::vector<std::uint16_t> requests_today;
   std::vector<std::int32_t> first_contact_day;  // -1 = none yet
   std::vector<std::uint32_t> groups;        // 4 per account (kNone = unused)
+  std::vector<std::uint8_t> hunting;        // 0 = only holds conversations moved here
+  std::vector<float> risk_score;            // behavioural risk score
+  std::vector<std::uint8_t> risk_flagged;   // already sent to review by behavioural risk
   std::vector<std::vector<std::uint32_t>> connections;  // local indices of connected minors
   std::vector<std::uint32_t> active;        // indices of accounts not banned
   std::size_t size() const { return key.size(); }
@@ -115,15 +129,51 @@ struct Offenders {
   std::vector<std::uint32_t> user;          // global user id
   std::vector<std::uint8_t> type;
   std::vector<std::uint8_t> generation;     // accounts created so far
+  std::vector<std::uint8_t> removed;        // 1 = removed by law enforcement: no return
 };
 
-/// Open dyads (offender account - minor): 40 bytes each. Swap-removed on close.
+/// Abuse-material items (distinct images or videos), append-only.
+struct Items {
+  std::vector<std::uint8_t> known;          // hash in the shared list
+  std::vector<std::uint8_t> fresh;          // created in the run (new material) rather than circulating before
+  std::size_t size() const { return known.size(); }
+};
+
+/// Copies of items on a platform surface, append-only; `live` lists the visible ones.
+struct Copies {
+  std::vector<std::uint32_t> item;
+  std::vector<std::uint32_t> account;       // uploader
+  std::vector<std::uint16_t> platform;
+  std::vector<std::uint8_t> in_group;       // 1 = group post, 0 = direct message
+  std::vector<std::uint8_t> known_at_upload;
+  std::vector<std::uint8_t> gone;           // removed or expired
+  std::vector<float> e2ee_u;                // encrypted iff below the platform's e2ee_share
+  std::vector<double> upload_hour;
+  std::vector<double> expire_hour;
+  std::vector<double> last_hour;            // views accounted up to here
+  std::vector<std::uint32_t> live;
+  std::size_t size() const { return item.size(); }
+};
+
+/// A report on its way to, or waiting at, law enforcement.
+struct LeCase {
+  double ready_day;         // when it can be worked on
+  std::uint32_t offender;   // kNone for a report about a benign user
+  std::uint16_t platform;
+  double reported_day;      // platform's report day (evidence retention counts from here)
+};
+
+enum Moved : std::uint8_t { kOnPlatform = 0, kMovedInEcosystem = 1, kOffAllPlatforms = 2 };
+
+/// Open dyads (offender account - minor): 44 bytes each. Swap-removed on close.
 struct Dyads {
   std::vector<std::uint32_t> account;
   std::vector<std::uint32_t> minor;         // local index on `platform`
   std::vector<std::uint16_t> platform;
   std::vector<std::uint8_t> stage;          // Stage
-  std::vector<std::uint8_t> moved;          // 1 = moved off the platform
+  std::vector<std::uint8_t> moved;          // kOnPlatform, kMovedInEcosystem or kOffAllPlatforms
+  std::vector<std::uint8_t> exploited_once; // 1 = exploitation already happened (repeats follow)
+  std::vector<float> e2ee_u;                // encrypted iff below the current platform's e2ee_share
   std::vector<std::uint16_t> events;        // events so far (RNG slot)
   std::vector<std::uint16_t> start_day;
   std::vector<double> next_hour;            // time of the next event
@@ -169,6 +219,14 @@ struct State {
   Dyads dyads;
   PairSet blocked_pairs;
   std::vector<std::vector<std::uint32_t>> returns_by_day;  // offenders coming back on that day
+  std::vector<std::vector<std::pair<std::uint32_t, std::uint16_t>>> signals_by_day;  // (offender, origin platform)
+  Items items;
+  Copies copies;
+  std::deque<LeCase> clearinghouse_inbox;   // platform reports in transit (sorted by ready_day)
+  std::deque<LeCase> le_queue;              // actionable reports waiting for law enforcement
+  std::deque<LeCase> le_pending;            // investigations under way (sorted by ready_day)
+  double le_budget = 0;
+  std::vector<std::vector<float>> removal_hours_known, removal_hours_new;  // per scope
   std::size_t next_event = 0;     // next timeline event
   MetricsAcc metrics;
 
@@ -197,6 +255,16 @@ void discover_and_contact(State& s);
 void progress_dyads(State& s, double t_end);
 void benign_background(State& s);
 void review_reports(State& s, double t_end);
+void share_material(State& s);                 // 6. distributors upload and share
+void view_material(State& s, double t_end);    // 6. views before removal, expiry, bystander reports
+void benign_detections(State& s);             // 7. false positives over benign volume, in aggregate
+void act_on_signals(State& s);                // 10. cross-platform signal sharing
+void clearinghouse_and_law_enforcement(State& s);  // 11.
+/// Upload a copy of an item (new or circulating) by an account at an hour; detection at upload.
+void upload_copy(State& s, std::uint32_t account, std::uint32_t item, double hour, rng::Draw& d);
+std::uint32_t new_item(State& s, bool known, bool fresh);
+void remove_copy(State& s, std::uint32_t copy, double hour);
+void update_detection_risk(State& s, std::size_t p);
 void end_of_day_metrics(State& s);
 
 // ---- shared helpers
@@ -208,7 +276,19 @@ void start_report(State& s, std::size_t platform, std::uint32_t account, double 
 /// Draw the time of dyad i's next event from its current stage's hazards.
 void schedule_dyad(State& s, std::size_t i);
 void ban_account(State& s, std::uint32_t account, Metric channel);
-std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platform);
+std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platform, bool hunting = true);
+/// The offender's live account on a platform, created (not hunting) if it has none.
+std::uint32_t account_on(State& s, std::uint32_t offender, std::size_t platform);
+/// Queue an item for review on a platform.
+void queue_review(State& s, std::size_t platform, const Report& r, bool high_priority);
+/// A platform confirms child exploitation: report to the clearinghouse (if it reports at all).
+void report_to_clearinghouse(State& s, std::size_t platform, std::uint32_t offender);
+/// A wrongful action against a benign user: counted, possibly appealed.
+void wrongful_actions(State& s, std::size_t platform, std::uint64_t n, rng::Draw& d);
+/// Is a conversation or copy with this encryption draw readable by content detectors?
+bool readable(const ControlsSpec& c, float e2ee_u);
+/// Add to an account's behavioural risk score; queue it for review past the threshold.
+void add_risk(State& s, std::uint32_t account, float points, double hour);
 void mark_reached(State& s, std::size_t platform, std::uint32_t local_minor, Stage stage);
 double report_completion(const State& s, const PlatformSpec& p);
 int report_steps(const State& s, const PlatformSpec& p);

@@ -214,6 +214,7 @@ struct OffenderTypeSpec {
 
 struct OffendersSpec {
   double share_of_adults = 0.005;
+  double risk_aversion = 1.0;
   OffenderTypeSpec groomer;
   OffenderTypeSpec sextortion;
   OffenderTypeSpec distributor;
@@ -298,6 +299,9 @@ template <class V>
 void describe(V& v, OffendersSpec& s) {
   v.value("share_of_adults", s.share_of_adults,
           {Kind::prob, "share", "share of adult users who are offenders", "MODEL.md section 9 (0.5%); weakly grounded"});
+  v.value("risk_aversion", s.risk_aversion,
+          {Kind::rate, "1", "how strongly offenders avoid platforms with visible detection when choosing where to open accounts (0 = go only where the children are)",
+           "assumption (adaptation, MODEL.md section 2)", 0, 100});
   v.group("groomer", [&] { describe(v, s.groomer); });
   v.group("sextortion", [&] { describe(v, s.sextortion); });
   v.group("distributor", [&] { describe(v, s.distributor); });
@@ -365,6 +369,49 @@ struct EnforcementSpec {
   double linkage_detection = 0.1;
 };
 
+// Detection (MODEL.md 4.7). Content detectors read only surfaces the platform
+// can see: end-to-end encrypted messages are invisible unless client-side
+// scanning is on. Rates of false positives are per million benign items.
+struct HashMatchingSpec {
+  bool enabled = false;
+  bool public_surfaces = true;   // public posts, comments, public groups
+  bool private_surfaces = false; // private groups, unencrypted messages, storage
+  double list_coverage = 0.9;
+  double edit_recall = 0.5;
+  double fp_per_million = 0.02;
+};
+struct UrlBlockingSpec {
+  bool enabled = false;
+  double coverage = 0.5;
+};
+struct ClassifierSpec {
+  bool enabled = false;
+  bool private_surfaces = false;
+  double recall = 0.6;
+  double fp_per_million = 20.0;
+};
+struct GroomingDetectionSpec {
+  bool enabled = false;
+  StageRates recall_per_day{0.01, 0.02, 0.04, 0.08};
+  double fp_per_million = 5.0;  // benign conversations flagged per million per day
+};
+struct BehaviouralRiskSpec {
+  bool enabled = false;
+  double threshold = 6.0;
+  double precision = 0.3;
+};
+struct SignalSharingSpec {
+  bool participates = false;
+  double latency_days = 7.0;
+  double recall = 0.5;
+  double precision = 0.95;
+};
+struct ClearinghouseReportingSpec {
+  bool enabled = true;
+  double completeness = 0.49;
+  double delay_days = 3.0;
+};
+
 struct ControlsSpec {
   PrivateByDefault private_by_default;
   NetworkExpansionSpec network_expansion;
@@ -383,6 +430,16 @@ struct ControlsSpec {
   ReportingSpec reporting;
   ReviewSpec review;
   EnforcementSpec enforcement;
+  HashMatchingSpec hash_matching;
+  UrlBlockingSpec url_blocking;
+  ClassifierSpec new_material_classifier;
+  GroomingDetectionSpec grooming_detection;
+  BehaviouralRiskSpec behavioural_risk;
+  double e2ee_share = 0.0;
+  bool client_side_scanning = false;
+  SignalSharingSpec signal_sharing;
+  ClearinghouseReportingSpec clearinghouse_reporting;
+  double evidence_retention_days = 90;
 };
 
 template <class V>
@@ -503,6 +560,72 @@ void describe(V& v, ControlsSpec& c) {
             {Kind::prob, "probability", "probability a returning banned offender's new account is linked and banned at once",
              "assumption (weakly grounded)"});
   });
+  v.group("hash_matching", [&] {
+    auto& s = c.hash_matching;
+    v.value("enabled", s.enabled, {Kind::boolean, "", "hash matching of known abuse material (PhotoDNA/PDQ-like)", "Ofcom ICU C9; NCMEC"});
+    v.value("public_surfaces", s.public_surfaces, {Kind::boolean, "", "scan public posts, comments and public groups", "Ofcom ICU C9"});
+    v.value("private_surfaces", s.private_surfaces,
+            {Kind::boolean, "", "scan private groups, unencrypted messages and storage", "eSafety 2024 standards"});
+    v.value("list_coverage", s.list_coverage,
+            {Kind::prob, "share", "share of hashed (known) material whose hash is in the lists this platform uses",
+             "assumption; NCMEC (fewer than 50 ESPs used its hash sharing in 2022)"});
+    v.value("edit_recall", s.edit_recall,
+            {Kind::prob, "probability", "probability an edited (cropped, re-encoded) copy still matches",
+             "Steinebach 2024 (perceptual hashes fragile to cropping); ThreatExchange PDQ"});
+    v.value("fp_per_million", s.fp_per_million,
+            {Kind::rate, "per million uploads", "benign uploads wrongly matched", "eSafety 2022 (PhotoDNA about 1 in 50 billion, vendor claim)", 0, 1e6});
+  });
+  v.group("url_blocking", [&] {
+    auto& s = c.url_blocking;
+    v.value("enabled", s.enabled, {Kind::boolean, "", "block links to known abuse-material URLs (IWF-like list)", "Ofcom ICU C10"});
+    v.value("coverage", s.coverage, {Kind::prob, "share", "share of shared links to abuse material that the list knows", kAssumption});
+  });
+  v.group("new_material_classifier", [&] {
+    auto& s = c.new_material_classifier;
+    v.value("enabled", s.enabled, {Kind::boolean, "", "classifier for new (unhashed) abuse material", "Thorn Safer; Google CSAI"});
+    v.value("private_surfaces", s.private_surfaces, {Kind::boolean, "", "also scan private, unencrypted surfaces", kAssumption});
+    v.value("recall", s.recall, {Kind::prob, "probability", "probability a new item is flagged at upload", kAssumption});
+    v.value("fp_per_million", s.fp_per_million,
+            {Kind::rate, "per million uploads", "benign uploads wrongly flagged (go to review)", kAssumption, 0, 1e6});
+  });
+  v.group("grooming_detection", [&] {
+    auto& s = c.grooming_detection;
+    v.value("enabled", s.enabled, {Kind::boolean, "", "text classifier for grooming on readable conversations", "Morris & Hirst 2012 (PAN-2012 F1 0.77-0.83)"});
+    v.group("recall_per_day", [&] {
+      describe(v, s.recall_per_day, "detection", "assumption; PAN-2012 benchmark is optimistic (decoy chats)");
+    });
+    v.value("fp_per_million", s.fp_per_million,
+            {Kind::rate, "per million conversation-days", "benign conversations wrongly flagged", kAssumption, 0, 1e6});
+  });
+  v.group("behavioural_risk", [&] {
+    auto& s = c.behavioural_risk;
+    v.value("enabled", s.enabled, {Kind::boolean, "", "risk score from behaviour: requests to many minors, age gaps, blocks received", "Meta 2021 (suspicious adults)"});
+    v.value("threshold", s.threshold,
+            {Kind::rate, "score", "score that sends an account to review (1 per contact attempt to a minor with a 5+ year age gap, 3 per block or report)", kAssumption, 0, 1e6});
+    v.value("precision", s.precision,
+            {Kind::prob, "share", "share of accounts sent to review that are offenders (the rest are benign, in aggregate)", kAssumption});
+  });
+  v.value("e2ee_share", c.e2ee_share,
+          {Kind::prob, "share", "share of direct messages that are end-to-end encrypted", "MODEL.md section 2"});
+  v.value("client_side_scanning", c.client_side_scanning,
+          {Kind::boolean, "", "content detectors also run on end-to-end encrypted messages, on the device", "eSafety 2024 standards (alternatives under encryption)"});
+  v.group("signal_sharing", [&] {
+    auto& s = c.signal_sharing;
+    v.value("participates", s.participates, {Kind::boolean, "", "shares and receives signals on confirmed offenders (Lantern-like)", "Tech Coalition Lantern 2023"});
+    v.value("latency_days", s.latency_days, {Kind::rate, "days", "delay before a shared signal is acted on", kAssumption, 0, 1e4});
+    v.value("recall", s.recall, {Kind::prob, "probability", "probability a signal finds the offender's account here", kAssumption});
+    v.value("precision", s.precision, {Kind::prob, "share", "share of acted-on signals that hit the right person (others are wrongful actions)", kAssumption});
+  });
+  v.group("clearinghouse_reporting", [&] {
+    auto& s = c.clearinghouse_reporting;
+    v.value("enabled", s.enabled, {Kind::boolean, "", "reports confirmed material and enticement to the clearinghouse", "18 U.S.C. 2258A"});
+    v.value("completeness", s.completeness,
+            {Kind::prob, "share", "completeness of reports; a report is actionable with this probability",
+             "NCMEC 2022 (about 49% of ESP reports actionable)"});
+    v.value("delay_days", s.delay_days, {Kind::rate, "days", "delay from confirmation to the report", kAssumption, 0, 1e4});
+  });
+  v.value("evidence_retention_days", c.evidence_retention_days,
+          {Kind::rate, "days", "days the platform keeps evidence; later law-enforcement requests fail", "REPORT Act 2024 (1 year); 90 days before", 0, 1e5});
 }
 
 // ---------------------------------------------------------------- platform
@@ -627,6 +750,8 @@ struct BenignSpec {
   double peer_stranger_contacts_per_minor_day = 0.2;
   double false_reports_per_1k_users_day = 0.5;
   double stranger_mutual_share = 0.5;
+  double appeal_prob = 0.3;
+  double appeal_success = 0.8;
   double peer_other_band_share = 0.2;
 };
 
@@ -640,10 +765,82 @@ void describe(V& v, BenignSpec& s) {
           {Kind::rate, "contacts per minor-day", "benign first contacts from unconnected minors (new classmates)", kAssumption, 0, 1e4});
   v.value("false_reports_per_1k_users_day", s.false_reports_per_1k_users_day,
           {Kind::rate, "reports per 1,000 user-days", "user reports against benign users (review work, wrongful actions)", kAssumption, 0, 1e6});
+  v.value("appeal_prob", s.appeal_prob,
+          {Kind::prob, "probability", "probability a wrongly actioned benign user appeals", kAssumption});
+  v.value("appeal_success", s.appeal_success,
+          {Kind::prob, "probability", "probability an appeal of a wrongful action succeeds", kAssumption});
   v.value("stranger_mutual_share", s.stranger_mutual_share,
           {Kind::prob, "share", "share of benign stranger contacts that share a mutual connection", kAssumption});
   v.value("peer_other_band_share", s.peer_other_band_share,
           {Kind::prob, "share", "share of benign peer contacts that cross into a neighbouring age band", kAssumption});
+}
+
+// ---------------------------------------------------------------- abuse material
+struct ContentSpec {
+  double new_items_per_exploitation = 1.0;
+  double exploitation_share_prob = 0.3;
+  double uploads_per_day = 0.5;
+  double new_share = 0.1;
+  double group_share = 0.6;
+  double link_share = 0.2;
+  double edited_share = 0.3;
+  double initial_hashed_share = 0.7;
+  double views_per_day_group = 10.0;
+  double views_per_day_message = 1.0;
+  double lifetime_days = 30.0;
+  double viewer_report_per_day = 0.02;
+  double auto_removal_hours = 1.0;
+  double benign_uploads_per_user_day = 1.0;
+};
+
+template <class V>
+void describe(V& v, ContentSpec& s) {
+  v.value("new_items_per_exploitation", s.new_items_per_exploitation,
+          {Kind::rate, "items", "mean new abuse-material items created per exploitation event", kAssumption, 0, 1000});
+  v.value("exploitation_share_prob", s.exploitation_share_prob,
+          {Kind::prob, "probability", "probability a new item from exploitation is shared onward on the platform", kAssumption});
+  v.value("uploads_per_day", s.uploads_per_day,
+          {Kind::rate, "uploads per account-day", "abuse-material uploads or shares per distributor account per day", kAssumption, 0, 1e5});
+  v.value("new_share", s.new_share,
+          {Kind::prob, "share", "share of distributor uploads that are new (unhashed) material", "NCMEC 2022 (mostly known material)"});
+  v.value("group_share", s.group_share,
+          {Kind::prob, "share", "share of uploads posted to groups (the rest sent in direct messages)", kAssumption});
+  v.value("link_share", s.link_share,
+          {Kind::prob, "share", "share of shares that are links to material hosted elsewhere (URL lists apply)", kAssumption});
+  v.value("edited_share", s.edited_share,
+          {Kind::prob, "share", "share of copies edited (cropped, re-encoded) to evade hashes", "Steinebach 2024"});
+  v.value("initial_hashed_share", s.initial_hashed_share,
+          {Kind::prob, "share", "share of already-circulating material whose hash is in the shared list at day 0", kAssumption});
+  v.value("views_per_day_group", s.views_per_day_group,
+          {Kind::rate, "views per item-day", "views of a copy posted in a group, per day until removal", kAssumption, 0, 1e6});
+  v.value("views_per_day_message", s.views_per_day_message,
+          {Kind::rate, "views per item-day", "views of a copy sent in a message, per day until removal", kAssumption, 0, 1e6});
+  v.value("lifetime_days", s.lifetime_days,
+          {Kind::rate, "days", "mean days a copy stays visible if nobody removes it (deleted, group closed)", kAssumption, 0.01, 1e5});
+  v.value("viewer_report_per_day", s.viewer_report_per_day,
+          {Kind::rate, "per copy-day", "hazard that a bystander reports a visible copy in a group (before friction)", kAssumption, 0, 1e3});
+  v.value("auto_removal_hours", s.auto_removal_hours,
+          {Kind::rate, "hours", "time from a hash match to removal (automated, no human review)", kAssumption, 0, 1e4});
+  v.value("benign_uploads_per_user_day", s.benign_uploads_per_user_day,
+          {Kind::rate, "uploads per user-day", "benign image and video uploads (drawn in aggregate; matter only through false positives)", kAssumption, 0, 1e4});
+}
+
+// ---------------------------------------------------------------- clearinghouse and law enforcement
+struct ClearinghouseSpec {
+  double le_capacity_per_million_users_day = 5.0;
+  double le_delay_days = 30.0;
+  double le_action_prob = 0.5;
+};
+
+template <class V>
+void describe(V& v, ClearinghouseSpec& s) {
+  v.value("le_capacity_per_million_users_day", s.le_capacity_per_million_users_day,
+          {Kind::rate, "reports per million users per day", "actionable reports law enforcement can start work on per day, scaled to the population",
+           "assumption; NCMEC (law-enforcement capacity far below report volume)", 0, 1e9});
+  v.value("le_delay_days", s.le_delay_days,
+          {Kind::rate, "days", "delay from starting on a report to acting (evidence requested from the platform)", kAssumption, 0, 1e5});
+  v.value("le_action_prob", s.le_action_prob,
+          {Kind::prob, "probability", "probability that work on an actionable report leads to action against the offender", kAssumption});
 }
 
 // ---------------------------------------------------------------- timeline and whole scenario
@@ -668,6 +865,8 @@ struct ScenarioSpec {
   ResponseSpec response;
   AgeMethodsSpec age_methods;
   BenignSpec benign;
+  ContentSpec content;
+  ClearinghouseSpec clearinghouse;
   std::vector<PlatformSpec> platforms;  // at least one; order is the run order
   std::vector<TimelineEvent> timeline;  // sorted by day
   std::vector<std::string> policies;    // bundles applied, for provenance
@@ -691,6 +890,8 @@ void describe(V& v, ScenarioSpec& s) {
   v.group("response", [&] { describe(v, s.response); });
   v.group("age_methods", [&] { describe(v, s.age_methods); });
   v.group("benign", [&] { describe(v, s.benign); });
+  v.group("content", [&] { describe(v, s.content); });
+  v.group("clearinghouse", [&] { describe(v, s.clearinghouse); });
 }
 
 /// Default offender types (MODEL.md section 2).

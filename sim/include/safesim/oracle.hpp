@@ -1,0 +1,123 @@
+// safesim: analytic oracle of the dyad process (MODEL.md section 7).
+//
+// With bans switched off (review capacity 0), a dyad is an absorbing
+// continuous-time Markov chain with the hazards of sim/src/grooming.cpp:
+//   progress = 1 / dwell_hours[s]
+//   exit     = exit_per_day[s] / 24 * (1 - v)
+//   report   = report_per_day[s] / 24 * intent factor * completion   (0 once moved)
+// per hour in stage s, where v is the minor's vulnerability, the intent factor
+// is child_friendly x feedback x supervision (nudges do not enter the dyad
+// hazard) and completion = step_completion ^ steps. On entering isolation the
+// dyad moves off the platform with probability move_request x move_accept.
+//
+// The embedded jump chain has eight transient states
+//   engaged, trust, isolation (on / moved), solicitation (on / moved),
+//   repeat solicitation (on / moved)  -- after a first exploitation that
+//                                        the offender repeats (repeat_prob)
+// and three absorbing ones: reported, exited, closed after an exploitation.
+// Q (transient -> transient) and R (transient -> absorbing) are the jump
+// probabilities, N = (I - Q)^-1 the fundamental matrix; from the start state
+// (engaged) the absorption probabilities are the first row of N R and the
+// expected time is sum_j N[0, j] * (mean holding hours of j). Every
+// first-pass state is visited at most once, so N[0, j] is the probability of
+// ever reaching j: that gives the per-stage reach probabilities.
+//
+// The same solver is a fast estimator of per-dyad outcomes for any scenario
+// in which bans are rare during a dyad's life.
+#pragma once
+
+#include <cstddef>
+
+#include <Eigen/Dense>
+
+#include "safesim/spec.hpp"
+
+namespace safesim {
+
+/// Transient states of the dyad chain, in the order of DyadChain's rows.
+enum DyadState : int {
+  kEngaged = 0,
+  kTrust,
+  kIsolationOn,
+  kIsolationMoved,
+  kSolicitationOn,
+  kSolicitationMoved,
+  kRepeatOn,     ///< back in solicitation after an exploitation (repeat demand), on the platform
+  kRepeatMoved,  ///< same, off the platform
+  kDyadTransient  ///< number of transient states
+};
+/// Absorbing states of the dyad chain, in the order of DyadChain's R columns.
+enum DyadEnd : int { kEndReported = 0, kEndExited, kEndClosedAfterExploitation, kDyadAbsorbing };
+
+/// The embedded jump chain of one dyad (one offender type, platform, minor).
+struct DyadChain {
+  Eigen::Matrix<double, kDyadTransient, kDyadTransient> Q;  ///< transient -> transient jump probabilities
+  Eigen::Matrix<double, kDyadTransient, kDyadAbsorbing> R;  ///< transient -> absorbing jump probabilities
+  Eigen::Matrix<double, kDyadTransient, 1> hold_hours;      ///< mean holding time in each transient state (hours)
+  Eigen::Matrix<double, kDyadTransient, 1> exploit_prob;    ///< probability that the jump out of a state is an exploitation
+};
+
+/// Per-dyad outcome probabilities and expectations, from the dyad's opening
+/// (stage engaged, on the platform).
+///
+/// Engine metric analogues (divide by dyads_opened, bans off, no censoring):
+///   exploited <-> dyads_exploited, reported <-> dyads_reported,
+///   exited <-> dyads_exited, expected_days <-> exposure_days,
+///   exploitation_events <-> exploitation_events, moved <-> moved_off_platform.
+/// With repeat_prob = 0, exploited + reported + exited = 1. With repeats, a
+/// dyad may be reported or exited after its first exploitation, and
+/// reported + exited + closed_after_exploitation = 1 instead.
+struct DyadOutcome {
+  double exploited = 0;                  ///< P(ever exploited)
+  double reported = 0;                   ///< P(dyad ends by a completed report), at any stage
+  double exited = 0;                     ///< P(dyad ends by the minor's exit), at any stage
+  double closed_after_exploitation = 0;  ///< P(dyad ends right after an exploitation that is not repeated)
+  double reported_before_exploitation = 0;  ///< P(reported before any exploitation)
+  double exited_before_exploitation = 0;    ///< P(exited before any exploitation); + exploited + the above = 1
+  double reach_trust = 0;                ///< P(dyad ever reaches stage trust)
+  double reach_isolation = 0;            ///< P(ever reaches isolation)
+  double reach_solicitation = 0;         ///< P(ever reaches solicitation): analogue of minors_solicited per dyad
+  double moved = 0;                      ///< P(dyad moves off the platform)
+  double exploitation_events = 0;        ///< expected exploitation events, repeats included
+  double expected_days = 0;              ///< expected days from opening to the dyad's end (exposure per dyad)
+  double days_second_moment = 0;         ///< E[days^2] of that time (mixes linearly; sd = sqrt(this - mean^2))
+};
+
+/// Build the jump chain for one offender type on one platform for a minor of
+/// vulnerability `vulnerability` (in [0, 1]), supervised by a parent or not.
+DyadChain dyad_chain(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
+                     double vulnerability, bool supervised);
+
+/// Solve a chain from the start state (engaged): N = (I - Q)^-1, B = N R.
+DyadOutcome solve_dyad_chain(const DyadChain& chain);
+
+/// Outcome for one minor: dyad_chain + solve_dyad_chain.
+DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
+                         double vulnerability, bool supervised);
+
+/// Offender type by index (0 groomer, 1 sextortion, 2 distributor).
+const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
+
+/// Outcome averaged over the minors who open dyads with offender type
+/// `type` (0 groomer, 1 sextortion, 2 distributor) on platform `platform`:
+///  - supervision: a share controls.parental_supervision.uptake of them is
+///    supervised. This assumes supervision does not change who is contacted;
+///    with parental_supervision.locks_settings, supervised minors keep private
+///    defaults and are contacted less often, so the uptake overstates their share.
+///  - vulnerability: the engine opens a dyad when the contacted minor accepts
+///    with probability min(0.95, accept_scale x v x disguise), so among dyads
+///    v has density proportional to min(0.95, k v) x Beta(v; alpha, beta), with
+///    k = accept_scale x teen_disguise_factor for the share claims_teen_prob
+///    of accounts posing as teens and k = accept_scale otherwise. The cap is
+///    handled exactly (the integral is split at v = 0.95 / k). Other reply
+///    factors (DM gates, nudges) and their effect on the cap are ignored;
+///    they only matter where k v would exceed 0.95.
+/// The integrals use Gauss-Jacobi quadrature (Golub-Welsch), which absorbs the
+/// Beta density's end-point singularities into the weight.
+DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, int type);
+
+/// Gauss-Jacobi rule on [-1, 1] for the weight (1 - x)^a (1 + x)^b, a, b > -1:
+/// nodes and weights (the weights sum to the weight's integral).
+void gauss_jacobi(int n, double a, double b, Eigen::VectorXd& nodes, Eigen::VectorXd& weights);
+
+}  // namespace safesim

@@ -1,0 +1,81 @@
+// Clearinghouse and law enforcement (MODEL.md 4.11).
+//
+// A platform that reports sends one report per confirmed offender account and
+// per confirmed copy, arriving after its delay. A report is actionable with
+// probability equal to the platform's report completeness (NCMEC: about 49%
+// of ESP reports actionable in 2022). Law enforcement works through actionable
+// reports at a limited rate; each takes le_delay_days and needs the platform's
+// evidence, kept for evidence_retention_days after the report. An action
+// removes the offender from every platform for good. Reports about benign
+// users (hash false positives) use capacity and lead to nothing.
+#include <algorithm>
+#include <cmath>
+
+#include "safesim/rng.hpp"
+#include "safesim/streams.hpp"
+#include "state.hpp"
+
+namespace safesim::detail {
+
+void report_to_clearinghouse(State& s, std::size_t p, std::uint32_t offender) {
+  const ClearinghouseReportingSpec& cr = s.platforms[p].spec->controls.clearinghouse_reporting;
+  if (!cr.enabled) return;
+  const double day = static_cast<double>(s.day);
+  s.clearinghouse_inbox.push_back({day + cr.delay_days, offender, static_cast<std::uint16_t>(p), day + cr.delay_days});
+}
+
+void clearinghouse_and_law_enforcement(State& s) {
+  const ClearinghouseSpec& ch = s.spec->clearinghouse;
+  const double today = static_cast<double>(s.day);
+  // Reports arriving today: counted, and the actionable ones queue for law enforcement.
+  std::size_t keep = 0;
+  auto& inbox = s.clearinghouse_inbox;
+  for (std::size_t j = 0; j < inbox.size(); ++j) {
+    LeCase c = inbox[j];
+    if (c.ready_day > today + 1.0) {
+      inbox[keep++] = c;
+      continue;
+    }
+    const std::size_t p = c.platform;
+    s.add(p, Metric::clearinghouse_reports, 1);
+    const double completeness = s.platforms[p].spec->controls.clearinghouse_reporting.completeness;
+    rng::Draw d(s.seed, streams::clearinghouse, static_cast<std::uint32_t>(j), s.tick);
+    if (d.uniform() < completeness) {
+      s.add(p, Metric::clearinghouse_actionable, 1);
+      s.le_queue.push_back(c);
+    }
+  }
+  inbox.resize(keep);
+  // Law enforcement starts on actionable reports at its capacity; it needs the
+  // platform's evidence, kept for evidence_retention_days after the report.
+  const double capacity = ch.le_capacity_per_million_users_day * static_cast<double>(s.pop.size()) / 1e6;
+  s.le_budget += capacity;
+  while (s.le_budget >= 1.0 && !s.le_queue.empty()) {
+    LeCase c = s.le_queue.front();
+    s.le_queue.pop_front();
+    s.le_budget -= 1.0;
+    if (c.offender == kNone) continue;  // nothing to find
+    const double retention = s.platforms[c.platform].spec->controls.evidence_retention_days;
+    if (today - c.reported_day > retention) {
+      s.add(c.platform, Metric::evidence_expired, 1);
+      continue;
+    }
+    c.ready_day = today + ch.le_delay_days;
+    s.le_pending.push_back(c);
+  }
+  s.le_budget = std::min(s.le_budget, std::max(1.0, capacity));
+  // Cases whose investigation ends today: action with le_action_prob.
+  while (!s.le_pending.empty() && s.le_pending.front().ready_day <= today) {
+    const LeCase c = s.le_pending.front();
+    s.le_pending.pop_front();
+    rng::Draw d(s.seed, streams::law_enforcement, c.offender, static_cast<std::uint32_t>(c.reported_day * 24.0));
+    if (s.offenders.removed[c.offender] || d.uniform() >= ch.le_action_prob) continue;
+    s.offenders.removed[c.offender] = 1;
+    s.add(c.platform, Metric::law_enforcement_actions, 1);
+    for (std::size_t a = 0; a < s.accounts.size(); ++a)
+      if (s.accounts.offender[a] == c.offender && !s.accounts.banned[a])
+        ban_account(s, static_cast<std::uint32_t>(a), Metric::offenders_detected_law_enforcement);
+  }
+}
+
+}  // namespace safesim::detail

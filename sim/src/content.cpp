@@ -1,0 +1,166 @@
+// Abuse material (MODEL.md 4.6): items and their copies on platform surfaces.
+//
+// An item is a distinct image or video, `known` once its hash is in the shared
+// list. Exploitation creates new items; distributor accounts upload new items,
+// re-share items already in the run, or share circulating material (known
+// with probability content.initial_hashed_share). Each upload is a copy in a
+// group (public surface) or a direct message (private surface, end-to-end
+// encrypted with the platform's e2ee_share). Detection runs at upload:
+//   hash matching   known items on scanned, readable surfaces; list coverage;
+//                   edited copies match with edit_recall -> removed at once
+//   URL lists       shared links on the list -> blocked at once
+//   classifier      new items on scanned, readable surfaces -> review
+// Copies not caught are viewed until a bystander report, a review or expiry
+// removes them; views before removal are the re-victimisation measure. A
+// confirmed new item is hashed: later copies of it match (the learning loop).
+#include <algorithm>
+#include <cmath>
+
+#include "safesim/rng.hpp"
+#include "safesim/streams.hpp"
+#include "state.hpp"
+
+namespace safesim::detail {
+
+std::uint32_t new_item(State& s, bool known, bool fresh) {
+  s.items.known.push_back(known ? 1 : 0);
+  s.items.fresh.push_back(fresh ? 1 : 0);
+  return static_cast<std::uint32_t>(s.items.size() - 1);
+}
+
+bool readable(const ControlsSpec& c, float e2ee_u) {
+  return c.client_side_scanning || !(static_cast<double>(e2ee_u) < c.e2ee_share);
+}
+
+void remove_copy(State& s, std::uint32_t k, double hour) {
+  Copies& C = s.copies;
+  if (C.gone[k]) return;
+  C.gone[k] = 1;
+  const std::size_t p = C.platform[k];
+  s.add(p, Metric::material_removed, 1);
+  const auto hours = static_cast<float>(std::max(0.0, hour - C.upload_hour[k]));
+  auto& bucket = C.known_at_upload[k] ? s.removal_hours_known : s.removal_hours_new;
+  bucket[0].push_back(hours);
+  bucket[p + 1].push_back(hours);
+  // Views up to removal are counted by view_material; cap the copy's life here.
+  C.expire_hour[k] = std::min(C.expire_hour[k], hour);
+}
+
+void upload_copy(State& s, std::uint32_t a, std::uint32_t item, double hour, rng::Draw& d) {
+  Copies& C = s.copies;
+  const std::size_t p = s.accounts.platform[a];
+  const PlatformState& P = s.platforms[p];
+  const ControlsSpec& c = P.spec->controls;
+  const ContentSpec& cs = s.spec->content;
+  const bool group = d.uniform() < cs.group_share;
+  const bool link = d.uniform() < cs.link_share;
+  const bool edited = d.uniform() < cs.edited_share;
+  const auto e2ee_u = static_cast<float>(group ? 1.0 : d.uniform());
+  const double u_list = d.uniform(), u_edit = d.uniform(), u_detect = d.uniform();
+  const auto k = static_cast<std::uint32_t>(C.size());
+  C.item.push_back(item);
+  C.account.push_back(a);
+  C.platform.push_back(static_cast<std::uint16_t>(p));
+  C.in_group.push_back(group ? 1 : 0);
+  C.known_at_upload.push_back(s.items.known[item]);
+  C.gone.push_back(0);
+  C.e2ee_u.push_back(e2ee_u);
+  C.upload_hour.push_back(hour);
+  C.expire_hour.push_back(hour + d.exponential(1.0 / (cs.lifetime_days * 24.0)));
+  C.last_hour.push_back(hour);
+  s.add(p, Metric::material_copies, 1);
+  const bool visible = group || readable(c, e2ee_u);
+  if (link) {
+    if (c.url_blocking.enabled && u_detect < c.url_blocking.coverage) {
+      s.add(p, Metric::detections, 1);
+      remove_copy(s, k, hour);
+      queue_review(s, p, {hour, a, 1, ItemKind::account, Metric::offenders_detected_url}, true);
+    }
+  } else if (visible) {
+    const HashMatchingSpec& h = c.hash_matching;
+    const bool scanned = group ? h.public_surfaces : h.private_surfaces;
+    if (h.enabled && scanned && s.items.known[item] && u_list < h.list_coverage && (!edited || u_edit < h.edit_recall)) {
+      // Known material: removed automatically, the account actioned, the clearinghouse told.
+      s.add(p, Metric::detections, 1);
+      s.add(p, Metric::actioned_by_detection, 1);
+      remove_copy(s, k, hour + cs.auto_removal_hours);
+      report_to_clearinghouse(s, p, s.accounts.offender[a]);
+      ban_account(s, a, Metric::offenders_detected_hash);
+    } else {
+    const ClassifierSpec& cl = c.new_material_classifier;
+    const bool cl_scanned = group || cl.private_surfaces;
+    if (cl.enabled && cl_scanned && !s.items.known[item] && u_detect < cl.recall) {
+      s.add(p, Metric::detections, 1);
+      queue_review(s, p, {hour, k, 1, ItemKind::copy, Metric::offenders_detected_classifier}, true);
+    }
+    }
+  }
+  C.live.push_back(k);  // removed copies stay until their views up to removal are counted
+}
+
+void share_material(State& s) {
+  const ContentSpec& cs = s.spec->content;
+  const double dt_days = s.dt_hours / 24.0;
+  for (std::uint32_t a : s.accounts.active) {
+    if (s.accounts.banned[a] || s.accounts.type[a] != 2) continue;  // distributors only
+    rng::Draw d(s.seed, streams::upload, s.accounts.key[a], s.tick);
+    const std::uint64_t n = d.poisson(cs.uploads_per_day * dt_days);
+    for (std::uint64_t j = 0; j < n; ++j) {
+      const double hour = s.hour + d.uniform() * s.dt_hours;
+      std::uint32_t item;
+      const double u = d.uniform();
+      if (u < cs.new_share) {
+        item = new_item(s, false, true);
+      } else if (!s.items.known.empty() && d.uniform() < 0.5) {
+        item = d.below(static_cast<std::uint32_t>(s.items.size()));  // re-share an item already in the run
+      } else {
+        item = new_item(s, d.uniform() < cs.initial_hashed_share, false);  // circulating material
+      }
+      upload_copy(s, a, item, hour, d);
+    }
+  }
+}
+
+void view_material(State& s, double t_end) {
+  Copies& C = s.copies;
+  const ContentSpec& cs = s.spec->content;
+  std::size_t keep = 0;
+  for (std::size_t j = 0; j < C.live.size(); ++j) {
+    const std::uint32_t k = C.live[j];
+    const std::size_t p = C.platform[k];
+    const double until = std::min(t_end, C.expire_hour[k]);
+    const double span = std::max(0.0, until - C.last_hour[k]);
+    rng::Draw d(s.seed, streams::views, k, s.tick);
+    const double rate = C.in_group[k] ? cs.views_per_day_group : cs.views_per_day_message;
+    s.add(p, Metric::abuse_material_views, static_cast<double>(d.poisson(rate * span / 24.0)));
+    C.last_hour[k] = until;
+    if (C.gone[k] && C.expire_hour[k] <= t_end) continue;
+    if (!C.gone[k] && s.accounts.banned[C.account[k]]) {
+      remove_copy(s, k, std::max(C.last_hour[k], s.hour));  // a ban takes the account's content down
+      continue;
+    }
+    if (C.gone[k]) {
+      C.live[keep++] = k;  // removal scheduled later in this tick's future (automated removal)
+      continue;
+    }
+    if (C.expire_hour[k] <= t_end) {
+      C.gone[k] = 1;
+      s.add(p, Metric::material_never_detected, 1);
+      continue;
+    }
+    // Bystanders in groups report what they see (subject to the platform's friction).
+    if (C.in_group[k] && s.accounts.banned[C.account[k]] == 0) {
+      const PlatformSpec& ps = *s.platforms[p].spec;
+      const double hazard = cs.viewer_report_per_day * report_completion(s, ps) * span / 24.0;
+      if (d.uniform() < 1.0 - std::exp(-hazard)) {
+        s.add(p, Metric::user_reports, 1);
+        s.add(p, Metric::reporting_effort, report_steps(s, ps));
+        queue_review(s, p, {until, k, 1, ItemKind::copy, Metric::offenders_detected_user_report}, true);
+      }
+    }
+    C.live[keep++] = k;
+  }
+  C.live.resize(keep);
+}
+
+}  // namespace safesim::detail
