@@ -75,9 +75,8 @@ void build_platforms(State& s) {
     const ControlsSpec& c = P.spec->controls;
     const auto pid = static_cast<std::uint32_t>(p);
     P.local_of.assign(n, kNone);
-    for (std::size_t i = 0; i < n; ++i) {
+    auto join = [&](std::size_t i) {
       const auto id = static_cast<std::uint32_t>(i);
-      if (rng::uniform_at(s.seed, streams::membership, id, pid, 0) >= P.spec->user_share) continue;
       const int age = s.pop.age[i];
       int declared = age;
       if (age < 18) {
@@ -86,7 +85,7 @@ void build_platforms(State& s) {
         const double u_adult = d.uniform();
         const std::uint32_t offset = d.below(5);
         if (age < c.minimum_age) {
-          if (u_join >= ps.underage_join_prob) continue;  // honest child below the minimum age: not on the platform
+          if (u_join >= ps.underage_join_prob) return;  // honest child below the minimum age: not on the platform
           declared = static_cast<int>(c.minimum_age) + static_cast<int>(offset);
         }
         if (u_adult < ps.declared_adult_share) declared = 18 + static_cast<int>(offset);
@@ -99,6 +98,25 @@ void build_platforms(State& s) {
                            : std::uint16_t{0};
       P.join_day.push_back(jd);
       if (age < 18) P.minors.push_back(static_cast<std::uint32_t>(P.user.size() - 1));
+    };
+    const double share = P.spec->user_share;
+    if (share >= 0.5) {
+      // Large platforms: one keyed draw per user (best common random numbers).
+      for (std::size_t i = 0; i < n; ++i)
+        if (rng::uniform_at(s.seed, streams::membership, static_cast<std::uint32_t>(i), pid, 0) < share) join(i);
+    } else if (share > 0) {
+      // Small platforms: geometric gaps between members, so the cost is the
+      // number of members rather than the population (long tails of platforms).
+      const double log_q = std::log1p(-share);
+      std::size_t i = 0;
+      for (std::uint32_t j = 0;; ++j) {
+        const double u = rng::uniform_at(s.seed, streams::membership, j, pid, 1);
+        const double gap = std::floor(std::log(u) / log_q);
+        if (gap >= static_cast<double>(n - i)) break;
+        i += static_cast<std::size_t>(gap);
+        join(i);
+        if (++i >= n) break;
+      }
     }
     const std::size_t members = P.user.size();
     P.believed_age.assign(members, 0);

@@ -505,6 +505,10 @@ void set_field(const FieldRef& f, const YAML::Node& v, const Loc& loc, const std
             p->clear();
           } else if (!v.IsScalar()) {
             fail(loc, key, "expected " + expected(m, {}) + ", got " + got(v));
+          } else if (find_invalid_utf8(v.Scalar())) {
+            // The file is valid UTF-8, but yaml-cpp 0.7 can still hand over other
+            // bytes (it mangles a NUL byte); the dump could not be read back.
+            fail(loc, key, "text is not valid UTF-8 (after YAML escapes)");
           } else if (m.kind == Kind::path && !v.Scalar().empty()) {
             fs::path path(v.Scalar());
             if (path.is_relative()) path = ctx.folder / path;
@@ -634,6 +638,7 @@ KeyValue find_key(const YAML::Node& map, const std::string& name) {
 std::string scalar_text(const KeyValue& kv, const Ctx& ctx, const std::string& key) {
   if (kv.value.IsNull()) return {};
   if (!kv.value.IsScalar()) fail(loc_of(ctx, kv.value, kv.key), key, "expected text, got " + got(kv.value));
+  if (find_invalid_utf8(kv.value.Scalar())) fail(loc_of(ctx, kv.value, kv.key), key, "text is not valid UTF-8 (after YAML escapes)");
   return kv.value.Scalar();
 }
 
@@ -783,8 +788,8 @@ void apply_bundle_to(const Bundle& b, PlatformSpec& p) {
 }
 
 // ---------------------------------------------------------------- resolver
-const std::vector<std::string> kScenarioSpecialKeys = {"extends", "policies", "platform_defaults", "platforms", "timeline",
-                                                        "expect"};
+const std::vector<std::string> kScenarioSpecialKeys = {"extends", "policies", "platform_defaults", "platforms",
+                                                        "platform_series", "timeline", "expect"};
 
 /// A timeline event as written, kept until every platform is known.
 struct RawEvent {
@@ -888,7 +893,49 @@ class Resolver {
         apply_entries(table_of(*p), flatten(v, ctx, key), ctx, key);
       }
     }
-    if (!pl && spec_.platforms.empty()) {
+    // platform_series: a long tail of similar platforms, PREFIX_001 ... PREFIX_COUNT.
+    auto series = find_key(root, "platform_series");
+    if (series && !series.value.IsNull()) {
+      if (!series.value.IsSequence())
+        fail(loc_of(ctx, series.value, series.key), "platform_series", "expected a list of {prefix, count, platform}, got " + got(series.value));
+      for (std::size_t i = 0; i < series.value.size(); ++i) {
+        const YAML::Node item = series.value[i];
+        const std::string key = "platform_series[" + std::to_string(i) + "]";
+        if (!item.IsMap()) fail(loc_of(ctx, item), key, "expected {prefix, count, platform}, got " + got(item));
+        check_keys(item, {"prefix", "count", "platform"}, ctx, key);
+        const auto kp = find_key(item, "prefix");
+        const auto kc = find_key(item, "count");
+        if (!kp) fail(loc_of(ctx, item), key, "missing key 'prefix'");
+        if (!kc) fail(loc_of(ctx, item), key, "missing key 'count'");
+        const std::string prefix = scalar_text(kp, ctx, key + ".prefix");
+        if (!valid_name(prefix) || prefix == "all")
+          fail(loc_of(ctx, kp.value, kp.key), key + ".prefix", "a prefix uses letters, digits, '_' and '-', got '" + prefix + "'");
+        std::optional<std::int64_t> count;
+        if (kc.value.IsScalar()) count = parse_int(kc.value.Scalar());
+        if (!count || *count < 1 || *count > 100000)
+          fail(loc_of(ctx, kc.value, kc.key), key + ".count", "expected a whole number from 1 to 100000, got " + got(kc.value));
+        std::vector<Entry> entries;
+        if (auto kf = find_key(item, "platform"); kf && !kf.value.IsNull()) {
+          if (!kf.value.IsMap()) fail(loc_of(ctx, kf.value, kf.key), key + ".platform", "expected a mapping of platform keys, got " + got(kf.value));
+          entries = flatten(kf.value, ctx, key + ".platform");
+        }
+        const std::size_t width = std::to_string(*count).size();
+        for (std::int64_t j = 1; j <= *count; ++j) {
+          std::string num = std::to_string(j);
+          num.insert(0, width - std::min(width, num.size()), '0');
+          const std::string name = prefix + "_" + num;
+          PlatformSpec* p = find_platform(name);
+          if (!p) {
+            spec_.platforms.push_back(template_);
+            p = &spec_.platforms.back();
+            p->name = name;
+          }
+          locs_["platforms." + name] = loc_of(ctx, kp.value, kp.key);
+          apply_entries(table_of(*p), entries, ctx, key + ".platform");
+        }
+      }
+    }
+    if (!pl && !series && spec_.platforms.empty()) {
       spec_.platforms.push_back(template_);
       spec_.platforms.back().name = "main";
     }
