@@ -41,10 +41,14 @@ double report_multiplier(const PlatformSpec& p, const ResponseSpec& r, bool supe
   return f * std::pow(r.step_completion, steps);
 }
 
-/// Gauss-Jacobi nodes with weights normalised to sum 1, and log of the
-/// weight's integral (kept apart so that large exponents do not overflow).
-void gauss_jacobi_normalised(int n, double a, double b, Eigen::VectorXd& nodes, Eigen::VectorXd& weights,
-                             double& log_mu0) {
+/// Gauss-Jacobi nodes and the logs of their weights normalised to sum 1, and
+/// the log of the weight function's integral. Nodes are the eigenvalues of the
+/// Jacobi matrix (Golub-Welsch); the weights come from the Christoffel function
+/// 1 / sum_k p_k(x)^2 over the orthonormal polynomials, evaluated with the
+/// three-term recurrence in scaled form. Unlike squared eigenvector components,
+/// this keeps tiny weights (far tails of a peaked weight) accurate in relative
+/// terms, which matters when they multiply a large integrand.
+void gauss_jacobi_log(int n, double a, double b, Eigen::VectorXd& nodes, Eigen::VectorXd& log_w, double& log_mu0) {
   if (n < 1 || !(a > -1.0) || !(b > -1.0)) throw std::invalid_argument("gauss_jacobi: need n >= 1, a > -1, b > -1");
   Eigen::VectorXd diag(n), sub(std::max(n - 1, 1));
   const double ab = a + b;
@@ -65,58 +69,69 @@ void gauss_jacobi_normalised(int n, double a, double b, Eigen::VectorXd& nodes, 
   log_mu0 = (ab + 1.0) * std::log(2.0) + std::lgamma(a + 1.0) + std::lgamma(b + 1.0) - std::lgamma(ab + 2.0);
   if (n == 1) {
     nodes = diag;
-    weights = Eigen::VectorXd::Ones(1);
+    log_w = Eigen::VectorXd::Zero(1);
     return;
   }
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es;
-  es.computeFromTridiagonal(diag, sub.head(n - 1), Eigen::ComputeEigenvectors);
+  es.computeFromTridiagonal(diag, sub.head(n - 1), Eigen::EigenvaluesOnly);
   if (es.info() != Eigen::Success) throw std::runtime_error("gauss_jacobi: eigen solver failed");
   nodes = es.eigenvalues();
-  weights = es.eigenvectors().row(0).transpose().array().square();
-  weights /= weights.sum();
+  log_w.resize(n);
+  constexpr double kBig = 1e100;
+  for (int i = 0; i < n; ++i) {
+    const double x = nodes(i);
+    double prev = 0.0, cur = 1.0, sum = 1.0, log_scale = 0.0;  // p_0 = 1 (weights normalised)
+    for (int k = 0; k + 1 < n; ++k) {
+      const double next = ((x - diag(k)) * cur - (k > 0 ? sub(k - 1) * prev : 0.0)) / sub(k);
+      sum += next * next;
+      prev = cur;
+      cur = next;
+      if (std::abs(cur) > kBig) {
+        prev /= kBig;
+        cur /= kBig;
+        sum /= kBig * kBig;
+        log_scale += std::log(kBig);
+      }
+    }
+    log_w(i) = -(std::log(sum) + 2.0 * log_scale);
+  }
 }
 
-/// One quadrature point of the vulnerability mixture: v and log weight.
+/// One quadrature point of the vulnerability mixture: v, log |weight| and the weight's sign.
 struct Node {
-  double v, log_w;
+  double v, log_w, sign;
 };
 
-constexpr int kNodes = 96;  // per piece; the integrands are smooth on each piece
+constexpr int kNodes = 64;
 constexpr double kAcceptCap = 0.95;
 
-/// Append nodes for the unnormalised density min(cap, k v) v^(alpha-1) (1-v)^(beta-1) on [0, 1],
-/// scaled by `mass` (> 0). The integral is split at v = cap / k where the minimum kinks.
+/// Append nodes for the unnormalised density min(cap, k v) v^(alpha-1) (1-v)^(beta-1)
+/// on [0, 1], scaled by `mass` (> 0). With c = cap / k,
+///   min(cap, k v) = k v - k (v - c)^+ ,
+/// so the integral is a size-biased Beta integral, whose Jacobi weight
+/// (1-v)^(beta-1) v^alpha is integrated exactly however peaked it is, minus a
+/// tail integral over [c, 1] with Jacobi weight (1-v)^(beta-1) (v-c); what is
+/// left for the rule, v^(alpha-1) f(v), is smooth there (and a polynomial for
+/// integer alpha, so the tail rule gets alpha / 2 more nodes).
 void add_accept_nodes(std::vector<Node>& out, double alpha, double beta, double k, double mass) {
   if (!(k > 0) || !(mass > 0)) return;
-  Eigen::VectorXd x, w;
+  Eigen::VectorXd x, lw;
   double log_mu0;
   const double log_mass = std::log(mass);
-  const double c = std::min(1.0, kAcceptCap / k);  // the cap binds above c
-  if (c >= 1.0) {
-    // k v v^(alpha-1) (1-v)^(beta-1) on [0,1]: v = (1+x)/2, Jacobi a = beta-1, b = alpha.
-    gauss_jacobi_normalised(kNodes, beta - 1.0, alpha, x, w, log_mu0);
-    const double base = log_mass + std::log(k) + log_mu0 - (alpha + beta) * std::log(2.0);
-    for (int i = 0; i < x.size(); ++i) out.push_back({(1.0 + x(i)) / 2.0, base + std::log(w(i))});
-    return;
-  }
-  // [0, c]: k v^alpha (1-v)^(beta-1), v = c (1+x)/2, Jacobi a = 0, b = alpha.
-  gauss_jacobi_normalised(kNodes, 0.0, alpha, x, w, log_mu0);
-  {
-    const double base = log_mass + std::log(k) + (alpha + 1.0) * std::log(c / 2.0) + log_mu0;
-    for (int i = 0; i < x.size(); ++i) {
-      const double v = c * (1.0 + x(i)) / 2.0;
-      out.push_back({v, base + std::log(w(i)) + (beta - 1.0) * std::log1p(-v)});
-    }
-  }
-  // [c, 1]: cap v^(alpha-1) (1-v)^(beta-1), v = c + (1-c)(1+x)/2, Jacobi a = beta-1, b = 0.
-  gauss_jacobi_normalised(kNodes, beta - 1.0, 0.0, x, w, log_mu0);
-  {
-    const double h = (1.0 - c) / 2.0;
-    const double base = log_mass + std::log(kAcceptCap) + beta * std::log(h) + log_mu0;
-    for (int i = 0; i < x.size(); ++i) {
-      const double v = c + h * (1.0 + x(i));
-      out.push_back({v, base + std::log(w(i)) + (alpha - 1.0) * std::log(v)});
-    }
+  // k v v^(alpha-1) (1-v)^(beta-1) on [0,1]: v = (1+x)/2, Jacobi a = beta-1, b = alpha.
+  gauss_jacobi_log(kNodes, beta - 1.0, alpha, x, lw, log_mu0);
+  const double base = log_mass + std::log(k) + log_mu0 - (alpha + beta) * std::log(2.0);
+  for (int i = 0; i < x.size(); ++i) out.push_back({(1.0 + x(i)) / 2.0, base + lw(i), 1.0});
+  const double c = kAcceptCap / k;  // the cap binds above c
+  if (c >= 1.0) return;
+  // - k (v-c) v^(alpha-1) (1-v)^(beta-1) on [c,1]: v = c + h (1+x), h = (1-c)/2, Jacobi a = beta-1, b = 1.
+  const int n_tail = static_cast<int>(std::clamp(kNodes + alpha / 2.0, double{kNodes}, 256.0));
+  gauss_jacobi_log(n_tail, beta - 1.0, 1.0, x, lw, log_mu0);
+  const double h = (1.0 - c) / 2.0;
+  const double tail = log_mass + std::log(k) + (beta + 1.0) * std::log(h) + log_mu0;
+  for (int i = 0; i < x.size(); ++i) {
+    const double v = c + h * (1.0 + x(i));
+    out.push_back({v, tail + lw(i) + (alpha - 1.0) * std::log(v), -1.0});
   }
 }
 
@@ -124,6 +139,9 @@ void accumulate(DyadOutcome& acc, const DyadOutcome& o, double w) {
   acc.exploited += w * o.exploited;
   acc.reported += w * o.reported;
   acc.exited += w * o.exited;
+  acc.detected += w * o.detected;
+  acc.detected_before_exploitation += w * o.detected_before_exploitation;
+  acc.detected_days += w * o.detected_days;
   acc.closed_after_exploitation += w * o.closed_after_exploitation;
   acc.reported_before_exploitation += w * o.reported_before_exploitation;
   acc.exited_before_exploitation += w * o.exited_before_exploitation;
@@ -134,18 +152,22 @@ void accumulate(DyadOutcome& acc, const DyadOutcome& o, double w) {
   acc.exploitation_events += w * o.exploitation_events;
   acc.expected_days += w * o.expected_days;
   acc.days_second_moment += w * o.days_second_moment;
+  acc.exploited_days += w * o.exploited_days;
+  acc.reported_days += w * o.reported_days;
+  acc.exited_days += w * o.exited_days;
 }
 
 }  // namespace
 
 void gauss_jacobi(int n, double a, double b, Eigen::VectorXd& nodes, Eigen::VectorXd& weights) {
   double log_mu0;
-  gauss_jacobi_normalised(n, a, b, nodes, weights, log_mu0);
-  weights *= std::exp(log_mu0);
+  Eigen::VectorXd log_w;
+  gauss_jacobi_log(n, a, b, nodes, log_w, log_mu0);
+  weights = (log_w.array() + log_mu0).exp().matrix();
 }
 
 DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, const ResponseSpec& response,
-                     double vulnerability, bool supervised) {
+                     double vulnerability, bool supervised, bool readable) {
   DyadChain c;
   c.Q.setZero();
   c.R.setZero();
@@ -161,10 +183,14 @@ DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, co
     const double progress = 1.0 / stage_hours(t.dwell_hours, stage);
     const double exit = stage_rate(t.exit_per_day, stage) / 24.0 * (1.0 - v);
     const double report = on_platform ? stage_rate(t.report_per_day, stage) / 24.0 * report_mult : 0.0;
-    const double total = progress + exit + report;
+    const GroomingDetectionSpec& g = platform.controls.grooming_detection;
+    const double detect =
+        on_platform && g.enabled && readable ? stage_rate(g.recall_per_day, stage) / 24.0 : 0.0;
+    const double total = progress + exit + report + detect;
     c.hold_hours(state) = 1.0 / total;
     c.R(state, kEndExited) = exit / total;
     c.R(state, kEndReported) = report / total;
+    c.R(state, kEndDetected) = detect / total;
     on_progress(progress / total);
   };
   fill(kEngaged, 0, true, [&](double p) { c.Q(kEngaged, kTrust) = p; });
@@ -193,21 +219,23 @@ DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, co
 DyadOutcome solve_dyad_chain(const DyadChain& c) {
   using Mat = Eigen::Matrix<double, kDyadTransient, kDyadTransient>;
   using Vec = Eigen::Matrix<double, kDyadTransient, 1>;
-  const Mat I_minus_Q = Mat::Identity() - c.Q;
-  // First row of N = (I - Q)^-1: solve (I - Q)^T n = e_0.
-  Vec e0 = Vec::Zero();
-  e0(kEngaged) = 1.0;
-  const Vec n = I_minus_Q.transpose().fullPivLu().solve(e0);
-  const Eigen::Matrix<double, 1, kDyadAbsorbing> b = n.transpose() * c.R;
+  // N = (I - Q)^-1 (8 x 8). Q is block upper triangular: first-pass states
+  // (engaged .. solicitation) never return from the repeat states.
+  const Mat N = (Mat::Identity() - c.Q).partialPivLu().inverse();
+  const Vec n = N.row(kEngaged).transpose();
+  const Eigen::Matrix<double, kDyadTransient, kDyadAbsorbing> B = N * c.R;
+  const Eigen::Matrix<double, 1, kDyadAbsorbing> b = B.row(kEngaged);
 
   DyadOutcome o;
   o.reported = b(kEndReported);
   o.exited = b(kEndExited);
+  o.detected = b(kEndDetected);
   o.closed_after_exploitation = b(kEndClosedAfterExploitation);
   // First-pass states (engaged .. solicitation) are visited at most once.
   for (int j = kEngaged; j <= kSolicitationMoved; ++j) {
     o.reported_before_exploitation += n(j) * c.R(j, kEndReported);
     o.exited_before_exploitation += n(j) * c.R(j, kEndExited);
+    o.detected_before_exploitation += n(j) * c.R(j, kEndDetected);
   }
   o.exploited = n(kSolicitationOn) * c.exploit_prob(kSolicitationOn) +
                 n(kSolicitationMoved) * c.exploit_prob(kSolicitationMoved);
@@ -220,17 +248,26 @@ DyadOutcome solve_dyad_chain(const DyadChain& c) {
   // Second moment of the time to absorption. From state i, T_i = H_i + T_next
   // with H_i exponential (mean h_i) independent of the jump, so
   // E[T^2] = N (2 h^2 + 2 h * (Q E[T])), with E[T] = N h for every start state.
-  const auto lu = I_minus_Q.fullPivLu();
-  const Vec mean_hours = lu.solve(c.hold_hours);
+  const Vec mean_hours = N * c.hold_hours;
   const Vec rhs = 2.0 * c.hold_hours.cwiseProduct(c.hold_hours + c.Q * mean_hours);
-  const Vec second = lu.solve(rhs);
+  const Vec second = N * rhs;
   o.days_second_moment = second(kEngaged) / (24.0 * 24.0);
+  // Time-weighted outcomes: E[T 1{k}] = sum_j n_j h_j P(k | j) (Markov property).
+  const Vec nh = n.cwiseProduct(c.hold_hours) / 24.0;
+  o.reported_days = nh.dot(B.col(kEndReported));
+  o.exited_days = nh.dot(B.col(kEndExited));
+  o.detected_days = nh.dot(B.col(kEndDetected));
+  // First exploitation: the first-pass states alone, with exploitation
+  // absorbing; by the block structure their fundamental matrix is N's corner.
+  constexpr int F = kSolicitationMoved + 1;
+  const Eigen::Matrix<double, F, 1> x1 = N.topLeftCorner<F, F>() * c.exploit_prob.head<F>();
+  o.exploited_days = nh.head<F>().dot(x1);
   return o;
 }
 
 DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                         double vulnerability, bool supervised) {
-  return solve_dyad_chain(dyad_chain(type, platform, response, vulnerability, supervised));
+                         double vulnerability, bool supervised, bool readable) {
+  return solve_dyad_chain(dyad_chain(type, platform, response, vulnerability, supervised, readable));
 }
 
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type) {
@@ -255,21 +292,26 @@ DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, i
   add_accept_nodes(nodes, alpha, beta, r.accept_scale * r.teen_disguise_factor, t.claims_teen_prob);
   if (nodes.empty()) {
     // Nobody accepts (accept_scale 0): fall back to the plain Beta mean.
-    nodes.push_back({alpha / (alpha + beta), 0.0});
+    nodes.push_back({alpha / (alpha + beta), 0.0, 1.0});
   }
   double max_log = -std::numeric_limits<double>::infinity();
   for (const Node& nd : nodes) max_log = std::max(max_log, nd.log_w);
   std::vector<double> w(nodes.size());
   double sum = 0;
-  for (std::size_t i = 0; i < nodes.size(); ++i) sum += w[i] = std::exp(nodes[i].log_w - max_log);
+  for (std::size_t i = 0; i < nodes.size(); ++i) sum += w[i] = nodes[i].sign * std::exp(nodes[i].log_w - max_log);
 
   const double uptake = p.controls.parental_supervision.uptake;
+  const double readable_share = p.controls.client_side_scanning ? 1.0 : 1.0 - p.controls.e2ee_share;
   DyadOutcome acc;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const double wi = w[i] / sum;
-    if (wi < 1e-300) continue;
-    if (uptake < 1.0) accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, false), wi * (1.0 - uptake));
-    if (uptake > 0.0) accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, true), wi * uptake);
+    if (std::abs(wi) < 1e-300) continue;
+    for (const bool readable : {true, false}) {
+      const double wr = readable ? readable_share : 1.0 - readable_share;
+      if (wr <= 0.0) continue;
+      if (uptake < 1.0) accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, false, readable), wi * wr * (1.0 - uptake));
+      if (uptake > 0.0) accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, true, readable), wi * wr * uptake);
+    }
   }
   return acc;
 }

@@ -5,6 +5,9 @@
 //   progress = 1 / dwell_hours[s]
 //   exit     = exit_per_day[s] / 24 * (1 - v)
 //   report   = report_per_day[s] / 24 * intent factor * completion   (0 once moved)
+//   detect   = grooming_detection.recall_per_day[s] / 24 if grooming detection
+//              is on and the conversation is readable (not end-to-end
+//              encrypted, or client-side scanning on)            (0 once moved)
 // per hour in stage s, where v is the minor's vulnerability, the intent factor
 // is child_friendly x feedback x supervision (nudges do not enter the dyad
 // hazard) and completion = step_completion ^ steps. On entering isolation the
@@ -47,7 +50,7 @@ enum DyadState : int {
   kDyadTransient  ///< number of transient states
 };
 /// Absorbing states of the dyad chain, in the order of DyadChain's R columns.
-enum DyadEnd : int { kEndReported = 0, kEndExited, kEndClosedAfterExploitation, kDyadAbsorbing };
+enum DyadEnd : int { kEndReported = 0, kEndExited, kEndDetected, kEndClosedAfterExploitation, kDyadAbsorbing };
 
 /// The embedded jump chain of one dyad (one offender type, platform, minor).
 struct DyadChain {
@@ -71,9 +74,11 @@ struct DyadOutcome {
   double exploited = 0;                  ///< P(ever exploited)
   double reported = 0;                   ///< P(dyad ends by a completed report), at any stage
   double exited = 0;                     ///< P(dyad ends by the minor's exit), at any stage
+  double detected = 0;                   ///< P(dyad ends by grooming detection), at any stage
   double closed_after_exploitation = 0;  ///< P(dyad ends right after an exploitation that is not repeated)
   double reported_before_exploitation = 0;  ///< P(reported before any exploitation)
-  double exited_before_exploitation = 0;    ///< P(exited before any exploitation); + exploited + the above = 1
+  double exited_before_exploitation = 0;    ///< P(exited before any exploitation)
+  double detected_before_exploitation = 0;  ///< P(detected before any exploitation); + exploited + the above = 1
   double reach_trust = 0;                ///< P(dyad ever reaches stage trust)
   double reach_isolation = 0;            ///< P(ever reaches isolation)
   double reach_solicitation = 0;         ///< P(ever reaches solicitation): analogue of minors_solicited per dyad
@@ -81,25 +86,36 @@ struct DyadOutcome {
   double exploitation_events = 0;        ///< expected exploitation events, repeats included
   double expected_days = 0;              ///< expected days from opening to the dyad's end (exposure per dyad)
   double days_second_moment = 0;         ///< E[days^2] of that time (mixes linearly; sd = sqrt(this - mean^2))
+  /// Time-weighted outcomes, E[time of the event in days x 1{event}], for
+  /// right-censoring: if dyads open at r per day until the horizon, about
+  /// r x exploited_days of them are exploited only after it (likewise for
+  /// reported, exited), and r x days_second_moment / 2 exposure days fall after it.
+  double exploited_days = 0;  ///< time of the first exploitation
+  double reported_days = 0;
+  double exited_days = 0;
+  double detected_days = 0;
 };
 
 /// Build the jump chain for one offender type on one platform for a minor of
 /// vulnerability `vulnerability` (in [0, 1]), supervised by a parent or not.
+/// `readable`: grooming detection can read the conversation (it is not end-to-end encrypted).
 DyadChain dyad_chain(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                     double vulnerability, bool supervised);
+                     double vulnerability, bool supervised, bool readable = true);
 
 /// Solve a chain from the start state (engaged): N = (I - Q)^-1, B = N R.
 DyadOutcome solve_dyad_chain(const DyadChain& chain);
 
 /// Outcome for one minor: dyad_chain + solve_dyad_chain.
 DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                         double vulnerability, bool supervised);
+                         double vulnerability, bool supervised, bool readable = true);
 
 /// Offender type by index (0 groomer, 1 sextortion, 2 distributor).
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
 
 /// Outcome averaged over the minors who open dyads with offender type
 /// `type` (0 groomer, 1 sextortion, 2 distributor) on platform `platform`:
+///  - encryption: a share e2ee_share of conversations is unreadable to grooming
+///    detection, unless client_side_scanning is on.
 ///  - supervision: a share controls.parental_supervision.uptake of them is
 ///    supervised. This assumes supervision does not change who is contacted;
 ///    with parental_supervision.locks_settings, supervised minors keep private
@@ -113,7 +129,12 @@ const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
 ///    factors (DM gates, nudges) and their effect on the cap are ignored;
 ///    they only matter where k v would exceed 0.95.
 /// The integrals use Gauss-Jacobi quadrature (Golub-Welsch), which absorbs the
-/// Beta density's end-point singularities into the weight.
+/// Beta density (end-point singularities, or a sharp peak for large alpha and
+/// beta) into the weight: min(0.95, k v) = k v - k (v - 0.95/k)^+ gives a
+/// size-biased Beta(alpha + 1, beta) integral minus a tail integral.
+/// Also assumed: each account-minor pair is contacted about once. An account
+/// that keeps contacting the same minor (who neither replied nor blocked)
+/// makes the opening chance concave in v and weakens the size bias.
 DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, int type);
 
 /// Gauss-Jacobi rule on [-1, 1] for the weight (1 - x)^a (1 + x)^b, a, b > -1:
