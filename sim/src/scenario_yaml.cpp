@@ -239,10 +239,9 @@ std::string yaml_quoted(const std::string& s) {
 std::string yaml_plain_or_quoted(const std::string& s) {
   // "Null" and "NULL" too: yaml-cpp reads them as null, so a platform named
   // "Null" (quoted in its file) would dump to a key that does not load.
-  static const std::set<std::string> ambiguous = {"y",    "Y",    "yes",  "Yes",   "YES",   "n",     "N",    "no",
-                                                  "No",   "NO",   "on",   "On",    "ON",    "off",   "Off",  "OFF",
-                                                  "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null",
-                                                  "NULL", "~"};
+  static const std::set<std::string> ambiguous = {
+      "y",   "Y",   "yes", "Yes",  "YES",  "n",    "N",     "no",    "No",    "NO",   "on",   "On",   "ON",
+      "off", "Off", "OFF", "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "~"};
   if (ambiguous.count(s) || s.empty() || (s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.') return yaml_quoted(s);
   return s;
 }
@@ -556,9 +555,11 @@ void flatten(const YAML::Node& map, std::vector<std::string>& prefix, const Ctx&
       if (part.empty()) fail(loc_of(ctx, k), dotted(here, name), "empty component in key '" + name + "'");
     const std::size_t depth = prefix.size();
     if (depth + parts.size() > kMaxKeyDepth)
-      fail(loc_of(ctx, k), dotted(here, name), "keys nested more than " + std::to_string(kMaxKeyDepth) + " levels deep (a cyclic alias?)");
+      fail(loc_of(ctx, k), dotted(here, name),
+           "keys nested more than " + std::to_string(kMaxKeyDepth) + " levels deep (a cyclic alias?)");
     if (out.size() >= kMaxEntries)
-      fail(loc_of(ctx, k), dotted(here, name), "more than " + std::to_string(kMaxEntries) + " keys (aliases expanding?)");
+      fail(loc_of(ctx, k), dotted(here, name),
+           "more than " + std::to_string(kMaxEntries) + " keys (aliases expanding?)");
     prefix.insert(prefix.end(), parts.begin(), parts.end());
     out.push_back(Entry{prefix, k, v});
     if (v.IsMap()) flatten(v, prefix, ctx, key_prefix, out);
@@ -638,7 +639,8 @@ KeyValue find_key(const YAML::Node& map, const std::string& name) {
 std::string scalar_text(const KeyValue& kv, const Ctx& ctx, const std::string& key) {
   if (kv.value.IsNull()) return {};
   if (!kv.value.IsScalar()) fail(loc_of(ctx, kv.value, kv.key), key, "expected text, got " + got(kv.value));
-  if (find_invalid_utf8(kv.value.Scalar())) fail(loc_of(ctx, kv.value, kv.key), key, "text is not valid UTF-8 (after YAML escapes)");
+  if (find_invalid_utf8(kv.value.Scalar()))
+    fail(loc_of(ctx, kv.value, kv.key), key, "text is not valid UTF-8 (after YAML escapes)");
   return kv.value.Scalar();
 }
 

@@ -1,0 +1,148 @@
+// safesim: libFuzzer target for scenario loading and validation.
+//
+// Properties checked on every input:
+//   1. load_scenario_text either returns a spec or throws ScenarioError.
+//      Anything else (another exception, a crash, a sanitizer report, a hang,
+//      running out of memory) is a finding.
+//   2. The memory guard held: a spec that loads fits in this machine's memory
+//      by estimate_memory_bytes (a huge `users` is refused at load time, and
+//      nothing the loader allocates grows with `users`).
+//   3. Round trip: dump_scenario of the spec loads again, and dumps to the
+//      same text (leading comment lines aside, as in test_scenario.cpp).
+//
+// Confinement. The input is loaded under the name <repo>/scenarios/
+// fuzz-input.yaml, so `extends: baseline.yaml` and the bundles in
+// scenarios/policies/ resolve and the fuzzer can reach the extends and policy
+// code. Bundle names are checked by the loader itself (letters, digits, '_',
+// '-'), but `extends:` takes any path, so before loading, the harness parses
+// the input with yaml-cpp (the same library and version the loader uses, so
+// it sees the same top-level keys) and skips inputs whose `extends:` is
+// absolute, climbs with '..', or leaves scenarios/ by a symlink. Parents
+// inside scenarios/ are repository files, whose own extends stay inside. The
+// loader writes nothing. (This file includes yaml-cpp for that check only;
+// the library keeps its single yaml-cpp translation unit, STYLE.md habit 6.)
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <new>
+#include <string>
+
+#include <yaml-cpp/yaml.h>
+
+#include "safesim/memory_estimate.hpp"
+#include "safesim/scenario.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path g_base;     // canonical <repo>/scenarios
+std::string g_name;  // the name the input is loaded under
+safesim::LoadOptions g_options;
+
+[[noreturn]] void finding(const char* what, const std::string& detail) {
+  std::fprintf(stderr, "\n==fuzz_scenario== FINDING: %s\n%s\n", what, detail.c_str());
+  std::fflush(stderr);
+  std::abort();  // libFuzzer saves the input as crash-<sha1>
+}
+
+/// Whether `rel` (an extends value) names a path inside g_base.
+bool extends_is_confined(const std::string& rel) {
+  if (rel.empty()) return true;  // the loader refuses it without reading anything
+  for (const char c : rel)
+    if (static_cast<unsigned char>(c) < 0x20) return false;  // NUL would truncate the path
+  const fs::path p(rel);
+  if (p.is_absolute() || p.has_root_name() || p.has_root_directory()) return false;
+  for (const auto& part : p)
+    if (part == "..") return false;
+  std::error_code ec;
+  const fs::path target = fs::weakly_canonical(g_base / p, ec);
+  if (ec) return false;
+  const auto [b, t] = std::mismatch(g_base.begin(), g_base.end(), target.begin(), target.end());
+  return b == g_base.end();
+}
+
+/// False if the input could make the loader read a file outside g_base.
+bool input_is_confined(const std::string& text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (...) {
+    return true;  // the loader fails to parse it too, before any extends
+  }
+  if (!root.IsMap()) return true;
+  // Every top-level "extends" key, not only the first: the loader looks for
+  // the key before it reports duplicates.
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    if (!it->first.IsScalar() || it->first.Scalar() != "extends") continue;
+    if (it->second.IsScalar() && !extends_is_confined(it->second.Scalar())) return false;
+  }
+  return true;
+}
+
+/// A dump without its leading comment lines (source and policies applied).
+std::string body(const std::string& dump) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < dump.size()) {
+    std::size_t end = dump.find('\n', pos);
+    if (end == std::string::npos) end = dump.size();
+    if (dump[pos] != '#') out.append(dump, pos, end - pos).push_back('\n');
+    pos = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  const char* env = std::getenv("SAFESIM_SOURCE_DIR");
+  const fs::path root = env && *env ? fs::path(env) : fs::path(SAFESIM_SOURCE_DIR);
+  std::error_code ec;
+  g_base = fs::canonical(root / "scenarios", ec);
+  if (ec) {
+    std::fprintf(stderr, "fuzz_scenario: no scenarios folder under %s\n", root.c_str());
+    std::exit(2);
+  }
+  g_name = (g_base / "fuzz-input.yaml").string();
+  g_options.policy_dirs = {(g_base / "policies").string()};
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  if (!input_is_confined(text)) return -1;  // -1: never added to the corpus
+
+  safesim::ScenarioSpec spec;
+  try {
+    spec = safesim::load_scenario_text(text, g_name, g_options);
+  } catch (const safesim::ScenarioError&) {
+    return 0;  // a refused input: the expected outcome for most mutations
+  } catch (const std::bad_alloc&) {
+    finding("std::bad_alloc escaped load_scenario_text", "");
+  } catch (const std::exception& e) {
+    finding("non-ScenarioError exception escaped load_scenario_text", e.what());
+  } catch (...) {
+    finding("unknown exception escaped load_scenario_text", "");
+  }
+
+  const std::uint64_t need = safesim::estimate_memory_bytes(spec);
+  const std::uint64_t have = safesim::physical_memory_bytes();
+  if (have != 0 && need > have)
+    finding("memory guard let through a scenario larger than this machine",
+            "users=" + std::to_string(spec.population.users) + " estimate=" + std::to_string(need));
+
+  const std::string d1 = safesim::dump_scenario(spec);
+  std::string d2;
+  try {
+    d2 = safesim::dump_scenario(safesim::load_scenario_text(d1, g_name, g_options));
+  } catch (const std::exception& e) {
+    finding("the dump of a loaded scenario does not load", std::string(e.what()) + "\n--- dump:\n" + d1);
+  }
+  if (body(d1) != body(d2))
+    finding("dump -> load -> dump changed the scenario", "--- first:\n" + d1 + "--- second:\n" + d2);
+  return 0;
+}
