@@ -1,0 +1,74 @@
+# safesim: one-word entry points. Builds use at most two jobs (shared 2-core machines).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+JOBS := 2
+export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# Everything that goes into the installed package; a change reinstalls it.
+PACKAGE_INPUTS := pyproject.toml CMakeLists.txt $(shell find python sim scenarios -type f \
+  -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
+CPP_FILES = $(shell find sim python tests/cpp tests/bench -name '*.cpp' -o -name '*.hpp' 2>/dev/null)
+
+.PHONY: help deps system-deps demo test test-cpp test-asan test-python format lint clean
+
+help:
+	@echo "make demo    install everything, then run the baseline scenario"
+	@echo "make test    C++ tests (debug, then ASan+UBSan) and Python tests"
+	@echo "make deps    system packages, .venv and the safesim package"
+	@echo "make format  clang-format and ruff format in place"
+	@echo "make lint    ruff and clang-format checks"
+
+deps: system-deps $(VENV)/.installed
+
+system-deps:
+	scripts/install-system-deps
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+
+# The build dir persists (build/python), so reinstalling after a change is incremental.
+$(VENV)/.installed: $(VPY) $(PACKAGE_INPUTS)
+	$(VPY) -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12"
+	$(VPY) -m pip install -q --no-build-isolation \
+	  --config-settings=build-dir=build/python ".[test]"
+	touch $@
+
+demo: deps
+	$(VENV)/bin/safesim run scenarios/baseline.yaml --reps 20
+
+test: deps test-cpp test-asan test-python
+
+test-cpp:
+	cmake --preset debug
+	cmake --build --preset debug
+	ctest --preset debug
+
+test-asan:
+	cmake --preset asan
+	cmake --build --preset asan
+	ctest --preset asan
+
+test-python: deps
+	$(VPY) -m pytest
+
+$(VENV)/bin/ruff: $(VPY)
+	$(VPY) -m pip install -q ruff
+
+format: $(VENV)/bin/ruff
+	clang-format -i $(CPP_FILES)
+	$(VPY) -m ruff format python tests/python
+	$(VPY) -m ruff check --fix python tests/python
+
+lint: $(VENV)/bin/ruff
+	$(VPY) -m ruff check python tests/python
+	$(VPY) -m ruff format --check python tests/python
+	clang-format --dry-run --Werror $(CPP_FILES)
+
+clean:
+	rm -rf build $(VENV)

@@ -1,0 +1,199 @@
+// safesim._core: the one thin binding file (STYLE.md habit 12). It only wraps
+// the C++ interface; the experiment API (Scenario, replicate, results) lives
+// in the pure-Python package that re-exports it.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "safesim/metrics.hpp"
+#include "safesim/scenario.hpp"
+#include "safesim/simulation.hpp"
+#include "safesim/spec.hpp"
+
+#ifndef SAFESIM_VERSION
+#define SAFESIM_VERSION "unknown"
+#endif
+#ifndef SAFESIM_BUILD_TYPE
+#define SAFESIM_BUILD_TYPE "unknown"
+#endif
+
+namespace py = pybind11;
+
+namespace {
+
+using Overrides = std::vector<std::pair<std::string, std::string>>;
+using Names = std::vector<std::string>;
+
+safesim::LoadOptions make_options(Overrides overrides, Names policies, Names policy_dirs) {
+  safesim::LoadOptions options;
+  options.overrides = std::move(overrides);
+  options.extra_policies = std::move(policies);
+  options.policy_dirs = std::move(policy_dirs);
+  return options;
+}
+
+/// Hands a vector to NumPy without copying: a capsule owns the moved vector
+/// and frees it when the last array viewing it goes away.
+py::array_t<double> adopt(std::vector<double>&& values, std::vector<py::ssize_t> shape) {
+  auto* owner = new std::vector<double>(std::move(values));
+  py::capsule free_when_done(owner, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
+  return py::array_t<double>(std::move(shape), owner->data(), free_when_done);
+}
+
+/// A finished run with its fingerprint, computed while the GIL is released.
+struct Finished {
+  safesim::RunOutput out;
+  std::uint64_t hash = 0;
+};
+
+py::dict to_dict(Finished&& done) {
+  auto& out = done.out;
+  const auto scopes = static_cast<py::ssize_t>(out.scopes());
+  const auto days = static_cast<py::ssize_t>(out.days);
+  const auto metrics = static_cast<py::ssize_t>(safesim::kMetricCount);
+  py::dict d;
+  d["platforms"] = out.platforms;
+  d["days"] = out.days;
+  d["seed"] = out.seed;
+  d["totals"] = adopt(std::move(out.totals), {scopes, metrics});
+  d["daily"] = adopt(std::move(out.daily), {scopes, days, metrics});
+  d["build_seconds"] = out.build_seconds;
+  d["run_seconds"] = out.run_seconds;
+  d["hash"] = done.hash;
+  return d;
+}
+
+const char* kind_name(safesim::MetricKind kind) {
+  switch (kind) {
+    case safesim::MetricKind::flow:
+      return "flow";
+    case safesim::MetricKind::level:
+      return "level";
+    case safesim::MetricKind::derived:
+      return "derived";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "safesim C++ core (private; use the safesim package)";
+  m.attr("version") = SAFESIM_VERSION;
+  m.attr("build_type") = SAFESIM_BUILD_TYPE;
+
+  // safesim::ScenarioError -> safesim.errors.ScenarioError (imported lazily so
+  // the Python class stays the single definition).
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const safesim::ScenarioError& e) {
+      py::object cls;
+      try {
+        cls = py::module_::import("safesim.errors").attr("ScenarioError");
+      } catch (py::error_already_set&) {
+        PyErr_SetString(PyExc_ValueError, e.what());
+        return;
+      }
+      py::object exc = cls(e.what(), e.file(), e.line(), e.column(), e.key_path(), e.message());
+      PyErr_SetObject(cls.ptr(), exc.ptr());
+    }
+  });
+
+  py::class_<safesim::ScenarioSpec>(m, "ScenarioSpec", "A resolved, validated scenario (immutable).")
+      .def_property_readonly("name", [](const safesim::ScenarioSpec& s) { return s.name; })
+      .def_property_readonly("description", [](const safesim::ScenarioSpec& s) { return s.description; })
+      .def_property_readonly("seed", [](const safesim::ScenarioSpec& s) { return s.seed; })
+      .def_property_readonly("horizon_days", [](const safesim::ScenarioSpec& s) { return s.horizon_days; })
+      .def_property_readonly("users", [](const safesim::ScenarioSpec& s) { return s.population.users; })
+      .def_property_readonly("platforms",
+                             [](const safesim::ScenarioSpec& s) {
+                               Names names;
+                               for (const auto& p : s.platforms) names.push_back(p.name);
+                               return names;
+                             })
+      .def_property_readonly("policies", [](const safesim::ScenarioSpec& s) { return s.policies; })
+      .def_property_readonly("source_file", [](const safesim::ScenarioSpec& s) { return s.source_file; })
+      .def(
+          "dump", [](const safesim::ScenarioSpec& s) { return safesim::dump_scenario(s); },
+          "The resolved scenario as YAML, every field included.")
+      .def("__repr__", [](const safesim::ScenarioSpec& s) {
+        return "<safesim._core.ScenarioSpec '" + s.name + "', " + std::to_string(s.platforms.size()) +
+               " platform(s), " + std::to_string(s.population.users) + " users, " + std::to_string(s.horizon_days) +
+               " days>";
+      });
+
+  m.def(
+      "load_scenario",
+      [](const std::string& path, Overrides overrides, Names policies, Names policy_dirs) {
+        auto options = make_options(std::move(overrides), std::move(policies), std::move(policy_dirs));
+        py::gil_scoped_release release;
+        return safesim::load_scenario(path, options);
+      },
+      py::arg("path"), py::arg("overrides") = Overrides{}, py::arg("policies") = Names{},
+      py::arg("policy_dirs") = Names{}, "Load, resolve and validate a scenario file.");
+
+  m.def(
+      "load_scenario_text",
+      [](const std::string& text, const std::string& name, Overrides overrides, Names policies, Names policy_dirs) {
+        auto options = make_options(std::move(overrides), std::move(policies), std::move(policy_dirs));
+        py::gil_scoped_release release;
+        return safesim::load_scenario_text(text, name, options);
+      },
+      py::arg("text"), py::arg("name"), py::arg("overrides") = Overrides{}, py::arg("policies") = Names{},
+      py::arg("policy_dirs") = Names{}, "Load a scenario from YAML text.");
+
+  m.def(
+      "run",
+      [](const safesim::ScenarioSpec& spec, std::uint64_t seed) {
+        Finished done;
+        {
+          py::gil_scoped_release release;
+          done.out = safesim::run(spec, seed);
+          done.hash = safesim::output_hash(done.out);
+        }
+        return to_dict(std::move(done));
+      },
+      py::arg("spec"), py::arg("seed"), "Run one replicate; returns a dict of NumPy arrays and timings.");
+
+  m.def(
+      "run_many",
+      [](const safesim::ScenarioSpec& spec, const std::vector<std::uint64_t>& seeds, int threads) {
+        std::vector<Finished> done;
+        {
+          py::gil_scoped_release release;
+          auto outs = safesim::run_many(spec, seeds, threads);
+          done.reserve(outs.size());
+          for (auto& out : outs) {
+            const auto hash = safesim::output_hash(out);
+            done.push_back(Finished{std::move(out), hash});
+          }
+        }
+        py::list result;
+        for (auto& d : done) result.append(to_dict(std::move(d)));
+        return result;
+      },
+      py::arg("spec"), py::arg("seeds"), py::arg("threads") = 1,
+      "Run one replicate per seed on `threads` threads; results in seed order.");
+
+  m.def(
+      "metrics",
+      [] {
+        std::vector<std::tuple<std::string, std::string, std::string, std::string>> rows;
+        for (const auto& info : safesim::kMetrics)
+          rows.emplace_back(std::string(info.name), kind_name(info.kind), std::string(info.unit),
+                            std::string(info.meaning));
+        return rows;
+      },
+      "Output metrics as (name, kind, unit, meaning), in the column order of totals and daily.");
+
+  m.def("parameter_dictionary", &safesim::parameter_dictionary_markdown,
+        "The parameter dictionary as Markdown (scenarios/README.md).");
+}

@@ -1,0 +1,7 @@
+"""``python -m safesim`` is the ``safesim`` command."""
+
+import sys
+
+from safesim.cli import main
+
+sys.exit(main())

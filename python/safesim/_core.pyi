@@ -1,0 +1,56 @@
+"""Type stubs for the private C++ extension (python/_core.cpp)."""
+
+from typing import TypedDict
+
+import numpy as np
+import numpy.typing as npt
+
+version: str
+build_type: str
+
+class RunDict(TypedDict):
+    platforms: list[str]
+    days: int
+    seed: int
+    totals: npt.NDArray[np.float64]  # (scopes, metrics); scope 0 = ecosystem
+    daily: npt.NDArray[np.float64]  # (scopes, days, metrics)
+    build_seconds: float
+    run_seconds: float
+    hash: int
+
+class ScenarioSpec:
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def horizon_days(self) -> int: ...
+    @property
+    def users(self) -> int: ...
+    @property
+    def platforms(self) -> list[str]: ...
+    @property
+    def policies(self) -> list[str]: ...
+    @property
+    def source_file(self) -> str: ...
+    def dump(self) -> str: ...
+
+def load_scenario(
+    path: str,
+    overrides: list[tuple[str, str]] = ...,
+    policies: list[str] = ...,
+    policy_dirs: list[str] = ...,
+) -> ScenarioSpec: ...
+def load_scenario_text(
+    text: str,
+    name: str,
+    overrides: list[tuple[str, str]] = ...,
+    policies: list[str] = ...,
+    policy_dirs: list[str] = ...,
+) -> ScenarioSpec: ...
+def run(spec: ScenarioSpec, seed: int) -> RunDict: ...
+def run_many(spec: ScenarioSpec, seeds: list[int], threads: int = 1) -> list[RunDict]: ...
+def metrics() -> list[tuple[str, str, str, str]]: ...
+def parameter_dictionary() -> str: ...

@@ -1,0 +1,168 @@
+"""The command line, run as a subprocess exactly as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import SMALL_ARGS, run_cli
+
+import safesim
+
+SUBCOMMANDS = ["run", "validate", "params", "metrics"]
+
+
+def test_top_level_help_lists_subcommands() -> None:
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for name in SUBCOMMANDS:
+        assert name in proc.stdout
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_has_help(command: str) -> None:
+    proc = run_cli(command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert f"usage: safesim {command}" in proc.stdout
+    assert len(proc.stdout.splitlines()) >= 3
+
+
+def test_version() -> None:
+    proc = run_cli("--version")
+    assert proc.returncode == 0
+    assert safesim.__version__ in proc.stdout
+
+
+def test_validate_good_files(baseline_path: Path) -> None:
+    proc = run_cli("validate", baseline_path, "baseline")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [f"OK {baseline_path}", "OK baseline"]
+    assert proc.stderr == ""
+
+
+def test_validate_bad_file_one_line_no_traceback(bad_scenario: Path) -> None:
+    proc = run_cli("validate", bad_scenario)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert str(bad_scenario) in lines[0]
+    assert ":3:" in lines[0]
+    assert "populaton" in lines[0]
+
+
+def test_validate_reports_each_file(baseline_path: Path, bad_scenario: Path) -> None:
+    proc = run_cli("validate", baseline_path, bad_scenario)
+    assert proc.returncode == 2
+    assert proc.stdout.splitlines() == [f"OK {baseline_path}"]
+    assert len(proc.stderr.splitlines()) == 1
+
+
+def test_missing_file_one_line_no_traceback(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    for args in (["validate", missing], ["run", missing, "--reps", "2"]):
+        proc = run_cli(*args)
+        assert proc.returncode == 2
+        assert len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert "nope.yaml" in proc.stderr
+
+
+def test_bad_override_one_line_no_traceback() -> None:
+    proc = run_cli("run", "baseline", "--reps", "2", "--set", "population.minor_share=1.5")
+    assert proc.returncode == 2
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert "population.minor_share" in proc.stderr
+    proc = run_cli("run", "baseline", "--reps", "2", "--set", "no_equals_sign")
+    assert proc.returncode == 2
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def test_run_json_schema_and_intervals() -> None:
+    proc = run_cli("run", "baseline", "--reps", "4", "--seed", "7", "--threads", "2", "--json", *SMALL_ARGS)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)  # exactly one JSON document
+    assert set(doc) == {"scenario", "scenario_hash", "seed", "reps", "version", "metrics", "platforms"}
+    assert doc["seed"] == 7
+    assert doc["reps"] == 4
+    assert doc["version"] == safesim.__version__
+    assert len(doc["scenario_hash"]) == 64
+    names = [m[0] for m in safesim.metrics()]
+    assert list(doc["metrics"]) == names
+    scopes = [doc["metrics"], *(p["metrics"] for p in doc["platforms"].values())]
+    assert doc["platforms"], "at least one platform"
+    for metrics in scopes:
+        assert list(metrics) == names
+        for name, m in metrics.items():
+            assert set(m) == {"mean", "ci_low", "ci_high"}
+            if m["mean"] is None:  # undefined in every replicate (e.g. no detections)
+                assert m["ci_low"] is None
+                assert m["ci_high"] is None
+            else:
+                assert m["ci_low"] <= m["mean"] <= m["ci_high"], name
+
+
+def test_run_table() -> None:
+    proc = run_cli("run", "baseline", "--reps", "2", *SMALL_ARGS)
+    assert proc.returncode == 0, proc.stderr
+    assert "ecosystem" in proc.stdout
+    assert "95% CI" in proc.stdout
+    assert "minors_contacted" in proc.stdout
+
+
+def test_run_out_writes_files_atomically(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run_cli("run", "baseline", "--reps", "2", "--out", out, "--json", *SMALL_ARGS)
+    assert proc.returncode == 0, proc.stderr
+    json.loads(proc.stdout)
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["daily.parquet", "runs.parquet", "scenario.resolved.yaml", "summary.json"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["provenance"]["reps"] == 2
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert list(runs.columns) == ["replicate", "seed", "scope", "metric", "value"]
+    resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
+    assert resolved["population"]["users"] == 2000
+
+    csv_out = tmp_path / "csv"
+    proc = run_cli("run", "baseline", "--reps", "2", "--out", csv_out, "--csv", *SMALL_ARGS)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in csv_out.iterdir()) == [
+        "daily.csv",
+        "runs.csv",
+        "scenario.resolved.yaml",
+        "summary.json",
+    ]
+
+
+def test_params() -> None:
+    text = run_cli("params")
+    markdown = run_cli("params", "--markdown")
+    assert text.returncode == 0
+    assert markdown.returncode == 0
+    assert "population" in text.stdout
+    assert "|" in markdown.stdout
+    assert markdown.stdout.strip() == safesim.parameter_dictionary().strip()
+
+
+def test_metrics_lists_names_and_units() -> None:
+    proc = run_cli("metrics")
+    assert proc.returncode == 0
+    for name, _kind, unit, _meaning in safesim.metrics():
+        line = next(ln for ln in proc.stdout.splitlines() if ln.split()[0] == name)
+        assert unit.split()[0] in line
+
+
+def test_console_script_installed() -> None:
+    script = Path(sys.executable).with_name("safesim")
+    if not script.exists():
+        pytest.skip("safesim is not installed in this environment (running from a source tree)")
+    proc = subprocess.run([script, "--help"], capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 0
+    assert "usage: safesim" in proc.stdout
