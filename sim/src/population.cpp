@@ -74,7 +74,6 @@ void build_platforms(State& s) {
     P.spec = &s.spec->platforms[p];
     const ControlsSpec& c = P.spec->controls;
     const auto pid = static_cast<std::uint32_t>(p);
-    P.local_of.assign(n, kNone);
     auto join = [&](std::size_t i) {
       const auto id = static_cast<std::uint32_t>(i);
       const int age = s.pop.age[i];
@@ -90,7 +89,6 @@ void build_platforms(State& s) {
         }
         if (u_adult < ps.declared_adult_share) declared = 18 + static_cast<int>(offset);
       }
-      P.local_of[i] = static_cast<std::uint32_t>(P.user.size());
       P.user.push_back(id);
       P.declared_age.push_back(static_cast<std::uint8_t>(std::min(declared, 255)));
       const bool late = rng::uniform_at(s.seed, streams::user_join, id, pid, 0) < ps.signup_share;
@@ -119,6 +117,7 @@ void build_platforms(State& s) {
       }
     }
     const std::size_t members = P.user.size();
+    P.local_of.build(P.user, n);
     P.believed_age.assign(members, 0);
     P.settings.assign(members, 0);
     P.reached.assign(members, 0);

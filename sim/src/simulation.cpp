@@ -206,13 +206,17 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   for (std::size_t p = 0; p < np; ++p) detail::build_graph(s, p);
   for (std::size_t p = 0; p < np; ++p) detail::update_detection_risk(s, p);
   detail::build_offenders(s);
+  // Minors with an account (not removed) on at least one platform: marked
+  // platform by platform over each one's own minors, so the cost is the
+  // number of memberships, not minors x platforms.
   std::uint64_t eco_minors = 0;
-  for (std::uint32_t u : s.pop.minors)
+  {
+    std::vector<std::uint8_t> present(s.pop.size(), 0);
     for (const auto& P : s.platforms)
-      if (P.local_of[u] != detail::kNone && (P.settings[P.local_of[u]] & detail::kRemoved) == 0) {
-        ++eco_minors;
-        break;
-      }
+      for (std::uint32_t m : P.minors)
+        if ((P.settings[m] & detail::kRemoved) == 0) present[P.user[m]] = 1;
+    for (std::uint32_t u : s.pop.minors) eco_minors += present[u];
+  }
   const auto t_built = Clock::now();
 
   const int ticks_per_day = static_cast<int>(std::lround(24.0 / spec.dt_hours));

@@ -6,6 +6,7 @@
 // O(population). Byte sizes per element are noted beside each hot array.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <utility>
@@ -40,6 +41,40 @@ struct Population {
   std::vector<std::uint8_t> reached;        // Stage bits reached anywhere (ecosystem distinct counts)
   std::vector<std::uint32_t> minors;        // ids of minors
   std::size_t size() const { return age.size(); }
+};
+
+/// Global user id -> local member index (kNone if not a member). Dense, 4
+/// bytes per user of the whole population, on platforms holding at least
+/// 1/16 of it; otherwise a binary search in the platform's sorted member list,
+/// 4 bytes per member. A long tail of small platforms (ecosystem_us: 200 of
+/// them) then costs memory per member rather than per user: at 10 million
+/// users a dense index on every platform would take 8 GB. Lookups are cold
+/// (graph loading, conversations moving between platforms).
+class LocalIndex {
+ public:
+  /// `members` must be sorted ascending (platforms add members in user order).
+  void build(const std::vector<std::uint32_t>& members, std::size_t population) {
+    population_ = population;
+    dense_.clear();
+    sorted_.clear();
+    if (members.size() * 16 >= population) {
+      dense_.assign(population, kNone);
+      for (std::size_t k = 0; k < members.size(); ++k) dense_[members[k]] = static_cast<std::uint32_t>(k);
+    } else {
+      sorted_ = members;
+    }
+  }
+  std::uint32_t operator[](std::size_t user) const {
+    if (!dense_.empty()) return dense_[user];
+    const auto it = std::lower_bound(sorted_.begin(), sorted_.end(), static_cast<std::uint32_t>(user));
+    return it != sorted_.end() && *it == user ? static_cast<std::uint32_t>(it - sorted_.begin()) : kNone;
+  }
+  std::size_t size() const { return population_; }
+
+ private:
+  std::vector<std::uint32_t> dense_;
+  std::vector<std::uint32_t> sorted_;
+  std::size_t population_ = 0;
 };
 
 /// Member settings bits.
@@ -87,7 +122,7 @@ struct PlatformState {
   std::vector<std::uint16_t> join_day;
   std::vector<std::uint8_t> settings;       // SettingBits
   std::vector<std::uint8_t> reached;        // Stage bits reached on this platform
-  std::vector<std::uint32_t> local_of;      // global user -> local index (kNone if not a member)
+  LocalIndex local_of;                      // global user -> local index (kNone if not a member)
   std::vector<std::uint32_t> minors;        // local indices of true minors (members)
   std::vector<std::uint32_t> minors_by_band[4];  // by believed band, for benign volumes
   std::uint64_t minors_active = 0;          // minors not removed (denominator of *_per_1k)
