@@ -94,6 +94,25 @@ std::uint32_t account_on(State& s, std::uint32_t offender, std::size_t platform)
   return create_account(s, offender, platform, false);
 }
 
+namespace {
+
+/// A user becomes an offender of a type drawn from the shares, with its accounts.
+void add_offender(State& s, std::uint32_t user, rng::Draw& d) {
+  const OffendersSpec& os = s.spec->offenders;
+  const double u = d.uniform();
+  const std::uint8_t type = u < os.groomer.share ? 0 : u < os.groomer.share + os.sextortion.share ? 1 : 2;
+  const auto o = static_cast<std::uint32_t>(s.offenders.user.size());
+  s.offenders.user.push_back(user);
+  s.offenders.type.push_back(type);
+  s.offenders.generation.push_back(0);
+  s.offenders.removed.push_back(0);
+  const OffenderTypeSpec& t = s.type_spec(type);
+  const std::uint64_t n_accounts = 1 + d.poisson(t.accounts - 1.0);
+  for (std::uint64_t k = 0; k < n_accounts && k < 200; ++k) create_account(s, o, choose_platform(s, d));
+}
+
+}  // namespace
+
 void build_offenders(State& s) {
   const OffendersSpec& os = s.spec->offenders;
   for (std::size_t i = 0; i < s.pop.size(); ++i) {
@@ -101,16 +120,24 @@ void build_offenders(State& s) {
     const auto id = static_cast<std::uint32_t>(i);
     rng::Draw d(s.seed, streams::offender, id, 0);
     if (d.uniform() >= os.share_of_adults) continue;
-    const double u = d.uniform();
-    const std::uint8_t type = u < os.groomer.share ? 0 : u < os.groomer.share + os.sextortion.share ? 1 : 2;
-    const auto o = static_cast<std::uint32_t>(s.offenders.user.size());
-    s.offenders.user.push_back(id);
-    s.offenders.type.push_back(type);
-    s.offenders.generation.push_back(0);
-    s.offenders.removed.push_back(0);
-    const OffenderTypeSpec& t = s.type_spec(type);
-    const std::uint64_t n_accounts = 1 + d.poisson(t.accounts - 1.0);
-    for (std::uint64_t k = 0; k < n_accounts && k < 200; ++k) create_account(s, o, choose_platform(s, d));
+    add_offender(s, id, d);
+  }
+  s.initial_offenders = s.offenders.user.size();
+}
+
+void offender_arrivals(State& s) {
+  const double rate = s.spec->offenders.arrivals_per_year * static_cast<double>(s.initial_offenders) / 365.0;
+  rng::Draw d(s.seed, streams::offender, static_cast<std::uint32_t>(s.day), 1);
+  const std::uint64_t n = d.poisson(rate);
+  const auto users = static_cast<std::uint32_t>(s.pop.size());
+  for (std::uint64_t k = 0; k < n; ++k) {
+    // A random adult (rejection over ages; adults are most of the population).
+    for (int tries = 0; tries < 64; ++tries) {
+      const std::uint32_t u = d.below(users);
+      if (s.pop.age[u] < 18) continue;
+      add_offender(s, u, d);
+      break;
+    }
   }
 }
 

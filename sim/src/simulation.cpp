@@ -223,6 +223,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   for (s.day = 0; s.day < spec.horizon_days; ++s.day) {
     detail::apply_timeline(s);                 // 1. timeline
     detail::return_banned_offenders(s);        // 10. ban evasion (new accounts appear at day start)
+    detail::offender_arrivals(s);              //     and new offenders arrive
     std::fill(s.accounts.requests_today.begin(), s.accounts.requests_today.end(), std::uint16_t{0});
     for (int k = 0; k < ticks_per_day; ++k) detail::step_tick(s);
     detail::act_on_signals(s);                 // 10. cross-platform signal sharing

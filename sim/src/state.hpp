@@ -250,6 +250,7 @@ struct State {
   Population pop;
   std::vector<PlatformState> platforms;
   Offenders offenders;
+  std::size_t initial_offenders = 0;      // offenders at day 0 (scale of new arrivals)
   Accounts accounts;
   Dyads dyads;
   PairSet blocked_pairs;
@@ -286,6 +287,7 @@ void build_graph(State& s, std::size_t p);
 void build_offenders(State& s);
 void apply_timeline(State& s);
 void return_banned_offenders(State& s);
+void offender_arrivals(State& s);        // new offenders join over the horizon
 void discover_and_contact(State& s);
 void progress_dyads(State& s, double t_end);
 void benign_background(State& s);

@@ -214,6 +214,7 @@ struct OffenderTypeSpec {
 
 struct OffendersSpec {
   double share_of_adults = 0.005;
+  double arrivals_per_year = 0.5;
   double risk_aversion = 1.0;
   OffenderTypeSpec groomer;
   OffenderTypeSpec sextortion;
@@ -299,6 +300,9 @@ template <class V>
 void describe(V& v, OffendersSpec& s) {
   v.value("share_of_adults", s.share_of_adults,
           {Kind::prob, "share", "share of adult users who are offenders", "MODEL.md section 9 (0.5%); weakly grounded"});
+  v.value("arrivals_per_year", s.arrivals_per_year,
+          {Kind::rate, "per year", "new offenders arriving per year, as a share of the offenders at day 0 (turnover; without it bans deplete the offender population)",
+           "assumption (weakly grounded, MODEL.md section 8)", 0, 100});
   v.value("risk_aversion", s.risk_aversion,
           {Kind::rate, "1", "how strongly offenders avoid platforms with visible detection when choosing where to open accounts (0 = go only where the children are)",
            "assumption (adaptation, MODEL.md section 2)", 0, 100});
