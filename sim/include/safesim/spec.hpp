@@ -910,8 +910,8 @@ inline OffendersSpec::OffendersSpec() {
   groomer.target_age_max = 16;
   groomer.target_boys_share = 0.25;
   groomer.channels = {0.35, 0.25, 0.25, 0.15};
-  groomer.dwell_hours = {48, 168, 72, 72};
-  groomer.exit_per_day = {0.2, 0.05, 0.05, 0.6};
+  groomer.dwell_hours = {12, 30, 12, 36};
+  groomer.exit_per_day = {0.8, 0.4, 0.4, 1.5};
   groomer.report_per_day = {0.01, 0.005, 0.01, 0.05};
   groomer.move_request_prob = 0.67;
   groomer.move_accept_prob = 0.5;
