@@ -15,11 +15,11 @@ PACKAGE_INPUTS := pyproject.toml CMakeLists.txt $(shell find python sim scenario
   -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
 CPP_FILES = $(shell find sim python tests/cpp tests/bench -name '*.cpp' -o -name '*.hpp' 2>/dev/null)
 
-.PHONY: help deps system-deps demo test test-cpp test-asan test-python format lint clean
+.PHONY: help deps system-deps demo test test-cpp test-asan test-tsan test-fuzz test-python format lint clean
 
 help:
 	@echo "make demo    install everything, then run the baseline scenario"
-	@echo "make test    C++ tests (debug, then ASan+UBSan) and Python tests"
+	@echo "make test    C++ tests (debug, ASan+UBSan, TSan), Python tests, a 60 s fuzz run"
 	@echo "make deps    system packages, .venv and the safesim package"
 	@echo "make format  clang-format and ruff format in place"
 	@echo "make lint    ruff and clang-format checks"
@@ -42,7 +42,7 @@ $(VENV)/.installed: $(VPY) $(PACKAGE_INPUTS)
 demo: deps
 	$(VENV)/bin/safesim run scenarios/baseline.yaml --reps 20
 
-test: deps test-cpp test-asan test-python
+test: deps test-cpp test-asan test-tsan test-python test-fuzz
 
 test-cpp:
 	cmake --preset debug
@@ -53,6 +53,16 @@ test-asan:
 	cmake --preset asan
 	cmake --build --preset asan
 	ctest --preset asan
+
+# ThreadSanitizer over the whole C++ suite (run_many's worker threads).
+test-tsan:
+	cmake --preset tsan
+	cmake --build --preset tsan
+	ctest --preset tsan
+
+# A short libFuzzer run of scenario loading (clang); findings become regression inputs.
+test-fuzz:
+	scripts/fuzz 60
 
 test-python: deps
 	$(VPY) -m pytest
