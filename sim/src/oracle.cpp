@@ -3,6 +3,7 @@
 // solved with the fundamental matrix, and its mixture over supervision and
 // the vulnerability of the minors who open dyads. See safesim/oracle.hpp.
 #include "safesim/oracle.hpp"
+#include "safesim/rng.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -66,7 +67,7 @@ void gauss_jacobi_log(int n, double a, double b, Eigen::VectorXd& nodes, Eigen::
       beta = 4.0 * kk * (kk + a) * (kk + b) * (kk + ab) / (t * t * (t + 1.0) * (t - 1.0));
     sub(k - 1) = std::sqrt(beta);
   }
-  log_mu0 = (ab + 1.0) * std::log(2.0) + std::lgamma(a + 1.0) + std::lgamma(b + 1.0) - std::lgamma(ab + 2.0);
+  log_mu0 = (ab + 1.0) * std::log(2.0) + rng::log_gamma(a + 1.0) + rng::log_gamma(b + 1.0) - rng::log_gamma(ab + 2.0);
   if (n == 1) {
     nodes = diag;
     log_w = Eigen::VectorXd::Zero(1);
