@@ -23,11 +23,15 @@ namespace {
 /// Share of unconnected contacts the DM policy lets through.
 double dm_pass(const ResponseSpec& r, DmPolicy policy) {
   switch (policy) {
-    case DmPolicy::open: return 1.0;
+    case DmPolicy::open:
+      return 1.0;
     case DmPolicy::requests_inbox:
-    case DmPolicy::confirm_before_view: return r.requests_seen_prob;
-    case DmPolicy::connected_only: return r.request_fallback_prob;
-    case DmPolicy::disabled: return 0.0;
+    case DmPolicy::confirm_before_view:
+      return r.requests_seen_prob;
+    case DmPolicy::connected_only:
+      return r.request_fallback_prob;
+    case DmPolicy::disabled:
+      return 0.0;
   }
   return 1.0;
 }
@@ -85,7 +89,10 @@ void benign_background(State& s) {
             static_cast<double>(filed) * steps + static_cast<double>(intended - filed) * abandoned_steps);
       if (filed > 0) {
         s.add(p, Metric::user_reports, static_cast<double>(filed));
-        queue_review(s, p, {s.hour, kNone, static_cast<std::uint32_t>(filed), ItemKind::benign, Metric::offenders_detected_user_report}, false);
+        queue_review(s, p,
+                     {s.hour, kNone, static_cast<std::uint32_t>(filed), ItemKind::benign,
+                      Metric::offenders_detected_user_report},
+                     false);
       }
     }
   }

@@ -31,10 +31,14 @@ struct GateResult {
 
 DmPolicy dm_policy_for(const ControlsSpec& c, int believed_age) {
   switch (band_of(believed_age)) {
-    case under_13: return c.dm_policy.under_13;
-    case band_13_15: return c.dm_policy.under_16;
-    case band_16_17: return c.dm_policy.under_18;
-    default: return DmPolicy::open;
+    case under_13:
+      return c.dm_policy.under_13;
+    case band_13_15:
+      return c.dm_policy.under_16;
+    case band_16_17:
+      return c.dm_policy.under_18;
+    default:
+      return DmPolicy::open;
   }
 }
 
@@ -62,7 +66,8 @@ GateResult gate_contact(State& s, std::uint32_t a, std::uint32_t m, rng::Draw& d
   if (!protected_minor) return {Gate::reached, 1.0, false};
   if (c.request_filtering.mutuals_required && mutual_connections(s, a, m) == 0) return {Gate::prevented, 0, false};
   switch (dm_policy_for(c, minor_believed)) {
-    case DmPolicy::open: return {Gate::reached, 1.0, false};
+    case DmPolicy::open:
+      return {Gate::reached, 1.0, false};
     case DmPolicy::requests_inbox:
       return u_seen < r.requests_seen_prob ? GateResult{Gate::reached, 1.0, false} : GateResult{Gate::unseen, 0, false};
     case DmPolicy::confirm_before_view:
@@ -72,7 +77,8 @@ GateResult gate_contact(State& s, std::uint32_t a, std::uint32_t m, rng::Draw& d
       // The message is blocked; some offenders send a connection request instead.
       if (u_fallback < r.request_fallback_prob) return {Gate::reached, r.connection_accept_factor, true};
       return {Gate::prevented, 0, false};
-    case DmPolicy::disabled: return {Gate::prevented, 0, false};
+    case DmPolicy::disabled:
+      return {Gate::prevented, 0, false};
   }
   return {Gate::prevented, 0, false};
 }
@@ -98,9 +104,9 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
   const bool nudged = c.safety_nudges.enabled && P.believed_age[m] < 18 && s.accounts.believed_age[a] >= 18;
   const bool disguised = s.accounts.claimed_age[a] < 18;
   rng::Draw d(s.seed, streams::response, user, s.accounts.key[a], s.tick * 4u);
-  const double p_accept = std::min(0.95, r.accept_scale * s.pop.vulnerability[user] *
-                                             (disguised ? r.teen_disguise_factor : 1.0) *
-                                             (nudged ? r.nudge_accept_factor : 1.0) * g.reply_factor);
+  const double p_accept =
+      std::min(0.95, r.accept_scale * s.pop.vulnerability[user] * (disguised ? r.teen_disguise_factor : 1.0) *
+                         (nudged ? r.nudge_accept_factor : 1.0) * g.reply_factor);
   const double p_block = std::min(1.0, r.block_prob * (nudged ? r.nudge_block_factor : 1.0));
   const double p_intent = std::min(1.0, r.report_intent * report_intent_factor(s, *P.spec, supervised, nudged));
   const double u_accept = d.uniform(), u_block = d.uniform(), u_intent = d.uniform(), u_combined = d.uniform();
@@ -130,7 +136,8 @@ void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
   D.stage.push_back(engaged);
   D.moved.push_back(0);
   D.exploited_once.push_back(0);
-  D.e2ee_u.push_back(static_cast<float>(rng::uniform_at(s.seed, streams::dyad, s.platforms[p].user[m], s.accounts.key[a], 0xFFFFFFFFu)));
+  D.e2ee_u.push_back(static_cast<float>(
+      rng::uniform_at(s.seed, streams::dyad, s.platforms[p].user[m], s.accounts.key[a], 0xFFFFFFFFu)));
   D.events.push_back(0);
   D.start_day.push_back(static_cast<std::uint16_t>(s.day));
   D.next_hour.push_back(hour);  // scheduled by progress_dyads
@@ -158,7 +165,8 @@ void discover_and_contact(State& s) {
     const auto max_open = static_cast<std::uint16_t>(std::min<std::int64_t>(t.max_open_dyads, 65535));
     if (A.open_dyads[a] >= max_open) continue;
     const std::uint32_t key = A.key[a];
-    const std::uint64_t attempts = rng::Draw(s.seed, streams::discovery, key, s.tick).poisson(t.contacts_per_day * dt_days);
+    const std::uint64_t attempts =
+        rng::Draw(s.seed, streams::discovery, key, s.tick).poisson(t.contacts_per_day * dt_days);
     for (std::uint64_t k = 0; k < attempts && A.open_dyads[a] < max_open; ++k) {
       rng::Draw d(s.seed, streams::discovery, key, s.tick, 1024u + 16u * static_cast<std::uint32_t>(k));
       const std::uint32_t m = discover(s, a, d);

@@ -79,7 +79,8 @@ void upload_copy(State& s, std::uint32_t a, std::uint32_t item, double hour, rng
   } else if (visible) {
     const HashMatchingSpec& h = c.hash_matching;
     const bool scanned = group ? h.public_surfaces : h.private_surfaces;
-    if (h.enabled && scanned && s.items.known[item] && u_list < h.list_coverage && (!edited || u_edit < h.edit_recall)) {
+    if (h.enabled && scanned && s.items.known[item] && u_list < h.list_coverage &&
+        (!edited || u_edit < h.edit_recall)) {
       // Known material: removed automatically, the account actioned, the clearinghouse told.
       s.add(p, Metric::detections, 1);
       s.add(p, Metric::actioned_by_detection, 1);
@@ -87,12 +88,12 @@ void upload_copy(State& s, std::uint32_t a, std::uint32_t item, double hour, rng
       report_to_clearinghouse(s, p, s.accounts.offender[a]);
       ban_account(s, a, Metric::offenders_detected_hash);
     } else {
-    const ClassifierSpec& cl = c.new_material_classifier;
-    const bool cl_scanned = group || cl.private_surfaces;
-    if (cl.enabled && cl_scanned && !s.items.known[item] && u_detect < cl.recall) {
-      s.add(p, Metric::detections, 1);
-      queue_review(s, p, {hour, k, 1, ItemKind::copy, Metric::offenders_detected_classifier}, true);
-    }
+      const ClassifierSpec& cl = c.new_material_classifier;
+      const bool cl_scanned = group || cl.private_surfaces;
+      if (cl.enabled && cl_scanned && !s.items.known[item] && u_detect < cl.recall) {
+        s.add(p, Metric::detections, 1);
+        queue_review(s, p, {hour, k, 1, ItemKind::copy, Metric::offenders_detected_classifier}, true);
+      }
     }
   }
   C.live.push_back(k);  // removed copies stay until their views up to removal are counted

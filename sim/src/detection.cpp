@@ -30,7 +30,10 @@ void add_risk(State& s, std::uint32_t a, float points, double hour) {
   const std::uint64_t benign = d.poisson(benign_per_true);
   if (benign > 0) {
     s.add(p, Metric::detections, static_cast<double>(benign));
-    queue_review(s, p, {hour, kNone, static_cast<std::uint32_t>(benign), ItemKind::benign, Metric::offenders_detected_behavioural}, true);
+    queue_review(
+        s, p,
+        {hour, kNone, static_cast<std::uint32_t>(benign), ItemKind::benign, Metric::offenders_detected_behavioural},
+        true);
   }
 }
 
@@ -64,19 +67,27 @@ void benign_detections(State& s) {
       const std::uint64_t fp = d.poisson(scanned * cl.fp_per_million / 1e6);
       if (fp > 0) {
         s.add(p, Metric::detections, static_cast<double>(fp));
-        queue_review(s, p, {s.hour, kNone, static_cast<std::uint32_t>(fp), ItemKind::benign, Metric::offenders_detected_classifier}, true);
+        queue_review(
+            s, p,
+            {s.hour, kNone, static_cast<std::uint32_t>(fp), ItemKind::benign, Metric::offenders_detected_classifier},
+            true);
       }
     }
     const GroomingDetectionSpec& g = c.grooming_detection;
     if (g.enabled) {
       // Benign conversations with minors that the detector can read.
       const auto minors = static_cast<double>(P.minors_active);
-      const double conversations = minors * (bs.family_contacts_per_minor_day + bs.peer_stranger_contacts_per_minor_day +
-                                             bs.stranger_adult_contacts_per_minor_day) * dt_days * readable_share;
+      const double conversations = minors *
+                                   (bs.family_contacts_per_minor_day + bs.peer_stranger_contacts_per_minor_day +
+                                    bs.stranger_adult_contacts_per_minor_day) *
+                                   dt_days * readable_share;
       const std::uint64_t fp = d.poisson(conversations * g.fp_per_million / 1e6);
       if (fp > 0) {
         s.add(p, Metric::detections, static_cast<double>(fp));
-        queue_review(s, p, {s.hour, kNone, static_cast<std::uint32_t>(fp), ItemKind::benign, Metric::offenders_detected_grooming}, true);
+        queue_review(
+            s, p,
+            {s.hour, kNone, static_cast<std::uint32_t>(fp), ItemKind::benign, Metric::offenders_detected_grooming},
+            true);
       }
     }
   }

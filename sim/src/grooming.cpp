@@ -31,18 +31,26 @@ struct Hazards {
 
 double stage_value(const StageHours& h, std::uint8_t stage) {
   switch (stage) {
-    case engaged: return h.engaged;
-    case trust: return h.trust;
-    case isolation: return h.isolation;
-    default: return h.solicitation;
+    case engaged:
+      return h.engaged;
+    case trust:
+      return h.trust;
+    case isolation:
+      return h.isolation;
+    default:
+      return h.solicitation;
   }
 }
 double stage_value(const StageRates& r, std::uint8_t stage) {
   switch (stage) {
-    case engaged: return r.engaged;
-    case trust: return r.trust;
-    case isolation: return r.isolation;
-    default: return r.solicitation;
+    case engaged:
+      return r.engaged;
+    case trust:
+      return r.trust;
+    case isolation:
+      return r.isolation;
+    default:
+      return r.solicitation;
   }
 }
 

@@ -157,7 +157,8 @@ void ban_account(State& s, std::uint32_t a, Metric channel) {
     const SignalSharingSpec& ss = s.platforms[p].spec->controls.signal_sharing;
     if (ss.participates) {
       const auto when = static_cast<std::size_t>(s.day + 1 + static_cast<std::int64_t>(ss.latency_days));
-      if (when < s.signals_by_day.size()) s.signals_by_day[when].emplace_back(A.offender[a], static_cast<std::uint16_t>(p));
+      if (when < s.signals_by_day.size())
+        s.signals_by_day[when].emplace_back(A.offender[a], static_cast<std::uint16_t>(p));
     }
   }
   if (A.first_contact_day[a] >= 0) {

@@ -16,18 +16,26 @@ namespace {
 
 double stage_hours(const StageHours& h, int s) {
   switch (s) {
-    case 0: return h.engaged;
-    case 1: return h.trust;
-    case 2: return h.isolation;
-    default: return h.solicitation;
+    case 0:
+      return h.engaged;
+    case 1:
+      return h.trust;
+    case 2:
+      return h.isolation;
+    default:
+      return h.solicitation;
   }
 }
 double stage_rate(const StageRates& r, int s) {
   switch (s) {
-    case 0: return r.engaged;
-    case 1: return r.trust;
-    case 2: return r.isolation;
-    default: return r.solicitation;
+    case 0:
+      return r.engaged;
+    case 1:
+      return r.trust;
+    case 2:
+      return r.isolation;
+    default:
+      return r.solicitation;
   }
 }
 
@@ -185,8 +193,7 @@ DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, co
     const double exit = stage_rate(t.exit_per_day, stage) / 24.0 * (1.0 - v);
     const double report = on_platform ? stage_rate(t.report_per_day, stage) / 24.0 * report_mult : 0.0;
     const GroomingDetectionSpec& g = platform.controls.grooming_detection;
-    const double detect =
-        on_platform && g.enabled && readable ? stage_rate(g.recall_per_day, stage) / 24.0 : 0.0;
+    const double detect = on_platform && g.enabled && readable ? stage_rate(g.recall_per_day, stage) / 24.0 : 0.0;
     const double total = progress + exit + report + detect;
     c.hold_hours(state) = 1.0 / total;
     c.R(state, kEndExited) = exit / total;
@@ -238,8 +245,8 @@ DyadOutcome solve_dyad_chain(const DyadChain& c) {
     o.exited_before_exploitation += n(j) * c.R(j, kEndExited);
     o.detected_before_exploitation += n(j) * c.R(j, kEndDetected);
   }
-  o.exploited = n(kSolicitationOn) * c.exploit_prob(kSolicitationOn) +
-                n(kSolicitationMoved) * c.exploit_prob(kSolicitationMoved);
+  o.exploited =
+      n(kSolicitationOn) * c.exploit_prob(kSolicitationOn) + n(kSolicitationMoved) * c.exploit_prob(kSolicitationMoved);
   o.reach_trust = n(kTrust);
   o.reach_isolation = n(kIsolationOn) + n(kIsolationMoved);
   o.reach_solicitation = n(kSolicitationOn) + n(kSolicitationMoved);
@@ -273,10 +280,14 @@ DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platf
 
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type) {
   switch (type) {
-    case 0: return spec.offenders.groomer;
-    case 1: return spec.offenders.sextortion;
-    case 2: return spec.offenders.distributor;
-    default: throw std::out_of_range("offender_type: type must be 0 (groomer), 1 (sextortion) or 2 (distributor)");
+    case 0:
+      return spec.offenders.groomer;
+    case 1:
+      return spec.offenders.sextortion;
+    case 2:
+      return spec.offenders.distributor;
+    default:
+      throw std::out_of_range("offender_type: type must be 0 (groomer), 1 (sextortion) or 2 (distributor)");
   }
 }
 

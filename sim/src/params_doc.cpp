@@ -41,15 +41,24 @@ std::string cell(const std::string& s) {
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::prob: return "prob";
-    case Kind::rate: return "rate";
-    case Kind::real: return "real";
-    case Kind::count: return "count";
-    case Kind::integer: return "integer";
-    case Kind::boolean: return "boolean";
-    case Kind::choice: return "choice";
-    case Kind::text: return "text";
-    case Kind::path: return "path";
+    case Kind::prob:
+      return "prob";
+    case Kind::rate:
+      return "rate";
+    case Kind::real:
+      return "real";
+    case Kind::count:
+      return "count";
+    case Kind::integer:
+      return "integer";
+    case Kind::boolean:
+      return "boolean";
+    case Kind::choice:
+      return "choice";
+    case Kind::text:
+      return "text";
+    case Kind::path:
+      return "path";
   }
   return "?";
 }
@@ -78,8 +87,8 @@ struct Row {
 /// Walks describe() and records one row per field. A table is a group down
 /// to `depth` levels below the root prefix (deeper groups join their table).
 struct Collector {
-  std::string root;                     // "" or "platforms.<name>"
-  std::vector<std::string> stack;       // group names below root
+  std::string root;                // "" or "platforms.<name>"
+  std::vector<std::string> stack;  // group names below root
   std::vector<Row> rows;
   std::size_t (*depth_of)(const std::vector<std::string>&) = nullptr;
 

@@ -92,8 +92,9 @@ void build_platforms(State& s) {
       P.user.push_back(id);
       P.declared_age.push_back(static_cast<std::uint8_t>(std::min(declared, 255)));
       const bool late = rng::uniform_at(s.seed, streams::user_join, id, pid, 0) < ps.signup_share;
-      const auto jd = late ? static_cast<std::uint16_t>(rng::Draw(s.seed, streams::user_join, id, pid, 1).below(horizon))
-                           : std::uint16_t{0};
+      const auto jd = late
+                          ? static_cast<std::uint16_t>(rng::Draw(s.seed, streams::user_join, id, pid, 1).below(horizon))
+                          : std::uint16_t{0};
       P.join_day.push_back(jd);
       if (age < 18) P.minors.push_back(static_cast<std::uint32_t>(P.user.size() - 1));
     };
@@ -152,7 +153,8 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
     if (reset_all || P.join_day[k] > s.day) {
       bool priv;
       if (believed < c.private_by_default.age_threshold) {
-        const bool locked = !c.private_by_default.minors_can_change || (supervised && c.parental_supervision.locks_settings);
+        const bool locked =
+            !c.private_by_default.minors_can_change || (supervised && c.parental_supervision.locks_settings);
         priv = locked || u_change >= c.private_by_default.change_prob;
       } else {
         priv = u_voluntary < r.voluntary_private_share;

@@ -62,11 +62,21 @@ void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
   PlatformState& P = s.platforms[p];
   Metric metric;
   switch (stage) {
-    case contacted: metric = Metric::minors_contacted; break;
-    case engaged: metric = Metric::minors_engaged; break;
-    case solicitation: metric = Metric::minors_solicited; break;
-    case exploited: metric = Metric::minors_exploited; break;
-    default: metric = Metric::minors_contacted; break;
+    case contacted:
+      metric = Metric::minors_contacted;
+      break;
+    case engaged:
+      metric = Metric::minors_engaged;
+      break;
+    case solicitation:
+      metric = Metric::minors_solicited;
+      break;
+    case exploited:
+      metric = Metric::minors_exploited;
+      break;
+    default:
+      metric = Metric::minors_contacted;
+      break;
   }
   const bool counted = stage == contacted || stage == engaged || stage == solicitation || stage == exploited;
   if ((P.reached[m] & bit) == 0) {

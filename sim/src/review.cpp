@@ -27,8 +27,10 @@ void review_account(State& s, std::size_t p, const Report& r, rng::Draw& d) {
   const std::uint32_t a = r.target;
   if (s.accounts.banned[a] || d.uniform() >= rv.accuracy) return;
   s.add(p, Metric::reports_actioned, 1);
-  s.add(p, r.channel == Metric::offenders_detected_user_report ? Metric::actioned_by_report : Metric::actioned_by_detection,
-        1);
+  s.add(
+      p,
+      r.channel == Metric::offenders_detected_user_report ? Metric::actioned_by_report : Metric::actioned_by_detection,
+      1);
   ++s.accounts.strikes[a];
   if (en.zero_tolerance || s.accounts.strikes[a] >= en.strikes_to_ban) ban_account(s, a, r.channel);
 }
@@ -40,8 +42,10 @@ void review_copy(State& s, std::size_t p, const Report& r, double hour, rng::Dra
   const std::uint32_t k = r.target;
   if (s.copies.gone[k] || d.uniform() >= rv.accuracy) return;
   s.add(p, Metric::reports_actioned, 1);
-  s.add(p, r.channel == Metric::offenders_detected_user_report ? Metric::actioned_by_report : Metric::actioned_by_detection,
-        1);
+  s.add(
+      p,
+      r.channel == Metric::offenders_detected_user_report ? Metric::actioned_by_report : Metric::actioned_by_detection,
+      1);
   remove_copy(s, k, hour);
   const std::uint32_t item = s.copies.item[k];
   if (!s.items.known[item]) {

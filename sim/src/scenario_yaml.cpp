@@ -147,7 +147,8 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
     for (std::size_t j = 1; j <= m; ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[n][m];
@@ -216,11 +217,21 @@ std::string yaml_quoted(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -242,7 +253,8 @@ std::string yaml_plain_or_quoted(const std::string& s) {
   static const std::set<std::string> ambiguous = {
       "y",   "Y",   "yes", "Yes",  "YES",  "n",    "N",     "no",    "No",    "NO",   "on",   "On",   "ON",
       "off", "Off", "OFF", "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "~"};
-  if (ambiguous.count(s) || s.empty() || (s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.') return yaml_quoted(s);
+  if (ambiguous.count(s) || s.empty() || (s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.')
+    return yaml_quoted(s);
   return s;
 }
 
@@ -363,8 +375,8 @@ const std::set<std::string> kTrue = {"true", "True", "TRUE"};
 const std::set<std::string> kFalse = {"false", "False", "FALSE"};
 
 // ---------------------------------------------------------------- field tables
-using FieldPtr =
-    std::variant<double*, std::int64_t*, bool*, std::string*, PlatformKind*, DmPolicy*, NetworkExpansion*, AgeAssurance*>;
+using FieldPtr = std::variant<double*, std::int64_t*, bool*, std::string*, PlatformKind*, DmPolicy*, NetworkExpansion*,
+                              AgeAssurance*>;
 
 struct FieldRef {
   FieldPtr ptr;
@@ -410,15 +422,24 @@ FieldTable table_of(PlatformSpec& p) {
 
 std::string expected(const Meta& m, const std::vector<std::string>& choices) {
   switch (m.kind) {
-    case Kind::prob: return "a probability (a number in [0, 1])";
-    case Kind::rate: return std::string("a non-negative number") + (m.unit && *m.unit ? std::string(" (") + m.unit + ")" : "");
-    case Kind::real: return "a number";
-    case Kind::count: return "a count (a non-negative whole number)";
-    case Kind::integer: return "a whole number";
-    case Kind::boolean: return "true or false";
-    case Kind::choice: return "one of " + join_all(choices);
-    case Kind::text: return "text";
-    case Kind::path: return "a file path";
+    case Kind::prob:
+      return "a probability (a number in [0, 1])";
+    case Kind::rate:
+      return std::string("a non-negative number") + (m.unit && *m.unit ? std::string(" (") + m.unit + ")" : "");
+    case Kind::real:
+      return "a number";
+    case Kind::count:
+      return "a count (a non-negative whole number)";
+    case Kind::integer:
+      return "a whole number";
+    case Kind::boolean:
+      return "true or false";
+    case Kind::choice:
+      return "one of " + join_all(choices);
+    case Kind::text:
+      return "text";
+    case Kind::path:
+      return "a file path";
   }
   return "a value";
 }
@@ -437,7 +458,8 @@ void check_range(double x, const Meta& m, const Loc& loc, const std::string& key
     lo = std::max(lo, 0.0);
   }
   if (x < lo || x > hi) {
-    if (std::isfinite(lo) && std::isfinite(hi)) fail(loc, key, "must be in [" + human(lo) + ", " + human(hi) + "], got " + human(x));
+    if (std::isfinite(lo) && std::isfinite(hi))
+      fail(loc, key, "must be in [" + human(lo) + ", " + human(hi) + "], got " + human(x));
     if (x < lo) fail(loc, key, "must be at least " + human(lo) + ", got " + human(x));
     fail(loc, key, "must be at most " + human(hi) + ", got " + human(x));
   }
@@ -580,8 +602,9 @@ using LocMap = std::map<std::string, Loc>;
 /// Apply flattened entries to the object behind `t`. `key_prefix` is the
 /// full key path of the table root, for messages; `extra_root_names` are
 /// other keys valid at the root (for suggestions only).
-void apply_entries(const FieldTable& t, const std::vector<Entry>& entries, const Ctx& ctx, const std::string& key_prefix,
-                   LocMap* locs = nullptr, const std::vector<std::string>& extra_root_names = {}) {
+void apply_entries(const FieldTable& t, const std::vector<Entry>& entries, const Ctx& ctx,
+                   const std::string& key_prefix, LocMap* locs = nullptr,
+                   const std::vector<std::string>& extra_root_names = {}) {
   for (const Entry& e : entries) {
     std::string cur;
     for (std::size_t i = 0; i < e.path.size(); ++i) {
@@ -591,7 +614,8 @@ void apply_entries(const FieldTable& t, const std::vector<Entry>& entries, const
         const std::string key = dotted(key_prefix, next);
         if (!last) fail(loc_of(ctx, e.key), key, "'" + e.path[i] + "' takes a value, not sub-keys");
         if (e.value.IsMap())
-          fail(loc_of(ctx, e.value, e.key), key, "expected " + expected(f->second.meta, choices_of(f->second)) + ", got a mapping");
+          fail(loc_of(ctx, e.value, e.key), key,
+               "expected " + expected(f->second.meta, choices_of(f->second)) + ", got a mapping");
         const Loc loc = loc_of(ctx, e.value, e.key);
         set_field(f->second, e.value, loc, key, ctx);
         if (locs) (*locs)[key] = loc;
@@ -599,20 +623,24 @@ void apply_entries(const FieldTable& t, const std::vector<Entry>& entries, const
       }
       if (t.is_group(next)) {
         if (last && !e.value.IsMap() && !e.value.IsNull())
-          fail(loc_of(ctx, e.value, e.key), dotted(key_prefix, next), "expected a mapping of keys, got " + got(e.value));
+          fail(loc_of(ctx, e.value, e.key), dotted(key_prefix, next),
+               "expected a mapping of keys, got " + got(e.value));
         cur = next;
         continue;
       }
-      if (cur.empty() && std::find(extra_root_names.begin(), extra_root_names.end(), e.path[i]) != extra_root_names.end())
+      if (cur.empty() &&
+          std::find(extra_root_names.begin(), extra_root_names.end(), e.path[i]) != extra_root_names.end())
         fail(loc_of(ctx, e.key), e.path[i], "write '" + e.path[i] + "' as a nested mapping, not as a dotted key");
       std::vector<std::string> candidates = t.children.at(cur);
       if (cur.empty()) candidates.insert(candidates.end(), extra_root_names.begin(), extra_root_names.end());
-      fail(loc_of(ctx, e.key), dotted(key_prefix, next), "unknown key '" + e.path[i] + "'" + did_you_mean(e.path[i], candidates));
+      fail(loc_of(ctx, e.key), dotted(key_prefix, next),
+           "unknown key '" + e.path[i] + "'" + did_you_mean(e.path[i], candidates));
     }
   }
 }
 
-void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const Ctx& ctx, const std::string& key_prefix) {
+void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const Ctx& ctx,
+                const std::string& key_prefix) {
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
     const YAML::Node k = it->first;
@@ -647,7 +675,8 @@ std::string scalar_text(const KeyValue& kv, const Ctx& ctx, const std::string& k
 std::vector<std::string> text_list(const KeyValue& kv, const Ctx& ctx, const std::string& key) {
   std::vector<std::string> out;
   if (kv.value.IsScalar()) return {kv.value.Scalar()};
-  if (!kv.value.IsSequence()) fail(loc_of(ctx, kv.value, kv.key), key, "expected a list of names, got " + got(kv.value));
+  if (!kv.value.IsSequence())
+    fail(loc_of(ctx, kv.value, kv.key), key, "expected a list of names, got " + got(kv.value));
   for (std::size_t i = 0; i < kv.value.size(); ++i) {
     const YAML::Node item = kv.value[i];
     if (!item.IsScalar())
@@ -713,7 +742,9 @@ struct Condition {
 };
 
 Condition parse_condition(const KeyValue& kv, const Ctx& ctx, const std::string& key) {
-  if (!kv.value.IsMap()) fail(loc_of(ctx, kv.value, kv.key), key, "expected a mapping like {kinds: [social], min_users: 700000}, got " + got(kv.value));
+  if (!kv.value.IsMap())
+    fail(loc_of(ctx, kv.value, kv.key), key,
+         "expected a mapping like {kinds: [social], min_users: 700000}, got " + got(kv.value));
   check_keys(kv.value, {"kinds", "min_users"}, ctx, key);
   Condition c;
   if (auto k = find_key(kv.value, "kinds")) {
@@ -726,7 +757,8 @@ Condition parse_condition(const KeyValue& kv, const Ctx& ctx, const std::string&
   if (auto k = find_key(kv.value, "min_users")) {
     std::optional<double> x;
     if (k.value.IsScalar()) x = parse_double(k.value.Scalar());
-    if (!x || !std::isfinite(*x)) fail(loc_of(ctx, k.value, k.key), key + ".min_users", "expected a number of users, got " + got(k.value));
+    if (!x || !std::isfinite(*x))
+      fail(loc_of(ctx, k.value, k.key), key + ".min_users", "expected a number of users, got " + got(k.value));
     if (*x < 0) fail(loc_of(ctx, k.value, k.key), key + ".min_users", "must not be negative, got " + human(*x));
     c.min_users = *x;
   }
@@ -752,12 +784,14 @@ Bundle parse_bundle(const std::string& name, const std::string& file) {
   auto kb = find_key(root, "bundle");
   if (!kb) fail(loc_of(ctx, root), "bundle", "missing key 'bundle' (it must be '" + name + "')");
   if (scalar_text(kb, ctx, "bundle") != name)
-    fail(loc_of(ctx, kb.value, kb.key), "bundle", "bundle name '" + scalar_text(kb, ctx, "bundle") + "' must equal the file name '" + name + "'");
+    fail(loc_of(ctx, kb.value, kb.key), "bundle",
+         "bundle name '" + scalar_text(kb, ctx, "bundle") + "' must equal the file name '" + name + "'");
   if (auto k = find_key(root, "title")) scalar_text(k, ctx, "title");
   if (auto k = find_key(root, "summary")) scalar_text(k, ctx, "summary");
   if (auto k = find_key(root, "sources")) text_list(k, ctx, "sources");
   if (auto k = find_key(root, "measures")) {
-    if (!k.value.IsSequence()) fail(loc_of(ctx, k.value, k.key), "measures", "expected a list of {id, text, source}, got " + got(k.value));
+    if (!k.value.IsSequence())
+      fail(loc_of(ctx, k.value, k.key), "measures", "expected a list of {id, text, source}, got " + got(k.value));
     for (std::size_t i = 0; i < k.value.size(); ++i) {
       const YAML::Node m = k.value[i];
       const std::string key = "measures[" + std::to_string(i) + "]";
@@ -766,14 +800,16 @@ Bundle parse_bundle(const std::string& name, const std::string& file) {
       check_keys(m, {"id", "text", "source", "modelled", "note"}, ctx, key);
       for (const char* f : {"id", "text", "source", "note"})
         if (auto kv = find_key(m, f)) scalar_text(kv, ctx, key + "." + f);
-      if (auto kv = find_key(m, "modelled"); kv && !(kv.value.IsScalar() && (kTrue.count(kv.value.Scalar()) || kFalse.count(kv.value.Scalar()))))
+      if (auto kv = find_key(m, "modelled");
+          kv && !(kv.value.IsScalar() && (kTrue.count(kv.value.Scalar()) || kFalse.count(kv.value.Scalar()))))
         fail(loc_of(ctx, kv.value, kv.key), key + ".modelled", "expected true or false, got " + got(kv.value));
     }
   }
   if (auto k = find_key(root, "applies_to")) b.applies_to = parse_condition(k, ctx, "applies_to");
   if (auto k = find_key(root, "platform")) {
     if (!k.value.IsNull()) {
-      if (!k.value.IsMap()) fail(loc_of(ctx, k.value, k.key), "platform", "expected a mapping of platform keys, got " + got(k.value));
+      if (!k.value.IsMap())
+        fail(loc_of(ctx, k.value, k.key), "platform", "expected a mapping of platform keys, got " + got(k.value));
       b.platform = k.value;
       PlatformSpec scratch;  // validate now, so errors name the bundle file even if no platform matches
       auto t = table_of(scratch);
@@ -790,8 +826,8 @@ void apply_bundle_to(const Bundle& b, PlatformSpec& p) {
 }
 
 // ---------------------------------------------------------------- resolver
-const std::vector<std::string> kScenarioSpecialKeys = {"extends", "policies", "platform_defaults", "platforms",
-                                                        "platform_series", "timeline", "expect"};
+const std::vector<std::string> kScenarioSpecialKeys = {
+    "extends", "policies", "platform_defaults", "platforms", "platform_series", "timeline", "expect"};
 
 /// A timeline event as written, kept until every platform is known.
 struct RawEvent {
@@ -863,7 +899,8 @@ class Resolver {
     // platform_defaults: onto the template for new platforms and every platform so far.
     if (auto pd = find_key(root, "platform_defaults"); pd && !pd.value.IsNull()) {
       if (!pd.value.IsMap())
-        fail(loc_of(ctx, pd.value, pd.key), "platform_defaults", "expected a mapping of platform keys, got " + got(pd.value));
+        fail(loc_of(ctx, pd.value, pd.key), "platform_defaults",
+             "expected a mapping of platform keys, got " + got(pd.value));
       const auto entries = flatten(pd.value, ctx, "platform_defaults");
       apply_entries(table_of(template_), entries, ctx, "platform_defaults");
       for (auto& p : spec_.platforms) apply_entries(table_of(p), entries, ctx, "platform_defaults");
@@ -872,7 +909,9 @@ class Resolver {
     // platforms: existing names override field by field, new names append.
     auto pl = find_key(root, "platforms");
     if (pl) {
-      if (!pl.value.IsMap()) fail(loc_of(ctx, pl.value, pl.key), "platforms", "expected a mapping of platform name -> platform keys, got " + got(pl.value));
+      if (!pl.value.IsMap())
+        fail(loc_of(ctx, pl.value, pl.key), "platforms",
+             "expected a mapping of platform name -> platform keys, got " + got(pl.value));
       std::set<std::string> seen;
       for (auto it = pl.value.begin(); it != pl.value.end(); ++it) {
         const YAML::Node k = it->first;
@@ -882,7 +921,8 @@ class Resolver {
         const std::string key = "platforms." + name;
         if (!seen.insert(name).second) fail(loc_of(ctx, k), key, "duplicate platform '" + name + "'");
         if (!valid_name(name) || name == "all")
-          fail(loc_of(ctx, k), key, "platform names use letters, digits, '_' and '-' and may not be 'all', got '" + name + "'");
+          fail(loc_of(ctx, k), key,
+               "platform names use letters, digits, '_' and '-' and may not be 'all', got '" + name + "'");
         PlatformSpec* p = find_platform(name);
         if (!p) {
           spec_.platforms.push_back(template_);
@@ -899,7 +939,8 @@ class Resolver {
     auto series = find_key(root, "platform_series");
     if (series && !series.value.IsNull()) {
       if (!series.value.IsSequence())
-        fail(loc_of(ctx, series.value, series.key), "platform_series", "expected a list of {prefix, count, platform}, got " + got(series.value));
+        fail(loc_of(ctx, series.value, series.key), "platform_series",
+             "expected a list of {prefix, count, platform}, got " + got(series.value));
       for (std::size_t i = 0; i < series.value.size(); ++i) {
         const YAML::Node item = series.value[i];
         const std::string key = "platform_series[" + std::to_string(i) + "]";
@@ -911,14 +952,18 @@ class Resolver {
         if (!kc) fail(loc_of(ctx, item), key, "missing key 'count'");
         const std::string prefix = scalar_text(kp, ctx, key + ".prefix");
         if (!valid_name(prefix) || prefix == "all")
-          fail(loc_of(ctx, kp.value, kp.key), key + ".prefix", "a prefix uses letters, digits, '_' and '-', got '" + prefix + "'");
+          fail(loc_of(ctx, kp.value, kp.key), key + ".prefix",
+               "a prefix uses letters, digits, '_' and '-', got '" + prefix + "'");
         std::optional<std::int64_t> count;
         if (kc.value.IsScalar()) count = parse_int(kc.value.Scalar());
         if (!count || *count < 1 || *count > 100000)
-          fail(loc_of(ctx, kc.value, kc.key), key + ".count", "expected a whole number from 1 to 100000, got " + got(kc.value));
+          fail(loc_of(ctx, kc.value, kc.key), key + ".count",
+               "expected a whole number from 1 to 100000, got " + got(kc.value));
         std::vector<Entry> entries;
         if (auto kf = find_key(item, "platform"); kf && !kf.value.IsNull()) {
-          if (!kf.value.IsMap()) fail(loc_of(ctx, kf.value, kf.key), key + ".platform", "expected a mapping of platform keys, got " + got(kf.value));
+          if (!kf.value.IsMap())
+            fail(loc_of(ctx, kf.value, kf.key), key + ".platform",
+                 "expected a mapping of platform keys, got " + got(kf.value));
           entries = flatten(kf.value, ctx, key + ".platform");
         }
         const std::size_t width = std::to_string(*count).size();
@@ -945,14 +990,18 @@ class Resolver {
     // This file's policies, in order.
     if (auto po = find_key(root, "policies"); po && !po.value.IsNull()) {
       if (!po.value.IsSequence())
-        fail(loc_of(ctx, po.value, po.key), "policies", "expected a list of bundle names or {bundle, platforms, where}, got " + got(po.value));
-      for (std::size_t i = 0; i < po.value.size(); ++i) apply_policy_entry(po.value[i], ctx, "policies[" + std::to_string(i) + "]", po.key);
+        fail(loc_of(ctx, po.value, po.key), "policies",
+             "expected a list of bundle names or {bundle, platforms, where}, got " + got(po.value));
+      for (std::size_t i = 0; i < po.value.size(); ++i)
+        apply_policy_entry(po.value[i], ctx, "policies[" + std::to_string(i) + "]", po.key);
     }
 
     // timeline: kept raw until the whole scenario is known.
     if (auto tl = find_key(root, "timeline"); tl && !tl.value.IsNull()) {
-      if (!tl.value.IsSequence()) fail(loc_of(ctx, tl.value, tl.key), "timeline", "expected a list of events, got " + got(tl.value));
-      for (std::size_t i = 0; i < tl.value.size(); ++i) raw_events_.push_back({tl.value[i], ctx, "timeline[" + std::to_string(i) + "]"});
+      if (!tl.value.IsSequence())
+        fail(loc_of(ctx, tl.value, tl.key), "timeline", "expected a list of events, got " + got(tl.value));
+      for (std::size_t i = 0; i < tl.value.size(); ++i)
+        raw_events_.push_back({tl.value[i], ctx, "timeline[" + std::to_string(i) + "]"});
     }
     // expect: reserved for the test harness, not interpreted here.
   }
@@ -978,7 +1027,9 @@ class Resolver {
   std::size_t platform_index(const std::string& name, const Loc& loc, const std::string& key) const {
     for (std::size_t i = 0; i < spec_.platforms.size(); ++i)
       if (spec_.platforms[i].name == name) return i;
-    fail(loc, key, "unknown platform '" + name + "'; platforms are " + join_all(platform_names()) + did_you_mean(name, platform_names()));
+    fail(loc, key,
+         "unknown platform '" + name + "'; platforms are " + join_all(platform_names()) +
+             did_you_mean(name, platform_names()));
   }
 
   void apply_policy_entry(const YAML::Node& item, const Ctx& ctx, const std::string& key, const YAML::Node& list_key) {
@@ -986,7 +1037,8 @@ class Resolver {
       apply_policy(item.Scalar(), ctx, loc_of(ctx, item, list_key), key, nullptr, nullptr);
       return;
     }
-    if (!item.IsMap()) fail(loc_of(ctx, item, list_key), key, "expected a bundle name or {bundle, platforms, where}, got " + got(item));
+    if (!item.IsMap())
+      fail(loc_of(ctx, item, list_key), key, "expected a bundle name or {bundle, platforms, where}, got " + got(item));
     check_keys(item, {"bundle", "platforms", "where"}, ctx, key);
     auto kb = find_key(item, "bundle");
     if (!kb) fail(loc_of(ctx, item), key, "missing key 'bundle'");
@@ -1026,7 +1078,9 @@ class Resolver {
       for (const auto& f : fs::directory_iterator(d, ec))
         if (f.path().extension() == ".yaml") known.push_back(f.path().stem().string());
     }
-    fail(loc, key, "unknown policy bundle '" + name + "'; no " + name + ".yaml in " + join_all(searched) + did_you_mean(name, known));
+    fail(loc, key,
+         "unknown policy bundle '" + name + "'; no " + name + ".yaml in " + join_all(searched) +
+             did_you_mean(name, known));
   }
 
   /// Apply a bundle to every platform (or `subset`) that meets `where` (or the
@@ -1102,8 +1156,8 @@ class Resolver {
       const std::string key =
           known_key({"offenders.groomer.share", "offenders.sextortion.share", "offenders.distributor.share"});
       fail(loc_for(key), key,
-           "offender type shares must sum to 1, got " + approx(sum) + " (groomer " + human(o.groomer.share) + " + sextortion " +
-               human(o.sextortion.share) + " + distributor " + human(o.distributor.share) + ")");
+           "offender type shares must sum to 1, got " + approx(sum) + " (groomer " + human(o.groomer.share) +
+               " + sextortion " + human(o.sextortion.share) + " + distributor " + human(o.distributor.share) + ")");
     }
     const std::pair<const char*, const OffenderTypeSpec*> types[] = {
         {"groomer", &o.groomer}, {"sextortion", &o.sextortion}, {"distributor", &o.distributor}};
@@ -1119,8 +1173,9 @@ class Resolver {
     const auto& pop = spec_.population;
     if (!(pop.youngest_age < 18 && pop.oldest_age >= 18)) {
       const std::string key = known_key({"population.youngest_age", "population.oldest_age"});
-      fail(loc_for(key), key, "need youngest_age < 18 <= oldest_age, got " + std::to_string(pop.youngest_age) + " and " +
-                                  std::to_string(pop.oldest_age));
+      fail(loc_for(key), key,
+           "need youngest_age < 18 <= oldest_age, got " + std::to_string(pop.youngest_age) + " and " +
+               std::to_string(pop.oldest_age));
     }
     const double ticks = 24.0 / spec_.dt_hours;
     if (std::abs(ticks - std::round(ticks)) > 1e-9)
@@ -1139,8 +1194,8 @@ class Resolver {
     const std::uint64_t have = physical_memory_bytes();
     if (have == 0 || need <= have) return;
     char buf[160];
-    std::snprintf(buf, sizeof buf, "needs about %.1f GB of memory; this machine has %.1f GB", static_cast<double>(need) / 1e9,
-                  static_cast<double>(have) / 1e9);
+    std::snprintf(buf, sizeof buf, "needs about %.1f GB of memory; this machine has %.1f GB",
+                  static_cast<double>(need) / 1e9, static_cast<double>(have) / 1e9);
     fail(loc_for("population.users"), "population.users",
          "a population of " + std::to_string(spec_.population.users) + " users " + buf);
   }
@@ -1160,7 +1215,9 @@ class Resolver {
     const Ctx& ctx = r.ctx;
     Parsed p;
     p.raw = &r;
-    if (!r.node.IsMap()) fail(loc_of(ctx, r.node), r.key, "expected an event {day, platform, set, policy, description}, got " + got(r.node));
+    if (!r.node.IsMap())
+      fail(loc_of(ctx, r.node), r.key,
+           "expected an event {day, platform, set, policy, description}, got " + got(r.node));
     check_keys(r.node, {"day", "platform", "set", "policy", "description"}, ctx, r.key);
     auto kd = find_key(r.node, "day");
     if (!kd) fail(loc_of(ctx, r.node), r.key, "missing key 'day'");
@@ -1179,7 +1236,9 @@ class Resolver {
       if (p.platform != "all") platform_index(p.platform, p.platform_loc, r.key + ".platform");
     }
     if (auto ks = find_key(r.node, "set"); ks && !ks.value.IsNull()) {
-      if (!ks.value.IsMap()) fail(loc_of(ctx, ks.value, ks.key), r.key + ".set", "expected a mapping of platform keys, got " + got(ks.value));
+      if (!ks.value.IsMap())
+        fail(loc_of(ctx, ks.value, ks.key), r.key + ".set",
+             "expected a mapping of platform keys, got " + got(ks.value));
       p.set = ks.value;
     }
     if (auto kq = find_key(r.node, "policy")) {
@@ -1193,7 +1252,8 @@ class Resolver {
       if (!p.policy.empty()) parts.push_back("policy " + p.policy);
       if (p.set.IsMap())
         for (const auto& e : flatten(p.set, ctx, r.key + ".set"))
-          if (!e.value.IsMap()) parts.push_back(join_all(e.path, ".") + "=" + (e.value.IsScalar() ? e.value.Scalar() : got(e.value)));
+          if (!e.value.IsMap())
+            parts.push_back(join_all(e.path, ".") + "=" + (e.value.IsScalar() ? e.value.Scalar() : got(e.value)));
       p.description = join_all(parts, "; ");
     }
     return p;
@@ -1205,7 +1265,8 @@ class Resolver {
     // Sort indices, not the events: assigning yaml-cpp nodes rebinds shared nodes.
     std::vector<std::size_t> order(events.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return events[a].day < events[b].day; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return events[a].day < events[b].day; });
     std::vector<PlatformSpec> current = spec_.platforms;
     for (std::size_t k : order) {
       const Parsed& e = events[k];
@@ -1215,7 +1276,8 @@ class Resolver {
       } else {
         targets.push_back(platform_index(e.platform, e.platform_loc, e.raw->key + ".platform"));
       }
-      const Bundle* b = e.policy.empty() ? nullptr : &find_bundle(e.policy, e.raw->ctx, e.policy_loc, e.raw->key + ".policy");
+      const Bundle* b =
+          e.policy.empty() ? nullptr : &find_bundle(e.policy, e.raw->ctx, e.policy_loc, e.raw->key + ".policy");
       for (std::size_t i : targets) {
         PlatformSpec& p = current[i];
         // Policy first, then explicit keys: what the event spells out wins.

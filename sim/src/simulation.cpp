@@ -100,13 +100,13 @@ void end_of_day_metrics(State& s) {
 /// at the start of each day (in run()).
 void step_tick(State& s) {
   const double t_end = s.hour + s.dt_hours;
-  discover_and_contact(s);     // 2-4: discovery, contact, response (reports filed as they happen: 8)
-  progress_dyads(s, t_end);    // 5: dyad progression (grooming detection is one of its hazards: 7)
-  share_material(s);           // 6: distributors upload; detection at upload (7)
-  view_material(s, t_end);     // 6: views before removal, expiry, bystander reports (8)
-  benign_background(s);        // 3 and 8 for ordinary users, in aggregate
-  benign_detections(s);        // 7: false positives over benign volume, in aggregate
-  review_reports(s, t_end);    // 9-10: review and enforcement
+  discover_and_contact(s);   // 2-4: discovery, contact, response (reports filed as they happen: 8)
+  progress_dyads(s, t_end);  // 5: dyad progression (grooming detection is one of its hazards: 7)
+  share_material(s);         // 6: distributors upload; detection at upload (7)
+  view_material(s, t_end);   // 6: views before removal, expiry, bystander reports (8)
+  benign_background(s);      // 3 and 8 for ordinary users, in aggregate
+  benign_detections(s);      // 7: false positives over benign volume, in aggregate
+  review_reports(s, t_end);  // 9-10: review and enforcement
   s.hour = t_end;
   ++s.tick;
 }
@@ -140,8 +140,8 @@ void finish_totals(const detail::State& s, RunOutput& out, std::uint64_t eco_min
     }
     for (std::size_t k = 0; k < kMetricCount; ++k)
       if (kMetrics[k].kind == MetricKind::level) tot[k] /= static_cast<double>(days);
-    const double minors = sc == 0 ? static_cast<double>(eco_minors)
-                                  : static_cast<double>(s.platforms[sc - 1].minors_active);
+    const double minors =
+        sc == 0 ? static_cast<double>(eco_minors) : static_cast<double>(s.platforms[sc - 1].minors_active);
     auto per_1k = [&](Metric count, Metric rate) {
       tot[idx(rate)] = minors > 0 ? 1000.0 * tot[idx(count)] / minors : 0.0;
     };
@@ -161,8 +161,8 @@ void finish_totals(const detail::State& s, RunOutput& out, std::uint64_t eco_min
   }
   // Daily derived series: cumulative per-1k rates, so a plot reads as exposure so far.
   for (std::size_t sc = 0; sc < scopes; ++sc) {
-    const double minors = sc == 0 ? static_cast<double>(eco_minors)
-                                  : static_cast<double>(s.platforms[sc - 1].minors_active);
+    const double minors =
+        sc == 0 ? static_cast<double>(eco_minors) : static_cast<double>(s.platforms[sc - 1].minors_active);
     const Metric pairs[4][2] = {{Metric::minors_contacted, Metric::minors_contacted_per_1k},
                                 {Metric::minors_engaged, Metric::minors_engaged_per_1k},
                                 {Metric::minors_solicited, Metric::minors_solicited_per_1k},
@@ -221,14 +221,14 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
 
   const int ticks_per_day = static_cast<int>(std::lround(24.0 / spec.dt_hours));
   for (s.day = 0; s.day < spec.horizon_days; ++s.day) {
-    detail::apply_timeline(s);                 // 1. timeline
-    detail::return_banned_offenders(s);        // 10. ban evasion (new accounts appear at day start)
-    detail::offender_arrivals(s);              //     and new offenders arrive
+    detail::apply_timeline(s);           // 1. timeline
+    detail::return_banned_offenders(s);  // 10. ban evasion (new accounts appear at day start)
+    detail::offender_arrivals(s);        //     and new offenders arrive
     std::fill(s.accounts.requests_today.begin(), s.accounts.requests_today.end(), std::uint16_t{0});
     for (int k = 0; k < ticks_per_day; ++k) detail::step_tick(s);
-    detail::act_on_signals(s);                 // 10. cross-platform signal sharing
+    detail::act_on_signals(s);                     // 10. cross-platform signal sharing
     detail::clearinghouse_and_law_enforcement(s);  // 11.
-    detail::end_of_day_metrics(s);             // 12. metrics
+    detail::end_of_day_metrics(s);                 // 12. metrics
   }
 
   RunOutput out;
@@ -245,8 +245,8 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
 
 std::vector<RunOutput> run_many(const ScenarioSpec& spec, std::span<const std::uint64_t> seeds, int threads) {
   std::vector<RunOutput> outs(seeds.size());
-  const std::size_t n_threads =
-      std::clamp<std::size_t>(threads > 0 ? static_cast<std::size_t>(threads) : 1, 1, std::max<std::size_t>(1, seeds.size()));
+  const std::size_t n_threads = std::clamp<std::size_t>(threads > 0 ? static_cast<std::size_t>(threads) : 1, 1,
+                                                        std::max<std::size_t>(1, seeds.size()));
   std::atomic<std::size_t> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;

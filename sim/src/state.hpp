@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
-#include <utility>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "safesim/metrics.hpp"
@@ -34,12 +34,12 @@ enum Stage : std::uint8_t { contacted = 0, engaged = 1, trust = 2, isolation = 3
 
 /// The whole population (all platforms). 14 bytes per user.
 struct Population {
-  std::vector<std::uint8_t> age;            // true age, years
-  std::vector<std::uint8_t> boy;            // 1 = boy / man
-  std::vector<float> vulnerability;         // minors only, in (0, 1)
-  std::vector<float> activity;              // log-normal, mean 1
-  std::vector<std::uint8_t> reached;        // Stage bits reached anywhere (ecosystem distinct counts)
-  std::vector<std::uint32_t> minors;        // ids of minors
+  std::vector<std::uint8_t> age;      // true age, years
+  std::vector<std::uint8_t> boy;      // 1 = boy / man
+  std::vector<float> vulnerability;   // minors only, in (0, 1)
+  std::vector<float> activity;        // log-normal, mean 1
+  std::vector<std::uint8_t> reached;  // Stage bits reached anywhere (ecosystem distinct counts)
+  std::vector<std::uint32_t> minors;  // ids of minors
   std::size_t size() const { return age.size(); }
 };
 
@@ -84,9 +84,9 @@ enum SettingBits : std::uint8_t { kPrivate = 1, kSupervised = 2, kRemoved = 4 };
 /// built through Boost.Graph's compressed_sparse_row_graph; per-edge
 /// attributes in a parallel array.
 struct Graph {
-  std::vector<std::uint32_t> offsets;   // members + 1
-  std::vector<std::uint32_t> targets;   // 4 bytes per directed edge
-  std::vector<std::uint8_t> trusted;    // 1 byte per directed edge: family or coach tie
+  std::vector<std::uint32_t> offsets;  // members + 1
+  std::vector<std::uint32_t> targets;  // 4 bytes per directed edge
+  std::vector<std::uint8_t> trusted;   // 1 byte per directed edge: family or coach tie
   std::uint32_t degree(std::uint32_t v) const { return offsets[v + 1] - offsets[v]; }
 };
 
@@ -105,29 +105,29 @@ enum class ItemKind : std::uint8_t {
 };
 
 struct Report {
-  double ready_hour;        // when it enters review
-  std::uint32_t target;     // account or copy index (unused for benign)
-  std::uint32_t count;      // benign items are queued in batches
+  double ready_hour;     // when it enters review
+  std::uint32_t target;  // account or copy index (unused for benign)
+  std::uint32_t count;   // benign items are queued in batches
   ItemKind kind;
-  Metric channel;           // offenders_detected_* channel that found it
+  Metric channel;  // offenders_detected_* channel that found it
 };
 
 /// One platform's running state.
 struct PlatformState {
-  const PlatformSpec* spec = nullptr;   // controls in force (timeline swaps it)
+  const PlatformSpec* spec = nullptr;  // controls in force (timeline swaps it)
   // members: 12 bytes each
-  std::vector<std::uint32_t> user;          // global user id
+  std::vector<std::uint32_t> user;  // global user id
   std::vector<std::uint8_t> declared_age;
   std::vector<std::uint8_t> believed_age;
   std::vector<std::uint16_t> join_day;
-  std::vector<std::uint8_t> settings;       // SettingBits
-  std::vector<std::uint8_t> reached;        // Stage bits reached on this platform
-  LocalIndex local_of;                      // global user -> local index (kNone if not a member)
-  std::vector<std::uint32_t> minors;        // local indices of true minors (members)
+  std::vector<std::uint8_t> settings;            // SettingBits
+  std::vector<std::uint8_t> reached;             // Stage bits reached on this platform
+  LocalIndex local_of;                           // global user -> local index (kNone if not a member)
+  std::vector<std::uint32_t> minors;             // local indices of true minors (members)
   std::vector<std::uint32_t> minors_by_band[4];  // by believed band, for benign volumes
-  std::uint64_t minors_active = 0;          // minors not removed (denominator of *_per_1k)
-  std::uint64_t minors_protected = 0;       // of those, believed under 18 (protections apply)
-  double detection_risk = 0;                // how visible detection is to offenders (0..1)
+  std::uint64_t minors_active = 0;               // minors not removed (denominator of *_per_1k)
+  std::uint64_t minors_protected = 0;            // of those, believed under 18 (protections apply)
+  double detection_risk = 0;                     // how visible detection is to offenders (0..1)
   std::uint64_t underage_removed = 0;
   Graph graph;
   Groups groups;
@@ -139,63 +139,63 @@ struct PlatformState {
 
 /// Offender accounts: 40 bytes each plus connections. Dense, append-only.
 struct Accounts {
-  std::vector<std::uint32_t> key;           // stable RNG key: offender * 256 + generation
+  std::vector<std::uint32_t> key;  // stable RNG key: offender * 256 + generation
   std::vector<std::uint32_t> offender;
   std::vector<std::uint16_t> platform;
-  std::vector<std::uint8_t> type;           // 0 groomer, 1 sextortion, 2 distributor
+  std::vector<std::uint8_t> type;  // 0 groomer, 1 sextortion, 2 distributor
   std::vector<std::uint8_t> claimed_age;
   std::vector<std::uint8_t> believed_age;
   std::vector<std::uint8_t> banned;
-  std::vector<std::uint16_t> flags;         // blocks + reports from minors
+  std::vector<std::uint16_t> flags;  // blocks + reports from minors
   std::vector<std::uint16_t> strikes;
   std::vector<std::uint16_t> open_dyads;
   std::vector<std::uint16_t> requests_today;
-  std::vector<std::int32_t> first_contact_day;  // -1 = none yet
-  std::vector<std::uint32_t> groups;        // 4 per account (kNone = unused)
-  std::vector<std::uint8_t> hunting;        // 0 = only holds conversations moved here
-  std::vector<float> risk_score;            // behavioural risk score
-  std::vector<std::uint8_t> risk_flagged;   // already sent to review by behavioural risk
+  std::vector<std::int32_t> first_contact_day;          // -1 = none yet
+  std::vector<std::uint32_t> groups;                    // 4 per account (kNone = unused)
+  std::vector<std::uint8_t> hunting;                    // 0 = only holds conversations moved here
+  std::vector<float> risk_score;                        // behavioural risk score
+  std::vector<std::uint8_t> risk_flagged;               // already sent to review by behavioural risk
   std::vector<std::vector<std::uint32_t>> connections;  // local indices of connected minors
-  std::vector<std::uint32_t> active;        // indices of accounts not banned
+  std::vector<std::uint32_t> active;                    // indices of accounts not banned
   std::size_t size() const { return key.size(); }
 };
 
 struct Offenders {
-  std::vector<std::uint32_t> user;          // global user id
+  std::vector<std::uint32_t> user;  // global user id
   std::vector<std::uint8_t> type;
-  std::vector<std::uint8_t> generation;     // accounts created so far
-  std::vector<std::uint8_t> removed;        // 1 = removed by law enforcement: no return
+  std::vector<std::uint8_t> generation;  // accounts created so far
+  std::vector<std::uint8_t> removed;     // 1 = removed by law enforcement: no return
 };
 
 /// Abuse-material items (distinct images or videos), append-only.
 struct Items {
-  std::vector<std::uint8_t> known;          // hash in the shared list
-  std::vector<std::uint8_t> fresh;          // created in the run (new material) rather than circulating before
+  std::vector<std::uint8_t> known;  // hash in the shared list
+  std::vector<std::uint8_t> fresh;  // created in the run (new material) rather than circulating before
   std::size_t size() const { return known.size(); }
 };
 
 /// Copies of items on a platform surface, append-only; `live` lists the visible ones.
 struct Copies {
   std::vector<std::uint32_t> item;
-  std::vector<std::uint32_t> account;       // uploader
+  std::vector<std::uint32_t> account;  // uploader
   std::vector<std::uint16_t> platform;
-  std::vector<std::uint8_t> in_group;       // 1 = group post, 0 = direct message
+  std::vector<std::uint8_t> in_group;  // 1 = group post, 0 = direct message
   std::vector<std::uint8_t> known_at_upload;
-  std::vector<std::uint8_t> gone;           // removed or expired
-  std::vector<float> e2ee_u;                // encrypted iff below the platform's e2ee_share
+  std::vector<std::uint8_t> gone;  // removed or expired
+  std::vector<float> e2ee_u;       // encrypted iff below the platform's e2ee_share
   std::vector<double> upload_hour;
   std::vector<double> expire_hour;
-  std::vector<double> last_hour;            // views accounted up to here
+  std::vector<double> last_hour;  // views accounted up to here
   std::vector<std::uint32_t> live;
   std::size_t size() const { return item.size(); }
 };
 
 /// A report on its way to, or waiting at, law enforcement.
 struct LeCase {
-  double ready_day;         // when it can be worked on
-  std::uint32_t offender;   // kNone for a report about a benign user
+  double ready_day;        // when it can be worked on
+  std::uint32_t offender;  // kNone for a report about a benign user
   std::uint16_t platform;
-  double reported_day;      // platform's report day (evidence retention counts from here)
+  double reported_day;  // platform's report day (evidence retention counts from here)
 };
 
 enum Moved : std::uint8_t { kOnPlatform = 0, kMovedInEcosystem = 1, kOffAllPlatforms = 2 };
@@ -203,16 +203,16 @@ enum Moved : std::uint8_t { kOnPlatform = 0, kMovedInEcosystem = 1, kOffAllPlatf
 /// Open dyads (offender account - minor): 44 bytes each. Swap-removed on close.
 struct Dyads {
   std::vector<std::uint32_t> account;
-  std::vector<std::uint32_t> minor;         // local index on `platform`
+  std::vector<std::uint32_t> minor;  // local index on `platform`
   std::vector<std::uint16_t> platform;
-  std::vector<std::uint8_t> stage;          // Stage
-  std::vector<std::uint8_t> moved;          // kOnPlatform, kMovedInEcosystem or kOffAllPlatforms
-  std::vector<std::uint8_t> exploited_once; // 1 = exploitation already happened (repeats follow)
-  std::vector<float> e2ee_u;                // encrypted iff below the current platform's e2ee_share
-  std::vector<std::uint16_t> events;        // events so far (RNG slot)
+  std::vector<std::uint8_t> stage;           // Stage
+  std::vector<std::uint8_t> moved;           // kOnPlatform, kMovedInEcosystem or kOffAllPlatforms
+  std::vector<std::uint8_t> exploited_once;  // 1 = exploitation already happened (repeats follow)
+  std::vector<float> e2ee_u;                 // encrypted iff below the current platform's e2ee_share
+  std::vector<std::uint16_t> events;         // events so far (RNG slot)
   std::vector<std::uint16_t> start_day;
-  std::vector<double> next_hour;            // time of the next event
-  std::vector<double> last_hour;            // exposure accounted up to here
+  std::vector<double> next_hour;  // time of the next event
+  std::vector<double> last_hour;  // exposure accounted up to here
   std::size_t size() const { return account.size(); }
 };
 
@@ -244,13 +244,13 @@ struct State {
   const ScenarioSpec* spec = nullptr;
   std::uint64_t seed = 0;
   std::int64_t day = 0;
-  std::uint32_t tick = 0;         // global tick counter (RNG time key)
-  double hour = 0;                // start of the current tick
+  std::uint32_t tick = 0;  // global tick counter (RNG time key)
+  double hour = 0;         // start of the current tick
   double dt_hours = 24;
   Population pop;
   std::vector<PlatformState> platforms;
   Offenders offenders;
-  std::size_t initial_offenders = 0;      // offenders at day 0 (scale of new arrivals)
+  std::size_t initial_offenders = 0;  // offenders at day 0 (scale of new arrivals)
   Accounts accounts;
   Dyads dyads;
   PairSet blocked_pairs;
@@ -258,17 +258,15 @@ struct State {
   std::vector<std::vector<std::pair<std::uint32_t, std::uint16_t>>> signals_by_day;  // (offender, origin platform)
   Items items;
   Copies copies;
-  std::deque<LeCase> clearinghouse_inbox;   // platform reports in transit (sorted by ready_day)
-  std::deque<LeCase> le_queue;              // actionable reports waiting for law enforcement
-  std::deque<LeCase> le_pending;            // investigations under way (sorted by ready_day)
+  std::deque<LeCase> clearinghouse_inbox;  // platform reports in transit (sorted by ready_day)
+  std::deque<LeCase> le_queue;             // actionable reports waiting for law enforcement
+  std::deque<LeCase> le_pending;           // investigations under way (sorted by ready_day)
   double le_budget = 0;
   std::vector<std::vector<float>> removal_hours_known, removal_hours_new;  // per scope
-  std::size_t next_event = 0;     // next timeline event
+  std::size_t next_event = 0;                                              // next timeline event
   MetricsAcc metrics;
 
-  double& m(std::size_t platform, Metric metric) {
-    return metrics.row(platform + 1, day)[idx(metric)];
-  }
+  double& m(std::size_t platform, Metric metric) { return metrics.row(platform + 1, day)[idx(metric)]; }
   /// Add to a platform's metric and to the ecosystem total.
   void add(std::size_t platform, Metric metric, double value) {
     metrics.row(platform + 1, day)[idx(metric)] += value;
@@ -281,21 +279,21 @@ struct State {
 
 // ---- stages, one file each (called in the order of MODEL.md section 4 by simulation.cpp)
 void build_population(State& s);
-void build_platforms(State& s);          // membership, ages, settings, graph, groups
+void build_platforms(State& s);  // membership, ages, settings, graph, groups
 void apply_controls(State& s, std::size_t p, bool reset_existing_defaults);
 void build_graph(State& s, std::size_t p);
 void build_offenders(State& s);
 void apply_timeline(State& s);
 void return_banned_offenders(State& s);
-void offender_arrivals(State& s);        // new offenders join over the horizon
+void offender_arrivals(State& s);  // new offenders join over the horizon
 void discover_and_contact(State& s);
 void progress_dyads(State& s, double t_end);
 void benign_background(State& s);
 void review_reports(State& s, double t_end);
-void share_material(State& s);                 // 6. distributors upload and share
-void view_material(State& s, double t_end);    // 6. views before removal, expiry, bystander reports
-void benign_detections(State& s);             // 7. false positives over benign volume, in aggregate
-void act_on_signals(State& s);                // 10. cross-platform signal sharing
+void share_material(State& s);                     // 6. distributors upload and share
+void view_material(State& s, double t_end);        // 6. views before removal, expiry, bystander reports
+void benign_detections(State& s);                  // 7. false positives over benign volume, in aggregate
+void act_on_signals(State& s);                     // 10. cross-platform signal sharing
 void clearinghouse_and_law_enforcement(State& s);  // 11.
 /// Upload a copy of an item (new or circulating) by an account at an hour; detection at upload.
 void upload_copy(State& s, std::uint32_t account, std::uint32_t item, double hour, rng::Draw& d);

@@ -78,7 +78,8 @@ std::vector<std::uint64_t> seeds(int n, std::uint64_t first) {
 
 /// Pooled per-dyad estimates from several replicates.
 struct Pooled {
-  double opened = 0, exploited = 0, reported = 0, exited = 0, detected = 0, banned = 0, exposure = 0, censored_share = 0;
+  double opened = 0, exploited = 0, reported = 0, exited = 0, detected = 0, banned = 0, exposure = 0,
+         censored_share = 0;
   double end_rate = 0;  // dyads opened per day near the horizon, as a share of all dyads opened
   // Across-replicate standard errors of the ratio estimates (for the report).
   double se_rep_exploited = 0, se_rep_reported = 0, se_rep_exited = 0, se_rep_days = 0;
@@ -286,8 +287,8 @@ TEST(Oracle, GaussJacobiIsExact) {
   for (int k = 0; k < 19; ++k) {
     double q = 0;
     for (int i = 0; i < x.size(); ++i) q += w(i) * std::pow(1 + x(i), k);
-    const double exact =
-        std::exp((a + b + k + 1) * std::log(2.0) + std::lgamma(a + 1) + std::lgamma(b + k + 1) - std::lgamma(a + b + k + 2));
+    const double exact = std::exp((a + b + k + 1) * std::log(2.0) + std::lgamma(a + 1) + std::lgamma(b + k + 1) -
+                                  std::lgamma(a + b + k + 2));
     EXPECT_NEAR(q / exact, 1.0, 1e-10) << "moment " << k;
   }
 }

@@ -294,7 +294,8 @@ TEST(RngDeterminism, DrawSlotsMatchUniformAt) {
   }
   Draw d(kSeed, 9, 10, 11);
   for (std::uint32_t s = 0; s < 20; ++s) {
-    const Block b = philox4x32(9, 10, 11, s, static_cast<std::uint32_t>(kSeed), static_cast<std::uint32_t>(kSeed >> 32));
+    const Block b =
+        philox4x32(9, 10, 11, s, static_cast<std::uint32_t>(kSeed), static_cast<std::uint32_t>(kSeed >> 32));
     for (int w = 0; w < 4; ++w) EXPECT_EQ(d.u32(), b.v[w]) << "slot " << s << " word " << w;
   }
 }
@@ -411,9 +412,7 @@ TEST(RngIndependence, NeighbouringKeysAreUncorrelated) {
   const double bound = kZ / std::sqrt(static_cast<double>(kN));
   const std::uint32_t st = stream_id("independence");
   std::vector<double> x(kN), y(kN);
-  auto check = [&](const char* what) {
-    EXPECT_LT(std::fabs(correlation(x, y)), bound) << what;
-  };
+  auto check = [&](const char* what) { EXPECT_LT(std::fabs(correlation(x, y)), bound) << what; };
   for (std::uint32_t i = 0; i < kN; ++i) {
     x[i] = uniform_at(kSeed, st, i, 5, 0);
     y[i] = uniform_at(kSeed, st, i + 1, 5, 0);
@@ -618,7 +617,8 @@ TEST(RngSamplers, PoissonPmfGoodnessOfFit) {
   for (double lambda : {0.5, 5.0, 11.9, 12.0, 30.0}) {
     const auto xs = sample(entity++, [lambda](Draw& d) { return d.poisson(lambda); });
     const auto kmax = static_cast<std::uint64_t>(lambda + 12 * std::sqrt(lambda) + 10);
-    const Chi2 c = chi2_gof(xs, [lambda](std::uint64_t k) { return std::exp(log_poisson_pmf(lambda, k)); }, kmax);
+    const Chi2 c = chi2_gof(
+        xs, [lambda](std::uint64_t k) { return std::exp(log_poisson_pmf(lambda, k)); }, kmax);
     EXPECT_GT(c.p, 1e-6) << "poisson(" << lambda << ") chi2 = " << c.stat << " df = " << c.df;
     EXPECT_GE(c.df, 3);
   }
@@ -662,7 +662,8 @@ TEST(RngSamplers, BinomialPmfGoodnessOfFit) {
   for (Case c : {Case{10, 0.3}, Case{1000, 0.001}, Case{20, 0.7}, Case{1000000, 5e-6}, Case{60, 0.25}}) {
     const auto xs = sample(entity++, [c](Draw& d) { return d.binomial(c.n, c.p); });
     const std::uint64_t kmax = std::min<std::uint64_t>(c.n, 80);
-    const Chi2 r = chi2_gof(xs, [c](std::uint64_t k) { return binomial_pmf(c.n, c.p, k); }, kmax);
+    const Chi2 r = chi2_gof(
+        xs, [c](std::uint64_t k) { return binomial_pmf(c.n, c.p, k); }, kmax);
     EXPECT_GT(r.p, 1e-6) << "binomial(" << c.n << ", " << c.p << ") chi2 = " << r.stat << " df = " << r.df;
     EXPECT_GE(r.df, 3);
   }
@@ -685,10 +686,9 @@ TEST(RngStreamId, ConstexprAndDistinct) {
   static_assert(stream_id("infection") != stream_id("infectio"));
   EXPECT_EQ(stream_id("a"), 0xe40c292cu);
   constexpr std::array<std::string_view, 24> names{
-      "infection",   "recovery",     "contact",      "attack",       "detection",    "patch",
-      "phish",       "click",        "lateral",      "exfiltration", "benign",       "alert",
-      "triage",      "false_positive", "arrival",    "departure",    "schedule",     "training",
-      "audit",       "backup",       "restore",      "scan",         "mutation",     "topology"};
+      "infection", "recovery",     "contact", "attack", "detection", "patch",          "phish",    "click",
+      "lateral",   "exfiltration", "benign",  "alert",  "triage",    "false_positive", "arrival",  "departure",
+      "schedule",  "training",     "audit",   "backup", "restore",   "scan",           "mutation", "topology"};
   std::set<std::uint32_t> ids;
   for (auto n : names) ids.insert(stream_id(n));
   EXPECT_EQ(ids.size(), names.size());

@@ -174,8 +174,8 @@ TEST(Scenario, ExtendsChainPoliciesAndTimeline) {
   ASSERT_EQ(s.timeline.size(), 6u);
   std::vector<std::pair<std::int64_t, std::string>> order;
   for (const auto& e : s.timeline) order.emplace_back(e.day, s.platforms[e.platform].name);
-  const std::vector<std::pair<std::int64_t, std::string>> want = {
-      {30, "main"}, {100, "main"}, {100, "chat"}, {100, "clips"}, {100, "main"}, {150, "chat"}};
+  const std::vector<std::pair<std::int64_t, std::string>> want = {{30, "main"},   {100, "main"}, {100, "chat"},
+                                                                  {100, "clips"}, {100, "main"}, {150, "chat"}};
   EXPECT_EQ(order, want);
   const auto& t = s.timeline;
   EXPECT_EQ(t[0].after.controls.dm_policy.under_18, DmPolicy::requests_inbox);
@@ -248,11 +248,15 @@ TEST(Scenario, OverrideErrorsNameTheSetFlag) {
             "<--set>: platforms.mian: unknown platform 'mian'; platforms are main (did you mean 'main'?)");
   EXPECT_EQ(err({{"population.minor_share", "2"}}),
             "<--set>: population.minor_share: expected a probability (a number in [0, 1]), got 2");
-  EXPECT_EQ(err({{"populaton.users", "5"}}), "<--set>: populaton: unknown key 'populaton' (did you mean 'population'?)");
-  EXPECT_EQ(err({{"platforms.*.controls.dm_policy.under_16", "closed"}}).rfind("<--set>: platforms.main.controls.dm_policy.under_16: unknown choice 'closed'", 0),
+  EXPECT_EQ(err({{"populaton.users", "5"}}),
+            "<--set>: populaton: unknown key 'populaton' (did you mean 'population'?)");
+  EXPECT_EQ(err({{"platforms.*.controls.dm_policy.under_16", "closed"}})
+                .rfind("<--set>: platforms.main.controls.dm_policy.under_16: unknown choice 'closed'", 0),
             0u);
   // Cross-field checks after overrides point at the override.
-  EXPECT_EQ(err({{"offenders.groomer.share", "0.1"}}).rfind("<--set>: offenders.groomer.share: offender type shares must sum to 1", 0), 0u);
+  EXPECT_EQ(err({{"offenders.groomer.share", "0.1"}})
+                .rfind("<--set>: offenders.groomer.share: offender type shares must sum to 1", 0),
+            0u);
 }
 
 TEST(Scenario, TextLoaderResolvesRelativeToName) {
@@ -266,7 +270,8 @@ TEST(Scenario, TextLoaderResolvesRelativeToName) {
 // ---------------------------------------------------------------- dump
 TEST(Scenario, DumpRoundTripsExactly) {
   LoadOptions opt;
-  opt.overrides = {{"response.accept_scale", "0.30000000000000004"}, {"benign.family_contacts_per_minor_day", "1e-7"},
+  opt.overrides = {{"response.accept_scale", "0.30000000000000004"},
+                   {"benign.family_contacts_per_minor_day", "1e-7"},
                    {"description", R"("quotes \" and \\ and\nnewlines: ok # not a comment")"}};
   const ScenarioSpec s = load_scenario((kGood / "sub" / "child.yaml").string(), opt);
   const std::string d1 = dump_scenario(s);
@@ -292,9 +297,10 @@ TEST(Scenario, DumpRoundTripsExactly) {
 }
 
 TEST(Scenario, DumpQuotesWordsYaml11ReadsAsBooleans) {
-  const ScenarioSpec s = load_scenario_text("platforms: {main: {}, \"2024\": {}, \"yes\": {}}\n"
-                                            "timeline: [{day: 1, platform: \"yes\", set: {controls.network_expansion.mode: off}}]\n",
-                                            "q.yaml");
+  const ScenarioSpec s = load_scenario_text(
+      "platforms: {main: {}, \"2024\": {}, \"yes\": {}}\n"
+      "timeline: [{day: 1, platform: \"yes\", set: {controls.network_expansion.mode: off}}]\n",
+      "q.yaml");
   const std::string d = dump_scenario(s);
   EXPECT_NE(d.find("mode: \"on\"\n"), std::string::npos);
   EXPECT_NE(d.find("mode: \"off\"\n"), std::string::npos);
@@ -342,8 +348,10 @@ TEST(Scenario, BadCorpusGivesExpectedMessages) {
     ASSERT_FALSE(what.empty()) << "loaded without error";
     std::cout << "  " << what << "\n";
     EXPECT_EQ(what.find('\n'), std::string::npos);
-    for (const auto& frag : expect) EXPECT_NE(what.find(frag), std::string::npos) << "want: " << frag << "\n got: " << what;
-    for (const auto& frag : expect_not) EXPECT_EQ(what.find(frag), std::string::npos) << "unwanted: " << frag << "\n got: " << what;
+    for (const auto& frag : expect)
+      EXPECT_NE(what.find(frag), std::string::npos) << "want: " << frag << "\n got: " << what;
+    for (const auto& frag : expect_not)
+      EXPECT_EQ(what.find(frag), std::string::npos) << "unwanted: " << frag << "\n got: " << what;
   }
 }
 
@@ -351,7 +359,8 @@ TEST(Scenario, BadYamlInMemory) {
   EXPECT_EQ(error_of("a: [1, 2"), error_of("a: [1, 2"));  // deterministic
   EXPECT_NE(error_of("a: [1, 2").find("mem.yaml:"), std::string::npos);
   EXPECT_NE(error_of("").find("mem.yaml: scenario file is empty"), std::string::npos);
-  EXPECT_NE(error_of("name: \xff").find("mem.yaml:1:7: scenario file is not valid UTF-8 (byte 0xff)"), std::string::npos);
+  EXPECT_NE(error_of("name: \xff").find("mem.yaml:1:7: scenario file is not valid UTF-8 (byte 0xff)"),
+            std::string::npos);
 }
 
 // ---------------------------------------------------------------- memory guard
@@ -395,7 +404,8 @@ TEST(Scenario, ParameterDictionaryCoversEveryKeyAndMetric) {
                           "`platforms.<name>.controls.dm_policy.under_16`", "`platforms.<name>.kind`", "`dt_hours`",
                           "`age_methods.estimation.sd_years`", "`minors_exploited_per_1k`", "`reporting_effort`"})
     EXPECT_NE(md.find(key), std::string::npos) << key;
-  EXPECT_NE(md.find("choice: `open`, `requests_inbox`, `confirm_before_view`, `connected_only`, `disabled`"), std::string::npos);
+  EXPECT_NE(md.find("choice: `open`, `requests_inbox`, `confirm_before_view`, `connected_only`, `disabled`"),
+            std::string::npos);
   EXPECT_NE(md.find("count in [1, 2000000000]"), std::string::npos);
 }
 

@@ -14,7 +14,7 @@ from conftest import SMALL_ARGS, run_cli
 
 import safesim
 
-SUBCOMMANDS = ["run", "validate", "params", "metrics"]
+SUBCOMMANDS = ["run", "compare", "sweep", "validate", "params", "metrics"]
 
 
 def test_top_level_help_lists_subcommands() -> None:
@@ -121,8 +121,10 @@ def test_run_out_writes_files_atomically(tmp_path: Path) -> None:
     proc = run_cli("run", "baseline", "--reps", "2", "--out", out, "--json", *SMALL_ARGS)
     assert proc.returncode == 0, proc.stderr
     json.loads(proc.stdout)
-    files = sorted(p.name for p in out.iterdir())
-    assert files == ["daily.parquet", "runs.parquet", "scenario.resolved.yaml", "summary.json"]
+    files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert files == ["daily.parquet", "runs", "runs.parquet", "scenario.resolved.yaml", "summary.csv", "summary.json"]
+    assert len(list((out / "runs").glob("*.json"))) == 2  # one manifest per run
+    assert not list(out.rglob("*.tmp"))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["provenance"]["reps"] == 2
     runs = pd.read_parquet(out / "runs.parquet")
@@ -133,12 +135,15 @@ def test_run_out_writes_files_atomically(tmp_path: Path) -> None:
     csv_out = tmp_path / "csv"
     proc = run_cli("run", "baseline", "--reps", "2", "--out", csv_out, "--csv", *SMALL_ARGS)
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in csv_out.iterdir()) == [
+    assert sorted(p.name for p in csv_out.iterdir() if not p.name.startswith(".")) == [
         "daily.csv",
+        "runs",
         "runs.csv",
         "scenario.resolved.yaml",
+        "summary.csv",
         "summary.json",
     ]
+    assert sorted(p.suffix for p in (csv_out / "runs").iterdir())[:2] == [".csv", ".csv"]
 
 
 def test_params() -> None:
@@ -166,3 +171,52 @@ def test_console_script_installed() -> None:
     proc = subprocess.run([script, "--help"], capture_output=True, text=True, check=False, timeout=60)
     assert proc.returncode == 0
     assert "usage: safesim" in proc.stdout
+
+
+def test_compare_command_writes_tables_and_figures(tmp_path: Path, baseline_path: Path) -> None:
+    out = tmp_path / "cmp"
+    proc = run_cli(
+        "compare", baseline_path, "--policy-arm", "industry_teen_accounts", "--reps", "3", "--out", out, *SMALL_ARGS
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "minors_contacted" in proc.stdout
+    assert "95% CI" in proc.stdout
+    names = {p.name for p in out.iterdir()}
+    assert {"comparison.csv", "summary.csv", "summary.json", "runs.parquet", "daily.parquet", "runs", "scenarios"} <= names
+    assert {"effects.png", "funnel.png", "frontier.png", "timeseries_minors_contacted.png"} <= names
+    comparison = pd.read_csv(out / "comparison.csv")
+    assert set(comparison["scenario"]) == {"industry_teen_accounts"}
+    assert len(list((out / "runs").glob("*.json"))) == 6
+    assert sorted(p.name for p in (out / "scenarios").iterdir()) == [
+        "baseline.resolved.yaml",
+        "industry_teen_accounts.resolved.yaml",
+    ]
+
+
+def test_compare_needs_two_scenarios(baseline_path: Path) -> None:
+    proc = run_cli("compare", baseline_path, "--reps", "2")
+    assert proc.returncode == 2
+    assert "at least two" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_sweep_command(tmp_path: Path) -> None:
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(
+        "scenario: baseline\nreps: 2\nset: {population.users: 2000, horizon_days: 60}\n"
+        "grid:\n  platforms.main.controls.reporting.steps: [1, 9]\n"
+        "  platforms.main.controls.grooming_detection.enabled: [false, true]\n"
+        "metrics: [minors_exploited, user_reports]\n"
+    )
+    out = tmp_path / "out"
+    proc = run_cli("sweep", spec, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "4 point(s)" in proc.stdout
+    names = {p.name for p in out.iterdir()}
+    assert {"summary.csv", "comparison.csv", "points.csv", "runs.parquet", "frontier.png"} <= names
+    assert {"heatmap_minors_exploited.png", "lines_user_reports.png"} <= names
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenario: baseline\ngrid: {a: [1]}\nsamples: []\n")
+    proc = run_cli("sweep", bad)
+    assert proc.returncode == 2
+    assert "exactly one of" in proc.stderr

@@ -45,8 +45,8 @@ enum DyadState : int {
   kIsolationMoved,
   kSolicitationOn,
   kSolicitationMoved,
-  kRepeatOn,     ///< back in solicitation after an exploitation (repeat demand), on the platform
-  kRepeatMoved,  ///< same, off the platform
+  kRepeatOn,      ///< back in solicitation after an exploitation (repeat demand), on the platform
+  kRepeatMoved,   ///< same, off the platform
   kDyadTransient  ///< number of transient states
 };
 /// Absorbing states of the dyad chain, in the order of DyadChain's R columns.
@@ -57,7 +57,8 @@ struct DyadChain {
   Eigen::Matrix<double, kDyadTransient, kDyadTransient> Q;  ///< transient -> transient jump probabilities
   Eigen::Matrix<double, kDyadTransient, kDyadAbsorbing> R;  ///< transient -> absorbing jump probabilities
   Eigen::Matrix<double, kDyadTransient, 1> hold_hours;      ///< mean holding time in each transient state (hours)
-  Eigen::Matrix<double, kDyadTransient, 1> exploit_prob;    ///< probability that the jump out of a state is an exploitation
+  Eigen::Matrix<double, kDyadTransient, 1>
+      exploit_prob;  ///< probability that the jump out of a state is an exploitation
 };
 
 /// Per-dyad outcome probabilities and expectations, from the dyad's opening
@@ -71,21 +72,21 @@ struct DyadChain {
 /// dyad may be reported or exited after its first exploitation, and
 /// reported + exited + closed_after_exploitation = 1 instead.
 struct DyadOutcome {
-  double exploited = 0;                  ///< P(ever exploited)
-  double reported = 0;                   ///< P(dyad ends by a completed report), at any stage
-  double exited = 0;                     ///< P(dyad ends by the minor's exit), at any stage
-  double detected = 0;                   ///< P(dyad ends by grooming detection), at any stage
-  double closed_after_exploitation = 0;  ///< P(dyad ends right after an exploitation that is not repeated)
+  double exploited = 0;                     ///< P(ever exploited)
+  double reported = 0;                      ///< P(dyad ends by a completed report), at any stage
+  double exited = 0;                        ///< P(dyad ends by the minor's exit), at any stage
+  double detected = 0;                      ///< P(dyad ends by grooming detection), at any stage
+  double closed_after_exploitation = 0;     ///< P(dyad ends right after an exploitation that is not repeated)
   double reported_before_exploitation = 0;  ///< P(reported before any exploitation)
   double exited_before_exploitation = 0;    ///< P(exited before any exploitation)
   double detected_before_exploitation = 0;  ///< P(detected before any exploitation); + exploited + the above = 1
-  double reach_trust = 0;                ///< P(dyad ever reaches stage trust)
-  double reach_isolation = 0;            ///< P(ever reaches isolation)
-  double reach_solicitation = 0;         ///< P(ever reaches solicitation): analogue of minors_solicited per dyad
-  double moved = 0;                      ///< P(dyad moves off the platform)
-  double exploitation_events = 0;        ///< expected exploitation events, repeats included
-  double expected_days = 0;              ///< expected days from opening to the dyad's end (exposure per dyad)
-  double days_second_moment = 0;         ///< E[days^2] of that time (mixes linearly; sd = sqrt(this - mean^2))
+  double reach_trust = 0;                   ///< P(dyad ever reaches stage trust)
+  double reach_isolation = 0;               ///< P(ever reaches isolation)
+  double reach_solicitation = 0;            ///< P(ever reaches solicitation): analogue of minors_solicited per dyad
+  double moved = 0;                         ///< P(dyad moves off the platform)
+  double exploitation_events = 0;           ///< expected exploitation events, repeats included
+  double expected_days = 0;                 ///< expected days from opening to the dyad's end (exposure per dyad)
+  double days_second_moment = 0;            ///< E[days^2] of that time (mixes linearly; sd = sqrt(this - mean^2))
   /// Time-weighted outcomes, E[time of the event in days x 1{event}], for
   /// right-censoring: if dyads open at r per day until the horizon, about
   /// r x exploited_days of them are exploited only after it (likewise for

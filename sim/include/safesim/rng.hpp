@@ -71,8 +71,8 @@ constexpr double to_unit(std::uint32_t hi, std::uint32_t lo) {
 /// One uniform for (seed, stream, entity, time, slot), with no cursor.
 constexpr double uniform_at(std::uint64_t seed, std::uint32_t stream, std::uint32_t entity, std::uint32_t time,
                             std::uint32_t slot) {
-  const Block b = philox4x32(stream, entity, time, slot, static_cast<std::uint32_t>(seed),
-                             static_cast<std::uint32_t>(seed >> 32));
+  const Block b =
+      philox4x32(stream, entity, time, slot, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
   return to_unit(b.v[0], b.v[1]);
 }
 
@@ -101,7 +101,9 @@ class Draw {
     return to_unit(hi, lo);
   }
   /// Uniform integer in [0, n) by multiply-shift (bias below n / 2^32).
-  std::uint32_t below(std::uint32_t n) { return static_cast<std::uint32_t>((static_cast<std::uint64_t>(u32()) * n) >> 32); }
+  std::uint32_t below(std::uint32_t n) {
+    return static_cast<std::uint32_t>((static_cast<std::uint64_t>(u32()) * n) >> 32);
+  }
   bool bernoulli(double p) { return uniform() < p; }
   /// Exponential waiting time with the given rate (mean 1 / rate).
   double exponential(double rate) { return -std::log(uniform()) / rate; }

@@ -32,8 +32,7 @@ inline std::span<const char* const> enum_names(PlatformKind) {
   return n;
 }
 inline std::span<const char* const> enum_names(DmPolicy) {
-  static constexpr const char* n[] = {"open", "requests_inbox", "confirm_before_view", "connected_only",
-                                      "disabled"};
+  static constexpr const char* n[] = {"open", "requests_inbox", "confirm_before_view", "connected_only", "disabled"};
   return n;
 }
 inline std::span<const char* const> enum_names(NetworkExpansion) {
@@ -58,9 +57,9 @@ enum class Kind : std::uint8_t {
   count,    ///< integer >= 0
   integer,  ///< integer within [lo, hi]
   boolean,
-  choice,   ///< one of an enum's names
-  text,     ///< free text
-  path,     ///< a file path, relative to the scenario file
+  choice,  ///< one of an enum's names
+  text,    ///< free text
+  path,    ///< a file path, relative to the scenario file
 };
 
 /// Documentation and bounds of one field. `lo`/`hi` narrow the kind's range.
@@ -109,18 +108,21 @@ void describe(V& v, PopulationSpec& s) {
   v.value("minor_share", s.minor_share,
           {Kind::prob, "share", "share of users under 18", "MODEL.md section 9 (20% minors)"});
   v.value("youngest_age", s.youngest_age,
-          {Kind::integer, "years", "youngest age in the population (children below a platform's minimum age exist and may lie)",
-           kAssumption, 5, 17});
+          {Kind::integer, "years",
+           "youngest age in the population (children below a platform's minimum age exist and may lie)", kAssumption, 5,
+           17});
   v.value("oldest_age", s.oldest_age, {Kind::integer, "years", "oldest adult age", kAssumption, 18, 110});
   v.value("boy_share", s.boy_share, {Kind::prob, "share", "share of minors who are boys", "census (about half)"});
   v.group("vulnerability", [&] { describe(v, s.vulnerability); });
   v.value("activity_sigma", s.activity_sigma,
-          {Kind::rate, "log units", "sigma of the log-normal activity multiplier (mean 1) of each user", kAssumption, 0, 5});
+          {Kind::rate, "log units", "sigma of the log-normal activity multiplier (mean 1) of each user", kAssumption, 0,
+           5});
   v.value("signup_share", s.signup_share,
-          {Kind::prob, "share", "share of accounts created during the horizon (uniform join day); the rest exist at day 0",
-           kAssumption});
+          {Kind::prob, "share",
+           "share of accounts created during the horizon (uniform join day); the rest exist at day 0", kAssumption});
   v.value("underage_join_prob", s.underage_join_prob,
-          {Kind::prob, "probability", "probability that a child below the minimum age joins anyway by declaring an older age",
+          {Kind::prob, "probability",
+           "probability that a child below the minimum age joins anyway by declaring an older age",
            "assumption; Ofcom 2024 Children's Media Lives: most under-13s on social media"});
   v.value("declared_adult_share", s.declared_adult_share,
           {Kind::prob, "share", "share of minors old enough to join who declare an adult age at sign-up", kAssumption});
@@ -141,11 +143,12 @@ struct GraphSpec {
 
 template <class V>
 void describe(V& v, GraphSpec& s) {
-  v.value("mean_degree", s.mean_degree,
-          {Kind::rate, "ties per user", "mean number of social ties per user", "MODEL.md section 9 (about 50)", 0, 5000});
+  v.value(
+      "mean_degree", s.mean_degree,
+      {Kind::rate, "ties per user", "mean number of social ties per user", "MODEL.md section 9 (about 50)", 0, 5000});
   v.value("class_size", s.class_size,
-          {Kind::count, "users", "size of an age-assortative community (a school class, or an adult peer circle)", kAssumption,
-           2, 100000});
+          {Kind::count, "users", "size of an age-assortative community (a school class, or an adult peer circle)",
+           kAssumption, 2, 100000});
   v.value("community_share", s.community_share,
           {Kind::prob, "share", "share of a user's peer ties inside the own community (the rest to similar-age users)",
            kAssumption});
@@ -154,14 +157,14 @@ void describe(V& v, GraphSpec& s) {
   v.value("groups_per_user", s.groups_per_user,
           {Kind::rate, "groups", "mean number of interest groups a user belongs to", kAssumption, 0, 1000});
   v.value("family_adults_per_minor", s.family_adults_per_minor,
-          {Kind::rate, "ties", "mean number of adult family members connected to each minor (trusted links)", kAssumption,
-           0, 100});
+          {Kind::rate, "ties", "mean number of adult family members connected to each minor (trusted links)",
+           kAssumption, 0, 100});
   v.value("coach_share", s.coach_share,
           {Kind::prob, "share", "share of benign adults with a legitimate role with minors (teachers, coaches)",
            kAssumption});
   v.value("coach_minor_ties", s.coach_minor_ties,
-          {Kind::rate, "ties", "mean number of minors connected to each teacher or coach (trusted links)", kAssumption, 0,
-           10000});
+          {Kind::rate, "ties", "mean number of minors connected to each teacher or coach (trusted links)", kAssumption,
+           0, 10000});
   v.value("edge_list", s.edge_list,
           {Kind::path, "file", "optional edge list (two user indices per line) loaded instead of the generated graph",
            "user data"});
@@ -225,10 +228,17 @@ struct OffendersSpec {
 template <class V>
 void describe(V& v, StageHours& s, const char* what) {
   (void)what;
-  v.value("engaged", s.engaged, {Kind::rate, "hours", "mean dwell in stage engaged before trust", "Lorenzo-Dus & Izura 2016 (18 minutes to 82 hours to first sexual request)", 0.001, 1e6});
-  v.value("trust", s.trust, {Kind::rate, "hours", "mean dwell in stage trust before isolation", "Lorenzo-Dus & Izura 2016", 0.001, 1e6});
-  v.value("isolation", s.isolation, {Kind::rate, "hours", "mean dwell in stage isolation before solicitation", "Lorenzo-Dus & Izura 2016", 0.001, 1e6});
-  v.value("solicitation", s.solicitation, {Kind::rate, "hours", "mean dwell in stage solicitation before exploitation", "NCMEC (sextortion escalates in minutes to hours)", 0.001, 1e6});
+  v.value("engaged", s.engaged,
+          {Kind::rate, "hours", "mean dwell in stage engaged before trust",
+           "Lorenzo-Dus & Izura 2016 (18 minutes to 82 hours to first sexual request)", 0.001, 1e6});
+  v.value("trust", s.trust,
+          {Kind::rate, "hours", "mean dwell in stage trust before isolation", "Lorenzo-Dus & Izura 2016", 0.001, 1e6});
+  v.value("isolation", s.isolation,
+          {Kind::rate, "hours", "mean dwell in stage isolation before solicitation", "Lorenzo-Dus & Izura 2016", 0.001,
+           1e6});
+  v.value("solicitation", s.solicitation,
+          {Kind::rate, "hours", "mean dwell in stage solicitation before exploitation",
+           "NCMEC (sextortion escalates in minutes to hours)", 0.001, 1e6});
 }
 
 template <class V>
@@ -243,51 +253,60 @@ void describe(V& v, StageRates& s, const char* what, const char* source) {
 template <class V>
 void describe(V& v, ChannelWeights& s) {
   v.value("friend_suggestions", s.friend_suggestions,
-          {Kind::rate, "weight", "relative use of friend suggestions (friends of minors already connected)", kAssumption, 0, 1e6});
-  v.value("search", s.search, {Kind::rate, "weight", "relative use of search and public profiles", kAssumption, 0, 1e6});
+          {Kind::rate, "weight", "relative use of friend suggestions (friends of minors already connected)",
+           kAssumption, 0, 1e6});
+  v.value("search", s.search,
+          {Kind::rate, "weight", "relative use of search and public profiles", kAssumption, 0, 1e6});
   v.value("public_content", s.public_content,
           {Kind::rate, "weight", "relative use of public posts and comments", kAssumption, 0, 1e6});
-  v.value("groups", s.groups, {Kind::rate, "weight", "relative use of shared groups and communities", kAssumption, 0, 1e6});
+  v.value("groups", s.groups,
+          {Kind::rate, "weight", "relative use of shared groups and communities", kAssumption, 0, 1e6});
 }
 
 template <class V>
 void describe(V& v, OffenderTypeSpec& s) {
-  v.value("share", s.share, {Kind::prob, "share", "share of offenders of this type (the three shares sum to 1)", kAssumption});
-  v.value("accounts", s.accounts,
-          {Kind::rate, "accounts", "mean number of accounts an offender runs at once",
-           "Meta 2025 (3.7 linked accounts per removed account); Meta 2024 (about 125 per sextortion operator)", 1, 10000});
+  v.value("share", s.share,
+          {Kind::prob, "share", "share of offenders of this type (the three shares sum to 1)", kAssumption});
+  v.value(
+      "accounts", s.accounts,
+      {Kind::rate, "accounts", "mean number of accounts an offender runs at once",
+       "Meta 2025 (3.7 linked accounts per removed account); Meta 2024 (about 125 per sextortion operator)", 1, 10000});
   v.value("contacts_per_day", s.contacts_per_day,
           {Kind::rate, "attempts per account-day", "contact attempts to candidate minors per active account per day",
            "assumption (weakly grounded, MODEL.md section 8)", 0, 1e5});
   v.value("max_open_dyads", s.max_open_dyads,
-          {Kind::count, "dyads", "most open dyads an account keeps at once; it stops hunting when full", kAssumption, 1, 1e6});
+          {Kind::count, "dyads", "most open dyads an account keeps at once; it stops hunting when full", kAssumption, 1,
+           1e6});
   v.value("claims_teen_prob", s.claims_teen_prob,
-          {Kind::prob, "probability", "probability that an account poses as a teen (claimed age 15-17)", "Lorenzo-Dus & Izura 2016; NCMEC (sextortion)"});
+          {Kind::prob, "probability", "probability that an account poses as a teen (claimed age 15-17)",
+           "Lorenzo-Dus & Izura 2016; NCMEC (sextortion)"});
   v.value("age_understatement_years", s.age_understatement_years,
           {Kind::rate, "years", "years by which an adult-presenting account understates its owner's age",
            "Lorenzo-Dus & Izura 2016 (about 5 years)", 0, 80});
-  v.value("target_age_min", s.target_age_min, {Kind::integer, "years", "youngest preferred target age", kAssumption, 0, 17});
-  v.value("target_age_max", s.target_age_max,
-          {Kind::integer, "years", "oldest preferred target age", "Thorn & NCMEC 2024 (sextortion: boys 14-17)", 0, 17});
-  v.value("target_boys_share", s.target_boys_share,
-          {Kind::prob, "share", "share of preferred targets who are boys", "Thorn & NCMEC 2024 (sextortion: 90% boys)"});
+  v.value("target_age_min", s.target_age_min,
+          {Kind::integer, "years", "youngest preferred target age", kAssumption, 0, 17});
+  v.value(
+      "target_age_max", s.target_age_max,
+      {Kind::integer, "years", "oldest preferred target age", "Thorn & NCMEC 2024 (sextortion: boys 14-17)", 0, 17});
+  v.value(
+      "target_boys_share", s.target_boys_share,
+      {Kind::prob, "share", "share of preferred targets who are boys", "Thorn & NCMEC 2024 (sextortion: 90% boys)"});
   v.value("target_selectivity", s.target_selectivity,
-          {Kind::prob, "probability", "probability of passing over a candidate outside the preferred age and gender", kAssumption});
+          {Kind::prob, "probability", "probability of passing over a candidate outside the preferred age and gender",
+           kAssumption});
   v.group("channels", [&] { describe(v, s.channels); });
   v.group("dwell_hours", [&] { describe(v, s.dwell_hours, "dwell"); });
-  v.group("exit_per_day", [&] {
-    describe(v, s.exit_per_day, "exit", "assumption (minor stops replying or blocks)");
-  });
-  v.group("report_per_day", [&] {
-    describe(v, s.report_per_day, "report", "assumption (intent to report, before friction)");
-  });
+  v.group("exit_per_day", [&] { describe(v, s.exit_per_day, "exit", "assumption (minor stops replying or blocks)"); });
+  v.group("report_per_day",
+          [&] { describe(v, s.report_per_day, "report", "assumption (intent to report, before friction)"); });
   v.value("move_request_prob", s.move_request_prob,
           {Kind::prob, "probability", "probability the offender asks to move the conversation at isolation",
            "Thorn 2022 Online Grooming (about two thirds asked to move platform)"});
   v.value("move_accept_prob", s.move_accept_prob,
           {Kind::prob, "probability", "probability the minor agrees to move", kAssumption});
   v.value("repeat_prob", s.repeat_prob,
-          {Kind::prob, "probability", "probability that an exploited dyad returns to solicitation (repeat demands after payment)",
+          {Kind::prob, "probability",
+           "probability that an exploited dyad returns to solicitation (repeat demands after payment)",
            "NCMEC (sextortion repeats after payment)"});
   v.value("reentry_prob", s.reentry_prob,
           {Kind::prob, "probability", "probability a banned account comes back as a new account (ban evasion)",
@@ -298,13 +317,18 @@ void describe(V& v, OffenderTypeSpec& s) {
 
 template <class V>
 void describe(V& v, OffendersSpec& s) {
-  v.value("share_of_adults", s.share_of_adults,
-          {Kind::prob, "share", "share of adult users who are offenders", "MODEL.md section 9 (0.5%); weakly grounded"});
+  v.value(
+      "share_of_adults", s.share_of_adults,
+      {Kind::prob, "share", "share of adult users who are offenders", "MODEL.md section 9 (0.5%); weakly grounded"});
   v.value("arrivals_per_year", s.arrivals_per_year,
-          {Kind::rate, "per year", "new offenders arriving per year, as a share of the offenders at day 0 (turnover; without it bans deplete the offender population)",
+          {Kind::rate, "per year",
+           "new offenders arriving per year, as a share of the offenders at day 0 (turnover; without it bans deplete "
+           "the offender population)",
            "assumption (weakly grounded, MODEL.md section 8)", 0, 100});
   v.value("risk_aversion", s.risk_aversion,
-          {Kind::rate, "1", "how strongly offenders avoid platforms with visible detection when choosing where to open accounts (0 = go only where the children are)",
+          {Kind::rate, "1",
+           "how strongly offenders avoid platforms with visible detection when choosing where to open accounts (0 = go "
+           "only where the children are)",
            "assumption (adaptation, MODEL.md section 2)", 0, 100});
   v.group("groomer", [&] { describe(v, s.groomer); });
   v.group("sextortion", [&] { describe(v, s.sextortion); });
@@ -378,8 +402,8 @@ struct EnforcementSpec {
 // scanning is on. Rates of false positives are per million benign items.
 struct HashMatchingSpec {
   bool enabled = false;
-  bool public_surfaces = true;   // public posts, comments, public groups
-  bool private_surfaces = false; // private groups, unencrypted messages, storage
+  bool public_surfaces = true;    // public posts, comments, public groups
+  bool private_surfaces = false;  // private groups, unencrypted messages, storage
   double list_coverage = 0.9;
   double edit_recall = 0.5;
   double fp_per_million = 0.02;
@@ -451,10 +475,12 @@ void describe(V& v, ControlsSpec& c) {
   v.group("private_by_default", [&] {
     auto& s = c.private_by_default;
     v.value("age_threshold", s.age_threshold,
-            {Kind::integer, "years", "minors the platform believes younger than this get a private profile by default (0 = none)",
+            {Kind::integer, "years",
+             "minors the platform believes younger than this get a private profile by default (0 = none)",
              "Meta 2021 (private by default under 16)", 0, 18});
     v.value("applies_to_existing", s.applies_to_existing,
-            {Kind::boolean, "", "a change of this default also resets existing accounts (otherwise only new accounts)", kAssumption});
+            {Kind::boolean, "", "a change of this default also resets existing accounts (otherwise only new accounts)",
+             kAssumption});
     v.value("minors_can_change", s.minors_can_change,
             {Kind::boolean, "", "minors may switch the default off", kAssumption});
     v.value("change_prob", s.change_prob,
@@ -471,33 +497,42 @@ void describe(V& v, ControlsSpec& c) {
     v.value("exclude_suspicious_adults", s.exclude_suspicious_adults,
             {Kind::boolean, "", "flagged adults never get minors suggested", "Meta 2021"});
   });
-  v.value("hide_connection_lists", c.hide_connection_lists,
-          {Kind::boolean, "", "minors' friend lists hidden: friends of friends are no longer browsable", "Ofcom ICU F1"});
+  v.value(
+      "hide_connection_lists", c.hide_connection_lists,
+      {Kind::boolean, "", "minors' friend lists hidden: friends of friends are no longer browsable", "Ofcom ICU F1"});
   v.value("location_hidden", c.location_hidden,
-          {Kind::boolean, "", "minors' location hidden: removes the 'nearby' share of search discovery", "Ofcom ICU F1; EU DSA Art. 28 guidelines"});
+          {Kind::boolean, "", "minors' location hidden: removes the 'nearby' share of search discovery",
+           "Ofcom ICU F1; EU DSA Art. 28 guidelines"});
   v.value("search_restriction", c.search_restriction,
           {Kind::boolean, "", "minors' profiles are not shown in adults' search results", "Ofcom ICU F1"});
   v.value("recommender_safety", c.recommender_safety,
-          {Kind::boolean, "", "minors' public content is not recommended to adults who are not connected", "EU DSA Art. 28 guidelines"});
+          {Kind::boolean, "", "minors' public content is not recommended to adults who are not connected",
+           "EU DSA Art. 28 guidelines"});
   v.group("dm_policy", [&] {
     auto& s = c.dm_policy;
     const char* src = "Meta 2024 teen accounts; Ofcom ICU F1";
-    v.value("under_13", s.under_13, {Kind::choice, "", "who may message a user the platform believes is under 13", src});
-    v.value("under_16", s.under_16, {Kind::choice, "", "who may message a user the platform believes is 13 to 15", src});
-    v.value("under_18", s.under_18, {Kind::choice, "", "who may message a user the platform believes is 16 or 17", src});
+    v.value("under_13", s.under_13,
+            {Kind::choice, "", "who may message a user the platform believes is under 13", src});
+    v.value("under_16", s.under_16,
+            {Kind::choice, "", "who may message a user the platform believes is 13 to 15", src});
+    v.value("under_18", s.under_18,
+            {Kind::choice, "", "who may message a user the platform believes is 16 or 17", src});
   });
   v.group("request_filtering", [&] {
     auto& s = c.request_filtering;
     v.value("mutuals_required", s.mutuals_required,
             {Kind::boolean, "", "requests to minors need at least one mutual connection", kAssumption});
     v.value("daily_limit_to_minors", s.daily_limit_to_minors,
-            {Kind::count, "requests per account-day", "most requests an adult account may send to minors per day (0 = no limit)",
-             kAssumption, 0, 1e6});
+            {Kind::count, "requests per account-day",
+             "most requests an adult account may send to minors per day (0 = no limit)", kAssumption, 0, 1e6});
   });
   v.group("age_band_segregation", [&] {
     auto& s = c.age_band_segregation;
-    v.value("enabled", s.enabled, {Kind::boolean, "", "contact only within nearby believed age bands (<13, 13-15, 16-17, 18+)", "Roblox 2024; Yubo"});
-    v.value("max_band_gap", s.max_band_gap, {Kind::integer, "bands", "largest allowed gap between age bands", kAssumption, 0, 3});
+    v.value("enabled", s.enabled,
+            {Kind::boolean, "", "contact only within nearby believed age bands (<13, 13-15, 16-17, 18+)",
+             "Roblox 2024; Yubo"});
+    v.value("max_band_gap", s.max_band_gap,
+            {Kind::integer, "bands", "largest allowed gap between age bands", kAssumption, 0, 3});
     v.value("trusted_links_exempt", s.trusted_links_exempt,
             {Kind::boolean, "", "family and verified trusted links are exempt", kAssumption});
   });
@@ -508,14 +543,18 @@ void describe(V& v, ControlsSpec& c) {
   });
   v.group("suspicious_adult_restrictions", [&] {
     auto& s = c.suspicious_adult_restrictions;
-    v.value("enabled", s.enabled,
-            {Kind::boolean, "", "adults flagged by minors' blocks and reports are hidden from minors and cannot message them", "Meta 2021"});
+    v.value(
+        "enabled", s.enabled,
+        {Kind::boolean, "",
+         "adults flagged by minors' blocks and reports are hidden from minors and cannot message them", "Meta 2021"});
     v.value("flag_threshold", s.flag_threshold,
-            {Kind::count, "blocks or reports", "blocks plus reports from minors that flag an adult account", kAssumption, 1, 1e6});
+            {Kind::count, "blocks or reports", "blocks plus reports from minors that flag an adult account",
+             kAssumption, 1, 1e6});
   });
   v.group("parental_supervision", [&] {
     auto& s = c.parental_supervision;
-    v.value("uptake", s.uptake, {Kind::prob, "share", "share of minors under parental supervision", "assumption; Meta 2024 (low uptake)"});
+    v.value("uptake", s.uptake,
+            {Kind::prob, "share", "share of minors under parental supervision", "assumption; Meta 2024 (low uptake)"});
     v.value("locks_settings", s.locks_settings,
             {Kind::boolean, "", "supervised minors cannot switch protective defaults off", kAssumption});
   });
@@ -525,17 +564,21 @@ void describe(V& v, ControlsSpec& c) {
             {Kind::choice, "", "how the platform learns ages; error per method under age_methods.*",
              "Ofcom 2025 age assurance guidance; EU DSA Art. 28 guidelines"});
     v.value("coverage", s.coverage, {Kind::prob, "share", "share of accounts the method is applied to", kAssumption});
-    v.value("circumvention", s.circumvention,
-            {Kind::prob, "probability", "probability a minor circumvents the check (keeps the declared age)", kAssumption});
+    v.value(
+        "circumvention", s.circumvention,
+        {Kind::prob, "probability", "probability a minor circumvents the check (keeps the declared age)", kAssumption});
     v.value("enforce_minimum_age", s.enforce_minimum_age,
             {Kind::boolean, "", "accounts believed under the minimum age are removed", kAssumption});
   });
-  v.value("minimum_age", c.minimum_age, {Kind::integer, "years", "minimum age in the terms of service", "COPPA (13)", 0, 18});
+  v.value("minimum_age", c.minimum_age,
+          {Kind::integer, "years", "minimum age in the terms of service", "COPPA (13)", 0, 18});
   v.group("reporting", [&] {
     auto& s = c.reporting;
-    v.value("steps", s.steps, {Kind::count, "steps", "steps to complete a report in the product", "eSafety Commissioner 2022", 1, 100});
+    v.value("steps", s.steps,
+            {Kind::count, "steps", "steps to complete a report in the product", "eSafety Commissioner 2022", 1, 100});
     v.value("in_product", s.in_product,
-            {Kind::boolean, "", "report from where the harm happens (otherwise an external form, more steps)", "Ofcom ICU D1/D2"});
+            {Kind::boolean, "", "report from where the harm happens (otherwise an external form, more steps)",
+             "Ofcom ICU D1/D2"});
     v.value("child_friendly", s.child_friendly,
             {Kind::boolean, "", "reporting designed for children (raises intent)", "EU DSA Art. 28 guidelines"});
     v.value("feedback", s.feedback,
@@ -548,9 +591,11 @@ void describe(V& v, ControlsSpec& c) {
     v.value("capacity_per_day", s.capacity_per_day,
             {Kind::rate, "reviews per day", "reviews the platform's moderators complete per day", kAssumption, 0, 1e9});
     v.value("accuracy", s.accuracy,
-            {Kind::prob, "probability", "probability a review reaches the right decision", "assumption; eSafety 2022 (re-review)"});
+            {Kind::prob, "probability", "probability a review reaches the right decision",
+             "assumption; eSafety 2022 (re-review)"});
     v.value("delay_hours", s.delay_hours,
-            {Kind::rate, "hours", "fixed delay from filing to entering review", "eSafety 2022 (4 minutes to 2 days)", 0, 1e5});
+            {Kind::rate, "hours", "fixed delay from filing to entering review", "eSafety 2022 (4 minutes to 2 days)", 0,
+             1e5});
     v.value("minutes_per_review", s.minutes_per_review,
             {Kind::rate, "minutes", "moderator time per review (review_hours)", kAssumption, 0, 1e4});
   });
@@ -559,15 +604,19 @@ void describe(V& v, ControlsSpec& c) {
     v.value("strikes_to_ban", s.strikes_to_ban,
             {Kind::count, "strikes", "confirmed violations before a ban (other harms)", kAssumption, 1, 100});
     v.value("zero_tolerance", s.zero_tolerance,
-            {Kind::boolean, "", "one confirmed child-exploitation violation bans", "industry practice (Meta, Google policies)"});
+            {Kind::boolean, "", "one confirmed child-exploitation violation bans",
+             "industry practice (Meta, Google policies)"});
     v.value("linkage_detection", s.linkage_detection,
-            {Kind::prob, "probability", "probability a returning banned offender's new account is linked and banned at once",
+            {Kind::prob, "probability",
+             "probability a returning banned offender's new account is linked and banned at once",
              "assumption (weakly grounded)"});
   });
   v.group("hash_matching", [&] {
     auto& s = c.hash_matching;
-    v.value("enabled", s.enabled, {Kind::boolean, "", "hash matching of known abuse material (PhotoDNA/PDQ-like)", "Ofcom ICU C9; NCMEC"});
-    v.value("public_surfaces", s.public_surfaces, {Kind::boolean, "", "scan public posts, comments and public groups", "Ofcom ICU C9"});
+    v.value("enabled", s.enabled,
+            {Kind::boolean, "", "hash matching of known abuse material (PhotoDNA/PDQ-like)", "Ofcom ICU C9; NCMEC"});
+    v.value("public_surfaces", s.public_surfaces,
+            {Kind::boolean, "", "scan public posts, comments and public groups", "Ofcom ICU C9"});
     v.value("private_surfaces", s.private_surfaces,
             {Kind::boolean, "", "scan private groups, unencrypted messages and storage", "eSafety 2024 standards"});
     v.value("list_coverage", s.list_coverage,
@@ -577,24 +626,32 @@ void describe(V& v, ControlsSpec& c) {
             {Kind::prob, "probability", "probability an edited (cropped, re-encoded) copy still matches",
              "Steinebach 2024 (perceptual hashes fragile to cropping); ThreatExchange PDQ"});
     v.value("fp_per_million", s.fp_per_million,
-            {Kind::rate, "per million uploads", "benign uploads wrongly matched", "eSafety 2022 (PhotoDNA about 1 in 50 billion, vendor claim)", 0, 1e6});
+            {Kind::rate, "per million uploads", "benign uploads wrongly matched",
+             "eSafety 2022 (PhotoDNA about 1 in 50 billion, vendor claim)", 0, 1e6});
   });
   v.group("url_blocking", [&] {
     auto& s = c.url_blocking;
-    v.value("enabled", s.enabled, {Kind::boolean, "", "block links to known abuse-material URLs (IWF-like list)", "Ofcom ICU C10"});
-    v.value("coverage", s.coverage, {Kind::prob, "share", "share of shared links to abuse material that the list knows", kAssumption});
+    v.value("enabled", s.enabled,
+            {Kind::boolean, "", "block links to known abuse-material URLs (IWF-like list)", "Ofcom ICU C10"});
+    v.value("coverage", s.coverage,
+            {Kind::prob, "share", "share of shared links to abuse material that the list knows", kAssumption});
   });
   v.group("new_material_classifier", [&] {
     auto& s = c.new_material_classifier;
-    v.value("enabled", s.enabled, {Kind::boolean, "", "classifier for new (unhashed) abuse material", "Thorn Safer; Google CSAI"});
-    v.value("private_surfaces", s.private_surfaces, {Kind::boolean, "", "also scan private, unencrypted surfaces", kAssumption});
-    v.value("recall", s.recall, {Kind::prob, "probability", "probability a new item is flagged at upload", kAssumption});
+    v.value("enabled", s.enabled,
+            {Kind::boolean, "", "classifier for new (unhashed) abuse material", "Thorn Safer; Google CSAI"});
+    v.value("private_surfaces", s.private_surfaces,
+            {Kind::boolean, "", "also scan private, unencrypted surfaces", kAssumption});
+    v.value("recall", s.recall,
+            {Kind::prob, "probability", "probability a new item is flagged at upload", kAssumption});
     v.value("fp_per_million", s.fp_per_million,
             {Kind::rate, "per million uploads", "benign uploads wrongly flagged (go to review)", kAssumption, 0, 1e6});
   });
   v.group("grooming_detection", [&] {
     auto& s = c.grooming_detection;
-    v.value("enabled", s.enabled, {Kind::boolean, "", "text classifier for grooming on readable conversations", "Morris & Hirst 2012 (PAN-2012 F1 0.77-0.83)"});
+    v.value("enabled", s.enabled,
+            {Kind::boolean, "", "text classifier for grooming on readable conversations",
+             "Morris & Hirst 2012 (PAN-2012 F1 0.77-0.83)"});
     v.group("recall_per_day", [&] {
       describe(v, s.recall_per_day, "detection", "assumption; PAN-2012 benchmark is optimistic (decoy chats)");
     });
@@ -603,33 +660,49 @@ void describe(V& v, ControlsSpec& c) {
   });
   v.group("behavioural_risk", [&] {
     auto& s = c.behavioural_risk;
-    v.value("enabled", s.enabled, {Kind::boolean, "", "risk score from behaviour: requests to many minors, age gaps, blocks received", "Meta 2021 (suspicious adults)"});
+    v.value("enabled", s.enabled,
+            {Kind::boolean, "", "risk score from behaviour: requests to many minors, age gaps, blocks received",
+             "Meta 2021 (suspicious adults)"});
     v.value("threshold", s.threshold,
-            {Kind::rate, "score", "score that sends an account to review (1 per contact attempt to a minor with a 5+ year age gap, 3 per block or report)", kAssumption, 0, 1e6});
+            {Kind::rate, "score",
+             "score that sends an account to review (1 per contact attempt to a minor with a 5+ year age gap, 3 per "
+             "block or report)",
+             kAssumption, 0, 1e6});
     v.value("precision", s.precision,
-            {Kind::prob, "share", "share of accounts sent to review that are offenders (the rest are benign, in aggregate)", kAssumption});
+            {Kind::prob, "share",
+             "share of accounts sent to review that are offenders (the rest are benign, in aggregate)", kAssumption});
   });
   v.value("e2ee_share", c.e2ee_share,
           {Kind::prob, "share", "share of direct messages that are end-to-end encrypted", "MODEL.md section 2"});
   v.value("client_side_scanning", c.client_side_scanning,
-          {Kind::boolean, "", "content detectors also run on end-to-end encrypted messages, on the device", "eSafety 2024 standards (alternatives under encryption)"});
+          {Kind::boolean, "", "content detectors also run on end-to-end encrypted messages, on the device",
+           "eSafety 2024 standards (alternatives under encryption)"});
   v.group("signal_sharing", [&] {
     auto& s = c.signal_sharing;
-    v.value("participates", s.participates, {Kind::boolean, "", "shares and receives signals on confirmed offenders (Lantern-like)", "Tech Coalition Lantern 2023"});
-    v.value("latency_days", s.latency_days, {Kind::rate, "days", "delay before a shared signal is acted on", kAssumption, 0, 1e4});
-    v.value("recall", s.recall, {Kind::prob, "probability", "probability a signal finds the offender's account here", kAssumption});
-    v.value("precision", s.precision, {Kind::prob, "share", "share of acted-on signals that hit the right person (others are wrongful actions)", kAssumption});
+    v.value("participates", s.participates,
+            {Kind::boolean, "", "shares and receives signals on confirmed offenders (Lantern-like)",
+             "Tech Coalition Lantern 2023"});
+    v.value("latency_days", s.latency_days,
+            {Kind::rate, "days", "delay before a shared signal is acted on", kAssumption, 0, 1e4});
+    v.value("recall", s.recall,
+            {Kind::prob, "probability", "probability a signal finds the offender's account here", kAssumption});
+    v.value("precision", s.precision,
+            {Kind::prob, "share", "share of acted-on signals that hit the right person (others are wrongful actions)",
+             kAssumption});
   });
   v.group("clearinghouse_reporting", [&] {
     auto& s = c.clearinghouse_reporting;
-    v.value("enabled", s.enabled, {Kind::boolean, "", "reports confirmed material and enticement to the clearinghouse", "18 U.S.C. 2258A"});
+    v.value("enabled", s.enabled,
+            {Kind::boolean, "", "reports confirmed material and enticement to the clearinghouse", "18 U.S.C. 2258A"});
     v.value("completeness", s.completeness,
             {Kind::prob, "share", "completeness of reports; a report is actionable with this probability",
              "NCMEC 2022 (about 49% of ESP reports actionable)"});
-    v.value("delay_days", s.delay_days, {Kind::rate, "days", "delay from confirmation to the report", kAssumption, 0, 1e4});
+    v.value("delay_days", s.delay_days,
+            {Kind::rate, "days", "delay from confirmation to the report", kAssumption, 0, 1e4});
   });
   v.value("evidence_retention_days", c.evidence_retention_days,
-          {Kind::rate, "days", "days the platform keeps evidence; later law-enforcement requests fail", "REPORT Act 2024 (1 year); 90 days before", 0, 1e5});
+          {Kind::rate, "days", "days the platform keeps evidence; later law-enforcement requests fail",
+           "REPORT Act 2024 (1 year); 90 days before", 0, 1e5});
 }
 
 // ---------------------------------------------------------------- platform
@@ -643,14 +716,15 @@ struct PlatformSpec {
 template <class V>
 void describe(V& v, PlatformSpec& p) {
   v.value("kind", p.kind, {Kind::choice, "", "kind of service", "MODEL.md section 2"});
-  v.value("user_share", p.user_share, {Kind::prob, "share", "share of the population with an account here", kAssumption});
+  v.value("user_share", p.user_share,
+          {Kind::prob, "share", "share of the population with an account here", kAssumption});
   v.group("controls", [&] { describe(v, p.controls); });
 }
 
 // ---------------------------------------------------------------- behaviour of users
 struct AgeMethodError {
-  double sd_years = 0;   // error of the age estimate
-  double bias_years = 0; // systematic error (positive = overestimates)
+  double sd_years = 0;    // error of the age estimate
+  double bias_years = 0;  // systematic error (positive = overestimates)
 };
 struct AgeMethodsSpec {
   AgeMethodError estimation{2.0, 0.5};
@@ -686,12 +760,15 @@ struct ResponseSpec {
 template <class V>
 void describe(V& v, AgeMethodError& s, const char* source) {
   v.value("sd_years", s.sd_years, {Kind::rate, "years", "standard deviation of the age estimate", source, 0, 50});
-  v.value("bias_years", s.bias_years, {Kind::real, "years", "mean error of the age estimate (+ = too old)", source, -20, 20});
+  v.value("bias_years", s.bias_years,
+          {Kind::real, "years", "mean error of the age estimate (+ = too old)", source, -20, 20});
 }
 
 template <class V>
 void describe(V& v, AgeMethodsSpec& s) {
-  v.group("estimation", [&] { describe(v, s.estimation, "Yoti 2023 white paper (facial age estimation MAE about 1.5-2 years for 13-17)"); });
+  v.group("estimation", [&] {
+    describe(v, s.estimation, "Yoti 2023 white paper (facial age estimation MAE about 1.5-2 years for 13-17)");
+  });
   v.group("verification", [&] { describe(v, s.verification, "assumption (document checks)"); });
   v.group("inference", [&] { describe(v, s.inference, kAssumption); });
 }
@@ -699,10 +776,12 @@ void describe(V& v, AgeMethodsSpec& s) {
 template <class V>
 void describe(V& v, ResponseSpec& s) {
   v.value("accept_scale", s.accept_scale,
-          {Kind::rate, "multiplier", "probability a minor replies to a stranger = accept_scale x vulnerability", kAssumption, 0, 100});
+          {Kind::rate, "multiplier", "probability a minor replies to a stranger = accept_scale x vulnerability",
+           kAssumption, 0, 100});
   v.value("teen_disguise_factor", s.teen_disguise_factor,
           {Kind::rate, "multiplier", "reply multiplier when the account poses as a teen", kAssumption, 0, 100});
-  v.value("block_prob", s.block_prob, {Kind::prob, "probability", "probability a minor blocks an unwanted contact", kAssumption});
+  v.value("block_prob", s.block_prob,
+          {Kind::prob, "probability", "probability a minor blocks an unwanted contact", kAssumption});
   v.value("report_intent", s.report_intent,
           {Kind::prob, "probability", "probability a minor sets out to report an unwanted contact (before friction)",
            "Thorn 2021 Responding to Online Threats (few minors report)"});
@@ -711,7 +790,8 @@ void describe(V& v, ResponseSpec& s) {
   v.value("confirm_accept_factor", s.confirm_accept_factor,
           {Kind::prob, "multiplier", "reply multiplier when the minor must confirm before viewing", kAssumption});
   v.value("request_fallback_prob", s.request_fallback_prob,
-          {Kind::prob, "probability", "probability an offender blocked from messaging sends a connection request instead", kAssumption});
+          {Kind::prob, "probability",
+           "probability an offender blocked from messaging sends a connection request instead", kAssumption});
   v.value("connection_accept_factor", s.connection_accept_factor,
           {Kind::prob, "multiplier", "reply multiplier for a connection request compared with a message", kAssumption});
   v.value("nudge_accept_factor", s.nudge_accept_factor,
@@ -732,19 +812,24 @@ void describe(V& v, ResponseSpec& s) {
   v.value("combined_report_share", s.combined_report_share,
           {Kind::prob, "share", "share of blocks that also report when block and report are one action", kAssumption});
   v.value("supervision_report_factor", s.supervision_report_factor,
-          {Kind::rate, "multiplier", "report multiplier when a parent supervises (parent sees contacts)", kAssumption, 0, 100});
+          {Kind::rate, "multiplier", "report multiplier when a parent supervises (parent sees contacts)", kAssumption,
+           0, 100});
   v.value("nearby_share", s.nearby_share,
           {Kind::prob, "share", "share of search discovery that relies on visible location", kAssumption});
   v.value("list_browsing_share", s.list_browsing_share,
-          {Kind::prob, "share", "share of friend-of-friend discovery done by browsing connection lists (closed by hide_connection_lists)",
+          {Kind::prob, "share",
+           "share of friend-of-friend discovery done by browsing connection lists (closed by hide_connection_lists)",
            kAssumption});
   v.value("private_discovery_factor", s.private_discovery_factor,
-          {Kind::prob, "multiplier", "chance an offender pursues a private profile found by search, relative to a public one", kAssumption});
+          {Kind::prob, "multiplier",
+           "chance an offender pursues a private profile found by search, relative to a public one", kAssumption});
   v.value("recommender_share", s.recommender_share,
-          {Kind::prob, "share", "share of public-content discovery that comes from recommendations (closed by recommender_safety)",
+          {Kind::prob, "share",
+           "share of public-content discovery that comes from recommendations (closed by recommender_safety)",
            kAssumption});
   v.value("voluntary_private_share", s.voluntary_private_share,
-          {Kind::prob, "share", "share of minors without a private default who make their profile private themselves", kAssumption});
+          {Kind::prob, "share", "share of minors without a private default who make their profile private themselves",
+           kAssumption});
 }
 
 // ---------------------------------------------------------------- benign background
@@ -762,13 +847,17 @@ struct BenignSpec {
 template <class V>
 void describe(V& v, BenignSpec& s) {
   v.value("family_contacts_per_minor_day", s.family_contacts_per_minor_day,
-          {Kind::rate, "contacts per minor-day", "legitimate messages from connected family, teachers and coaches", kAssumption, 0, 1e4});
+          {Kind::rate, "contacts per minor-day", "legitimate messages from connected family, teachers and coaches",
+           kAssumption, 0, 1e4});
   v.value("stranger_adult_contacts_per_minor_day", s.stranger_adult_contacts_per_minor_day,
-          {Kind::rate, "contacts per minor-day", "benign first contacts from unconnected adults (new coach, relative)", kAssumption, 0, 1e4});
+          {Kind::rate, "contacts per minor-day", "benign first contacts from unconnected adults (new coach, relative)",
+           kAssumption, 0, 1e4});
   v.value("peer_stranger_contacts_per_minor_day", s.peer_stranger_contacts_per_minor_day,
-          {Kind::rate, "contacts per minor-day", "benign first contacts from unconnected minors (new classmates)", kAssumption, 0, 1e4});
+          {Kind::rate, "contacts per minor-day", "benign first contacts from unconnected minors (new classmates)",
+           kAssumption, 0, 1e4});
   v.value("false_reports_per_1k_users_day", s.false_reports_per_1k_users_day,
-          {Kind::rate, "reports per 1,000 user-days", "user reports against benign users (review work, wrongful actions)", kAssumption, 0, 1e6});
+          {Kind::rate, "reports per 1,000 user-days",
+           "user reports against benign users (review work, wrongful actions)", kAssumption, 0, 1e6});
   v.value("appeal_prob", s.appeal_prob,
           {Kind::prob, "probability", "probability a wrongly actioned benign user appeals", kAssumption});
   v.value("appeal_success", s.appeal_success,
@@ -802,31 +891,42 @@ void describe(V& v, ContentSpec& s) {
   v.value("new_items_per_exploitation", s.new_items_per_exploitation,
           {Kind::rate, "items", "mean new abuse-material items created per exploitation event", kAssumption, 0, 1000});
   v.value("exploitation_share_prob", s.exploitation_share_prob,
-          {Kind::prob, "probability", "probability a new item from exploitation is shared onward on the platform", kAssumption});
+          {Kind::prob, "probability", "probability a new item from exploitation is shared onward on the platform",
+           kAssumption});
   v.value("uploads_per_day", s.uploads_per_day,
-          {Kind::rate, "uploads per account-day", "abuse-material uploads or shares per distributor account per day", kAssumption, 0, 1e5});
+          {Kind::rate, "uploads per account-day", "abuse-material uploads or shares per distributor account per day",
+           kAssumption, 0, 1e5});
   v.value("new_share", s.new_share,
-          {Kind::prob, "share", "share of distributor uploads that are new (unhashed) material", "NCMEC 2022 (mostly known material)"});
+          {Kind::prob, "share", "share of distributor uploads that are new (unhashed) material",
+           "NCMEC 2022 (mostly known material)"});
   v.value("group_share", s.group_share,
           {Kind::prob, "share", "share of uploads posted to groups (the rest sent in direct messages)", kAssumption});
   v.value("link_share", s.link_share,
-          {Kind::prob, "share", "share of shares that are links to material hosted elsewhere (URL lists apply)", kAssumption});
+          {Kind::prob, "share", "share of shares that are links to material hosted elsewhere (URL lists apply)",
+           kAssumption});
   v.value("edited_share", s.edited_share,
           {Kind::prob, "share", "share of copies edited (cropped, re-encoded) to evade hashes", "Steinebach 2024"});
   v.value("initial_hashed_share", s.initial_hashed_share,
-          {Kind::prob, "share", "share of already-circulating material whose hash is in the shared list at day 0", kAssumption});
+          {Kind::prob, "share", "share of already-circulating material whose hash is in the shared list at day 0",
+           kAssumption});
   v.value("views_per_day_group", s.views_per_day_group,
-          {Kind::rate, "views per item-day", "views of a copy posted in a group, per day until removal", kAssumption, 0, 1e6});
+          {Kind::rate, "views per item-day", "views of a copy posted in a group, per day until removal", kAssumption, 0,
+           1e6});
   v.value("views_per_day_message", s.views_per_day_message,
-          {Kind::rate, "views per item-day", "views of a copy sent in a message, per day until removal", kAssumption, 0, 1e6});
+          {Kind::rate, "views per item-day", "views of a copy sent in a message, per day until removal", kAssumption, 0,
+           1e6});
   v.value("lifetime_days", s.lifetime_days,
-          {Kind::rate, "days", "mean days a copy stays visible if nobody removes it (deleted, group closed)", kAssumption, 0.01, 1e5});
+          {Kind::rate, "days", "mean days a copy stays visible if nobody removes it (deleted, group closed)",
+           kAssumption, 0.01, 1e5});
   v.value("viewer_report_per_day", s.viewer_report_per_day,
-          {Kind::rate, "per copy-day", "hazard that a bystander reports a visible copy in a group (before friction)", kAssumption, 0, 1e3});
+          {Kind::rate, "per copy-day", "hazard that a bystander reports a visible copy in a group (before friction)",
+           kAssumption, 0, 1e3});
   v.value("auto_removal_hours", s.auto_removal_hours,
           {Kind::rate, "hours", "time from a hash match to removal (automated, no human review)", kAssumption, 0, 1e4});
   v.value("benign_uploads_per_user_day", s.benign_uploads_per_user_day,
-          {Kind::rate, "uploads per user-day", "benign image and video uploads (drawn in aggregate; matter only through false positives)", kAssumption, 0, 1e4});
+          {Kind::rate, "uploads per user-day",
+           "benign image and video uploads (drawn in aggregate; matter only through false positives)", kAssumption, 0,
+           1e4});
 }
 
 // ---------------------------------------------------------------- clearinghouse and law enforcement
@@ -839,12 +939,15 @@ struct ClearinghouseSpec {
 template <class V>
 void describe(V& v, ClearinghouseSpec& s) {
   v.value("le_capacity_per_million_users_day", s.le_capacity_per_million_users_day,
-          {Kind::rate, "reports per million users per day", "actionable reports law enforcement can start work on per day, scaled to the population",
+          {Kind::rate, "reports per million users per day",
+           "actionable reports law enforcement can start work on per day, scaled to the population",
            "assumption; NCMEC (law-enforcement capacity far below report volume)", 0, 1e9});
   v.value("le_delay_days", s.le_delay_days,
-          {Kind::rate, "days", "delay from starting on a report to acting (evidence requested from the platform)", kAssumption, 0, 1e5});
+          {Kind::rate, "days", "delay from starting on a report to acting (evidence requested from the platform)",
+           kAssumption, 0, 1e5});
   v.value("le_action_prob", s.le_action_prob,
-          {Kind::prob, "probability", "probability that work on an actionable report leads to action against the offender", kAssumption});
+          {Kind::prob, "probability",
+           "probability that work on an actionable report leads to action against the offender", kAssumption});
 }
 
 // ---------------------------------------------------------------- timeline and whole scenario
@@ -884,7 +987,8 @@ void describe(V& v, ScenarioSpec& s) {
   v.value("name", s.name, {Kind::text, "", "scenario name", "user"});
   v.value("description", s.description, {Kind::text, "", "what the scenario represents", "user"});
   v.value("seed", s.seed, {Kind::count, "", "base random seed (replicate r uses seed + r)", "user", 0, 9.0e15});
-  v.value("horizon_days", s.horizon_days, {Kind::count, "days", "simulated days", "MODEL.md section 3 (365)", 1, 36500});
+  v.value("horizon_days", s.horizon_days,
+          {Kind::count, "days", "simulated days", "MODEL.md section 3 (365)", 1, 36500});
   v.value("dt_hours", s.dt_hours,
           {Kind::rate, "hours", "tick length for discovery and contact; dyads run in continuous time (must divide 24)",
            "MODEL.md section 3", 0.25, 24});
