@@ -18,7 +18,7 @@ CPP_FILES = $(shell find sim python tests/cpp tests/bench -name '*.cpp' -o -name
 .PHONY: help deps system-deps demo test test-cpp test-asan test-tsan test-fuzz test-python format lint clean
 
 help:
-	@echo "make demo    install everything, then run the baseline scenario"
+	@echo "make demo    install everything, then compare the baseline with teen-account defaults"
 	@echo "make test    C++ tests (debug, ASan+UBSan, TSan), Python tests, a 60 s fuzz run"
 	@echo "make deps    system packages, .venv and the safesim package"
 	@echo "make format  clang-format and ruff format in place"
@@ -39,8 +39,10 @@ $(VENV)/.installed: $(VPY) $(PACKAGE_INPUTS)
 	  --config-settings=build-dir=build/python ".[test]"
 	touch $@
 
+# Paired effects print to the terminal; tables and figures go to out/demo/.
 demo: deps
-	$(VENV)/bin/safesim run scenarios/baseline.yaml --reps 20
+	$(VENV)/bin/safesim compare scenarios/baseline.yaml --policy-arm industry_teen_accounts \
+	  --reps 20 --out out/demo
 
 test: deps test-cpp test-asan test-tsan test-python test-fuzz
 

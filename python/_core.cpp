@@ -5,14 +5,17 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "safesim/metrics.hpp"
+#include "safesim/oracle.hpp"
 #include "safesim/scenario.hpp"
 #include "safesim/simulation.hpp"
 #include "safesim/spec.hpp"
@@ -193,6 +196,42 @@ PYBIND11_MODULE(_core, m) {
         return rows;
       },
       "Output metrics as (name, kind, unit, meaning), in the column order of totals and daily.");
+
+  m.def(
+      "dyad_outcome",
+      [](const safesim::ScenarioSpec& spec, std::size_t platform, int offender_type) {
+        if (platform >= spec.platforms.size()) throw py::index_error("platform index out of range");
+        if (offender_type < 0 || offender_type > 2) throw py::index_error("offender_type must be 0, 1 or 2");
+        safesim::DyadOutcome o;
+        {
+          py::gil_scoped_release release;
+          o = safesim::dyad_outcome_mixed(spec, platform, offender_type);
+        }
+        py::dict d;
+        d["exploited"] = o.exploited;
+        d["reported"] = o.reported;
+        d["exited"] = o.exited;
+        d["detected"] = o.detected;
+        d["closed_after_exploitation"] = o.closed_after_exploitation;
+        d["reported_before_exploitation"] = o.reported_before_exploitation;
+        d["exited_before_exploitation"] = o.exited_before_exploitation;
+        d["detected_before_exploitation"] = o.detected_before_exploitation;
+        d["reach_trust"] = o.reach_trust;
+        d["reach_isolation"] = o.reach_isolation;
+        d["reach_solicitation"] = o.reach_solicitation;
+        d["moved"] = o.moved;
+        d["exploitation_events"] = o.exploitation_events;
+        d["expected_days"] = o.expected_days;
+        d["days_second_moment"] = o.days_second_moment;
+        d["exploited_days"] = o.exploited_days;
+        d["reported_days"] = o.reported_days;
+        d["exited_days"] = o.exited_days;
+        d["detected_days"] = o.detected_days;
+        return d;
+      },
+      py::arg("spec"), py::arg("platform") = 0, py::arg("offender_type") = 0,
+      "Analytic per-dyad outcome (absorbing Markov chain, MODEL.md section 7) for one platform and offender "
+      "type (0 groomer, 1 sextortion, 2 distributor).");
 
   m.def("parameter_dictionary", &safesim::parameter_dictionary_markdown,
         "The parameter dictionary as Markdown (scenarios/README.md).");

@@ -2,37 +2,58 @@
 
 Quick use::
 
-    import safesim
-    sc = safesim.Scenario.default().set("population.users", 2000)
-    res = safesim.replicate(sc, n=10)
-    res.summary()
+    import safesim as ss
+    base = ss.Scenario.load("scenarios/baseline.yaml")
+    cmp = ss.compare({"base": base, "teen": base.with_policy("industry_teen_accounts")}, n=20)
+    cmp.summary()          # paired effects with 95% intervals
+
+``run``, ``replicate``, ``compare`` and ``sweep`` return tidy pandas frames;
+``safesim.plotting`` (imported on demand; the only module that imports
+matplotlib) draws them.
 """
 
 from __future__ import annotations
 
 from safesim import _core
-from safesim.api import replicate, run
+from safesim.analytic import oracle
+from safesim.api import compare, expand_sweep, replicate, run, sweep
 from safesim.errors import ScenarioError
-from safesim.results import Results, daily_frame, metric_names, runs_frame, summarize
+from safesim.results import (
+    Comparison,
+    Results,
+    SweepResults,
+    daily_frame,
+    metric_names,
+    paired_differences,
+    runs_frame,
+    summarize,
+)
 from safesim.scenario import Scenario, installed_scenarios, scenarios_dir
 
 __version__: str = _core.version
 
 __all__ = [
+    "Comparison",
     "Results",
     "Scenario",
     "ScenarioError",
+    "SweepResults",
     "__version__",
+    "compare",
     "daily_frame",
+    "expand_sweep",
     "installed_scenarios",
     "metric_names",
     "metrics",
+    "oracle",
+    "paired_differences",
     "parameter_dictionary",
     "replicate",
     "run",
     "runs_frame",
     "scenarios_dir",
     "summarize",
+    "sweep",
 ]
 
 

@@ -50,7 +50,14 @@ def load_scenario_text(
     policies: list[str] = ...,
     policy_dirs: list[str] = ...,
 ) -> ScenarioSpec: ...
-def run(spec: ScenarioSpec, seed: int) -> RunDict: ...
-def run_many(spec: ScenarioSpec, seeds: list[int], threads: int = 1) -> list[RunDict]: ...
+def run(spec: ScenarioSpec, seed: int) -> RunDict:
+    """Run one replicate (the GIL is released while it runs)."""
+
+def run_many(spec: ScenarioSpec, seeds: list[int], threads: int = 1) -> list[RunDict]:
+    """One replicate per seed on ``threads`` threads; results in seed order, independent of ``threads``."""
+
+def dyad_outcome(spec: ScenarioSpec, platform: int = 0, offender_type: int = 0) -> dict[str, float]:
+    """Analytic per-dyad outcome (absorbing Markov chain); offender_type 0 groomer, 1 sextortion, 2 distributor."""
+
 def metrics() -> list[tuple[str, str, str, str]]: ...
 def parameter_dictionary() -> str: ...

@@ -1,18 +1,38 @@
-"""The experiment API: run a scenario once or as replicates."""
+"""The experiment API: run, replicate, compare and sweep scenarios.
+
+Every function builds a plan (scenarios x seeds), computes the runs with an
+executor (see :mod:`safesim.executors`) and hands back pandas frames. With
+``out=DIR`` each run is saved as it finishes (:mod:`safesim.store`) and a
+rerun with the same arguments reads the finished runs back and computes only
+the missing ones, so an interrupted job resumes where it stopped and returns
+exactly what an uninterrupted one would.
+
+Common random numbers: replicate ``r`` uses seed ``S + r`` in every scenario
+of a comparison or sweep, and the engine keys each random draw by (seed,
+stream, entity), so two scenarios differ only where their settings act and
+paired differences are far tighter than independent ones.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from safesim import _core
-from safesim.results import Results
+from safesim.executors import Task, make_executor
+from safesim.results import Comparison, Results, SweepResults
 from safesim.scenario import Scenario
+from safesim.store import RunStore, run_id
 
-__all__ = ["as_scenario", "replicate", "run"]
+__all__ = ["as_scenario", "compare", "expand_sweep", "replicate", "run", "sweep"]
+
+PathLike = str | os.PathLike[str]
 
 
-def as_scenario(scenario: Scenario | str | os.PathLike[str]) -> Scenario:
+def as_scenario(scenario: Scenario | PathLike) -> Scenario:
     """A Scenario as is; a path or an installed scenario's name loaded."""
     if isinstance(scenario, Scenario):
         return scenario
@@ -28,32 +48,291 @@ def _check_seed(seed: int) -> int:
     return seed
 
 
-def run(scenario: Scenario | str | os.PathLike[str], seed: int | None = None) -> Results:
-    """Run one replicate; ``seed`` defaults to the scenario's own seed."""
+def _check_n(n: int) -> int:
+    if int(n) < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    return int(n)
+
+
+def _show_progress(progress: bool | None) -> bool:
+    if progress is not None:
+        return bool(progress)
+    # Default: on at a terminal and in Jupyter, off in pipes, logs and tests.
+    return bool(getattr(sys.stderr, "isatty", lambda: False)()) or "ipykernel" in sys.modules
+
+
+def _execute(
+    arms: Sequence[Scenario],
+    seeds: Sequence[int],
+    *,
+    executor: Any,
+    workers: int | None,
+    out: PathLike | None,
+    csv: bool,
+    progress: bool | None,
+    desc: str,
+) -> list[Results]:
+    """Compute every (arm, seed) run once, reading finished ones from ``out``."""
+    for sc in arms:
+        sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
+    plan: list[list[str]] = []  # run ids per arm, in seed order
+    unique: dict[str, Task] = {}
+    for sc in arms:
+        ids = []
+        for s in seeds:
+            rid = run_id(sc.hash, s)
+            ids.append(rid)
+            unique.setdefault(rid, Task(rid, sc, int(s)))
+        plan.append(ids)
+
+    done: dict[str, dict[str, Any]] = {}
+    loaded: set[str] = set()
+    store = RunStore(out, csv=csv).open() if out is not None else None
+    try:
+        if store is not None:
+            for rid, task in unique.items():
+                got = store.load(rid, task.scenario.hash, task.seed)
+                if got is not None:
+                    done[rid] = got
+                    loaded.add(rid)
+        todo = [t for rid, t in unique.items() if rid not in done]
+        from tqdm import tqdm
+
+        with tqdm(
+            total=len(unique),
+            initial=len(done),
+            desc=desc,
+            unit="run",
+            disable=not _show_progress(progress),
+            file=sys.stderr,
+            dynamic_ncols=True,
+        ) as bar:
+            if todo:
+                ex = make_executor(executor, workers)
+                for task, output in ex.map_runs(todo):
+                    if store is not None:
+                        store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
+                    done[task.run_id] = output
+                    bar.update(1)
+    finally:
+        if store is not None:
+            store.close()
+
+    results = []
+    for sc, ids in zip(arms, plan, strict=True):
+        res = Results(sc, [done[rid] for rid in ids], seeds)
+        res.loaded_runs = sum(rid in loaded for rid in ids)
+        res.computed_runs = len(ids) - res.loaded_runs
+        results.append(res)
+    return results
+
+
+def run(scenario: Scenario | PathLike, seed: int | None = None) -> Results:
+    """Run one replicate; ``seed`` defaults to the scenario's own seed.
+
+    >>> import safesim as ss
+    >>> res = ss.run(ss.Scenario.default().set("population.users", 2000), seed=3)
+    >>> res.reps
+    1
+    """
     sc = as_scenario(scenario)
     s = _check_seed(sc.seed if seed is None else seed)
-    return Results(sc, [_core.run(sc.spec, s)], [s])
+    return _execute([sc], [s], executor="serial", workers=None, out=None, csv=False, progress=False, desc="run")[0]
 
 
 def replicate(
-    scenario: Scenario | str | os.PathLike[str],
+    scenario: Scenario | PathLike,
     n: int = 20,
     seed: int | None = None,
     threads: int | None = None,
+    *,
+    executor: Any = None,
+    workers: int | None = None,
+    out: PathLike | None = None,
+    csv: bool = False,
+    progress: bool | None = None,
 ) -> Results:
-    """Run ``n`` replicates with seeds seed, seed + 1, ..., seed + n - 1 in parallel.
+    """Run ``n`` replicates with seeds seed, seed + 1, ..., seed + n - 1.
 
-    ``seed`` defaults to the scenario's seed and ``threads`` to the CPU count;
-    results do not depend on the thread count.
+    ``seed`` defaults to the scenario's seed. ``executor`` is ``"local"``
+    (default: threads on all cores), ``"processes"``, ``"serial"`` or a
+    ``distributed.Client``; ``workers`` (or ``threads``) caps the parallelism.
+    Results do not depend on the executor. With ``out=DIR`` every run is saved
+    to ``DIR/runs/`` as it finishes, finished runs found there are reused, and
+    the combined frames and summary are written at the end (``csv=True`` for
+    CSV instead of Parquet). ``progress`` shows a tqdm bar (default: at a
+    terminal or in Jupyter).
+
+    >>> import safesim as ss
+    >>> res = ss.replicate(ss.Scenario.default().set("population.users", 2000), n=4)
+    >>> res.summary().columns.tolist()
+    ['scope', 'metric', 'mean', 'sd', 'n', 'ci_low', 'ci_high']
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    n = _check_n(n)
     sc = as_scenario(scenario)
     base = _check_seed(sc.seed if seed is None else seed)
-    seeds = [base + i for i in range(n)]
-    if threads is None:
-        threads = os.cpu_count() or 1
-    if threads < 1:
+    if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    outputs = _core.run_many(sc.spec, seeds, min(threads, n))
-    return Results(sc, list(outputs), seeds)
+    seeds = [base + i for i in range(n)]
+    res = _execute(
+        [sc],
+        seeds,
+        executor=executor,
+        workers=workers or threads,
+        out=out,
+        csv=csv,
+        progress=progress,
+        desc=f"replicate {sc.name}",
+    )[0]
+    if out is not None:
+        res.save(out, csv=csv)
+    return res
+
+
+def _arms_from(scenarios: Mapping[str, Scenario | PathLike] | Sequence[Scenario | PathLike]) -> dict[str, Scenario]:
+    if isinstance(scenarios, Mapping):
+        arms = {str(k): as_scenario(v) for k, v in scenarios.items()}
+    else:
+        arms = {}
+        for item in scenarios:
+            sc = as_scenario(item)
+            label, i = sc.name, 2
+            while label in arms:
+                label, i = f"{sc.name}_{i}", i + 1
+            arms[label] = sc
+    if len(arms) < 2:
+        raise ValueError("compare needs at least two scenarios")
+    return arms
+
+
+def compare(
+    scenarios: Mapping[str, Scenario | PathLike] | Sequence[Scenario | PathLike],
+    n: int = 20,
+    reference: str | None = None,
+    seed: int | None = None,
+    *,
+    executor: Any = None,
+    workers: int | None = None,
+    out: PathLike | None = None,
+    csv: bool = False,
+    progress: bool | None = None,
+) -> Comparison:
+    """Run every scenario on the same ``n`` seeds and pair them (common random numbers).
+
+    ``scenarios`` is ``{label: scenario}`` (or a list, labelled by scenario
+    name); ``reference`` defaults to the first. ``seed`` defaults to the
+    reference's seed. ``.summary()`` gives each scenario's paired difference
+    from the reference per scope x metric, with its 95% t-interval and the
+    relative difference; ``.means()`` the per-scenario summaries.
+
+    >>> import safesim as ss
+    >>> base = ss.Scenario.default().set("population.users", 3000)
+    >>> cmp = ss.compare({"base": base, "teen": base.with_policy("industry_teen_accounts")}, n=10)
+    >>> eff = cmp.summary()
+    >>> eff[(eff.scope == "ecosystem") & (eff.metric == "minors_contacted")][["diff", "diff_ci_low", "diff_ci_high"]]
+    ... # doctest: +SKIP
+    """
+    n = _check_n(n)
+    arms = _arms_from(scenarios)
+    ref = next(iter(arms)) if reference is None else str(reference)
+    if ref not in arms:
+        raise ValueError(f"reference {ref!r} is not one of {list(arms)}")
+    base = _check_seed(arms[ref].seed if seed is None else seed)
+    seeds = [base + i for i in range(n)]
+    results = _execute(
+        list(arms.values()),
+        seeds,
+        executor=executor,
+        workers=workers,
+        out=out,
+        csv=csv,
+        progress=progress,
+        desc="compare",
+    )
+    cmp = Comparison(dict(zip(arms, results, strict=True)), ref, seeds)
+    if out is not None:
+        cmp.save(out, csv=csv)
+    return cmp
+
+
+POLICY_KEY = "policy"
+
+
+def expand_sweep(grid_or_samples: Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Sweep points: the cartesian product of a grid ``{key: [values]}``, or a list of dicts as is.
+
+    >>> expand_sweep({"a": [1, 2], "b": ["x", "y"]})
+    [{'a': 1, 'b': 'x'}, {'a': 1, 'b': 'y'}, {'a': 2, 'b': 'x'}, {'a': 2, 'b': 'y'}]
+    """
+    if isinstance(grid_or_samples, Mapping):
+        keys = list(grid_or_samples)
+        values = []
+        for k in keys:
+            v = grid_or_samples[k]
+            if isinstance(v, (str, bytes)) or not isinstance(v, Iterable):
+                raise TypeError(f"grid values for {k!r} must be a list")
+            values.append(list(v))
+        points = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
+    else:
+        points = []
+        for p in grid_or_samples:
+            if not isinstance(p, Mapping):
+                raise TypeError(f"each sample must be a dict of key paths, got {type(p).__name__}")
+            points.append(dict(p))
+    if not points:
+        raise ValueError("the sweep has no points")
+    return points
+
+
+def point_scenario(base: Scenario, point: Mapping[str, Any]) -> Scenario:
+    """``base`` with a sweep point applied: ``.set`` per key; the key ``policy`` applies bundles."""
+    sc = base
+    for key, value in point.items():
+        if key == POLICY_KEY:
+            for name in [value] if isinstance(value, str) else list(value or []):
+                sc = sc.with_policy(name)
+        else:
+            sc = sc.set(key, value)
+    return sc
+
+
+def sweep(
+    scenario: Scenario | PathLike,
+    grid_or_samples: Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]],
+    n: int = 10,
+    seed: int | None = None,
+    *,
+    executor: Any = None,
+    workers: int | None = None,
+    out: PathLike | None = None,
+    csv: bool = False,
+    progress: bool | None = None,
+) -> SweepResults:
+    """Run ``n`` replicates at every point of a grid or a list of samples, all on the same seeds.
+
+    A grid ``{"platforms.main.controls.reporting.steps": [1, 3, 5, 9], ...}``
+    expands to its cartesian product; a list of dicts is taken as the points.
+    Each point is ``scenario.set(key, value)`` for its keys (the key
+    ``policy`` applies a bundle or a list of bundles). ``.summary()`` has one
+    row per point x scope x metric with the parameters as columns;
+    ``.effects()`` the paired differences against point 0.
+
+    >>> import safesim as ss
+    >>> base = ss.Scenario.default().set("population.users", 2000).set("horizon_days", 60)
+    >>> sw = ss.sweep(base, {"platforms.main.controls.reporting.steps": [1, 9]}, n=3)
+    >>> len(sw.points)
+    2
+    """
+    n = _check_n(n)
+    sc = as_scenario(scenario)
+    points = expand_sweep(grid_or_samples)
+    arms = [point_scenario(sc, p) for p in points]
+    base = _check_seed(sc.seed if seed is None else seed)
+    seeds = [base + i for i in range(n)]
+    results = _execute(
+        arms, seeds, executor=executor, workers=workers, out=out, csv=csv, progress=progress, desc="sweep"
+    )
+    sw = SweepResults(dict(enumerate(results)), points, seeds)
+    if out is not None:
+        sw.save(out, csv=csv)
+    return sw

@@ -1,4 +1,4 @@
-"""The ``safesim`` command line: run, validate, params, metrics.
+"""The ``safesim`` command line: run, compare, sweep, validate, params, metrics.
 
 Input errors (a bad scenario, a missing file) print one line to stderr and
 exit with status 2; a Python traceback means a bug in safesim.
@@ -14,13 +14,16 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from safesim import _core
-from safesim.api import replicate
+from safesim.api import compare, expand_sweep, replicate, sweep
 from safesim.errors import ScenarioError
-from safesim.io import atomic_path, write_json, write_text
-from safesim.results import ECOSYSTEM, Results
+from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults
 from safesim.scenario import Scenario, installed_scenarios
+from safesim.store import OutputLocked
 
 __all__ = ["build_parser", "main"]
 
@@ -33,8 +36,8 @@ class InputError(Exception):
 
 
 # ------------------------------------------------------------------ helpers
-def _scenario_from_args(args: argparse.Namespace) -> Scenario:
-    sc = Scenario.load(args.scenario)
+def _scenario_from_args(args: argparse.Namespace, source: str | None = None) -> Scenario:
+    sc = Scenario.load(args.scenario if source is None else source)
     for item in args.set or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -102,24 +105,6 @@ def _summary_table(results: Results) -> str:
     return "\n".join(out)
 
 
-def _write_outputs(results: Results, out_dir: Path, csv: bool) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    doc = results.to_json_dict()
-    doc["provenance"] = results.provenance
-    written.append(write_json(out_dir / "summary.json", doc))
-    for name, frame in (("runs", results.runs), ("daily", results.daily)):
-        target = out_dir / f"{name}.{'csv' if csv else 'parquet'}"
-        with atomic_path(target) as tmp:
-            if csv:
-                frame.to_csv(tmp, index=False)
-            else:
-                frame.to_parquet(tmp, index=False)
-        written.append(target)
-    written.append(write_text(out_dir / "scenario.resolved.yaml", results.scenario.dump()))
-    return written
-
-
 def _markdown_as_text(markdown: str) -> str:
     """Markdown tables aligned as plain text; other lines with markup removed."""
     out: list[str] = []
@@ -152,8 +137,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed must be >= 0, got {args.seed}")
     sc = _scenario_from_args(args)
-    results = replicate(sc, n=args.reps, seed=args.seed, threads=args.threads)
-    written = _write_outputs(results, Path(args.out), args.csv) if args.out else []
+    results = replicate(
+        sc, n=args.reps, seed=args.seed, threads=args.threads, out=args.out, csv=args.csv, progress=False
+    )
+    written = _listing(Path(args.out)) if args.out else []
     if args.json:
         json.dump(results.to_json_dict(), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
@@ -162,6 +149,223 @@ def cmd_run(args: argparse.Namespace) -> int:
         for path in written:
             print(f"wrote {path}")
     return 0
+
+
+def _listing(out: Path) -> list[str]:
+    """The combined outputs in ``out`` (folders with a trailing slash), for the 'wrote' lines."""
+    names = sorted(str(p) for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
+    folders = sorted(str(p) + os.sep for p in out.iterdir() if p.is_dir())
+    return names + folders
+
+
+def _check_common(args: argparse.Namespace) -> None:
+    if args.reps is not None and args.reps < 1:
+        raise InputError(f"--reps must be >= 1, got {args.reps}")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be >= 1, got {args.workers}")
+    if args.seed is not None and args.seed < 0:
+        raise InputError(f"--seed must be >= 0, got {args.seed}")
+
+
+def _progress(args: argparse.Namespace) -> bool | None:
+    return False if args.no_progress else None
+
+
+def _figures(results: Comparison | SweepResults, out: Path, metrics: list[str] | None) -> list[Path]:
+    """PNG figures for a comparison or a sweep; matplotlib is imported only here."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: never open a window from the command line
+    from safesim import plotting as sp
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    if isinstance(results, SweepResults):
+        shown = metrics or ["minors_exploited", "minors_contacted"]
+        for metric in shown:
+            if len(results.parameters) >= 2:
+                written.append(sp.save(sp.sweep_heatmap(results, metric), out / f"heatmap_{metric}.png"))
+            if _numeric(results, results.parameters[0]):
+                written.append(sp.save(sp.sweep_lines(results, metric), out / f"lines_{metric}.png"))
+        written.append(sp.save(sp.frontier(results), out / "frontier.png"))
+        written.append(sp.save(sp.funnel(results), out / "funnel.png"))
+    else:
+        written.append(sp.save(sp.effects(results, metrics=metrics), out / "effects.png"))
+        written.append(sp.save(sp.funnel(results), out / "funnel.png"))
+        for metric in metrics or ["minors_contacted"]:
+            written.append(sp.save(sp.timeseries(results, metric), out / f"timeseries_{metric}.png"))
+        written.append(sp.save(sp.frontier(results), out / "frontier.png"))
+    return written
+
+
+def _numeric(results: SweepResults, param: str) -> bool:
+    values = [p.get(param) for p in results.points]
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def _effects_table(cmp: Comparison | SweepResults, metrics: list[str] | None) -> str:
+    """Ecosystem paired effects as aligned text."""
+    eff = cmp.effects()
+    eff = eff[eff["scope"] == ECOSYSTEM]
+    if metrics:
+        eff = eff[eff["metric"].isin(metrics)]
+    key = cmp.key
+    rows = [[key, "metric", "reference", "mean", "difference", "95% CI", "relative"]]
+    for r in eff.itertuples(index=False):
+        d = r._asdict()
+        ci = "-" if math.isnan(d["diff_ci_low"]) else f"[{_fmt(d['diff_ci_low'])}, {_fmt(d['diff_ci_high'])}]"
+        rel = "-" if math.isnan(d["rel_diff"]) else f"{d['rel_diff']:+.1%}"
+        rows.append([str(d[key]), str(d["metric"]), _fmt(d["ref_mean"]), _fmt(d["mean"]), _fmt(d["diff"]), ci, rel])
+    return "\n".join(_align(rows, right=[False, False, True, True, True, True, True]))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    _check_common(args)
+    arms: dict[str, Scenario] = {}
+
+    def add(label: str, sc: Scenario) -> None:
+        name, i = label, 2
+        while name in arms:
+            name, i = f"{label}_{i}", i + 1
+        arms[name] = sc
+
+    names = list(args.name or [])
+    for source in args.scenarios:
+        sc = _scenario_from_args(args, source)
+        add(names.pop(0) if names else sc.name, sc)
+    first = next(iter(arms.values()))
+    for policy in args.policy_arm or []:
+        add(names.pop(0) if names else policy, first.with_policy(policy))
+    if len(arms) < 2:
+        raise InputError("give at least two scenarios, or one with --policy-arm NAME")
+    cmp = compare(
+        arms,
+        n=args.reps,
+        seed=args.seed,
+        executor=args.executor,
+        workers=args.workers,
+        out=args.out,
+        csv=args.csv,
+        progress=_progress(args),
+    )
+    metrics = args.metric or None
+    print(
+        f"paired comparison against {cmp.reference!r}: {cmp.reps} replicate(s) per scenario on common seeds "
+        f"{cmp.seeds[0]}..{cmp.seeds[-1]}, safesim {_core.version}"
+    )
+    shown = metrics or [
+        "minors_contacted",
+        "minors_engaged",
+        "minors_solicited",
+        "minors_exploited",
+        "exposure_days",
+        "user_reports",
+        "false_positive_actions",
+        "legit_contacts_blocked",
+    ]
+    print(_effects_table(cmp, shown))
+    if args.out:
+        out = Path(args.out)
+        if not args.no_figures:
+            _figures(cmp, out, metrics)
+        for path in _listing(out):
+            print(f"wrote {path}")
+    return 0
+
+
+def _load_sweep_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: expected a mapping with scenario, reps and grid or samples")
+    known = {"scenario", "reps", "seed", "grid", "samples", "metrics", "set", "policies"}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise InputError(f"{path}: unknown key(s) {', '.join(unknown)} (expected {', '.join(sorted(known))})")
+    if "scenario" not in doc:
+        raise InputError(f"{path}: missing 'scenario'")
+    if ("grid" in doc) == ("samples" in doc):
+        raise InputError(f"{path}: give exactly one of 'grid' (key: [values]) or 'samples' (a list of mappings)")
+    return doc
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    _check_common(args)
+    path = Path(args.sweep)
+    doc = _load_sweep_file(path)
+    source = str(doc["scenario"])
+    candidate = path.parent / source
+    sc = Scenario.load(candidate if candidate.is_file() else source)
+    for key, value in (doc.get("set") or {}).items():
+        sc = sc.set(str(key), value)
+    for name in doc.get("policies") or []:
+        sc = sc.with_policy(str(name))
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE")
+        sc = sc.set_yaml(key.strip(), value.strip())
+    try:
+        points = expand_sweep(doc["grid"] if "grid" in doc else doc["samples"])
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{path}: {err}") from None
+    reps = args.reps if args.reps is not None else int(doc.get("reps", 10))
+    seed = args.seed if args.seed is not None else doc.get("seed")
+    metrics = args.metric or list(doc.get("metrics") or []) or None
+    sw = sweep(
+        sc,
+        points,
+        n=reps,
+        seed=seed,
+        executor=args.executor,
+        workers=args.workers,
+        out=args.out,
+        csv=args.csv,
+        progress=_progress(args),
+    )
+    print(
+        f"sweep of {sc.name}: {len(points)} point(s) x {reps} replicate(s) on common seeds, "
+        f"parameters {', '.join(sw.parameters)}"
+    )
+    summary = sw.summary()
+    summary = summary[(summary["scope"] == ECOSYSTEM) & summary["metric"].isin(metrics or ["minors_exploited"])]
+    rows = [["point", *[p.split(".")[-1] for p in sw.parameters], "metric", "mean", "95% CI"]]
+    for r in summary.to_dict(orient="records"):
+        ci = "-" if math.isnan(r["ci_low"]) else f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
+        rows.append([str(r["point"]), *[str(r[p]) for p in sw.parameters], str(r["metric"]), _fmt(r["mean"]), ci])
+    print("\n".join(_align(rows)))
+    if args.out:
+        out = Path(args.out)
+        if not args.no_figures:
+            _figures(sw, out, metrics)
+        for p in _listing(out):
+            print(f"wrote {p}")
+    return 0
+
+
+def _add_execution_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=None, metavar="S", help="first seed (default: the scenario's seed)")
+    p.add_argument(
+        "--executor",
+        choices=["local", "processes", "serial"],
+        default="local",
+        help="where runs execute: threads on all cores (local, default), a process pool, or one by one",
+    )
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="parallel workers (default: CPU count)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write per-run files (runs/), combined tables and PNG figures to DIR; rerunning with the same DIR "
+        "resumes an interrupted job",
+    )
+    p.add_argument("--csv", action="store_true", help="with --out, write CSV instead of Parquet")
+    p.add_argument("--no-figures", action="store_true", help="with --out, skip the PNG figures")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--metric", action="append", metavar="NAME", help="metric to print and plot (repeatable)")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -229,11 +433,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         metavar="DIR",
-        help="write summary.json, runs.parquet, daily.parquet and scenario.resolved.yaml to DIR",
+        help="write summary.json, summary.csv, runs.parquet, daily.parquet, scenario.resolved.yaml and per-run "
+        "files (runs/) to DIR; rerunning with the same DIR reuses finished runs",
     )
     p.add_argument("--csv", action="store_true", help="with --out, write runs.csv and daily.csv instead of Parquet")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare scenarios on common random numbers (paired effects)",
+        description="Run every scenario on the same seeds S, S+1, ..., S+N-1 and print each one's paired "
+        "difference from the first (the reference), with its 95%% t-interval. With --out, writes runs/, "
+        "runs and daily frames, summary.csv/json, comparison.csv, scenarios/*.resolved.yaml and PNG figures.",
+        epilog="examples:\n"
+        "  safesim compare scenarios/baseline.yaml --policy-arm industry_teen_accounts --reps 20 --out out/demo\n"
+        "  safesim compare A.yaml B.yaml --reps 50 --set population.users=20000 --out results/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help=scenario_help + "; the first is the reference")
+    p.add_argument("--reps", type=int, default=20, metavar="N", help="replicates per scenario (default: %(default)s)")
+    p.add_argument(
+        "--policy-arm",
+        action="append",
+        metavar="NAME",
+        help="add a scenario: the first one with policy bundle NAME applied (repeatable)",
+    )
+    p.add_argument("--name", action="append", metavar="LABEL", help="labels for the scenarios, in order (repeatable)")
+    p.add_argument(
+        "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key in every scenario (repeatable)"
+    )
+    p.add_argument("--policy", action="append", metavar="NAME", help="apply a bundle to every scenario (repeatable)")
+    _add_execution_options(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a parameter sweep described in a YAML file",
+        description="Run a sweep: SWEEP.yaml holds 'scenario: PATH' (relative to the sweep file, or an installed "
+        "name), 'reps: N', and either 'grid: {key.path: [values]}' (cartesian product) or 'samples: [{key.path: "
+        "value}, ...]'; optional 'seed', 'set: {key.path: value}', 'policies: [names]' and 'metrics: [names]' to "
+        "print and plot. The key 'policy' in a point applies a bundle. Every point runs on the same seeds.",
+        epilog="example SWEEP.yaml:\n"
+        "  scenario: baseline.yaml\n"
+        "  reps: 10\n"
+        "  grid:\n"
+        "    platforms.main.controls.reporting.steps: [1, 3, 5, 9]\n"
+        "    platforms.main.controls.grooming_detection.enabled: [false, true]\n"
+        "  metrics: [minors_exploited, user_reports]",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("sweep", metavar="SWEEP.yaml", help="the sweep description")
+    p.add_argument(
+        "--reps", type=int, default=None, metavar="N", help="replicates per point (default: the file's reps)"
+    )
+    p.add_argument(
+        "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
+    )
+    _add_execution_options(p)
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
         "validate",
@@ -258,6 +516,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the output metrics with their kind (flow, level, derived), unit and meaning.",
     )
     p.set_defaults(func=cmd_metrics)
+
+    # The safety-checks harness (check, golden) registers its own subcommands when installed.
+    try:
+        from safesim.harness.cli import add_parsers
+    except ModuleNotFoundError as err:
+        if err.name not in ("safesim.harness", "safesim.harness.cli"):
+            raise
+    else:
+        add_parsers(sub)
     return parser
 
 
@@ -269,7 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as err:
         print(str(err), file=sys.stderr)
         return EXIT_INPUT_ERROR
-    except InputError as err:
+    except (InputError, OutputLocked) as err:
         print(f"safesim {args.command}: error: {err}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except BrokenPipeError:  # e.g. `safesim metrics | head`: not an error

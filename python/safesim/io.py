@@ -13,6 +13,17 @@ from typing import Any
 __all__ = ["atomic_path", "write_bytes", "write_json", "write_text"]
 
 
+def _file_mode() -> int:
+    # mkstemp creates 0600 files; outputs get the mode a plain open() would give.
+    # Read once at import: os.umask can only be read by setting it, which races with threads.
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_MODE = _file_mode()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``.
@@ -27,6 +38,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, _MODE)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

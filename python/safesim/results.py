@@ -11,8 +11,10 @@ platform p. Here they become long frames:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,9 +26,31 @@ from safesim import _core
 if TYPE_CHECKING:
     from safesim.scenario import Scenario
 
-__all__ = ["ECOSYSTEM", "Results", "daily_frame", "metric_names", "runs_frame", "summarize"]
+__all__ = [
+    "ECOSYSTEM",
+    "Comparison",
+    "Results",
+    "SweepResults",
+    "daily_frame",
+    "metric_names",
+    "paired_differences",
+    "runs_frame",
+    "summarize",
+]
 
 ECOSYSTEM = "ecosystem"
+
+
+class Table(pd.DataFrame):
+    """A DataFrame that prints wide: summaries read as a table in a terminal or a log."""
+
+    @property
+    def _constructor(self) -> type[Table]:
+        return Table
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.width", 250, "display.max_columns", 30, "display.min_rows", 20):
+            return super().__repr__()
 
 
 def metric_names() -> list[str]:
@@ -120,6 +144,9 @@ class Results:
         self.scenario = scenario
         self.outputs = outputs
         self.seeds = [int(s) for s in seeds]
+        #: runs read back from an output folder / computed in this call (set by the API)
+        self.loaded_runs = 0
+        self.computed_runs = len(outputs)
 
     @property
     def platforms(self) -> list[str]:
@@ -144,7 +171,7 @@ class Results:
 
     def summary(self, confidence: float = 0.95) -> pd.DataFrame:
         """Mean, sd, n and t-interval per scope x metric over the replicates."""
-        return summarize(self.runs, confidence=confidence)
+        return Table(summarize(self.runs, confidence=confidence))
 
     @cached_property
     def provenance(self) -> dict[str, Any]:
@@ -182,5 +209,333 @@ class Results:
             "platforms": {p: {"metrics": by_scope.get(p, {})} for p in self.platforms},
         }
 
+    def save(self, out_dir: str | os.PathLike[str], csv: bool = False) -> list[Path]:
+        """Write summary.json, summary.csv, runs and daily frames and scenario.resolved.yaml to ``out_dir``."""
+        from safesim.io import write_json, write_text
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written = [
+            _write_frame(self.runs, out / "runs", csv),
+            _write_frame(self.daily, out / "daily", csv),
+            write_text(out / "scenario.resolved.yaml", self.scenario.dump()),
+            _write_frame(self.summary(), out / "summary.csv", csv=True),
+        ]
+        doc = self.to_json_dict()
+        doc["provenance"] = self.provenance
+        written.append(write_json(out / "summary.json", doc))  # last: marks the set complete
+        return written
+
     def __repr__(self) -> str:
         return f"<Results {self.scenario.name!r}: {self.reps} replicate(s), platforms {self.platforms}>"
+
+
+def _write_frame(frame: pd.DataFrame, path: Path, csv: bool) -> Path:
+    """``frame`` to ``path`` (.csv or .parquet added unless present), atomically."""
+    from safesim.io import atomic_path
+
+    if path.suffix not in (".csv", ".parquet"):
+        path = path.with_name(f"{path.name}.{'csv' if csv else 'parquet'}")
+    with atomic_path(path) as tmp:
+        if path.suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+    return path
+
+
+def paired_differences(
+    runs: pd.DataFrame,
+    reference: Any,
+    by: str = "scenario",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Paired effects of every ``by`` group against ``reference``, per scope x metric.
+
+    Runs pair on ``replicate`` (the same seed under common random numbers).
+    For each pair d = treatment - reference; ``diff`` is the mean of d with a
+    two-sided t-interval (``diff_ci_low``, ``diff_ci_high``), ``rel_diff`` is
+    ``diff / ref_mean`` over the same pairs, ``n`` the number of pairs where
+    both values are defined (NaN values drop their pair only).
+    """
+    keys = ["replicate", "scope", "metric"]
+    ref = runs[runs[by] == reference][[*keys, "value"]].rename(columns={"value": "ref"})
+    if ref.empty:
+        raise ValueError(f"reference {reference!r} not found in column {by!r}")
+    rows = []
+    for label in runs[by].unique():
+        if label == reference:
+            continue
+        treat = runs[runs[by] == label][[*keys, "value"]]
+        merged = treat.merge(ref, on=keys, how="inner", sort=False).dropna(subset=["value", "ref"])
+        merged["d"] = merged["value"] - merged["ref"]
+        g = merged.groupby(["scope", "metric"], observed=True, sort=True)
+        part = g.agg(
+            ref_mean=("ref", "mean"), mean=("value", "mean"), diff=("d", "mean"), diff_sd=("d", "std"), n=("d", "count")
+        ).reset_index()
+        part.insert(0, by, label)
+        rows.append(part)
+    if not rows:
+        return pd.DataFrame(columns=[by, "scope", "metric", "ref_mean", "mean", "diff", "diff_ci_low", "diff_ci_high"])
+    out = pd.concat(rows, ignore_index=True)
+    n = out["n"].to_numpy(dtype=np.float64)
+    sd = out["diff_sd"].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dof = np.where(n > 1, n - 1, np.nan)
+        half = np.where(n > 1, stats.t.ppf(0.5 + confidence / 2.0, dof) * sd / np.sqrt(n), np.nan)
+        ref_mean = out["ref_mean"].to_numpy(dtype=np.float64)
+        rel = np.where(ref_mean != 0, out["diff"].to_numpy(dtype=np.float64) / ref_mean, np.nan)
+    out["diff_ci_low"] = out["diff"] - half
+    out["diff_ci_high"] = out["diff"] + half
+    out["rel_diff"] = rel
+    out["n"] = out["n"].astype(np.int64)
+    out.insert(1, "reference", reference)
+    return out[
+        [by, "reference", "scope", "metric", "ref_mean", "mean", "diff", "diff_ci_low", "diff_ci_high", "rel_diff", "n"]
+    ]
+
+
+class _Arms:
+    """Several Results on the same seeds (common random numbers), keyed by a label."""
+
+    key = "scenario"
+
+    def __init__(self, arms: dict[Any, Results], reference: Any, seeds: Sequence[int]) -> None:
+        if reference not in arms:
+            raise ValueError(f"reference {reference!r} is not one of {list(arms)}")
+        self.arms = arms
+        self.reference = reference
+        self.seeds = [int(s) for s in seeds]
+
+    @property
+    def labels(self) -> list[Any]:
+        return list(self.arms)
+
+    @property
+    def reps(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def loaded_runs(self) -> int:
+        return sum(r.loaded_runs for r in self.arms.values())
+
+    @property
+    def computed_runs(self) -> int:
+        return sum(r.computed_runs for r in self.arms.values())
+
+    def __getitem__(self, label: Any) -> Results:
+        return self.arms[label]
+
+    def _key_values(self, label: Any) -> Any:
+        return label
+
+    def _concat(self, frames: list[pd.DataFrame]) -> pd.DataFrame:
+        labels = self.labels
+        parts = []
+        for label, frame in zip(labels, frames, strict=True):
+            frame = frame.copy()
+            frame.insert(0, self.key, label)
+            parts.append(frame)
+        out = pd.concat(parts, ignore_index=True)
+        # Scopes may differ between arms: keep them categorical over the union.
+        for col in ("scope", "metric"):
+            cats: list[str] = []
+            for f in frames:
+                cats += [c for c in f[col].cat.categories if c not in cats]
+            out[col] = pd.Categorical(out[col].astype(str), categories=cats, ordered=True)
+        if self.key == "scenario":
+            out[self.key] = pd.Categorical(out[self.key], categories=labels, ordered=True)
+        return out
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        """Run totals, one row per (arm, replicate, scope, metric)."""
+        return self._concat([r.runs for r in self.arms.values()])
+
+    @cached_property
+    def daily(self) -> pd.DataFrame:
+        """Daily values, one row per (arm, replicate, scope, day, metric)."""
+        return self._concat([r.daily for r in self.arms.values()])
+
+    def means(self, confidence: float = 0.95) -> pd.DataFrame:
+        """Mean, sd, n and t-interval per arm x scope x metric."""
+        return Table(summarize(self.runs, by=[self.key, "scope", "metric"], confidence=confidence))
+
+    def effects(self, reference: Any = None, confidence: float = 0.95) -> pd.DataFrame:
+        """Paired differences of each arm against ``reference`` (default: this object's reference)."""
+        ref = self.reference if reference is None else reference
+        return Table(paired_differences(self.runs, ref, by=self.key, confidence=confidence))
+
+    def _provenance_arms(self) -> dict[str, Any]:
+        out = {}
+        for label, res in self.arms.items():
+            sc = res.scenario
+            out[str(label)] = {
+                "scenario": sc.name,
+                "scenario_hash": sc.hash,
+                "policies": list(sc.spec.policies),
+                "source_file": sc.spec.source_file,
+                "overrides": [list(kv) for kv in sc.overrides],
+            }
+        return out
+
+    @cached_property
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "kind": type(self).__name__,
+            "reference": self.reference,
+            "seed": self.seeds[0] if self.seeds else None,
+            "seeds": list(self.seeds),
+            "reps": self.reps,
+            "version": _core.version,
+            "build_type": _core.build_type,
+            "arms": self._provenance_arms(),
+        }
+
+
+class Comparison(_Arms):
+    """Scenarios run on the same seeds; ``summary()`` gives the paired effects.
+
+    >>> import safesim as ss
+    >>> base = ss.Scenario.default().set("population.users", 3000)
+    >>> cmp = ss.compare({"base": base, "teen": base.with_policy("industry_teen_accounts")}, n=5)
+    >>> cmp.summary().columns[:4].tolist()
+    ['scenario', 'reference', 'scope', 'metric']
+    """
+
+    key = "scenario"
+
+    def summary(self, confidence: float = 0.95) -> pd.DataFrame:
+        """Paired effects against the reference: ref_mean, mean, diff with its t-interval, rel_diff, n."""
+        return self.effects(confidence=confidence)
+
+    def save(self, out_dir: str | os.PathLike[str], csv: bool = False) -> list[Path]:
+        """Write runs, daily, summary (per arm), comparison (paired effects) and resolved scenarios."""
+        from safesim.io import write_json, write_text
+        from safesim.store import safe_path
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        means = self.means()
+        effects = self.effects()
+        written = [
+            _write_frame(self.runs, out / "runs", csv),
+            _write_frame(self.daily, out / "daily", csv),
+            _write_frame(means, out / "summary.csv", csv=True),
+            _write_frame(effects, out / "comparison.csv", csv=True),
+        ]
+        for label, res in self.arms.items():
+            written.append(write_text(safe_path(out, "scenarios", f"{label}.resolved.yaml"), res.scenario.dump()))
+        doc = {
+            "provenance": self.provenance,
+            "summary": _records(means),
+            "comparison": _records(effects),
+        }
+        written.append(write_json(out / "summary.json", doc))  # last: marks the set complete
+        return written
+
+    def __repr__(self) -> str:
+        return f"<Comparison {self.labels} (reference {self.reference!r}), {self.reps} paired replicate(s)>"
+
+
+class SweepResults(_Arms):
+    """A sweep: one arm per point (an int), with the point's parameter values as columns."""
+
+    key = "point"
+
+    def __init__(self, arms: dict[Any, Results], points: list[dict[str, Any]], seeds: Sequence[int]) -> None:
+        super().__init__(arms, 0, seeds)
+        self.points = points
+
+    @property
+    def parameters(self) -> list[str]:
+        names: list[str] = []
+        for p in self.points:
+            names += [k for k in p if k not in names]
+        return names
+
+    def points_frame(self) -> pd.DataFrame:
+        """One row per point: ``point`` and each swept parameter."""
+        rows = [{"point": i, **{k: _cell(p.get(k)) for k in self.parameters}} for i, p in enumerate(self.points)]
+        return pd.DataFrame(rows)
+
+    def _with_params(self, frame: pd.DataFrame) -> pd.DataFrame:
+        params = self.points_frame()
+        out = frame.merge(params, on="point", how="left", sort=False)
+        cols = ["point", *self.parameters]
+        return out[cols + [c for c in out.columns if c not in cols]]
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        return self._with_params(self._concat([r.runs for r in self.arms.values()]))
+
+    @cached_property
+    def daily(self) -> pd.DataFrame:
+        return self._with_params(self._concat([r.daily for r in self.arms.values()]))
+
+    def summary(self, confidence: float = 0.95) -> pd.DataFrame:
+        """Mean, sd, n and t-interval per point x scope x metric, with the point's parameters."""
+        base = self._concat([r.runs for r in self.arms.values()])
+        return Table(self._with_params(summarize(base, by=["point", "scope", "metric"], confidence=confidence)))
+
+    def effects(self, reference: Any = None, confidence: float = 0.95) -> pd.DataFrame:
+        """Paired differences of each point against point ``reference`` (default 0)."""
+        ref = 0 if reference is None else int(reference)
+        base = self._concat([r.runs for r in self.arms.values()])
+        return Table(self._with_params(paired_differences(base, ref, by="point", confidence=confidence)))
+
+    def save(self, out_dir: str | os.PathLike[str], csv: bool = False) -> list[Path]:
+        """Write runs, daily, summary, comparison (effects against point 0), points and resolved scenarios."""
+        from safesim.io import write_json, write_text
+        from safesim.store import safe_path
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        summary = self.summary()
+        effects = self.effects()
+        written = [
+            _write_frame(self.runs, out / "runs", csv),
+            _write_frame(self.daily, out / "daily", csv),
+            _write_frame(summary, out / "summary.csv", csv=True),
+            _write_frame(effects, out / "comparison.csv", csv=True),
+            _write_frame(self.points_frame(), out / "points.csv", csv=True),
+        ]
+        for label, res in self.arms.items():
+            written.append(write_text(safe_path(out, "scenarios", f"point{label}.resolved.yaml"), res.scenario.dump()))
+        doc = {"provenance": self.provenance, "points": self.points, "summary": _records(summary)}
+        written.append(write_json(out / "summary.json", doc))  # last: marks the set complete
+        return written
+
+    @cached_property
+    def provenance(self) -> dict[str, Any]:
+        prov = dict(super().provenance)
+        prov["points"] = self.points
+        return prov
+
+    def __repr__(self) -> str:
+        return f"<SweepResults {len(self.points)} point(s) over {self.parameters}, {self.reps} replicate(s) each>"
+
+
+def _cell(value: Any) -> Any:
+    """A parameter value as a frame cell (lists become text so they can be grouped)."""
+    if isinstance(value, (list, tuple, dict)):
+        import json
+
+        return json.dumps(value)
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-safe dicts (NaN -> None)."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        clean = {}
+        for k, v in row.items():
+            if isinstance(v, (float, np.floating)):
+                clean[k] = _json_number(v)
+            elif isinstance(v, np.integer):
+                clean[k] = int(v)
+            else:
+                clean[k] = v
+        out.append(clean)
+    return out

@@ -7,7 +7,9 @@ Every change returns a new Scenario, so one base can feed many comparisons.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 import math
 import os
 from functools import cached_property
@@ -111,6 +113,22 @@ class Scenario:
         return cls(text=text, text_name=name)
 
     @classmethod
+    def from_dict(cls, data: dict[str, Any], name: str = "<dict>") -> Scenario:
+        """A scenario from plain data (e.g. a ``to_dict()`` result, edited).
+
+        The dict is written as JSON, which is YAML, and loaded like a file, so
+        the same validation and error messages apply; ``name`` stands for the
+        file name in errors.
+
+        >>> sc = Scenario.default()
+        >>> Scenario.from_dict(sc.to_dict(), name="copy").hash == sc.hash
+        True
+        """
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a dict, got {type(data).__name__}")
+        return cls(text=json.dumps(data, indent=1, allow_nan=True), text_name=name)
+
+    @classmethod
     def default(cls) -> Scenario:
         """The installed baseline scenario."""
         return cls.load("baseline")
@@ -137,9 +155,46 @@ class Scenario:
             raise ValueError("empty key path")
         return self._replace(overrides=(*self._overrides, (key_path, yaml_text)))
 
-    def with_policy(self, name: str) -> Scenario:
-        """A copy with the policy bundle ``name`` applied after the overrides."""
-        return self._replace(policies=(*self._policies, name))
+    def set_many(self, values: dict[str, Any]) -> Scenario:
+        """A copy with every ``key_path: value`` of ``values`` set, in order."""
+        sc = self
+        for key, value in values.items():
+            sc = sc.set(key, value)
+        return sc
+
+    def with_policy(
+        self,
+        name: str,
+        *,
+        platforms: list[str] | None = None,
+        where: dict[str, Any] | None = None,
+    ) -> Scenario:
+        """A copy with the policy bundle ``name`` applied after everything set so far.
+
+        By default the bundle reaches every platform its ``applies_to`` matches.
+        ``platforms=[...]`` names the platforms instead, and ``where={"kinds":
+        [...], "min_users": N}`` gives a condition (as the map form of a
+        scenario file's ``policies:`` list). A targeted bundle is applied to
+        the resolved scenario, so the copy's source becomes that resolved data.
+
+        >>> eco = Scenario.load("ecosystem_us").set("population.users", 20000)
+        >>> uk = eco.with_policy("uk_osa_illegal_content_codes", where={"min_users": 2000})
+        >>> uk.spec.policies
+        ['uk_osa_illegal_content_codes']
+        """
+        if platforms is None and where is None:
+            return self._replace(policies=(*self._policies, name))
+        entry: dict[str, Any] = {"bundle": name}
+        if platforms is not None:
+            unknown = sorted(set(platforms) - set(self.platforms))
+            if unknown:
+                raise ValueError(f"unknown platform(s) {', '.join(unknown)} (scenario has {', '.join(self.platforms)})")
+            entry["platforms"] = list(platforms)
+        if where is not None:
+            entry["where"] = dict(where)
+        data = self.to_dict()
+        data["policies"] = [entry]
+        return Scenario.from_dict(data, name=f"{self.name}+{name}")
 
     def copy(self) -> Scenario:
         """An equal, independent Scenario."""
@@ -177,8 +232,14 @@ class Scenario:
         return self.spec.dump()
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved scenario as plain Python data."""
-        return yaml.safe_load(self._dump)
+        """The resolved scenario as plain Python data (a fresh copy each call)."""
+        return copy.deepcopy(self._data)
+
+    @cached_property
+    def _data(self) -> dict[str, Any]:
+        # The C loader where PyYAML has it: an ecosystem's dump is half a megabyte.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return yaml.load(self._dump, Loader=loader)
 
     @property
     def name(self) -> str:
@@ -203,6 +264,33 @@ class Scenario:
         content = "".join(ln for ln in self._dump.splitlines(keepends=True) if not ln.lstrip().startswith("#"))
         return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
+    def diff(self, other: Scenario) -> dict[str, tuple[Any, Any]]:
+        """Resolved values that differ: ``{key.path: (value in self, value in other)}``.
+
+        Both scenarios are compared fully resolved (bundles, ``extends`` and
+        defaults applied); a key present in only one side pairs with ``None``.
+        Lists are compared whole.
+
+        >>> base = Scenario.default()
+        >>> base.diff(base.set("population.users", 2000))
+        {'population.users': (10000, 2000)}
+        """
+        a, b = _flatten(self._data), _flatten(other._data)
+        out: dict[str, tuple[Any, Any]] = {}
+        for key in [*a, *(k for k in b if k not in a)]:
+            va, vb = a.get(key), b.get(key)
+            if va != vb and not (_is_nan(va) and _is_nan(vb)):
+                out[key] = (va, vb)
+        return out
+
+    # Pickling keeps the recipe only: the resolved C++ spec is rebuilt on use
+    # (a worker process or a Dask worker loads it again).
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("spec", "_dump", "_data")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Scenario):
             return NotImplemented
@@ -221,3 +309,17 @@ class Scenario:
         source = self._path if self._path is not None else self._text_name
         extra = "".join(f" {k}={v}" for k, v in self._overrides) + "".join(f" +{p}" for p in self._policies)
         return f"Scenario({source!r}{extra})"
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as ``{dotted.key: leaf}``; lists and scalars are leaves."""
+    if isinstance(data, dict) and data:
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: data}
+
+
+def _is_nan(x: Any) -> bool:
+    return isinstance(x, float) and math.isnan(x)

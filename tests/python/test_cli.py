@@ -182,7 +182,15 @@ def test_compare_command_writes_tables_and_figures(tmp_path: Path, baseline_path
     assert "minors_contacted" in proc.stdout
     assert "95% CI" in proc.stdout
     names = {p.name for p in out.iterdir()}
-    assert {"comparison.csv", "summary.csv", "summary.json", "runs.parquet", "daily.parquet", "runs", "scenarios"} <= names
+    assert {
+        "comparison.csv",
+        "summary.csv",
+        "summary.json",
+        "runs.parquet",
+        "daily.parquet",
+        "runs",
+        "scenarios",
+    } <= names
     assert {"effects.png", "funnel.png", "frontier.png", "timeseries_minors_contacted.png"} <= names
     comparison = pd.read_csv(out / "comparison.csv")
     assert set(comparison["scenario"]) == {"industry_teen_accounts"}

@@ -1,0 +1,48 @@
+"""Regenerate the README figures: ``.venv/bin/python docs/figures/make_figures.py``.
+
+One figure of each kind in safesim.plotting, from the baseline scenario at its
+full size (10,000 users, 365 days).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import safesim as ss
+import safesim.plotting as sp
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    base = ss.Scenario.load("baseline")
+    cmp = ss.compare({"baseline": base, "teen accounts": base.with_policy("industry_teen_accounts")}, n=20)
+    sp.save(sp.timeseries(cmp, "minors_contacted"), HERE / "timeseries.png")
+    sp.save(sp.effects(cmp), HERE / "effects.png")
+    sp.save(sp.funnel(cmp), HERE / "funnel.png")
+
+    grid = {
+        "platforms.main.controls.reporting.steps": [1, 3, 5, 7, 9],
+        "platforms.main.controls.hash_matching.list_coverage": [0.3, 0.5, 0.7, 0.9],
+    }
+    sw = ss.sweep(base, grid, n=10)
+    sp.save(sp.sweep_heatmap(sw, "abuse_material_views"), HERE / "sweep_heatmap.png")
+    sp.save(sp.sweep_lines(sw, "user_reports", x="platforms.main.controls.reporting.steps"), HERE / "sweep_lines.png")
+
+    dm = "platforms.main.controls.dm_policy"
+    options = {
+        "baseline": base,
+        "DMs connected only": base.set(f"{dm}.under_16", "connected_only").set(f"{dm}.under_18", "connected_only"),
+        "private by default (<18)": base.set("platforms.main.controls.private_by_default.age_threshold", 18),
+        "age-band segregation": base.set("platforms.main.controls.age_band_segregation.enabled", True),
+        "teen accounts": base.with_policy("industry_teen_accounts"),
+    }
+    sp.save(sp.frontier(ss.compare(options, n=20), exposure="minors_contacted_per_1k"), HERE / "frontier.png")
+
+
+if __name__ == "__main__":
+    main()

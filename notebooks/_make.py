@@ -1,0 +1,248 @@
+"""Write the notebooks in this folder from the cells below (committed without outputs).
+
+Run ``python notebooks/_make.py`` after editing a cell here; edit this file, not the
+``.ipynb`` files. Each notebook reads ``SAFESIM_NOTEBOOK_SCALE``: ``small`` shrinks
+populations, horizons and replicates so the test suite can run it top to bottom
+(tests/python/test_notebooks.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+SETUP = """\
+import os
+
+import pandas as pd
+
+import safesim as ss
+import safesim.plotting as sp
+
+SMALL = os.environ.get("SAFESIM_NOTEBOOK_SCALE") == "small"  # the test suite sets this
+pd.set_option("display.width", 200)
+"""
+
+QUICKSTART = [
+    new_markdown_cell(
+        "# safesim quickstart\n\n"
+        "Load a scenario, change a setting, run replicates, read the results as pandas frames and plot them.\n"
+        "All agents and counts are synthetic."
+    ),
+    new_code_cell(
+        SETUP
+        + """
+USERS, HORIZON, REPS = (3000, 60, 4) if SMALL else (10000, 365, 20)
+"""
+    ),
+    new_markdown_cell(
+        "A `Scenario` is an immutable recipe: `set` and `with_policy` return new ones, and `diff` shows what changed."
+    ),
+    new_code_cell(
+        """\
+base = ss.Scenario.load("baseline").set("horizon_days", HORIZON).set("population.users", USERS)
+stricter = base.set("platforms.main.controls.dm_policy.under_16", "connected_only")
+stricter.diff(base)"""
+    ),
+    new_markdown_cell(
+        "`replicate` runs seeds S, S+1, ... on every core (the engine releases the GIL). "
+        "The summary has the mean and a 95% t-interval per scope and metric."
+    ),
+    new_code_cell(
+        """\
+res = ss.replicate(base, n=REPS)
+summary = res.summary()
+summary[summary.scope == "ecosystem"].head(8)"""
+    ),
+    new_code_cell("res.runs.head()  # tidy: one row per run x scope x metric"),
+    new_code_cell("res.daily.head()  # and per day"),
+    new_code_cell('sp.timeseries(res, "minors_contacted");'),
+    new_code_cell("sp.funnel(res);"),
+    new_markdown_cell(
+        "The analytic oracle gives the per-dyad outcome probabilities of the grooming process without "
+        "simulating (an absorbing Markov chain; MODEL.md section 7)."
+    ),
+    new_code_cell('pd.Series(ss.oracle(base, platform="main", offender_type="groomer")).round(4)'),
+    new_markdown_cell(
+        "With `out=` every run is saved as it finishes; running the same call again reuses the finished runs, "
+        "so an interrupted job picks up where it stopped."
+    ),
+    new_code_cell(
+        """\
+import tempfile
+
+out = tempfile.mkdtemp(prefix="safesim-")
+first = ss.replicate(base, n=REPS, out=out, progress=False)
+again = ss.replicate(base, n=REPS, out=out, progress=False)
+print(f"computed {first.computed_runs}, then read back {again.loaded_runs}")
+sorted(os.listdir(out))"""
+    ),
+]
+
+COMPARING = [
+    new_markdown_cell(
+        "# Comparing defaults: teen accounts against the baseline\n\n"
+        "`compare` runs every scenario on the same seeds (common random numbers), so each replicate of the "
+        "teen-account scenario is paired with the baseline replicate that met the same offenders and the "
+        "same users. The paired differences have much tighter intervals than two independent sets of runs."
+    ),
+    new_code_cell(
+        SETUP
+        + """
+USERS, HORIZON, REPS = (3000, 90, 6) if SMALL else (10000, 365, 30)
+base = ss.Scenario.load("baseline").set("population.users", USERS).set("horizon_days", HORIZON)
+"""
+    ),
+    new_code_cell(
+        """\
+cmp = ss.compare({"baseline": base, "teen accounts": base.with_policy("industry_teen_accounts")}, n=REPS)
+effects = cmp.summary()
+key = ["minors_contacted", "minors_engaged", "minors_solicited", "minors_exploited",
+       "legit_contacts_blocked", "false_positive_actions"]
+effects[(effects.scope == "ecosystem") & effects.metric.isin(key)]"""
+    ),
+    new_code_cell("sp.effects(cmp);"),
+    new_code_cell("sp.funnel(cmp, per_1k=True);"),
+    new_code_cell('sp.timeseries(cmp, "minors_contacted");'),
+    new_markdown_cell(
+        "Which parts of the bundle do the work? Each control on its own, on the same seeds, against the same baseline."
+    ),
+    new_code_cell(
+        """\
+dm = "platforms.main.controls.dm_policy"
+single = {
+    "baseline": base,
+    "DMs connected only": base.set(f"{dm}.under_16", "connected_only").set(f"{dm}.under_18", "connected_only"),
+    "private by default (<18)": base.set("platforms.main.controls.private_by_default.age_threshold", 18),
+    "teen accounts": base.with_policy("industry_teen_accounts"),
+}
+parts = ss.compare(single, n=REPS, progress=False)
+sp.effects(parts, metrics=["minors_contacted", "minors_exploited", "legit_contacts_blocked"]);"""
+    ),
+    new_markdown_cell("Protection has a cost to ordinary users: the trade-off frontier."),
+    new_code_cell('sp.frontier(parts, exposure="minors_contacted_per_1k", burden="legit_contacts_blocked");'),
+]
+
+REGULATION = [
+    new_markdown_cell(
+        "# Modelling a regulation across an ecosystem\n\n"
+        "`ecosystem_us` has five large platforms and a long tail of small services with uneven practice. "
+        "Here we compare today's practice with two regulatory designs:\n\n"
+        "- the UK Online Safety Act illegal-content codes, applied only to services above a size threshold "
+        "(`where=`), as the codes target large and risky services;\n"
+        "- a detection mandate on every service (`mandatory_detection`).\n\n"
+        "The transparency view then puts what platforms would report beside the harm only the simulation sees."
+    ),
+    new_code_cell(
+        SETUP
+        + """
+USERS, HORIZON, REPS = (20000, 120, 3) if SMALL else (200000, 365, 10)
+eco = ss.Scenario.load("ecosystem_us").set("population.users", USERS).set("horizon_days", HORIZON)
+len(eco.platforms)"""
+    ),
+    new_code_cell(
+        """\
+large = USERS // 10  # a platform with at least 10% of the population counts as large here
+arms = {
+    "today": eco,
+    "UK codes (large services)": eco.with_policy("uk_osa_illegal_content_codes", where={"min_users": large}),
+    "detection mandate (all)": eco.with_policy("mandatory_detection"),
+}
+for name, sc in arms.items():
+    print(f"{name}: {len(eco.diff(sc))} settings changed")"""
+    ),
+    new_code_cell(
+        """\
+cmp = ss.compare(arms, n=REPS)
+eff = cmp.summary()
+shown = ["minors_contacted", "minors_exploited", "offenders_detected", "clearinghouse_reports",
+         "abuse_material_views", "false_positive_actions"]
+eff[(eff.scope == "ecosystem") & eff.metric.isin(shown)]"""
+    ),
+    new_code_cell("sp.effects(cmp, metrics=shown);"),
+    new_markdown_cell(
+        "**Transparency view.** Per large platform: the clearinghouse reports it would publish, beside the "
+        "minors exploited on it (ground truth). A platform that reports more is not one with more harm."
+    ),
+    new_code_cell(
+        """\
+means = cmp.means()
+big = ["social_a", "social_b", "video", "msgr", "gaming"]
+view = means[means.scope.isin(big) & means.metric.isin(["clearinghouse_reports", "minors_exploited"])]
+view.pivot_table(index=["scenario", "scope"], columns="metric", values="mean", observed=True).round(1)"""
+    ),
+    new_code_cell('sp.frontier(cmp, exposure="minors_exploited_per_1k", burden="false_positive_actions");'),
+    new_code_cell('sp.timeseries(cmp, "clearinghouse_reports");'),
+]
+
+SWEEP = [
+    new_markdown_cell(
+        "# A sweep of reporting friction and detection coverage\n\n"
+        "How many steps a user must take to report, against how much of known abuse material the hash list "
+        "covers. `sweep` runs every grid point on the same seeds; the summary has one row per point, scope "
+        "and metric, with the parameters as columns."
+    ),
+    new_code_cell(
+        SETUP
+        + """
+USERS, HORIZON, REPS = (3000, 60, 3) if SMALL else (10000, 365, 20)
+STEPS = [1, 5, 9] if SMALL else [1, 3, 5, 7, 9]
+COVERAGE = [0.3, 0.9] if SMALL else [0.3, 0.5, 0.7, 0.9]
+base = ss.Scenario.load("baseline").set("population.users", USERS).set("horizon_days", HORIZON)
+grid = {
+    "platforms.main.controls.reporting.steps": STEPS,
+    "platforms.main.controls.hash_matching.list_coverage": COVERAGE,
+}"""
+    ),
+    new_code_cell(
+        """\
+sw = ss.sweep(base, grid, n=REPS)
+s = sw.summary()
+s[(s.scope == "ecosystem") & (s.metric == "user_reports")]"""
+    ),
+    new_code_cell('sp.sweep_heatmap(sw, "abuse_material_views");'),
+    new_code_cell('sp.sweep_lines(sw, "user_reports", x="platforms.main.controls.reporting.steps");'),
+    new_code_cell('sp.sweep_lines(sw, "minors_exploited", x="platforms.main.controls.reporting.steps");'),
+    new_markdown_cell(
+        "Paired effects against the first point (1 step, lowest coverage), and the trade-off between "
+        "exposure and the effort users spend reporting."
+    ),
+    new_code_cell(
+        """\
+eff = sw.effects()
+eff[(eff.scope == "ecosystem") & (eff.metric == "abuse_material_views")].round(3)"""
+    ),
+    new_code_cell('sp.frontier(sw, exposure="abuse_material_views", burden="reporting_effort");'),
+]
+
+NOTEBOOKS = {
+    "01_quickstart.ipynb": QUICKSTART,
+    "02_comparing_defaults.ipynb": COMPARING,
+    "03_regulation_ecosystem.ipynb": REGULATION,
+    "04_sweep_reporting_detection.ipynb": SWEEP,
+}
+
+
+def build(cells: list) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:02d}"  # stable ids: regenerating gives identical files
+    return nb
+
+
+def main() -> int:
+    for name, cells in NOTEBOOKS.items():
+        nbformat.write(build(cells), HERE / name)
+        print(f"wrote {HERE / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,361 @@
+"""Figures from safesim results (the only module that imports matplotlib).
+
+Each function takes results (``Results``, ``Comparison`` or ``SweepResults``)
+and an optional matplotlib ``Axes``, and returns the ``Figure``:
+
+- :func:`timeseries`: a metric over time, mean with a 95% band per scenario;
+- :func:`effects`: paired effects with intervals, forest-plot style;
+- :func:`funnel`: contacted -> engaged -> solicited -> exploited;
+- :func:`sweep_heatmap` and :func:`sweep_lines`: a metric across a sweep;
+- :func:`frontier`: child exposure against burden on ordinary users, with
+  the Pareto frontier (no other option is better on both).
+
+>>> import safesim as ss, safesim.plotting as sp
+>>> base = ss.Scenario.default().set("population.users", 3000)
+>>> cmp = ss.compare({"base": base, "teen": base.with_policy("industry_teen_accounts")}, n=5)
+>>> fig = sp.effects(cmp)
+>>> fig.savefig("effects.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.rcParams.setdefault("figure.dpi", 100)
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from safesim import _core  # noqa: E402
+from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults, summarize  # noqa: E402
+
+__all__ = ["FUNNEL", "effects", "frontier", "funnel", "save", "sweep_heatmap", "sweep_lines", "timeseries"]
+
+#: The exposure funnel, in stage order.
+FUNNEL = ("minors_contacted", "minors_engaged", "minors_solicited", "minors_exploited")
+DEFAULT_EFFECTS = (
+    "minors_contacted",
+    "minors_engaged",
+    "minors_solicited",
+    "minors_exploited",
+    "exposure_days",
+    "offenders_detected",
+    "user_reports",
+    "clearinghouse_reports",
+    "false_positive_actions",
+    "legit_contacts_blocked",
+    "review_hours",
+    "reporting_effort",
+)
+
+
+def _units() -> dict[str, str]:
+    return {row[0]: row[2] for row in _core.metrics()}
+
+
+def _kinds() -> dict[str, str]:
+    return {row[0]: row[1] for row in _core.metrics()}
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax  # type: ignore[return-value]
+    fig, new_ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, new_ax
+
+
+def _runs(results: Results | Comparison | SweepResults) -> tuple[str, pd.DataFrame]:
+    """(key column, run totals) with a key column even for a single Results."""
+    if isinstance(results, Results):
+        return "scenario", results.runs.assign(scenario=results.scenario.name)
+    return results.key, results.runs
+
+
+def _results_by_arm(results: Results | Comparison | SweepResults) -> dict[Any, Results]:
+    if isinstance(results, Results):
+        return {results.scenario.name: results}
+    return dict(results.arms)
+
+
+def _band(values: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and t-interval over axis 0 (replicates)."""
+    n = values.shape[0]
+    mean = np.nanmean(values, axis=0)
+    if n < 2:
+        return mean, mean, mean
+    sd = np.nanstd(values, axis=0, ddof=1)
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def timeseries(
+    results: Results | Comparison | SweepResults,
+    metric: str = "minors_contacted",
+    scope: str = ECOSYSTEM,
+    cumulative: bool | None = None,
+    confidence: float = 0.95,
+    ax: Axes | None = None,
+) -> Figure:
+    """``metric`` by day: the mean over replicates with its t-interval as a band, one line per arm.
+
+    ``cumulative`` defaults to True for flow metrics (daily counts are small
+    and noisy; the running total reads better) and False for levels.
+    """
+    if cumulative is None:
+        cumulative = _kinds().get(metric) == "flow"
+    names = [row[0] for row in _core.metrics()]
+    if metric not in names:
+        raise ValueError(f"no daily values for metric {metric!r} in scope {scope!r}")
+    fig, ax = _axes(ax, (7, 4))
+    n_runs = 0
+    for label, res in _results_by_arm(results).items():
+        scopes = [ECOSYSTEM, *res.platforms]
+        if scope not in scopes:
+            raise ValueError(f"no daily values for metric {metric!r} in scope {scope!r}")
+        # Straight from the run arrays: the long daily frame of an ecosystem is large.
+        values = np.stack([o["daily"][scopes.index(scope), :, names.index(metric)] for o in res.outputs])
+        values = values.astype(np.float64)
+        if cumulative:
+            values = np.nancumsum(values, axis=1)
+        mean, lo, hi = _band(values, confidence)
+        days = np.arange(values.shape[1])
+        (line,) = ax.plot(days, mean, label=str(_point_label(results, label)))
+        ax.fill_between(days, lo, hi, color=line.get_color(), alpha=0.25, linewidth=0)
+        n_runs = values.shape[0]
+    unit = _units().get(metric, "")
+    ax.set_xlabel("day")
+    ax.set_ylabel(f"{'cumulative ' if cumulative else ''}{metric}" + (f" ({unit})" if unit else ""))
+    ax.set_title(f"{metric}, {scope}: mean and {confidence:.0%} interval over {n_runs} runs")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def effects(
+    comparison: Comparison | SweepResults,
+    metrics: Sequence[str] | None = None,
+    scope: str = ECOSYSTEM,
+    relative: bool = True,
+    confidence: float = 0.95,
+    ax: Axes | None = None,
+) -> Figure:
+    """Forest plot of paired effects against the reference: one row per metric, one marker per arm.
+
+    ``relative`` plots the difference as a percentage of the reference mean
+    (metrics on very different scales side by side); otherwise raw differences.
+    """
+    eff = comparison.effects(confidence=confidence)
+    key = comparison.key
+    metrics = list(metrics or [m for m in DEFAULT_EFFECTS if m in set(eff["metric"].astype(str))])
+    eff = eff[(eff["scope"] == scope) & eff["metric"].isin(metrics)]
+    arms = [a for a in eff[key].unique()]
+    fig, ax = _axes(ax, (7, 0.45 * len(metrics) * max(1, len(arms)) ** 0.5 + 1.5))
+    step = 0.7 / max(1, len(arms))
+    for i, arm in enumerate(arms):
+        part = eff[eff[key] == arm].set_index("metric")
+        ys, xs, los, his = [], [], [], []
+        for j, m in enumerate(metrics):
+            if m not in part.index:
+                continue
+            row = part.loc[m]
+            if relative and (row["ref_mean"] == 0 or not np.isfinite(row["ref_mean"])):
+                continue  # no relative change from a zero reference
+            scale = 100.0 / row["ref_mean"] if relative else 1.0
+            ys.append(j + (i - (len(arms) - 1) / 2) * step)
+            xs.append(row["diff"] * scale)
+            los.append(row["diff_ci_low"] * scale)
+            his.append(row["diff_ci_high"] * scale)
+        xs_a, lo_a, hi_a = np.array(xs), np.array(los), np.array(his)
+        err = np.vstack([xs_a - lo_a, hi_a - xs_a]) if len(xs) else None
+        ax.errorbar(xs_a, ys, xerr=err, fmt="o", capsize=3, label=str(arm))
+    ax.axvline(0, color="0.3", linewidth=1)
+    ax.set_yticks(range(len(metrics)), metrics)
+    ax.invert_yaxis()
+    ref = comparison.reference
+    ax.set_xlabel(
+        f"{'change vs reference, % of reference mean' if relative else 'paired difference'} ({confidence:.0%} CI)"
+    )
+    ax.set_title(f"paired effects against {ref!r} ({scope}, {comparison.reps} paired runs)")
+    ax.grid(axis="x", alpha=0.3)
+    if len(arms) > 1 or key == "scenario":
+        ax.legend(frameon=False, loc="best")
+    return fig
+
+
+def funnel(
+    results: Results | Comparison | SweepResults,
+    scope: str = ECOSYSTEM,
+    per_1k: bool = False,
+    confidence: float = 0.95,
+    ax: Axes | None = None,
+) -> Figure:
+    """The exposure funnel: minors contacted, engaged, solicited, exploited, grouped bars per arm."""
+    key, runs = _runs(results)
+    stages = [f"{m}_per_1k" if per_1k else m for m in FUNNEL]
+    part = runs[(runs["scope"] == scope) & runs["metric"].isin(stages)]
+    s = summarize(part, by=[key, "metric"], confidence=confidence)
+    arms = list(dict.fromkeys(s[key]))
+    fig, ax = _axes(ax, (7, 4))
+    width = 0.8 / max(1, len(arms))
+    x = np.arange(len(stages))
+    for i, arm in enumerate(arms):
+        row = s[s[key] == arm].set_index("metric").reindex(stages)
+        mean = row["mean"].to_numpy(dtype=np.float64)
+        lo = np.nan_to_num(mean - row["ci_low"].to_numpy(dtype=np.float64))
+        hi = np.nan_to_num(row["ci_high"].to_numpy(dtype=np.float64) - mean)
+        ax.bar(x + (i - (len(arms) - 1) / 2) * width, mean, width, yerr=[lo, hi], capsize=3, label=str(arm))
+    ax.set_xticks(x, [m.replace("minors_", "").replace("_per_1k", "") for m in stages])
+    ax.set_ylabel("minors per 1,000 minors" if per_1k else "minors")
+    ax.set_title(f"exposure funnel ({scope}): mean and {confidence:.0%} CI")
+    ax.legend(frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def _sweep_table(sweep: SweepResults, metric: str, scope: str) -> pd.DataFrame:
+    s = sweep.summary()
+    return s[(s["metric"] == metric) & (s["scope"] == scope)]
+
+
+def sweep_heatmap(
+    sweep: SweepResults,
+    metric: str = "minors_exploited",
+    x: str | None = None,
+    y: str | None = None,
+    scope: str = ECOSYSTEM,
+    ax: Axes | None = None,
+) -> Figure:
+    """Mean of ``metric`` over a two-parameter grid (x and y default to the first two parameters)."""
+    params = sweep.parameters
+    if len(params) < 2 and (x is None or y is None):
+        raise ValueError("a heat map needs two swept parameters")
+    x = x or params[0]
+    y = y or params[1]
+    table = _sweep_table(sweep, metric, scope)
+    grid = table.pivot_table(index=y, columns=x, values="mean", aggfunc="mean")
+    fig, ax = _axes(ax, (6, 4.5))
+    im = ax.imshow(grid.to_numpy(dtype=np.float64), origin="lower", aspect="auto", cmap="viridis")
+    ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [str(i) for i in grid.index])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    values = grid.to_numpy(dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    mid = (finite.min() + finite.max()) / 2 if finite.size else 0
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+            ax.text(j, i, text, ha="center", va="center", color="white" if v < mid else "black", fontsize=8)
+    fig.colorbar(im, ax=ax, label=f"mean {metric}")
+    ax.set_title(f"{metric} ({scope}), mean of {sweep.reps} runs per cell")
+    return fig
+
+
+def sweep_lines(
+    sweep: SweepResults,
+    metric: str = "minors_exploited",
+    x: str | None = None,
+    hue: str | None = None,
+    scope: str = ECOSYSTEM,
+    ax: Axes | None = None,
+) -> Figure:
+    """``metric`` against parameter ``x`` with its 95% band, one line per value of ``hue``."""
+    params = sweep.parameters
+    x = x or params[0]
+    if hue is None and len(params) > 1:
+        hue = next(p for p in params if p != x)
+    table = _sweep_table(sweep, metric, scope)
+    fig, ax = _axes(ax, (7, 4))
+    groups = [(None, table)] if hue is None else list(table.groupby(hue, sort=True))
+    for value, g in groups:
+        g = g.sort_values(x)
+        xs = g[x].to_numpy()
+        (line,) = ax.plot(xs, g["mean"], marker="o", label=None if hue is None else f"{hue.split('.')[-1]}={value}")
+        ax.fill_between(xs, g["ci_low"], g["ci_high"], color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{metric} ({scope})")
+    ax.set_title(f"{metric}: mean and 95% CI over {sweep.reps} runs per point")
+    if hue is not None:
+        ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _pareto(points: np.ndarray) -> np.ndarray:
+    """Indices of points not dominated (lower is better on both axes), sorted by x."""
+    keep = []
+    for i, (px, py) in enumerate(points):
+        dominated = np.any((points[:, 0] <= px) & (points[:, 1] <= py) & ((points[:, 0] < px) | (points[:, 1] < py)))
+        if not dominated and np.all(np.isfinite([px, py])):
+            keep.append(i)
+    return np.array(sorted(keep, key=lambda i: points[i, 0]), dtype=int)
+
+
+def frontier(
+    results: Comparison | SweepResults,
+    exposure: str = "minors_exploited_per_1k",
+    burden: str = "legit_contacts_blocked",
+    scope: str = ECOSYSTEM,
+    label_points: bool = True,
+    ax: Axes | None = None,
+) -> Figure:
+    """Trade-off between child exposure (y) and burden on ordinary users (x), with the Pareto frontier.
+
+    Every arm (scenario or sweep point) is a point with 95% intervals on both
+    axes; the line joins the options that no other option beats on both.
+    """
+    means = results.means() if isinstance(results, Comparison) else results.summary()
+    key = results.key
+    m = means[means["scope"] == scope]
+    xs = m[m["metric"] == burden].set_index(key)
+    ys = m[m["metric"] == exposure].set_index(key)
+    labels = [lab for lab in xs.index if lab in ys.index]
+    pts = np.array([[xs.loc[lab, "mean"], ys.loc[lab, "mean"]] for lab in labels], dtype=np.float64)
+    fig, ax = _axes(ax, (7, 5))
+
+    def err(frame: pd.DataFrame) -> np.ndarray:
+        f = frame.loc[labels]
+        return np.nan_to_num(np.vstack([f["mean"] - f["ci_low"], f["ci_high"] - f["mean"]]).astype(np.float64))
+
+    ax.errorbar(pts[:, 0], pts[:, 1], xerr=err(xs), yerr=err(ys), fmt="o", capsize=3, color="C0", alpha=0.8)
+    front = _pareto(pts)
+    if len(front) > 1:
+        ax.plot(pts[front, 0], pts[front, 1], "-", color="C3", label="frontier (not dominated)")
+        ax.legend(frameon=False)
+    if label_points:
+        for lab, (px, py) in zip(labels, pts, strict=True):
+            text = _point_label(results, lab)
+            ax.annotate(text, (px, py), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    units = _units()
+    ax.set_xlabel(f"burden: {burden}" + (f" ({units.get(burden)})" if units.get(burden) else ""))
+    ax.set_ylabel(f"exposure: {exposure}" + (f" ({units.get(exposure)})" if units.get(exposure) else ""))
+    ax.set_title(f"exposure vs burden ({scope}): lower-left is better")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _point_label(results: Any, label: Any) -> str:
+    if isinstance(results, SweepResults) and isinstance(label, (int, np.integer)):
+        p = results.points[int(label)]
+        return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in p.items())
+    return str(label)
+
+
+def save(fig: Figure, path: Any, dpi: int = 120) -> Any:
+    """Save ``fig`` as PNG atomically and close it; returns the path."""
+    from pathlib import Path
+
+    from safesim.io import atomic_path
+
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+    return target
