@@ -28,8 +28,8 @@ def test_hashes_match_golden_across_threads_and_processes() -> None:
     seeds = sorted(want)
     spec = _scenario().spec
     for threads in (1, 2, 4):
-        got = {seed: f"{r['hash']:016x}" for seed, r in zip(seeds, _core.run_many(spec, seeds, threads))}
+        got = {seed: f"{r['hash']:016x}" for seed, r in zip(seeds, _core.run_many(spec, seeds, threads), strict=True)}
         assert got == want, f"{threads} threads"
     with ProcessPoolExecutor(max_workers=2) as pool:
-        got = dict(zip(seeds, pool.map(_hash_in_worker, seeds)))
+        got = dict(zip(seeds, pool.map(_hash_in_worker, seeds), strict=True))
     assert got == want, "process pool"

@@ -60,7 +60,7 @@ def test_any_valid_scenario_runs_and_keeps_the_invariants(sets: dict[str, object
     assert totals.shape == (2, len(METRICS))
     assert daily.shape == (2, sets["horizon_days"], len(METRICS))
     for scope in range(totals.shape[0]):
-        row = dict(zip(METRICS, totals[scope]))
+        row = dict(zip(METRICS, totals[scope], strict=True))
         # Nested stage counts.
         assert row["minors_contacted"] >= row["minors_engaged"] >= row["minors_solicited"] >= row["minors_exploited"]
         # Every dyad closes at most once; every review outcome comes from a report or flag.

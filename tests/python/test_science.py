@@ -58,7 +58,7 @@ def test_stage_counts_are_nested_and_nothing_is_negative() -> None:
     for r in _core.run_many(scenario().spec, SEEDS[:4], 2):
         t = r["totals"]
         for scope in range(t.shape[0]):
-            row = dict(zip(METRICS, t[scope]))
+            row = dict(zip(METRICS, t[scope], strict=True))
             assert row["minors_contacted"] >= row["minors_engaged"] >= row["minors_solicited"]
             assert row["minors_solicited"] >= row["minors_exploited"]
             # Each dyad closes at most once (an exploited dyad may close later, after repeats).
@@ -163,9 +163,12 @@ def test_results_do_not_depend_on_thread_count() -> None:
 @pytest.mark.parametrize("offender_type", [0, 1])
 def test_oracle_solver_is_consistent_with_default_scenario(offender_type: int) -> None:
     # The analytic solver is exercised in C++ (tests/cpp/test_oracle.cpp); here
-    # only check the binding, when it exists, returns probabilities.
-    if not hasattr(_core, "dyad_outcome"):
-        pytest.skip("oracle binding not built")
+    # check that the binding returns first-outcome probabilities that sum to 1.
     o = _core.dyad_outcome(scenario().spec, 0, offender_type)
-    first_outcome = ("exploited", "reported_before_exploitation", "exited_before_exploitation", "detected_before_exploitation")
+    first_outcome = (
+        "exploited",
+        "reported_before_exploitation",
+        "exited_before_exploitation",
+        "detected_before_exploitation",
+    )
     assert abs(sum(o[k] for k in first_outcome) - 1.0) < 1e-9
