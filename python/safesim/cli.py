@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from safesim import _core
@@ -146,9 +147,51 @@ def cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(_summary_table(results))
+        timeline = _timeline_table(results)
+        if timeline:
+            print(timeline)
         for path in written:
             print(f"wrote {path}")
     return 0
+
+
+TIMELINE_METRICS = (
+    "detections",
+    "clearinghouse_reports",
+    "user_reports",
+    "contacts_prevented",
+    "minors_contacted",
+    "exploitation_events",
+    "abuse_material_views",
+    "legit_contacts_blocked",
+)
+
+
+def _timeline_table(results: Results, window: int = 30) -> str:
+    """For each scheduled change, daily means of key flows in the `window` days
+    before and after its day (ecosystem, mean over replicates): the step a
+    timeline event makes in the time series, without opening daily.parquet."""
+    events = results.scenario.to_dict().get("timeline") or []
+    if not events or not results.outputs:
+        return ""
+    names = [m[0] for m in _core.metrics()]
+    daily = np.mean([o["daily"][0] for o in results.outputs], axis=0)  # (days, metrics), ecosystem
+    out: list[str] = []
+    for event in events:
+        day = int(event["day"])
+        lo, hi = max(0, day - window), min(daily.shape[0], day + window)
+        if day - lo < 1 or hi - day < 1:
+            continue
+        what = event.get("description") or f"platform {event['platform']} changes"
+        rows = [["metric", f"per day, days {lo}-{day - 1}", f"per day, days {day}-{hi - 1}", "change"]]
+        for metric in TIMELINE_METRICS:
+            k = names.index(metric)
+            before, after = daily[lo:day, k].mean(), daily[day:hi, k].mean()
+            change = f"{(after / before - 1) * 100:+.0f}%" if before > 0 else "-"
+            rows.append([metric, _fmt(before), _fmt(after), change])
+        out += ["", f"Timeline: day {day}, {what} (ecosystem, mean of {results.reps} replicates)"]
+        out += ["  " + line for line in _align(rows, right=[False, True, True, True])]
+    return "\n".join(out)
 
 
 def _listing(out: Path) -> list[str]:

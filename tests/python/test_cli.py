@@ -228,3 +228,17 @@ def test_sweep_command(tmp_path: Path) -> None:
     proc = run_cli("sweep", bad)
     assert proc.returncode == 2
     assert "exactly one of" in proc.stderr
+
+
+def test_run_shows_the_step_of_a_timeline_event() -> None:
+    """e2ee_rollout encrypts messages on day 180: the table shows detections around it."""
+    proc = run_cli("run", "e2ee_rollout", "--reps", "4", "--set", "population.users=4000")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("Timeline: day 180"))
+    assert "encrypts all direct messages" in lines[head]
+    assert "days 150-179" in lines[head + 1]
+    assert "days 180-209" in lines[head + 1]
+    detections = next(line for line in lines[head:] if line.strip().startswith("detections"))
+    before, after = (float(x.replace(",", "")) for x in detections.split()[1:3])
+    assert after < before, detections
