@@ -117,8 +117,15 @@ void build_platforms(State& s) {
         if (++i >= n) break;
       }
     }
-    const std::size_t members = P.user.size();
     P.local_of.build(P.user, n);
+  }
+}
+
+void finish_platforms(State& s) {
+  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
+    PlatformState& P = s.platforms[p];
+    P.spec = &s.spec->platforms[p];
+    const std::size_t members = P.user.size();
     P.believed_age.assign(members, 0);
     P.settings.assign(members, 0);
     P.reached.assign(members, 0);

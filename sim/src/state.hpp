@@ -279,7 +279,12 @@ struct State {
 
 // ---- stages, one file each (called in the order of MODEL.md section 4 by simulation.cpp)
 void build_population(State& s);
-void build_platforms(State& s);  // membership, ages, settings, graph, groups
+void build_platforms(State& s);   // membership and declared ages (no control but minimum_age)
+void finish_platforms(State& s);  // believed ages and settings from the controls
+/// Population, memberships and graphs: built, or copied from the per-process
+/// cache when an earlier run used the same seed and structural keys.
+void build_structure(State& s);
+void clear_cache();
 void apply_controls(State& s, std::size_t p, bool reset_existing_defaults);
 void build_graph(State& s, std::size_t p);
 void build_offenders(State& s);

@@ -36,6 +36,10 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed);
 /// and identical whatever the thread count.
 std::vector<RunOutput> run_many(const ScenarioSpec& spec, std::span<const std::uint64_t> seeds, int threads);
 
+/// Forget the per-process cache of built populations and graphs (runs with the
+/// same seed and structure reuse them; results are the same either way).
+void clear_structure_cache();
+
 /// FNV-1a hash over totals and daily series: a fingerprint for determinism tests.
 std::uint64_t output_hash(const RunOutput& out);
 
