@@ -8,13 +8,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <list>
 #include <memory>
-#include <string>
-#include <type_traits>
-#include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <type_traits>
 
 #include "state.hpp"
 

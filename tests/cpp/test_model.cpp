@@ -187,7 +187,7 @@ TEST(Model, CachedStructureGivesTheSameRunAsAFreshBuild) {
   clear_structure_cache();
   const std::uint64_t fresh = output_hash(run(b, 11));
   clear_structure_cache();
-  run(a, 11);                                         // builds and caches the structure
+  run(a, 11);                                            // builds and caches the structure
   const std::uint64_t cached = output_hash(run(b, 11));  // reuses it
   EXPECT_EQ(fresh, cached);
   // Structural keys are part of the cache key: a different graph is rebuilt.
