@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import SMALL_ARGS, run_cli
+from conftest import REPO, SMALL_ARGS, run_cli
 
 import safesim
 
@@ -242,3 +242,21 @@ def test_run_shows_the_step_of_a_timeline_event() -> None:
     detections = next(line for line in lines[head:] if line.strip().startswith("detections"))
     before, after = (float(x.replace(",", "")) for x in detections.split()[1:3])
     assert after < before, detections
+
+
+def test_validate_checks_policy_bundles(tmp_path: Path) -> None:
+    """A bundle file is validated as a bundle (applied to the baseline), and
+    a bad key in it is reported against that file, not an installed copy."""
+    bundles = sorted((REPO / "scenarios" / "policies").glob("*.yaml"))
+    ok = run_cli("validate", *bundles)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.count("OK ") == len(bundles)
+    bad = tmp_path / "industry_teen_accounts.yaml"
+    bad.write_text(
+        (REPO / "scenarios/policies/industry_teen_accounts.yaml").read_text().replace("dm_policy:", "dm_polcy:")
+    )
+    proc = run_cli("validate", bad)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith(f"{bad}:")
+    assert "platform.controls.dm_polcy: unknown key 'dm_polcy' (did you mean 'dm_policy'?)" in proc.stderr
