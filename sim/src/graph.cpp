@@ -222,7 +222,8 @@ void build_groups(const State& s, PlatformState& P, std::size_t p) {
   const auto pid = static_cast<std::uint32_t>(p);
   const double expected = static_cast<double>(P.user.size()) * g.groups_per_user / static_cast<double>(g.group_size);
   const auto count = static_cast<std::uint32_t>(std::max(1.0, std::round(expected)));
-  P.groups.offsets.assign(count + 1, 0);
+  auto groups = std::make_shared<GroupArrays>();
+  groups->offsets.assign(count + 1, 0);
   // Two passes over the same keyed draws: count, then fill (counting sort).
   auto each_membership = [&](auto&& f) {
     for (std::uint32_t m : P.minors) {
@@ -231,11 +232,12 @@ void build_groups(const State& s, PlatformState& P, std::size_t p) {
       for (std::uint64_t j = 0; j < k; ++j) f(d.below(count), m);
     }
   };
-  each_membership([&](std::uint32_t grp, std::uint32_t) { ++P.groups.offsets[grp + 1]; });
-  for (std::uint32_t i = 0; i < count; ++i) P.groups.offsets[i + 1] += P.groups.offsets[i];
-  P.groups.members.resize(P.groups.offsets[count]);
-  std::vector<std::uint32_t> fill(P.groups.offsets.begin(), P.groups.offsets.end() - 1);
-  each_membership([&](std::uint32_t grp, std::uint32_t m) { P.groups.members[fill[grp]++] = m; });
+  each_membership([&](std::uint32_t grp, std::uint32_t) { ++groups->offsets[grp + 1]; });
+  for (std::uint32_t i = 0; i < count; ++i) groups->offsets[i + 1] += groups->offsets[i];
+  groups->members.resize(groups->offsets[count]);
+  std::vector<std::uint32_t> fill(groups->offsets.begin(), groups->offsets.end() - 1);
+  each_membership([&](std::uint32_t grp, std::uint32_t m) { groups->members[fill[grp]++] = m; });
+  P.groups = Groups::of(std::move(groups));
 }
 
 }  // namespace
@@ -254,10 +256,12 @@ void build_graph(State& s, std::size_t p) {
                TrustedIt(t), n);
   edges = {};
   // Freeze: take the CSR arrays and the edge flags out of the Boost graph without copying.
-  P.graph.offsets = std::move(csr.m_forward.m_rowstart);
-  P.graph.targets = std::move(csr.m_forward.m_column);
-  P.graph.trusted = std::move(csr.m_forward.*EdgePropertyAccess::member());
-  if (P.graph.offsets.empty()) P.graph.offsets.assign(n + 1, 0);
+  auto arrays = std::make_shared<GraphArrays>();
+  arrays->offsets = std::move(csr.m_forward.m_rowstart);
+  arrays->targets = std::move(csr.m_forward.m_column);
+  arrays->trusted = std::move(csr.m_forward.*EdgePropertyAccess::member());
+  if (arrays->offsets.empty()) arrays->offsets.assign(n + 1, 0);
+  P.graph = Graph::of(std::move(arrays));
   build_groups(s, P, p);
 }
 

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <memory>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -54,27 +56,32 @@ class LocalIndex {
  public:
   /// `members` must be sorted ascending (platforms add members in user order).
   void build(const std::vector<std::uint32_t>& members, std::size_t population) {
-    population_ = population;
-    dense_.clear();
-    sorted_.clear();
+    auto d = std::make_shared<Data>();
+    d->population = population;
     if (members.size() * 16 >= population) {
-      dense_.assign(population, kNone);
-      for (std::size_t k = 0; k < members.size(); ++k) dense_[members[k]] = static_cast<std::uint32_t>(k);
+      d->dense.assign(population, kNone);
+      for (std::size_t k = 0; k < members.size(); ++k) d->dense[members[k]] = static_cast<std::uint32_t>(k);
     } else {
-      sorted_ = members;
+      d->sorted = members;
     }
+    d_ = std::move(d);
   }
   std::uint32_t operator[](std::size_t user) const {
-    if (!dense_.empty()) return dense_[user];
-    const auto it = std::lower_bound(sorted_.begin(), sorted_.end(), static_cast<std::uint32_t>(user));
-    return it != sorted_.end() && *it == user ? static_cast<std::uint32_t>(it - sorted_.begin()) : kNone;
+    if (!d_->dense.empty()) return d_->dense[user];
+    const auto& sorted = d_->sorted;
+    const auto it = std::lower_bound(sorted.begin(), sorted.end(), static_cast<std::uint32_t>(user));
+    return it != sorted.end() && *it == user ? static_cast<std::uint32_t>(it - sorted.begin()) : kNone;
   }
-  std::size_t size() const { return population_; }
+  std::size_t size() const { return d_ ? d_->population : 0; }
 
  private:
-  std::vector<std::uint32_t> dense_;
-  std::vector<std::uint32_t> sorted_;
-  std::size_t population_ = 0;
+  // Immutable once built and shared between copies (cached structures).
+  struct Data {
+    std::vector<std::uint32_t> dense;
+    std::vector<std::uint32_t> sorted;
+    std::size_t population = 0;
+  };
+  std::shared_ptr<const Data> d_;
 };
 
 /// Member settings bits.
@@ -82,18 +89,47 @@ enum SettingBits : std::uint8_t { kPrivate = 1, kSupervised = 2, kRemoved = 4 };
 
 /// Frozen social graph of one platform over local member indices (CSR),
 /// built through Boost.Graph's compressed_sparse_row_graph; per-edge
-/// attributes in a parallel array.
-struct Graph {
+/// attributes in a parallel array. The arrays are immutable once built and
+/// shared: a Graph is a view that keeps them alive, so copying it (a run
+/// reusing a cached structure) copies no edges.
+struct GraphArrays {
   std::vector<std::uint32_t> offsets;  // members + 1
   std::vector<std::uint32_t> targets;  // 4 bytes per directed edge
   std::vector<std::uint8_t> trusted;   // 1 byte per directed edge: family or coach tie
+};
+struct Graph {
+  std::span<const std::uint32_t> offsets;
+  std::span<const std::uint32_t> targets;
+  std::span<const std::uint8_t> trusted;
+  std::shared_ptr<const GraphArrays> arrays;
+  static Graph of(std::shared_ptr<const GraphArrays> a) {
+    Graph g;
+    g.offsets = a->offsets;
+    g.targets = a->targets;
+    g.trusted = a->trusted;
+    g.arrays = std::move(a);
+    return g;
+  }
   std::uint32_t degree(std::uint32_t v) const { return offsets[v + 1] - offsets[v]; }
 };
 
-/// Interest groups: minors in each group (CSR), the channel "shared groups".
-struct Groups {
+/// Interest groups: minors in each group (CSR), the channel "shared groups";
+/// shared and immutable like the graph.
+struct GroupArrays {
   std::vector<std::uint32_t> offsets;
   std::vector<std::uint32_t> members;  // local member indices of minors
+};
+struct Groups {
+  std::span<const std::uint32_t> offsets;
+  std::span<const std::uint32_t> members;
+  std::shared_ptr<const GroupArrays> arrays;
+  static Groups of(std::shared_ptr<const GroupArrays> a) {
+    Groups g;
+    g.offsets = a->offsets;
+    g.members = a->members;
+    g.arrays = std::move(a);
+    return g;
+  }
   std::size_t count() const { return offsets.empty() ? 0 : offsets.size() - 1; }
 };
 
