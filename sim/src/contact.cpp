@@ -103,12 +103,16 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
   const bool supervised = (P.settings[m] & kSupervised) != 0;
   const bool nudged = c.safety_nudges.enabled && P.believed_age[m] < 18 && s.accounts.believed_age[a] >= 18;
   const bool disguised = s.accounts.claimed_age[a] < 18;
+  const bool educated = (P.settings[m] & kEducated) != 0;
+  const EducationSpec& edu = c.education;
   rng::Draw d(s.seed, streams::response, user, s.accounts.key[a], s.tick * 4u);
-  const double p_accept =
-      std::min(0.95, r.accept_scale * s.pop.vulnerability[user] * (disguised ? r.teen_disguise_factor : 1.0) *
-                         (nudged ? r.nudge_accept_factor : 1.0) * g.reply_factor);
-  const double p_block = std::min(1.0, r.block_prob * (nudged ? r.nudge_block_factor : 1.0));
-  const double p_intent = std::min(1.0, r.report_intent * report_intent_factor(s, *P.spec, supervised, nudged));
+  const double p_accept = std::min(
+      0.95, r.accept_scale * s.pop.vulnerability[user] * (disguised ? r.teen_disguise_factor : 1.0) *
+                (nudged ? r.nudge_accept_factor : 1.0) * (educated ? edu.accept_factor : 1.0) * g.reply_factor);
+  const double p_block =
+      std::min(1.0, r.block_prob * (nudged ? r.nudge_block_factor : 1.0) * (educated ? edu.block_factor : 1.0));
+  const double p_intent =
+      std::min(1.0, r.report_intent * report_intent_factor(s, *P.spec, supervised, nudged, educated));
   const double u_accept = d.uniform(), u_block = d.uniform(), u_intent = d.uniform(), u_combined = d.uniform();
   if (u_accept < p_accept) {
     open_dyad(s, a, m, hour);

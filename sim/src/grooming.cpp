@@ -64,11 +64,16 @@ Hazards hazards(const State& s, std::size_t i) {
   const double v = s.pop.vulnerability[P.user[m]];
   Hazards h{};
   h.progress = 1.0 / stage_value(t.dwell_hours, stage);
+  // A sensitive-media shield blurs nudity sent to a believed minor on a platform that has one.
+  const SensitiveMediaShield& shield = P.spec->controls.sensitive_media_shield;
+  if (stage == solicitation && shield.enabled && D.moved[i] != kOffAllPlatforms && P.believed_age[m] < 18)
+    h.progress *= shield.exploit_factor;
   h.exit = stage_value(t.exit_per_day, stage) / 24.0 * (1.0 - v);
   if (D.moved[i] != kOffAllPlatforms) {
     const bool supervised = (P.settings[m] & kSupervised) != 0;
-    h.report = stage_value(t.report_per_day, stage) / 24.0 * report_intent_factor(s, *P.spec, supervised, false) *
-               report_completion(s, *P.spec);
+    const bool educated = (P.settings[m] & kEducated) != 0;
+    h.report = stage_value(t.report_per_day, stage) / 24.0 *
+               report_intent_factor(s, *P.spec, supervised, false, educated) * report_completion(s, *P.spec);
     const GroomingDetectionSpec& g = P.spec->controls.grooming_detection;
     if (g.enabled && readable(P.spec->controls, D.e2ee_u[i])) h.detect = stage_value(g.recall_per_day, stage) / 24.0;
   }
@@ -153,8 +158,9 @@ void create_material(State& s, std::size_t i, double hour, rng::Draw& d) {
   const std::uint64_t n = d.poisson(c.new_items_per_exploitation);
   for (std::uint64_t k = 0; k < n; ++k) {
     const std::uint32_t item = new_item(s, false, true);
-    if (s.dyads.moved[i] != kOffAllPlatforms && d.uniform() < c.exploitation_share_prob)
-      upload_copy(s, s.dyads.account[i], item, hour, d);
+    const SensitiveMediaShield& shield = s.platforms[s.dyads.platform[i]].spec->controls.sensitive_media_shield;
+    const double share = c.exploitation_share_prob * (shield.enabled ? shield.forward_factor : 1.0);
+    if (s.dyads.moved[i] != kOffAllPlatforms && d.uniform() < share) upload_copy(s, s.dyads.account[i], item, hour, d);
   }
 }
 

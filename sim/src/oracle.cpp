@@ -189,7 +189,9 @@ DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, co
 
   // Fill one state: stage s (0..3), on or off the platform, and where progress leads.
   auto fill = [&](int state, int stage, bool on_platform, auto&& on_progress) {
-    const double progress = 1.0 / stage_hours(t.dwell_hours, stage);
+    double progress = 1.0 / stage_hours(t.dwell_hours, stage);
+    const SensitiveMediaShield& shield = platform.controls.sensitive_media_shield;
+    if (stage == 3 && on_platform && shield.enabled) progress *= shield.exploit_factor;  // as grooming.cpp
     const double exit = stage_rate(t.exit_per_day, stage) / 24.0 * (1.0 - v);
     const double report = on_platform ? stage_rate(t.report_per_day, stage) / 24.0 * report_mult : 0.0;
     const GroomingDetectionSpec& g = platform.controls.grooming_detection;

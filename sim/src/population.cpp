@@ -155,8 +155,10 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
     const double u_supervised = d.uniform();
     const double u_change = d.uniform();
     const double u_voluntary = d.uniform();
+    const double u_educated = d.uniform();
     const bool supervised = minor && u_supervised < c.parental_supervision.uptake;
     if (supervised) bits |= kSupervised;
+    if (minor && u_educated < c.education.uptake) bits |= kEducated;
     if (reset_all || P.join_day[k] > s.day) {
       bool priv;
       if (believed < c.private_by_default.age_threshold) {

@@ -22,7 +22,7 @@ double report_completion(const State& s, const PlatformSpec& p) {
   return std::pow(s.spec->response.step_completion, report_steps(s, p));
 }
 
-double report_intent_factor(const State& s, const PlatformSpec& p, bool supervised, bool nudged) {
+double report_intent_factor(const State& s, const PlatformSpec& p, bool supervised, bool nudged, bool educated) {
   const ResponseSpec& r = s.spec->response;
   const ReportingSpec& rep = p.controls.reporting;
   double f = 1.0;
@@ -30,6 +30,7 @@ double report_intent_factor(const State& s, const PlatformSpec& p, bool supervis
   if (rep.feedback) f *= r.feedback_factor;
   if (nudged) f *= r.nudge_report_factor;
   if (supervised) f *= r.supervision_report_factor;
+  if (educated) f *= p.controls.education.report_factor;
   return f;
 }
 

@@ -85,7 +85,7 @@ class LocalIndex {
 };
 
 /// Member settings bits.
-enum SettingBits : std::uint8_t { kPrivate = 1, kSupervised = 2, kRemoved = 4 };
+enum SettingBits : std::uint8_t { kPrivate = 1, kSupervised = 2, kRemoved = 4, kEducated = 8 };
 
 /// Frozen social graph of one platform over local member indices (CSR),
 /// built through Boost.Graph's compressed_sparse_row_graph; per-edge
@@ -368,6 +368,6 @@ void add_risk(State& s, std::uint32_t account, float points, double hour);
 void mark_reached(State& s, std::size_t platform, std::uint32_t local_minor, Stage stage);
 double report_completion(const State& s, const PlatformSpec& p);
 int report_steps(const State& s, const PlatformSpec& p);
-double report_intent_factor(const State& s, const PlatformSpec& p, bool supervised, bool nudged);
+double report_intent_factor(const State& s, const PlatformSpec& p, bool supervised, bool nudged, bool educated);
 
 }  // namespace safesim::detail

@@ -172,3 +172,26 @@ def test_oracle_solver_is_consistent_with_default_scenario(offender_type: int) -
         "detected_before_exploitation",
     )
     assert abs(sum(o[k] for k in first_outcome) - 1.0) < 1e-9
+
+
+def test_education_lowers_engagement() -> None:
+    base = scenario()
+    educated = scenario().set(f"{MAIN}education.uptake", 1.0)
+    assert_lower(base, educated, "minors_engaged")
+    assert_higher(base, educated, "user_reports")
+
+
+def test_sensitive_media_shield_lowers_exploitation() -> None:
+    base = scenario()
+    shield = (
+        scenario()
+        .set(f"{MAIN}sensitive_media_shield.enabled", True)
+        .set(f"{MAIN}sensitive_media_shield.exploit_factor", 0.3)
+    )
+    assert_lower(base, shield, "minors_exploited")
+
+
+def test_livestream_restrictions_contact_fewer_minors() -> None:
+    base = scenario().set("response.livestream_share", 0.8)
+    restricted = base.set(f"{MAIN}livestream_restrictions", True)
+    assert_lower(base, restricted, "minors_contacted")

@@ -133,6 +133,8 @@ const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
 /// Beta density (end-point singularities, or a sharp peak for large alpha and
 /// beta) into the weight: min(0.95, k v) = k v - k (v - 0.95/k)^+ gives a
 /// size-biased Beta(alpha + 1, beta) integral minus a tail integral.
+/// Not mixed over: controls.education (set its uptake to 0 when comparing
+/// with the simulation); the sensitive-media shield is in the chain itself.
 /// Also assumed: each account-minor pair is contacted about once. An account
 /// that keeps contacting the same minor (who neither replied nor blocked)
 /// makes the opening chance concave in v and weakens the size bias.

@@ -364,6 +364,17 @@ struct AgeBandSegregation {
 struct SafetyNudges {
   bool enabled = false;
 };
+struct SensitiveMediaShield {
+  bool enabled = false;
+  double exploit_factor = 0.7;
+  double forward_factor = 0.5;
+};
+struct EducationSpec {
+  double uptake = 0.0;
+  double accept_factor = 0.7;
+  double block_factor = 1.3;
+  double report_factor = 1.5;
+};
 struct SuspiciousAdultRestrictions {
   bool enabled = false;
   std::int64_t flag_threshold = 2;
@@ -447,10 +458,13 @@ struct ControlsSpec {
   bool location_hidden = false;
   bool search_restriction = false;
   bool recommender_safety = false;
+  bool livestream_restrictions = false;
   DmPolicyByBand dm_policy;
   RequestFiltering request_filtering;
   AgeBandSegregation age_band_segregation;
   SafetyNudges safety_nudges;
+  SensitiveMediaShield sensitive_media_shield;
+  EducationSpec education;
   SuspiciousAdultRestrictions suspicious_adult_restrictions;
   ParentalSupervision parental_supervision;
   AgeAssuranceSpec age_assurance;
@@ -508,6 +522,11 @@ void describe(V& v, ControlsSpec& c) {
   v.value("recommender_safety", c.recommender_safety,
           {Kind::boolean, "", "minors' public content is not recommended to adults who are not connected",
            "EU DSA Art. 28 guidelines"});
+  v.value("livestream_restrictions", c.livestream_restrictions,
+          {Kind::boolean, "",
+           "minors cannot livestream to strangers: removes the livestream share of public-content discovery "
+           "(response.livestream_share)",
+           "MODEL.md section 5; Ofcom children's codes"});
   v.group("dm_policy", [&] {
     auto& s = c.dm_policy;
     const char* src = "Meta 2024 teen accounts; Ofcom ICU F1";
@@ -540,6 +559,33 @@ void describe(V& v, ControlsSpec& c) {
     v.value("enabled", c.safety_nudges.enabled,
             {Kind::boolean, "", "warning at first contact from a stranger adult (effects under response.nudge_*)",
              "Ofcom ICU F2; Meta 2024"});
+  });
+  v.group("sensitive_media_shield", [&] {
+    auto& s = c.sensitive_media_shield;
+    v.value("enabled", s.enabled,
+            {Kind::boolean, "", "nudity sent to minors is blurred or blocked",
+             "Apple Communication Safety; Meta 2024 (nudity protection)"});
+    v.value("exploit_factor", s.exploit_factor,
+            {Kind::prob, "multiplier",
+             "multiplier on the solicitation-to-exploitation rate of on-platform dyads with a believed minor",
+             kAssumption});
+    v.value("forward_factor", s.forward_factor,
+            {Kind::prob, "multiplier",
+             "multiplier on the onward sharing of new material from exploitation on the platform (deters forwarding)",
+             kAssumption});
+  });
+  v.group("education", [&] {
+    auto& s = c.education;
+    v.value("uptake", s.uptake,
+            {Kind::prob, "share", "share of minors (and their parents) reached by a safety education campaign",
+             "assumption; MODEL.md section 5"});
+    v.value("accept_factor", s.accept_factor,
+            {Kind::prob, "multiplier", "reply multiplier for an educated minor contacted by a stranger", kAssumption});
+    v.value("block_factor", s.block_factor,
+            {Kind::rate, "multiplier", "block multiplier for an educated minor", kAssumption, 0, 100});
+    v.value("report_factor", s.report_factor,
+            {Kind::rate, "multiplier", "report intent multiplier for an educated minor (at contact and in a dyad)",
+             kAssumption, 0, 100});
   });
   v.group("suspicious_adult_restrictions", [&] {
     auto& s = c.suspicious_adult_restrictions;
@@ -755,6 +801,7 @@ struct ResponseSpec {
   double private_discovery_factor = 0.3;
   double recommender_share = 0.7;
   double voluntary_private_share = 0.3;
+  double livestream_share = 0.2;
 };
 
 template <class V>
@@ -826,6 +873,10 @@ void describe(V& v, ResponseSpec& s) {
   v.value("recommender_share", s.recommender_share,
           {Kind::prob, "share",
            "share of public-content discovery that comes from recommendations (closed by recommender_safety)",
+           kAssumption});
+  v.value("livestream_share", s.livestream_share,
+          {Kind::prob, "share",
+           "share of public-content discovery that comes from minors' livestreams (closed by livestream_restrictions)",
            kAssumption});
   v.value("voluntary_private_share", s.voluntary_private_share,
           {Kind::prob, "share", "share of minors without a private default who make their profile private themselves",
