@@ -29,31 +29,6 @@ struct Hazards {
   double total() const { return progress + exit + report + detect; }
 };
 
-double stage_value(const StageHours& h, std::uint8_t stage) {
-  switch (stage) {
-    case engaged:
-      return h.engaged;
-    case trust:
-      return h.trust;
-    case isolation:
-      return h.isolation;
-    default:
-      return h.solicitation;
-  }
-}
-double stage_value(const StageRates& r, std::uint8_t stage) {
-  switch (stage) {
-    case engaged:
-      return r.engaged;
-    case trust:
-      return r.trust;
-    case isolation:
-      return r.isolation;
-    default:
-      return r.solicitation;
-  }
-}
-
 Hazards hazards(const State& s, std::size_t i) {
   const Dyads& D = s.dyads;
   const std::uint32_t a = D.account[i];
@@ -63,19 +38,19 @@ Hazards hazards(const State& s, std::size_t i) {
   const std::uint8_t stage = D.stage[i];
   const double v = s.pop.vulnerability[P.user[m]];
   Hazards h{};
-  h.progress = 1.0 / stage_value(t.dwell_hours, stage);
+  h.progress = 1.0 / t.dwell_hours.at(stage - engaged);
   // A sensitive-media shield blurs nudity sent to a believed minor on a platform that has one.
   const SensitiveMediaShield& shield = P.spec->controls.sensitive_media_shield;
   if (stage == solicitation && shield.enabled && D.moved[i] != kOffAllPlatforms && P.believed_age[m] < 18)
     h.progress *= shield.exploit_factor;
-  h.exit = stage_value(t.exit_per_day, stage) / 24.0 * (1.0 - v);
+  h.exit = t.exit_per_day.at(stage - engaged) / 24.0 * (1.0 - v);
   if (D.moved[i] != kOffAllPlatforms) {
     const bool supervised = (P.settings[m] & kSupervised) != 0;
     const bool educated = (P.settings[m] & kEducated) != 0;
-    h.report = stage_value(t.report_per_day, stage) / 24.0 *
+    h.report = t.report_per_day.at(stage - engaged) / 24.0 *
                report_intent_factor(s, *P.spec, supervised, false, educated) * report_completion(s, *P.spec);
     const GroomingDetectionSpec& g = P.spec->controls.grooming_detection;
-    if (g.enabled && readable(P.spec->controls, D.e2ee_u[i])) h.detect = stage_value(g.recall_per_day, stage) / 24.0;
+    if (g.enabled && readable(P.spec->controls, D.e2ee_u[i])) h.detect = g.recall_per_day.at(stage - engaged) / 24.0;
   }
   return h;
 }

@@ -56,13 +56,8 @@ std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platf
   const AgeAssuranceSpec& aa = s.platforms[platform].spec->controls.age_assurance;
   int believed = claimed;
   const double u_cover = d.uniform(), u_circ = d.uniform(), z = d.normal();
-  if (aa.method != AgeAssurance::self_declaration && u_cover < aa.coverage && u_circ >= aa.circumvention) {
-    const AgeMethodsSpec& m = s.spec->age_methods;
-    const AgeMethodError& e = aa.method == AgeAssurance::estimation     ? m.estimation
-                              : aa.method == AgeAssurance::verification ? m.verification
-                                                                        : m.inference;
-    believed = std::clamp(static_cast<int>(std::lround(true_age + e.bias_years + e.sd_years * z)), 5, 99);
-  }
+  if (aa.method != AgeAssurance::self_declaration && u_cover < aa.coverage && u_circ >= aa.circumvention)
+    believed = s.spec->age_methods.estimate(aa.method, true_age, z);
   A.key.push_back(key);
   A.offender.push_back(offender);
   A.platform.push_back(static_cast<std::uint16_t>(platform));

@@ -14,31 +14,6 @@
 namespace safesim {
 namespace {
 
-double stage_hours(const StageHours& h, int s) {
-  switch (s) {
-    case 0:
-      return h.engaged;
-    case 1:
-      return h.trust;
-    case 2:
-      return h.isolation;
-    default:
-      return h.solicitation;
-  }
-}
-double stage_rate(const StageRates& r, int s) {
-  switch (s) {
-    case 0:
-      return r.engaged;
-    case 1:
-      return r.trust;
-    case 2:
-      return r.isolation;
-    default:
-      return r.solicitation;
-  }
-}
-
 /// Report completion and intent factor as in reporting.cpp (no nudges).
 double report_multiplier(const PlatformSpec& p, const ResponseSpec& r, bool supervised) {
   const ReportingSpec& rep = p.controls.reporting;
@@ -189,13 +164,13 @@ DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, co
 
   // Fill one state: stage s (0..3), on or off the platform, and where progress leads.
   auto fill = [&](int state, int stage, bool on_platform, auto&& on_progress) {
-    double progress = 1.0 / stage_hours(t.dwell_hours, stage);
+    double progress = 1.0 / t.dwell_hours.at(stage);
     const SensitiveMediaShield& shield = platform.controls.sensitive_media_shield;
     if (stage == 3 && on_platform && shield.enabled) progress *= shield.exploit_factor;  // as grooming.cpp
-    const double exit = stage_rate(t.exit_per_day, stage) / 24.0 * (1.0 - v);
-    const double report = on_platform ? stage_rate(t.report_per_day, stage) / 24.0 * report_mult : 0.0;
+    const double exit = t.exit_per_day.at(stage) / 24.0 * (1.0 - v);
+    const double report = on_platform ? t.report_per_day.at(stage) / 24.0 * report_mult : 0.0;
     const GroomingDetectionSpec& g = platform.controls.grooming_detection;
-    const double detect = on_platform && g.enabled && readable ? stage_rate(g.recall_per_day, stage) / 24.0 : 0.0;
+    const double detect = on_platform && g.enabled && readable ? g.recall_per_day.at(stage) / 24.0 : 0.0;
     const double total = progress + exit + report + detect;
     c.hold_hours(state) = 1.0 / total;
     c.R(state, kEndExited) = exit / total;

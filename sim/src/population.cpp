@@ -54,12 +54,7 @@ int believe_age(const State& s, const AgeAssuranceSpec& aa, std::uint32_t user, 
   const double z = d.normal();
   if (u_cover >= aa.coverage) return declared;
   if (is_minor && u_circ < aa.circumvention) return declared;
-  const AgeMethodsSpec& m = s.spec->age_methods;
-  const AgeMethodError& e = aa.method == AgeAssurance::estimation     ? m.estimation
-                            : aa.method == AgeAssurance::verification ? m.verification
-                                                                      : m.inference;
-  const double est = true_age + e.bias_years + e.sd_years * z;
-  return std::clamp(static_cast<int>(std::lround(est)), 5, 99);
+  return s.spec->age_methods.estimate(aa.method, true_age, z);
 }
 
 }  // namespace

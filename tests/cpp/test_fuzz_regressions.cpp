@@ -23,6 +23,7 @@
 
 #include "safesim/memory_estimate.hpp"
 #include "safesim/scenario.hpp"
+#include "test_util.hpp"
 
 namespace fs = std::filesystem;
 using namespace safesim;
@@ -46,21 +47,8 @@ std::vector<std::string> regression_files() {
   return out;
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// A dump without its leading comment lines (source and policies applied).
-std::string body(const std::string& dump) {
-  std::istringstream in(dump);
-  std::string line, out;
-  while (std::getline(in, line))
-    if (line.rfind("#", 0) != 0) out += line + "\n";
-  return out;
-}
+using safesim::test::body;
+using safesim::test::read_text;
 
 /// The fuzz harness's checks on one input; "" when they hold, else what failed.
 std::string check(const std::string& text) {

@@ -13,6 +13,7 @@
 
 #include "safesim/memory_estimate.hpp"
 #include "safesim/scenario.hpp"
+#include "test_util.hpp"
 
 namespace fs = std::filesystem;
 using namespace safesim;
@@ -23,22 +24,8 @@ const fs::path kRoot = SAFESIM_SOURCE_DIR;
 const fs::path kGood = kRoot / "tests" / "data" / "scenarios";
 const fs::path kBad = kRoot / "tests" / "data" / "bad";
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// A dump without its leading comment lines (source file and policies differ
-/// between a scenario and its reloaded dump; everything else must not).
-std::string body(const std::string& dump) {
-  std::istringstream in(dump);
-  std::string line, out;
-  while (std::getline(in, line))
-    if (line.rfind("#", 0) != 0) out += line + "\n";
-  return out;
-}
+using safesim::test::body;
+using safesim::test::read_text;
 
 std::string error_of(const std::string& text, const std::string& name = "mem.yaml", const LoadOptions& opt = {}) {
   try {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -177,6 +178,10 @@ struct StageHours {
   double trust = 168;
   double isolation = 72;
   double solicitation = 48;
+  /// By open stage: 0 engaged, 1 trust, 2 isolation, 3 solicitation.
+  double at(int stage) const {
+    return stage == 0 ? engaged : stage == 1 ? trust : stage == 2 ? isolation : solicitation;
+  }
 };
 /// Per-day hazard in each stage (exit or report).
 struct StageRates {
@@ -184,6 +189,10 @@ struct StageRates {
   double trust = 0.05;
   double isolation = 0.05;
   double solicitation = 0.15;
+  /// By open stage: 0 engaged, 1 trust, 2 isolation, 3 solicitation.
+  double at(int stage) const {
+    return stage == 0 ? engaged : stage == 1 ? trust : stage == 2 ? isolation : solicitation;
+  }
 };
 
 struct ChannelWeights {
@@ -776,6 +785,15 @@ struct AgeMethodsSpec {
   AgeMethodError estimation{2.0, 0.5};
   AgeMethodError verification{0.1, 0.0};
   AgeMethodError inference{3.0, 1.0};
+  /// The age a method estimates for `true_age`, given a standard normal draw
+  /// `z`, rounded and kept in [5, 99]. Not for self_declaration.
+  int estimate(AgeAssurance method, int true_age, double z) const {
+    const AgeMethodError& e = method == AgeAssurance::estimation     ? estimation
+                              : method == AgeAssurance::verification ? verification
+                                                                     : inference;
+    const long age = std::lround(true_age + e.bias_years + e.sd_years * z);
+    return static_cast<int>(age < 5 ? 5 : age > 99 ? 99 : age);
+  }
 };
 
 struct ResponseSpec {
