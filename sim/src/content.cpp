@@ -155,6 +155,7 @@ void view_material(State& s, double t_end) {
       const double hazard = cs.viewer_report_per_day * report_completion(s, ps) * span / 24.0;
       if (d.uniform() < 1.0 - std::exp(-hazard)) {
         s.add(p, Metric::user_reports, 1);
+        s.add(p, Metric::child_safety_reports, 1);
         s.add(p, Metric::reporting_effort, report_steps(s, ps));
         queue_review(s, p, {until, k, 1, ItemKind::copy, Metric::offenders_detected_user_report}, true);
       }

@@ -179,13 +179,20 @@ platform_defaults:              # platform keys applied to every platform first
 platforms:                      # name -> platform keys; default: one platform "main"
   main:
     kind: social
-    controls: {dm_policy: {under_16: connected_only}}
+    controls:
+      dm_policy: {under_16: connected_only}
+      risk_assessment: {enabled: true, signal: child_safety_reports, threshold_per_1k: 2}
+    risk_response:              # what the platform switches to when its risk assessment fires
+      policy: industry_teen_accounts                    # optional bundle
+      set: {controls.safety_nudges.enabled: true}       # optional keys, after the bundle
+      description: "teen protections after a bad quarter"
 timeline:                       # scheduled changes
   - day: 180
     platform: main              # a platform name or "all"
     set: {controls.dm_policy.under_16: connected_only}  # dotted or nested keys
     policy: industry_teen_accounts                      # optional bundle
     description: "teen defaults for under-16s"
+    # risk_response: {...}      # optional: replaces the platform's risk response from this day on
 expect: []                      # reserved for the test harness
 ```
 
@@ -201,6 +208,15 @@ Resolution order, later values overriding earlier ones:
 The timeline is then sorted by day (events on the same day keep file order);
 each event starts from the platform as left by earlier events, applies its
 bundle, then its `set` keys.
+
+A platform's `risk_response` (allowed under `platforms.<name>`,
+`platform_defaults` and `platform_series[].platform`) is resolved against the
+platform's final keys, and again against each timeline state, so the platform
+that fires keeps every later timeline change with its response on top. It runs
+from the day after the end of the first review cycle (`controls.risk_assessment`)
+whose measured rate reached the threshold, for the rest of the run; the metric
+`risk_response_active` shows when. The response may change controls only.
+A resolved dump writes each response in full, so it needs no bundle files.
 
 Policy bundles (`NAME.yaml`) are looked up in the `policies/` folder beside
 the file that names them, then beside the root scenario, then in the

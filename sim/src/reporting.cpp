@@ -53,6 +53,7 @@ void start_report(State& s, std::size_t p, std::uint32_t account, double hour, r
 
 void file_report(State& s, std::size_t p, std::uint32_t account, double hour) {
   s.add(p, Metric::user_reports, 1);
+  s.add(p, Metric::child_safety_reports, 1);
   ++s.accounts.flags[account];
   add_risk(s, account, 3.0f, hour);
   queue_review(s, p, {hour, account, 1, ItemKind::account, Metric::offenders_detected_user_report}, true);

@@ -376,7 +376,7 @@ const std::set<std::string> kFalse = {"false", "False", "FALSE"};
 
 // ---------------------------------------------------------------- field tables
 using FieldPtr = std::variant<double*, std::int64_t*, bool*, std::string*, PlatformKind*, DmPolicy*, NetworkExpansion*,
-                              AgeAssurance*>;
+                              AgeAssurance*, RiskSignal*>;
 
 struct FieldRef {
   FieldPtr ptr;
@@ -826,8 +826,21 @@ void apply_bundle_to(const Bundle& b, PlatformSpec& p) {
 }
 
 // ---------------------------------------------------------------- resolver
+/// Platform keys the loader handles itself rather than through describe().
+const std::vector<std::string> kPlatformSpecialKeysList = {"risk_response"};
+const std::set<std::string> kPlatformSpecialKeys(kPlatformSpecialKeysList.begin(), kPlatformSpecialKeysList.end());
+
 const std::vector<std::string> kScenarioSpecialKeys = {
     "extends", "policies", "platform_defaults", "platforms", "platform_series", "timeline", "expect"};
+
+/// A platform's `risk_response` as written ({policy, set, description}),
+/// resolved once the platform's final keys (and each timeline state) are known.
+struct RawResponse {
+  YAML::Node node;
+  Ctx ctx;
+  std::string key;  // "platforms.main.risk_response"
+  Loc loc;
+};
 
 /// A timeline event as written, kept until every platform is known.
 struct RawEvent {
@@ -851,6 +864,7 @@ class Resolver {
       apply_policy(name, ctx, {ctx.file, 0, 0}, "policies", nullptr, nullptr);
     }
     check_cross_fields();
+    resolve_risk_responses();
     build_timeline();
     check_memory();
     spec_.source_file = file;
@@ -887,6 +901,8 @@ class Resolver {
       spec_ = ScenarioSpec{};
       spec_.platforms.clear();
       template_ = PlatformSpec{};
+      template_response_.reset();
+      responses_.clear();
     }
 
     // This file's scenario-level values.
@@ -901,9 +917,13 @@ class Resolver {
       if (!pd.value.IsMap())
         fail(loc_of(ctx, pd.value, pd.key), "platform_defaults",
              "expected a mapping of platform keys, got " + got(pd.value));
-      const auto entries = flatten(pd.value, ctx, "platform_defaults");
-      apply_entries(table_of(template_), entries, ctx, "platform_defaults");
-      for (auto& p : spec_.platforms) apply_entries(table_of(p), entries, ctx, "platform_defaults");
+      const auto entries = flatten(pd.value, ctx, "platform_defaults", &kPlatformSpecialKeys);
+      apply_platform_entries(template_, entries, ctx, "platform_defaults");
+      for (auto& p : spec_.platforms) apply_platform_entries(p, entries, ctx, "platform_defaults");
+      if (auto r = raw_response(pd.value, ctx, "platform_defaults")) {
+        template_response_ = *r;
+        for (const auto& p : spec_.platforms) responses_[p.name] = *r;
+      }
     }
 
     // platforms: existing names override field by field, new names append.
@@ -924,15 +944,12 @@ class Resolver {
           fail(loc_of(ctx, k), key,
                "platform names use letters, digits, '_' and '-' and may not be 'all', got '" + name + "'");
         PlatformSpec* p = find_platform(name);
-        if (!p) {
-          spec_.platforms.push_back(template_);
-          p = &spec_.platforms.back();
-          p->name = name;
-        }
+        if (!p) p = &new_platform(name);
         locs_[key] = loc_of(ctx, k);
         if (v.IsNull()) continue;
         if (!v.IsMap()) fail(loc_of(ctx, v, k), key, "expected a mapping of platform keys, got " + got(v));
-        apply_entries(table_of(*p), flatten(v, ctx, key), ctx, key);
+        apply_platform_entries(*p, flatten(v, ctx, key, &kPlatformSpecialKeys), ctx, key);
+        if (auto r = raw_response(v, ctx, key)) responses_[name] = *r;
       }
     }
     // platform_series: a long tail of similar platforms, PREFIX_001 ... PREFIX_COUNT.
@@ -960,11 +977,13 @@ class Resolver {
           fail(loc_of(ctx, kc.value, kc.key), key + ".count",
                "expected a whole number from 1 to 100000, got " + got(kc.value));
         std::vector<Entry> entries;
+        std::optional<RawResponse> response;
         if (auto kf = find_key(item, "platform"); kf && !kf.value.IsNull()) {
           if (!kf.value.IsMap())
             fail(loc_of(ctx, kf.value, kf.key), key + ".platform",
                  "expected a mapping of platform keys, got " + got(kf.value));
-          entries = flatten(kf.value, ctx, key + ".platform");
+          entries = flatten(kf.value, ctx, key + ".platform", &kPlatformSpecialKeys);
+          response = raw_response(kf.value, ctx, key + ".platform");
         }
         const std::size_t width = std::to_string(*count).size();
         for (std::int64_t j = 1; j <= *count; ++j) {
@@ -972,20 +991,14 @@ class Resolver {
           num.insert(0, width - std::min(width, num.size()), '0');
           const std::string name = prefix + "_" + num;
           PlatformSpec* p = find_platform(name);
-          if (!p) {
-            spec_.platforms.push_back(template_);
-            p = &spec_.platforms.back();
-            p->name = name;
-          }
+          if (!p) p = &new_platform(name);
           locs_["platforms." + name] = loc_of(ctx, kp.value, kp.key);
-          apply_entries(table_of(*p), entries, ctx, key + ".platform");
+          apply_platform_entries(*p, entries, ctx, key + ".platform");
+          if (response) responses_[name] = *response;
         }
       }
     }
-    if (!pl && !series && spec_.platforms.empty()) {
-      spec_.platforms.push_back(template_);
-      spec_.platforms.back().name = "main";
-    }
+    if (!pl && !series && spec_.platforms.empty()) new_platform("main");
 
     // This file's policies, in order.
     if (auto po = find_key(root, "policies"); po && !po.value.IsNull()) {
@@ -1010,6 +1023,68 @@ class Resolver {
     std::error_code ec;
     fs::path p = fs::weakly_canonical(file, ec);
     return (ec ? fs::path(file).lexically_normal() : p).string();
+  }
+
+  /// A new platform from the template (platform_defaults so far).
+  PlatformSpec& new_platform(const std::string& name) {
+    spec_.platforms.push_back(template_);
+    spec_.platforms.back().name = name;
+    if (template_response_) responses_[name] = *template_response_;
+    return spec_.platforms.back();
+  }
+
+  /// Platform keys from a mapping (risk_response excluded by the flatten).
+  static void apply_platform_entries(PlatformSpec& p, const std::vector<Entry>& entries, const Ctx& ctx,
+                                     const std::string& key) {
+    apply_entries(table_of(p), entries, ctx, key, nullptr, kPlatformSpecialKeysList);
+  }
+
+  /// The `risk_response` of a platform mapping, checked for shape; kept raw
+  /// until the platform's final keys are known.
+  static std::optional<RawResponse> raw_response(const YAML::Node& map, const Ctx& ctx, const std::string& key) {
+    auto kr = find_key(map, "risk_response");
+    if (!kr || kr.value.IsNull()) return std::nullopt;
+    const std::string rkey = key + ".risk_response";
+    if (!kr.value.IsMap())
+      fail(loc_of(ctx, kr.value, kr.key), rkey, "expected {policy, set, description}, got " + got(kr.value));
+    check_keys(kr.value, {"policy", "set", "description"}, ctx, rkey);
+    return RawResponse{kr.value, ctx, rkey, loc_of(ctx, kr.value, kr.key)};
+  }
+
+  /// `p` with its risk response applied: the bundle first, then the keys.
+  std::shared_ptr<const PlatformSpec> resolve_response(const PlatformSpec& p, const RawResponse& r) {
+    auto out = std::make_shared<PlatformSpec>(p);
+    out->on_risk.reset();
+    std::vector<std::string> parts;
+    if (auto kq = find_key(r.node, "policy"); kq && !kq.value.IsNull()) {
+      const std::string name = scalar_text(kq, r.ctx, r.key + ".policy");
+      apply_bundle_to(find_bundle(name, r.ctx, loc_of(r.ctx, kq.value, kq.key), r.key + ".policy"), *out);
+      parts.push_back("policy " + name);
+    }
+    if (auto ks = find_key(r.node, "set"); ks && !ks.value.IsNull()) {
+      if (!ks.value.IsMap())
+        fail(loc_of(r.ctx, ks.value, ks.key), r.key + ".set",
+             "expected a mapping of platform keys, got " + got(ks.value));
+      const auto entries = flatten(ks.value, r.ctx, r.key + ".set");
+      apply_entries(table_of(*out), entries, r.ctx, r.key + ".set");
+      for (const auto& e : entries)
+        if (!e.value.IsMap())
+          parts.push_back(join_all(e.path, ".") + "=" + (e.value.IsScalar() ? e.value.Scalar() : got(e.value)));
+    }
+    if (auto kd = find_key(r.node, "description"))
+      out->risk_response_description = scalar_text(kd, r.ctx, r.key + ".description");
+    if (out->risk_response_description.empty()) out->risk_response_description = join_all(parts, "; ");
+    if (out->user_share != p.user_share || out->kind != p.kind)
+      fail(r.loc, r.key, "a risk response changes controls only, not kind or user_share");
+    return out;
+  }
+
+  /// Every platform's response, resolved against its final keys.
+  void resolve_risk_responses() {
+    for (auto& p : spec_.platforms) {
+      auto it = responses_.find(p.name);
+      p.on_risk = it == responses_.end() ? nullptr : resolve_response(p, it->second);
+    }
   }
 
   PlatformSpec* find_platform(const std::string& name) {
@@ -1209,6 +1284,7 @@ class Resolver {
     std::string description;
     const RawEvent* raw = nullptr;
     Loc platform_loc;
+    std::optional<RawResponse> response;  // replaces the platform's risk_response from this event on
   };
 
   Parsed parse_event(const RawEvent& r) {
@@ -1218,7 +1294,8 @@ class Resolver {
     if (!r.node.IsMap())
       fail(loc_of(ctx, r.node), r.key,
            "expected an event {day, platform, set, policy, description}, got " + got(r.node));
-    check_keys(r.node, {"day", "platform", "set", "policy", "description"}, ctx, r.key);
+    check_keys(r.node, {"day", "platform", "set", "policy", "description", "risk_response"}, ctx, r.key);
+    p.response = raw_response(r.node, ctx, r.key);
     auto kd = find_key(r.node, "day");
     if (!kd) fail(loc_of(ctx, r.node), r.key, "missing key 'day'");
     std::optional<std::int64_t> day;
@@ -1245,7 +1322,8 @@ class Resolver {
       p.policy = scalar_text(kq, ctx, r.key + ".policy");
       p.policy_loc = loc_of(ctx, kq.value, kq.key);
     }
-    if (!p.set.IsMap() && p.policy.empty()) fail(loc_of(ctx, r.node), r.key, "an event needs 'set' or 'policy'");
+    if (!p.set.IsMap() && p.policy.empty() && !p.response)
+      fail(loc_of(ctx, r.node), r.key, "an event needs 'set', 'policy' or 'risk_response'");
     if (auto kdesc = find_key(r.node, "description")) p.description = scalar_text(kdesc, ctx, r.key + ".description");
     if (p.description.empty()) {
       std::vector<std::string> parts;
@@ -1254,6 +1332,7 @@ class Resolver {
         for (const auto& e : flatten(p.set, ctx, r.key + ".set"))
           if (!e.value.IsMap())
             parts.push_back(join_all(e.path, ".") + "=" + (e.value.IsScalar() ? e.value.Scalar() : got(e.value)));
+      if (parts.empty() && p.response) parts.push_back("new risk_response");
       p.description = join_all(parts, "; ");
     }
     return p;
@@ -1268,6 +1347,9 @@ class Resolver {
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t a, std::size_t b) { return events[a].day < events[b].day; });
     std::vector<PlatformSpec> current = spec_.platforms;
+    std::vector<std::optional<RawResponse>> response(current.size());
+    for (std::size_t i = 0; i < current.size(); ++i)
+      if (auto it = responses_.find(current[i].name); it != responses_.end()) response[i] = it->second;
     for (std::size_t k : order) {
       const Parsed& e = events[k];
       std::vector<std::size_t> targets;
@@ -1288,6 +1370,10 @@ class Resolver {
           const std::string prefix = e.raw->key + ".set";
           apply_entries(table_of(p), flatten(e.set, e.raw->ctx, prefix), e.raw->ctx, prefix);
         }
+        // The risk response is resolved against the platform as it is from
+        // this event on (an event's own response replaces the platform's).
+        if (e.response) response[i] = e.response;
+        p.on_risk = response[i] ? resolve_response(p, *response[i]) : nullptr;
         spec_.timeline.push_back(TimelineEvent{e.day, i, e.description, p});
       }
       if (b) spec_.policies.push_back(e.policy);
@@ -1302,6 +1388,8 @@ class Resolver {
   PlatformSpec template_;
   LocMap locs_;
   std::vector<RawEvent> raw_events_;
+  std::map<std::string, RawResponse> responses_;  // platform name -> its risk_response
+  std::optional<RawResponse> template_response_;  // from platform_defaults
   std::map<std::string, Bundle> bundles_;
   std::vector<std::string> stack_ids_, stack_files_;
 };
@@ -1331,6 +1419,15 @@ struct Dumper {
     indent += 2;
     fn();
     indent -= 2;
+  }
+  /// A resolved risk response, written in full so the dump needs no bundle files.
+  void risk_response(const PlatformSpec& p) {
+    if (!p.on_risk) return;
+    PlatformSpec r = *p.on_risk;
+    group("risk_response", [&] {
+      line("description: " + yaml_quoted(r.risk_response_description));
+      group("set", [&] { describe(*this, r); });
+    });
   }
   static std::string text(double x) { return yaml_double(x); }
   static std::string text(std::int64_t x) { return std::to_string(x); }
@@ -1366,7 +1463,10 @@ std::string dump_scenario(const ScenarioSpec& spec_in) {
   d.indent = 2;
   for (auto& p : spec.platforms) {
     const std::string key = yaml_plain_or_quoted(p.name);
-    d.group(key.c_str(), [&] { describe(d, p); });
+    d.group(key.c_str(), [&] {
+      describe(d, p);
+      d.risk_response(p);
+    });
   }
   d.indent = 0;
   if (spec.timeline.empty()) {
@@ -1380,6 +1480,7 @@ std::string dump_scenario(const ScenarioSpec& spec_in) {
       d.line("platform: " + yaml_plain_or_quoted(pname));
       d.line("description: " + yaml_quoted(e.description));
       d.group("set", [&] { describe(d, e.after); });
+      d.risk_response(e.after);
       d.indent = 0;
     }
   }

@@ -203,10 +203,49 @@ void apply_timeline(State& s) {
   const auto& events = s.spec->timeline;
   while (s.next_event < events.size() && events[s.next_event].day <= s.day) {
     const TimelineEvent& e = events[s.next_event++];
-    s.platforms[e.platform].spec = &e.after;
+    // A platform whose risk assessment has fired runs the event's state with
+    // its risk response applied (resolved by the loader).
+    s.platforms[e.platform].spec =
+        s.platforms[e.platform].risk_fired && e.after.on_risk ? e.after.on_risk.get() : &e.after;
     apply_controls(s, e.platform, false);
     update_detection_risk(s, e.platform);
   }
+}
+
+void assess_risk(State& s) {
+  double active = 0;
+  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
+    PlatformState& P = s.platforms[p];
+    s.m(p, Metric::risk_response_active) = P.risk_fired ? 1.0 : 0.0;
+    active += P.risk_fired ? 1.0 : 0.0;
+    const RiskAssessmentSpec& ra = P.spec->controls.risk_assessment;
+    if (!ra.enabled || P.risk_fired || (s.day + 1) % ra.cycle_days != 0) continue;
+    // What the platform itself measured over the cycle, per 1,000 members.
+    double measured = 0;
+    for (std::int64_t d = std::max<std::int64_t>(0, s.day + 1 - ra.cycle_days); d <= s.day; ++d) {
+      const double* row = s.metrics.row(p + 1, d);
+      switch (ra.signal) {
+        case RiskSignal::child_safety_reports:
+          measured += row[idx(Metric::child_safety_reports)];
+          break;
+        case RiskSignal::detections:
+          measured += row[idx(Metric::actioned_by_detection)];
+          break;
+        case RiskSignal::actioned:
+          measured += row[idx(Metric::actioned_by_detection)] + row[idx(Metric::actioned_by_report)];
+          break;
+      }
+    }
+    const double members = static_cast<double>(P.user.size());
+    if (members <= 0 || 1000.0 * measured / members < ra.threshold_per_1k) continue;
+    P.risk_fired = true;  // the response runs from the next day on
+    if (P.spec->on_risk) {
+      P.spec = P.spec->on_risk.get();
+      apply_controls(s, p, false);
+      update_detection_risk(s, p);
+    }
+  }
+  s.metrics.row(0, s.day)[idx(Metric::risk_response_active)] = active;
 }
 
 void end_of_day_metrics(State& s) {
@@ -368,6 +407,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
     detail::act_on_signals(s);                     // 10. cross-platform signal sharing
     detail::clearinghouse_and_law_enforcement(s);  // 11.
     detail::end_of_day_metrics(s);                 // 12. metrics
+    detail::assess_risk(s);                        //     platforms review what they measured
   }
 
   RunOutput out;

@@ -164,6 +164,7 @@ struct PlatformState {
   std::uint64_t minors_active = 0;               // minors not removed (denominator of *_per_1k)
   std::uint64_t minors_protected = 0;            // of those, believed under 18 (protections apply)
   double detection_risk = 0;                     // how visible detection is to offenders (0..1)
+  bool risk_fired = false;                       // its risk assessment crossed the threshold
   std::uint64_t underage_removed = 0;
   Graph graph;
   Groups groups;
@@ -342,6 +343,9 @@ std::uint32_t new_item(State& s, bool known, bool fresh);
 void remove_copy(State& s, std::uint32_t copy, double hour);
 void update_detection_risk(State& s, std::size_t p);
 void end_of_day_metrics(State& s);
+/// The platforms' risk assessments: at the end of each cycle, a platform whose
+/// measured rate crossed its threshold switches to its risk response.
+void assess_risk(State& s);
 
 // ---- shared helpers
 std::uint32_t discover(const State& s, std::uint32_t account, rng::Draw& d);

@@ -40,6 +40,8 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
     "minors on the platform whom the platform treats as minors (protections apply)")                                 \
   X(minors_protected_share, level, "share", "minors_protected as a share of minors on the platform")                 \
   X(underage_removed, level, "minors", "children below the minimum age removed by age assurance")                    \
+  X(risk_response_active, level, "platforms",                                                                        \
+    "platforms running their risk response (1 or 0 per platform): their risk assessment has fired")                  \
   X(offenders_detected, flow, "accounts", "offender accounts actioned after detection (all channels)")               \
   X(offenders_detected_user_report, flow, "accounts", "offender accounts actioned after a user report")              \
   X(offenders_detected_linkage, flow, "accounts", "returning offender accounts caught by ban-evasion linkage")       \
@@ -53,6 +55,8 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(offenders_detected_law_enforcement, flow, "accounts", "offender accounts removed by law-enforcement action")     \
   X(time_to_detection_days, derived, "days", "mean days from an offender account's first contact to its ban")        \
   X(user_reports, flow, "reports", "user reports filed (completed)")                                                 \
+  X(child_safety_reports, flow, "reports",                                                                           \
+    "user reports about offender accounts or abuse material (the child-safety category of user_reports)")            \
   X(reports_actioned, flow, "reports", "reports that led to an action after review")                                 \
   X(review_backlog, level, "reports", "reports waiting for review at the end of the day")                            \
   X(offenders_banned, flow, "accounts", "offender accounts banned")                                                  \

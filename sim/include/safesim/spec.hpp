@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@ enum class PlatformKind : std::uint8_t { social, messaging, gaming, video, file_
 enum class DmPolicy : std::uint8_t { open, requests_inbox, confirm_before_view, connected_only, disabled };
 enum class NetworkExpansion : std::uint8_t { on, mutuals, off };
 enum class AgeAssurance : std::uint8_t { self_declaration, estimation, verification, inference };
+enum class RiskSignal : std::uint8_t { child_safety_reports, detections, actioned };
 
 inline std::span<const char* const> enum_names(PlatformKind) {
   static constexpr const char* n[] = {"social", "messaging", "gaming", "video", "file_hosting"};
@@ -42,6 +44,10 @@ inline std::span<const char* const> enum_names(NetworkExpansion) {
 }
 inline std::span<const char* const> enum_names(AgeAssurance) {
   static constexpr const char* n[] = {"self_declaration", "estimation", "verification", "inference"};
+  return n;
+}
+inline std::span<const char* const> enum_names(RiskSignal) {
+  static constexpr const char* n[] = {"child_safety_reports", "detections", "actioned"};
   return n;
 }
 template <class E>
@@ -454,6 +460,19 @@ struct SignalSharingSpec {
   double recall = 0.5;
   double precision = 0.95;
 };
+/// A platform's own risk assessment (MODEL.md section 5, "Platform behaviour"):
+/// every `cycle_days` it looks at what it measured over the cycle, per 1,000
+/// members, and when that crosses `threshold_per_1k` it switches to its risk
+/// response (the platform-level `risk_response`: a policy bundle and keys),
+/// for the rest of the run. It sees only its own figures: a platform that
+/// detects nothing and makes reporting hard measures little and may never
+/// cross the threshold however much harm it hosts.
+struct RiskAssessmentSpec {
+  bool enabled = false;
+  RiskSignal signal = RiskSignal::child_safety_reports;
+  double threshold_per_1k = 1.0;
+  std::int64_t cycle_days = 90;
+};
 struct ClearinghouseReportingSpec {
   bool enabled = true;
   double completeness = 0.49;
@@ -491,6 +510,7 @@ struct ControlsSpec {
   SignalSharingSpec signal_sharing;
   ClearinghouseReportingSpec clearinghouse_reporting;
   double evidence_retention_days = 90;
+  RiskAssessmentSpec risk_assessment;
 };
 
 template <class V>
@@ -758,6 +778,25 @@ void describe(V& v, ControlsSpec& c) {
   v.value("evidence_retention_days", c.evidence_retention_days,
           {Kind::rate, "days", "days the platform keeps evidence; later law-enforcement requests fail",
            "REPORT Act 2024 (1 year); 90 days before", 0, 1e5});
+  v.group("risk_assessment", [&] {
+    auto& s = c.risk_assessment;
+    const char* src = "Ofcom ICU A1-A7 (risk assessment and review); EU DSA Art. 34-35";
+    v.value("enabled", s.enabled,
+            {Kind::boolean, "",
+             "the platform reviews its measured risk every cycle and switches to its risk_response (platform key) "
+             "when the threshold is crossed",
+             src});
+    v.value("signal", s.signal,
+            {Kind::choice, "",
+             "what it measures: child_safety_reports received, accounts and items actioned after detection "
+             "(detections), or all child-safety actions (actioned: after detection or report)",
+             src});
+    v.value("threshold_per_1k", s.threshold_per_1k,
+            {Kind::rate, "per 1,000 members per cycle", "measured rate over one cycle that triggers the response",
+             kAssumption, 0, 1e9});
+    v.value("cycle_days", s.cycle_days,
+            {Kind::count, "days", "days between reviews of the measured risk (Ofcom: at least yearly)", src, 1, 36500});
+  });
 }
 
 // ---------------------------------------------------------------- platform
@@ -766,6 +805,11 @@ struct PlatformSpec {
   PlatformKind kind = PlatformKind::social;
   double user_share = 1.0;
   ControlsSpec controls;
+  /// The platform as it runs after its risk assessment fires: this platform
+  /// with its `risk_response` applied (resolved by the loader, like a
+  /// timeline event). Null when there is no response to switch to.
+  std::shared_ptr<const PlatformSpec> on_risk;
+  std::string risk_response_description;  ///< the bundle and keys, for the log
 };
 
 template <class V>
