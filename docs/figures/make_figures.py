@@ -1,7 +1,9 @@
 """Regenerate the README figures: ``.venv/bin/python docs/figures/make_figures.py``.
 
 One figure of each kind in safesim.plotting, from the baseline scenario at its
-full size (10,000 users, 365 days).
+full size (10,000 users, 365 days); the transparency view from ecosystem_us
+(1,000,000 users, 205 platforms). ``make_figures.py NAME ...`` redraws only
+the named figures (e.g. ``transparency``).
 """
 
 from __future__ import annotations
@@ -12,13 +14,25 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import sys
+
 import safesim as ss
 import safesim.plotting as sp
 
 HERE = Path(__file__).resolve().parent
 
 
+def transparency() -> None:
+    eco = ss.replicate(ss.Scenario.load("ecosystem_us"), n=5)
+    sp.save(sp.transparency(eco, "clearinghouse_reports", "minors_exploited"), HERE / "transparency.png")
+
+
 def main() -> None:
+    if len(sys.argv) > 1:
+        for name in sys.argv[1:]:
+            globals()[name]()
+        return
+    transparency()
     base = ss.Scenario.load("baseline")
     cmp = ss.compare({"baseline": base, "teen accounts": base.with_policy("industry_teen_accounts")}, n=20)
     sp.save(sp.timeseries(cmp, "minors_contacted"), HERE / "timeseries.png")

@@ -8,7 +8,9 @@ and an optional matplotlib ``Axes``, and returns the ``Figure``:
 - :func:`funnel`: contacted -> engaged -> solicited -> exploited;
 - :func:`sweep_heatmap` and :func:`sweep_lines`: a metric across a sweep;
 - :func:`frontier`: child exposure against burden on ordinary users, with
-  the Pareto frontier (no other option is better on both).
+  the Pareto frontier (no other option is better on both);
+- :func:`transparency`: per platform, a figure it would publish against the
+  harm only the simulation sees.
 
 >>> import safesim as ss, safesim.plotting as sp
 >>> base = ss.Scenario.default().set("population.users", 3000)
@@ -36,7 +38,17 @@ from scipy import stats  # noqa: E402
 from safesim import _core  # noqa: E402
 from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults, summarize  # noqa: E402
 
-__all__ = ["FUNNEL", "effects", "frontier", "funnel", "save", "sweep_heatmap", "sweep_lines", "timeseries"]
+__all__ = [
+    "FUNNEL",
+    "effects",
+    "frontier",
+    "funnel",
+    "save",
+    "sweep_heatmap",
+    "sweep_lines",
+    "timeseries",
+    "transparency",
+]
 
 #: The exposure funnel, in stage order.
 FUNNEL = ("minors_contacted", "minors_engaged", "minors_solicited", "minors_exploited")
@@ -337,6 +349,74 @@ def frontier(
     ax.set_xlabel(f"burden: {burden}" + (f" ({units.get(burden)})" if units.get(burden) else ""))
     ax.set_ylabel(f"exposure: {exposure}" + (f" ({units.get(exposure)})" if units.get(exposure) else ""))
     ax.set_title(f"exposure vs burden ({scope}): lower-left is better")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def transparency(
+    results: Results | Comparison,
+    published: str = "clearinghouse_reports",
+    truth: str = "minors_exploited",
+    label_top: int = 6,
+    log: bool | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Per platform: a published figure (x) against ground-truth harm (y), with 95% intervals.
+
+    The transparency view of MODEL.md section 6: a regulator reading
+    transparency reports sees only x. Points far above the others hold harm
+    their reports do not show. One colour per arm of a comparison; the
+    ``label_top`` platforms with the most harm are named. ``log`` (default:
+    when values span more than two decades) puts both axes on a log scale.
+    """
+    arms = _results_by_arm(results)
+    fig, ax = _axes(ax, (7, 5))
+    units = _units()
+    spans = []
+    for i, (label, res) in enumerate(arms.items()):
+        view = res.transparency()
+        view = view[view["metric"].astype(str).isin([published, truth])]
+        wide = view.pivot_table(index="scope", columns="metric", values=["mean", "ci_low", "ci_high"], observed=True)
+        if published not in wide["mean"] or truth not in wide["mean"]:
+            raise ValueError(f"need metrics {published!r} and {truth!r} in the transparency view")
+        x, y = wide["mean"][published].to_numpy(float), wide["mean"][truth].to_numpy(float)
+
+        def err(metric: str, mean: np.ndarray) -> np.ndarray:
+            # Counts and shares are never negative: an interval is cut at zero.
+            lo = np.minimum(np.nan_to_num(mean - wide["ci_low"][metric].to_numpy(float)), np.maximum(mean, 0))
+            hi = np.nan_to_num(wide["ci_high"][metric].to_numpy(float) - mean)
+            return np.vstack([np.clip(lo, 0, None), np.clip(hi, 0, None)])
+
+        name = _point_label(results, label) if len(arms) > 1 else None
+        ax.errorbar(
+            x,
+            y,
+            xerr=err(published, x),
+            yerr=err(truth, y),
+            fmt="o",
+            capsize=2,
+            alpha=0.75,
+            color=f"C{i}",
+            label=name,
+            markersize=4,
+            elinewidth=0.8,
+        )
+        if i == 0:
+            for j in np.argsort(-y)[: max(0, label_top)]:
+                ax.annotate(str(wide.index[j]), (x[j], y[j]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        spans.extend(v for v in np.concatenate([x, y]) if v > 0)
+    if log is None:
+        log = len(spans) > 1 and max(spans) / min(spans) > 100
+    if log:
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_xlim(left=min(0.0, ax.get_xlim()[0]) if not log else -0.2)
+    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]) if not log else -0.2)
+    ax.set_xlabel(f"published: {published}" + (f" ({units.get(published)})" if units.get(published) else ""))
+    ax.set_ylabel(f"ground truth: {truth}" + (f" ({units.get(truth)})" if units.get(truth) else ""))
+    ax.set_title("transparency view: what each platform reports vs the harm on it")
+    if len(arms) > 1:
+        ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     return fig
 

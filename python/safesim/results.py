@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ECOSYSTEM",
+    "GROUND_TRUTH",
+    "PUBLISHED",
     "Comparison",
     "Results",
     "SweepResults",
@@ -36,9 +38,16 @@ __all__ = [
     "paired_differences",
     "runs_frame",
     "summarize",
+    "transparency_view",
 ]
 
 ECOSYSTEM = "ecosystem"
+
+#: The transparency view (MODEL.md section 6): what each platform would
+#: publish in a transparency report ...
+PUBLISHED = ("user_reports", "reports_actioned", "proactive_share", "clearinghouse_reports")
+#: ... beside the ground truth only the simulation knows.
+GROUND_TRUTH = ("minors_contacted", "minors_exploited", "material_never_detected", "abuse_material_views")
 
 
 class Table(pd.DataFrame):
@@ -132,6 +141,25 @@ def summarize(df: pd.DataFrame, by: Sequence[str] | None = None, confidence: flo
     return out
 
 
+def transparency_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a summary or effects frame for the transparency view, per platform.
+
+    Keeps the platforms (not the ecosystem, unless it is the only scope) and
+    the metrics of :data:`PUBLISHED` and :data:`GROUND_TRUTH`, adds a ``view``
+    column ("published" or "ground truth") and orders rows platform by
+    platform, published figures first.
+    """
+    metrics = [*PUBLISHED, *GROUND_TRUTH]
+    scopes = [s for s in pd.unique(frame["scope"].astype(str)) if s != ECOSYSTEM] or [ECOSYSTEM]
+    out = frame[frame["metric"].astype(str).isin(metrics) & frame["scope"].astype(str).isin(scopes)].copy()
+    out["scope"] = pd.Categorical(out["scope"].astype(str), categories=scopes)
+    out["metric"] = pd.Categorical(out["metric"].astype(str), categories=metrics)
+    views = np.where(out["metric"].astype(str).isin(PUBLISHED), "published", "ground truth")
+    out.insert(list(out.columns).index("metric"), "view", pd.Categorical(views, ["published", "ground truth"]))
+    order = [c for c in ("scenario", "point") if c in out.columns] + ["scope", "metric"]
+    return Table(out.sort_values(order, kind="stable").reset_index(drop=True))
+
+
 def _json_number(x: float) -> float | None:
     x = float(x)
     return None if math.isnan(x) or math.isinf(x) else x
@@ -172,6 +200,16 @@ class Results:
     def summary(self, confidence: float = 0.95) -> pd.DataFrame:
         """Mean, sd, n and t-interval per scope x metric over the replicates."""
         return Table(summarize(self.runs, confidence=confidence))
+
+    def transparency(self, confidence: float = 0.95) -> pd.DataFrame:
+        """Per platform, what it would publish beside the harm only the simulation sees.
+
+        The rows of :meth:`summary` for :data:`PUBLISHED` (reports received,
+        items actioned, proactive share, clearinghouse reports) and
+        :data:`GROUND_TRUTH` (minors contacted and exploited, material never
+        detected, views of abuse material), with a ``view`` column.
+        """
+        return transparency_view(self.summary(confidence))
 
     @cached_property
     def provenance(self) -> dict[str, Any]:
@@ -365,6 +403,16 @@ class _Arms:
         """Paired differences of each arm against ``reference`` (default: this object's reference)."""
         ref = self.reference if reference is None else reference
         return Table(paired_differences(self.runs, ref, by=self.key, confidence=confidence))
+
+    def transparency(self, reference: Any = None, confidence: float = 0.95) -> pd.DataFrame:
+        """How each platform's published figures moved beside how its harm moved.
+
+        The rows of :meth:`effects` for the transparency metrics, per platform,
+        with a ``view`` column: a fall in published reports after a change
+        (encryption, say) that comes with a rise in ground-truth harm shows
+        here as two intervals of opposite sign.
+        """
+        return transparency_view(self.effects(reference, confidence))
 
     def _provenance_arms(self) -> dict[str, Any]:
         out = {}
