@@ -66,7 +66,8 @@ def test_transparency_figure(two_platforms: ss.Comparison, tmp_path: Path) -> No
     for obj in (two_platforms, two_platforms["off"]):
         fig = sp.transparency(obj)
         ax = fig.axes[0]
-        assert "published" in ax.get_xlabel() and "ground truth" in ax.get_ylabel()
+        assert "published" in ax.get_xlabel()
+        assert "ground truth" in ax.get_ylabel()
         path = sp.save(fig, tmp_path / "t.png")
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="need metrics"):
