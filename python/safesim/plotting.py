@@ -381,18 +381,12 @@ def transparency(
             raise ValueError(f"need metrics {published!r} and {truth!r} in the transparency view")
         x, y = wide["mean"][published].to_numpy(float), wide["mean"][truth].to_numpy(float)
 
-        def err(metric: str, mean: np.ndarray) -> np.ndarray:
-            # Counts and shares are never negative: an interval is cut at zero.
-            lo = np.minimum(np.nan_to_num(mean - wide["ci_low"][metric].to_numpy(float)), np.maximum(mean, 0))
-            hi = np.nan_to_num(wide["ci_high"][metric].to_numpy(float) - mean)
-            return np.vstack([np.clip(lo, 0, None), np.clip(hi, 0, None)])
-
         name = _point_label(results, label) if len(arms) > 1 else None
         ax.errorbar(
             x,
             y,
-            xerr=err(published, x),
-            yerr=err(truth, y),
+            xerr=_clipped_err(wide, published),
+            yerr=_clipped_err(wide, truth),
             fmt="o",
             capsize=2,
             alpha=0.75,
@@ -419,6 +413,15 @@ def transparency(
         ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     return fig
+
+
+def _clipped_err(wide: pd.DataFrame, metric: str) -> np.ndarray:
+    """Error-bar lengths from a wide (mean, ci_low, ci_high) frame, cut at zero:
+    counts and shares are never negative."""
+    mean = wide["mean"][metric].to_numpy(float)
+    lo = np.minimum(np.nan_to_num(mean - wide["ci_low"][metric].to_numpy(float)), np.maximum(mean, 0))
+    hi = np.nan_to_num(wide["ci_high"][metric].to_numpy(float) - mean)
+    return np.vstack([np.clip(lo, 0, None), np.clip(hi, 0, None)])
 
 
 def _point_label(results: Any, label: Any) -> str:
