@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -134,6 +135,16 @@ std::string structure_key(const ScenarioSpec& spec, std::uint64_t seed) {
     std::int64_t min_age = p.controls.minimum_age;
     w.value("user_share", share, Meta{});
     w.value("minimum_age", min_age, Meta{});
+  }
+  // An edge list is named by its path: its size and modification time join
+  // the key, so a file rewritten between two runs of one process is read
+  // again rather than served from the cache.
+  if (!spec.graph.edge_list.empty()) {
+    std::error_code ec_size, ec_time;
+    const auto size = std::filesystem::file_size(spec.graph.edge_list, ec_size);
+    const auto time = std::filesystem::last_write_time(spec.graph.edge_list, ec_time);
+    key += "|edges:" + (ec_size ? std::string("?") : std::to_string(size)) + ":" +
+           (ec_time ? std::string("?") : std::to_string(time.time_since_epoch().count()));
   }
   return key;
 }
