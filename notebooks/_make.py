@@ -166,18 +166,44 @@ eff[(eff.scope == "ecosystem") & eff.metric.isin(shown)]"""
     ),
     new_code_cell("sp.effects(cmp, metrics=shown);"),
     new_markdown_cell(
-        "**Transparency view.** Per large platform: the clearinghouse reports it would publish, beside the "
-        "minors exploited on it (ground truth). A platform that reports more is not one with more harm."
+        "**Transparency view.** Per platform: the figures it would publish (reports, actions, proactive "
+        "share, clearinghouse reports) beside the ground truth only the simulation knows. A platform that "
+        "reports more is not one with more harm, and the silent tail reports nothing."
     ),
     new_code_cell(
         """\
-means = cmp.means()
+today = cmp["today"].transparency()
 big = ["social_a", "social_b", "video", "msgr", "gaming"]
-view = means[means.scope.isin(big) & means.metric.isin(["clearinghouse_reports", "minors_exploited"])]
-view.pivot_table(index=["scenario", "scope"], columns="metric", values="mean", observed=True).round(1)"""
+today[today.scope.isin(big)].pivot_table(index="scope", columns="metric", values="mean", observed=True).round(1)"""
+    ),
+    new_code_cell('sp.transparency(cmp, "clearinghouse_reports", "minors_exploited");'),
+    new_markdown_cell(
+        "How each design moves what platforms publish against how it moves the harm on them (paired "
+        "differences against today, with intervals):"
+    ),
+    new_code_cell(
+        """\
+moved = cmp.transparency(reference="today")
+moved[moved.scope.isin(big) & moved.metric.isin(["clearinghouse_reports", "minors_exploited"])]"""
     ),
     new_code_cell('sp.frontier(cmp, exposure="minors_exploited_per_1k", burden="false_positive_actions");'),
     new_code_cell('sp.timeseries(cmp, "clearinghouse_reports");'),
+    new_markdown_cell(
+        "## Risk assessment and uneven awareness\n\n"
+        "Regulation often asks platforms to assess their own risk and act on it (Ofcom ICU A1-A7, DSA Art. "
+        "34-35). In `risk_assessment` two platforms review their *measured* risk every quarter and switch on "
+        "teen-account protections past the same threshold; one has detectors, the other has none. "
+        "`risk_response_active` shows who switched, and when."
+    ),
+    new_code_cell(
+        """\
+ra = ss.Scenario.load("risk_assessment").set("population.users", USERS)
+ra_arms = {"assessed": ra, "no assessment": ra.set("platforms.*.controls.risk_assessment.enabled", False)}
+ra_cmp = ss.compare(ra_arms, n=REPS, reference="no assessment")
+e = ra_cmp.effects()
+e[e.metric.isin(["risk_response_active", "minors_contacted_per_1k", "legit_contacts_blocked"])]"""
+    ),
+    new_code_cell('sp.timeseries(ra_cmp["assessed"], "risk_response_active", scope="aware");'),
 ]
 
 SWEEP = [
