@@ -7,6 +7,7 @@ Every change returns a new Scenario, so one base can feed many comparisons.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -95,6 +96,11 @@ class Scenario:
     ) -> None:
         if (path is None) == (text is None):
             raise TypeError("give exactly one of path or text")
+        if path is not None and not Path(path).is_file():
+            # A bare installed name ("baseline") as with Scenario.load; a
+            # missing file is still reported when the spec is first loaded.
+            with contextlib.suppress(ScenarioError):
+                path = resolve_scenario_path(path)
         self._path = None if path is None else str(path)
         self._text = text
         self._text_name = text_name

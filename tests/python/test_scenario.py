@@ -113,3 +113,11 @@ def test_missing_file_is_scenario_error(tmp_path: Path) -> None:
 def test_yaml_scalar(value: object, text: str) -> None:
     assert yaml_scalar(value) == text
     assert yaml.safe_load(text) == value
+
+
+def test_bare_installed_name_works_in_the_constructor_too() -> None:
+    sc = safesim.Scenario("baseline")
+    assert sc.spec.name == "baseline"
+    assert sc == safesim.Scenario.load("baseline")
+    with pytest.raises(safesim.ScenarioError, match="no_such_scenario"):
+        _ = safesim.Scenario("no_such_scenario").spec
