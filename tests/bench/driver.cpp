@@ -26,11 +26,11 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/mman.h>
-#include <unistd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
