@@ -410,6 +410,12 @@ struct ReviewSpec {
   double accuracy = 0.9;
   double delay_hours = 24;
   double minutes_per_review = 6;
+  double sla_hours = 0;               // 0 = no service-level target for the child-safety class
+  double surge_capacity_per_day = 0;  // extra reviews bought to keep the SLA
+};
+struct TrustedFlaggersSpec {
+  bool channel = false;
+  double delay_hours = 2;
 };
 struct EnforcementSpec {
   std::int64_t strikes_to_ban = 3;
@@ -479,6 +485,7 @@ struct ControlsSpec {
   AgeAssuranceSpec age_assurance;
   std::int64_t minimum_age = 13;
   ReportingSpec reporting;
+  TrustedFlaggersSpec trusted_flaggers;
   ReviewSpec review;
   EnforcementSpec enforcement;
   HashMatchingSpec hash_matching;
@@ -641,6 +648,17 @@ void describe(V& v, ControlsSpec& c) {
     v.value("combined_block_report", s.combined_block_report,
             {Kind::boolean, "", "block and report in one action", "Meta 2024"});
   });
+  v.group("trusted_flaggers", [&] {
+    auto& s = c.trusted_flaggers;
+    v.value("channel", s.channel,
+            {Kind::boolean, "",
+             "notices from trusted flaggers (hotlines) go to the child-safety queue after delay_hours; otherwise "
+             "they take the ordinary route (normal queue, review.delay_hours)",
+             "EU DSA Art. 22 (priority, without undue delay)"});
+    v.value("delay_hours", s.delay_hours,
+            {Kind::rate, "hours", "delay from a trusted flagger's notice to entering review through the channel",
+             "assumption; EU DSA Art. 22 (without undue delay)", 0, 1e5});
+  });
   v.group("review", [&] {
     auto& s = c.review;
     v.value("capacity_per_day", s.capacity_per_day,
@@ -653,6 +671,14 @@ void describe(V& v, ControlsSpec& c) {
              1e5});
     v.value("minutes_per_review", s.minutes_per_review,
             {Kind::rate, "minutes", "moderator time per review (review_hours)", kAssumption, 0, 1e4});
+    v.value("sla_hours", s.sla_hours,
+            {Kind::rate, "hours",
+             "service-level target from filing to review for the child-safety (high-priority) class; 0 = none",
+             "assumption; NetzDG s. 3(2) (24 hours for manifestly unlawful content)", 0, 1e5});
+    v.value("surge_capacity_per_day", s.surge_capacity_per_day,
+            {Kind::rate, "reviews per day",
+             "extra reviews per day the platform buys, used only for child-safety items about to miss the SLA",
+             kAssumption, 0, 1e9});
   });
   v.group("enforcement", [&] {
     auto& s = c.enforcement;
@@ -951,6 +977,7 @@ struct ContentSpec {
   double views_per_day_message = 1.0;
   double lifetime_days = 30.0;
   double viewer_report_per_day = 0.02;
+  double trusted_flagger_find_per_day = 0.02;
   double auto_removal_hours = 1.0;
   double benign_uploads_per_user_day = 1.0;
 };
@@ -990,6 +1017,11 @@ void describe(V& v, ContentSpec& s) {
   v.value("viewer_report_per_day", s.viewer_report_per_day,
           {Kind::rate, "per copy-day", "hazard that a bystander reports a visible copy in a group (before friction)",
            kAssumption, 0, 1e3});
+  v.value("trusted_flagger_find_per_day", s.trusted_flagger_find_per_day,
+          {Kind::rate, "per copy-day",
+           "hazard that a trusted flagger (hotline searching public surfaces) finds a visible copy in a group and "
+           "sends a notice (no reporting friction)",
+           "assumption; IWF (proactive searching since 2014)", 0, 1e3});
   v.value("auto_removal_hours", s.auto_removal_hours,
           {Kind::rate, "hours", "time from a hash match to removal (automated, no human review)", kAssumption, 0, 1e4});
   v.value("benign_uploads_per_user_day", s.benign_uploads_per_user_day,
