@@ -250,7 +250,7 @@ struct LeCase {
 
 enum Moved : std::uint8_t { kOnPlatform = 0, kMovedInEcosystem = 1, kOffAllPlatforms = 2 };
 
-/// Open dyads (offender account - minor): 44 bytes each. Swap-removed on close.
+/// Open dyads (offender account - minor): 45 bytes each. Swap-removed on close.
 struct Dyads {
   std::vector<std::uint32_t> account;
   std::vector<std::uint32_t> minor;  // local index on `platform`
@@ -258,6 +258,7 @@ struct Dyads {
   std::vector<std::uint8_t> stage;           // Stage
   std::vector<std::uint8_t> moved;           // kOnPlatform, kMovedInEcosystem or kOffAllPlatforms
   std::vector<std::uint8_t> exploited_once;  // 1 = exploitation already happened (repeats follow)
+  std::vector<std::uint8_t> harvested;       // 1 = the offender saved the minor's public images (leverage)
   std::vector<float> e2ee_u;                 // encrypted iff below the current platform's e2ee_share
   std::vector<std::uint16_t> events;         // events so far (RNG slot)
   std::vector<std::uint16_t> start_day;

@@ -299,3 +299,42 @@ TEST(Model, WithoutAnSlaSurgeCapacityIsNeverUsed) {
     EXPECT_EQ(b.total(Metric::surge_reviews), 0);
   }
 }
+
+// ---------------------------------------------------------------- download restrictions
+namespace {
+/// More sextortion offenders than the default, so that their dyads dominate.
+ScenarioSpec sextortion_heavy() {
+  ScenarioSpec s = small();
+  s.offenders.groomer.share = 0.3;
+  s.offenders.sextortion.share = 0.4;
+  s.offenders.distributor.share = 0.3;
+  return s;
+}
+}  // namespace
+
+TEST(Model, DownloadRestrictionsLowerSextortionExploitation) {
+  ScenarioSpec open = sextortion_heavy(), restricted = sextortion_heavy();
+  restricted.platforms[0].controls.download_restrictions = true;
+  const Paired exploited = paired(open, restricted, Metric::minors_exploited, 16);
+  const Paired events = paired(open, restricted, Metric::exploitation_events, 16);
+  const Paired contacted = paired(open, restricted, Metric::minors_contacted, 16);
+  std::printf("  minors exploited %+.2f +- %.2f; exploitation events %+.2f +- %.2f; minors contacted %+.2f\n",
+              exploited.mean, exploited.half_width, events.mean, events.half_width, contacted.mean);
+  EXPECT_LT(exploited.mean + exploited.half_width, 0) << exploited.mean << " +- " << exploited.half_width;
+  EXPECT_LT(events.mean + events.half_width, 0) << events.mean << " +- " << events.half_width;
+}
+
+TEST(Model, DownloadRestrictionsActOnlyThroughSextortionLeverage) {
+  // Without leverage (factor 1), or without sextortion offenders, the control changes nothing.
+  ScenarioSpec a = sextortion_heavy(), b = sextortion_heavy();
+  a.response.harvest_leverage_factor = b.response.harvest_leverage_factor = 1.0;
+  b.platforms[0].controls.download_restrictions = true;
+  ScenarioSpec c = small(), d = small();
+  c.offenders.groomer.share = d.offenders.groomer.share = 0.63;
+  c.offenders.sextortion.share = d.offenders.sextortion.share = 0.0;
+  d.platforms[0].controls.download_restrictions = true;
+  for (std::uint64_t seed : {41, 42}) {
+    EXPECT_EQ(output_hash(run(a, seed)), output_hash(run(b, seed)));
+    EXPECT_EQ(output_hash(run(c, seed)), output_hash(run(d, seed)));
+  }
+}

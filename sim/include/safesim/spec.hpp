@@ -474,6 +474,7 @@ struct ControlsSpec {
   bool search_restriction = false;
   bool recommender_safety = false;
   bool livestream_restrictions = false;
+  bool download_restrictions = false;
   DmPolicyByBand dm_policy;
   RequestFiltering request_filtering;
   AgeBandSegregation age_band_segregation;
@@ -543,6 +544,11 @@ void describe(V& v, ControlsSpec& c) {
            "minors cannot livestream to strangers: removes the livestream share of public-content discovery "
            "(response.livestream_share)",
            "MODEL.md section 5; Ofcom children's codes"});
+  v.value("download_restrictions", c.download_restrictions,
+          {Kind::boolean, "",
+           "other accounts cannot download minors' images: removes the sextortion leverage of harvested images "
+           "(response.harvest_leverage_factor) except for response.download_circumvention (screenshots)",
+           "EU DSA Art. 28 guidelines (no download or screenshot of minors' content)"});
   v.group("dm_policy", [&] {
     auto& s = c.dm_policy;
     const char* src = "Meta 2024 teen accounts; Ofcom ICU F1";
@@ -846,6 +852,8 @@ struct ResponseSpec {
   double recommender_share = 0.7;
   double voluntary_private_share = 0.3;
   double livestream_share = 0.2;
+  double harvest_leverage_factor = 1.3;
+  double download_circumvention = 0.3;
 };
 
 template <class V>
@@ -924,6 +932,16 @@ void describe(V& v, ResponseSpec& s) {
            kAssumption});
   v.value("voluntary_private_share", s.voluntary_private_share,
           {Kind::prob, "share", "share of minors without a private default who make their profile private themselves",
+           kAssumption});
+  v.value("harvest_leverage_factor", s.harvest_leverage_factor,
+          {Kind::rate, "multiplier",
+           "multiplier on the solicitation-to-exploitation rate of sextortion dyads whose target had a public profile "
+           "and whose images the offender could save (threats with manipulated images)",
+           "assumption; FBI public service announcement I-060523-PSA (June 2023)", 1, 100});
+  v.value("download_circumvention", s.download_circumvention,
+          {Kind::prob, "share",
+           "share of sextortion dyads with a public target in which the offender saves images despite "
+           "download_restrictions (screenshots, screen recording)",
            kAssumption});
 }
 
