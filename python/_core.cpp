@@ -199,13 +199,14 @@ PYBIND11_MODULE(_core, m) {
 
   m.def(
       "dyad_outcome",
-      [](const safesim::ScenarioSpec& spec, std::size_t platform, int offender_type) {
+      [](const safesim::ScenarioSpec& spec, std::size_t platform, int offender_type, double public_share) {
         if (platform >= spec.platforms.size()) throw py::index_error("platform index out of range");
         if (offender_type < 0 || offender_type > 2) throw py::index_error("offender_type must be 0, 1 or 2");
+        if (!(public_share >= 0.0 && public_share <= 1.0)) throw py::value_error("public_share must be in [0, 1]");
         safesim::DyadOutcome o;
         {
           py::gil_scoped_release release;
-          o = safesim::dyad_outcome_mixed(spec, platform, offender_type);
+          o = safesim::dyad_outcome_mixed(spec, platform, offender_type, public_share);
         }
         py::dict d;
         d["exploited"] = o.exploited;
@@ -229,9 +230,10 @@ PYBIND11_MODULE(_core, m) {
         d["detected_days"] = o.detected_days;
         return d;
       },
-      py::arg("spec"), py::arg("platform") = 0, py::arg("offender_type") = 0,
+      py::arg("spec"), py::arg("platform") = 0, py::arg("offender_type") = 0, py::arg("public_share") = 1.0,
       "Analytic per-dyad outcome (absorbing Markov chain, MODEL.md section 7) for one platform and offender "
-      "type (0 groomer, 1 sextortion, 2 distributor).");
+      "type (0 groomer, 1 sextortion, 2 distributor); public_share: share of the dyads' minors with a public "
+      "profile (harvested images, sextortion only).");
 
   m.def("parameter_dictionary", &safesim::parameter_dictionary_markdown,
         "The parameter dictionary as Markdown (scenarios/README.md).");

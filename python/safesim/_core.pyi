@@ -56,8 +56,12 @@ def run(spec: ScenarioSpec, seed: int) -> RunDict:
 def run_many(spec: ScenarioSpec, seeds: list[int], threads: int = 1) -> list[RunDict]:
     """One replicate per seed on ``threads`` threads; results in seed order, independent of ``threads``."""
 
-def dyad_outcome(spec: ScenarioSpec, platform: int = 0, offender_type: int = 0) -> dict[str, float]:
-    """Analytic per-dyad outcome (absorbing Markov chain); offender_type 0 groomer, 1 sextortion, 2 distributor."""
+def dyad_outcome(
+    spec: ScenarioSpec, platform: int = 0, offender_type: int = 0, public_share: float = 1.0
+) -> dict[str, float]:
+    """Analytic per-dyad outcome (absorbing Markov chain); offender_type 0 groomer, 1 sextortion, 2 distributor.
+
+    public_share: share of the dyads' minors with a public profile (harvested images, sextortion only)."""
 
 def metrics() -> list[tuple[str, str, str, str]]: ...
 def parameter_dictionary() -> str: ...

@@ -21,9 +21,18 @@ OFFENDER_TYPES = ("groomer", "sextortion", "distributor")
 
 
 def oracle(
-    scenario: Scenario | str | os.PathLike[str], platform: str | int = "main", offender_type: str | int = "groomer"
+    scenario: Scenario | str | os.PathLike[str],
+    platform: str | int = "main",
+    offender_type: str | int = "groomer",
+    public_share: float = 1.0,
 ) -> dict[str, float]:
     """Per-dyad outcome of ``offender_type`` on ``platform``: probabilities and expected days.
+
+    ``public_share`` is the share of the dyads' minors whose profile is public,
+    so that a sextortion offender can save their images (leverage,
+    ``response.harvest_leverage_factor``; ``download_restrictions`` limit it).
+    The engine knows this share only by simulating; the default 1 is an upper
+    bound on the leverage. It does not matter for groomers and distributors.
 
     Keys: ``exploited``, ``reported``, ``exited``, ``detected``,
     ``closed_after_exploitation``, ``*_before_exploitation``,
@@ -53,5 +62,5 @@ def oracle(
         t_index = OFFENDER_TYPES.index(offender_type)
     else:
         t_index = int(offender_type)
-    out: dict[str, Any] = _core.dyad_outcome(sc.spec, p_index, t_index)
+    out: dict[str, Any] = _core.dyad_outcome(sc.spec, p_index, t_index, public_share)
     return {k: float(v) for k, v in out.items()}

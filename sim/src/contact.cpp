@@ -131,6 +131,17 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
   if (u_intent < p_intent) start_report(s, p, a, hour, d);
 }
 
+/// Does a sextortion offender save the minor's images when the dyad opens?
+/// Only from a public profile; download restrictions for a believed minor stop
+/// it except for the circumvention share (screenshots). See grooming.cpp.
+bool harvests_images(const State& s, std::uint32_t a, std::uint32_t m) {
+  const PlatformState& P = s.platforms[s.accounts.platform[a]];
+  if (s.accounts.type[a] != 1 || (P.settings[m] & kPrivate) != 0) return false;
+  if (!P.spec->controls.download_restrictions || P.believed_age[m] >= 18) return true;
+  return rng::uniform_at(s.seed, streams::harvest, P.user[m], s.accounts.key[a], 0) <
+         s.spec->response.download_circumvention;
+}
+
 void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
   Dyads& D = s.dyads;
   const std::size_t p = s.accounts.platform[a];
@@ -140,6 +151,7 @@ void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
   D.stage.push_back(engaged);
   D.moved.push_back(0);
   D.exploited_once.push_back(0);
+  D.harvested.push_back(harvests_images(s, a, m) ? 1 : 0);
   D.e2ee_u.push_back(static_cast<float>(
       rng::uniform_at(s.seed, streams::dyad, s.platforms[p].user[m], s.accounts.key[a], 0xFFFFFFFFu)));
   D.events.push_back(0);

@@ -10,9 +10,10 @@
 //                   edited copies match with edit_recall -> removed at once
 //   URL lists       shared links on the list -> blocked at once
 //   classifier      new items on scanned, readable surfaces -> review
-// Copies not caught are viewed until a bystander report, a review or expiry
-// removes them; views before removal are the re-victimisation measure. A
-// confirmed new item is hashed: later copies of it match (the learning loop).
+// Copies not caught are viewed until a bystander report, a trusted flagger's
+// notice (reporting.cpp), a review or expiry removes them; views before
+// removal are the re-victimisation measure. A confirmed new item is hashed:
+// later copies of it match (the learning loop).
 #include <algorithm>
 #include <cmath>
 
@@ -64,6 +65,7 @@ void upload_copy(State& s, std::uint32_t a, std::uint32_t item, double hour, rng
   C.in_group.push_back(group ? 1 : 0);
   C.known_at_upload.push_back(s.items.known[item]);
   C.gone.push_back(0);
+  C.flagged.push_back(0);
   C.e2ee_u.push_back(e2ee_u);
   C.upload_hour.push_back(hour);
   C.expire_hour.push_back(hour + d.exponential(1.0 / (cs.lifetime_days * 24.0)));
@@ -130,7 +132,8 @@ void view_material(State& s, double t_end) {
     const std::uint32_t k = C.live[j];
     const std::size_t p = C.platform[k];
     const double until = std::min(t_end, C.expire_hour[k]);
-    const double span = std::max(0.0, until - C.last_hour[k]);
+    const double from = C.last_hour[k];
+    const double span = std::max(0.0, until - from);
     rng::Draw d(s.seed, streams::views, k, s.tick);
     const double rate = C.in_group[k] ? cs.views_per_day_group : cs.views_per_day_message;
     s.add(p, Metric::abuse_material_views, static_cast<double>(d.poisson(rate * span / 24.0)));
@@ -158,6 +161,15 @@ void view_material(State& s, double t_end) {
         s.add(p, Metric::child_safety_reports, 1);
         s.add(p, Metric::reporting_effort, report_steps(s, ps));
         queue_review(s, p, {until, k, 1, ItemKind::copy, Metric::offenders_detected_user_report}, true);
+      }
+    }
+    // Trusted flaggers search public surfaces: one notice per copy, at an exponential time.
+    if (C.in_group[k] && !C.flagged[k] && cs.trusted_flagger_find_per_day > 0 && span > 0) {
+      rng::Draw f(s.seed, streams::trusted_flagger, k, s.tick);
+      const double found = from + f.exponential(cs.trusted_flagger_find_per_day / 24.0);
+      if (found < until) {
+        C.flagged[k] = 1;
+        flagger_notice(s, p, k, found);
       }
     }
     C.live[keep++] = k;

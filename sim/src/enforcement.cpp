@@ -10,8 +10,9 @@ namespace safesim::detail {
 void queue_review(State& s, std::size_t p, const Report& r, bool high_priority) {
   PlatformState& P = s.platforms[p];
   Report item = r;
+  item.filed_hour = r.ready_hour;
   item.ready_hour += P.spec->controls.review.delay_hours;
-  (high_priority ? P.queue_high : P.queue_normal).push_back(item);
+  (high_priority ? P.queue_high : P.queue_normal).items.push_back(item);
 }
 
 void wrongful_actions(State& s, std::size_t p, std::uint64_t n, rng::Draw& d) {

@@ -14,6 +14,20 @@
 // minor agrees the origin platform no longer sees it. Exploitation closes the
 // dyad, except that sextortion demands repeat with probability repeat_prob.
 // A ban closes the account's dyads still on the platform; moved ones go on.
+//
+// Harvested images (download_restrictions, MODEL.md section 5). A sextortion
+// offender who can save a minor's public images has leverage without asking
+// for anything: threats to spread manipulated versions of them (FBI public
+// service announcement, June 2023). When a sextortion dyad opens on a profile
+// that is public, the offender saves images (contact.cpp), unless the
+// platform blocks downloads of content by believed minors; then only the
+// response.download_circumvention share gets them anyway (screenshots). The
+// flag stays with the dyad when the conversation moves, since the images are
+// already saved. In solicitation a harvested dyad progresses to exploitation
+// at harvest_leverage_factor times the rate. We put the effect on that one
+// rate, not on contact or reply, because the images change what the offender
+// can demand, not who answers; unlike the shield it applies off the platform
+// too. The oracle mixes over the harvested share (oracle.hpp).
 #include <algorithm>
 #include <cmath>
 
@@ -43,6 +57,7 @@ Hazards hazards(const State& s, std::size_t i) {
   const SensitiveMediaShield& shield = P.spec->controls.sensitive_media_shield;
   if (stage == solicitation && shield.enabled && D.moved[i] != kOffAllPlatforms && P.believed_age[m] < 18)
     h.progress *= shield.exploit_factor;
+  if (stage == solicitation && D.harvested[i]) h.progress *= s.spec->response.harvest_leverage_factor;
   h.exit = t.exit_per_day.at(stage - engaged) / 24.0 * (1.0 - v);
   if (D.moved[i] != kOffAllPlatforms) {
     const bool supervised = (P.settings[m] & kSupervised) != 0;
@@ -73,6 +88,7 @@ void close_dyad(State& s, std::size_t i) {
     D.stage[i] = D.stage[last];
     D.moved[i] = D.moved[last];
     D.exploited_once[i] = D.exploited_once[last];
+    D.harvested[i] = D.harvested[last];
     D.e2ee_u[i] = D.e2ee_u[last];
     D.events[i] = D.events[last];
     D.start_day[i] = D.start_day[last];
@@ -85,6 +101,7 @@ void close_dyad(State& s, std::size_t i) {
   D.stage.pop_back();
   D.moved.pop_back();
   D.exploited_once.pop_back();
+  D.harvested.pop_back();
   D.e2ee_u.pop_back();
   D.events.pop_back();
   D.start_day.pop_back();

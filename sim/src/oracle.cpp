@@ -1,7 +1,8 @@
 // Analytic oracle of the dyad process (MODEL.md section 7): the embedded jump
 // chain of the absorbing continuous-time Markov chain run by grooming.cpp,
-// solved with the fundamental matrix, and its mixture over supervision and
-// the vulnerability of the minors who open dyads. See safesim/oracle.hpp.
+// solved with the fundamental matrix, and its mixture over supervision,
+// encryption, harvested images and the vulnerability of the minors who open
+// dyads. See safesim/oracle.hpp.
 #include "safesim/oracle.hpp"
 #include "safesim/rng.hpp"
 
@@ -151,7 +152,7 @@ void gauss_jacobi(int n, double a, double b, Eigen::VectorXd& nodes, Eigen::Vect
 }
 
 DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, const ResponseSpec& response,
-                     double vulnerability, bool supervised, bool readable) {
+                     double vulnerability, bool supervised, bool readable, bool harvested) {
   DyadChain c;
   c.Q.setZero();
   c.R.setZero();
@@ -167,6 +168,7 @@ DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, co
     double progress = 1.0 / t.dwell_hours.at(stage);
     const SensitiveMediaShield& shield = platform.controls.sensitive_media_shield;
     if (stage == 3 && on_platform && shield.enabled) progress *= shield.exploit_factor;  // as grooming.cpp
+    if (stage == 3 && harvested) progress *= response.harvest_leverage_factor;           // on and off the platform
     const double exit = t.exit_per_day.at(stage) / 24.0 * (1.0 - v);
     const double report = on_platform ? t.report_per_day.at(stage) / 24.0 * report_mult : 0.0;
     const GroomingDetectionSpec& g = platform.controls.grooming_detection;
@@ -251,8 +253,8 @@ DyadOutcome solve_dyad_chain(const DyadChain& c) {
 }
 
 DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                         double vulnerability, bool supervised, bool readable) {
-  return solve_dyad_chain(dyad_chain(type, platform, response, vulnerability, supervised, readable));
+                         double vulnerability, bool supervised, bool readable, bool harvested) {
+  return solve_dyad_chain(dyad_chain(type, platform, response, vulnerability, supervised, readable, harvested));
 }
 
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type) {
@@ -268,8 +270,16 @@ const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type) {
   }
 }
 
-DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, int type) {
+double harvested_share(const ScenarioSpec& spec, std::size_t platform, int type, double public_share) {
+  if (type != 1) return 0.0;  // sextortion only, as contact.cpp
+  const bool restricted = spec.platforms.at(platform).controls.download_restrictions;
+  return public_share * (restricted ? spec.response.download_circumvention : 1.0);
+}
+
+DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, int type, double public_share) {
   if (platform >= spec.platforms.size()) throw std::out_of_range("dyad_outcome_mixed: no such platform");
+  if (!(public_share >= 0.0 && public_share <= 1.0))
+    throw std::invalid_argument("dyad_outcome_mixed: public_share must be in [0, 1]");
   const OffenderTypeSpec& t = offender_type(spec, type);
   const PlatformSpec& p = spec.platforms[platform];
   const ResponseSpec& r = spec.response;
@@ -291,6 +301,7 @@ DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, i
 
   const double uptake = p.controls.parental_supervision.uptake;
   const double readable_share = p.controls.client_side_scanning ? 1.0 : 1.0 - p.controls.e2ee_share;
+  const double harvest = harvested_share(spec, platform, type, public_share);
   DyadOutcome acc;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const double wi = w[i] / sum;
@@ -298,8 +309,14 @@ DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, i
     for (const bool readable : {true, false}) {
       const double wr = readable ? readable_share : 1.0 - readable_share;
       if (wr <= 0.0) continue;
-      if (uptake < 1.0) accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, false, readable), wi * wr * (1.0 - uptake));
-      if (uptake > 0.0) accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, true, readable), wi * wr * uptake);
+      for (const bool harvested : {false, true}) {
+        const double hw = harvested ? harvest : 1.0 - harvest;
+        if (hw <= 0.0) continue;
+        const double wh = wi * wr * hw;
+        if (uptake < 1.0)
+          accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, false, readable, harvested), wh * (1.0 - uptake));
+        if (uptake > 0.0) accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, true, readable, harvested), wh * uptake);
+      }
     }
   }
   return acc;

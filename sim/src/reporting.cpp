@@ -7,6 +7,23 @@
 // earlier reports, safety nudges and parental supervision. Every step taken,
 // completed or abandoned, counts as reporting effort. Completed reports enter
 // the platform's review queue after its delay.
+//
+// Trusted flaggers (MODEL.md section 5, "trusted-flagger channel"; EU DSA
+// Art. 22). Hotlines such as the IWF search public surfaces for abuse
+// material themselves, whatever the platform does: content.cpp gives every
+// live copy in a group a hazard content.trusted_flagger_find_per_day of being
+// found (its own random stream, one notice per copy, no reporting friction).
+// What the platform controls is the route a notice takes. With
+// controls.trusted_flaggers.channel the notice is a child-safety item that
+// enters review after trusted_flaggers.delay_hours (priority, "without undue
+// delay"); without it the notice arrives like any web-form notice, in the
+// normal-priority queue after review.delay_hours, behind every child-safety
+// report. Either way a confirmed notice is reviewed like a reported copy
+// (removal, hashing, ban, clearinghouse report) and counts as actioned by a
+// report, not by a detector. Modelling notices as a finder outside the
+// platform, rather than as a faster review of bystander reports, keeps the
+// channel's effect where the Article puts it: on the speed of action, not on
+// how much is found.
 #include <cmath>
 
 #include "state.hpp"
@@ -57,6 +74,21 @@ void file_report(State& s, std::size_t p, std::uint32_t account, double hour) {
   ++s.accounts.flags[account];
   add_risk(s, account, 3.0f, hour);
   queue_review(s, p, {hour, account, 1, ItemKind::account, Metric::offenders_detected_user_report}, true);
+}
+
+void flagger_notice(State& s, std::size_t p, std::uint32_t copy, double hour) {
+  PlatformState& P = s.platforms[p];
+  const TrustedFlaggersSpec& tf = P.spec->controls.trusted_flaggers;
+  s.add(p, Metric::trusted_flagger_reports, 1);
+  const Report notice{hour, copy, 1, ItemKind::copy, Metric::offenders_detected_trusted_flagger};
+  if (!tf.channel) {
+    queue_review(s, p, notice, false);  // the ordinary route
+    return;
+  }
+  Report item = notice;
+  item.filed_hour = hour;
+  item.ready_hour = hour + tf.delay_hours;
+  P.queue_flagger.items.push_back(item);
 }
 
 void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {

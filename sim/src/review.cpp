@@ -1,14 +1,32 @@
 // Review queue and enforcement (MODEL.md 4.9-4.10).
 //
-// Each platform has one queue with two priority classes: child-safety reports
-// (from minors, parents and detectors) before other reports (benign reports
-// against ordinary users, queued in batches). Reviews per day are capped by
-// `review.capacity_per_day`; a report is reviewable `review.delay_hours` after
-// filing. A review reaches the right decision with probability
-// `review.accuracy`: a correct decision on an offender report is a strike
-// (zero tolerance: a ban at once); a wrong decision on a benign report is a
-// wrongful action on an ordinary user. Backlog is the queue length at the end
-// of the day.
+// Each platform reviews two priority classes: child-safety items (reports
+// from minors, parents and bystanders, detector flags, and trusted flaggers'
+// notices sent through a priority channel) before other reports (benign
+// reports against ordinary users, queued in batches, and trusted flaggers'
+// notices where the platform has no channel for them). Child-safety items sit
+// in two FIFO queues, each filled with one fixed delay (`queue_high` with
+// `review.delay_hours`, `queue_flagger` with `trusted_flaggers.delay_hours`);
+// the item that became ready first is reviewed first. Reviews per day are
+// capped by `review.capacity_per_day`. A review reaches the right decision
+// with probability `review.accuracy`: a correct decision on an offender
+// report is a strike (zero tolerance: a ban at once); a wrong decision on a
+// benign report is a wrongful action on an ordinary user. Backlog is the
+// queue length at the end of the day.
+//
+// Service-level target (`review.sla_hours` > 0): a child-safety item should be
+// reviewed within sla_hours of filing. A review in a tick happens at
+// max(ready hour, start of the tick), so an item still waiting at the end of a
+// tick whose deadline falls before that end has missed the SLA whatever
+// happens next: it is counted as a breach then, once (`ReviewQueue::breached`
+// marks the counted front of the queue), and an item reviewed after its
+// deadline is counted at review. When the ordinary budget is spent, the items
+// that would otherwise miss the SLA in this tick are reviewed from a surge
+// budget (`review.surge_capacity_per_day`: overtime, contractors), counted in
+// `surge_reviews` and `review_hours`. Surge capacity is not spent on items that
+// can still be reviewed in time next tick, nor on other reports, and it cannot
+// help when the SLA is shorter than the fixed delay (the item breaches before
+// it is ready). Without an SLA nothing is counted and no surge is bought.
 #include <algorithm>
 #include <cmath>
 
@@ -20,6 +38,11 @@ namespace safesim::detail {
 
 namespace {
 
+/// Items found by someone reporting (users, trusted flaggers) rather than by a detector.
+bool found_by_report(Metric channel) {
+  return channel == Metric::offenders_detected_user_report || channel == Metric::offenders_detected_trusted_flagger;
+}
+
 /// Review one item about an offender account; true when it led to an action.
 void review_account(State& s, std::size_t p, const Report& r, rng::Draw& d) {
   const ReviewSpec& rv = s.platforms[p].spec->controls.review;
@@ -27,10 +50,7 @@ void review_account(State& s, std::size_t p, const Report& r, rng::Draw& d) {
   const std::uint32_t a = r.target;
   if (s.accounts.banned[a] || d.uniform() >= rv.accuracy) return;
   s.add(p, Metric::reports_actioned, 1);
-  s.add(
-      p,
-      r.channel == Metric::offenders_detected_user_report ? Metric::actioned_by_report : Metric::actioned_by_detection,
-      1);
+  s.add(p, found_by_report(r.channel) ? Metric::actioned_by_report : Metric::actioned_by_detection, 1);
   ++s.accounts.strikes[a];
   if (en.zero_tolerance || s.accounts.strikes[a] >= en.strikes_to_ban) ban_account(s, a, r.channel);
 }
@@ -42,10 +62,7 @@ void review_copy(State& s, std::size_t p, const Report& r, double hour, rng::Dra
   const std::uint32_t k = r.target;
   if (s.copies.gone[k] || d.uniform() >= rv.accuracy) return;
   s.add(p, Metric::reports_actioned, 1);
-  s.add(
-      p,
-      r.channel == Metric::offenders_detected_user_report ? Metric::actioned_by_report : Metric::actioned_by_detection,
-      1);
+  s.add(p, found_by_report(r.channel) ? Metric::actioned_by_report : Metric::actioned_by_detection, 1);
   remove_copy(s, k, hour);
   const std::uint32_t item = s.copies.item[k];
   if (!s.items.known[item]) {
@@ -56,43 +73,95 @@ void review_copy(State& s, std::size_t p, const Report& r, double hour, rng::Dra
   ban_account(s, s.copies.account[k], r.channel);
 }
 
+void pop_front(ReviewQueue& q) {
+  q.items.pop_front();
+  if (q.breached > 0) --q.breached;
+}
+
+/// Review the front item of `q` from `budget` (a benign batch as far as the
+/// budget goes); returns the number of reviews. `sla` > 0 counts a review after
+/// the item's deadline as a breach, unless it was counted while waiting.
+double review_front(State& s, std::size_t p, ReviewQueue& q, double& budget, double sla, rng::Draw& d) {
+  const ReviewSpec& rv = s.platforms[p].spec->controls.review;
+  Report& r = q.items.front();
+  const double hour = std::max(r.ready_hour, s.hour);
+  const bool late = sla > 0 && q.breached == 0 && hour > r.filed_hour + sla;
+  if (r.kind == ItemKind::benign) {
+    // A batch about ordinary users: review as many as the budget allows.
+    const auto n = static_cast<std::uint32_t>(std::min<double>(r.count, std::floor(budget)));
+    const std::uint64_t wrong = d.binomial(n, 1.0 - rv.accuracy);
+    s.add(p, Metric::reports_actioned, static_cast<double>(wrong));
+    wrongful_actions(s, p, wrong, d);
+    if (late) s.add(p, Metric::review_sla_breaches, n);
+    budget -= n;
+    r.count -= n;
+    if (r.count == 0) pop_front(q);
+    return n;
+  }
+  const Report item = r;
+  pop_front(q);
+  budget -= 1.0;
+  if (late) s.add(p, Metric::review_sla_breaches, 1);
+  if (item.kind == ItemKind::account)
+    review_account(s, p, item, d);
+  else
+    review_copy(s, p, item, hour, d);
+  return 1;
+}
+
+/// The child-safety queue whose front is ready before t_end and became ready
+/// first; with `due`, only fronts whose SLA deadline falls before t_end.
+ReviewQueue* next_child_safety(PlatformState& P, double t_end, double sla = 0, bool due = false) {
+  ReviewQueue* best = nullptr;
+  for (ReviewQueue* q : {&P.queue_high, &P.queue_flagger}) {
+    if (q->items.empty()) continue;
+    const Report& f = q->items.front();
+    if (f.ready_hour >= t_end || (due && f.filed_hour + sla >= t_end)) continue;
+    if (best == nullptr || f.ready_hour < best->items.front().ready_hour) best = q;
+  }
+  return best;
+}
+
 }  // namespace
 
 void review_reports(State& s, double t_end) {
   for (std::size_t p = 0; p < s.platforms.size(); ++p) {
     PlatformState& P = s.platforms[p];
     const ReviewSpec& rv = P.spec->controls.review;
-    P.review_budget += rv.capacity_per_day * s.dt_hours / 24.0;
+    const double sla = rv.sla_hours;
+    const double tick_capacity = rv.capacity_per_day * s.dt_hours / 24.0;
+    P.review_budget += tick_capacity;
     rng::Draw d(s.seed, streams::review, static_cast<std::uint32_t>(p), s.tick);
     double reviewed = 0;
     while (P.review_budget >= 1.0) {
-      auto& q = !P.queue_high.empty() && P.queue_high.front().ready_hour < t_end ? P.queue_high : P.queue_normal;
-      if (q.empty() || q.front().ready_hour >= t_end) break;
-      Report& r = q.front();
-      const double hour = std::max(r.ready_hour, s.hour);
-      if (r.kind == ItemKind::benign) {
-        // A batch about ordinary users: review as many as the budget allows.
-        const auto n = static_cast<std::uint32_t>(std::min<double>(r.count, std::floor(P.review_budget)));
-        const std::uint64_t wrong = d.binomial(n, 1.0 - rv.accuracy);
-        s.add(p, Metric::reports_actioned, static_cast<double>(wrong));
-        wrongful_actions(s, p, wrong, d);
-        P.review_budget -= n;
-        reviewed += n;
-        r.count -= n;
-        if (r.count == 0) q.pop_front();
-        continue;
-      }
-      const Report item = r;
-      q.pop_front();
-      P.review_budget -= 1.0;
-      reviewed += 1;
-      if (item.kind == ItemKind::account)
-        review_account(s, p, item, d);
-      else
-        review_copy(s, p, item, hour, d);
+      ReviewQueue* q = next_child_safety(P, t_end);
+      const bool child_safety = q != nullptr;
+      if (!child_safety) q = &P.queue_normal;
+      if (q->items.empty() || q->items.front().ready_hour >= t_end) break;
+      reviewed += review_front(s, p, *q, P.review_budget, child_safety ? sla : 0.0, d);
     }
     // Unused capacity does not carry over beyond one tick's worth.
-    P.review_budget = std::min(P.review_budget, std::max(1.0, rv.capacity_per_day * s.dt_hours / 24.0));
+    P.review_budget = std::min(P.review_budget, std::max(1.0, tick_capacity));
+    if (sla > 0 && rv.surge_capacity_per_day > 0) {
+      // Surge: child-safety items that would miss the SLA if left to the next tick.
+      const double tick_surge = rv.surge_capacity_per_day * s.dt_hours / 24.0;
+      P.surge_budget += tick_surge;
+      double surged = 0;
+      while (P.surge_budget >= 1.0) {
+        ReviewQueue* q = next_child_safety(P, t_end, sla, true);
+        if (q == nullptr) break;
+        surged += review_front(s, p, *q, P.surge_budget, sla, d);
+      }
+      P.surge_budget = std::min(P.surge_budget, std::max(1.0, tick_surge));
+      s.add(p, Metric::surge_reviews, surged);
+      reviewed += surged;
+    }
+    if (sla > 0) {
+      // Child-safety items still waiting past their deadline: breached, counted once.
+      for (ReviewQueue* q : {&P.queue_high, &P.queue_flagger})
+        while (q->breached < q->items.size() && q->items[q->breached].filed_hour + sla < t_end)
+          s.add(p, Metric::review_sla_breaches, q->items[q->breached++].count);
+    }
     s.add(p, Metric::review_hours, reviewed * rv.minutes_per_review / 60.0);
   }
 }

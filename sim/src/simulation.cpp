@@ -237,7 +237,7 @@ void assess_risk(State& s) {
       const double* row = s.metrics.row(p + 1, d);
       switch (ra.signal) {
         case RiskSignal::child_safety_reports:
-          measured += row[idx(Metric::child_safety_reports)];
+          measured += row[idx(Metric::child_safety_reports)] + row[idx(Metric::trusted_flagger_reports)];
           break;
         case RiskSignal::detections:
           measured += row[idx(Metric::actioned_by_detection)];
@@ -264,8 +264,8 @@ void end_of_day_metrics(State& s) {
   for (std::size_t p = 0; p < s.platforms.size(); ++p) {
     const PlatformState& P = s.platforms[p];
     double backlog = 0;
-    for (const auto& r : P.queue_high) backlog += r.count;
-    for (const auto& r : P.queue_normal) backlog += r.count;
+    for (const ReviewQueue* q : {&P.queue_high, &P.queue_flagger, &P.queue_normal})
+      for (const auto& r : q->items) backlog += r.count;
     s.m(p, Metric::review_backlog) = backlog;
     s.m(p, Metric::minors_protected) = static_cast<double>(P.minors_protected);
     s.m(p, Metric::minors_protected_share) =

@@ -140,12 +140,22 @@ enum class ItemKind : std::uint8_t {
   benign,   ///< a batch of reports or flags about benign users or items
 };
 
+/// A queued review item: 32 bytes.
 struct Report {
   double ready_hour;     // when it enters review
   std::uint32_t target;  // account or copy index (unused for benign)
   std::uint32_t count;   // benign items are queued in batches
   ItemKind kind;
-  Metric channel;  // offenders_detected_* channel that found it
+  Metric channel;         // offenders_detected_* channel that found it
+  double filed_hour = 0;  // when it was filed (SLA deadline = filed_hour + review.sla_hours); set by queue_review
+};
+
+/// A FIFO review queue of one priority class. Items enter with one fixed
+/// delay, so the queue is in order of readiness (within a tick). The first
+/// `breached` items have already been counted as SLA breaches while waiting.
+struct ReviewQueue {
+  std::deque<Report> items;
+  std::size_t breached = 0;
 };
 
 /// One platform's running state.
@@ -168,10 +178,13 @@ struct PlatformState {
   std::uint64_t underage_removed = 0;
   Graph graph;
   Groups groups;
-  // review queue: high priority (child safety) and normal (other reports)
-  std::deque<Report> queue_high;
-  std::deque<Report> queue_normal;
+  // review queues: high priority (child safety), trusted flaggers' priority
+  // channel (high priority too, with its own delay), normal (other reports)
+  ReviewQueue queue_high;
+  ReviewQueue queue_flagger;
+  ReviewQueue queue_normal;
   double review_budget = 0;
+  double surge_budget = 0;  // reviews bought to keep the SLA
 };
 
 /// Offender accounts: 40 bytes each plus connections. Dense, append-only.
@@ -218,8 +231,9 @@ struct Copies {
   std::vector<std::uint16_t> platform;
   std::vector<std::uint8_t> in_group;  // 1 = group post, 0 = direct message
   std::vector<std::uint8_t> known_at_upload;
-  std::vector<std::uint8_t> gone;  // removed or expired
-  std::vector<float> e2ee_u;       // encrypted iff below the platform's e2ee_share
+  std::vector<std::uint8_t> gone;     // removed or expired
+  std::vector<std::uint8_t> flagged;  // a trusted flagger has sent a notice about it
+  std::vector<float> e2ee_u;          // encrypted iff below the platform's e2ee_share
   std::vector<double> upload_hour;
   std::vector<double> expire_hour;
   std::vector<double> last_hour;  // views accounted up to here
@@ -237,7 +251,7 @@ struct LeCase {
 
 enum Moved : std::uint8_t { kOnPlatform = 0, kMovedInEcosystem = 1, kOffAllPlatforms = 2 };
 
-/// Open dyads (offender account - minor): 44 bytes each. Swap-removed on close.
+/// Open dyads (offender account - minor): 45 bytes each. Swap-removed on close.
 struct Dyads {
   std::vector<std::uint32_t> account;
   std::vector<std::uint32_t> minor;  // local index on `platform`
@@ -245,6 +259,7 @@ struct Dyads {
   std::vector<std::uint8_t> stage;           // Stage
   std::vector<std::uint8_t> moved;           // kOnPlatform, kMovedInEcosystem or kOffAllPlatforms
   std::vector<std::uint8_t> exploited_once;  // 1 = exploitation already happened (repeats follow)
+  std::vector<std::uint8_t> harvested;       // 1 = the offender saved the minor's public images (leverage)
   std::vector<float> e2ee_u;                 // encrypted iff below the current platform's e2ee_share
   std::vector<std::uint16_t> events;         // events so far (RNG slot)
   std::vector<std::uint16_t> start_day;
@@ -359,8 +374,10 @@ void ban_account(State& s, std::uint32_t account, Metric channel);
 std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platform, bool hunting = true);
 /// The offender's live account on a platform, created (not hunting) if it has none.
 std::uint32_t account_on(State& s, std::uint32_t offender, std::size_t platform);
-/// Queue an item for review on a platform.
+/// Queue an item for review on a platform (r.ready_hour is the filing hour; the review delay is added).
 void queue_review(State& s, std::size_t platform, const Report& r, bool high_priority);
+/// A trusted flagger's notice about a copy: priority channel or ordinary route, as the platform's controls say.
+void flagger_notice(State& s, std::size_t platform, std::uint32_t copy, double hour);
 /// A platform confirms child exploitation: report to the clearinghouse (if it reports at all).
 void report_to_clearinghouse(State& s, std::size_t platform, std::uint32_t offender);
 /// A wrongful action against a benign user: counted, possibly appealed.

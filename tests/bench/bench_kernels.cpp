@@ -123,7 +123,7 @@ void BM_BenignDetections(benchmark::State& state) {
     ++s.tick;
     if ((++ticks & 4095) == 0) {  // keep the review queue from growing without bound
       state.PauseTiming();
-      s.platforms[0].queue_high.clear();
+      s.platforms[0].queue_high.items.clear();
       s.clearinghouse_inbox.clear();
       state.ResumeTiming();
     }

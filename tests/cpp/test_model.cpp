@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <vector>
 
@@ -78,16 +79,22 @@ TEST(Model, StageCountsAreNestedAndNonNegative) {
 }
 
 TEST(Model, ReportsAreAccountedFor) {
-  // Every completed report is reviewed, or still waiting in the backlog.
-  ScenarioSpec s = small();
-  s.platforms[0].controls.review.capacity_per_day = 0.5;  // under-staffed: a backlog builds
-  const auto out = run(s, 3);
-  const double backlog_end = out.day_value(Metric::review_backlog, out.days - 1);
-  EXPECT_GT(backlog_end, 0);
-  EXPECT_LE(out.total(Metric::reports_actioned), out.total(Metric::user_reports));
-  const double reviewed_hours = out.total(Metric::review_hours);
-  const double reviews = reviewed_hours * 60.0 / s.platforms[0].controls.review.minutes_per_review;
-  EXPECT_NEAR(reviews + backlog_end, out.total(Metric::user_reports), 0.5);
+  // Every completed report and every trusted flagger's notice is reviewed, or
+  // still waiting in the backlog; with the channel on as well as off.
+  for (const bool channel : {false, true}) {
+    ScenarioSpec s = small();
+    s.platforms[0].controls.review.capacity_per_day = 0.5;  // under-staffed: a backlog builds
+    s.platforms[0].controls.trusted_flaggers.channel = channel;
+    const auto out = run(s, 3);
+    const double backlog_end = out.day_value(Metric::review_backlog, out.days - 1);
+    const double filed = out.total(Metric::user_reports) + out.total(Metric::trusted_flagger_reports);
+    EXPECT_GT(backlog_end, 0);
+    EXPECT_GT(out.total(Metric::trusted_flagger_reports), 0);
+    EXPECT_LE(out.total(Metric::reports_actioned), filed);
+    const double reviewed_hours = out.total(Metric::review_hours);
+    const double reviews = reviewed_hours * 60.0 / s.platforms[0].controls.review.minutes_per_review;
+    EXPECT_NEAR(reviews + backlog_end, filed, 0.5) << "channel " << channel;
+  }
 }
 
 TEST(Model, SameSeedSameResultWhateverTheThreadCount) {
@@ -194,4 +201,140 @@ TEST(Model, CachedStructureGivesTheSameRunAsAFreshBuild) {
   ScenarioSpec c = b;
   c.graph.mean_degree = 12;
   EXPECT_NE(output_hash(run(c, 11)), cached);
+}
+
+// ---------------------------------------------------------------- trusted flaggers (DSA Art. 22)
+TEST(Model, TrustedFlaggerChannelRemovesMaterialSooner) {
+  // The same notices (same finds: their own stream), routed through a priority
+  // channel with a 2-hour delay instead of the normal queue's 24 hours.
+  ScenarioSpec off = small(), on = small();
+  on.platforms[0].controls.trusted_flaggers.channel = true;
+  const Paired notices = paired(off, on, Metric::trusted_flagger_reports);
+  const Paired views = paired(off, on, Metric::abuse_material_views);
+  const Paired removal = paired(off, on, Metric::time_to_removal_hours);
+  const Paired by_report = paired(off, on, Metric::actioned_by_report);
+  std::printf("  trusted flagger notices %+.1f +- %.1f; views %+.0f +- %.0f; median hours to removal %+.1f +- %.1f\n",
+              notices.mean, notices.half_width, views.mean, views.half_width, removal.mean, removal.half_width);
+  EXPECT_LT(views.mean + views.half_width, 0) << views.mean << " +- " << views.half_width;
+  EXPECT_LT(removal.mean + removal.half_width, 0) << removal.mean << " +- " << removal.half_width;
+  EXPECT_GE(by_report.mean - by_report.half_width, -1.0) << "notices count as actioned by report";
+}
+
+TEST(Model, TrustedFlaggerNoticesCountAsReportsNotDetections) {
+  ScenarioSpec s = small(6000, 120);
+  s.platforms[0].controls.trusted_flaggers.channel = true;
+  s.content.viewer_report_per_day = 0;  // only flaggers report copies
+  const auto out = run(s, 9);
+  EXPECT_GT(out.total(Metric::trusted_flagger_reports), 0);
+  EXPECT_GT(out.total(Metric::offenders_detected_trusted_flagger), 0);
+  EXPECT_EQ(out.total(Metric::actioned_by_detection), 0) << "no detector is on";
+  EXPECT_GE(out.total(Metric::actioned_by_report),
+            out.total(Metric::offenders_detected_trusted_flagger) + out.total(Metric::offenders_detected_user_report));
+}
+
+TEST(Model, WithoutFlaggersTheChannelChangesNothing) {
+  ScenarioSpec off = small(5000, 90), on = small(5000, 90);
+  off.content.trusted_flagger_find_per_day = 0;
+  on.content.trusted_flagger_find_per_day = 0;
+  on.platforms[0].controls.trusted_flaggers.channel = true;
+  for (std::uint64_t seed : {21, 22, 23}) {
+    const auto a = run(off, seed), b = run(on, seed);
+    EXPECT_EQ(output_hash(a), output_hash(b));
+    EXPECT_EQ(a.total(Metric::trusted_flagger_reports), 0);
+  }
+}
+
+// ---------------------------------------------------------------- review SLA and surge capacity
+TEST(Model, SlaWithSurgeCapacityLowersBreachesAndRaisesReviewHours) {
+  // An under-staffed platform (a backlog builds) with a 48-hour SLA for
+  // child-safety items, without and with surge capacity to keep it.
+  ScenarioSpec base = small(), surge = small();
+  for (ScenarioSpec* s : {&base, &surge}) {
+    s->platforms[0].controls.review.capacity_per_day = 0.3;  // child-safety items alone are about 0.5 a day
+    s->platforms[0].controls.review.sla_hours = 48;
+  }
+  surge.platforms[0].controls.review.surge_capacity_per_day = 5;
+  const Paired breaches = paired(base, surge, Metric::review_sla_breaches);
+  const Paired hours = paired(base, surge, Metric::review_hours);
+  const Paired removal = paired(base, surge, Metric::time_to_removal_hours);
+  const Paired surged = paired(base, surge, Metric::surge_reviews);
+  std::printf(
+      "  SLA breaches %+.1f +- %.1f; review hours %+.1f +- %.1f; surge reviews %+.1f; "
+      "median hours to removal %+.1f +- %.1f\n",
+      breaches.mean, breaches.half_width, hours.mean, hours.half_width, surged.mean, removal.mean, removal.half_width);
+  EXPECT_LT(breaches.mean + breaches.half_width, 0) << breaches.mean << " +- " << breaches.half_width;
+  EXPECT_GT(hours.mean - hours.half_width, 0) << hours.mean << " +- " << hours.half_width;
+  EXPECT_GT(surged.mean, 0);
+}
+
+TEST(Model, SlaBreachesAreCountedOnce) {
+  // No benign reports and no flaggers: the child-safety items are exactly the user reports.
+  ScenarioSpec s = small(6000, 120);
+  s.benign.false_reports_per_1k_users_day = 0;
+  s.content.trusted_flagger_find_per_day = 0;
+  ReviewSpec& rv = s.platforms[0].controls.review;
+  rv.sla_hours = 48;  // ample capacity, delay 24 hours: nothing misses the SLA
+  const auto met = run(s, 4);
+  EXPECT_GT(met.total(Metric::user_reports), 50);
+  EXPECT_EQ(met.total(Metric::review_sla_breaches), 0);
+  rv.sla_hours = 1;  // shorter than the delay: every item breaches, once (bar the last hour's)
+  const auto missed = run(s, 4);
+  EXPECT_LE(missed.total(Metric::review_sla_breaches), missed.total(Metric::user_reports));
+  EXPECT_GE(missed.total(Metric::review_sla_breaches), 0.97 * missed.total(Metric::user_reports));
+  rv.capacity_per_day = 0;  // nothing is reviewed: breaches are counted while waiting
+  const auto waiting = run(s, 4);
+  EXPECT_EQ(waiting.total(Metric::review_hours), 0);
+  EXPECT_LE(waiting.total(Metric::review_sla_breaches), waiting.total(Metric::user_reports));
+  EXPECT_GE(waiting.total(Metric::review_sla_breaches), 0.97 * waiting.total(Metric::user_reports));
+}
+
+TEST(Model, WithoutAnSlaSurgeCapacityIsNeverUsed) {
+  ScenarioSpec base = small(5000, 90), surge = small(5000, 90);
+  for (ScenarioSpec* s : {&base, &surge}) s->platforms[0].controls.review.capacity_per_day = 3;
+  surge.platforms[0].controls.review.surge_capacity_per_day = 100;  // sla_hours stays 0: no target
+  for (std::uint64_t seed : {31, 32, 33}) {
+    const auto a = run(base, seed), b = run(surge, seed);
+    EXPECT_EQ(output_hash(a), output_hash(b));
+    EXPECT_EQ(b.total(Metric::review_sla_breaches), 0);
+    EXPECT_EQ(b.total(Metric::surge_reviews), 0);
+  }
+}
+
+// ---------------------------------------------------------------- download restrictions
+namespace {
+/// More sextortion offenders than the default, so that their dyads dominate.
+ScenarioSpec sextortion_heavy() {
+  ScenarioSpec s = small();
+  s.offenders.groomer.share = 0.3;
+  s.offenders.sextortion.share = 0.4;
+  s.offenders.distributor.share = 0.3;
+  return s;
+}
+}  // namespace
+
+TEST(Model, DownloadRestrictionsLowerSextortionExploitation) {
+  ScenarioSpec open = sextortion_heavy(), restricted = sextortion_heavy();
+  restricted.platforms[0].controls.download_restrictions = true;
+  const Paired exploited = paired(open, restricted, Metric::minors_exploited, 16);
+  const Paired events = paired(open, restricted, Metric::exploitation_events, 16);
+  const Paired contacted = paired(open, restricted, Metric::minors_contacted, 16);
+  std::printf("  minors exploited %+.2f +- %.2f; exploitation events %+.2f +- %.2f; minors contacted %+.2f\n",
+              exploited.mean, exploited.half_width, events.mean, events.half_width, contacted.mean);
+  EXPECT_LT(exploited.mean + exploited.half_width, 0) << exploited.mean << " +- " << exploited.half_width;
+  EXPECT_LT(events.mean + events.half_width, 0) << events.mean << " +- " << events.half_width;
+}
+
+TEST(Model, DownloadRestrictionsActOnlyThroughSextortionLeverage) {
+  // Without leverage (factor 1), or without sextortion offenders, the control changes nothing.
+  ScenarioSpec a = sextortion_heavy(), b = sextortion_heavy();
+  a.response.harvest_leverage_factor = b.response.harvest_leverage_factor = 1.0;
+  b.platforms[0].controls.download_restrictions = true;
+  ScenarioSpec c = small(), d = small();
+  c.offenders.groomer.share = d.offenders.groomer.share = 0.63;
+  c.offenders.sextortion.share = d.offenders.sextortion.share = 0.0;
+  d.platforms[0].controls.download_restrictions = true;
+  for (std::uint64_t seed : {41, 42}) {
+    EXPECT_EQ(output_hash(run(a, seed)), output_hash(run(b, seed)));
+    EXPECT_EQ(output_hash(run(c, seed)), output_hash(run(d, seed)));
+  }
 }

@@ -387,6 +387,35 @@ TEST(Oracle, SimulationAgreesWithGroomingDetectionUnderPartialEncryption) {
   EXPECT_NEAR(dyad_outcome_mixed(s, 0, 0).detected, 2 * mixed.detected, 1e-9) << "scanning on the device restores it";
 }
 
+TEST(Oracle, SimulationAgreesWithHarvestedImagesUnderDownloadRestrictions) {
+  // Sextortion offenders (the only type that saves images), every minor public
+  // and believed a minor, so public_share is exactly 1; download restrictions
+  // leave the circumvention share of dyads harvested, and the leverage factor
+  // is large so that the mixture differs clearly from both of its ends.
+  ScenarioSpec s = analytic_config();
+  s.offenders.sextortion = s.offenders.groomer;  // the analytic type, run as sextortion
+  s.offenders.groomer.share = 0.0;
+  s.platforms[0].controls.private_by_default.age_threshold = 0;
+  s.response.voluntary_private_share = 0;
+  s.population.declared_adult_share = 0;
+  s.response.harvest_leverage_factor = 8.0;
+  s.response.download_circumvention = 0.5;
+  s.platforms[0].controls.download_restrictions = true;
+  EXPECT_NEAR(harvested_share(s, 0, 1, 1.0), 0.5, 1e-15);
+  EXPECT_EQ(harvested_share(s, 0, 0, 1.0), 0.0) << "groomers do not harvest";
+  const DyadOutcome mixed = dyad_outcome_mixed(s, 0, 1);
+  const DyadOutcome none = dyad_outcome_mixed(s, 0, 1, 0.0);
+  ScenarioSpec open = s;
+  open.platforms[0].controls.download_restrictions = false;
+  const DyadOutcome all = dyad_outcome_mixed(open, 0, 1);
+  std::printf("  exploited: nobody harvested %.4f, restricted (half harvested) %.4f, unrestricted %.4f\n",
+              none.exploited, mixed.exploited, all.exploited);
+  EXPECT_NEAR(mixed.exploited, 0.5 * none.exploited + 0.5 * all.exploited, 1e-12) << "a linear mixture";
+  EXPECT_GT(all.exploited - none.exploited, 0.05);
+  const Pooled P = pool(run_many(s, seeds(6, 801), 2));
+  expect_agreement(mixed, P);
+}
+
 // ---------------------------------------------------------------- 3. moving together
 TEST(Oracle, MoreReportingStepsMoveOracleAndSimulationTogether) {
   ScenarioSpec a = analytic_config();

@@ -197,6 +197,23 @@ def test_oracle_probabilities_sum_to_one(offender_type: str) -> None:
         ss.oracle(sc, platform="nope")
 
 
+def test_oracle_mixes_over_harvested_images() -> None:
+    # Sextortion offenders who saved a public profile's images exploit faster;
+    # download restrictions leave only the circumvention share of them.
+    sc = ss.Scenario.default().set("response.harvest_leverage_factor", 3.0)
+    restricted = sc.set("platforms.main.controls.download_restrictions", True)
+    none = ss.oracle(sc, offender_type="sextortion", public_share=0.0)["exploited"]
+    full = ss.oracle(sc, offender_type="sextortion")["exploited"]
+    kept = ss.oracle(restricted, offender_type="sextortion")["exploited"]
+    assert none < kept < full
+    circumvention = sc.to_dict()["response"]["download_circumvention"]
+    assert kept == pytest.approx((1 - circumvention) * none + circumvention * full, rel=1e-9)
+    # Groomers do not harvest: the share does not matter.
+    assert ss.oracle(sc, public_share=0.0) == ss.oracle(sc, public_share=1.0)
+    with pytest.raises(ValueError, match="public_share"):
+        ss.oracle(sc, offender_type="sextortion", public_share=1.5)
+
+
 # ------------------------------------------------------------------ output paths
 def test_output_paths_stay_inside(base: ss.Scenario, tmp_path: Path) -> None:
     out = tmp_path / "out"

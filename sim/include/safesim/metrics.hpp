@@ -44,6 +44,8 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
     "platforms running their risk response (1 or 0 per platform): their risk assessment has fired")                  \
   X(offenders_detected, flow, "accounts", "offender accounts actioned after detection (all channels)")               \
   X(offenders_detected_user_report, flow, "accounts", "offender accounts actioned after a user report")              \
+  X(offenders_detected_trusted_flagger, flow, "accounts",                                                            \
+    "offender accounts actioned after a trusted flagger's notice")                                                   \
   X(offenders_detected_linkage, flow, "accounts", "returning offender accounts caught by ban-evasion linkage")       \
   X(offenders_detected_hash, flow, "accounts", "offender accounts actioned after a hash match")                      \
   X(offenders_detected_url, flow, "accounts", "offender accounts actioned after a URL-list hit")                     \
@@ -57,14 +59,19 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(user_reports, flow, "reports", "user reports filed (completed)")                                                 \
   X(child_safety_reports, flow, "reports",                                                                           \
     "user reports about offender accounts or abuse material (the child-safety category of user_reports)")            \
+  X(trusted_flagger_reports, flow, "notices", "trusted flaggers' notices of abuse-material copies")                  \
   X(reports_actioned, flow, "reports", "reports that led to an action after review")                                 \
   X(review_backlog, level, "reports", "reports waiting for review at the end of the day")                            \
+  X(review_sla_breaches, flow, "reports",                                                                            \
+    "child-safety items reviewed after their SLA, or still waiting when it passed")                                  \
+  X(surge_reviews, flow, "reviews", "reviews bought beyond capacity to keep the SLA (in review_hours)")              \
   X(offenders_banned, flow, "accounts", "offender accounts banned")                                                  \
   X(ban_evasions, flow, "accounts", "banned offenders who returned with a new account")                              \
   X(detections, flow, "flags", "detector flags, true and false, sent to review or auto-actioned")                    \
   X(actioned_by_detection, flow, "actions", "accounts or items actioned that a detector found")                      \
-  X(actioned_by_report, flow, "actions", "accounts or items actioned that a user report found")                      \
-  X(proactive_share, derived, "share", "share of actioned items found by detectors rather than user reports")        \
+  X(actioned_by_report, flow, "actions",                                                                             \
+    "accounts or items actioned that a user report or trusted flagger's notice found")                               \
+  X(proactive_share, derived, "share", "share of actioned items found by detectors rather than reports")             \
   X(material_copies, flow, "copies", "abuse-material copies uploaded or shared")                                     \
   X(material_removed, flow, "copies", "abuse-material copies removed by the platform")                               \
   X(material_never_detected, flow, "copies", "abuse-material copies that went away without ever being detected")     \

@@ -12,6 +12,9 @@
 // is child_friendly x feedback x supervision (nudges do not enter the dyad
 // hazard) and completion = step_completion ^ steps. On entering isolation the
 // dyad moves off the platform with probability move_request x move_accept.
+// In solicitation, progress is multiplied by sensitive_media_shield.exploit_factor
+// on the platform (shield on) and by response.harvest_leverage_factor on and
+// off it when the offender saved the minor's images (harvested).
 //
 // The embedded jump chain has eight transient states
 //   engaged, trust, isolation (on / moved), solicitation (on / moved),
@@ -100,15 +103,16 @@ struct DyadOutcome {
 /// Build the jump chain for one offender type on one platform for a minor of
 /// vulnerability `vulnerability` (in [0, 1]), supervised by a parent or not.
 /// `readable`: grooming detection can read the conversation (it is not end-to-end encrypted).
+/// `harvested`: the offender saved the minor's public images (sextortion leverage, grooming.cpp).
 DyadChain dyad_chain(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                     double vulnerability, bool supervised, bool readable = true);
+                     double vulnerability, bool supervised, bool readable = true, bool harvested = false);
 
 /// Solve a chain from the start state (engaged): N = (I - Q)^-1, B = N R.
 DyadOutcome solve_dyad_chain(const DyadChain& chain);
 
 /// Outcome for one minor: dyad_chain + solve_dyad_chain.
 DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                         double vulnerability, bool supervised, bool readable = true);
+                         double vulnerability, bool supervised, bool readable = true, bool harvested = false);
 
 /// Offender type by index (0 groomer, 1 sextortion, 2 distributor).
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
@@ -133,12 +137,27 @@ const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
 /// Beta density (end-point singularities, or a sharp peak for large alpha and
 /// beta) into the weight: min(0.95, k v) = k v - k (v - 0.95/k)^+ gives a
 /// size-biased Beta(alpha + 1, beta) integral minus a tail integral.
+///  - harvested images (sextortion only): a share public_share x (download
+///    circumvention if controls.download_restrictions, else 1) of the dyads
+///    has the offender holding the minor's images. `public_share` is the share
+///    of the type's dyads whose minor has a public profile; the engine knows it
+///    only by simulation (private defaults, change rates, discovery), so the
+///    caller gives it. The default 1 is an upper bound on the leverage, exact
+///    when nobody is private (private_by_default.age_threshold 0,
+///    response.voluntary_private_share 0).
 /// Not mixed over: controls.education (set its uptake to 0 when comparing
 /// with the simulation); the sensitive-media shield is in the chain itself.
-/// Also assumed: each account-minor pair is contacted about once. An account
-/// that keeps contacting the same minor (who neither replied nor blocked)
-/// makes the opening chance concave in v and weakens the size bias.
-DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, int type);
+/// Also assumed: every minor in a dyad is believed a minor by the platform
+/// (the shield and download restrictions protect all of them; the engine
+/// leaves out minors who declared an adult age), and each account-minor pair
+/// is contacted about once. An account that keeps contacting the same minor
+/// (who neither replied nor blocked) makes the opening chance concave in v and
+/// weakens the size bias.
+DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, int type, double public_share = 1.0);
+
+/// Share of dyads of `type` on `platform` in which the offender holds the
+/// minor's images, given the share of them with a public profile.
+double harvested_share(const ScenarioSpec& spec, std::size_t platform, int type, double public_share);
 
 /// Gauss-Jacobi rule on [-1, 1] for the weight (1 - x)^a (1 + x)^b, a, b > -1:
 /// nodes and weights (the weights sum to the weight's integral).

@@ -416,6 +416,12 @@ struct ReviewSpec {
   double accuracy = 0.9;
   double delay_hours = 24;
   double minutes_per_review = 6;
+  double sla_hours = 0;               // 0 = no service-level target for the child-safety class
+  double surge_capacity_per_day = 0;  // extra reviews bought to keep the SLA
+};
+struct TrustedFlaggersSpec {
+  bool channel = false;
+  double delay_hours = 2;
 };
 struct EnforcementSpec {
   std::int64_t strikes_to_ban = 3;
@@ -487,6 +493,7 @@ struct ControlsSpec {
   bool search_restriction = false;
   bool recommender_safety = false;
   bool livestream_restrictions = false;
+  bool download_restrictions = false;
   DmPolicyByBand dm_policy;
   RequestFiltering request_filtering;
   AgeBandSegregation age_band_segregation;
@@ -498,6 +505,7 @@ struct ControlsSpec {
   AgeAssuranceSpec age_assurance;
   std::int64_t minimum_age = 13;
   ReportingSpec reporting;
+  TrustedFlaggersSpec trusted_flaggers;
   ReviewSpec review;
   EnforcementSpec enforcement;
   HashMatchingSpec hash_matching;
@@ -556,6 +564,11 @@ void describe(V& v, ControlsSpec& c) {
            "minors cannot livestream to strangers: removes the livestream share of public-content discovery "
            "(response.livestream_share)",
            "MODEL.md section 5; Ofcom children's codes"});
+  v.value("download_restrictions", c.download_restrictions,
+          {Kind::boolean, "",
+           "other accounts cannot download minors' images: removes the sextortion leverage of harvested images "
+           "(response.harvest_leverage_factor) except for response.download_circumvention (screenshots)",
+           "EU DSA Art. 28 guidelines (no download or screenshot of minors' content)"});
   v.group("dm_policy", [&] {
     auto& s = c.dm_policy;
     const char* src = "Meta 2024 teen accounts; Ofcom ICU F1";
@@ -661,6 +674,17 @@ void describe(V& v, ControlsSpec& c) {
     v.value("combined_block_report", s.combined_block_report,
             {Kind::boolean, "", "block and report in one action", "Meta 2024"});
   });
+  v.group("trusted_flaggers", [&] {
+    auto& s = c.trusted_flaggers;
+    v.value("channel", s.channel,
+            {Kind::boolean, "",
+             "notices from trusted flaggers (hotlines) go to the child-safety queue after delay_hours; otherwise "
+             "they take the ordinary route (normal queue, review.delay_hours)",
+             "EU DSA Art. 22 (priority, without undue delay)"});
+    v.value("delay_hours", s.delay_hours,
+            {Kind::rate, "hours", "delay from a trusted flagger's notice to entering review through the channel",
+             "assumption; EU DSA Art. 22 (without undue delay)", 0, 1e5});
+  });
   v.group("review", [&] {
     auto& s = c.review;
     v.value("capacity_per_day", s.capacity_per_day,
@@ -673,6 +697,14 @@ void describe(V& v, ControlsSpec& c) {
              1e5});
     v.value("minutes_per_review", s.minutes_per_review,
             {Kind::rate, "minutes", "moderator time per review (review_hours)", kAssumption, 0, 1e4});
+    v.value("sla_hours", s.sla_hours,
+            {Kind::rate, "hours",
+             "service-level target from filing to review for the child-safety (high-priority) class; 0 = none",
+             "assumption; NetzDG s. 3(2) (24 hours for manifestly unlawful content)", 0, 1e5});
+    v.value("surge_capacity_per_day", s.surge_capacity_per_day,
+            {Kind::rate, "reviews per day",
+             "extra reviews per day the platform buys, used only for child-safety items about to miss the SLA",
+             kAssumption, 0, 1e9});
   });
   v.group("enforcement", [&] {
     auto& s = c.enforcement;
@@ -788,7 +820,8 @@ void describe(V& v, ControlsSpec& c) {
              src});
     v.value("signal", s.signal,
             {Kind::choice, "",
-             "what it measures: child_safety_reports received, accounts and items actioned after detection "
+             "what it measures: child-safety reports and trusted flaggers' notices received "
+             "(child_safety_reports), accounts and items actioned after detection "
              "(detections), or all child-safety actions (actioned: after detection or report)",
              src});
     v.value("threshold_per_1k", s.threshold_per_1k,
@@ -864,6 +897,8 @@ struct ResponseSpec {
   double recommender_share = 0.7;
   double voluntary_private_share = 0.3;
   double livestream_share = 0.2;
+  double harvest_leverage_factor = 1.3;
+  double download_circumvention = 0.3;
 };
 
 template <class V>
@@ -943,6 +978,16 @@ void describe(V& v, ResponseSpec& s) {
   v.value("voluntary_private_share", s.voluntary_private_share,
           {Kind::prob, "share", "share of minors without a private default who make their profile private themselves",
            kAssumption});
+  v.value("harvest_leverage_factor", s.harvest_leverage_factor,
+          {Kind::rate, "multiplier",
+           "multiplier on the solicitation-to-exploitation rate of sextortion dyads whose target had a public profile "
+           "and whose images the offender could save (threats with manipulated images)",
+           "assumption; FBI public service announcement I-060523-PSA (June 2023)", 1, 100});
+  v.value("download_circumvention", s.download_circumvention,
+          {Kind::prob, "share",
+           "share of sextortion dyads with a public target in which the offender saves images despite "
+           "download_restrictions (screenshots, screen recording)",
+           kAssumption});
 }
 
 // ---------------------------------------------------------------- benign background
@@ -995,6 +1040,7 @@ struct ContentSpec {
   double views_per_day_message = 1.0;
   double lifetime_days = 30.0;
   double viewer_report_per_day = 0.02;
+  double trusted_flagger_find_per_day = 0.02;
   double auto_removal_hours = 1.0;
   double benign_uploads_per_user_day = 1.0;
 };
@@ -1034,6 +1080,11 @@ void describe(V& v, ContentSpec& s) {
   v.value("viewer_report_per_day", s.viewer_report_per_day,
           {Kind::rate, "per copy-day", "hazard that a bystander reports a visible copy in a group (before friction)",
            kAssumption, 0, 1e3});
+  v.value("trusted_flagger_find_per_day", s.trusted_flagger_find_per_day,
+          {Kind::rate, "per copy-day",
+           "hazard that a trusted flagger (hotline searching public surfaces) finds a visible copy in a group and "
+           "sends a notice (no reporting friction)",
+           "assumption; IWF (proactive searching since 2014)", 0, 1e3});
   v.value("auto_removal_hours", s.auto_removal_hours,
           {Kind::rate, "hours", "time from a hash match to removal (automated, no human review)", kAssumption, 0, 1e4});
   v.value("benign_uploads_per_user_day", s.benign_uploads_per_user_day,
