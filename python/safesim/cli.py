@@ -151,6 +151,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         timeline = _timeline_table(results)
         if timeline:
             print(timeline)
+        risk = _risk_lines(results)
+        if risk:
+            print(risk)
         for path in written:
             print(f"wrote {path}")
     return 0
@@ -193,6 +196,36 @@ def _timeline_table(results: Results, window: int = 30) -> str:
         out += ["", f"Timeline: day {day}, {what} (ecosystem, mean of {results.reps} replicates)"]
         out += ["  " + line for line in _align(rows, right=[False, True, True, True])]
     return "\n".join(out)
+
+
+def _risk_lines(results: Results) -> str:
+    """For each platform with a risk assessment: on which day its risk response
+    started, across the replicates (or that it never did)."""
+    platforms = results.scenario.to_dict().get("platforms") or {}
+    names = [m[0] for m in _core.metrics()]
+    k = names.index("risk_response_active")
+    out: list[str] = []
+    for p, name in enumerate(results.platforms):
+        spec = platforms.get(name) or {}
+        if not spec.get("controls", {}).get("risk_assessment", {}).get("enabled"):
+            continue
+        days = []
+        for o in results.outputs:
+            active = np.flatnonzero(np.asarray(o["daily"][p + 1][:, k]) > 0)
+            if active.size:
+                days.append(int(active[0]))
+        response = (spec.get("risk_response") or {}).get("description") or "no response set: measured only"
+        if days:
+            span = (
+                f"day {days[0]}"
+                if min(days) == max(days)
+                else f"days {min(days)}-{max(days)}, median {np.median(days):g}"
+            )
+            what = f"from {span} in {len(days)} of {results.reps} runs"
+        else:
+            what = f"never, in {results.reps} runs"
+        out.append(f"  {name}: {what} ({response})")
+    return "\n".join(["", "Risk response (risk_assessment crossed its threshold):", *out]) if out else ""
 
 
 def _listing(out: Path) -> list[str]:

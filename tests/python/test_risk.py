@@ -54,3 +54,13 @@ def test_the_response_lowers_contact_on_the_platform_that_switched(arms: safesim
     row = effects[(effects.scope == "aware") & (effects.metric == "minors_contacted")]
     assert len(row) == 1
     assert row.iloc[0].diff_ci_high < 0
+
+
+def test_run_prints_when_each_platform_switched() -> None:
+    from conftest import run_cli
+
+    proc = run_cli("run", "risk_assessment", "--reps", "2", "--set", "population.users=6000")
+    assert proc.returncode == 0, proc.stderr
+    tail = proc.stdout.split("Risk response (risk_assessment crossed its threshold):", 1)[1]
+    assert "aware: from day 90 in 2 of 2 runs (teen-account protections after a risk review)" in tail
+    assert "unaware: never, in 2 runs" in tail
