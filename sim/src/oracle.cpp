@@ -16,13 +16,14 @@ namespace safesim {
 namespace {
 
 /// Report completion and intent factor as in reporting.cpp (no nudges).
-double report_multiplier(const PlatformSpec& p, const ResponseSpec& r, bool supervised) {
+double report_multiplier(const PlatformSpec& p, const ResponseSpec& r, bool supervised, bool educated) {
   const ReportingSpec& rep = p.controls.reporting;
   const auto steps = static_cast<double>(rep.steps + (rep.in_product ? 0 : r.external_form_steps));
   double f = 1.0;
   if (rep.child_friendly) f *= r.child_friendly_factor;
   if (rep.feedback) f *= r.feedback_factor;
   if (supervised) f *= r.supervision_report_factor;
+  if (educated) f *= p.controls.education.report_factor;
   return f * std::pow(r.step_completion, steps);
 }
 
@@ -85,6 +86,7 @@ void gauss_jacobi_log(int n, double a, double b, Eigen::VectorXd& nodes, Eigen::
 /// One quadrature point of the vulnerability mixture: v, log |weight| and the weight's sign.
 struct Node {
   double v, log_w, sign;
+  bool educated = false;  ///< the node belongs to minors reached by an education campaign
 };
 
 constexpr int kNodes = 64;
@@ -152,14 +154,14 @@ void gauss_jacobi(int n, double a, double b, Eigen::VectorXd& nodes, Eigen::Vect
 }
 
 DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, const ResponseSpec& response,
-                     double vulnerability, bool supervised, bool readable, bool harvested) {
+                     double vulnerability, bool supervised, bool readable, bool harvested, bool educated) {
   DyadChain c;
   c.Q.setZero();
   c.R.setZero();
   c.hold_hours.setZero();
   c.exploit_prob.setZero();
   const double v = std::clamp(vulnerability, 0.0, 1.0);
-  const double report_mult = report_multiplier(platform, response, supervised);
+  const double report_mult = report_multiplier(platform, response, supervised, educated);
   const double move = t.move_request_prob * t.move_accept_prob;
   const double repeat = t.repeat_prob;
 
@@ -253,8 +255,9 @@ DyadOutcome solve_dyad_chain(const DyadChain& c) {
 }
 
 DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                         double vulnerability, bool supervised, bool readable, bool harvested) {
-  return solve_dyad_chain(dyad_chain(type, platform, response, vulnerability, supervised, readable, harvested));
+                         double vulnerability, bool supervised, bool readable, bool harvested, bool educated) {
+  return solve_dyad_chain(
+      dyad_chain(type, platform, response, vulnerability, supervised, readable, harvested, educated));
 }
 
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type) {
@@ -285,10 +288,18 @@ DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, i
   const ResponseSpec& r = spec.response;
   const double alpha = spec.population.vulnerability.alpha, beta = spec.population.vulnerability.beta;
 
-  // Vulnerability among dyads: accounts posing as teens accept at a higher rate.
+  // Vulnerability among dyads: accounts posing as teens accept at a higher
+  // rate, minors reached by an education campaign at a lower one.
   std::vector<Node> nodes;
-  add_accept_nodes(nodes, alpha, beta, r.accept_scale, 1.0 - t.claims_teen_prob);
-  add_accept_nodes(nodes, alpha, beta, r.accept_scale * r.teen_disguise_factor, t.claims_teen_prob);
+  const EducationSpec& edu = p.controls.education;
+  for (const bool educated : {false, true}) {
+    const double share = educated ? edu.uptake : 1.0 - edu.uptake;
+    const double factor = educated ? edu.accept_factor : 1.0;
+    const std::size_t first = nodes.size();
+    add_accept_nodes(nodes, alpha, beta, r.accept_scale * factor, share * (1.0 - t.claims_teen_prob));
+    add_accept_nodes(nodes, alpha, beta, r.accept_scale * r.teen_disguise_factor * factor, share * t.claims_teen_prob);
+    for (std::size_t i = first; i < nodes.size(); ++i) nodes[i].educated = educated;
+  }
   if (nodes.empty()) {
     // Nobody accepts (accept_scale 0): fall back to the plain Beta mean.
     nodes.push_back({alpha / (alpha + beta), 0.0, 1.0});
@@ -313,9 +324,11 @@ DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, i
         const double hw = harvested ? harvest : 1.0 - harvest;
         if (hw <= 0.0) continue;
         const double wh = wi * wr * hw;
+        const bool ed = nodes[i].educated;
         if (uptake < 1.0)
-          accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, false, readable, harvested), wh * (1.0 - uptake));
-        if (uptake > 0.0) accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, true, readable, harvested), wh * uptake);
+          accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, false, readable, harvested, ed), wh * (1.0 - uptake));
+        if (uptake > 0.0)
+          accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, true, readable, harvested, ed), wh * uptake);
       }
     }
   }

@@ -104,15 +104,18 @@ struct DyadOutcome {
 /// vulnerability `vulnerability` (in [0, 1]), supervised by a parent or not.
 /// `readable`: grooming detection can read the conversation (it is not end-to-end encrypted).
 /// `harvested`: the offender saved the minor's public images (sextortion leverage, grooming.cpp).
+/// `educated`: the minor was reached by an education campaign (report intent x education.report_factor).
 DyadChain dyad_chain(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                     double vulnerability, bool supervised, bool readable = true, bool harvested = false);
+                     double vulnerability, bool supervised, bool readable = true, bool harvested = false,
+                     bool educated = false);
 
 /// Solve a chain from the start state (engaged): N = (I - Q)^-1, B = N R.
 DyadOutcome solve_dyad_chain(const DyadChain& chain);
 
 /// Outcome for one minor: dyad_chain + solve_dyad_chain.
 DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                         double vulnerability, bool supervised, bool readable = true, bool harvested = false);
+                         double vulnerability, bool supervised, bool readable = true, bool harvested = false,
+                         bool educated = false);
 
 /// Offender type by index (0 groomer, 1 sextortion, 2 distributor).
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
@@ -145,8 +148,13 @@ const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
 ///    caller gives it. The default 1 is an upper bound on the leverage, exact
 ///    when nobody is private (private_by_default.age_threshold 0,
 ///    response.voluntary_private_share 0).
-/// Not mixed over: controls.education (set its uptake to 0 when comparing
-/// with the simulation); the sensitive-media shield is in the chain itself.
+///  - education: a share controls.education.uptake of minors was reached by a
+///    campaign; they reply at education.accept_factor times the rate (so they
+///    are fewer among dyads than in the population: their nodes carry k x
+///    accept_factor and mass uptake) and report at education.report_factor
+///    times the intent. Like supervision, uptake is drawn independently of
+///    vulnerability.
+/// The sensitive-media shield is in the chain itself.
 /// Also assumed: every minor in a dyad is believed a minor by the platform
 /// (the shield and download restrictions protect all of them; the engine
 /// leaves out minors who declared an adult age), and each account-minor pair
