@@ -137,7 +137,8 @@ class Parameter:
             lo, hi = round(self.low), round(self.high)
             return int(min(lo + math.floor(u * (hi - lo + 1)), hi))
         if self.dist == "loguniform":
-            return float(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
+            x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+            return float(min(max(x, self.low), self.high))  # exp(log(high)) may round just past high
         return float(self.low + u * (self.high - self.low))
 
     def to_dict(self) -> dict[str, Any]:
