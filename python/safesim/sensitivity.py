@@ -28,9 +28,10 @@ model ignores. Two measures say when an index is within noise:
   Replicate ``k`` runs on the same seed at every point, so noise common to
   all points cancels; what is left is the seed x point interaction of a
   two-way layout, whose mean square over ``reps`` is the noise variance of
-  a point mean. Sobol' indices below ``noise_share`` cannot be told apart
-  from noise, and the S1 of all parameters sum to at most about
-  ``1 - noise_share``. More ``reps`` shrink it.
+  a point mean. A Sobol' index below ``noise_share`` may be noise (a
+  conservative bound: the paired differences inside the estimators are less
+  noisy than this), and the S1 of all parameters sum, in expectation, to at
+  most about ``1 - noise_share``. More ``reps`` shrink it.
 - ``mu_star_noise`` (Morris), per parameter: the ``mu_star`` a parameter with
   no effect would get from noise alone. Each elementary effect is computed
   per replicate (the two ends of a step share their seeds, so the difference
@@ -50,6 +51,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -433,14 +435,18 @@ class SensitivityResults:
                 if analysable and not constant:
                     from SALib.analyze import sobol
 
-                    si = sobol.analyze(
-                        problem,
-                        mean,
-                        calc_second_order=False,
-                        num_resamples=self.num_resamples,
-                        conf_level=self.confidence,
-                        seed=self.sample_seed,
-                    )
+                    with warnings.catch_warnings():
+                        # A bootstrap resample of a rarely non-zero metric can be constant; SALib then
+                        # counts it as zero and warns. The all-constant case is handled above.
+                        warnings.filterwarnings("ignore", message="Constant values encountered", category=UserWarning)
+                        si = sobol.analyze(
+                            problem,
+                            mean,
+                            calc_second_order=False,
+                            num_resamples=self.num_resamples,
+                            conf_level=self.confidence,
+                            seed=self.sample_seed,
+                        )
                     for col in ("S1", "S1_conf", "ST", "ST_conf"):
                         frame[col] = np.asarray(si[col], dtype=np.float64)
                 else:
