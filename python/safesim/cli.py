@@ -451,12 +451,8 @@ def _sensitivity_table(sa: Any, metrics: list[str]) -> str:
     return "\n".join(_align(rows, right=[False, False, True, True, True, True]))
 
 
-def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from safesim.sensitivity import sensitivity
-
-    _check_common(args)
-    path = Path(args.plan)
-    doc = _load_plan(path)
+def _plan_scenario(path: Path, doc: dict[str, Any], sets: Sequence[str] | None) -> Scenario:
+    """The plan's base scenario (relative to the plan file, or an installed name) with its and --set's changes."""
     source = str(doc["scenario"])
     candidate = path.parent / source
     sc = Scenario.load(candidate if candidate.is_file() else source)
@@ -464,11 +460,49 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         sc = sc.set(str(key), value)
     for name in doc.get("policies") or []:
         sc = sc.with_policy(str(name))
-    for item in args.set or []:
+    for item in sets or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE")
         sc = sc.set_yaml(key.strip(), value.strip())
+    return sc
+
+
+def _is_sensitivity_plan(path: str) -> bool:
+    """A sensitivity plan (top-level `scenario:` and `parameters:`) rather than a scenario."""
+    p = Path(path)
+    if p.suffix not in (".yaml", ".yml") or not p.is_file():
+        return False
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and "parameters" in data and "scenario" in data
+
+
+def _validate_sensitivity_plan(path: str) -> None:
+    """Check a plan's keys, base scenario and every range, without running anything."""
+    from safesim.sensitivity import make_parameters
+
+    doc = _load_plan(Path(path))
+    sc = _plan_scenario(Path(path), doc, None)
+    try:
+        make_parameters(sc, doc["parameters"])
+    except ValueError as err:
+        if isinstance(err, ScenarioError):
+            raise
+        raise InputError(f"{path}: {err}") from None
+    if str(doc.get("method", "morris")) not in ("morris", "sobol"):
+        raise InputError(f"{path}: method must be morris or sobol, got {doc['method']!r}")
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from safesim.sensitivity import sensitivity
+
+    _check_common(args)
+    path = Path(args.plan)
+    doc = _load_plan(path)
+    sc = _plan_scenario(path, doc, args.set)
     method = args.method or str(doc.get("method", "morris"))
     n = args.n if args.n is not None else doc.get("n")
     reps = args.reps if args.reps is not None else int(doc.get("reps", 5))
@@ -579,9 +613,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             if _is_bundle(path):
                 _validate_bundle(path)
+            elif _is_sensitivity_plan(path):
+                _validate_sensitivity_plan(path)
             else:
                 Scenario.load(path).spec  # noqa: B018  (loading is the validation)
         except ScenarioError as err:
+            print(str(err), file=sys.stderr)
+            status = EXIT_INPUT_ERROR
+        except InputError as err:
             print(str(err), file=sys.stderr)
             status = EXIT_INPUT_ERROR
         else:
@@ -740,7 +779,8 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check scenario files",
         description="Load and validate each scenario; print 'OK PATH' for a valid one and a one-line error "
-        "(FILE:LINE:COL: KEY.PATH: message) on stderr for a bad one. Exit status 2 if any is bad.",
+        "(FILE:LINE:COL: KEY.PATH: message) on stderr for a bad one. Exit status 2 if any is bad. Policy bundles "
+        "and sensitivity plans (top-level 'parameters:') are recognised and checked as such.",
     )
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help=scenario_help)
     p.set_defaults(func=cmd_validate)

@@ -245,3 +245,14 @@ def test_the_offender_plan_is_valid() -> None:
     params = make_parameters(ss.Scenario.load("baseline"), plan["parameters"])
     assert all(p.key.startswith(("offenders.", "platforms.main.controls.enforcement")) for p in params)
     assert next(p for p in params if p.key == "offenders.groomer.max_open_dyads").integer
+
+
+def test_validate_checks_a_plan_without_running(tmp_path) -> None:
+    proc = run_cli("validate", REPO / "scenarios" / "sensitivity_offenders.yaml", REPO / "scenarios" / "baseline.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("OK ") == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"scenario: baseline\nparameters:\n  {STEPS}: [0, 9]\n")
+    proc = run_cli("validate", bad)
+    assert proc.returncode == 2
+    assert "reporting.steps: range (0, 9) is outside the key's bounds [1, 100]" in proc.stderr
