@@ -246,11 +246,74 @@ eff[(eff.scope == "ecosystem") & (eff.metric == "abuse_material_views")].round(3
     new_code_cell('sp.frontier(sw, exposure="abuse_material_views", burden="reporting_effort");'),
 ]
 
+SENSITIVITY = [
+    new_markdown_cell(
+        "# Which uncertain parameters matter? Global sensitivity analysis\n\n"
+        "The offender side of the model (how many adults offend, how often they reach out, how many accounts "
+        "they run, how often banned ones return) is weakly grounded (MODEL.md section 8). Instead of pretending "
+        "to know these numbers, give them wide ranges and measure how much each one moves the outputs. "
+        "`ss.sensitivity` samples the ranges with SALib, runs every sample point on the same seeds and "
+        "analyses the replicate means: Morris screening (`mu_star`, the mean absolute change across a "
+        "parameter's range) or Sobol' indices (`S1`, `ST`: shares of the output variance)."
+    ),
+    new_code_cell(
+        SETUP
+        + """
+import yaml
+
+# The plan scenarios/sensitivity_offenders.yaml: twelve offender parameters with wide ranges.
+plan = yaml.safe_load((ss.scenarios_dir() / "sensitivity_offenders.yaml").read_text())
+HORIZON = 90 if SMALL else 365
+N_MORRIS, REPS = (4, 2) if SMALL else (plan["n"], plan["reps"])
+N_SOBOL, SOBOL_REPS = (8, 2) if SMALL else (256, 3)
+base = ss.Scenario.load("baseline").set("horizon_days", HORIZON)
+pd.DataFrame(
+    [(k, v["range"] if isinstance(v, dict) else v, v.get("dist", "uniform") if isinstance(v, dict) else "uniform")
+     for k, v in plan["parameters"].items()],
+    columns=["parameter", "range", "dist"],
+)"""
+    ),
+    new_markdown_cell(
+        "Morris screening first: `n` trajectories of one-at-a-time steps, `(parameters + 1) x n` points. "
+        "Count keys (here `max_open_dyads`) are sampled as whole numbers."
+    ),
+    new_code_cell(
+        """\
+sa = ss.sensitivity(base, plan["parameters"], n=N_MORRIS, reps=REPS)
+sa.indices("minors_exploited").round(3)"""
+    ),
+    new_code_cell('sp.sensitivity(sa, "minors_exploited");'),
+    new_markdown_cell(
+        "How much of the variation is simulation noise? `noise_share` is the share of the variance of the "
+        "analysed point means that replicate noise explains, after what common random numbers cancel; "
+        "`mu_star_noise` (the grey ticks above) is the `mu_star` a parameter with no effect would get. "
+        "Bars at the tick are within noise: add replicates before reading them."
+    ),
+    new_code_cell(
+        """\
+noise = sa.noise()
+noise[noise.metric.isin(["minors_contacted", "minors_engaged", "minors_solicited", "minors_exploited"])].round(3)"""
+    ),
+    new_markdown_cell(
+        "Sobol' indices on the most influential parameters: `S1` is the share of the variance a parameter "
+        "explains alone, `ST` with its interactions. `n` must be a power of 2; `(parameters + 2) x n` points."
+    ),
+    new_code_cell(
+        """\
+top = sa.indices("minors_exploited").parameter.head(4).tolist()
+sb = ss.sensitivity(base, {k: plan["parameters"][k] for k in top}, n=N_SOBOL, reps=SOBOL_REPS, method="sobol")
+sb.indices(["minors_exploited", "minors_contacted"]).round(3)"""
+    ),
+    new_code_cell('sp.sensitivity(sb, "minors_exploited");'),
+    new_code_cell("sb.samples.head()  # the parameter values each point ran with"),
+]
+
 NOTEBOOKS = {
     "01_quickstart.ipynb": QUICKSTART,
     "02_comparing_defaults.ipynb": COMPARING,
     "03_regulation_ecosystem.ipynb": REGULATION,
     "04_sweep_reporting_detection.ipynb": SWEEP,
+    "05_sensitivity.ipynb": SENSITIVITY,
 }
 
 

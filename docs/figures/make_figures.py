@@ -2,8 +2,9 @@
 
 One figure of each kind in safesim.plotting, from the baseline scenario at its
 full size (10,000 users, 365 days); the transparency view from ecosystem_us
-(1,000,000 users, 205 platforms). ``make_figures.py NAME ...`` redraws only
-the named figures (e.g. ``transparency``).
+(1,000,000 users, 205 platforms); the sensitivity figure from the plan
+scenarios/sensitivity_offenders.yaml. ``make_figures.py NAME ...`` redraws
+only the named figures (e.g. ``transparency`` or ``sensitivity``).
 """
 
 from __future__ import annotations
@@ -27,12 +28,23 @@ def transparency() -> None:
     sp.save(sp.transparency(eco, "clearinghouse_reports", "minors_exploited"), HERE / "transparency.png")
 
 
+def sensitivity() -> None:
+    """Morris screening of the offender plan (scenarios/sensitivity_offenders.yaml) for minors_exploited."""
+    import yaml
+
+    plan = yaml.safe_load((ss.scenarios_dir() / "sensitivity_offenders.yaml").read_text())
+    sa = ss.sensitivity(plan["scenario"].removesuffix(".yaml"), plan["parameters"], n=plan["n"], reps=plan["reps"])
+    print(sa.indices("minors_exploited").round(3).to_string(index=False))
+    sp.save(sp.sensitivity(sa, "minors_exploited"), HERE / "sensitivity.png")
+
+
 def main() -> None:
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             globals()[name]()
         return
     transparency()
+    sensitivity()
     base = ss.Scenario.load("baseline")
     cmp = ss.compare({"baseline": base, "teen accounts": base.with_policy("industry_teen_accounts")}, n=20)
     sp.save(sp.timeseries(cmp, "minors_contacted"), HERE / "timeseries.png")

@@ -8,6 +8,8 @@ Quick use::
     cmp.summary()          # paired effects with 95% intervals
 
 ``run``, ``replicate``, ``compare`` and ``sweep`` return tidy pandas frames;
+``sensitivity`` gives Morris or Sobol' indices of every metric over parameter
+ranges (SALib);
 ``safesim.plotting`` (imported on demand; the only module that imports
 matplotlib) draws them.
 """
@@ -29,6 +31,7 @@ from safesim.results import (
     summarize,
 )
 from safesim.scenario import Scenario, installed_scenarios, scenarios_dir
+from safesim.sensitivity import SensitivityResults, sensitivity
 
 __version__: str = _core.version
 
@@ -37,6 +40,7 @@ __all__ = [
     "Results",
     "Scenario",
     "ScenarioError",
+    "SensitivityResults",
     "SweepResults",
     "__version__",
     "compare",
@@ -52,6 +56,7 @@ __all__ = [
     "run",
     "runs_frame",
     "scenarios_dir",
+    "sensitivity",
     "summarize",
     "sweep",
 ]

@@ -1,4 +1,4 @@
-"""The ``safesim`` command line: run, compare, sweep, validate, params, metrics.
+"""The ``safesim`` command line: run, compare, sweep, sensitivity, validate, params, metrics.
 
 Input errors (a bad scenario, a missing file) print one line to stderr and
 exit with status 2; a Python traceback means a bug in safesim.
@@ -424,6 +424,170 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+SENSITIVITY_KEYS = {"scenario", "method", "n", "reps", "seed", "parameters", "metrics", "scope", "set", "policies"}
+
+
+def _load_plan(path: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: expected a mapping with scenario, method, n, reps and parameters")
+    unknown = sorted(set(doc) - SENSITIVITY_KEYS)
+    if unknown:
+        raise InputError(
+            f"{path}: unknown key(s) {', '.join(unknown)} (expected {', '.join(sorted(SENSITIVITY_KEYS))})"
+        )
+    for key in ("scenario", "parameters"):
+        if key not in doc:
+            raise InputError(f"{path}: missing '{key}'")
+    if not isinstance(doc["parameters"], dict) or not doc["parameters"]:
+        raise InputError(f"{path}: 'parameters' must map key paths to [low, high]")
+    return doc
+
+
+def _pm(value: float, half: float) -> str:
+    return "-" if math.isnan(value) else f"{_fmt(value)} ± {_fmt(half)}"
+
+
+def _sensitivity_table(sa: Any, metrics: list[str]) -> str:
+    """The indices of ``metrics`` as aligned text, most important parameter first."""
+    idx = sa.indices(metrics)
+    if sa.method == "morris":
+        rows = [["metric", "parameter", "mu*", "sigma", "noise mu*", "noise share"]]
+        for r in idx.to_dict(orient="records"):
+            rows.append(
+                [
+                    r["metric"],
+                    r["parameter"],
+                    _pm(r["mu_star"], r["mu_star_conf"]),
+                    _fmt(r["sigma"]),
+                    _fmt(r["mu_star_noise"]),
+                    _fmt(r["noise_share"]),
+                ]
+            )
+    else:
+        rows = [["metric", "parameter", "S1", "ST", "noise share"]]
+        for r in idx.to_dict(orient="records"):
+            rows.append(
+                [
+                    r["metric"],
+                    r["parameter"],
+                    _pm(r["S1"], r["S1_conf"]),
+                    _pm(r["ST"], r["ST_conf"]),
+                    _fmt(r["noise_share"]),
+                ]
+            )
+    return "\n".join(_align(rows, right=[False, False, True, True, True, True]))
+
+
+def _plan_scenario(path: Path, doc: dict[str, Any], sets: Sequence[str] | None) -> Scenario:
+    """The plan's base scenario (relative to the plan file, or an installed name) with its and --set's changes."""
+    source = str(doc["scenario"])
+    candidate = path.parent / source
+    sc = Scenario.load(candidate if candidate.is_file() else source)
+    for key, value in (doc.get("set") or {}).items():
+        sc = sc.set(str(key), value)
+    for name in doc.get("policies") or []:
+        sc = sc.with_policy(str(name))
+    for item in sets or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE")
+        sc = sc.set_yaml(key.strip(), value.strip())
+    return sc
+
+
+def _is_sensitivity_plan(path: str) -> bool:
+    """A sensitivity plan (top-level `scenario:` and `parameters:`) rather than a scenario."""
+    p = Path(path)
+    if p.suffix not in (".yaml", ".yml") or not p.is_file():
+        return False
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and "parameters" in data and "scenario" in data
+
+
+def _validate_sensitivity_plan(path: str) -> None:
+    """Check a plan's keys, base scenario and every range, without running anything."""
+    from safesim.sensitivity import make_parameters
+
+    doc = _load_plan(Path(path))
+    sc = _plan_scenario(Path(path), doc, None)
+    try:
+        make_parameters(sc, doc["parameters"])
+    except ValueError as err:
+        if isinstance(err, ScenarioError):
+            raise
+        raise InputError(f"{path}: {err}") from None
+    if str(doc.get("method", "morris")) not in ("morris", "sobol"):
+        raise InputError(f"{path}: method must be morris or sobol, got {doc['method']!r}")
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from safesim.sensitivity import sensitivity
+
+    _check_common(args)
+    path = Path(args.plan)
+    doc = _load_plan(path)
+    sc = _plan_scenario(path, doc, args.set)
+    method = args.method or str(doc.get("method", "morris"))
+    n = args.n if args.n is not None else doc.get("n")
+    reps = args.reps if args.reps is not None else int(doc.get("reps", 5))
+    seed = args.seed if args.seed is not None else doc.get("seed")
+    scope = str(doc.get("scope", ECOSYSTEM))
+    shown = args.metric or list(doc.get("metrics") or []) or ["minors_exploited"]
+    try:
+        sa = sensitivity(
+            sc,
+            doc["parameters"],
+            n=None if n is None else int(n),
+            method=method,
+            reps=reps,
+            seed=seed,
+            scope=scope,
+            executor=args.executor,
+            workers=args.workers,
+            out=args.out,
+            csv=args.csv,
+            progress=_progress(args),
+        )
+        table = _sensitivity_table(sa, shown)
+    except ValueError as err:
+        if isinstance(err, ScenarioError):
+            raise
+        raise InputError(f"{path}: {err}") from None
+    seeds = sa.sweep.seeds
+    print(
+        f"{'Morris' if method == 'morris' else 'Sobol'} sensitivity of {sc.name} ({scope}): "
+        f"{len(sa.parameters)} parameter(s), {len(sa.sweep.points)} sample point(s) x {sa.reps} replicate(s) "
+        f"on common seeds {seeds[0]}..{seeds[-1]}, safesim {_core.version}, SALib {sa.provenance['salib_version']}"
+    )
+    print(table)
+    if method == "morris":
+        print("± is the 95% bootstrap half-width; mu* at or below 'noise mu*' is within simulation noise.")
+    else:
+        print("± is the 95% bootstrap half-width; an index below 'noise share' is within simulation noise.")
+    if args.out:
+        out = Path(args.out)
+        if not args.no_figures:
+            import matplotlib
+
+            matplotlib.use("Agg")  # files only: never open a window from the command line
+            from safesim import plotting as sp
+
+            for metric in shown:
+                sp.save(sp.sensitivity(sa, metric), out / f"sensitivity_{metric}.png")
+        for p in _listing(out):
+            print(f"wrote {p}")
+    return 0
+
+
 def _add_execution_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None, metavar="S", help="first seed (default: the scenario's seed)")
     p.add_argument(
@@ -482,9 +646,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             if _is_bundle(path):
                 _validate_bundle(path)
+            elif _is_sensitivity_plan(path):
+                _validate_sensitivity_plan(path)
             else:
                 Scenario.load(path).spec  # noqa: B018  (loading is the validation)
         except ScenarioError as err:
+            print(str(err), file=sys.stderr)
+            status = EXIT_INPUT_ERROR
+        except InputError as err:
             print(str(err), file=sys.stderr)
             status = EXIT_INPUT_ERROR
         else:
@@ -605,10 +774,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
+        "sensitivity",
+        help="global sensitivity analysis (Morris or Sobol') described in a YAML file",
+        description="Global sensitivity analysis: how much each parameter's range moves each metric. PLAN.yaml "
+        "holds 'scenario: PATH' (relative to the plan file, or an installed name) and 'parameters: {key.path: "
+        "[low, high]}' (or {range: [low, high], dist: loguniform}); optional 'method' (morris, the default, or "
+        "sobol), 'n' (Morris trajectories, default 10; Sobol' base points, a power of 2, default 64), 'reps' "
+        "(replicates per sample point, default 5), 'seed', 'scope', 'set', 'policies' and 'metrics' to print and "
+        "plot. Count and integer keys are sampled as whole numbers. Prints the indices with 95% bootstrap "
+        "intervals and the simulation-noise level; with --out writes indices.csv, noise.csv, samples.csv, "
+        "point_means.csv, runs, sensitivity.json and one PNG per metric.",
+        epilog="example PLAN.yaml (scenarios/sensitivity_offenders.yaml is a full one):\n"
+        "  scenario: baseline.yaml\n"
+        "  method: morris\n"
+        "  n: 10\n"
+        "  reps: 5\n"
+        "  parameters:\n"
+        "    offenders.share_of_adults: [0.002, 0.01]\n"
+        "    offenders.groomer.contacts_per_day: {range: [0.03, 0.3], dist: loguniform}\n"
+        "    platforms.main.controls.reporting.steps: [1, 9]\n"
+        "  metrics: [minors_exploited, minors_contacted]",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("plan", metavar="PLAN.yaml", help="the sensitivity plan")
+    p.add_argument("--method", choices=["morris", "sobol"], default=None, help="override the plan's method")
+    p.add_argument("--n", type=int, default=None, metavar="N", help="override the plan's n")
+    p.add_argument(
+        "--reps", type=int, default=None, metavar="N", help="replicates per sample point (default: the plan's reps)"
+    )
+    p.add_argument(
+        "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
+    )
+    _add_execution_options(p)
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser(
         "validate",
         help="check scenario files",
         description="Load and validate each scenario; print 'OK PATH' for a valid one and a one-line error "
-        "(FILE:LINE:COL: KEY.PATH: message) on stderr for a bad one. Exit status 2 if any is bad.",
+        "(FILE:LINE:COL: KEY.PATH: message) on stderr for a bad one. Exit status 2 if any is bad. Policy bundles "
+        "and sensitivity plans (top-level 'parameters:') are recognised and checked as such.",
     )
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help=scenario_help)
     p.set_defaults(func=cmd_validate)

@@ -1,6 +1,7 @@
 """Figures from safesim results (the only module that imports matplotlib).
 
-Each function takes results (``Results``, ``Comparison`` or ``SweepResults``)
+Each function takes results (``Results``, ``Comparison``, ``SweepResults`` or
+``SensitivityResults``)
 and an optional matplotlib ``Axes``, and returns the ``Figure``:
 
 - :func:`timeseries`: a metric over time, mean with a 95% band per scenario;
@@ -10,7 +11,9 @@ and an optional matplotlib ``Axes``, and returns the ``Figure``:
 - :func:`frontier`: child exposure against burden on ordinary users, with
   the Pareto frontier (no other option is better on both);
 - :func:`transparency`: per platform, a figure it would publish against the
-  harm only the simulation sees.
+  harm only the simulation sees;
+- :func:`sensitivity`: Morris or Sobol' indices per parameter with their
+  intervals and the simulation-noise level, most important first.
 
 >>> import safesim as ss, safesim.plotting as sp
 >>> base = ss.Scenario.default().set("population.users", 3000)
@@ -21,8 +24,9 @@ and an optional matplotlib ``Axes``, and returns the ``Figure``:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -38,12 +42,16 @@ from scipy import stats  # noqa: E402
 from safesim import _core  # noqa: E402
 from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults, summarize  # noqa: E402
 
+if TYPE_CHECKING:
+    from safesim.sensitivity import SensitivityResults
+
 __all__ = [
     "FUNNEL",
     "effects",
     "frontier",
     "funnel",
     "save",
+    "sensitivity",
     "sweep_heatmap",
     "sweep_lines",
     "timeseries",
@@ -413,6 +421,87 @@ def transparency(
         ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     return fig
+
+
+def sensitivity(
+    results: SensitivityResults,
+    metric: str = "minors_exploited",
+    top: int | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Horizontal bars of each parameter's index for ``metric``, most important at the top.
+
+    Morris: ``mu_star`` with its bootstrap interval, ``sigma`` as a diamond
+    and ``mu_star_noise`` (what simulation noise alone gives) as a grey tick.
+    Sobol': ``S1`` and ``ST`` side by side with their intervals, and the
+    metric's ``noise_share`` as a dashed line (indices below it are within
+    noise). ``top`` keeps the most important parameters only.
+    """
+    idx = results.indices(metric)
+    if top is not None:
+        idx = idx.head(int(top))
+    names = [_short_key(k) for k in idx["parameter"]]
+    ys = np.arange(len(idx))
+    fig, ax = _axes(ax, (8, 0.5 * len(idx) + 1.6))
+    level = f"{results.confidence:.0%}"
+    if results.method == "morris":
+        ax.barh(
+            ys,
+            idx["mu_star"],
+            xerr=idx["mu_star_conf"],
+            color="C0",
+            alpha=0.8,
+            capsize=3,
+            label=f"mu* ({level} bootstrap CI)",
+        )
+        ax.plot(idx["sigma"], ys, "D", color="C1", markerfacecolor="none", label="sigma (non-linearity, interactions)")
+        ax.plot(
+            idx["mu_star_noise"],
+            ys,
+            "|",
+            color="0.3",
+            markersize=16,
+            markeredgewidth=2,
+            label="noise level (mu* of a null parameter)",
+        )
+        ax.set_xlabel(f"{metric}: mean absolute change across each parameter's range")
+    else:
+        h = 0.38
+        ax.barh(
+            ys - h / 2,
+            idx["S1"],
+            height=h,
+            xerr=idx["S1_conf"],
+            color="C0",
+            capsize=3,
+            label=f"S1 first order ({level} CI)",
+        )
+        ax.barh(
+            ys + h / 2, idx["ST"], height=h, xerr=idx["ST_conf"], color="C1", capsize=3, label=f"ST total ({level} CI)"
+        )
+        share = float(idx["noise_share"].iloc[0]) if len(idx) else math.nan
+        if np.isfinite(share):
+            ax.axvline(share, color="0.3", linestyle="--", linewidth=1, label=f"noise share {share:.2f}")
+        ax.axvline(0, color="0.3", linewidth=1)
+        ax.set_xlabel(f"{metric}: share of variance")
+    ax.set_yticks(ys, names)
+    ax.invert_yaxis()
+    ax.set_title(
+        f"{'Morris' if results.method == 'morris' else 'Sobol'} sensitivity of {metric} ({results.scope})\n"
+        f"{len(results.sweep.points)} sample points x {results.reps} runs on common seeds",
+        fontsize="medium",
+    )
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(frameon=False, loc="best", fontsize="small")
+    return fig
+
+
+def _short_key(key: str) -> str:
+    """A key path for an axis label: ``platforms.main.controls.x.y`` -> ``main: x.y``."""
+    parts = key.split(".")
+    if len(parts) > 3 and parts[0] == "platforms" and parts[2] == "controls":
+        return f"{parts[1]}: {'.'.join(parts[3:])}"
+    return key
 
 
 def _clipped_err(wide: pd.DataFrame, metric: str) -> np.ndarray:

@@ -15,12 +15,13 @@ FOLDER = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
 
 
-def test_there_are_four_notebooks() -> None:
+def test_there_are_five_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_quickstart.ipynb",
         "02_comparing_defaults.ipynb",
         "03_regulation_ecosystem.ipynb",
         "04_sweep_reporting_detection.ipynb",
+        "05_sensitivity.ipynb",
     ]
 
 
