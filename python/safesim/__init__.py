@@ -8,6 +8,7 @@ Quick use::
     cmp.summary()          # paired effects with 95% intervals
 
 ``run``, ``replicate``, ``compare`` and ``sweep`` return tidy pandas frames;
+``calibrate`` history-matches uncertain parameters to published targets;
 ``safesim.plotting`` (imported on demand; the only module that imports
 matplotlib) draws them.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 from safesim import _core
 from safesim.analytic import oracle
 from safesim.api import compare, expand_sweep, replicate, run, sweep
+from safesim.calibration import CalibrationResults, Target, calibrate, implausibility
 from safesim.errors import ScenarioError
 from safesim.results import (
     Comparison,
@@ -33,15 +35,19 @@ from safesim.scenario import Scenario, installed_scenarios, scenarios_dir
 __version__: str = _core.version
 
 __all__ = [
+    "CalibrationResults",
     "Comparison",
     "Results",
     "Scenario",
     "ScenarioError",
     "SweepResults",
+    "Target",
     "__version__",
+    "calibrate",
     "compare",
     "daily_frame",
     "expand_sweep",
+    "implausibility",
     "installed_scenarios",
     "metric_names",
     "metrics",
