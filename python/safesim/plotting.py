@@ -493,8 +493,10 @@ def calibration(
             x = pts[xk].to_numpy(float)
             if xk in logs:
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             if yk in logs and i != j:
                 ax.set_yscale("log")
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             if i == j:
                 nb = min(15, max(5, len(x) // 4))
                 bins = np.geomspace(x.min(), x.max(), nb + 1) if xk in logs else np.histogram_bin_edges(x, bins=nb)
