@@ -2,7 +2,8 @@
 
 One figure of each kind in safesim.plotting, from the baseline scenario at its
 full size (10,000 users, 365 days); the transparency view from ecosystem_us
-(1,000,000 users, 205 platforms). ``make_figures.py NAME ...`` redraws only
+(1,000,000 users, 205 platforms); the calibration figure from the plan
+scenarios/calibration_baseline.yaml. ``make_figures.py NAME ...`` redraws only
 the named figures (e.g. ``transparency``).
 """
 
@@ -27,12 +28,34 @@ def transparency() -> None:
     sp.save(sp.transparency(eco, "clearinghouse_reports", "minors_exploited"), HERE / "transparency.png")
 
 
+def calibration() -> None:
+    """History matching of the baseline plan (scenarios/calibration_baseline.yaml) as shipped."""
+    import yaml
+
+    plan = yaml.safe_load((ss.scenarios_dir() / "calibration_baseline.yaml").read_text())
+    targets = [ss.Target.from_dict(t) for t in plan["targets"]]
+    cal = ss.calibrate(
+        ss.Scenario.load("baseline"),
+        plan["parameters"],
+        targets,
+        n=plan["n"],
+        reps=plan["reps"],
+        waves=plan["waves"],
+        cutoff=plan["cutoff"],
+        seed=1,
+    )
+    print(cal.ranges().to_string())
+    print(cal.fit().drop(columns=["mapping", "source"]).to_string())
+    sp.save(sp.calibration(cal), HERE / "calibration.png")
+
+
 def main() -> None:
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
             globals()[name]()
         return
     transparency()
+    calibration()
     base = ss.Scenario.load("baseline")
     cmp = ss.compare({"baseline": base, "teen accounts": base.with_policy("industry_teen_accounts")}, n=20)
     sp.save(sp.timeseries(cmp, "minors_contacted"), HERE / "timeseries.png")

@@ -465,7 +465,7 @@ def calibration(
     k = len(keys)
     if fig is None:
         size = 2.6 * k if k > 1 else 6.0
-        fig = plt.figure(figsize=(size + 1.2, size if k > 1 else 4.0), layout="constrained")
+        fig = plt.figure(figsize=(size, size if k > 1 else 4.0), layout="constrained")
     ok = pts["non_implausible"].to_numpy(bool)
     imp = np.minimum(pts["max_implausibility"].to_numpy(float), vmax)
     cmap = plt.get_cmap("viridis_r")
@@ -515,7 +515,11 @@ def calibration(
                 ax.set_ylabel(_short(yk), fontsize=8)
             ax.tick_params(labelsize=7)
     sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
-    fig.colorbar(sm, ax=axes, shrink=0.6, label=f"largest implausibility (clipped at {vmax:g})")
+    # In the empty upper triangle, so the pairs keep the figure's width.
+    cax = axes[0][k - 1].inset_axes((0.55, 0.05, 0.08, 0.9))
+    bar = fig.colorbar(sm, cax=cax)
+    bar.set_label(f"largest implausibility\n(clipped at {vmax:g})", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
     n_ok = int(ok.sum())
     fig.suptitle(
         f"history matching: {n_ok} of {len(pts)} points non-implausible (cutoff {results.cutoff:g}, outlined)",
