@@ -7,7 +7,8 @@ agent-based models) rules out the parameter values at which the model cannot
 match the targets, given every source of uncertainty, and keeps the rest:
 
 1. sample the parameter ranges with a Latin hypercube (``scipy.stats.qmc``);
-2. run every point ``reps`` times on common seeds (:func:`safesim.sweep`);
+2. run every point ``reps`` times on common seeds (the machinery of
+   :func:`safesim.sweep`: executors, resumable per-run files, progress);
 3. for each target, the implausibility of a point is
 
    I = |model mean - target| / sqrt(target var + model var / reps + discrepancy var)
@@ -54,8 +55,8 @@ import pandas as pd
 from scipy.stats import qmc
 
 from safesim import _core
-from safesim.api import _check_n, _check_seed, as_scenario, sweep
-from safesim.results import ECOSYSTEM, Table, _records, _write_frame, metric_names
+from safesim.api import _check_n, _check_seed, _execute, as_scenario, point_scenario
+from safesim.results import ECOSYSTEM, Results, Table, _records, _write_frame, metric_names
 from safesim.scenario import Scenario
 
 __all__ = [
@@ -564,7 +565,7 @@ def _lhs(params: Sequence[Parameter], n: int, rng: np.random.Generator) -> list[
     return [{p.key: _native(cols[j][i], p.integer) for j, p in enumerate(params)} for i in range(n)]
 
 
-def _measures(results: Any, targets: Sequence[Target], scopes: list[str]) -> np.ndarray:
+def _measures(results: Results, targets: Sequence[Target], scopes: list[str]) -> np.ndarray:
     """(targets, reps) array of each target's measure in each run of one point."""
     names = metric_names()
     out = np.full((len(targets), len(results.outputs)), np.nan)
@@ -578,12 +579,12 @@ def _measures(results: Any, targets: Sequence[Target], scopes: list[str]) -> np.
 
 
 def _judge(
-    points: list[dict[str, Any]], sw: Any, targets: Sequence[Target], scenario: Scenario, reps: int, cutoff: float
+    points: list[dict[str, Any]], arms: Sequence[Results], targets: Sequence[Target], scenario: Scenario, cutoff: float
 ) -> pd.DataFrame:
     scopes = [ECOSYSTEM, *scenario.platforms]
     rows = []
     for i, p in enumerate(points):
-        values = _measures(sw.arms[i], targets, scopes)
+        values = _measures(arms[i], targets, scopes)
         row: dict[str, Any] = dict(p)
         worst = 0.0
         for t, v in zip(targets, values, strict=True):
@@ -646,9 +647,9 @@ def calibrate(
     Each wave samples ``n`` points by Latin hypercube (wave 1 over the given
     ranges, later waves over the bounding box of the previous wave's
     non-implausible points, widened by ``margin``), runs each ``reps`` times
-    on common seeds S..S+reps-1 with :func:`safesim.sweep` (``executor``,
+    on common seeds S..S+reps-1 as :func:`safesim.sweep` does (``executor``,
     ``workers``, ``progress`` as there; with ``out=DIR`` each wave's runs go
-    to ``DIR/wave<k>/`` and a rerun resumes) and rules out the points whose
+    to ``DIR/wave<k>/runs/`` and a rerun computes only the missing ones) and rules out the points whose
     largest implausibility exceeds ``cutoff``. Waves stop early when none
     survives. ``seed`` (default: the scenario's) seeds both the runs and the
     sampler, so the same call gives the same result. A parameter may be
@@ -674,6 +675,7 @@ def calibrate(
     for t in tlist:
         t.validate(sc)
     base = _check_seed(sc.seed if seed is None else seed)
+    seeds = [base + i for i in range(reps)]
     rng = np.random.default_rng([base, 0x5AFE])
     original = list(params)
     frames: list[pd.DataFrame] = []
@@ -681,17 +683,20 @@ def calibrate(
     offset = 0
     for k in range(1, int(waves) + 1):
         points = _lhs(params, n, rng)
-        sw = sweep(
-            sc,
-            points,
-            n=reps,
-            seed=base,
+        # The sweep machinery without its combined tables: a wave's per-run
+        # files (resumable) are all a calibration needs, and the daily frames
+        # of hundreds of runs would dwarf everything else it writes.
+        arms = _execute(
+            [point_scenario(sc, p) for p in points],
+            seeds,
             executor=executor,
             workers=workers,
             out=None if out is None else Path(out) / f"wave{k}",
+            csv=False,
             progress=progress,
+            desc=f"calibrate wave {k}/{int(waves)}",
         )
-        judged = _judge(points, sw, tlist, sc, reps, cutoff)
+        judged = _judge(points, arms, tlist, sc, cutoff)
         judged.insert(0, "point", np.arange(offset, offset + len(points)))
         judged.insert(0, "wave", k)
         offset += len(points)
@@ -709,7 +714,7 @@ def calibrate(
         Table(table),
         wave_info,
         reps=reps,
-        seeds=[base + i for i in range(reps)],
+        seeds=seeds,
         cutoff=cutoff,
         sampler_seed=base,
     )

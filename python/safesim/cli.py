@@ -717,7 +717,7 @@ def build_parser() -> argparse.ArgumentParser:
         "|model mean - target| / sqrt(target var + model var / reps + discrepancy var) exceeds the cutoff for any "
         "target; later waves sample within the survivors' bounding box. Prints the non-implausible ranges, the "
         "best point and each target's fit; with --out writes points.csv, ranges.csv, fit.csv, calibration.json, "
-        "best.resolved.yaml, each wave's runs (wave<k>/, resumable) and PNG figures.",
+        "best.resolved.yaml, each wave's runs (wave<k>/runs/, resumable) and PNG figures.",
         epilog="example PLAN.yaml:\n"
         "  scenario: baseline              # relative to the plan, or an installed scenario's name\n"
         "  n: 40                           # points per wave\n"

@@ -235,3 +235,18 @@ def test_baseline_plan_is_valid() -> None:
         target.validate(base)
         assert target.mapping
         assert target.source
+
+
+def test_rerun_with_out_reads_the_runs_back(
+    small_baseline: ss.Scenario, truth: dict[str, float], tmp_path: Path
+) -> None:
+    args = (small_baseline, {SHARE: (0.001, 0.03)}, [synthetic_target(truth)])
+    first = ss.calibrate(*args, n=4, reps=2, waves=2, seed=3, out=tmp_path)
+    again = ss.calibrate(*args, n=4, reps=2, waves=2, seed=3, out=tmp_path)
+    assert first.points.equals(again.points)
+    assert len(list((tmp_path / "wave2" / "runs").glob("*.json"))) == 8  # one manifest per run
+
+
+def test_the_plan_is_not_listed_as_a_scenario() -> None:
+    assert "baseline" in ss.installed_scenarios()
+    assert "calibration_baseline" not in ss.installed_scenarios()
