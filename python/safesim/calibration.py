@@ -160,6 +160,8 @@ class Target:
             raise ValueError(f"target {self.label}: sd must be a finite number >= 0, got {self.sd}")
         if not math.isfinite(float(self.discrepancy_sd)) or float(self.discrepancy_sd) < 0:
             raise ValueError(f"target {self.label}: discrepancy_sd must be >= 0, got {self.discrepancy_sd}")
+        if not (self.transform is None or isinstance(self.transform, str) or callable(self.transform)):
+            raise ValueError(f"target {self.label}: transform must be a name or a callable, got {self.transform!r}")
         if isinstance(self.transform, str) and self.transform not in TRANSFORMS:
             raise ValueError(
                 f"target {self.label}: unknown transform {self.transform!r} (known: {', '.join(TRANSFORMS)})"
