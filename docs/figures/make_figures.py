@@ -2,9 +2,10 @@
 
 One figure of each kind in safesim.plotting, from the baseline scenario at its
 full size (10,000 users, 365 days); the transparency view from ecosystem_us
-(1,000,000 users, 205 platforms); the sensitivity figure from the plan
-scenarios/sensitivity_offenders.yaml. ``make_figures.py NAME ...`` redraws
-only the named figures (e.g. ``transparency`` or ``sensitivity``).
+(1,000,000 users, 205 platforms); the sensitivity and calibration figures from
+the plans scenarios/sensitivity_offenders.yaml and
+scenarios/calibration_baseline.yaml. ``make_figures.py NAME ...`` redraws only
+the named figures (e.g. ``transparency``, ``sensitivity`` or ``calibration``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,27 @@ def sensitivity() -> None:
     sp.save(sp.sensitivity(sa, "minors_exploited"), HERE / "sensitivity.png")
 
 
+def calibration() -> None:
+    """History matching of the baseline plan (scenarios/calibration_baseline.yaml) as shipped."""
+    import yaml
+
+    plan = yaml.safe_load((ss.scenarios_dir() / "calibration_baseline.yaml").read_text())
+    targets = [ss.Target.from_dict(t) for t in plan["targets"]]
+    cal = ss.calibrate(
+        ss.Scenario.load("baseline"),
+        plan["parameters"],
+        targets,
+        n=plan["n"],
+        reps=plan["reps"],
+        waves=plan["waves"],
+        cutoff=plan["cutoff"],
+        seed=1,
+    )
+    print(cal.ranges().to_string())
+    print(cal.fit().drop(columns=["mapping", "source"]).to_string())
+    sp.save(sp.calibration(cal), HERE / "calibration.png")
+
+
 def main() -> None:
     if len(sys.argv) > 1:
         for name in sys.argv[1:]:
@@ -45,6 +67,7 @@ def main() -> None:
         return
     transparency()
     sensitivity()
+    calibration()
     base = ss.Scenario.load("baseline")
     cmp = ss.compare({"baseline": base, "teen accounts": base.with_policy("industry_teen_accounts")}, n=20)
     sp.save(sp.timeseries(cmp, "minors_contacted"), HERE / "timeseries.png")

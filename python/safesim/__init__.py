@@ -10,6 +10,7 @@ Quick use::
 ``run``, ``replicate``, ``compare`` and ``sweep`` return tidy pandas frames;
 ``sensitivity`` gives Morris or Sobol' indices of every metric over parameter
 ranges (SALib);
+``calibrate`` history-matches uncertain parameters to published targets;
 ``safesim.plotting`` (imported on demand; the only module that imports
 matplotlib) draws them.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 from safesim import _core
 from safesim.analytic import oracle
 from safesim.api import compare, expand_sweep, replicate, run, sweep
+from safesim.calibration import CalibrationResults, Target, calibrate, implausibility
 from safesim.errors import ScenarioError
 from safesim.results import (
     Comparison,
@@ -36,16 +38,20 @@ from safesim.sensitivity import SensitivityResults, sensitivity
 __version__: str = _core.version
 
 __all__ = [
+    "CalibrationResults",
     "Comparison",
     "Results",
     "Scenario",
     "ScenarioError",
     "SensitivityResults",
     "SweepResults",
+    "Target",
     "__version__",
+    "calibrate",
     "compare",
     "daily_frame",
     "expand_sweep",
+    "implausibility",
     "installed_scenarios",
     "metric_names",
     "metrics",

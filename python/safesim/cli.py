@@ -1,4 +1,4 @@
-"""The ``safesim`` command line: run, compare, sweep, sensitivity, validate, params, metrics.
+"""The ``safesim`` command line: run, compare, sweep, sensitivity, calibrate, validate, params, metrics.
 
 Input errors (a bad scenario, a missing file) print one line to stderr and
 exit with status 2; a Python traceback means a bug in safesim.
@@ -588,7 +588,155 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_execution_options(p: argparse.ArgumentParser) -> None:
+CALIBRATION_PLAN_KEYS = (
+    "scenario",
+    "set",
+    "policies",
+    "parameters",
+    "targets",
+    "n",
+    "reps",
+    "waves",
+    "cutoff",
+    "seed",
+    "margin",
+)
+
+
+def _load_calibration_plan(path: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: expected a mapping with scenario, parameters and targets")
+    unknown = sorted(set(doc) - set(CALIBRATION_PLAN_KEYS))
+    if unknown:
+        raise InputError(f"{path}: unknown key(s) {', '.join(unknown)} (expected {', '.join(CALIBRATION_PLAN_KEYS)})")
+    for key in ("scenario", "parameters", "targets"):
+        if key not in doc:
+            raise InputError(f"{path}: missing '{key}'")
+    if not isinstance(doc["parameters"], dict) or not doc["parameters"]:
+        raise InputError(f"{path}: 'parameters' must map key paths to [low, high]")
+    if not isinstance(doc["targets"], list) or not all(isinstance(t, dict) for t in doc["targets"]):
+        raise InputError(f"{path}: 'targets' must be a list of mappings (metric, value or interval, sd, ...)")
+    return doc
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from safesim.calibration import Target, calibrate
+
+    _check_common(args)
+    for name in ("n", "waves"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise InputError(f"--{name} must be >= 1, got {value}")
+    path = Path(args.plan)
+    doc = _load_calibration_plan(path)
+    source = str(doc["scenario"])
+    candidate = path.parent / source
+    sc = Scenario.load(candidate if candidate.is_file() else source)
+    for key, value in (doc.get("set") or {}).items():
+        sc = sc.set(str(key), value)
+    for name in doc.get("policies") or []:
+        sc = sc.with_policy(str(name))
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE")
+        sc = sc.set_yaml(key.strip(), value.strip())
+    try:
+        targets = [Target.from_dict(t) for t in doc["targets"]]
+        cal = calibrate(
+            sc,
+            doc["parameters"],
+            targets,
+            n=args.n if args.n is not None else int(doc.get("n", 40)),
+            reps=args.reps if args.reps is not None else int(doc.get("reps", 5)),
+            waves=args.waves if args.waves is not None else int(doc.get("waves", 1)),
+            cutoff=args.cutoff if args.cutoff is not None else float(doc.get("cutoff", 3.0)),
+            seed=args.seed if args.seed is not None else doc.get("seed"),
+            margin=float(doc.get("margin", 0.1)),
+            executor=args.executor,
+            workers=args.workers,
+            out=args.out,
+            progress=_progress(args),
+        )
+    except ScenarioError:
+        raise
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{path}: {err}") from None
+    print(_calibration_summary(cal))
+    if args.out:
+        out = Path(args.out)
+        if not args.no_figures:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            from safesim import plotting as sp
+
+            sp.save(sp.calibration(cal), out / "calibration.png")
+            sp.save(sp.calibration_fit(cal), out / "calibration_fit.png")
+        for p in _listing(out):
+            print(f"wrote {p}")
+    return 0
+
+
+def _calibration_summary(cal: Any) -> str:
+    """Ranges per wave, the best point and each target's fit there, as text."""
+    n_ok = int(cal.points["non_implausible"].sum())
+    out = [
+        f"history matching of {cal.scenario.name}: {len(cal.points)} point(s) in {len(cal.waves)} wave(s), "
+        f"{cal.reps} replicate(s) each on common seeds {cal.seeds[0]}..{cal.seeds[-1]}, cutoff {cal.cutoff:g}: "
+        f"{n_ok} non-implausible",
+        "",
+        "non-implausible ranges",
+    ]
+    rows = [["wave", "parameter", "sampled", "non-implausible", "kept"]]
+    for r in cal.ranges().itertuples(index=False):
+        kept = (
+            "-"
+            if math.isnan(r.non_implausible_low)
+            else f"[{_fmt(r.non_implausible_low)}, {_fmt(r.non_implausible_high)}]"
+        )
+        rows.append(
+            [
+                str(r.wave),
+                r.parameter,
+                f"[{_fmt(r.sampled_low)}, {_fmt(r.sampled_high)}]",
+                kept,
+                f"{r.non_implausible}/{r.points}",
+            ]
+        )
+    out += ["  " + line for line in _align(rows, right=[True, False, True, True, True])]
+    best = cal.best()
+    out += ["", f"best point (largest implausibility {best['max_implausibility']:.2f}, wave {int(best['wave'])})"]
+    out += [
+        "  " + line for line in _align([[p.key, _fmt(float(best[p.key]))] for p in cal.parameters], right=[False, True])
+    ]
+    rows = [["target", "value", "sd", "model mean", "model sd", "I"]]
+    for r in cal.fit().itertuples(index=False):
+        rows.append(
+            [
+                r.target,
+                _fmt(r.value),
+                _fmt(r.target_sd),
+                _fmt(r.model_mean),
+                _fmt(r.model_sd),
+                f"{r.implausibility:.2f}",
+            ]
+        )
+    out += [
+        "",
+        "fit at the best point",
+        *("  " + line for line in _align(rows, right=[False, True, True, True, True, True])),
+    ]
+    return "\n".join(out)
+
+
+def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True) -> None:
     p.add_argument("--seed", type=int, default=None, metavar="S", help="first seed (default: the scenario's seed)")
     p.add_argument(
         "--executor",
@@ -603,10 +751,12 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
         help="write per-run files (runs/), combined tables and PNG figures to DIR; rerunning with the same DIR "
         "resumes an interrupted job",
     )
-    p.add_argument("--csv", action="store_true", help="with --out, write CSV instead of Parquet")
+    if tables:
+        p.add_argument("--csv", action="store_true", help="with --out, write CSV instead of Parquet")
     p.add_argument("--no-figures", action="store_true", help="with --out, skip the PNG figures")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--metric", action="append", metavar="NAME", help="metric to print and plot (repeatable)")
+    if tables:
+        p.add_argument("--metric", action="append", metavar="NAME", help="metric to print and plot (repeatable)")
 
 
 def _is_bundle(path: str) -> bool:
@@ -772,6 +922,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_execution_options(p)
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="history-match uncertain parameters to published targets (a YAML plan)",
+        description="Calibrate by history matching: sample the parameter ranges of PLAN.yaml (Latin hypercube), "
+        "run each point REPS times on common seeds, and rule out points whose implausibility "
+        "|model mean - target| / sqrt(target var + model var / reps + discrepancy var) exceeds the cutoff for any "
+        "target; later waves sample within the survivors' bounding box. Prints the non-implausible ranges, the "
+        "best point and each target's fit; with --out writes points.csv, ranges.csv, fit.csv, calibration.json, "
+        "best.resolved.yaml, each wave's runs (wave<k>/runs/, resumable) and PNG figures.",
+        epilog="example PLAN.yaml:\n"
+        "  scenario: baseline              # relative to the plan, or an installed scenario's name\n"
+        "  n: 40                           # points per wave\n"
+        "  reps: 5                         # replicates per point\n"
+        "  waves: 2\n"
+        "  cutoff: 3\n"
+        "  parameters:                     # key.path: [low, high], or {range: [low, high], log: true}\n"
+        "    offenders.share_of_adults: {range: [0.001, 0.02], log: true}\n"
+        "    offenders.groomer.max_open_dyads: [2, 10]      # integer keys sampled as integers\n"
+        "  targets:\n"
+        "    - metric: minors_solicited_per_1k             # a metric, or 'a / b'\n"
+        "      transform: share_from_per_1k\n"
+        "      interval: [0.02, 0.06]                       # read as a 95% interval; or value + sd\n"
+        "      mapping: adult solicitors only, one year\n"
+        "      source: YISS 2010 (Mitchell et al. 2013)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("plan", metavar="PLAN.yaml", help="the calibration plan")
+    p.add_argument("--n", type=int, default=None, metavar="N", help="points per wave (default: the plan's n, or 40)")
+    p.add_argument("--reps", type=int, default=None, metavar="R", help="replicates per point (default: the plan's)")
+    p.add_argument("--waves", type=int, default=None, metavar="W", help="waves (default: the plan's, or 1)")
+    p.add_argument("--cutoff", type=float, default=None, metavar="C", help="implausibility cutoff (default: 3)")
+    p.add_argument(
+        "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
+    )
+    _add_execution_options(p, tables=False)
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser(
         "sensitivity",

@@ -13,7 +13,10 @@ and an optional matplotlib ``Axes``, and returns the ``Figure``:
 - :func:`transparency`: per platform, a figure it would publish against the
   harm only the simulation sees;
 - :func:`sensitivity`: Morris or Sobol' indices per parameter with their
-  intervals and the simulation-noise level, most important first.
+  intervals and the simulation-noise level, most important first;
+- :func:`calibration`: history-matching points in pairs of parameters,
+  coloured by implausibility, the non-implausible ones outlined;
+  :func:`calibration_fit`: each target against the model at a point.
 
 >>> import safesim as ss, safesim.plotting as sp
 >>> base = ss.Scenario.default().set("population.users", 3000)
@@ -43,10 +46,13 @@ from safesim import _core  # noqa: E402
 from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults, summarize  # noqa: E402
 
 if TYPE_CHECKING:
+    from safesim.calibration import CalibrationResults
     from safesim.sensitivity import SensitivityResults
 
 __all__ = [
     "FUNNEL",
+    "calibration",
+    "calibration_fit",
     "effects",
     "frontier",
     "funnel",
@@ -518,6 +524,131 @@ def _point_label(results: Any, label: Any) -> str:
         p = results.points[int(label)]
         return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in p.items())
     return str(label)
+
+
+def _short(key: str) -> str:
+    """A key path's last two parts, for axis labels."""
+    return ".".join(key.split(".")[-2:])
+
+
+def calibration(
+    results: CalibrationResults,
+    parameters: Sequence[str] | None = None,
+    vmax: float | None = None,
+    fig: Figure | None = None,
+) -> Figure:
+    """History matching in pictures: every sampled point in each pair of parameters.
+
+    Points are coloured by their largest implausibility (clipped at ``vmax``,
+    default twice the cutoff); non-implausible points are drawn on top with a
+    black outline. The diagonal shows, per parameter, how many points were
+    sampled and how many survived. With one parameter, the largest
+    implausibility against it, with the cutoff as a line.
+    """
+    keys = list(parameters or results.keys)
+    logs = {p.key for p in results.parameters if p.log}
+    pts = results.points
+    vmax = 2 * results.cutoff if vmax is None else float(vmax)
+    k = len(keys)
+    if fig is None:
+        size = 2.6 * k if k > 1 else 6.0
+        fig = plt.figure(figsize=(size, size if k > 1 else 4.0), layout="constrained")
+    ok = pts["non_implausible"].to_numpy(bool)
+    imp = np.minimum(pts["max_implausibility"].to_numpy(float), vmax)
+    cmap = plt.get_cmap("viridis_r")
+    norm = matplotlib.colors.Normalize(vmin=0, vmax=vmax)
+    if k == 1:
+        ax = fig.add_subplot(1, 1, 1)
+        x = pts[keys[0]].to_numpy(float)
+        ax.scatter(x[~ok], imp[~ok], c=imp[~ok], cmap=cmap, norm=norm, s=18, alpha=0.8)
+        ax.scatter(x[ok], imp[ok], c=imp[ok], cmap=cmap, norm=norm, s=26, edgecolors="black", linewidths=0.8)
+        ax.axhline(results.cutoff, color="0.3", ls="--", lw=1, label=f"cutoff {results.cutoff:g}")
+        if keys[0] in logs:
+            ax.set_xscale("log")
+        ax.set_xlabel(keys[0])
+        ax.set_ylabel(f"largest implausibility (clipped at {vmax:g})")
+        ax.legend(frameon=False)
+        ax.grid(alpha=0.3)
+        return fig
+    axes = fig.subplots(k, k, squeeze=False)
+    for i, yk in enumerate(keys):
+        for j, xk in enumerate(keys):
+            ax = axes[i][j]
+            if j > i:
+                ax.set_axis_off()
+                continue
+            x = pts[xk].to_numpy(float)
+            if xk in logs:
+                ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            if yk in logs and i != j:
+                ax.set_yscale("log")
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            if i == j:
+                nb = min(15, max(5, len(x) // 4))
+                bins = np.geomspace(x.min(), x.max(), nb + 1) if xk in logs else np.histogram_bin_edges(x, bins=nb)
+                ax.hist(x, bins=bins, color="0.8", label="sampled")
+                ax.hist(x[ok], bins=bins, color="C2", label="non-implausible")
+                if i == 0:
+                    ax.legend(frameon=False, fontsize=7)
+            else:
+                y = pts[yk].to_numpy(float)
+                order = np.argsort(-imp[~ok])
+                ax.scatter(x[~ok][order], y[~ok][order], c=imp[~ok][order], cmap=cmap, norm=norm, s=12, alpha=0.7)
+                ax.scatter(x[ok], y[ok], c=imp[ok], cmap=cmap, norm=norm, s=22, edgecolors="black", linewidths=0.7)
+            if i == k - 1:
+                ax.set_xlabel(_short(xk), fontsize=8)
+            if j == 0 and i > 0:
+                ax.set_ylabel(_short(yk), fontsize=8)
+            ax.tick_params(labelsize=7)
+    sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
+    # In the empty upper triangle, so the pairs keep the figure's width.
+    cax = axes[0][k - 1].inset_axes((0.55, 0.05, 0.08, 0.9))
+    bar = fig.colorbar(sm, cax=cax)
+    bar.set_label(f"largest implausibility\n(clipped at {vmax:g})", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    n_ok = int(ok.sum())
+    fig.suptitle(
+        f"history matching: {n_ok} of {len(pts)} points non-implausible (cutoff {results.cutoff:g}, outlined)",
+        fontsize=10,
+    )
+    return fig
+
+
+def calibration_fit(results: CalibrationResults, point: Any = None, ax: Axes | None = None) -> Figure:
+    """Each target with its interval (value +/- 2 sd) beside the model's mean +/- 2 sd of a mean at ``point``.
+
+    ``point`` defaults to the best point; the model's bar is its replicate
+    spread over the replicates (sd / sqrt(reps)). Each target is drawn on its
+    own scale, as a share of the target value.
+    """
+    fit = results.fit(point)
+    fig, ax = _axes(ax, (7, 0.7 * len(fit) + 1.5))
+    y = np.arange(len(fit))[::-1]
+    scale = np.where(fit["value"].to_numpy(float) != 0, np.abs(fit["value"].to_numpy(float)), 1.0)
+    t_sd = fit["target_sd"].to_numpy(float) / scale
+    m_sd = fit["model_sd"].to_numpy(float) / np.sqrt(results.reps) / scale
+    ax.errorbar(fit["value"] / scale, y + 0.12, xerr=2 * t_sd, fmt="s", color="C3", capsize=3, label="target +/- 2 sd")
+    ax.errorbar(
+        fit["model_mean"] / scale, y - 0.12, xerr=2 * m_sd, fmt="o", color="C0", capsize=3, label="model mean +/- 2 se"
+    )
+    for yi, imp in zip(y, fit["implausibility"], strict=True):
+        ax.annotate(
+            f"I = {imp:.2f}",
+            (1.0, yi),
+            xycoords=("axes fraction", "data"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_yticks(y, fit["target"].tolist(), fontsize=8)
+    ax.set_xlabel("relative to the target value")
+    ax.axvline(1.0, color="0.6", lw=0.8)
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title("calibration targets against the model at the best point", fontsize=10)
+    return fig
 
 
 def save(fig: Figure, path: Any, dpi: int = 120) -> Any:

@@ -41,9 +41,23 @@ def policy_dirs() -> list[str]:
 
 
 def installed_scenarios() -> list[str]:
-    """Names of the scenarios that ship with safesim (usable as bare names)."""
+    """Names of the scenarios that ship with safesim (usable as bare names).
+
+    Sensitivity and calibration plans in the same folder (a top-level
+    ``parameters:`` key, which no scenario has) are not scenarios and are left out.
+    """
     folder = scenarios_dir()
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.yaml") if not _is_plan(p))
+
+
+def _is_plan(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.startswith(("parameters:", "targets:")) for line in text.splitlines())
 
 
 def resolve_scenario_path(name_or_path: str | os.PathLike[str]) -> Path:

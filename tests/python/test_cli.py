@@ -14,7 +14,7 @@ from conftest import REPO, SMALL_ARGS, run_cli
 
 import safesim
 
-SUBCOMMANDS = ["run", "compare", "sweep", "sensitivity", "validate", "params", "metrics"]
+SUBCOMMANDS = ["run", "compare", "sweep", "sensitivity", "calibrate", "validate", "params", "metrics"]
 
 
 def test_top_level_help_lists_subcommands() -> None:

@@ -121,3 +121,11 @@ def test_bare_installed_name_works_in_the_constructor_too() -> None:
     assert sc == safesim.Scenario.load("baseline")
     with pytest.raises(safesim.ScenarioError, match="no_such_scenario"):
         _ = safesim.Scenario("no_such_scenario").spec
+
+
+def test_plan_files_are_not_listed_as_installed_scenarios() -> None:
+    names = safesim.installed_scenarios()
+    assert "baseline" in names
+    assert "risk_assessment" in names
+    assert "sensitivity_offenders" not in names
+    assert "calibration_baseline" not in names

@@ -1,0 +1,252 @@
+"""Calibration by history matching: arithmetic, a synthetic truth, validation, reproducibility, the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+import yaml
+from conftest import REPO, run_cli
+
+import safesim as ss
+from safesim.calibration import INTERVAL_Z, Target, implausibility
+
+matplotlib.use("Agg")
+
+SHARE = "offenders.share_of_adults"
+DYADS = "offenders.groomer.max_open_dyads"
+CONTACTED = "minors_contacted_per_1k"
+
+
+@pytest.fixture(scope="module")
+def truth(small_baseline: ss.Scenario) -> dict[str, float]:
+    """Model output at a known share of offending adults, on seeds the calibration does not use."""
+    res = ss.replicate(small_baseline.set(SHARE, 0.008), n=10, seed=100)
+    s = res.summary()
+    row = s[(s.scope == "ecosystem") & (s.metric == CONTACTED)].iloc[0]
+    return {"share": 0.008, "mean": float(row["mean"]), "sd": float(row["sd"])}
+
+
+def synthetic_target(truth: dict[str, float]) -> Target:
+    return Target(CONTACTED, truth["mean"], sd=truth["sd"], mapping="the model itself", source="synthetic truth")
+
+
+# ------------------------------------------------------------------ arithmetic
+def test_implausibility_by_hand() -> None:
+    # |12 - 10| / sqrt(1 + 6 / 2 + 0) = 2 / 2
+    assert implausibility(12.0, 10.0, target_var=1.0, model_var=6.0, reps=2) == pytest.approx(1.0)
+    # with a discrepancy: 3 / sqrt(4 + 0 + 5) = 1
+    assert implausibility(7.0, 10.0, target_var=4.0, discrepancy_var=5.0) == pytest.approx(1.0)
+    assert implausibility(10.0, 10.0) == 0.0
+    assert implausibility(10.5, 10.0) == math.inf
+    assert implausibility(math.nan, 10.0, target_var=1.0) == math.inf
+    arr = implausibility(np.array([10.0, 13.0]), 10.0, target_var=9.0)
+    assert arr.tolist() == [0.0, 1.0]
+
+
+def test_interval_target_is_a_95_percent_interval() -> None:
+    t = Target("minors_solicited_per_1k", interval=(0.02, 0.06), transform="share_from_per_1k")
+    assert t.value == pytest.approx(0.04)
+    assert t.target_sd == pytest.approx(0.04 / (2 * INTERVAL_Z))
+    assert t.measure({"minors_solicited_per_1k": 30.0}) == pytest.approx(0.03)
+
+
+def test_measures_ratio_and_callable() -> None:
+    ratio = Target("clearinghouse_actionable / clearinghouse_reports", 0.49, sd=0.05)
+    assert ratio.metrics_used() == ["clearinghouse_actionable", "clearinghouse_reports"]
+    assert ratio.measure({"clearinghouse_actionable": 1.0, "clearinghouse_reports": 4.0}) == 0.25
+    assert math.isnan(ratio.measure({"clearinghouse_actionable": 0.0, "clearinghouse_reports": 0.0}))
+    f = Target(lambda t: t["minors_exploited"] / t["minors_solicited"], 0.5, sd=0.1, name="exploited_given_solicited")
+    assert f.measure({"minors_exploited": 2.0, "minors_solicited": 8.0}) == 0.25
+    assert f.label == "exploited_given_solicited"
+
+
+# ------------------------------------------------------------------ the method
+def test_synthetic_truth_is_kept_and_a_wrong_region_ruled_out(
+    small_baseline: ss.Scenario, truth: dict[str, float]
+) -> None:
+    cal = ss.calibrate(small_baseline, {SHARE: (0.001, 0.06)}, [synthetic_target(truth)], n=16, reps=4, seed=1)
+    pts = cal.points
+    ok = cal.non_implausible()
+    assert ok[SHARE].min() < truth["share"] < ok[SHARE].max()
+    near = pts[(pts[SHARE] - truth["share"]).abs() < 0.003]
+    assert len(near)
+    assert near["non_implausible"].all()
+    far = pts[pts[SHARE] > 0.04]
+    assert len(far) >= 3
+    assert not far["non_implausible"].any()
+    # Sampled close around the truth, nothing is ruled out.
+    close = ss.calibrate(small_baseline, {SHARE: (0.0075, 0.0085)}, [synthetic_target(truth)], n=6, reps=4, seed=1)
+    assert close.points["non_implausible"].all()
+    assert close.points[f"{CONTACTED}:I"].max() < 3
+
+
+def test_waves_sample_within_the_survivors(small_baseline: ss.Scenario, truth: dict[str, float]) -> None:
+    cal = ss.calibrate(small_baseline, {SHARE: (0.001, 0.06)}, [synthetic_target(truth)], n=12, reps=3, waves=2, seed=2)
+    r = cal.ranges().set_index("wave")
+    assert list(r.index) == [1, 2]
+    assert r.loc[2, "sampled_high"] < 0.06  # the ruled-out top of the range is not sampled again
+    w2 = cal.points[cal.points["wave"] == 2]
+    assert w2[SHARE].between(r.loc[2, "sampled_low"], r.loc[2, "sampled_high"]).all()
+    assert cal.points["point"].tolist() == list(range(24))
+
+
+def test_integer_keys_are_sampled_as_integers(small_baseline: ss.Scenario, truth: dict[str, float]) -> None:
+    cal = ss.calibrate(small_baseline, {DYADS: (2, 5), SHARE: (0.005, 0.01)}, [synthetic_target(truth)], n=8, reps=1)
+    values = cal.points[DYADS]
+    assert values.dtype.kind == "i"
+    assert set(values) <= {2, 3, 4, 5}
+    assert len(set(values)) >= 3
+    sc = cal.scenario_at(int(cal.points["point"].iloc[0]))
+    assert isinstance(sc.to_dict()["offenders"]["groomer"]["max_open_dyads"], int)
+
+
+def test_same_seed_same_result(small_baseline: ss.Scenario, truth: dict[str, float]) -> None:
+    args = (small_baseline, {SHARE: (0.001, 0.03), DYADS: (2, 8)}, [synthetic_target(truth)])
+    a = ss.calibrate(*args, n=6, reps=2, seed=5)
+    b = ss.calibrate(*args, n=6, reps=2, seed=5, executor="serial")
+    c = ss.calibrate(*args, n=6, reps=2, seed=6)
+    assert a.points.equals(b.points)
+    assert not np.allclose(a.points[SHARE], c.points[SHARE])
+
+
+def test_results_api_and_save(small_baseline: ss.Scenario, truth: dict[str, float], tmp_path: Path) -> None:
+    import safesim.plotting as sp
+
+    cal = ss.calibrate(
+        small_baseline, {SHARE: (0.001, 0.03), DYADS: (2, 8)}, [synthetic_target(truth)], n=6, reps=2, out=tmp_path
+    )
+    best = cal.best()
+    assert best["max_implausibility"] == cal.points["max_implausibility"].min()
+    assert cal.scenario_at().diff(small_baseline).keys() == {SHARE, DYADS}
+    fit = cal.fit()
+    assert fit["target"].tolist() == [CONTACTED]
+    assert fit["source"].tolist() == ["synthetic truth"]
+    doc = json.loads((tmp_path / "calibration.json").read_text())
+    assert doc["provenance"]["method"] == "history matching"
+    assert doc["provenance"]["targets"][0]["mapping"] == "the model itself"
+    for name in ("points.csv", "ranges.csv", "fit.csv", "best.resolved.yaml"):
+        assert (tmp_path / name).is_file()
+    assert not list(tmp_path.rglob("*.tmp"))
+    assert sp.calibration(cal) is not None
+    assert sp.calibration_fit(cal) is not None
+    one = ss.calibrate(small_baseline, {SHARE: (0.001, 0.03)}, [synthetic_target(truth)], n=3, reps=1)
+    assert sp.calibration(one) is not None
+
+
+# ------------------------------------------------------------------ validation
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"offenders.share_of_adult": (0.001, 0.01)}, "did you mean 'share_of_adults'"),
+        ({SHARE: (0.001, 1.5)}, "outside the key's bounds [0, 1]"),
+        ({SHARE: (0.01, 0.001)}, "low < high"),
+        ({SHARE: "0.01"}, "expected a range"),
+        ({DYADS: (1.5, 4)}, "whole-number bounds"),
+        ({"platforms.main.controls.grooming_detection.enabled": (0, 1)}, "boolean key cannot be calibrated"),
+        ({SHARE: {"range": (0.0, 0.01), "log": True}}, "log sampling needs low > 0"),
+        ({}, "at least one parameter"),
+    ],
+)
+def test_bad_parameters(small_baseline: ss.Scenario, parameters: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ss.calibrate(small_baseline, parameters, [Target(CONTACTED, 50, sd=10)], n=2, reps=1)
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ({"metric": "minors_contacted_per_1000", "value": 1, "sd": 1}, "did you mean 'minors_contacted_per_1k'"),
+        ({"metric": "minors_exploited / minors_solicted", "value": 1, "sd": 1}, "unknown metric 'minors_solicted'"),
+        ({"metric": CONTACTED, "value": 1, "sd": 1, "scope": "tiktok"}, "unknown scope 'tiktok'"),
+        ({"metric": CONTACTED, "value": 1, "sd": 1, "transform": "log"}, "unknown transform 'log'"),
+        ({"metric": CONTACTED, "value": 1, "sd": 1, "interval": [0, 2]}, "sd or interval, not both"),
+        ({"metric": CONTACTED, "sd": 1}, "a finite value (or an interval)"),
+        ({"metric": CONTACTED, "value": 1, "weight": 2}, "unknown key(s) weight"),
+    ],
+)
+def test_bad_targets(small_baseline: ss.Scenario, target: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ss.calibrate(small_baseline, {SHARE: (0.001, 0.01)}, [target], n=2, reps=1)
+
+
+# ------------------------------------------------------------------ command line
+def test_cli_end_to_end(tmp_path: Path) -> None:
+    plan = {
+        "scenario": "baseline",
+        "set": {"population.users": 2000, "horizon_days": 60},
+        "n": 6,
+        "reps": 2,
+        "waves": 2,
+        "parameters": {SHARE: {"range": [0.001, 0.03], "log": True}, DYADS: [2, 6]},
+        "targets": [
+            {
+                "name": "contacted_share",
+                "metric": CONTACTED,
+                "transform": "share_from_per_1k",
+                "interval": [0.02, 0.1],
+                "mapping": "a made-up figure for the test",
+                "source": "test",
+            }
+        ],
+    }
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan))
+    out = tmp_path / "out"
+    proc = run_cli("calibrate", path, "--out", out, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    for text in ("non-implausible ranges", "best point", "fit at the best point", "contacted_share"):
+        assert text in proc.stdout
+    for name in ("points.csv", "ranges.csv", "fit.csv", "calibration.json", "calibration.png", "calibration_fit.png"):
+        assert (out / name).is_file(), name
+    assert (out / "wave1" / "runs").is_dir()
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text(
+        yaml.safe_dump({"scenario": "baseline", "parameters": {SHARE: [0.001, 0.01]}, "targets": [{"metric": "nope"}]})
+    )
+    proc = run_cli("calibrate", path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert "calibrate: error" in proc.stderr
+    path.write_text(yaml.safe_dump({"scenario": "baseline", "targets": []}))
+    proc = run_cli("calibrate", path)
+    assert proc.returncode == 2
+    assert "missing 'parameters'" in proc.stderr
+
+
+def test_baseline_plan_is_valid() -> None:
+    """The shipped plan parses and every parameter and target checks out against the baseline."""
+    from safesim.calibration import _parameters
+
+    doc = yaml.safe_load((REPO / "scenarios" / "calibration_baseline.yaml").read_text())
+    base = ss.Scenario.default()
+    params = _parameters(base, doc["parameters"])
+    assert {p.key for p in params} >= {SHARE, "offenders.groomer.contacts_per_day"}
+    for t in doc["targets"]:
+        target = Target.from_dict(t)
+        target.validate(base)
+        assert target.mapping
+        assert target.source
+
+
+def test_rerun_with_out_reads_the_runs_back(
+    small_baseline: ss.Scenario, truth: dict[str, float], tmp_path: Path
+) -> None:
+    args = (small_baseline, {SHARE: (0.001, 0.03)}, [synthetic_target(truth)])
+    first = ss.calibrate(*args, n=4, reps=2, waves=2, seed=3, out=tmp_path)
+    again = ss.calibrate(*args, n=4, reps=2, waves=2, seed=3, out=tmp_path)
+    assert first.points.equals(again.points)
+    assert len(list((tmp_path / "wave2" / "runs").glob("*.json"))) == 8  # one manifest per run
+
+
+def test_the_plan_is_not_listed_as_a_scenario() -> None:
+    assert "baseline" in ss.installed_scenarios()
+    assert "calibration_baseline" not in ss.installed_scenarios()
