@@ -374,18 +374,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _check_common(args)
     path = Path(args.sweep)
     doc = _load_sweep_file(path)
-    source = str(doc["scenario"])
-    candidate = path.parent / source
-    sc = Scenario.load(candidate if candidate.is_file() else source)
-    for key, value in (doc.get("set") or {}).items():
-        sc = sc.set(str(key), value)
-    for name in doc.get("policies") or []:
-        sc = sc.with_policy(str(name))
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE")
-        sc = sc.set_yaml(key.strip(), value.strip())
+    sc = _plan_scenario(path, doc, args.set)
     try:
         points = expand_sweep(doc["grid"] if "grid" in doc else doc["samples"])
     except (TypeError, ValueError) as err:
@@ -635,18 +624,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             raise InputError(f"--{name} must be >= 1, got {value}")
     path = Path(args.plan)
     doc = _load_calibration_plan(path)
-    source = str(doc["scenario"])
-    candidate = path.parent / source
-    sc = Scenario.load(candidate if candidate.is_file() else source)
-    for key, value in (doc.get("set") or {}).items():
-        sc = sc.set(str(key), value)
-    for name in doc.get("policies") or []:
-        sc = sc.with_policy(str(name))
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE")
-        sc = sc.set_yaml(key.strip(), value.strip())
+    sc = _plan_scenario(path, doc, args.set)
     try:
         targets = [Target.from_dict(t) for t in doc["targets"]]
         cal = calibrate(
