@@ -628,6 +628,28 @@ def _next_ranges(
     return out
 
 
+def check_inputs(
+    scenario: Scenario, parameters: Mapping[str, Any], targets: Sequence[Target | Mapping[str, Any]]
+) -> tuple[list[Parameter], list[Target]]:
+    """The checks :func:`calibrate` makes before any run (``safesim validate`` makes them too).
+
+    Parameters against the parameter dictionary, targets against the engine's
+    metrics and the scenario's scopes, target names unique; a ValueError (or
+    the scenario's own ScenarioError) names the culprit.
+    """
+    params = _parameters(scenario, parameters)
+    tlist = [t if isinstance(t, Target) else Target.from_dict(t) for t in targets]
+    if not tlist:
+        raise ValueError("give at least one target")
+    labels = [t.label for t in tlist]
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        raise ValueError(f"target names must be unique (give name=...): {', '.join(dupes)}")
+    for t in tlist:
+        t.validate(scenario)
+    return params, tlist
+
+
 def calibrate(
     scenario: Scenario | PathLike,
     parameters: Mapping[str, Any],
@@ -666,16 +688,7 @@ def calibrate(
     if not cutoff > 0:
         raise ValueError(f"cutoff must be > 0, got {cutoff}")
     sc = as_scenario(scenario)
-    params = _parameters(sc, parameters)
-    tlist = [t if isinstance(t, Target) else Target.from_dict(t) for t in targets]
-    if not tlist:
-        raise ValueError("give at least one target")
-    labels = [t.label for t in tlist]
-    dupes = sorted({x for x in labels if labels.count(x) > 1})
-    if dupes:
-        raise ValueError(f"target names must be unique (give name=...): {', '.join(dupes)}")
-    for t in tlist:
-        t.validate(sc)
+    params, tlist = check_inputs(sc, parameters, targets)
     base = _check_seed(sc.seed if seed is None else seed)
     seeds = [base + i for i in range(reps)]
     rng = np.random.default_rng([base, 0x5AFE])

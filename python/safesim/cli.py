@@ -490,16 +490,33 @@ def _plan_scenario(path: Path, doc: dict[str, Any], sets: Sequence[str] | None) 
     return sc
 
 
-def _is_sensitivity_plan(path: str) -> bool:
-    """A sensitivity plan (top-level `scenario:` and `parameters:`) rather than a scenario."""
+def _plan_kind(path: str) -> str | None:
+    """'calibration' or 'sensitivity' for a plan file (top-level `scenario:` and
+    `parameters:`, and `targets:` for calibration), None for anything else."""
     p = Path(path)
     if p.suffix not in (".yaml", ".yml") or not p.is_file():
-        return False
+        return None
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError):
-        return False
-    return isinstance(data, dict) and "parameters" in data and "scenario" in data
+        return None
+    if not (isinstance(data, dict) and "parameters" in data and "scenario" in data):
+        return None
+    return "calibration" if "targets" in data else "sensitivity"
+
+
+def _validate_calibration_plan(path: str) -> None:
+    """Check a calibration plan's keys, base scenario, ranges and targets, without running anything."""
+    from safesim.calibration import check_inputs
+
+    doc = _load_calibration_plan(Path(path))
+    sc = _plan_scenario(Path(path), doc, None)
+    try:
+        check_inputs(sc, doc["parameters"], doc["targets"])
+    except ScenarioError:
+        raise
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{path}: {err}") from None
 
 
 def _validate_sensitivity_plan(path: str) -> None:
@@ -772,9 +789,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.scenarios:
         try:
+            plan = _plan_kind(path)
             if _is_bundle(path):
                 _validate_bundle(path)
-            elif _is_sensitivity_plan(path):
+            elif plan == "calibration":
+                _validate_calibration_plan(path)
+            elif plan == "sensitivity":
                 _validate_sensitivity_plan(path)
             else:
                 Scenario.load(path).spec  # noqa: B018  (loading is the validation)
@@ -978,7 +998,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="check scenario files",
         description="Load and validate each scenario; print 'OK PATH' for a valid one and a one-line error "
         "(FILE:LINE:COL: KEY.PATH: message) on stderr for a bad one. Exit status 2 if any is bad. Policy bundles "
-        "and sensitivity plans (top-level 'parameters:') are recognised and checked as such.",
+        "and sensitivity and calibration plans (top-level 'parameters:') are recognised and checked as such.",
     )
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help=scenario_help)
     p.set_defaults(func=cmd_validate)

@@ -250,3 +250,21 @@ def test_rerun_with_out_reads_the_runs_back(
 def test_the_plan_is_not_listed_as_a_scenario() -> None:
     assert "baseline" in ss.installed_scenarios()
     assert "calibration_baseline" not in ss.installed_scenarios()
+
+
+def test_validate_checks_every_shipped_file_and_a_bad_calibration_plan(tmp_path: Path) -> None:
+    """`safesim validate scenarios/*.yaml` (as the README says) passes on scenarios and both kinds of plan,
+    and a calibration plan with an unknown target metric fails with one line, without running."""
+    files = sorted((REPO / "scenarios").glob("*.yaml"))
+    proc = run_cli("validate", *files)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("OK ") == len(files)
+    doc = yaml.safe_load((REPO / "scenarios" / "calibration_baseline.yaml").read_text())
+    doc["scenario"] = "baseline"
+    doc["targets"][0]["metric"] = "minors_solicted_per_1k"
+    bad = tmp_path / "bad_plan.yaml"
+    bad.write_text(yaml.safe_dump(doc))
+    proc = run_cli("validate", bad)
+    assert proc.returncode == 2
+    assert "unknown metric 'minors_solicted_per_1k'" in proc.stderr
+    assert "Traceback" not in proc.stderr
