@@ -350,7 +350,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_sweep_file(path: Path) -> dict[str, Any]:
+def _read_plan(path: Path, keys: Sequence[str], required: Sequence[str], shape: str) -> dict[str, Any]:
+    """A YAML plan file (sweep, sensitivity, calibration) as a mapping. A missing
+    file, bad YAML, a non-mapping (``shape`` says what is expected), a key not in
+    ``keys`` (listed in that order) or a missing ``required`` key is an InputError."""
     try:
         doc = yaml.safe_load(path.read_text())
     except FileNotFoundError:
@@ -358,13 +361,23 @@ def _load_sweep_file(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as err:
         raise InputError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
     if not isinstance(doc, dict):
-        raise InputError(f"{path}: expected a mapping with scenario, reps and grid or samples")
-    known = {"scenario", "reps", "seed", "grid", "samples", "metrics", "set", "policies"}
-    unknown = sorted(set(doc) - known)
+        raise InputError(f"{path}: expected a mapping with {shape}")
+    unknown = sorted(set(doc) - set(keys))
     if unknown:
-        raise InputError(f"{path}: unknown key(s) {', '.join(unknown)} (expected {', '.join(sorted(known))})")
-    if "scenario" not in doc:
-        raise InputError(f"{path}: missing 'scenario'")
+        raise InputError(f"{path}: unknown key(s) {', '.join(unknown)} (expected {', '.join(keys)})")
+    for key in required:
+        if key not in doc:
+            raise InputError(f"{path}: missing '{key}'")
+    if "parameters" in required and (not isinstance(doc["parameters"], dict) or not doc["parameters"]):
+        raise InputError(f"{path}: 'parameters' must map key paths to [low, high]")
+    return doc
+
+
+SWEEP_KEYS = sorted({"scenario", "reps", "seed", "grid", "samples", "metrics", "set", "policies"})
+
+
+def _load_sweep_file(path: Path) -> dict[str, Any]:
+    doc = _read_plan(path, SWEEP_KEYS, ("scenario",), "scenario, reps and grid or samples")
     if ("grid" in doc) == ("samples" in doc):
         raise InputError(f"{path}: give exactly one of 'grid' (key: [values]) or 'samples' (a list of mappings)")
     return doc
@@ -416,26 +429,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 SENSITIVITY_KEYS = {"scenario", "method", "n", "reps", "seed", "parameters", "metrics", "scope", "set", "policies"}
 
 
-def _load_plan(path: Path) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except yaml.YAMLError as err:
-        raise InputError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
-    if not isinstance(doc, dict):
-        raise InputError(f"{path}: expected a mapping with scenario, method, n, reps and parameters")
-    unknown = sorted(set(doc) - SENSITIVITY_KEYS)
-    if unknown:
-        raise InputError(
-            f"{path}: unknown key(s) {', '.join(unknown)} (expected {', '.join(sorted(SENSITIVITY_KEYS))})"
-        )
-    for key in ("scenario", "parameters"):
-        if key not in doc:
-            raise InputError(f"{path}: missing '{key}'")
-    if not isinstance(doc["parameters"], dict) or not doc["parameters"]:
-        raise InputError(f"{path}: 'parameters' must map key paths to [low, high]")
-    return doc
+def _load_sensitivity_plan(path: Path) -> dict[str, Any]:
+    return _read_plan(
+        path, sorted(SENSITIVITY_KEYS), ("scenario", "parameters"), "scenario, method, n, reps and parameters"
+    )
 
 
 def _pm(value: float, half: float) -> str:
@@ -523,7 +520,7 @@ def _validate_sensitivity_plan(path: str) -> None:
     """Check a plan's keys, base scenario and every range, without running anything."""
     from safesim.sensitivity import make_parameters
 
-    doc = _load_plan(Path(path))
+    doc = _load_sensitivity_plan(Path(path))
     sc = _plan_scenario(Path(path), doc, None)
     try:
         make_parameters(sc, doc["parameters"])
@@ -540,7 +537,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     _check_common(args)
     path = Path(args.plan)
-    doc = _load_plan(path)
+    doc = _load_sensitivity_plan(path)
     sc = _plan_scenario(path, doc, args.set)
     method = args.method or str(doc.get("method", "morris"))
     n = args.n if args.n is not None else doc.get("n")
@@ -610,22 +607,9 @@ CALIBRATION_PLAN_KEYS = (
 
 
 def _load_calibration_plan(path: Path) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except yaml.YAMLError as err:
-        raise InputError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
-    if not isinstance(doc, dict):
-        raise InputError(f"{path}: expected a mapping with scenario, parameters and targets")
-    unknown = sorted(set(doc) - set(CALIBRATION_PLAN_KEYS))
-    if unknown:
-        raise InputError(f"{path}: unknown key(s) {', '.join(unknown)} (expected {', '.join(CALIBRATION_PLAN_KEYS)})")
-    for key in ("scenario", "parameters", "targets"):
-        if key not in doc:
-            raise InputError(f"{path}: missing '{key}'")
-    if not isinstance(doc["parameters"], dict) or not doc["parameters"]:
-        raise InputError(f"{path}: 'parameters' must map key paths to [low, high]")
+    doc = _read_plan(
+        path, CALIBRATION_PLAN_KEYS, ("scenario", "parameters", "targets"), "scenario, parameters and targets"
+    )
     if not isinstance(doc["targets"], list) or not all(isinstance(t, dict) for t in doc["targets"]):
         raise InputError(f"{path}: 'targets' must be a list of mappings (metric, value or interval, sd, ...)")
     return doc
