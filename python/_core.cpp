@@ -237,4 +237,14 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("parameter_dictionary", &safesim::parameter_dictionary_markdown,
         "The parameter dictionary as Markdown (scenarios/README.md).");
+  m.def(
+      "parameters",
+      [] {
+        py::list out;
+        for (const auto& p : safesim::parameter_table()) out.append(py::make_tuple(p.key, p.kind, p.unit, p.lo, p.hi));
+        return out;
+      },
+      "Every scenario key of the parameter dictionary as (key, kind, unit, low, high): platform keys as "
+      "platforms.<name>.KEY, bounds the kind's own narrowed by the key's (infinite where unbounded; both "
+      "infinite for non-numeric kinds).");
 }

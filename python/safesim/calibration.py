@@ -46,7 +46,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ from scipy.stats import qmc
 from safesim import _core
 from safesim.api import _check_n, _check_seed, _execute, as_scenario, point_scenario
 from safesim.results import ECOSYSTEM, Results, Table, _records, _write_frame, metric_names
-from safesim.scenario import Scenario
+from safesim.scenario import Scenario, parameter_bounds
 
 __all__ = [
     "TRANSFORMS",
@@ -304,44 +304,7 @@ class Parameter:
         return {"key": self.key, "low": self.low, "high": self.high, "integer": self.integer, "log": self.log}
 
 
-_KIND = re.compile(r"^(prob|rate|real|count|integer)(?: in \[([^,\]]+), ([^\]]+)\])?$")
-
-
-@lru_cache(maxsize=1)
-def _dictionary() -> dict[str, tuple[str, float, float]]:
-    """Numeric keys of the parameter dictionary: key -> (kind, low, high)."""
-    out: dict[str, tuple[str, float, float]] = {}
-    default_bounds = {
-        "prob": (0.0, 1.0),
-        "rate": (0.0, math.inf),
-        "real": (-math.inf, math.inf),
-        "count": (0.0, math.inf),
-        "integer": (-math.inf, math.inf),
-    }
-    for line in _core.parameter_dictionary().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 2 or not cells[0].startswith("`"):
-            continue
-        key, kind = cells[0].strip("`"), cells[1]
-        m = _KIND.match(kind)
-        if not m:
-            out[key] = (kind, math.nan, math.nan)  # boolean, choice, text, path: not calibratable
-            continue
-        lo, hi = default_bounds[m.group(1)]
-        if m.group(2) is not None:
-            lo, hi = float(m.group(2)), float(m.group(3))
-        out[key] = (m.group(1), lo, hi)
-    return out
-
-
-def _dictionary_key(key: str) -> str:
-    """The parameter-dictionary form of a key path: platform names become ``<name>``."""
-    parts = key.split(".")
-    if parts[0] == "platforms" and len(parts) > 2:
-        return ".".join(["platforms", "<name>", *parts[2:]])
-    if parts[0] == "platform_defaults" and len(parts) > 1:
-        return ".".join(["platforms", "<name>", *parts[1:]])
-    return key
+_NUMERIC_KINDS = ("prob", "rate", "real", "count", "integer")
 
 
 def _suggest(name: str, known: Sequence[str]) -> str:
@@ -355,7 +318,6 @@ def _parameters(scenario: Scenario, parameters: Mapping[str, Any]) -> list[Param
     """Checked parameters: the key exists and is numeric, the range lies within its bounds."""
     if not parameters:
         raise ValueError("give at least one parameter to calibrate: {key.path: (low, high)}")
-    table = _dictionary()
     out = []
     for key, spec in parameters.items():
         key = str(key)
@@ -374,12 +336,12 @@ def _parameters(scenario: Scenario, parameters: Mapping[str, Any]) -> list[Param
             raise ValueError(f"parameter {key}: range bounds must be numbers, got {list(spec)!r}") from None
         if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
             raise ValueError(f"parameter {key}: expected low < high, got [{spec[0]}, {spec[1]}]")
-        entry = table.get(_dictionary_key(key))
+        entry = parameter_bounds(key)
         if entry is None:
             scenario.set(key, low).spec  # noqa: B018  (raises ScenarioError with a suggestion)
             raise ValueError(f"parameter {key}: not a numeric key of the parameter dictionary")
         kind, kmin, kmax = entry
-        if math.isnan(kmin):
+        if kind not in _NUMERIC_KINDS:
             raise ValueError(f"parameter {key}: a {kind} key cannot be calibrated over a range")
         if low < kmin or high > kmax:
             raise ValueError(

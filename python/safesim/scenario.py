@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import os
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,15 @@ import yaml
 from safesim import _core
 from safesim.errors import ScenarioError
 
-__all__ = ["Scenario", "installed_scenarios", "policy_dirs", "resolve_scenario_path", "scenarios_dir", "yaml_scalar"]
+__all__ = [
+    "Scenario",
+    "installed_scenarios",
+    "parameter_bounds",
+    "policy_dirs",
+    "resolve_scenario_path",
+    "scenarios_dir",
+    "yaml_scalar",
+]
 
 
 def scenarios_dir() -> Path:
@@ -32,6 +40,29 @@ def scenarios_dir() -> Path:
     if installed.is_dir():
         return installed
     return here.parent.parent / "scenarios"  # python/safesim -> repository root
+
+
+@lru_cache(maxsize=1)
+def _parameter_table() -> dict[str, tuple[str, float, float]]:
+    return {key: (kind, lo, hi) for key, kind, _unit, lo, hi in _core.parameters()}
+
+
+def parameter_bounds(key: str) -> tuple[str, float, float] | None:
+    """``(kind, low, high)`` of a scenario key from the parameter dictionary, or None if unknown.
+
+    A platform key may name its platform (``platforms.main.…``) or be a
+    ``platform_defaults.…`` key. Bounds are the kind's own narrowed by the
+    key's (infinite where unbounded, both infinite for non-numeric kinds).
+
+    >>> parameter_bounds("platforms.main.controls.reporting.steps")
+    ('count', 1.0, 100.0)
+    """
+    parts = key.split(".")
+    if parts[0] == "platforms" and len(parts) > 2:
+        key = ".".join(["platforms", "<name>", *parts[2:]])
+    elif parts[0] == "platform_defaults" and len(parts) > 1:
+        key = ".".join(["platforms", "<name>", *parts[1:]])
+    return _parameter_table().get(key)
 
 
 def policy_dirs() -> list[str]:

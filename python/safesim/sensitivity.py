@@ -50,11 +50,10 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,7 @@ import pandas as pd
 from safesim import _core
 from safesim.api import PathLike, _check_n, _check_seed, _execute, as_scenario, point_scenario
 from safesim.results import ECOSYSTEM, SweepResults, Table, _records, _write_frame, metric_names
-from safesim.scenario import Scenario
+from safesim.scenario import Scenario, parameter_bounds
 
 __all__ = ["METHODS", "Parameter", "SensitivityResults", "parameter_bounds", "sensitivity"]
 
@@ -72,48 +71,6 @@ METHODS = ("morris", "sobol")
 DISTS = ("uniform", "loguniform")
 NUMERIC_KINDS = ("prob", "rate", "real", "count", "integer")
 INTEGER_KINDS = ("count", "integer")
-
-
-# ------------------------------------------------------------------ parameter dictionary
-@lru_cache(maxsize=1)
-def _dictionary() -> dict[str, tuple[str, float, float]]:
-    """``{key pattern: (kind, low, high)}`` from the parameter dictionary's tables."""
-    out: dict[str, tuple[str, float, float]] = {}
-    text = _core.parameter_dictionary().split("## Output metrics")[0]
-    for line in text.splitlines():
-        if not line.startswith("| `"):
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        key = cells[0].strip("`")
-        kind_text = cells[1]
-        kind = re.split(r"[\s:]", kind_text, maxsplit=1)[0]
-        lo, hi = {"prob": (0.0, 1.0), "rate": (0.0, math.inf), "count": (0.0, math.inf)}.get(
-            kind, (-math.inf, math.inf)
-        )
-        m = re.search(r"in \[([^,\]]+),\s*([^\]]+)\]", kind_text)
-        if m:
-            lo, hi = float(m.group(1)), float(m.group(2))
-        out[key] = (kind, lo, hi)
-    return out
-
-
-def _pattern(key: str) -> str:
-    """The dictionary's form of a key path: platform names become ``<name>``."""
-    parts = key.split(".")
-    if parts[0] == "platforms" and len(parts) > 2:
-        return ".".join(["platforms", "<name>", *parts[2:]])
-    if parts[0] == "platform_defaults":
-        return ".".join(["platforms", "<name>", *parts[1:]])
-    return key
-
-
-def parameter_bounds(key: str) -> tuple[str, float, float] | None:
-    """``(kind, low, high)`` of a scenario key from the parameter dictionary, or None if unknown.
-
-    >>> parameter_bounds("platforms.main.controls.reporting.steps")
-    ('count', 1.0, 100.0)
-    """
-    return _dictionary().get(_pattern(key))
 
 
 # ------------------------------------------------------------------ parameters

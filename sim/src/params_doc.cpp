@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "safesim/metrics.hpp"
@@ -63,6 +64,25 @@ const char* kind_name(Kind k) {
   return "?";
 }
 
+/// The kind's own bounds: [0, 1] for probabilities, [0, inf) for rates and counts.
+std::pair<double, double> kind_bounds(Kind k) {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  if (k == Kind::prob) return {0.0, 1.0};
+  if (k == Kind::rate || k == Kind::count) return {0.0, inf};
+  return {-inf, inf};
+}
+
+bool numeric(Kind k) {
+  return k == Kind::prob || k == Kind::rate || k == Kind::real || k == Kind::count || k == Kind::integer;
+}
+
+/// The bounds a value of the key must lie in: the kind's, narrowed by the key's.
+std::pair<double, double> value_bounds(const Meta& m) {
+  const auto [lo, hi] = kind_bounds(m.kind);
+  if (!numeric(m.kind)) return {lo, hi};
+  return {std::max(m.lo, lo), std::min(m.hi, hi)};
+}
+
 /// The kind column: the kind, its allowed names, and bounds narrower than the kind's own.
 std::string kind_cell(const Meta& m, const std::vector<std::string>& choices) {
   std::string s = kind_name(m.kind);
@@ -71,10 +91,8 @@ std::string kind_cell(const Meta& m, const std::vector<std::string>& choices) {
     for (std::size_t i = 0; i < choices.size(); ++i) s += (i ? ", " : "") + ("`" + choices[i] + "`");
     return s;
   }
-  double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
-  if (m.kind == Kind::prob) lo = 0, hi = 1;
-  if (m.kind == Kind::rate || m.kind == Kind::count) lo = 0;
-  const double mlo = std::max(m.lo, lo), mhi = std::min(m.hi, hi);
+  const auto [lo, hi] = kind_bounds(m.kind);
+  const auto [mlo, mhi] = value_bounds(m);
   if (mlo > lo || mhi < hi) s += " in [" + number(mlo) + ", " + number(mhi) + "]";
   return s;
 }
@@ -82,6 +100,7 @@ std::string kind_cell(const Meta& m, const std::vector<std::string>& choices) {
 struct Row {
   std::string section;  // table it belongs to
   std::string key, kind, unit, def, meaning, source;
+  ParameterInfo info;  // the same key as data (parameter_table)
 };
 
 /// Walks describe() and records one row per field. A table is a group down
@@ -118,8 +137,10 @@ struct Collector {
     std::vector<std::string> choices;
     if constexpr (std::is_enum_v<T>)
       for (const char* n : enum_names(T{})) choices.emplace_back(n);
+    const auto [lo, hi] = value_bounds(m);
     rows.push_back(Row{section(), path(key), kind_cell(m, choices), m.unit ? m.unit : "", "`" + show(field) + "`",
-                       m.meaning ? m.meaning : "", m.source ? m.source : ""});
+                       m.meaning ? m.meaning : "", m.source ? m.source : "",
+                       ParameterInfo{path(key), kind_name(m.kind), m.unit ? m.unit : "", lo, hi}});
   }
   template <class F>
   void group(const char* key, F&& fn) {
@@ -246,22 +267,27 @@ key 'dm_polcy' (did you mean 'dm_policy'?)`.
 ## Parameters
 )";
 
-}  // namespace
-
-std::string parameter_dictionary_markdown() {
-  std::string out = kIntro;
-
+/// Every key, scenario-level then platform keys: what both the Markdown
+/// dictionary and parameter_table() are made from.
+std::pair<std::vector<Row>, std::vector<Row>> collect_rows() {
   ScenarioSpec s = default_scenario();
   Collector c;
   c.depth_of = scenario_depth;
   describe(c, s);
-  write_tables(out, c.rows);
-
   Collector pc;
   pc.root = "platforms.<name>";
   pc.depth_of = platform_depth;
   describe(pc, s.platforms.front());
-  write_tables(out, pc.rows);
+  return {std::move(c.rows), std::move(pc.rows)};
+}
+
+}  // namespace
+
+std::string parameter_dictionary_markdown() {
+  std::string out = kIntro;
+  const auto [scenario_rows, platform_rows] = collect_rows();
+  write_tables(out, scenario_rows);
+  write_tables(out, platform_rows);
 
   out += "\n## Output metrics\n\n";
   out += "Flows are counted per day (run total: sum over days, or distinct minors for `minors_*`); levels are\n";
@@ -272,6 +298,14 @@ std::string parameter_dictionary_markdown() {
     out += "| `" + std::string(m.name) + "` | " + kind + " | " + cell(std::string(m.unit)) + " | " +
            cell(std::string(m.meaning)) + " |\n";
   }
+  return out;
+}
+
+std::vector<ParameterInfo> parameter_table() {
+  std::vector<ParameterInfo> out;
+  const auto [scenario_rows, platform_rows] = collect_rows();
+  for (const auto* rows : {&scenario_rows, &platform_rows})
+    for (const Row& r : *rows) out.push_back(r.info);
   return out;
 }
 

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -393,6 +395,25 @@ TEST(Scenario, InstalledBundlesAndScenariosLoad) {
 }
 
 // ---------------------------------------------------------------- parameter dictionary
+TEST(Scenario, ParameterTableGivesEachKeysBoundsAsData) {
+  std::map<std::string, ParameterInfo> by_key;
+  for (const auto& p : parameter_table()) EXPECT_TRUE(by_key.emplace(p.key, p).second) << "duplicate " << p.key;
+  const auto& share = by_key.at("offenders.share_of_adults");
+  EXPECT_EQ(share.kind, "prob");
+  EXPECT_EQ(share.lo, 0.0);
+  EXPECT_EQ(share.hi, 1.0);
+  const auto& steps = by_key.at("platforms.<name>.controls.reporting.steps");  // count narrowed to [1, 100]
+  EXPECT_EQ(steps.kind, "count");
+  EXPECT_EQ(steps.lo, 1.0);
+  EXPECT_EQ(steps.hi, 100.0);
+  const auto& dm = by_key.at("platforms.<name>.controls.dm_policy.under_16");
+  EXPECT_EQ(dm.kind, "choice");
+  EXPECT_TRUE(std::isinf(dm.lo) && std::isinf(dm.hi));
+  // Every row of the Markdown dictionary is a key of the table, and back.
+  const std::string md = parameter_dictionary_markdown();
+  for (const auto& [key, info] : by_key) EXPECT_NE(md.find("| `" + key + "` |"), std::string::npos) << key;
+}
+
 TEST(Scenario, ParameterDictionaryCoversEveryKeyAndMetric) {
   const std::string md = parameter_dictionary_markdown();
   for (const char* key : {"`population.users`", "`offenders.sextortion.dwell_hours.engaged`",

@@ -55,4 +55,16 @@ std::string dump_scenario(const ScenarioSpec& spec);
 /// The parameter dictionary as a Markdown document (scenarios/README.md).
 std::string parameter_dictionary_markdown();
 
+/// One scenario key of the parameter dictionary, as data: its key path (a
+/// platform key as `platforms.<name>.…`), kind name (`prob`, `count`, ...),
+/// unit, and the bounds a value must lie in (the kind's own, narrowed by the
+/// key's; infinite where unbounded, both infinite for non-numeric kinds).
+struct ParameterInfo {
+  std::string key, kind, unit;
+  double lo = 0, hi = 0;
+};
+
+/// Every key of the parameter dictionary, in its order.
+std::vector<ParameterInfo> parameter_table();
+
 }  // namespace safesim
