@@ -21,7 +21,8 @@ void report_to_clearinghouse(State& s, std::size_t p, std::uint32_t offender) {
   const ClearinghouseReportingSpec& cr = s.platforms[p].spec->controls.clearinghouse_reporting;
   if (!cr.enabled) return;
   const double day = static_cast<double>(s.day);
-  s.clearinghouse_inbox.push_back({day + cr.delay_days, offender, static_cast<std::uint16_t>(p), day + cr.delay_days});
+  s.clearinghouse_inbox.push_back({day + cr.delay_days, offender, static_cast<std::uint16_t>(p),
+                                   s.platforms[p].clearinghouse_sent++, day + cr.delay_days});
 }
 
 void clearinghouse_and_law_enforcement(State& s) {
@@ -39,7 +40,9 @@ void clearinghouse_and_law_enforcement(State& s) {
     const std::size_t p = c.platform;
     s.add(p, Metric::clearinghouse_reports, 1);
     const double completeness = s.platforms[p].spec->controls.clearinghouse_reporting.completeness;
-    rng::Draw d(s.seed, streams::clearinghouse, static_cast<std::uint32_t>(j), s.tick);
+    // Keyed by the report's platform and sequence, not its place in the inbox:
+    // a change on one platform leaves every other platform's draws alone.
+    rng::Draw d(s.seed, streams::clearinghouse, static_cast<std::uint32_t>(p), c.sequence);
     if (d.uniform() < completeness) {
       s.add(p, Metric::clearinghouse_actionable, 1);
       s.le_queue.push_back(c);
@@ -72,9 +75,8 @@ void clearinghouse_and_law_enforcement(State& s) {
     if (s.offenders.removed[c.offender] || d.uniform() >= ch.le_action_prob) continue;
     s.offenders.removed[c.offender] = 1;
     s.add(c.platform, Metric::law_enforcement_actions, 1);
-    for (std::size_t a = 0; a < s.accounts.size(); ++a)
-      if (s.accounts.offender[a] == c.offender && !s.accounts.banned[a])
-        ban_account(s, static_cast<std::uint32_t>(a), Metric::offenders_detected_law_enforcement);
+    for (std::uint32_t a = s.offenders.first_account[c.offender]; a != kNone; a = s.accounts.next_of_offender[a])
+      if (!s.accounts.banned[a]) ban_account(s, a, Metric::offenders_detected_law_enforcement);
   }
 }
 

@@ -145,24 +145,20 @@ bool harvests_images(const State& s, std::uint32_t a, std::uint32_t m) {
 void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
   Dyads& D = s.dyads;
   const std::size_t p = s.accounts.platform[a];
-  D.account.push_back(a);
-  D.minor.push_back(m);
-  D.platform.push_back(static_cast<std::uint16_t>(p));
-  D.stage.push_back(engaged);
-  D.moved.push_back(0);
-  D.exploited_once.push_back(0);
-  D.harvested.push_back(harvests_images(s, a, m) ? 1 : 0);
-  D.e2ee_u.push_back(static_cast<float>(
-      rng::uniform_at(s.seed, streams::dyad, s.platforms[p].user[m], s.accounts.key[a], 0xFFFFFFFFu)));
-  D.events.push_back(0);
-  D.start_day.push_back(static_cast<std::uint16_t>(s.day));
-  D.next_hour.push_back(hour);  // scheduled by progress_dyads
-  D.last_hour.push_back(hour);
+  const std::uint32_t i = D.push({.account = a,
+                                  .minor = m,
+                                  .platform = static_cast<std::uint16_t>(p),
+                                  .harvested = static_cast<std::uint8_t>(harvests_images(s, a, m) ? 1 : 0),
+                                  .e2ee_u = static_cast<float>(rng::uniform_at(
+                                      s.seed, streams::dyad, s.platforms[p].user[m], s.accounts.key[a], 0xFFFFFFFFu)),
+                                  .start_day = static_cast<std::uint16_t>(s.day),
+                                  .next_hour = hour,  // scheduled by progress_dyads
+                                  .last_hour = hour});
   ++s.accounts.open_dyads[a];
   s.accounts.connections[a].push_back(m);
   mark_reached(s, p, m, engaged);
   s.add(p, Metric::dyads_opened, 1);
-  schedule_dyad(s, D.size() - 1);
+  schedule_dyad(s, i);
 }
 
 }  // namespace
@@ -178,7 +174,7 @@ void discover_and_contact(State& s) {
     const std::size_t p = A.platform[a];
     const PlatformState& P = s.platforms[p];
     const OffenderTypeSpec& t = s.type_spec(A.type[a]);
-    const auto max_open = static_cast<std::uint16_t>(std::min<std::int64_t>(t.max_open_dyads, 65535));
+    const auto max_open = static_cast<std::uint32_t>(t.max_open_dyads);
     if (A.open_dyads[a] >= max_open) continue;
     const std::uint32_t key = A.key[a];
     const std::uint64_t attempts =

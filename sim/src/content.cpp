@@ -23,10 +23,8 @@
 
 namespace safesim::detail {
 
-std::uint32_t new_item(State& s, bool known, bool fresh) {
-  s.items.known.push_back(known ? 1 : 0);
-  s.items.fresh.push_back(fresh ? 1 : 0);
-  return static_cast<std::uint32_t>(s.items.size() - 1);
+std::uint32_t new_item(State& s, bool known) {
+  return s.items.push({.known = static_cast<std::uint8_t>(known ? 1 : 0)});
 }
 
 bool readable(const ControlsSpec& c, float e2ee_u) {
@@ -58,18 +56,15 @@ void upload_copy(State& s, std::uint32_t a, std::uint32_t item, double hour, rng
   const bool edited = d.uniform() < cs.edited_share;
   const auto e2ee_u = static_cast<float>(group ? 1.0 : d.uniform());
   const double u_list = d.uniform(), u_edit = d.uniform(), u_detect = d.uniform();
-  const auto k = static_cast<std::uint32_t>(C.size());
-  C.item.push_back(item);
-  C.account.push_back(a);
-  C.platform.push_back(static_cast<std::uint16_t>(p));
-  C.in_group.push_back(group ? 1 : 0);
-  C.known_at_upload.push_back(s.items.known[item]);
-  C.gone.push_back(0);
-  C.flagged.push_back(0);
-  C.e2ee_u.push_back(e2ee_u);
-  C.upload_hour.push_back(hour);
-  C.expire_hour.push_back(hour + d.exponential(1.0 / (cs.lifetime_days * 24.0)));
-  C.last_hour.push_back(hour);
+  const std::uint32_t k = C.push({.item = item,
+                                  .account = a,
+                                  .platform = static_cast<std::uint16_t>(p),
+                                  .in_group = static_cast<std::uint8_t>(group ? 1 : 0),
+                                  .known_at_upload = s.items.known[item],
+                                  .e2ee_u = e2ee_u,
+                                  .upload_hour = hour,
+                                  .expire_hour = hour + d.exponential(1.0 / (cs.lifetime_days * 24.0)),
+                                  .last_hour = hour});
   s.add(p, Metric::material_copies, 1);
   const bool visible = group || readable(c, e2ee_u);
   if (link) {
@@ -113,11 +108,11 @@ void share_material(State& s) {
       std::uint32_t item;
       const double u = d.uniform();
       if (u < cs.new_share) {
-        item = new_item(s, false, true);
+        item = new_item(s, false);
       } else if (!s.items.known.empty() && d.uniform() < 0.5) {
         item = d.below(static_cast<std::uint32_t>(s.items.size()));  // re-share an item already in the run
       } else {
-        item = new_item(s, d.uniform() < cs.initial_hashed_share, false);  // circulating material
+        item = new_item(s, d.uniform() < cs.initial_hashed_share);  // circulating material
       }
       upload_copy(s, a, item, hour, d);
     }

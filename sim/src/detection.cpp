@@ -16,6 +16,15 @@
 
 namespace safesim::detail {
 
+// Two streams: keyed by (platform, tick) and by (account key, 0) in one
+// stream, platform 7's draws on tick 0 equalled account 7's.
+rng::Draw benign_detection_draw(std::uint64_t seed, std::size_t platform, std::uint32_t tick) {
+  return {seed, streams::benign_detection, static_cast<std::uint32_t>(platform), tick};
+}
+rng::Draw behavioural_false_positive_draw(std::uint64_t seed, std::uint32_t account_key) {
+  return {seed, streams::behavioural_false_positives, account_key, 0};
+}
+
 void add_risk(State& s, std::uint32_t a, float points, double hour) {
   Accounts& A = s.accounts;
   A.risk_score[a] += points;
@@ -26,7 +35,7 @@ void add_risk(State& s, std::uint32_t a, float points, double hour) {
   s.add(p, Metric::detections, 1);
   queue_review(s, p, {hour, a, 1, ItemKind::account, Metric::offenders_detected_behavioural}, true);
   const double benign_per_true = b.precision > 0 ? (1.0 - b.precision) / b.precision : 0.0;
-  rng::Draw d(s.seed, streams::benign_detection, A.key[a], 7);
+  rng::Draw d = behavioural_false_positive_draw(s.seed, A.key[a]);
   const std::uint64_t benign = d.poisson(benign_per_true);
   if (benign > 0) {
     s.add(p, Metric::detections, static_cast<double>(benign));
@@ -44,7 +53,7 @@ void benign_detections(State& s) {
   for (std::size_t p = 0; p < s.platforms.size(); ++p) {
     PlatformState& P = s.platforms[p];
     const ControlsSpec& c = P.spec->controls;
-    rng::Draw d(s.seed, streams::benign_detection, static_cast<std::uint32_t>(p), s.tick);
+    rng::Draw d = benign_detection_draw(s.seed, p, s.tick);
     const double uploads = static_cast<double>(P.user.size()) * cs.benign_uploads_per_user_day * dt_days;
     // Benign uploads: in groups (public) or in messages (readable unless encrypted).
     const double readable_share = c.client_side_scanning ? 1.0 : 1.0 - c.e2ee_share;

@@ -43,7 +43,7 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d) {
   const ResponseSpec& r = s.spec->response;
   const ChannelWeights& w = s.type_spec(s.accounts.type[a]).channels;
   const auto& conn = s.accounts.connections[a];
-  const bool has_groups = s.accounts.groups[4 * a] != kNone;
+  const bool has_groups = s.accounts.groups[a][0] != kNone;
   const double wf = conn.empty() ? 0.0 : w.friend_suggestions;
   const double wg = has_groups ? w.groups : 0.0;
   const double total = wf + w.search + w.public_content + wg;
@@ -85,7 +85,7 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d) {
     return m;
   }
   // Shared groups.
-  const std::uint32_t grp = s.accounts.groups[4 * a + d.below(4)];
+  const std::uint32_t grp = s.accounts.groups[a][d.below(4)];
   if (grp == kNone) return kNone;
   const std::uint32_t size = P.groups.offsets[grp + 1] - P.groups.offsets[grp];
   if (size == 0) return kNone;

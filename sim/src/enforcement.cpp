@@ -37,10 +37,10 @@ void act_on_signals(State& s) {
       if (!ss.participates) continue;
       rng::Draw d(s.seed, streams::signals, offender, static_cast<std::uint32_t>(q * 65536u + origin));
       bool acted = false;
-      for (std::size_t a = 0; a < s.accounts.size(); ++a) {
-        if (s.accounts.offender[a] != offender || s.accounts.platform[a] != q || s.accounts.banned[a]) continue;
+      for (std::uint32_t a = s.offenders.first_account[offender]; a != kNone; a = s.accounts.next_of_offender[a]) {
+        if (s.accounts.platform[a] != q || s.accounts.banned[a]) continue;
         if (d.uniform() < ss.recall) {
-          ban_account(s, static_cast<std::uint32_t>(a), Metric::offenders_detected_signal_sharing);
+          ban_account(s, a, Metric::offenders_detected_signal_sharing);
           acted = true;
         }
       }

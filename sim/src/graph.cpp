@@ -117,24 +117,33 @@ struct EdgePropertyAccess : CsrStructure {
   static constexpr auto member() { return &EdgePropertyAccess::m_edge_properties; }
 };
 
+}  // namespace
+
+std::vector<std::uint32_t> community_order(std::vector<CommunityKey> keyed) {
+  std::sort(keyed.begin(), keyed.end(), [](const CommunityKey& x, const CommunityKey& y) {
+    return x.age_draw != y.age_draw ? x.age_draw < y.age_draw : x.member < y.member;
+  });
+  std::vector<std::uint32_t> order(keyed.size());
+  for (std::size_t i = 0; i < keyed.size(); ++i) order[i] = keyed[i].member;
+  return order;
+}
+
+namespace {
+
 void generate_edges(const State& s, const PlatformState& P, std::size_t p, EdgeList& edges) {
   const GraphSpec& g = s.spec->graph;
   const auto pid = static_cast<std::uint32_t>(p);
   const auto n = static_cast<std::uint32_t>(P.user.size());
   if (n < 2) return;
   // Age-sorted order with random tie-breaks: consecutive chunks are communities.
-  std::vector<std::uint64_t> keyed(n);
+  std::vector<CommunityKey> keyed(n);
   for (std::uint32_t k = 0; k < n; ++k) {
     const std::uint32_t r = rng::Draw(s.seed, streams::graph_community, P.user[k], pid).u32();
-    keyed[k] = (static_cast<std::uint64_t>(s.pop.age[P.user[k]]) << 56) | (static_cast<std::uint64_t>(r) << 24) | k;
+    keyed[k] = community_key(s.pop.age[P.user[k]], r, k);
   }
-  std::sort(keyed.begin(), keyed.end());
-  std::vector<std::uint32_t> order(n), position(n);
-  for (std::uint32_t i = 0; i < n; ++i) {
-    order[i] = static_cast<std::uint32_t>(keyed[i] & 0xFFFFFFu);
-    position[order[i]] = i;
-  }
-  keyed = {};
+  const std::vector<std::uint32_t> order = community_order(std::move(keyed));
+  std::vector<std::uint32_t> position(n);
+  for (std::uint32_t i = 0; i < n; ++i) position[order[i]] = i;
   const auto class_size = static_cast<std::uint32_t>(std::min<std::int64_t>(g.class_size, n));
   const std::uint32_t window = std::max<std::uint32_t>(class_size * 8, n / 50);
   // Peer ties (n x mean_degree / 2) plus family and coach ties, with room

@@ -73,40 +73,14 @@ Hazards hazards(const State& s, std::size_t i) {
 rng::Draw dyad_draw(const State& s, std::size_t i) {
   const Dyads& D = s.dyads;
   const PlatformState& P = s.platforms[D.platform[i]];
-  const std::uint32_t slot = (static_cast<std::uint32_t>(D.start_day[i]) << 16) | D.events[i];
-  return rng::Draw(s.seed, streams::dyad, P.user[D.minor[i]], s.accounts.key[D.account[i]], slot * 2u);
+  const DyadRngPosition at = dyad_rng_position(s.accounts.key[D.account[i]], D.start_day[i], D.events[i]);
+  return rng::Draw(s.seed, streams::dyad, P.user[D.minor[i]], at.time, at.slot);
 }
 
 void close_dyad(State& s, std::size_t i) {
   Dyads& D = s.dyads;
   --s.accounts.open_dyads[D.account[i]];
-  const std::size_t last = D.size() - 1;
-  if (i != last) {
-    D.account[i] = D.account[last];
-    D.minor[i] = D.minor[last];
-    D.platform[i] = D.platform[last];
-    D.stage[i] = D.stage[last];
-    D.moved[i] = D.moved[last];
-    D.exploited_once[i] = D.exploited_once[last];
-    D.harvested[i] = D.harvested[last];
-    D.e2ee_u[i] = D.e2ee_u[last];
-    D.events[i] = D.events[last];
-    D.start_day[i] = D.start_day[last];
-    D.next_hour[i] = D.next_hour[last];
-    D.last_hour[i] = D.last_hour[last];
-  }
-  D.account.pop_back();
-  D.minor.pop_back();
-  D.platform.pop_back();
-  D.stage.pop_back();
-  D.moved.pop_back();
-  D.exploited_once.pop_back();
-  D.harvested.pop_back();
-  D.e2ee_u.pop_back();
-  D.events.pop_back();
-  D.start_day.pop_back();
-  D.next_hour.pop_back();
-  D.last_hour.pop_back();
+  D.swap_remove(i);
 }
 
 /// At isolation the conversation moves: to a messaging service in the
@@ -126,12 +100,12 @@ void move_conversation(State& s, std::size_t i) {
       best_e2ee = s.platforms[q].spec->controls.e2ee_share;
     }
   }
-  if (best == kNone) {
+  const std::uint32_t a = D.account[i];
+  const std::uint32_t dest_account = best == kNone ? kNone : account_on(s, s.accounts.offender[a], best);
+  if (dest_account == kNone) {
     D.moved[i] = kOffAllPlatforms;
     return;
   }
-  const std::uint32_t a = D.account[i];
-  const std::uint32_t dest_account = account_on(s, s.accounts.offender[a], best);
   --s.accounts.open_dyads[a];
   ++s.accounts.open_dyads[dest_account];
   D.account[i] = dest_account;
@@ -149,7 +123,7 @@ void create_material(State& s, std::size_t i, double hour, rng::Draw& d) {
   const ContentSpec& c = s.spec->content;
   const std::uint64_t n = d.poisson(c.new_items_per_exploitation);
   for (std::uint64_t k = 0; k < n; ++k) {
-    const std::uint32_t item = new_item(s, false, true);
+    const std::uint32_t item = new_item(s, false);
     const SensitiveMediaShield& shield = s.platforms[s.dyads.platform[i]].spec->controls.sensitive_media_shield;
     const double share = c.exploitation_share_prob * (shield.enabled ? shield.forward_factor : 1.0);
     if (s.dyads.moved[i] != kOffAllPlatforms && d.uniform() < share) upload_copy(s, s.dyads.account[i], item, hour, d);
@@ -212,6 +186,17 @@ bool fire_event(State& s, std::size_t i) {
   return false;
 }
 
+/// Exposure of dyad i from its last accounting up to `hour`, charged where
+/// the conversation is: its current platform, or the platform it left when it
+/// moved off all platforms (then also counted as exposure_days_off_platform).
+void add_exposure(State& s, std::size_t i, double hour) {
+  Dyads& D = s.dyads;
+  const double days = std::max(0.0, hour - D.last_hour[i]) / 24.0;
+  s.add(D.platform[i], Metric::exposure_days, days);
+  if (D.moved[i] == kOffAllPlatforms) s.add(D.platform[i], Metric::exposure_days_off_platform, days);
+  D.last_hour[i] = hour;
+}
+
 }  // namespace
 
 void schedule_dyad(State& s, std::size_t i) {
@@ -225,18 +210,17 @@ void progress_dyads(State& s, double t_end) {
   Dyads& D = s.dyads;
   std::size_t i = 0;
   while (i < D.size()) {
-    const std::size_t p = D.platform[i];
     if (s.accounts.banned[D.account[i]] && D.moved[i] != kOffAllPlatforms) {
       // The account is gone from the platform: its on-platform conversations end.
-      s.add(p, Metric::exposure_days, std::max(0.0, s.hour - D.last_hour[i]) / 24.0);
-      s.add(p, Metric::dyads_ended_by_ban, 1);
+      add_exposure(s, i, s.hour);
+      s.add(D.platform[i], Metric::dyads_ended_by_ban, 1);
       close_dyad(s, i);
       continue;
     }
     bool open = true;
     while (D.next_hour[i] < t_end) {
-      s.add(p, Metric::exposure_days, (D.next_hour[i] - D.last_hour[i]) / 24.0);
-      D.last_hour[i] = D.next_hour[i];
+      // An event may move the conversation: exposure up to it stays where it was.
+      add_exposure(s, i, D.next_hour[i]);
       if (!fire_event(s, i)) {
         open = false;
         break;
@@ -244,8 +228,7 @@ void progress_dyads(State& s, double t_end) {
       schedule_dyad(s, i);
     }
     if (!open) continue;  // slot i now holds another dyad
-    s.add(p, Metric::exposure_days, (t_end - D.last_hour[i]) / 24.0);
-    D.last_hour[i] = t_end;
+    add_exposure(s, i, t_end);
     ++i;
   }
 }

@@ -5,9 +5,12 @@
 // (understated, or posing as a teen) and the age the platform believes after
 // age assurance. A banned account's owner may come back with a new account
 // after a delay, unless ban-evasion linkage catches the new account at once.
-// Account RNG keys are offender * 256 + generation, stable across scenarios.
+// Account RNG keys are offender * 256 + generation (account_key()), stable
+// across scenarios.
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "safesim/rng.hpp"
 #include "safesim/streams.hpp"
@@ -38,13 +41,21 @@ std::size_t choose_platform(const State& s, rng::Draw& d) {
 
 }  // namespace
 
+std::uint32_t account_key(std::uint32_t offender, std::uint32_t generation) {
+  if (offender >= kMaxOffenders || generation >= kMaxAccountsPerOffender)
+    throw std::length_error("safesim: offender " + std::to_string(offender) + " account " + std::to_string(generation) +
+                            " is past the engine's key space (" + std::to_string(kMaxOffenders) + " offenders, " +
+                            std::to_string(kMaxAccountsPerOffender) + " accounts each)");
+  return offender * kMaxAccountsPerOffender + generation;
+}
+
 std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platform, bool hunting) {
   Accounts& A = s.accounts;
-  const auto a = static_cast<std::uint32_t>(A.size());
-  const std::uint8_t type = s.offenders.type[offender];
+  Offenders& O = s.offenders;
+  const std::uint8_t type = O.type[offender];
   const OffenderTypeSpec& t = s.type_spec(type);
-  const std::uint32_t key = offender * 256u + s.offenders.generation[offender]++;
-  const std::uint32_t user = s.offenders.user[offender];
+  const std::uint32_t key = account_key(offender, O.generation[offender]++);
+  const std::uint32_t user = O.user[offender];
   rng::Draw d(s.seed, streams::account, key, 0);
   const int true_age = s.pop.age[user];
   int claimed;
@@ -58,34 +69,34 @@ std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platf
   const double u_cover = d.uniform(), u_circ = d.uniform(), z = d.normal();
   if (aa.method != AgeAssurance::self_declaration && u_cover < aa.coverage && u_circ >= aa.circumvention)
     believed = s.spec->age_methods.estimate(aa.method, true_age, z);
-  A.key.push_back(key);
-  A.offender.push_back(offender);
-  A.platform.push_back(static_cast<std::uint16_t>(platform));
-  A.type.push_back(type);
-  A.claimed_age.push_back(static_cast<std::uint8_t>(claimed));
-  A.believed_age.push_back(static_cast<std::uint8_t>(believed));
-  A.banned.push_back(0);
-  A.flags.push_back(0);
-  A.strikes.push_back(0);
-  A.open_dyads.push_back(0);
-  A.requests_today.push_back(0);
-  A.first_contact_day.push_back(-1);
+  Accounts::Row row{.key = key,
+                    .offender = offender,
+                    .platform = static_cast<std::uint16_t>(platform),
+                    .type = type,
+                    .claimed_age = static_cast<std::uint8_t>(claimed),
+                    .believed_age = static_cast<std::uint8_t>(believed),
+                    .hunting = static_cast<std::uint8_t>(hunting ? 1 : 0)};
   const auto& groups = s.platforms[platform].groups;
   const std::uint64_t joined = std::min<std::uint64_t>(4, 1 + d.poisson(s.spec->graph.groups_per_user));
   for (std::uint64_t j = 0; j < 4; ++j)
-    A.groups.push_back(j < joined && groups.count() > 0 ? d.below(static_cast<std::uint32_t>(groups.count())) : kNone);
-  A.connections.emplace_back();
-  A.hunting.push_back(hunting ? 1 : 0);
-  A.risk_score.push_back(0.0f);
-  A.risk_flagged.push_back(0);
+    row.groups[j] = j < joined && groups.count() > 0 ? d.below(static_cast<std::uint32_t>(groups.count())) : kNone;
+  const std::uint32_t a = A.push(row);
+  // Link the account at the end of its offender's list.
+  if (O.last_account[offender] == kNone)
+    O.first_account[offender] = a;
+  else
+    A.next_of_offender[O.last_account[offender]] = a;
+  O.last_account[offender] = a;
   if (hunting) A.active.push_back(a);
   return a;
 }
 
 std::uint32_t account_on(State& s, std::uint32_t offender, std::size_t platform) {
   const Accounts& A = s.accounts;
-  for (std::size_t a = A.size(); a-- > 0;)
-    if (A.offender[a] == offender && A.platform[a] == platform && !A.banned[a]) return static_cast<std::uint32_t>(a);
+  std::uint32_t found = kNone;  // the newest live account there
+  for (std::uint32_t a = s.offenders.first_account[offender]; a != kNone; a = A.next_of_offender[a])
+    if (A.platform[a] == platform && !A.banned[a]) found = a;
+  if (found != kNone || s.offenders.generation[offender] >= kMaxAccountsPerOffender) return found;
   return create_account(s, offender, platform, false);
 }
 
@@ -96,11 +107,11 @@ void add_offender(State& s, std::uint32_t user, rng::Draw& d) {
   const OffendersSpec& os = s.spec->offenders;
   const double u = d.uniform();
   const std::uint8_t type = u < os.groomer.share ? 0 : u < os.groomer.share + os.sextortion.share ? 1 : 2;
-  const auto o = static_cast<std::uint32_t>(s.offenders.user.size());
-  s.offenders.user.push_back(user);
-  s.offenders.type.push_back(type);
-  s.offenders.generation.push_back(0);
-  s.offenders.removed.push_back(0);
+  if (s.offenders.size() >= kMaxOffenders)
+    throw std::length_error("safesim: more than " + std::to_string(kMaxOffenders) +
+                            " offenders in one run (the engine's limit); lower offenders.share_of_adults, "
+                            "offenders.arrivals_per_year or population.users");
+  const std::uint32_t o = s.offenders.push({.user = user, .type = type});
   const OffenderTypeSpec& t = s.type_spec(type);
   const std::uint64_t n_accounts = 1 + d.poisson(t.accounts - 1.0);
   for (std::uint64_t k = 0; k < n_accounts && k < 200; ++k) create_account(s, o, choose_platform(s, d));
@@ -117,7 +128,7 @@ void build_offenders(State& s) {
     if (d.uniform() >= os.share_of_adults) continue;
     add_offender(s, id, d);
   }
-  s.initial_offenders = s.offenders.user.size();
+  s.initial_offenders = s.offenders.size();
 }
 
 void offender_arrivals(State& s) {
@@ -178,8 +189,8 @@ void return_banned_offenders(State& s) {
   auto& returning = s.returns_by_day[static_cast<std::size_t>(s.day)];
   for (std::uint32_t o : returning) {
     if (s.offenders.removed[o]) continue;
-    if (s.offenders.generation[o] == 255) continue;  // key space of this offender exhausted
-    rng::Draw d(s.seed, streams::reentry, o * 256u + s.offenders.generation[o], 1);
+    if (s.offenders.generation[o] >= kMaxAccountsPerOffender) continue;  // key space of this offender exhausted
+    rng::Draw d(s.seed, streams::reentry, account_key(o, s.offenders.generation[o]), 1);
     const std::size_t p = choose_platform(s, d);
     const std::uint32_t a = create_account(s, o, p);
     if (d.uniform() < s.platforms[p].spec->controls.enforcement.linkage_detection)

@@ -62,6 +62,11 @@ std::string format_error(const std::string& file, int line, int column, const st
   return one_line(out);
 }
 
+std::string too_many_platforms(std::uint64_t n) {
+  return "at most " + std::to_string(kMaxPlatforms) + " platforms fit the engine's 16-bit platform index, got " +
+         std::to_string(n);
+}
+
 }  // namespace
 
 ScenarioError::ScenarioError(std::string file, int line, int column, std::string key_path, std::string message)
@@ -976,6 +981,9 @@ class Resolver {
         if (!count || *count < 1 || *count > 100000)
           fail(loc_of(ctx, kc.value, kc.key), key + ".count",
                "expected a whole number from 1 to 100000, got " + got(kc.value));
+        if (spec_.platforms.size() + static_cast<std::uint64_t>(*count) > kMaxPlatforms)
+          fail(loc_of(ctx, kc.value, kc.key), key + ".count",
+               too_many_platforms(spec_.platforms.size() + static_cast<std::uint64_t>(*count)));
         std::vector<Entry> entries;
         std::optional<RawResponse> response;
         if (auto kf = find_key(item, "platform"); kf && !kf.value.IsNull()) {
@@ -1226,6 +1234,7 @@ class Resolver {
 
   void check_cross_fields() {
     const auto& o = spec_.offenders;
+    check_engine_limits();
     const double sum = o.groomer.share + o.sextortion.share + o.distributor.share;
     if (std::abs(sum - 1.0) > 1e-9) {
       const std::string key =
@@ -1262,6 +1271,22 @@ class Resolver {
     for (const auto& p : spec_.platforms)
       if (!names.insert(p.name).second)
         fail(loc_for("platforms." + p.name), "platforms." + p.name, "duplicate platform name '" + p.name + "'");
+  }
+
+  /// Sizes past what the engine's compact state holds (safesim/limits.hpp).
+  void check_engine_limits() {
+    if (spec_.platforms.size() > kMaxPlatforms)
+      fail(loc_for("platforms"), "platforms", too_many_platforms(spec_.platforms.size()));
+    // Offenders expected over the run (initial plus arrivals), with room for
+    // the Poisson spread: the account keys hold kMaxOffenders.
+    const auto& pop = spec_.population;
+    const double years = static_cast<double>(spec_.horizon_days) / 365.0;
+    const double expected = static_cast<double>(pop.users) * (1.0 - pop.minor_share) * spec_.offenders.share_of_adults *
+                            (1.0 + spec_.offenders.arrivals_per_year * years);
+    if (expected + 6.0 * std::sqrt(expected) >= static_cast<double>(kMaxOffenders))
+      fail(loc_for("offenders.share_of_adults"), "offenders.share_of_adults",
+           "about " + approx(expected) + " offenders expected over the run (users x adult share x share_of_adults, " +
+               "plus arrivals); the engine holds at most " + std::to_string(kMaxOffenders));
   }
 
   void check_memory() const {

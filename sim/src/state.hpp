@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -15,11 +16,52 @@
 #include <utility>
 #include <vector>
 
+#include "safesim/limits.hpp"
 #include "safesim/metrics.hpp"
 #include "safesim/rng.hpp"
 #include "safesim/spec.hpp"
 
 namespace safesim::detail {
+
+// ---- column tables (STYLE.md habit 16)
+// Each entity table is declared once, as a list of (type, name, default)
+// columns. The macros below generate from that list the columns themselves
+// (one std::vector each: struct-of-arrays), a `Row` with the defaults, and
+// `push(row)`, `swap_remove(i)`, `size()` and `kRowBytes` (the bytes a row
+// takes in the columns, stated by the compiler through a static_assert
+// beside each table). A new per-entity column is one line in its list.
+#define SAFESIM_COL_MEMBER(T, name, init) std::vector<T> name;
+#define SAFESIM_COL_ROW(T, name, init) T name = init;
+#define SAFESIM_COL_PUSH(T, name, init) name.push_back(r.name);
+#define SAFESIM_COL_MOVE(T, name, init) name[i] = std::move(name[last]);
+#define SAFESIM_COL_POP(T, name, init) name.pop_back();
+#define SAFESIM_COL_BYTES(T, name, init) +sizeof(T)
+#define SAFESIM_TABLE(COLUMNS)                                                \
+  struct Row {                                                                \
+    COLUMNS(SAFESIM_COL_ROW)                                                  \
+  };                                                                          \
+  COLUMNS(SAFESIM_COL_MEMBER)                                                 \
+  static constexpr std::size_t kRowBytes = 0 COLUMNS(SAFESIM_COL_BYTES);      \
+  std::size_t size() const { return size_; }                                  \
+  /** Append a row; returns its index. */                                     \
+  std::uint32_t push(const Row& r) {                                          \
+    COLUMNS(SAFESIM_COL_PUSH)                                                 \
+    return static_cast<std::uint32_t>(size_++);                               \
+  }                                                                           \
+  /** Remove row i by moving the last row into its place (order not kept). */ \
+  void swap_remove(std::size_t i) {                                           \
+    const std::size_t last = size_ - 1;                                       \
+    if (i != last) {                                                          \
+      COLUMNS(SAFESIM_COL_MOVE)                                               \
+    }                                                                         \
+    COLUMNS(SAFESIM_COL_POP)                                                  \
+    --size_;                                                                  \
+  }                                                                           \
+                                                                              \
+ private:                                                                     \
+  std::size_t size_ = 0;                                                      \
+                                                                              \
+ public:
 
 inline constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 
@@ -133,6 +175,20 @@ struct Groups {
   std::size_t count() const { return offsets.empty() ? 0 : offsets.size() - 1; }
 };
 
+/// Sort key of a member in the community layout (graph.cpp): age, then a
+/// random draw, then the member index, so the order is a total one whatever
+/// the platform's size (a packed 64-bit key held the index in 24 bits and
+/// corrupted platforms past 16,777,216 members).
+struct CommunityKey {
+  std::uint64_t age_draw;  // age << 32 | draw
+  std::uint32_t member;
+};
+constexpr CommunityKey community_key(std::uint8_t age, std::uint32_t draw, std::uint32_t member) {
+  return {(static_cast<std::uint64_t>(age) << 32) | draw, member};
+}
+/// Members in community order: sorted by age, draw and index.
+std::vector<std::uint32_t> community_order(std::vector<CommunityKey> keyed);
+
 /// What a review-queue item is about.
 enum class ItemKind : std::uint8_t {
   account,  ///< an offender account (user report or detector flag)
@@ -175,6 +231,7 @@ struct PlatformState {
   std::uint64_t minors_protected = 0;            // of those, believed under 18 (protections apply)
   double detection_risk = 0;                     // how visible detection is to offenders (0..1)
   bool risk_fired = false;                       // its risk assessment crossed the threshold
+  std::uint32_t clearinghouse_sent = 0;          // reports sent so far (LeCase::sequence)
   std::uint64_t underage_removed = 0;
   Graph graph;
   Groups groups;
@@ -187,86 +244,127 @@ struct PlatformState {
   double surge_budget = 0;  // reviews bought to keep the SLA
 };
 
-/// Offender accounts: 40 bytes each plus connections. Dense, append-only.
-struct Accounts {
-  std::vector<std::uint32_t> key;  // stable RNG key: offender * 256 + generation
-  std::vector<std::uint32_t> offender;
-  std::vector<std::uint16_t> platform;
-  std::vector<std::uint8_t> type;  // 0 groomer, 1 sextortion, 2 distributor
-  std::vector<std::uint8_t> claimed_age;
-  std::vector<std::uint8_t> believed_age;
-  std::vector<std::uint8_t> banned;
-  std::vector<std::uint16_t> flags;  // blocks + reports from minors
-  std::vector<std::uint16_t> strikes;
-  std::vector<std::uint16_t> open_dyads;
-  std::vector<std::uint16_t> requests_today;
-  std::vector<std::int32_t> first_contact_day;          // -1 = none yet
-  std::vector<std::uint32_t> groups;                    // 4 per account (kNone = unused)
-  std::vector<std::uint8_t> hunting;                    // 0 = only holds conversations moved here
-  std::vector<float> risk_score;                        // behavioural risk score
-  std::vector<std::uint8_t> risk_flagged;               // already sent to review by behavioural risk
-  std::vector<std::vector<std::uint32_t>> connections;  // local indices of connected minors
-  std::vector<std::uint32_t> active;                    // indices of accounts not banned
-  std::size_t size() const { return key.size(); }
-};
+/// Four interest groups of an account (kNone = unused).
+using GroupSlots = std::array<std::uint32_t, 4>;
 
-struct Offenders {
-  std::vector<std::uint32_t> user;  // global user id
-  std::vector<std::uint8_t> type;
-  std::vector<std::uint8_t> generation;  // accounts created so far
-  std::vector<std::uint8_t> removed;     // 1 = removed by law enforcement: no return
+/// Offender accounts, append-only (a banned account stays, marked). The key
+/// is the account's stable RNG key (account_key()); `next_of_offender` links
+/// an offender's accounts in creation order (Offenders::first_account).
+#define SAFESIM_ACCOUNT_COLUMNS(X)                                                  \
+  X(std::uint32_t, key, 0)                                                          \
+  X(std::uint32_t, offender, 0)                                                     \
+  X(std::uint32_t, next_of_offender, kNone)                                         \
+  X(std::uint16_t, platform, 0)                                                     \
+  X(std::uint8_t, type, 0) /* 0 groomer, 1 sextortion, 2 distributor */             \
+  X(std::uint8_t, claimed_age, 0)                                                   \
+  X(std::uint8_t, believed_age, 0)                                                  \
+  X(std::uint8_t, banned, 0)                                                        \
+  X(std::uint8_t, hunting, 1)      /* 0 = only holds conversations moved here */    \
+  X(std::uint8_t, risk_flagged, 0) /* already sent to review by behavioural risk */ \
+  X(std::uint32_t, flags, 0)       /* blocks + reports from minors */               \
+  X(std::uint32_t, strikes, 0)                                                      \
+  X(std::uint32_t, requests_today, 0)                                               \
+  X(std::uint32_t, open_dyads, 0)                                                   \
+  X(std::int32_t, first_contact_day, -1) /* -1 = none yet */                        \
+  X(float, risk_score, 0.0f)             /* behavioural risk score */               \
+  X(GroupSlots, groups, (GroupSlots{kNone, kNone, kNone, kNone}))                   \
+  X(std::vector<std::uint32_t>, connections, {}) /* local indices of connected minors */
+struct Accounts {
+  SAFESIM_TABLE(SAFESIM_ACCOUNT_COLUMNS)
+  std::vector<std::uint32_t> active;  // indices of accounts not banned
 };
+static_assert(Accounts::kRowBytes == 60 + sizeof(std::vector<std::uint32_t>),
+              "Accounts: 60 bytes a row plus connections");
+
+/// Offenders, append-only. Account keys are offender * 256 + generation, so
+/// offenders are limited to kMaxOffenders and accounts per offender to 256.
+#define SAFESIM_OFFENDER_COLUMNS(X)                                           \
+  X(std::uint32_t, user, 0) /* global user id */                              \
+  X(std::uint32_t, first_account, kNone)                                      \
+  X(std::uint32_t, last_account, kNone)                                       \
+  X(std::uint8_t, type, 0)                                                    \
+  X(std::uint16_t, generation, 0) /* accounts created so far (at most 256) */ \
+  X(std::uint8_t, removed, 0)     /* 1 = removed by law enforcement: no return */
+struct Offenders {
+  SAFESIM_TABLE(SAFESIM_OFFENDER_COLUMNS)
+};
+static_assert(Offenders::kRowBytes == 16, "Offenders: 16 bytes a row");
+
+/// An account's stable RNG key: the same offender's n-th account has the same
+/// key in every scenario (common random numbers). Refuses what would wrap.
+std::uint32_t account_key(std::uint32_t offender, std::uint32_t generation);
 
 /// Abuse-material items (distinct images or videos), append-only.
+#define SAFESIM_ITEM_COLUMNS(X) X(std::uint8_t, known, 0) /* hash in the shared list */
 struct Items {
-  std::vector<std::uint8_t> known;  // hash in the shared list
-  std::vector<std::uint8_t> fresh;  // created in the run (new material) rather than circulating before
-  std::size_t size() const { return known.size(); }
+  SAFESIM_TABLE(SAFESIM_ITEM_COLUMNS)
 };
+static_assert(Items::kRowBytes == 1, "Items: 1 byte a row");
 
 /// Copies of items on a platform surface, append-only; `live` lists the visible ones.
+#define SAFESIM_COPY_COLUMNS(X)                                                   \
+  X(std::uint32_t, item, 0)                                                       \
+  X(std::uint32_t, account, 0) /* uploader */                                     \
+  X(std::uint16_t, platform, 0)                                                   \
+  X(std::uint8_t, in_group, 0) /* 1 = group post, 0 = direct message */           \
+  X(std::uint8_t, known_at_upload, 0)                                             \
+  X(std::uint8_t, gone, 0)    /* removed or expired */                            \
+  X(std::uint8_t, flagged, 0) /* a trusted flagger has sent a notice about it */  \
+  X(float, e2ee_u, 0.0f)      /* encrypted iff below the platform's e2ee_share */ \
+  X(double, upload_hour, 0.0)                                                     \
+  X(double, expire_hour, 0.0)                                                     \
+  X(double, last_hour, 0.0) /* views accounted up to here */
 struct Copies {
-  std::vector<std::uint32_t> item;
-  std::vector<std::uint32_t> account;  // uploader
-  std::vector<std::uint16_t> platform;
-  std::vector<std::uint8_t> in_group;  // 1 = group post, 0 = direct message
-  std::vector<std::uint8_t> known_at_upload;
-  std::vector<std::uint8_t> gone;     // removed or expired
-  std::vector<std::uint8_t> flagged;  // a trusted flagger has sent a notice about it
-  std::vector<float> e2ee_u;          // encrypted iff below the platform's e2ee_share
-  std::vector<double> upload_hour;
-  std::vector<double> expire_hour;
-  std::vector<double> last_hour;  // views accounted up to here
+  SAFESIM_TABLE(SAFESIM_COPY_COLUMNS)
   std::vector<std::uint32_t> live;
-  std::size_t size() const { return item.size(); }
 };
+static_assert(Copies::kRowBytes == 42, "Copies: 42 bytes a row");
 
 /// A report on its way to, or waiting at, law enforcement.
 struct LeCase {
   double ready_day;        // when it can be worked on
   std::uint32_t offender;  // kNone for a report about a benign user
   std::uint16_t platform;
-  double reported_day;  // platform's report day (evidence retention counts from here)
+  std::uint32_t sequence;  // the platform's n-th clearinghouse report: its stable RNG key
+  double reported_day;     // platform's report day (evidence retention counts from here)
 };
 
 enum Moved : std::uint8_t { kOnPlatform = 0, kMovedInEcosystem = 1, kOffAllPlatforms = 2 };
 
-/// Open dyads (offender account - minor): 45 bytes each. Swap-removed on close.
+/// Open dyads (offender account - minor), swap-removed on close. `events`
+/// counts the dyad's events (its RNG slot, with start_day; see dyad_slot()).
+#define SAFESIM_DYAD_COLUMNS(X)                                                                   \
+  X(std::uint32_t, account, 0)                                                                    \
+  X(std::uint32_t, minor, 0) /* local index on `platform` */                                      \
+  X(std::uint16_t, platform, 0)                                                                   \
+  X(std::uint8_t, stage, engaged)                                                                 \
+  X(std::uint8_t, moved, kOnPlatform) /* kOnPlatform, kMovedInEcosystem or kOffAllPlatforms */    \
+  X(std::uint8_t, exploited_once, 0)  /* 1 = exploitation already happened (repeats follow) */    \
+  X(std::uint8_t, harvested, 0)       /* 1 = the offender saved the minor's public images */      \
+  X(float, e2ee_u, 0.0f)              /* encrypted iff below the current platform's e2ee_share */ \
+  X(std::uint32_t, events, 0)                                                                     \
+  X(std::uint16_t, start_day, 0)                                                                  \
+  X(double, next_hour, 0.0) /* time of the next event */                                          \
+  X(double, last_hour, 0.0) /* exposure accounted up to here */
 struct Dyads {
-  std::vector<std::uint32_t> account;
-  std::vector<std::uint32_t> minor;  // local index on `platform`
-  std::vector<std::uint16_t> platform;
-  std::vector<std::uint8_t> stage;           // Stage
-  std::vector<std::uint8_t> moved;           // kOnPlatform, kMovedInEcosystem or kOffAllPlatforms
-  std::vector<std::uint8_t> exploited_once;  // 1 = exploitation already happened (repeats follow)
-  std::vector<std::uint8_t> harvested;       // 1 = the offender saved the minor's public images (leverage)
-  std::vector<float> e2ee_u;                 // encrypted iff below the current platform's e2ee_share
-  std::vector<std::uint16_t> events;         // events so far (RNG slot)
-  std::vector<std::uint16_t> start_day;
-  std::vector<double> next_hour;  // time of the next event
-  std::vector<double> last_hour;  // exposure accounted up to here
-  std::size_t size() const { return account.size(); }
+  SAFESIM_TABLE(SAFESIM_DYAD_COLUMNS)
 };
+static_assert(Dyads::kRowBytes == 40, "Dyads: 40 bytes a row");
+
+/// Where a dyad's draws sit in its RNG stream (streams::dyad, entity = the
+/// minor's user id): two blocks per event, the slot word holding the start
+/// day and the low 16 bits of the event count. start_day < kMaxHorizonDays
+/// keeps slot * 2 inside 32 bits; every further 65,536 events of a long-lived
+/// dyad (sextortion repeats) mix an epoch into the time word, so no two
+/// events of a dyad share numbers. Epoch 0 is the original layout.
+static_assert(kMaxHorizonDays < (1 << 15), "a dyad's start day must fit 15 bits of its RNG slot");
+struct DyadRngPosition {
+  std::uint32_t time, slot;
+};
+constexpr DyadRngPosition dyad_rng_position(std::uint32_t account_key, std::uint32_t start_day, std::uint32_t events) {
+  const std::uint32_t slot = ((start_day << 16) | (events & 0xFFFFu)) * 2u;
+  return {account_key ^ ((events >> 16) * 0x9E3779B9u), slot};
+}
 
 /// Flat open-addressing set of 64-bit keys (blocked account-minor pairs).
 class PairSet {
@@ -310,7 +408,7 @@ struct State {
   std::vector<std::vector<std::pair<std::uint32_t, std::uint16_t>>> signals_by_day;  // (offender, origin platform)
   Items items;
   Copies copies;
-  std::deque<LeCase> clearinghouse_inbox;  // platform reports in transit (sorted by ready_day)
+  std::deque<LeCase> clearinghouse_inbox;  // platform reports in transit, in the order sent
   std::deque<LeCase> le_queue;             // actionable reports waiting for law enforcement
   std::deque<LeCase> le_pending;           // investigations under way (sorted by ready_day)
   double le_budget = 0;
@@ -354,7 +452,7 @@ void act_on_signals(State& s);                     // 10. cross-platform signal 
 void clearinghouse_and_law_enforcement(State& s);  // 11.
 /// Upload a copy of an item (new or circulating) by an account at an hour; detection at upload.
 void upload_copy(State& s, std::uint32_t account, std::uint32_t item, double hour, rng::Draw& d);
-std::uint32_t new_item(State& s, bool known, bool fresh);
+std::uint32_t new_item(State& s, bool known);
 void remove_copy(State& s, std::uint32_t copy, double hour);
 void update_detection_risk(State& s, std::size_t p);
 void end_of_day_metrics(State& s);
@@ -372,7 +470,8 @@ void start_report(State& s, std::size_t platform, std::uint32_t account, double 
 void schedule_dyad(State& s, std::size_t i);
 void ban_account(State& s, std::uint32_t account, Metric channel);
 std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platform, bool hunting = true);
-/// The offender's live account on a platform, created (not hunting) if it has none.
+/// The offender's live account on a platform, created (not hunting) if it has
+/// none; kNone when the offender has used up its kMaxAccountsPerOffender keys.
 std::uint32_t account_on(State& s, std::uint32_t offender, std::size_t platform);
 /// Queue an item for review on a platform (r.ready_hour is the filing hour; the review delay is added).
 void queue_review(State& s, std::size_t platform, const Report& r, bool high_priority);
@@ -382,6 +481,10 @@ void flagger_notice(State& s, std::size_t platform, std::uint32_t copy, double h
 void report_to_clearinghouse(State& s, std::size_t platform, std::uint32_t offender);
 /// A wrongful action against a benign user: counted, possibly appealed.
 void wrongful_actions(State& s, std::size_t platform, std::uint64_t n, rng::Draw& d);
+/// The draws of benign detections (per platform and tick) and of the benign
+/// accounts behavioural risk scoring sends along with an offender's.
+rng::Draw benign_detection_draw(std::uint64_t seed, std::size_t platform, std::uint32_t tick);
+rng::Draw behavioural_false_positive_draw(std::uint64_t seed, std::uint32_t account_key);
 /// Is a conversation or copy with this encryption draw readable by content detectors?
 bool readable(const ControlsSpec& c, float e2ee_u);
 /// Add to an account's behavioural risk score; queue it for review past the threshold.

@@ -217,7 +217,10 @@ TEST(Model, TrustedFlaggerChannelRemovesMaterialSooner) {
               notices.mean, notices.half_width, views.mean, views.half_width, removal.mean, removal.half_width);
   EXPECT_LT(views.mean + views.half_width, 0) << views.mean << " +- " << views.half_width;
   EXPECT_LT(removal.mean + removal.half_width, 0) << removal.mean << " +- " << removal.half_width;
-  EXPECT_GE(by_report.mean - by_report.half_width, -1.0) << "notices count as actioned by report";
+  // Counted as detections, the flaggers' actions would leave actioned_by_report
+  // clearly lower; as reports, it is not lower beyond noise.
+  EXPECT_GE(by_report.mean + by_report.half_width, 0.0)
+      << "notices count as actioned by report: " << by_report.mean << " +- " << by_report.half_width;
 }
 
 TEST(Model, TrustedFlaggerNoticesCountAsReportsNotDetections) {

@@ -9,86 +9,88 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string_view>
 
 namespace safesim {
 
 enum class MetricKind : std::uint8_t { flow, level, derived };
 
-#define SAFESIM_METRICS(X)                                                                                           \
-  X(minors_contacted, flow, "minors", "distinct minors reached by at least one offender contact attempt")            \
-  X(minors_engaged, flow, "minors", "distinct minors who replied to an offender (dyad reached engaged)")             \
-  X(minors_solicited, flow, "minors", "distinct minors who reached the solicitation stage")                          \
-  X(minors_exploited, flow, "minors", "distinct minors exploited (images obtained, demand, or meeting arranged)")    \
-  X(minors_contacted_per_1k, derived, "per 1,000 minors", "minors_contacted per 1,000 minors on the platform")       \
-  X(minors_engaged_per_1k, derived, "per 1,000 minors", "minors_engaged per 1,000 minors on the platform")           \
-  X(minors_solicited_per_1k, derived, "per 1,000 minors", "minors_solicited per 1,000 minors on the platform")       \
-  X(minors_exploited_per_1k, derived, "per 1,000 minors", "minors_exploited per 1,000 minors on the platform")       \
-  X(exploitation_events, flow, "events", "exploitation events, counting sextortion repeats")                         \
-  X(dyads_opened, flow, "dyads", "offender-minor conversations opened (the minor replied)")                          \
-  X(dyads_exploited, flow, "dyads", "dyads that reached exploitation (first time)")                                  \
-  X(dyads_reported, flow, "dyads", "dyads ended by the minor's completed report")                                    \
-  X(dyads_exited, flow, "dyads", "dyads ended by the minor stopping (safe exit)")                                    \
-  X(dyads_ended_by_ban, flow, "dyads", "on-platform dyads ended because the account was banned")                     \
-  X(dyads_detected, flow, "dyads", "dyads interrupted by grooming detection")                                        \
-  X(exposure_days, flow, "minor-days", "minor-days spent in open offender dyads")                                    \
-  X(moved_off_platform, flow, "dyads", "dyads moved to another platform or off all platforms")                       \
-  X(contact_attempts, flow, "attempts", "offender contact attempts to minors, reached or blocked")                   \
-  X(contacts_prevented, flow, "attempts", "offender contact attempts to minors blocked by a control")                \
-  X(minors_protected, level, "minors",                                                                               \
-    "minors on the platform whom the platform treats as minors (protections apply)")                                 \
-  X(minors_protected_share, level, "share", "minors_protected as a share of minors on the platform")                 \
-  X(underage_removed, level, "minors", "children below the minimum age removed by age assurance")                    \
-  X(risk_response_active, level, "platforms",                                                                        \
-    "platforms running their risk response (1 or 0 per platform): their risk assessment has fired")                  \
-  X(offenders_detected, flow, "accounts", "offender accounts actioned after detection (all channels)")               \
-  X(offenders_detected_user_report, flow, "accounts", "offender accounts actioned after a user report")              \
-  X(offenders_detected_trusted_flagger, flow, "accounts",                                                            \
-    "offender accounts actioned after a trusted flagger's notice")                                                   \
-  X(offenders_detected_linkage, flow, "accounts", "returning offender accounts caught by ban-evasion linkage")       \
-  X(offenders_detected_hash, flow, "accounts", "offender accounts actioned after a hash match")                      \
-  X(offenders_detected_url, flow, "accounts", "offender accounts actioned after a URL-list hit")                     \
-  X(offenders_detected_classifier, flow, "accounts", "offender accounts actioned after the new-material classifier") \
-  X(offenders_detected_grooming, flow, "accounts", "offender accounts actioned after grooming detection")            \
-  X(offenders_detected_behavioural, flow, "accounts", "offender accounts actioned after behavioural risk scoring")   \
-  X(offenders_detected_signal_sharing, flow, "accounts",                                                             \
-    "offender accounts actioned on a signal shared by another platform")                                             \
-  X(offenders_detected_law_enforcement, flow, "accounts", "offender accounts removed by law-enforcement action")     \
-  X(time_to_detection_days, derived, "days", "mean days from an offender account's first contact to its ban")        \
-  X(user_reports, flow, "reports", "user reports filed (completed)")                                                 \
-  X(child_safety_reports, flow, "reports",                                                                           \
-    "user reports about offender accounts or abuse material (the child-safety category of user_reports)")            \
-  X(trusted_flagger_reports, flow, "notices", "trusted flaggers' notices of abuse-material copies")                  \
-  X(reports_actioned, flow, "reports", "reports that led to an action after review")                                 \
-  X(review_backlog, level, "reports", "reports waiting for review at the end of the day")                            \
-  X(review_sla_breaches, flow, "reports",                                                                            \
-    "child-safety items reviewed after their SLA, or still waiting when it passed")                                  \
-  X(surge_reviews, flow, "reviews", "reviews bought beyond capacity to keep the SLA (in review_hours)")              \
-  X(offenders_banned, flow, "accounts", "offender accounts banned")                                                  \
-  X(ban_evasions, flow, "accounts", "banned offenders who returned with a new account")                              \
-  X(detections, flow, "flags", "detector flags, true and false, sent to review or auto-actioned")                    \
-  X(actioned_by_detection, flow, "actions", "accounts or items actioned that a detector found")                      \
-  X(actioned_by_report, flow, "actions",                                                                             \
-    "accounts or items actioned that a user report or trusted flagger's notice found")                               \
-  X(proactive_share, derived, "share", "share of actioned items found by detectors rather than reports")             \
-  X(material_copies, flow, "copies", "abuse-material copies uploaded or shared")                                     \
-  X(material_removed, flow, "copies", "abuse-material copies removed by the platform")                               \
-  X(material_never_detected, flow, "copies", "abuse-material copies that went away without ever being detected")     \
-  X(abuse_material_views, flow, "views", "views of abuse material before removal (re-victimisation)")                \
-  X(time_to_removal_hours, derived, "hours", "median hours from upload to removal, removed copies")                  \
-  X(time_to_removal_hours_known, derived, "hours", "median hours from upload to removal, known (hashed) material")   \
-  X(time_to_removal_hours_new, derived, "hours", "median hours from upload to removal, new material")                \
-  X(new_material_hashed, flow, "items", "new items confirmed and added to the shared hash list (learning loop)")     \
-  X(clearinghouse_reports, flow, "reports", "reports the platform sent to the clearinghouse")                        \
-  X(clearinghouse_actionable, flow, "reports", "clearinghouse reports complete enough to act on")                    \
-  X(law_enforcement_actions, flow, "offenders", "offenders removed from every platform by law enforcement")          \
-  X(evidence_expired, flow, "reports", "actionable reports law enforcement could not act on: evidence gone")         \
-  X(appeals, flow, "appeals", "appeals by benign users against wrongful actions")                                    \
-  X(appeals_upheld, flow, "appeals", "appeals that reversed a wrongful action")                                      \
-  X(false_positive_actions, flow, "actions", "benign users wrongly actioned")                                        \
-  X(legit_contacts_blocked, flow, "contacts", "benign adult-minor or peer contacts a control prevented")             \
-  X(review_hours, flow, "hours", "moderator workload")                                                               \
+#define SAFESIM_METRICS(X)                                                                                             \
+  X(minors_contacted, flow, "minors", "distinct minors reached by at least one offender contact attempt")              \
+  X(minors_engaged, flow, "minors", "distinct minors who replied to an offender (dyad reached engaged)")               \
+  X(minors_solicited, flow, "minors", "distinct minors who reached the solicitation stage")                            \
+  X(minors_exploited, flow, "minors", "distinct minors exploited (images obtained, demand, or meeting arranged)")      \
+  X(minors_contacted_per_1k, derived, "per 1,000 minors", "minors_contacted per 1,000 minors on the platform")         \
+  X(minors_engaged_per_1k, derived, "per 1,000 minors", "minors_engaged per 1,000 minors on the platform")             \
+  X(minors_solicited_per_1k, derived, "per 1,000 minors", "minors_solicited per 1,000 minors on the platform")         \
+  X(minors_exploited_per_1k, derived, "per 1,000 minors", "minors_exploited per 1,000 minors on the platform")         \
+  X(exploitation_events, flow, "events", "exploitation events, counting sextortion repeats")                           \
+  X(dyads_opened, flow, "dyads", "offender-minor conversations opened (the minor replied)")                            \
+  X(dyads_exploited, flow, "dyads", "dyads that reached exploitation (first time)")                                    \
+  X(dyads_reported, flow, "dyads", "dyads ended by the minor's completed report")                                      \
+  X(dyads_exited, flow, "dyads", "dyads ended by the minor stopping (safe exit)")                                      \
+  X(dyads_ended_by_ban, flow, "dyads", "on-platform dyads ended because the account was banned")                       \
+  X(dyads_detected, flow, "dyads", "dyads interrupted by grooming detection")                                          \
+  X(exposure_days, flow, "minor-days",                                                                                 \
+    "minor-days spent in open offender dyads, on the platform the conversation is on (or left, if off all platforms)") \
+  X(exposure_days_off_platform, flow, "minor-days",                                                                    \
+    "the part of exposure_days in dyads moved off all platforms, charged to the platform they left")                   \
+  X(moved_off_platform, flow, "dyads", "dyads moved to another platform or off all platforms")                         \
+  X(contact_attempts, flow, "attempts", "offender contact attempts to minors, reached or blocked")                     \
+  X(contacts_prevented, flow, "attempts", "offender contact attempts to minors blocked by a control")                  \
+  X(minors_protected, level, "minors",                                                                                 \
+    "minors on the platform whom the platform treats as minors (protections apply)")                                   \
+  X(minors_protected_share, level, "share", "minors_protected as a share of minors on the platform")                   \
+  X(underage_removed, level, "minors", "children below the minimum age removed by age assurance")                      \
+  X(risk_response_active, level, "platforms",                                                                          \
+    "platforms running their risk response (1 or 0 per platform): their risk assessment has fired")                    \
+  X(offenders_detected, flow, "accounts", "offender accounts actioned after detection (all channels)")                 \
+  X(offenders_detected_user_report, flow, "accounts", "offender accounts actioned after a user report")                \
+  X(offenders_detected_trusted_flagger, flow, "accounts",                                                              \
+    "offender accounts actioned after a trusted flagger's notice")                                                     \
+  X(offenders_detected_linkage, flow, "accounts", "returning offender accounts caught by ban-evasion linkage")         \
+  X(offenders_detected_hash, flow, "accounts", "offender accounts actioned after a hash match")                        \
+  X(offenders_detected_url, flow, "accounts", "offender accounts actioned after a URL-list hit")                       \
+  X(offenders_detected_classifier, flow, "accounts", "offender accounts actioned after the new-material classifier")   \
+  X(offenders_detected_grooming, flow, "accounts", "offender accounts actioned after grooming detection")              \
+  X(offenders_detected_behavioural, flow, "accounts", "offender accounts actioned after behavioural risk scoring")     \
+  X(offenders_detected_signal_sharing, flow, "accounts",                                                               \
+    "offender accounts actioned on a signal shared by another platform")                                               \
+  X(offenders_detected_law_enforcement, flow, "accounts", "offender accounts removed by law-enforcement action")       \
+  X(time_to_detection_days, derived, "days", "mean days from an offender account's first contact to its ban")          \
+  X(user_reports, flow, "reports", "user reports filed (completed)")                                                   \
+  X(child_safety_reports, flow, "reports",                                                                             \
+    "user reports about offender accounts or abuse material (the child-safety category of user_reports)")              \
+  X(trusted_flagger_reports, flow, "notices", "trusted flaggers' notices of abuse-material copies")                    \
+  X(reports_actioned, flow, "reports", "reports that led to an action after review")                                   \
+  X(review_backlog, level, "reports", "reports waiting for review at the end of the day")                              \
+  X(review_sla_breaches, flow, "reports",                                                                              \
+    "child-safety items reviewed after their SLA, or still waiting when it passed")                                    \
+  X(surge_reviews, flow, "reviews", "reviews bought beyond capacity to keep the SLA (in review_hours)")                \
+  X(offenders_banned, flow, "accounts", "offender accounts banned")                                                    \
+  X(ban_evasions, flow, "accounts", "banned offenders who returned with a new account")                                \
+  X(detections, flow, "flags", "detector flags, true and false, sent to review or auto-actioned")                      \
+  X(actioned_by_detection, flow, "actions", "accounts or items actioned that a detector found")                        \
+  X(actioned_by_report, flow, "actions",                                                                               \
+    "accounts or items actioned that a user report or trusted flagger's notice found")                                 \
+  X(proactive_share, derived, "share", "share of actioned items found by detectors rather than reports")               \
+  X(material_copies, flow, "copies", "abuse-material copies uploaded or shared")                                       \
+  X(material_removed, flow, "copies", "abuse-material copies removed by the platform")                                 \
+  X(material_never_detected, flow, "copies", "abuse-material copies that went away without ever being detected")       \
+  X(abuse_material_views, flow, "views", "views of abuse material before removal (re-victimisation)")                  \
+  X(time_to_removal_hours, derived, "hours", "median hours from upload to removal, removed copies")                    \
+  X(time_to_removal_hours_known, derived, "hours", "median hours from upload to removal, known (hashed) material")     \
+  X(time_to_removal_hours_new, derived, "hours", "median hours from upload to removal, new material")                  \
+  X(new_material_hashed, flow, "items", "new items confirmed and added to the shared hash list (learning loop)")       \
+  X(clearinghouse_reports, flow, "reports", "reports the platform sent to the clearinghouse")                          \
+  X(clearinghouse_actionable, flow, "reports", "clearinghouse reports complete enough to act on")                      \
+  X(law_enforcement_actions, flow, "offenders", "offenders removed from every platform by law enforcement")            \
+  X(evidence_expired, flow, "reports", "actionable reports law enforcement could not act on: evidence gone")           \
+  X(appeals, flow, "appeals", "appeals by benign users against wrongful actions")                                      \
+  X(appeals_upheld, flow, "appeals", "appeals that reversed a wrongful action")                                        \
+  X(false_positive_actions, flow, "actions", "benign users wrongly actioned")                                          \
+  X(legit_contacts_blocked, flow, "contacts", "benign adult-minor or peer contacts a control prevented")               \
+  X(review_hours, flow, "hours", "moderator workload")                                                                 \
   X(reporting_effort, flow, "steps", "steps users spent on reports, completed or abandoned")
 
 enum class Metric : std::uint16_t {
@@ -112,11 +114,5 @@ inline constexpr std::array kMetrics = {
 inline constexpr std::size_t kMetricCount = kMetrics.size();
 
 constexpr std::size_t idx(Metric m) { return static_cast<std::size_t>(m); }
-
-inline std::optional<Metric> metric_from_name(std::string_view name) {
-  for (std::size_t i = 0; i < kMetricCount; ++i)
-    if (kMetrics[i].name == name) return static_cast<Metric>(i);
-  return std::nullopt;
-}
 
 }  // namespace safesim

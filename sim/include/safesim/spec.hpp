@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "safesim/limits.hpp"
+
 namespace safesim {
 
 // ---------------------------------------------------------------- enums
@@ -1152,7 +1154,7 @@ void describe(V& v, ScenarioSpec& s) {
   v.value("description", s.description, {Kind::text, "", "what the scenario represents", "user"});
   v.value("seed", s.seed, {Kind::count, "", "base random seed (replicate r uses seed + r)", "user", 0, 9.0e15});
   v.value("horizon_days", s.horizon_days,
-          {Kind::count, "days", "simulated days", "MODEL.md section 3 (365)", 1, 36500});
+          {Kind::count, "days", "simulated days", "MODEL.md section 3 (365)", 1, static_cast<double>(kMaxHorizonDays)});
   v.value("dt_hours", s.dt_hours,
           {Kind::rate, "hours", "tick length for discovery and contact; dyads run in continuous time (must divide 24)",
            "MODEL.md section 3", 0.25, 24});

@@ -19,7 +19,8 @@ namespace safesim::streams {
   X(declared_age) X(age_check) X(settings) X(supervision) X(offender) X(account) X(graph_peer) \
   X(graph_family) X(graph_coach) X(graph_community) X(groups) X(discovery) X(reach) X(response) \
   X(dyad) X(reentry) X(review) X(benign) X(material) X(upload) X(views) X(benign_detection) \
-  X(signals) X(clearinghouse) X(law_enforcement) X(appeals) X(trusted_flagger) X(harvest)
+  X(signals) X(clearinghouse) X(law_enforcement) X(appeals) X(trusted_flagger) X(harvest) \
+  X(behavioural_false_positives)
 // clang-format on
 
 #define SAFESIM_X(name) inline constexpr std::uint32_t name = rng::stream_id(#name);
