@@ -341,3 +341,83 @@ TEST(Model, DownloadRestrictionsActOnlyThroughSextortionLeverage) {
     EXPECT_EQ(output_hash(run(c, seed)), output_hash(run(d, seed)));
   }
 }
+
+// Clearinghouse actionability was drawn by a report's position in the shared
+// inbox: one platform reporting more or less reshuffled the outcomes of the
+// platforms after it in the inbox. Keyed by (platform, sequence), a change
+// confined to the first platform leaves the second's clearinghouse series
+// bit-identical. Law enforcement is off so that no removal carries the change
+// across platforms.
+TEST(Model, ClearinghouseOutcomesOfOnePlatformIgnoreAnothersReporting) {
+  ScenarioSpec a = small(6000, 120);
+  a.clearinghouse.le_action_prob = 0;
+  a.platforms[0].name = "first";
+  a.platforms[0].user_share = 0.8;
+  PlatformSpec second = a.platforms[0];
+  second.name = "second";
+  a.platforms.push_back(second);
+  for (auto& p : a.platforms) p.controls.clearinghouse_reporting.completeness = 0.5;
+  ScenarioSpec b = a;
+  b.platforms[0].controls.clearinghouse_reporting.enabled = false;
+  for (std::uint64_t seed : {11u, 12u, 13u}) {
+    const RunOutput ra = run(a, seed), rb = run(b, seed);
+    ASSERT_GT(ra.total(Metric::clearinghouse_reports, 1), 0) << "the first platform reports in arm A";
+    EXPECT_EQ(rb.total(Metric::clearinghouse_reports, 1), 0);
+    ASSERT_GT(ra.total(Metric::clearinghouse_actionable, 2), 0);
+    for (std::int64_t day = 0; day < ra.days; ++day) {
+      ASSERT_EQ(ra.day_value(Metric::clearinghouse_reports, day, 2),
+                rb.day_value(Metric::clearinghouse_reports, day, 2));
+      ASSERT_EQ(ra.day_value(Metric::clearinghouse_actionable, day, 2),
+                rb.day_value(Metric::clearinghouse_actionable, day, 2))
+          << "seed " << seed << " day " << day;
+    }
+  }
+}
+
+// Exposure is charged where the conversation is. Conversations here move to
+// the messenger within minutes of opening (engaged and trust last 0.01 h)
+// and stay in isolation for weeks: over a two-day run nearly all of the
+// social platform's conversations are on the messenger. Charged to the origin
+// for the rest of the tick (the old rule), the social platform kept most of it.
+TEST(Model, ExposureAfterAMoveIsChargedWhereTheConversationIs) {
+  ScenarioSpec s = small(6000, 2);
+  s.response.accept_scale = 1;
+  for (OffenderTypeSpec* t : {&s.offenders.groomer, &s.offenders.sextortion, &s.offenders.distributor}) {
+    t->contacts_per_day = 20;
+    t->dwell_hours = {0.01, 0.01, 1000, 1000};
+    t->exit_per_day = {0, 0, 0, 0};
+    t->report_per_day = {0, 0, 0, 0};
+    t->move_request_prob = 1;
+    t->move_accept_prob = 1;
+  }
+  s.platforms[0].name = "social";
+  PlatformSpec chat = s.platforms[0];
+  chat.name = "chat";
+  chat.kind = PlatformKind::messaging;
+  s.platforms.push_back(chat);
+  const RunOutput out = run(s, 5);
+  const double moved = out.total(Metric::moved_off_platform, 1);
+  ASSERT_GT(moved, 20);
+  const double social = out.total(Metric::exposure_days, 1), messenger = out.total(Metric::exposure_days, 2);
+  // What stays with the social platform: minutes before each move, and the
+  // few conversations whose minor has no messenger account (off platform).
+  const double social_off = out.total(Metric::exposure_days_off_platform, 1);
+  EXPECT_LT(social - social_off, moved / 24.0)
+      << "more than an hour per moved conversation stayed on the origin; social " << social
+      << ", of which off platform " << social_off;
+  EXPECT_GT(messenger, 5 * social) << "social " << social << ", messenger " << messenger;
+  EXPECT_DOUBLE_EQ(out.total(Metric::exposure_days), social + messenger);
+}
+
+// Without a messenger the conversations leave every platform: their exposure
+// stays with the platform they left, and is shown apart.
+TEST(Model, ExposureOffAllPlatformsStaysWithThePlatformLeft) {
+  ScenarioSpec s = small(6000, 30);
+  s.offenders.groomer.move_request_prob = 1;
+  s.offenders.groomer.move_accept_prob = 1;
+  const RunOutput out = run(s, 6);
+  const double off = out.total(Metric::exposure_days_off_platform, 1);
+  EXPECT_GT(off, 0);
+  EXPECT_LT(off, out.total(Metric::exposure_days, 1));
+  EXPECT_DOUBLE_EQ(off, out.total(Metric::exposure_days_off_platform));
+}
