@@ -3,41 +3,27 @@
 // tick, never per user, so their cost does not grow with the population.
 //
 // For each believed age band the share of each kind of legitimate contact
-// that the platform's controls stop is computed from the controls alone:
-//   family and coaches  connected, trusted: stopped only by DMs disabled, or by
-//                       age-band segregation without the trusted-link exemption
-//   stranger adults     stopped by age-band segregation, mutuals-required
-//                       filtering and the DM policy (unseen requests count)
-//   stranger peers      same, where segregation stops cross-band peers
+// that the platform's controls stop is the complement of the pass probability
+// of the contact gates in gates.hpp, the same gates contact.cpp samples for
+// offenders (pass_probability there is the probability sample_gate reaches):
+//   family and coaches  adult, trusted link: stopped only by DMs disabled, or
+//                       by age-band segregation without the trusted-link
+//                       exemption
+//   stranger adults     adult stranger: segregation, mutuals-required filtering
+//                       (stranger_mutual_share of pairs have a mutual) and the
+//                       DM policy (unseen requests count as blocked)
+//   stranger peers      same band, or for peer_other_band_share of them the
+//                       neighbouring band, which segregation may stop
 // Minors the platform believes are adults get no protections, so nothing of
 // theirs is blocked: weak age assurance lowers this burden and the protection.
 #include <algorithm>
 
+#include "gates.hpp"
 #include "safesim/rng.hpp"
 #include "safesim/streams.hpp"
 #include "state.hpp"
 
 namespace safesim::detail {
-namespace {
-
-/// Share of unconnected contacts the DM policy lets through.
-double dm_pass(const ResponseSpec& r, DmPolicy policy) {
-  switch (policy) {
-    case DmPolicy::open:
-      return 1.0;
-    case DmPolicy::requests_inbox:
-    case DmPolicy::confirm_before_view:
-      return r.requests_seen_prob;
-    case DmPolicy::connected_only:
-      return r.request_fallback_prob;
-    case DmPolicy::disabled:
-      return 0.0;
-  }
-  return 1.0;
-}
-
-}  // namespace
-
 void benign_background(State& s) {
   const BenignSpec& b = s.spec->benign;
   const ResponseSpec& r = s.spec->response;
@@ -50,22 +36,23 @@ void benign_background(State& s) {
     for (int band = 0; band < 3; ++band) {  // band 3 (believed adults) has no protections
       const auto minors = static_cast<double>(P.minors_by_band[band].size());
       if (minors == 0) continue;
-      const DmPolicy dm = band == 0 ? c.dm_policy.under_13 : band == 1 ? c.dm_policy.under_16 : c.dm_policy.under_18;
-      const bool seg = c.age_band_segregation.enabled;
-      const bool adult_segregated = seg && (adult - band) > c.age_band_segregation.max_band_gap;
-      const double mutual = c.request_filtering.mutuals_required ? b.stranger_mutual_share : 1.0;
+      const auto minor = static_cast<AgeBand>(band);
       // Family and coaches.
-      const double family_block =
-          (dm == DmPolicy::disabled || (adult_segregated && !c.age_band_segregation.trusted_links_exempt)) ? 1.0 : 0.0;
+      const ContactGate family_gate = contact_gate(c, r, adult, minor, Link::trusted);
+      const double family_block = 1.0 - pass_probability(family_gate, b.stranger_mutual_share);
       const std::uint64_t family = d.poisson(minors * b.family_contacts_per_minor_day * dt_days);
       blocked += static_cast<double>(d.binomial(family, family_block));
       // Stranger adults.
-      const double adult_pass = adult_segregated ? 0.0 : mutual * dm_pass(r, dm);
+      const ContactGate adult_gate = contact_gate(c, r, adult, minor, Link::stranger);
+      const double adult_pass = pass_probability(adult_gate, b.stranger_mutual_share);
       const std::uint64_t strangers = d.poisson(minors * b.stranger_adult_contacts_per_minor_day * dt_days);
       blocked += static_cast<double>(d.binomial(strangers, 1.0 - adult_pass));
-      // Stranger peers.
-      const double cross_block = seg && c.age_band_segregation.max_band_gap < 1 ? b.peer_other_band_share : 0.0;
-      const double peer_pass = (1.0 - cross_block) * mutual * dm_pass(r, dm);
+      // Stranger peers: same band, or the neighbouring band (one band apart).
+      const auto neighbour = static_cast<AgeBand>(band == 0 ? 1 : band - 1);
+      const ContactGate peer_gate = contact_gate(c, r, minor, minor, Link::stranger);
+      const bool cross_segregated = contact_gate(c, r, neighbour, minor, Link::stranger).segregated;
+      const double cross_block = cross_segregated ? b.peer_other_band_share : 0.0;
+      const double peer_pass = pass_probability(peer_gate, b.stranger_mutual_share, 1.0 - cross_block);
       const std::uint64_t peers = d.poisson(minors * b.peer_stranger_contacts_per_minor_day * dt_days);
       blocked += static_cast<double>(d.binomial(peers, 1.0 - peer_pass));
     }

@@ -4,16 +4,21 @@
 //
 // Contact controls, in the order a platform applies them:
 //   suspicious_adult_restrictions  flagged adults cannot reach believed minors
-//   request_filtering              daily limit of requests to minors; mutuals
-//   age_band_segregation           only nearby believed age bands
-//   dm_policy (by believed band)   open / requests inbox (may go unseen) /
-//                                  confirm before view (lower reply) /
-//                                  connected only (falls back to a connection
-//                                  request) / disabled
+//   request_filtering              daily limit of requests to minors
+//     (these two are offender-only and live here: they read an account's
+//     flags and counters)
+//   age_band_segregation, mutuals_required, dm_policy by believed band
+//     (the gates shared with the benign path, written once in gates.hpp:
+//     gate_contact builds them with contact_gate and samples them with
+//     sample_gate, so contacts_prevented and legit_contacts_blocked come from
+//     the same rules)
+// Every attempt draws two uniforms from its reach stream, u_seen then
+// u_fallback, whatever the outcome, so each random number keeps its slot.
 // What the platform believes about ages decides which minors are protected; an
 // account posing as a teen escapes the adult-only restrictions.
 #include <algorithm>
 
+#include "gates.hpp"
 #include "safesim/rng.hpp"
 #include "safesim/streams.hpp"
 #include "state.hpp"
@@ -21,35 +26,17 @@
 namespace safesim::detail {
 namespace {
 
-enum class Gate : std::uint8_t { reached, prevented, unseen };
-
-struct GateResult {
-  Gate gate;
-  double reply_factor;  // multiplier on the minor's reply probability
-  bool request;         // reached as a connection request rather than a message
-};
-
-DmPolicy dm_policy_for(const ControlsSpec& c, int believed_age) {
-  switch (band_of(believed_age)) {
-    case under_13:
-      return c.dm_policy.under_13;
-    case band_13_15:
-      return c.dm_policy.under_16;
-    case band_16_17:
-      return c.dm_policy.under_18;
-    default:
-      return DmPolicy::open;
-  }
-}
-
+/// The gates for offender account a reaching local minor m, decided with the
+/// attempt's draw d. The offender-only controls come first, then the gates
+/// shared with the benign path (gates.hpp).
 GateResult gate_contact(State& s, std::uint32_t a, std::uint32_t m, rng::Draw& d) {
   const PlatformState& P = s.platforms[s.accounts.platform[a]];
   const ControlsSpec& c = P.spec->controls;
-  const ResponseSpec& r = s.spec->response;
   const int minor_believed = P.believed_age[m];
   const int account_believed = s.accounts.believed_age[a];
   const bool protected_minor = minor_believed < 18;
   const bool adult_account = account_believed >= 18;
+  // Both uniforms are drawn whatever the outcome, in this order (slots of d).
   const double u_seen = d.uniform();
   const double u_fallback = d.uniform();
   if (protected_minor && adult_account && c.suspicious_adult_restrictions.enabled &&
@@ -59,28 +46,10 @@ GateResult gate_contact(State& s, std::uint32_t a, std::uint32_t m, rng::Draw& d
     if (s.accounts.requests_today[a] >= c.request_filtering.daily_limit_to_minors) return {Gate::prevented, 0, false};
     ++s.accounts.requests_today[a];
   }
-  if (c.age_band_segregation.enabled) {
-    const int gap = std::abs(static_cast<int>(band_of(minor_believed)) - static_cast<int>(band_of(account_believed)));
-    if (gap > c.age_band_segregation.max_band_gap) return {Gate::prevented, 0, false};
-  }
-  if (!protected_minor) return {Gate::reached, 1.0, false};
-  if (c.request_filtering.mutuals_required && mutual_connections(s, a, m) == 0) return {Gate::prevented, 0, false};
-  switch (dm_policy_for(c, minor_believed)) {
-    case DmPolicy::open:
-      return {Gate::reached, 1.0, false};
-    case DmPolicy::requests_inbox:
-      return u_seen < r.requests_seen_prob ? GateResult{Gate::reached, 1.0, false} : GateResult{Gate::unseen, 0, false};
-    case DmPolicy::confirm_before_view:
-      return u_seen < r.requests_seen_prob ? GateResult{Gate::reached, r.confirm_accept_factor, false}
-                                           : GateResult{Gate::unseen, 0, false};
-    case DmPolicy::connected_only:
-      // The message is blocked; some offenders send a connection request instead.
-      if (u_fallback < r.request_fallback_prob) return {Gate::reached, r.connection_accept_factor, true};
-      return {Gate::prevented, 0, false};
-    case DmPolicy::disabled:
-      return {Gate::prevented, 0, false};
-  }
-  return {Gate::prevented, 0, false};
+  const ContactGate g =
+      contact_gate(c, s.spec->response, band_of(account_believed), band_of(minor_believed), Link::stranger);
+  const bool has_mutual = !g.needs_mutual || mutual_connections(s, a, m) > 0;
+  return sample_gate(g, has_mutual, u_seen, u_fallback);
 }
 
 bool preferred(const State& s, const OffenderTypeSpec& t, std::uint32_t user, rng::Draw& d) {
