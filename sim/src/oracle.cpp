@@ -154,14 +154,14 @@ void gauss_jacobi(int n, double a, double b, Eigen::VectorXd& nodes, Eigen::Vect
 }
 
 DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, const ResponseSpec& response,
-                     double vulnerability, bool supervised, bool readable, bool harvested, bool educated) {
+                     const DyadContext& context) {
   DyadChain c;
   c.Q.setZero();
   c.R.setZero();
   c.hold_hours.setZero();
   c.exploit_prob.setZero();
-  const double v = std::clamp(vulnerability, 0.0, 1.0);
-  const double report_mult = report_multiplier(platform, response, supervised, educated);
+  const double v = std::clamp(context.vulnerability, 0.0, 1.0);
+  const double report_mult = report_multiplier(platform, response, context.supervised, context.educated);
   const double move = t.move_request_prob * t.move_accept_prob;
   const double repeat = t.repeat_prob;
 
@@ -170,11 +170,11 @@ DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, co
     double progress = 1.0 / t.dwell_hours.at(stage);
     const SensitiveMediaShield& shield = platform.controls.sensitive_media_shield;
     if (stage == 3 && on_platform && shield.enabled) progress *= shield.exploit_factor;  // as grooming.cpp
-    if (stage == 3 && harvested) progress *= response.harvest_leverage_factor;           // on and off the platform
+    if (stage == 3 && context.harvested) progress *= response.harvest_leverage_factor;   // on and off the platform
     const double exit = t.exit_per_day.at(stage) / 24.0 * (1.0 - v);
     const double report = on_platform ? t.report_per_day.at(stage) / 24.0 * report_mult : 0.0;
     const GroomingDetectionSpec& g = platform.controls.grooming_detection;
-    const double detect = on_platform && g.enabled && readable ? g.recall_per_day.at(stage) / 24.0 : 0.0;
+    const double detect = on_platform && g.enabled && context.readable ? g.recall_per_day.at(stage) / 24.0 : 0.0;
     const double total = progress + exit + report + detect;
     c.hold_hours(state) = 1.0 / total;
     c.R(state, kEndExited) = exit / total;
@@ -255,9 +255,8 @@ DyadOutcome solve_dyad_chain(const DyadChain& c) {
 }
 
 DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                         double vulnerability, bool supervised, bool readable, bool harvested, bool educated) {
-  return solve_dyad_chain(
-      dyad_chain(type, platform, response, vulnerability, supervised, readable, harvested, educated));
+                         const DyadContext& context) {
+  return solve_dyad_chain(dyad_chain(type, platform, response, context));
 }
 
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type) {
@@ -324,11 +323,11 @@ DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, i
         const double hw = harvested ? harvest : 1.0 - harvest;
         if (hw <= 0.0) continue;
         const double wh = wi * wr * hw;
-        const bool ed = nodes[i].educated;
-        if (uptake < 1.0)
-          accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, false, readable, harvested, ed), wh * (1.0 - uptake));
-        if (uptake > 0.0)
-          accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, true, readable, harvested, ed), wh * uptake);
+        DyadContext context{
+            .vulnerability = nodes[i].v, .readable = readable, .harvested = harvested, .educated = nodes[i].educated};
+        if (uptake < 1.0) accumulate(acc, dyad_outcome(t, p, r, context), wh * (1.0 - uptake));
+        context.supervised = true;
+        if (uptake > 0.0) accumulate(acc, dyad_outcome(t, p, r, context), wh * uptake);
       }
     }
   }

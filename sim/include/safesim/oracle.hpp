@@ -9,8 +9,10 @@
 //              is on and the conversation is readable (not end-to-end
 //              encrypted, or client-side scanning on)            (0 once moved)
 // per hour in stage s, where v is the minor's vulnerability, the intent factor
-// is child_friendly x feedback x supervision (nudges do not enter the dyad
-// hazard) and completion = step_completion ^ steps. On entering isolation the
+// is child_friendly x feedback x supervision x education (nudges do not enter
+// the dyad hazard) and completion = step_completion ^ steps. What one dyad's
+// chain depends on besides the offender type, platform and response is its
+// DyadContext. On entering isolation the
 // dyad moves off the platform with probability move_request x move_accept.
 // In solicitation, progress is multiplied by sensitive_media_shield.exploit_factor
 // on the platform (shield on) and by response.harvest_leverage_factor on and
@@ -100,22 +102,27 @@ struct DyadOutcome {
   double detected_days = 0;
 };
 
-/// Build the jump chain for one offender type on one platform for a minor of
-/// vulnerability `vulnerability` (in [0, 1]), supervised by a parent or not.
-/// `readable`: grooming detection can read the conversation (it is not end-to-end encrypted).
-/// `harvested`: the offender saved the minor's public images (sextortion leverage, grooming.cpp).
-/// `educated`: the minor was reached by an education campaign (report intent x education.report_factor).
+/// Everything one dyad's chain depends on besides the offender type, the
+/// platform and the response: the minor's vulnerability and the binary
+/// conditions that dyad_outcome_mixed mixes over.
+struct DyadContext {
+  double vulnerability = 0.0;  ///< the minor's vulnerability v (clamped to [0, 1])
+  bool supervised = false;     ///< a parent supervises the minor (report intent x supervision_report_factor)
+  bool readable = true;        ///< grooming detection can read the conversation (not end-to-end encrypted)
+  bool harvested = false;      ///< the offender saved the minor's public images (sextortion leverage, grooming.cpp)
+  bool educated = false;  ///< the minor was reached by an education campaign (report intent x education.report_factor)
+};
+
+/// Build the jump chain for one offender type on one platform for a minor in `context`.
 DyadChain dyad_chain(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                     double vulnerability, bool supervised, bool readable = true, bool harvested = false,
-                     bool educated = false);
+                     const DyadContext& context);
 
 /// Solve a chain from the start state (engaged): N = (I - Q)^-1, B = N R.
 DyadOutcome solve_dyad_chain(const DyadChain& chain);
 
 /// Outcome for one minor: dyad_chain + solve_dyad_chain.
 DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                         double vulnerability, bool supervised, bool readable = true, bool harvested = false,
-                         bool educated = false);
+                         const DyadContext& context);
 
 /// Offender type by index (0 groomer, 1 sextortion, 2 distributor).
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
