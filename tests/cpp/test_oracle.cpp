@@ -8,6 +8,8 @@
 #include <cmath>
 #include <numbers>
 #include <numeric>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "safesim/oracle.hpp"
@@ -335,6 +337,69 @@ TEST(Oracle, MixtureMatchesBruteForceIntegral) {
   }
 }
 
+TEST(Oracle, MixtureDimensionsAreDeclaredOnce) {
+  // Every binary flag of DyadContext is mixed over by exactly one declared
+  // dimension, under a distinct share name.
+  const std::vector<bool DyadContext::*> flags = {&DyadContext::supervised, &DyadContext::readable,
+                                                  &DyadContext::harvested, &DyadContext::educated};
+  const auto dims = mixture_dimensions();
+  ASSERT_EQ(dims.size(), flags.size());
+  for (const auto flag : flags)
+    EXPECT_EQ(std::count_if(dims.begin(), dims.end(), [&](const MixtureDimension& d) { return d.flag == flag; }), 1);
+  for (const MixtureDimension& d : dims) {
+    EXPECT_FALSE(d.flag_name.empty());
+    EXPECT_FALSE(d.meaning.empty());
+    EXPECT_EQ(std::count_if(dims.begin(), dims.end(), [&](const MixtureDimension& e) { return e.share == d.share; }), 1)
+        << d.share;
+  }
+  EXPECT_TRUE(
+      std::any_of(dims.begin(), dims.end(), [](const MixtureDimension& d) { return d.share == "public_share"; }));
+}
+
+TEST(Oracle, MixtureSharesDefaultToTheScenario) {
+  ScenarioSpec s = default_scenario();
+  ControlsSpec& c = s.platforms[0].controls;
+  c.parental_supervision.uptake = 0.3;
+  c.education.uptake = 0.4;
+  c.e2ee_share = 0.25;
+  c.grooming_detection.enabled = true;
+  c.download_restrictions = true;
+  s.response.harvest_leverage_factor = 3.0;
+  for (int type = 0; type < 3; ++type) {
+    const DyadOutcome implicit = dyad_outcome_mixed(s, 0, type);
+    // Naming every share at its default changes nothing, bit for bit.
+    MixtureShares given;
+    for (const MixtureDimension& d : mixture_dimensions()) given[std::string(d.share)] = d.default_share(s, 0);
+    const DyadOutcome explicit_ = dyad_outcome_mixed(s, 0, type, given);
+    EXPECT_EQ(implicit.exploited, explicit_.exploited) << type;
+    EXPECT_EQ(implicit.reported, explicit_.reported) << type;
+    EXPECT_EQ(implicit.detected, explicit_.detected) << type;
+    EXPECT_EQ(implicit.expected_days, explicit_.expected_days) << type;
+    // A share given by the caller acts as the scenario's setting would.
+    ScenarioSpec more = s;
+    more.platforms[0].controls.parental_supervision.uptake = 0.8;
+    more.platforms[0].controls.education.uptake = 0.1;
+    more.platforms[0].controls.e2ee_share = 0.5;
+    const DyadOutcome set = dyad_outcome_mixed(more, 0, type);
+    const DyadOutcome by_share =
+        dyad_outcome_mixed(s, 0, type, {{"supervised_share", 0.8}, {"educated_share", 0.1}, {"readable_share", 0.5}});
+    EXPECT_EQ(set.exploited, by_share.exploited) << type;
+    EXPECT_EQ(set.reported, by_share.reported) << type;
+    EXPECT_EQ(set.detected, by_share.detected) << type;
+    EXPECT_EQ(set.expected_days, by_share.expected_days) << type;
+  }
+  // The mixture is linear in a share that does not change who opens dyads.
+  const DyadOutcome all = dyad_outcome_mixed(s, 0, 0, {{"readable_share", 1.0}});
+  EXPECT_GT(all.detected, 0.0);
+  EXPECT_NEAR(dyad_outcome_mixed(s, 0, 0, {{"readable_share", 0.25}}).detected, 0.25 * all.detected, 1e-12);
+  EXPECT_EQ(dyad_outcome_mixed(s, 0, 0, {{"readable_share", 0.0}}).detected, 0.0);
+  // Unknown names and shares outside [0, 1] are refused.
+  EXPECT_THROW(dyad_outcome_mixed(s, 0, 0, {{"public", 0.5}}), std::invalid_argument);
+  EXPECT_THROW(dyad_outcome_mixed(s, 0, 0, {{"public_share", 1.5}}), std::invalid_argument);
+  EXPECT_THROW(dyad_outcome_mixed(s, 0, 0, {{"supervised_share", -0.1}}), std::invalid_argument);
+  EXPECT_THROW(dyad_outcome_mixed(s, 0, 0, {{"educated_share", std::nan("")}}), std::invalid_argument);
+}
+
 // ---------------------------------------------------------------- 2. agreement with the simulation
 TEST(Oracle, SimulationAgreesNearlyConstantVulnerability) {
   ScenarioSpec s = analytic_config();
@@ -405,7 +470,7 @@ TEST(Oracle, SimulationAgreesWithHarvestedImagesUnderDownloadRestrictions) {
   EXPECT_NEAR(harvested_share(s, 0, 1, 1.0), 0.5, 1e-15);
   EXPECT_EQ(harvested_share(s, 0, 0, 1.0), 0.0) << "groomers do not harvest";
   const DyadOutcome mixed = dyad_outcome_mixed(s, 0, 1);
-  const DyadOutcome none = dyad_outcome_mixed(s, 0, 1, 0.0);
+  const DyadOutcome none = dyad_outcome_mixed(s, 0, 1, {{"public_share", 0.0}});
   ScenarioSpec open = s;
   open.platforms[0].controls.download_restrictions = false;
   const DyadOutcome all = dyad_outcome_mixed(open, 0, 1);
