@@ -4,11 +4,15 @@ With bans off, a dyad (offender contact that a minor answered) is an absorbing
 Markov chain; ``sim/include/safesim/oracle.hpp`` solves it with the
 fundamental matrix N = (I - Q)^-1 and averages over the minors who open dyads.
 It checks the engine (MODEL.md section 7) and is a fast estimator.
+
+This module sits below the experiment API: it uses only :mod:`safesim.scenario`
+and the C++ extension.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from safesim import _core
@@ -23,6 +27,15 @@ OFFENDER_TYPES = ("groomer", "sextortion", "distributor")
 #: declared in the C++ oracle (``mixture_dimensions()``); :func:`oracle` takes
 #: them as keywords.
 MIXTURE_SHARES: dict[str, str] = {share: meaning for share, _flag, meaning in _core.dyad_mixture()}
+
+
+def _as_scenario(scenario: Scenario | str | os.PathLike[str]) -> Scenario:
+    """A Scenario as is; a path or an installed scenario's name loaded (as ``safesim.api.as_scenario``)."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, (str, Path, os.PathLike)):
+        return Scenario.load(scenario)
+    raise TypeError(f"expected a Scenario or a path, got {type(scenario).__name__}")
 
 
 def oracle(
@@ -70,9 +83,7 @@ def oracle(
             f"oracle() got unexpected keyword argument(s) {', '.join(unknown)} "
             f"(mixture shares: {', '.join(MIXTURE_SHARES)})"
         )
-    from safesim.api import as_scenario
-
-    sc = as_scenario(scenario)
+    sc = _as_scenario(scenario)
     names = sc.platforms
     if isinstance(platform, str):
         if platform not in names:
