@@ -199,14 +199,14 @@ PYBIND11_MODULE(_core, m) {
 
   m.def(
       "dyad_outcome",
-      [](const safesim::ScenarioSpec& spec, std::size_t platform, int offender_type, double public_share) {
+      [](const safesim::ScenarioSpec& spec, std::size_t platform, int offender_type,
+         const safesim::MixtureShares& shares) {
         if (platform >= spec.platforms.size()) throw py::index_error("platform index out of range");
         if (offender_type < 0 || offender_type > 2) throw py::index_error("offender_type must be 0, 1 or 2");
-        if (!(public_share >= 0.0 && public_share <= 1.0)) throw py::value_error("public_share must be in [0, 1]");
         safesim::DyadOutcome o;
         {
-          py::gil_scoped_release release;
-          o = safesim::dyad_outcome_mixed(spec, platform, offender_type, public_share);
+          py::gil_scoped_release release;  // a bad share throws std::invalid_argument: ValueError
+          o = safesim::dyad_outcome_mixed(spec, platform, offender_type, shares);
         }
         py::dict d;
         d["exploited"] = o.exploited;
@@ -230,10 +230,21 @@ PYBIND11_MODULE(_core, m) {
         d["detected_days"] = o.detected_days;
         return d;
       },
-      py::arg("spec"), py::arg("platform") = 0, py::arg("offender_type") = 0, py::arg("public_share") = 1.0,
+      py::arg("spec"), py::arg("platform") = 0, py::arg("offender_type") = 0,
+      py::arg("shares") = safesim::MixtureShares{},
       "Analytic per-dyad outcome (absorbing Markov chain, MODEL.md section 7) for one platform and offender "
-      "type (0 groomer, 1 sextortion, 2 distributor); public_share: share of the dyads' minors with a public "
-      "profile (harvested images, sextortion only).");
+      "type (0 groomer, 1 sextortion, 2 distributor); shares: mixture shares by name (see dyad_mixture), "
+      "e.g. {'public_share': 0.7}; a share not given takes its default.");
+  m.def(
+      "dyad_mixture",
+      [] {
+        std::vector<std::tuple<std::string, std::string, std::string>> rows;
+        for (const auto& d : safesim::mixture_dimensions())
+          rows.emplace_back(std::string(d.share), std::string(d.flag_name), std::string(d.meaning));
+        return rows;
+      },
+      "The binary dimensions the oracle mixes over, as (share, context flag, meaning): the share names are "
+      "the keys dyad_outcome accepts.");
 
   m.def("parameter_dictionary", &safesim::parameter_dictionary_markdown,
         "The parameter dictionary as Markdown (scenarios/README.md).");

@@ -1,5 +1,6 @@
 """Type stubs for the private C++ extension (python/_core.cpp)."""
 
+from collections.abc import Mapping
 from typing import TypedDict
 
 import numpy as np
@@ -57,11 +58,15 @@ def run_many(spec: ScenarioSpec, seeds: list[int], threads: int = 1) -> list[Run
     """One replicate per seed on ``threads`` threads; results in seed order, independent of ``threads``."""
 
 def dyad_outcome(
-    spec: ScenarioSpec, platform: int = 0, offender_type: int = 0, public_share: float = 1.0
+    spec: ScenarioSpec, platform: int = 0, offender_type: int = 0, shares: Mapping[str, float] = ...
 ) -> dict[str, float]:
     """Analytic per-dyad outcome (absorbing Markov chain); offender_type 0 groomer, 1 sextortion, 2 distributor.
 
-    public_share: share of the dyads' minors with a public profile (harvested images, sextortion only)."""
+    shares: mixture shares by name (dyad_mixture), e.g. {"public_share": 0.7}; one not given takes its default.
+    A name not declared or a share outside [0, 1] raises ValueError."""
+
+def dyad_mixture() -> list[tuple[str, str, str]]:
+    """The dimensions the oracle mixes over, as (share, context flag, meaning)."""
 
 def metrics() -> list[tuple[str, str, str, str]]: ...
 def parameter_dictionary() -> str: ...

@@ -1,15 +1,20 @@
 // Analytic oracle of the dyad process (MODEL.md section 7): the embedded jump
 // chain of the absorbing continuous-time Markov chain run by grooming.cpp,
-// solved with the fundamental matrix, and its mixture over supervision,
-// encryption, harvested images and the vulnerability of the minors who open
-// dyads. See safesim/oracle.hpp.
+// solved with the fundamental matrix, and its mixture over the declared
+// dimensions (education, encryption, harvested images, supervision: kMixture)
+// and the vulnerability of the minors who open dyads. See safesim/oracle.hpp.
+//
+// This is a second implementation of the dyad process, independent of the
+// engine's: it must not call the simulation code.
 #include "safesim/oracle.hpp"
 #include "safesim/rng.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace safesim {
@@ -83,10 +88,71 @@ void gauss_jacobi_log(int n, double a, double b, Eigen::VectorXd& nodes, Eigen::
   }
 }
 
-/// One quadrature point of the vulnerability mixture: v, log |weight| and the weight's sign.
+/// The mixture dimensions: the one declaration that dyad_outcome_mixed
+/// iterates over, in nesting order (outermost first). A dimension with an
+/// accept_factor changes who opens dyads, so it is folded into the
+/// vulnerability nodes; the others are mixed at each node. Each dimension's two
+/// arms are taken in the order: the DyadContext default first.
+constexpr std::array<MixtureDimension, 4> kMixture{{
+    {"educated", &DyadContext::educated, "educated_share",
+     "share of the minors reached by an education campaign (default controls.education.uptake); they reply at "
+     "education.accept_factor times the rate, so they are fewer among dyads, and report at "
+     "education.report_factor times the intent",
+     [](const ScenarioSpec& spec, std::size_t platform) { return spec.platforms[platform].controls.education.uptake; },
+     [](const ScenarioSpec&, std::size_t, int, double share) { return share; },
+     [](const PlatformSpec& p) { return p.controls.education.accept_factor; }},
+    {"readable", &DyadContext::readable, "readable_share",
+     "share of the conversations grooming detection can read (default 1 - e2ee_share, or 1 with "
+     "client_side_scanning on)",
+     [](const ScenarioSpec& spec, std::size_t platform) {
+       const ControlsSpec& c = spec.platforms[platform].controls;
+       return c.client_side_scanning ? 1.0 : 1.0 - c.e2ee_share;
+     },
+     [](const ScenarioSpec&, std::size_t, int, double share) { return share; }, nullptr},
+    {"harvested", &DyadContext::harvested, "public_share",
+     "share of the dyads' minors with a public profile, whose images a sextortion offender saves (leverage, "
+     "response.harvest_leverage_factor) unless download_restrictions stop it (bar the download_circumvention "
+     "share); default 1, an upper bound on the leverage; no effect for groomers and distributors",
+     [](const ScenarioSpec&, std::size_t) { return 1.0; }, &harvested_share, nullptr},
+    {"supervised", &DyadContext::supervised, "supervised_share",
+     "share of the dyads' minors supervised by a parent (default controls.parental_supervision.uptake, which "
+     "overstates it when parental_supervision.locks_settings keeps supervised minors private)",
+     [](const ScenarioSpec& spec, std::size_t platform) {
+       return spec.platforms[platform].controls.parental_supervision.uptake;
+     },
+     [](const ScenarioSpec&, std::size_t, int, double share) { return share; }, nullptr},
+}};
+
+/// Share of the minors with the flag set, per dimension of kMixture.
+using FlagShares = std::array<double, kMixture.size()>;
+
+/// Calls f(context, weight) for every combination of the arms of the
+/// dimensions `dims` (indices into kMixture, nested in that order), starting
+/// from `context` and weight `w`; an arm's weight is its share, and arms of
+/// weight 0 are left out.
+template <class F>
+void for_each_arm(std::span<const std::size_t> dims, const FlagShares& shares, DyadContext context, double w, F&& f) {
+  if (dims.empty()) {
+    f(context, w);
+    return;
+  }
+  const MixtureDimension& dim = kMixture[dims.front()];
+  const double share = shares[dims.front()];
+  const bool first = DyadContext{}.*dim.flag;
+  for (const bool set : {first, !first}) {
+    const double arm = set ? share : 1.0 - share;
+    if (!(arm > 0.0)) continue;
+    context.*dim.flag = set;
+    for_each_arm(dims.subspan(1), shares, context, w * arm, f);
+  }
+}
+
+/// One quadrature point of the vulnerability mixture: log |weight|, the
+/// weight's sign, and the context of its minors (v and the flags of the
+/// dimensions folded into the nodes).
 struct Node {
-  double v, log_w, sign;
-  bool educated = false;  ///< the node belongs to minors reached by an education campaign
+  double log_w, sign;
+  DyadContext context;
 };
 
 constexpr int kNodes = 64;
@@ -100,7 +166,13 @@ constexpr double kAcceptCap = 0.95;
 /// tail integral over [c, 1] with Jacobi weight (1-v)^(beta-1) (v-c); what is
 /// left for the rule, v^(alpha-1) f(v), is smooth there (and a polynomial for
 /// integer alpha, so the tail rule gets alpha / 2 more nodes).
-void add_accept_nodes(std::vector<Node>& out, double alpha, double beta, double k, double mass) {
+void add_accept_nodes(std::vector<Node>& out, double alpha, double beta, double k, double mass,
+                      const DyadContext& context) {
+  auto node = [&context](double v, double log_w, double sign) {
+    Node n{log_w, sign, context};
+    n.context.vulnerability = v;
+    return n;
+  };
   if (!(k > 0) || !(mass > 0)) return;
   Eigen::VectorXd x, lw;
   double log_mu0;
@@ -108,7 +180,7 @@ void add_accept_nodes(std::vector<Node>& out, double alpha, double beta, double 
   // k v v^(alpha-1) (1-v)^(beta-1) on [0,1]: v = (1+x)/2, Jacobi a = beta-1, b = alpha.
   gauss_jacobi_log(kNodes, beta - 1.0, alpha, x, lw, log_mu0);
   const double base = log_mass + std::log(k) + log_mu0 - (alpha + beta) * std::log(2.0);
-  for (int i = 0; i < x.size(); ++i) out.push_back({(1.0 + x(i)) / 2.0, base + lw(i), 1.0});
+  for (int i = 0; i < x.size(); ++i) out.push_back(node((1.0 + x(i)) / 2.0, base + lw(i), 1.0));
   const double c = kAcceptCap / k;  // the cap binds above c
   if (c >= 1.0) return;
   // - k (v-c) v^(alpha-1) (1-v)^(beta-1) on [c,1]: v = c + h (1+x), h = (1-c)/2, Jacobi a = beta-1, b = 1.
@@ -118,7 +190,7 @@ void add_accept_nodes(std::vector<Node>& out, double alpha, double beta, double 
   const double tail = log_mass + std::log(k) + (beta + 1.0) * std::log(h) + log_mu0;
   for (int i = 0; i < x.size(); ++i) {
     const double v = c + h * (1.0 + x(i));
-    out.push_back({v, tail + lw(i) + (alpha - 1.0) * std::log(v), -1.0});
+    out.push_back(node(v, tail + lw(i) + (alpha - 1.0) * std::log(v), -1.0));
   }
 }
 
@@ -153,15 +225,17 @@ void gauss_jacobi(int n, double a, double b, Eigen::VectorXd& nodes, Eigen::Vect
   weights = (log_w.array() + log_mu0).exp().matrix();
 }
 
+std::span<const MixtureDimension> mixture_dimensions() { return kMixture; }
+
 DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, const ResponseSpec& response,
-                     double vulnerability, bool supervised, bool readable, bool harvested, bool educated) {
+                     const DyadContext& context) {
   DyadChain c;
   c.Q.setZero();
   c.R.setZero();
   c.hold_hours.setZero();
   c.exploit_prob.setZero();
-  const double v = std::clamp(vulnerability, 0.0, 1.0);
-  const double report_mult = report_multiplier(platform, response, supervised, educated);
+  const double v = std::clamp(context.vulnerability, 0.0, 1.0);
+  const double report_mult = report_multiplier(platform, response, context.supervised, context.educated);
   const double move = t.move_request_prob * t.move_accept_prob;
   const double repeat = t.repeat_prob;
 
@@ -170,11 +244,11 @@ DyadChain dyad_chain(const OffenderTypeSpec& t, const PlatformSpec& platform, co
     double progress = 1.0 / t.dwell_hours.at(stage);
     const SensitiveMediaShield& shield = platform.controls.sensitive_media_shield;
     if (stage == 3 && on_platform && shield.enabled) progress *= shield.exploit_factor;  // as grooming.cpp
-    if (stage == 3 && harvested) progress *= response.harvest_leverage_factor;           // on and off the platform
+    if (stage == 3 && context.harvested) progress *= response.harvest_leverage_factor;   // on and off the platform
     const double exit = t.exit_per_day.at(stage) / 24.0 * (1.0 - v);
     const double report = on_platform ? t.report_per_day.at(stage) / 24.0 * report_mult : 0.0;
     const GroomingDetectionSpec& g = platform.controls.grooming_detection;
-    const double detect = on_platform && g.enabled && readable ? g.recall_per_day.at(stage) / 24.0 : 0.0;
+    const double detect = on_platform && g.enabled && context.readable ? g.recall_per_day.at(stage) / 24.0 : 0.0;
     const double total = progress + exit + report + detect;
     c.hold_hours(state) = 1.0 / total;
     c.R(state, kEndExited) = exit / total;
@@ -255,9 +329,8 @@ DyadOutcome solve_dyad_chain(const DyadChain& c) {
 }
 
 DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                         double vulnerability, bool supervised, bool readable, bool harvested, bool educated) {
-  return solve_dyad_chain(
-      dyad_chain(type, platform, response, vulnerability, supervised, readable, harvested, educated));
+                         const DyadContext& context) {
+  return solve_dyad_chain(dyad_chain(type, platform, response, context));
 }
 
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type) {
@@ -279,30 +352,49 @@ double harvested_share(const ScenarioSpec& spec, std::size_t platform, int type,
   return public_share * (restricted ? spec.response.download_circumvention : 1.0);
 }
 
-DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, int type, double public_share) {
+DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, int type, const MixtureShares& shares) {
   if (platform >= spec.platforms.size()) throw std::out_of_range("dyad_outcome_mixed: no such platform");
-  if (!(public_share >= 0.0 && public_share <= 1.0))
-    throw std::invalid_argument("dyad_outcome_mixed: public_share must be in [0, 1]");
+  for (const auto& [name, share] : shares) {
+    if (std::none_of(kMixture.begin(), kMixture.end(), [&](const MixtureDimension& d) { return d.share == name; })) {
+      std::string known;
+      for (const MixtureDimension& d : kMixture) known += (known.empty() ? "" : ", ") + std::string(d.share);
+      throw std::invalid_argument("dyad_outcome_mixed: no mixture share '" + name + "' (shares: " + known + ")");
+    }
+    if (!(share >= 0.0 && share <= 1.0))
+      throw std::invalid_argument("dyad_outcome_mixed: " + name + " must be in [0, 1]");
+  }
   const OffenderTypeSpec& t = offender_type(spec, type);
   const PlatformSpec& p = spec.platforms[platform];
   const ResponseSpec& r = spec.response;
   const double alpha = spec.population.vulnerability.alpha, beta = spec.population.vulnerability.beta;
 
-  // Vulnerability among dyads: accounts posing as teens accept at a higher
-  // rate, minors reached by an education campaign at a lower one.
-  std::vector<Node> nodes;
-  const EducationSpec& edu = p.controls.education;
-  for (const bool educated : {false, true}) {
-    const double share = educated ? edu.uptake : 1.0 - edu.uptake;
-    const double factor = educated ? edu.accept_factor : 1.0;
-    const std::size_t first = nodes.size();
-    add_accept_nodes(nodes, alpha, beta, r.accept_scale * factor, share * (1.0 - t.claims_teen_prob));
-    add_accept_nodes(nodes, alpha, beta, r.accept_scale * r.teen_disguise_factor * factor, share * t.claims_teen_prob);
-    for (std::size_t i = first; i < nodes.size(); ++i) nodes[i].educated = educated;
+  // Each dimension's share of minors with the flag set; the dimensions that
+  // change who opens dyads go into the nodes, the others are mixed per node.
+  FlagShares flag_share{};
+  std::vector<std::size_t> in_nodes, per_node;
+  for (std::size_t d = 0; d < kMixture.size(); ++d) {
+    const MixtureDimension& dim = kMixture[d];
+    const auto given = shares.find(dim.share);
+    const double share = given != shares.end() ? given->second : dim.default_share(spec, platform);
+    flag_share[d] = dim.flag_share(spec, platform, type, share);
+    (dim.accept_factor ? in_nodes : per_node).push_back(d);
   }
+
+  // Vulnerability among dyads: accounts posing as teens accept at a higher
+  // rate; minors in an arm of a dimension with an accept factor (education)
+  // at that factor times the rate, with the arm's share as mass.
+  std::vector<Node> nodes;
+  for_each_arm(in_nodes, flag_share, DyadContext{}, 1.0, [&](const DyadContext& context, double share) {
+    double factor = 1.0;
+    for (const std::size_t d : in_nodes)
+      if (context.*kMixture[d].flag) factor *= kMixture[d].accept_factor(p);
+    add_accept_nodes(nodes, alpha, beta, r.accept_scale * factor, share * (1.0 - t.claims_teen_prob), context);
+    add_accept_nodes(nodes, alpha, beta, r.accept_scale * r.teen_disguise_factor * factor, share * t.claims_teen_prob,
+                     context);
+  });
   if (nodes.empty()) {
     // Nobody accepts (accept_scale 0): fall back to the plain Beta mean.
-    nodes.push_back({alpha / (alpha + beta), 0.0, 1.0});
+    nodes.push_back({0.0, 1.0, DyadContext{.vulnerability = alpha / (alpha + beta)}});
   }
   double max_log = -std::numeric_limits<double>::infinity();
   for (const Node& nd : nodes) max_log = std::max(max_log, nd.log_w);
@@ -310,27 +402,13 @@ DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, i
   double sum = 0;
   for (std::size_t i = 0; i < nodes.size(); ++i) sum += w[i] = nodes[i].sign * std::exp(nodes[i].log_w - max_log);
 
-  const double uptake = p.controls.parental_supervision.uptake;
-  const double readable_share = p.controls.client_side_scanning ? 1.0 : 1.0 - p.controls.e2ee_share;
-  const double harvest = harvested_share(spec, platform, type, public_share);
   DyadOutcome acc;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const double wi = w[i] / sum;
     if (std::abs(wi) < 1e-300) continue;
-    for (const bool readable : {true, false}) {
-      const double wr = readable ? readable_share : 1.0 - readable_share;
-      if (wr <= 0.0) continue;
-      for (const bool harvested : {false, true}) {
-        const double hw = harvested ? harvest : 1.0 - harvest;
-        if (hw <= 0.0) continue;
-        const double wh = wi * wr * hw;
-        const bool ed = nodes[i].educated;
-        if (uptake < 1.0)
-          accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, false, readable, harvested, ed), wh * (1.0 - uptake));
-        if (uptake > 0.0)
-          accumulate(acc, dyad_outcome(t, p, r, nodes[i].v, true, readable, harvested, ed), wh * uptake);
-      }
-    }
+    for_each_arm(per_node, flag_share, nodes[i].context, wi, [&](const DyadContext& context, double weight) {
+      accumulate(acc, dyad_outcome(t, p, r, context), weight);
+    });
   }
   return acc;
 }

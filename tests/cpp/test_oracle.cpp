@@ -8,6 +8,8 @@
 #include <cmath>
 #include <numbers>
 #include <numeric>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "safesim/oracle.hpp"
@@ -171,7 +173,7 @@ TEST(Oracle, ProbabilitiesSumToOne) {
   const ResponseSpec r;
   for (double v : {0.0, 0.1, 0.5, 0.9, 1.0})
     for (bool sup : {false, true}) {
-      const DyadOutcome o = dyad_outcome(plain_type(), p, r, v, sup);
+      const DyadOutcome o = dyad_outcome(plain_type(), p, r, {.vulnerability = v, .supervised = sup});
       EXPECT_NEAR(sum3(o), 1.0, 1e-12);
       EXPECT_NEAR(o.reported + o.exited + o.closed_after_exploitation, 1.0, 1e-12);
       EXPECT_NEAR(o.exploited, o.closed_after_exploitation, 1e-12) << "no repeats: every exploitation closes";
@@ -185,7 +187,7 @@ TEST(Oracle, ProbabilitiesSumToOne) {
   // Default offender types, with repeats (sextortion): outcomes still partition.
   const ScenarioSpec s = default_scenario();
   for (int type = 0; type < 3; ++type) {
-    const DyadOutcome o = dyad_outcome(offender_type(s, type), s.platforms[0], s.response, 0.2, false);
+    const DyadOutcome o = dyad_outcome(offender_type(s, type), s.platforms[0], s.response, {.vulnerability = 0.2});
     EXPECT_NEAR(o.reported + o.exited + o.closed_after_exploitation, 1.0, 1e-12);
     EXPECT_NEAR(o.exploited + o.reported_before_exploitation + o.exited_before_exploitation, 1.0, 1e-12);
     EXPECT_GE(o.exploitation_events, o.exploited);
@@ -199,7 +201,7 @@ TEST(Oracle, LimitingCases) {
   // No exit and no report hazard: every dyad ends exploited, after the sum of the dwells.
   t.exit_per_day = {0, 0, 0, 0};
   t.report_per_day = {0, 0, 0, 0};
-  DyadOutcome o = dyad_outcome(t, p, r, 0.3, false);
+  DyadOutcome o = dyad_outcome(t, p, r, {.vulnerability = 0.3});
   EXPECT_NEAR(o.exploited, 1.0, 1e-12);
   EXPECT_NEAR(o.expected_days, (10 + 20 + 10 + 5) / 24.0, 1e-12);
   // Exponential stages: variance = sum of squared dwells.
@@ -208,11 +210,11 @@ TEST(Oracle, LimitingCases) {
   // Vulnerability 1 switches exits off.
   t = plain_type();
   t.report_per_day = {0, 0, 0, 0};
-  EXPECT_NEAR(dyad_outcome(t, p, r, 1.0, false).exploited, 1.0, 1e-12);
+  EXPECT_NEAR(dyad_outcome(t, p, r, {.vulnerability = 1.0}).exploited, 1.0, 1e-12);
   // A huge report hazard ends nearly every dyad by a report in stage engaged.
   t = plain_type();
   t.report_per_day = {1e6, 1e6, 1e6, 1e6};
-  o = dyad_outcome(t, p, r, 0.3, false);
+  o = dyad_outcome(t, p, r, {.vulnerability = 0.3});
   EXPECT_GT(o.reported, 0.999);
   EXPECT_LT(o.reach_trust, 1e-3);
   // Move probability 1: reports can only happen before isolation.
@@ -220,7 +222,7 @@ TEST(Oracle, LimitingCases) {
   t.move_request_prob = 1.0;
   t.move_accept_prob = 1.0;
   t.exit_per_day = {0, 0, 0, 0};
-  o = dyad_outcome(t, p, r, 0.3, false);
+  o = dyad_outcome(t, p, r, {.vulnerability = 0.3});
   EXPECT_NEAR(o.moved, o.reach_isolation, 1e-12);
   EXPECT_NEAR(o.exploited, o.reach_isolation, 1e-12) << "no exit and no report after the move";
   EXPECT_NEAR(o.reported, 1.0 - o.reach_isolation, 1e-12);
@@ -243,7 +245,7 @@ TEST(Oracle, TwoStageCaseByHand) {
   t.move_request_prob = 0.4;
   t.move_accept_prob = 0.5;
   const double v = 0.5;
-  const DyadOutcome o = dyad_outcome(t, p, r, v, false);
+  const DyadOutcome o = dyad_outcome(t, p, r, {.vulnerability = v});
   const double tot0 = 0.25 + 0.3 + 0.3, tot1 = 0.125 + 0.15;
   const double reach1 = 0.25 / tot0;
   EXPECT_NEAR(o.reach_trust, reach1, 1e-12);
@@ -253,7 +255,7 @@ TEST(Oracle, TwoStageCaseByHand) {
   EXPECT_NEAR(o.moved, o.exploited * 0.2, 1e-12);
   EXPECT_NEAR(o.expected_days * 24, 1 / tot0 + reach1 / tot1 + o.exploited * (3 + 2), 1e-12);
   // Supervision doubles the report hazard (supervision_report_factor 2).
-  const DyadOutcome s = dyad_outcome(t, p, r, v, true);
+  const DyadOutcome s = dyad_outcome(t, p, r, {.vulnerability = v, .supervised = true});
   EXPECT_NEAR(s.reported, 0.6 / (tot0 + 0.3), 1e-12);
 }
 
@@ -261,9 +263,9 @@ TEST(Oracle, RepeatsAddExploitationEventsAndExposure) {
   const PlatformSpec p;
   const ResponseSpec r;
   OffenderTypeSpec t = plain_type();
-  const DyadOutcome once = dyad_outcome(t, p, r, 0.2, false);
+  const DyadOutcome once = dyad_outcome(t, p, r, {.vulnerability = 0.2});
   t.repeat_prob = 0.5;
-  const DyadOutcome rep = dyad_outcome(t, p, r, 0.2, false);
+  const DyadOutcome rep = dyad_outcome(t, p, r, {.vulnerability = 0.2});
   EXPECT_NEAR(rep.exploited, once.exploited, 1e-12) << "repeats do not change the first exploitation";
   EXPECT_GT(rep.exploitation_events, rep.exploited);
   EXPECT_GT(rep.expected_days, once.expected_days);
@@ -271,7 +273,7 @@ TEST(Oracle, RepeatsAddExploitationEventsAndExposure) {
   // With no exit or report hazard in solicitation, events are geometric: 1 / (1 - 0.5) per exploited dyad.
   t.exit_per_day.solicitation = 0;
   t.report_per_day.solicitation = 0;
-  const DyadOutcome g = dyad_outcome(t, p, r, 0.2, false);
+  const DyadOutcome g = dyad_outcome(t, p, r, {.vulnerability = 0.2});
   EXPECT_NEAR(g.exploitation_events, 2.0 * g.exploited, 1e-12);
 }
 
@@ -320,8 +322,8 @@ TEST(Oracle, MixtureMatchesBruteForceIntegral) {
       const double dens = acc * std::pow(v, sh.a - 1) * 2 * std::pow(u, 2 * sh.b - 1);  // (1-v)^(b-1) dv
       if (dens == 0) continue;
       const double simpson = (i == 0 || i == n) ? 1 : (i % 2 ? 4 : 2);
-      const DyadOutcome o0 = dyad_outcome(g, s.platforms[0], s.response, v, false);
-      const DyadOutcome o1 = dyad_outcome(g, s.platforms[0], s.response, v, true);
+      const DyadOutcome o0 = dyad_outcome(g, s.platforms[0], s.response, {.vulnerability = v});
+      const DyadOutcome o1 = dyad_outcome(g, s.platforms[0], s.response, {.vulnerability = v, .supervised = true});
       const double w = simpson * dens;
       mass += w;
       expl += w * (0.7 * o0.exploited + 0.3 * o1.exploited);
@@ -335,6 +337,69 @@ TEST(Oracle, MixtureMatchesBruteForceIntegral) {
   }
 }
 
+TEST(Oracle, MixtureDimensionsAreDeclaredOnce) {
+  // Every binary flag of DyadContext is mixed over by exactly one declared
+  // dimension, under a distinct share name.
+  const std::vector<bool DyadContext::*> flags = {&DyadContext::supervised, &DyadContext::readable,
+                                                  &DyadContext::harvested, &DyadContext::educated};
+  const auto dims = mixture_dimensions();
+  ASSERT_EQ(dims.size(), flags.size());
+  for (const auto flag : flags)
+    EXPECT_EQ(std::count_if(dims.begin(), dims.end(), [&](const MixtureDimension& d) { return d.flag == flag; }), 1);
+  for (const MixtureDimension& d : dims) {
+    EXPECT_FALSE(d.flag_name.empty());
+    EXPECT_FALSE(d.meaning.empty());
+    EXPECT_EQ(std::count_if(dims.begin(), dims.end(), [&](const MixtureDimension& e) { return e.share == d.share; }), 1)
+        << d.share;
+  }
+  EXPECT_TRUE(
+      std::any_of(dims.begin(), dims.end(), [](const MixtureDimension& d) { return d.share == "public_share"; }));
+}
+
+TEST(Oracle, MixtureSharesDefaultToTheScenario) {
+  ScenarioSpec s = default_scenario();
+  ControlsSpec& c = s.platforms[0].controls;
+  c.parental_supervision.uptake = 0.3;
+  c.education.uptake = 0.4;
+  c.e2ee_share = 0.25;
+  c.grooming_detection.enabled = true;
+  c.download_restrictions = true;
+  s.response.harvest_leverage_factor = 3.0;
+  for (int type = 0; type < 3; ++type) {
+    const DyadOutcome implicit = dyad_outcome_mixed(s, 0, type);
+    // Naming every share at its default changes nothing, bit for bit.
+    MixtureShares given;
+    for (const MixtureDimension& d : mixture_dimensions()) given[std::string(d.share)] = d.default_share(s, 0);
+    const DyadOutcome explicit_ = dyad_outcome_mixed(s, 0, type, given);
+    EXPECT_EQ(implicit.exploited, explicit_.exploited) << type;
+    EXPECT_EQ(implicit.reported, explicit_.reported) << type;
+    EXPECT_EQ(implicit.detected, explicit_.detected) << type;
+    EXPECT_EQ(implicit.expected_days, explicit_.expected_days) << type;
+    // A share given by the caller acts as the scenario's setting would.
+    ScenarioSpec more = s;
+    more.platforms[0].controls.parental_supervision.uptake = 0.8;
+    more.platforms[0].controls.education.uptake = 0.1;
+    more.platforms[0].controls.e2ee_share = 0.5;
+    const DyadOutcome set = dyad_outcome_mixed(more, 0, type);
+    const DyadOutcome by_share =
+        dyad_outcome_mixed(s, 0, type, {{"supervised_share", 0.8}, {"educated_share", 0.1}, {"readable_share", 0.5}});
+    EXPECT_EQ(set.exploited, by_share.exploited) << type;
+    EXPECT_EQ(set.reported, by_share.reported) << type;
+    EXPECT_EQ(set.detected, by_share.detected) << type;
+    EXPECT_EQ(set.expected_days, by_share.expected_days) << type;
+  }
+  // The mixture is linear in a share that does not change who opens dyads.
+  const DyadOutcome all = dyad_outcome_mixed(s, 0, 0, {{"readable_share", 1.0}});
+  EXPECT_GT(all.detected, 0.0);
+  EXPECT_NEAR(dyad_outcome_mixed(s, 0, 0, {{"readable_share", 0.25}}).detected, 0.25 * all.detected, 1e-12);
+  EXPECT_EQ(dyad_outcome_mixed(s, 0, 0, {{"readable_share", 0.0}}).detected, 0.0);
+  // Unknown names and shares outside [0, 1] are refused.
+  EXPECT_THROW(dyad_outcome_mixed(s, 0, 0, {{"public", 0.5}}), std::invalid_argument);
+  EXPECT_THROW(dyad_outcome_mixed(s, 0, 0, {{"public_share", 1.5}}), std::invalid_argument);
+  EXPECT_THROW(dyad_outcome_mixed(s, 0, 0, {{"supervised_share", -0.1}}), std::invalid_argument);
+  EXPECT_THROW(dyad_outcome_mixed(s, 0, 0, {{"educated_share", std::nan("")}}), std::invalid_argument);
+}
+
 // ---------------------------------------------------------------- 2. agreement with the simulation
 TEST(Oracle, SimulationAgreesNearlyConstantVulnerability) {
   ScenarioSpec s = analytic_config();
@@ -343,7 +408,7 @@ TEST(Oracle, SimulationAgreesNearlyConstantVulnerability) {
   const Pooled P = pool(outs);
   // Dyads are size-biased: their v has mean (alpha + 1) / (alpha + beta + 1).
   const double v = 201.0 / 801.0;
-  const DyadOutcome point = dyad_outcome(s.offenders.groomer, s.platforms[0], s.response, v, false);
+  const DyadOutcome point = dyad_outcome(s.offenders.groomer, s.platforms[0], s.response, {.vulnerability = v});
   const DyadOutcome mixed = dyad_outcome_mixed(s, 0, 0);
   EXPECT_NEAR(point.exploited, mixed.exploited, 2e-4) << "nearly constant v: the point value is the mixture";
   expect_agreement(mixed, P);
@@ -361,7 +426,8 @@ TEST(Oracle, SimulationAgreesWithMixture) {
   const DyadOutcome mixed = dyad_outcome_mixed(s, 0, 0);
   // The mixture differs clearly from the outcome at the population mean v,
   // so this test can tell whether size-biasing is right.
-  const DyadOutcome at_mean = dyad_outcome(s.offenders.groomer, s.platforms[0], s.response, 1.0 / 8.0, false);
+  const DyadOutcome at_mean =
+      dyad_outcome(s.offenders.groomer, s.platforms[0], s.response, {.vulnerability = 1.0 / 8.0});
   std::printf("  exploited at the population mean v, unsupervised: %.4f\n", at_mean.exploited);
   expect_agreement(mixed, P);
 }
@@ -404,7 +470,7 @@ TEST(Oracle, SimulationAgreesWithHarvestedImagesUnderDownloadRestrictions) {
   EXPECT_NEAR(harvested_share(s, 0, 1, 1.0), 0.5, 1e-15);
   EXPECT_EQ(harvested_share(s, 0, 0, 1.0), 0.0) << "groomers do not harvest";
   const DyadOutcome mixed = dyad_outcome_mixed(s, 0, 1);
-  const DyadOutcome none = dyad_outcome_mixed(s, 0, 1, 0.0);
+  const DyadOutcome none = dyad_outcome_mixed(s, 0, 1, {{"public_share", 0.0}});
   ScenarioSpec open = s;
   open.platforms[0].controls.download_restrictions = false;
   const DyadOutcome all = dyad_outcome_mixed(open, 0, 1);

@@ -9,8 +9,10 @@
 //              is on and the conversation is readable (not end-to-end
 //              encrypted, or client-side scanning on)            (0 once moved)
 // per hour in stage s, where v is the minor's vulnerability, the intent factor
-// is child_friendly x feedback x supervision (nudges do not enter the dyad
-// hazard) and completion = step_completion ^ steps. On entering isolation the
+// is child_friendly x feedback x supervision x education (nudges do not enter
+// the dyad hazard) and completion = step_completion ^ steps. What one dyad's
+// chain depends on besides the offender type, platform and response is its
+// DyadContext. On entering isolation the
 // dyad moves off the platform with probability move_request x move_accept.
 // In solicitation, progress is multiplied by sensitive_media_shield.exploit_factor
 // on the platform (shield on) and by response.harvest_leverage_factor on and
@@ -33,6 +35,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
 
 #include <Eigen/Dense>
 
@@ -100,60 +107,96 @@ struct DyadOutcome {
   double detected_days = 0;
 };
 
-/// Build the jump chain for one offender type on one platform for a minor of
-/// vulnerability `vulnerability` (in [0, 1]), supervised by a parent or not.
-/// `readable`: grooming detection can read the conversation (it is not end-to-end encrypted).
-/// `harvested`: the offender saved the minor's public images (sextortion leverage, grooming.cpp).
-/// `educated`: the minor was reached by an education campaign (report intent x education.report_factor).
+/// Everything one dyad's chain depends on besides the offender type, the
+/// platform and the response: the minor's vulnerability and the binary
+/// conditions that dyad_outcome_mixed mixes over (see MixtureDimension).
+struct DyadContext {
+  double vulnerability = 0.0;  ///< the minor's vulnerability v (clamped to [0, 1])
+  bool supervised = false;     ///< a parent supervises the minor (report intent x supervision_report_factor)
+  bool readable = true;        ///< grooming detection can read the conversation (not end-to-end encrypted)
+  bool harvested = false;      ///< the offender saved the minor's public images (sextortion leverage, grooming.cpp)
+  bool educated = false;  ///< the minor was reached by an education campaign (report intent x education.report_factor)
+};
+
+/// Build the jump chain for one offender type on one platform for a minor in `context`.
 DyadChain dyad_chain(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                     double vulnerability, bool supervised, bool readable = true, bool harvested = false,
-                     bool educated = false);
+                     const DyadContext& context);
 
 /// Solve a chain from the start state (engaged): N = (I - Q)^-1, B = N R.
 DyadOutcome solve_dyad_chain(const DyadChain& chain);
 
 /// Outcome for one minor: dyad_chain + solve_dyad_chain.
 DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
-                         double vulnerability, bool supervised, bool readable = true, bool harvested = false,
-                         bool educated = false);
+                         const DyadContext& context);
+
+/// One binary dimension of the mixture in dyad_outcome_mixed: it splits the
+/// dyads into those with `flag` set in their DyadContext and the rest. The
+/// dimensions are declared once, in a table in oracle.cpp
+/// (mixture_dimensions()), which the mixing code iterates over; each has a
+/// share the caller may give by name (MixtureShares) instead of its default.
+struct MixtureDimension {
+  std::string_view flag_name;  ///< name of the DyadContext flag
+  bool DyadContext::*flag;     ///< the flag it sets
+  std::string_view share;      ///< name of the caller's share (a MixtureShares key)
+  std::string_view meaning;    ///< what the share is, and its default
+  /// The share's default, from the scenario, for platform `platform`.
+  double (*default_share)(const ScenarioSpec& spec, std::size_t platform);
+  /// Share of the minors of dyads of `type` on `platform` with the flag set, given the share.
+  double (*flag_share)(const ScenarioSpec& spec, std::size_t platform, int type, double share);
+  /// Reply-rate factor of minors with the flag set, if the flag changes who
+  /// opens dyads (then flag_share is their share among the minors contacted
+  /// and the vulnerability weights carry the rest); nullptr if it does not.
+  double (*accept_factor)(const PlatformSpec& platform);
+};
+
+/// The mixture dimensions, in the order dyad_outcome_mixed nests them.
+std::span<const MixtureDimension> mixture_dimensions();
+
+/// Shares given by the caller, by MixtureDimension::share ("public_share");
+/// each in [0, 1]. A dimension not named takes its default.
+using MixtureShares = std::map<std::string, double, std::less<>>;
 
 /// Offender type by index (0 groomer, 1 sextortion, 2 distributor).
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
 
 /// Outcome averaged over the minors who open dyads with offender type
-/// `type` (0 groomer, 1 sextortion, 2 distributor) on platform `platform`:
-///  - encryption: a share e2ee_share of conversations is unreadable to grooming
-///    detection, unless client_side_scanning is on.
-///  - supervision: a share controls.parental_supervision.uptake of them is
-///    supervised. This assumes supervision does not change who is contacted;
-///    with parental_supervision.locks_settings, supervised minors keep private
+/// `type` (0 groomer, 1 sextortion, 2 distributor) on platform `platform`.
+/// The binary conditions of a dyad's context are mixed over with the shares of
+/// the dimensions of mixture_dimensions() (in `shares`, or their defaults):
+///  - education (educated_share, default controls.education.uptake): minors
+///    reached by a campaign reply at education.accept_factor times the rate (so
+///    they are fewer among dyads than in the population: their vulnerability
+///    nodes carry k x accept_factor and mass educated_share) and report at
+///    education.report_factor times the intent. Like supervision, it is drawn
+///    independently of vulnerability.
+///  - encryption (readable_share, default 1 - e2ee_share, or 1 with
+///    client_side_scanning on): the share of conversations grooming detection
+///    can read.
+///  - harvested images (public_share, default 1; sextortion only): a share
+///    public_share x (download circumvention if controls.download_restrictions,
+///    else 1) of the dyads has the offender holding the minor's images.
+///    `public_share` is the share of the type's dyads whose minor has a public
+///    profile; the engine knows it only by simulation (private defaults, change
+///    rates, discovery), so the caller gives it. The default 1 is an upper
+///    bound on the leverage, exact when nobody is private
+///    (private_by_default.age_threshold 0, response.voluntary_private_share 0).
+///  - supervision (supervised_share, default controls.parental_supervision.uptake):
+///    the share of the dyads' minors who are supervised. The default assumes
+///    supervision does not change who is contacted; with
+///    parental_supervision.locks_settings, supervised minors keep private
 ///    defaults and are contacted less often, so the uptake overstates their share.
-///  - vulnerability: the engine opens a dyad when the contacted minor accepts
-///    with probability min(0.95, accept_scale x v x disguise), so among dyads
-///    v has density proportional to min(0.95, k v) x Beta(v; alpha, beta), with
-///    k = accept_scale x teen_disguise_factor for the share claims_teen_prob
-///    of accounts posing as teens and k = accept_scale otherwise. The cap is
-///    handled exactly (the integral is split at v = 0.95 / k). Other reply
-///    factors (DM gates, nudges) and their effect on the cap are ignored;
-///    they only matter where k v would exceed 0.95.
+/// Vulnerability is mixed over continuously: the engine opens a dyad when the
+/// contacted minor accepts with probability min(0.95, accept_scale x v x
+/// disguise), so among dyads v has density proportional to min(0.95, k v) x
+/// Beta(v; alpha, beta), with k = accept_scale x teen_disguise_factor for the
+/// share claims_teen_prob of accounts posing as teens and k = accept_scale
+/// otherwise. The cap is handled exactly (the integral is split at v = 0.95 /
+/// k). Other reply factors (DM gates, nudges) and their effect on the cap are
+/// ignored; they only matter where k v would exceed 0.95.
 /// The integrals use Gauss-Jacobi quadrature (Golub-Welsch), which absorbs the
 /// Beta density (end-point singularities, or a sharp peak for large alpha and
 /// beta) into the weight: min(0.95, k v) = k v - k (v - 0.95/k)^+ gives a
 /// size-biased Beta(alpha + 1, beta) integral minus a tail integral.
-///  - harvested images (sextortion only): a share public_share x (download
-///    circumvention if controls.download_restrictions, else 1) of the dyads
-///    has the offender holding the minor's images. `public_share` is the share
-///    of the type's dyads whose minor has a public profile; the engine knows it
-///    only by simulation (private defaults, change rates, discovery), so the
-///    caller gives it. The default 1 is an upper bound on the leverage, exact
-///    when nobody is private (private_by_default.age_threshold 0,
-///    response.voluntary_private_share 0).
-///  - education: a share controls.education.uptake of minors was reached by a
-///    campaign; they reply at education.accept_factor times the rate (so they
-///    are fewer among dyads than in the population: their nodes carry k x
-///    accept_factor and mass uptake) and report at education.report_factor
-///    times the intent. Like supervision, uptake is drawn independently of
-///    vulnerability.
 /// The sensitive-media shield is in the chain itself.
 /// Also assumed: every minor in a dyad is believed a minor by the platform
 /// (the shield and download restrictions protect all of them; the engine
@@ -161,7 +204,10 @@ const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
 /// is contacted about once. An account that keeps contacting the same minor
 /// (who neither replied nor blocked) makes the opening chance concave in v and
 /// weakens the size bias.
-DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, int type, double public_share = 1.0);
+/// Throws std::invalid_argument for a share name that no dimension declares
+/// or a share outside [0, 1].
+DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, int type,
+                               const MixtureShares& shares = {});
 
 /// Share of dyads of `type` on `platform` in which the offender holds the
 /// minor's images, given the share of them with a public profile.
