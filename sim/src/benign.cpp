@@ -76,9 +76,7 @@ void benign_background(State& s) {
             static_cast<double>(filed) * steps + static_cast<double>(intended - filed) * abandoned_steps);
       if (filed > 0) {
         s.add(p, Metric::user_reports, static_cast<double>(filed));
-        queue_review(s, p,
-                     {s.hour, kNone, static_cast<std::uint32_t>(filed), ItemKind::benign,
-                      Metric::offenders_detected_user_report},
+        queue_review(s, p, {s.hour, kNone, static_cast<std::uint32_t>(filed), ItemKind::benign, Channel::user_report},
                      false);
       }
     }

@@ -76,7 +76,7 @@ void clearinghouse_and_law_enforcement(State& s) {
     s.offenders.removed[c.offender] = 1;
     s.add(c.platform, Metric::law_enforcement_actions, 1);
     for (std::uint32_t a = s.offenders.first_account[c.offender]; a != kNone; a = s.accounts.next_of_offender[a])
-      if (!s.accounts.banned[a]) ban_account(s, a, Metric::offenders_detected_law_enforcement);
+      if (!s.accounts.banned[a]) ban_account(s, a, Channel::law_enforcement);
   }
 }
 

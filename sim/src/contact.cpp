@@ -75,9 +75,10 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
   const bool educated = (P.settings[m] & kEducated) != 0;
   const EducationSpec& edu = c.education;
   rng::Draw d(s.seed, streams::response, user, s.accounts.key[a], s.tick * 4u);
-  const double p_accept = std::min(
-      0.95, r.accept_scale * s.pop.vulnerability[user] * (disguised ? r.teen_disguise_factor : 1.0) *
-                (nudged ? r.nudge_accept_factor : 1.0) * (educated ? edu.accept_factor : 1.0) * g.reply_factor);
+  const double p_accept =
+      std::min(r.max_accept_prob,
+               r.accept_scale * s.pop.vulnerability[user] * (disguised ? r.teen_disguise_factor : 1.0) *
+                   (nudged ? r.nudge_accept_factor : 1.0) * (educated ? edu.accept_factor : 1.0) * g.reply_factor);
   const double p_block =
       std::min(1.0, r.block_prob * (nudged ? r.nudge_block_factor : 1.0) * (educated ? edu.block_factor : 1.0));
   const double p_intent =
@@ -89,7 +90,7 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
   }
   if (u_block < p_block) {
     ++s.accounts.flags[a];
-    add_risk(s, a, 3.0f, hour);
+    add_risk(s, a, RiskEvent::flag, hour);
     s.blocked_pairs.insert((static_cast<std::uint64_t>(s.accounts.key[a]) << 32) | user);
     if (c.reporting.combined_block_report && u_combined < r.combined_report_share) {
       s.add(p, Metric::reporting_effort, 1);
@@ -161,7 +162,9 @@ void discover_and_contact(State& s) {
       s.add(p, Metric::contact_attempts, 1);
       if (A.first_contact_day[a] < 0) A.first_contact_day[a] = static_cast<std::int32_t>(s.day);
       const double hour = s.hour + d.uniform() * s.dt_hours;
-      if (P.believed_age[m] < 18 && A.believed_age[a] >= P.believed_age[m] + 5) add_risk(s, a, 1.0f, hour);
+      if (P.believed_age[m] < 18 &&
+          A.believed_age[a] >= P.believed_age[m] + P.spec->controls.behavioural_risk.age_gap_years)
+        add_risk(s, a, RiskEvent::contact, hour);
       rng::Draw g(s.seed, streams::reach, user, key, s.tick * 4u);
       const GateResult gate = gate_contact(s, a, m, g);
       if (gate.gate == Gate::prevented) {

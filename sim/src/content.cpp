@@ -71,7 +71,7 @@ void upload_copy(State& s, std::uint32_t a, std::uint32_t item, double hour, rng
     if (c.url_blocking.enabled && u_detect < c.url_blocking.coverage) {
       s.add(p, Metric::detections, 1);
       remove_copy(s, k, hour);
-      queue_review(s, p, {hour, a, 1, ItemKind::account, Metric::offenders_detected_url}, true);
+      queue_review(s, p, {hour, a, 1, ItemKind::account, Channel::url}, true);
     }
   } else if (visible) {
     const HashMatchingSpec& h = c.hash_matching;
@@ -83,13 +83,13 @@ void upload_copy(State& s, std::uint32_t a, std::uint32_t item, double hour, rng
       s.add(p, Metric::actioned_by_detection, 1);
       remove_copy(s, k, hour + cs.auto_removal_hours);
       report_to_clearinghouse(s, p, s.accounts.offender[a]);
-      ban_account(s, a, Metric::offenders_detected_hash);
+      ban_account(s, a, Channel::hash);
     } else {
       const ClassifierSpec& cl = c.new_material_classifier;
       const bool cl_scanned = group || cl.private_surfaces;
       if (cl.enabled && cl_scanned && !s.items.known[item] && u_detect < cl.recall) {
         s.add(p, Metric::detections, 1);
-        queue_review(s, p, {hour, k, 1, ItemKind::copy, Metric::offenders_detected_classifier}, true);
+        queue_review(s, p, {hour, k, 1, ItemKind::copy, Channel::classifier}, true);
       }
     }
   }
@@ -109,7 +109,7 @@ void share_material(State& s) {
       const double u = d.uniform();
       if (u < cs.new_share) {
         item = new_item(s, false);
-      } else if (!s.items.known.empty() && d.uniform() < 0.5) {
+      } else if (!s.items.known.empty() && d.uniform() < cs.reshare_share) {
         item = d.below(static_cast<std::uint32_t>(s.items.size()));  // re-share an item already in the run
       } else {
         item = new_item(s, d.uniform() < cs.initial_hashed_share);  // circulating material
@@ -155,7 +155,7 @@ void view_material(State& s, double t_end) {
         s.add(p, Metric::user_reports, 1);
         s.add(p, Metric::child_safety_reports, 1);
         s.add(p, Metric::reporting_effort, report_steps(s, ps));
-        queue_review(s, p, {until, k, 1, ItemKind::copy, Metric::offenders_detected_user_report}, true);
+        queue_review(s, p, {until, k, 1, ItemKind::copy, Channel::user_report}, true);
       }
     }
     // Trusted flaggers search public surfaces: one notice per copy, at an exponential time.

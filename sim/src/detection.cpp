@@ -3,10 +3,12 @@
 // benign volume (drawn in aggregate), and how visible a platform's detection
 // is to offenders choosing where to operate.
 //
-// Behavioural risk: an account earns 1 point per contact attempt to a minor
-// it claims to be at least 5 years older than, and 3 points per block or
-// report it receives; past the threshold it is sent to review. For every
-// offender sent, (1 - precision) / precision benign accounts are sent too.
+// Behavioural risk: an account earns contact_points per contact attempt to a
+// minor it claims to be at least age_gap_years older than, and flag_points
+// per block or report it receives; past the threshold it is sent to review.
+// For every offender sent, (1 - precision) / precision benign accounts are
+// sent too. The detectors and their false-positive models are the rows of
+// channels.hpp.
 #include <algorithm>
 #include <cmath>
 
@@ -25,26 +27,77 @@ rng::Draw behavioural_false_positive_draw(std::uint64_t seed, std::uint32_t acco
   return {seed, streams::behavioural_false_positives, account_key, 0};
 }
 
-void add_risk(State& s, std::uint32_t a, float points, double hour) {
+void add_risk(State& s, std::uint32_t a, RiskEvent event, double hour) {
   Accounts& A = s.accounts;
-  A.risk_score[a] += points;
   const std::size_t p = A.platform[a];
   const BehaviouralRiskSpec& b = s.platforms[p].spec->controls.behavioural_risk;
+  A.risk_score[a] += static_cast<float>(event == RiskEvent::contact ? b.contact_points : b.flag_points);
   if (!b.enabled || A.risk_flagged[a] || A.risk_score[a] < b.threshold || A.banned[a]) return;
   A.risk_flagged[a] = 1;
   s.add(p, Metric::detections, 1);
-  queue_review(s, p, {hour, a, 1, ItemKind::account, Metric::offenders_detected_behavioural}, true);
+  queue_review(s, p, {hour, a, 1, ItemKind::account, Channel::behavioural}, true);
   const double benign_per_true = b.precision > 0 ? (1.0 - b.precision) / b.precision : 0.0;
   rng::Draw d = behavioural_false_positive_draw(s.seed, A.key[a]);
   const std::uint64_t benign = d.poisson(benign_per_true);
   if (benign > 0) {
     s.add(p, Metric::detections, static_cast<double>(benign));
-    queue_review(
-        s, p,
-        {hour, kNone, static_cast<std::uint32_t>(benign), ItemKind::benign, Metric::offenders_detected_behavioural},
-        true);
+    queue_review(s, p, {hour, kNone, static_cast<std::uint32_t>(benign), ItemKind::benign, Channel::behavioural}, true);
   }
 }
+
+namespace {
+
+/// The benign volume a platform's detectors may scan in one tick.
+struct BenignVolume {
+  double public_uploads;   // group posts
+  double private_uploads;  // messages readable by a detector (not end-to-end encrypted, or scanned on the device)
+  double conversations;    // readable benign conversations with minors
+};
+
+/// A channel that scans benign volume: whether it is on, how many benign
+/// items it scans and its false-positive rate per million.
+struct Scan {
+  bool enabled = false;
+  double items = 0;
+  double fp_per_million = 0;
+};
+
+Scan benign_scan(Channel channel, const ControlsSpec& c, const BenignVolume& v) {
+  switch (channel) {
+    case Channel::hash: {
+      const HashMatchingSpec& h = c.hash_matching;
+      return {h.enabled, (h.public_surfaces ? v.public_uploads : 0.0) + (h.private_surfaces ? v.private_uploads : 0.0),
+              h.fp_per_million};
+    }
+    case Channel::classifier: {
+      const ClassifierSpec& cl = c.new_material_classifier;
+      return {cl.enabled, v.public_uploads + (cl.private_surfaces ? v.private_uploads : 0.0), cl.fp_per_million};
+    }
+    case Channel::grooming:
+      return {c.grooming_detection.enabled, v.conversations, c.grooming_detection.fp_per_million};
+    default:
+      return {};
+  }
+}
+
+/// How much of a channel's detection offenders can see on a platform (0 when
+/// it is off): the share of messages it reads, or all of it for behaviour.
+double seen_coverage(Channel channel, const ControlsSpec& c, const DetectionVisibilitySpec& w, double readable) {
+  switch (channel) {
+    case Channel::hash:
+      return c.hash_matching.enabled ? (c.hash_matching.private_surfaces ? readable : w.public_only) : 0.0;
+    case Channel::classifier:
+      return c.new_material_classifier.enabled ? readable : 0.0;
+    case Channel::grooming:
+      return c.grooming_detection.enabled ? readable : 0.0;
+    case Channel::behavioural:
+      return c.behavioural_risk.enabled ? 1.0 : 0.0;
+    default:
+      return 0.0;
+  }
+}
+
+}  // namespace
 
 void benign_detections(State& s) {
   const double dt_days = s.dt_hours / 24.0;
@@ -57,46 +110,26 @@ void benign_detections(State& s) {
     const double uploads = static_cast<double>(P.user.size()) * cs.benign_uploads_per_user_day * dt_days;
     // Benign uploads: in groups (public) or in messages (readable unless encrypted).
     const double readable_share = c.client_side_scanning ? 1.0 : 1.0 - c.e2ee_share;
-    const double public_uploads = uploads * cs.group_share;
-    const double private_uploads = uploads * (1.0 - cs.group_share) * readable_share;
-    const HashMatchingSpec& h = c.hash_matching;
-    if (h.enabled) {
-      const double scanned = (h.public_surfaces ? public_uploads : 0.0) + (h.private_surfaces ? private_uploads : 0.0);
-      const std::uint64_t fp = d.poisson(scanned * h.fp_per_million / 1e6);
-      if (fp > 0) {
-        // Automated: wrongful removal and account action without review, and a report.
-        s.add(p, Metric::detections, static_cast<double>(fp));
+    const BenignVolume volume{uploads * cs.group_share, uploads * (1.0 - cs.group_share) * readable_share,
+                              static_cast<double>(P.minors_active) *
+                                  (bs.family_contacts_per_minor_day + bs.peer_stranger_contacts_per_minor_day +
+                                   bs.stranger_adult_contacts_per_minor_day) *
+                                  dt_days * readable_share};
+    // One draw per scanning channel on, in the table's order.
+    for (std::size_t k = 0; k < kChannels.size(); ++k) {
+      if (kChannels[k].false_positives != FalsePositives::scanned) continue;
+      const auto channel = static_cast<Channel>(k);
+      const Scan scan = benign_scan(channel, c, volume);
+      if (!scan.enabled) continue;
+      const std::uint64_t fp = d.poisson(scan.items * scan.fp_per_million / 1e6);
+      if (fp == 0) continue;
+      s.add(p, Metric::detections, static_cast<double>(fp));
+      if (kChannels[k].automated) {
+        // Wrongful removal and account action without review, and a report.
         wrongful_actions(s, p, fp, d);
-        for (std::uint64_t k = 0; k < fp; ++k) report_to_clearinghouse(s, p, kNone);
-      }
-    }
-    const ClassifierSpec& cl = c.new_material_classifier;
-    if (cl.enabled) {
-      const double scanned = public_uploads + (cl.private_surfaces ? private_uploads : 0.0);
-      const std::uint64_t fp = d.poisson(scanned * cl.fp_per_million / 1e6);
-      if (fp > 0) {
-        s.add(p, Metric::detections, static_cast<double>(fp));
-        queue_review(
-            s, p,
-            {s.hour, kNone, static_cast<std::uint32_t>(fp), ItemKind::benign, Metric::offenders_detected_classifier},
-            true);
-      }
-    }
-    const GroomingDetectionSpec& g = c.grooming_detection;
-    if (g.enabled) {
-      // Benign conversations with minors that the detector can read.
-      const auto minors = static_cast<double>(P.minors_active);
-      const double conversations = minors *
-                                   (bs.family_contacts_per_minor_day + bs.peer_stranger_contacts_per_minor_day +
-                                    bs.stranger_adult_contacts_per_minor_day) *
-                                   dt_days * readable_share;
-      const std::uint64_t fp = d.poisson(conversations * g.fp_per_million / 1e6);
-      if (fp > 0) {
-        s.add(p, Metric::detections, static_cast<double>(fp));
-        queue_review(
-            s, p,
-            {s.hour, kNone, static_cast<std::uint32_t>(fp), ItemKind::benign, Metric::offenders_detected_grooming},
-            true);
+        for (std::uint64_t j = 0; j < fp; ++j) report_to_clearinghouse(s, p, kNone);
+      } else {
+        queue_review(s, p, {s.hour, kNone, static_cast<std::uint32_t>(fp), ItemKind::benign, channel}, true);
       }
     }
   }
@@ -105,12 +138,15 @@ void benign_detections(State& s) {
 void update_detection_risk(State& s, std::size_t p) {
   PlatformState& P = s.platforms[p];
   const ControlsSpec& c = P.spec->controls;
-  const double visible = c.client_side_scanning ? 1.0 : 1.0 - c.e2ee_share;
+  const DetectionVisibilitySpec& w = s.spec->offenders.detection_visibility;
+  const double readable = c.client_side_scanning ? 1.0 : 1.0 - c.e2ee_share;
   double r = 0;
-  if (c.hash_matching.enabled) r += 0.3 * (c.hash_matching.private_surfaces ? visible : 0.5);
-  if (c.new_material_classifier.enabled) r += 0.2 * visible;
-  if (c.grooming_detection.enabled) r += 0.3 * visible;
-  if (c.behavioural_risk.enabled) r += 0.2;
+  for (std::size_t k = 0; k < kChannels.size(); ++k) {
+    const auto weight = kChannels[k].visibility;
+    if (weight == nullptr) continue;
+    const double seen = seen_coverage(static_cast<Channel>(k), c, w, readable);
+    if (seen > 0) r += w.*weight * seen;
+  }
   P.detection_risk = r;
 }
 

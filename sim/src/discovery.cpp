@@ -81,7 +81,7 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d) {
     if (c.recommender_safety && P.believed_age[m] < 18 && adult && u_gate < r.recommender_share) return kNone;
     if (c.livestream_restrictions && P.believed_age[m] < 18 && d.uniform() < r.livestream_share) return kNone;
     // More active minors post more: accept in proportion to activity (capped).
-    if (d.uniform() * 3.0 >= s.pop.activity[P.user[m]]) return kNone;
+    if (d.uniform() * r.public_activity_cap >= s.pop.activity[P.user[m]]) return kNone;
     return m;
   }
   // Shared groups.

@@ -40,7 +40,7 @@ void act_on_signals(State& s) {
       for (std::uint32_t a = s.offenders.first_account[offender]; a != kNone; a = s.accounts.next_of_offender[a]) {
         if (s.accounts.platform[a] != q || s.accounts.banned[a]) continue;
         if (d.uniform() < ss.recall) {
-          ban_account(s, a, Metric::offenders_detected_signal_sharing);
+          ban_account(s, a, Channel::signal_sharing);
           acted = true;
         }
       }

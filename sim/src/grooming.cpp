@@ -176,7 +176,7 @@ bool fire_event(State& s, std::size_t i) {
     // The platform intervenes in the conversation and sends the account to review.
     s.add(p, Metric::dyads_detected, 1);
     s.add(p, Metric::detections, 1);
-    queue_review(s, p, {hour, a, 1, ItemKind::account, Metric::offenders_detected_grooming}, true);
+    queue_review(s, p, {hour, a, 1, ItemKind::account, Channel::grooming}, true);
     close_dyad(s, i);
     return false;
   }

@@ -147,18 +147,15 @@ void offender_arrivals(State& s) {
   }
 }
 
-void ban_account(State& s, std::uint32_t a, Metric channel) {
+void ban_account(State& s, std::uint32_t a, Channel channel) {
   Accounts& A = s.accounts;
   if (A.banned[a]) return;
   A.banned[a] = 1;
   const std::size_t p = A.platform[a];
   s.add(p, Metric::offenders_banned, 1);
   s.add(p, Metric::offenders_detected, 1);
-  s.add(p, channel, 1);
-  const bool confirmed_here = channel != Metric::offenders_detected_linkage &&
-                              channel != Metric::offenders_detected_signal_sharing &&
-                              channel != Metric::offenders_detected_law_enforcement;
-  if (confirmed_here) {
+  s.add(p, info(channel).metric, 1);
+  if (info(channel).confirmed_here) {
     report_to_clearinghouse(s, p, A.offender[a]);
     const SignalSharingSpec& ss = s.platforms[p].spec->controls.signal_sharing;
     if (ss.participates) {
@@ -194,7 +191,7 @@ void return_banned_offenders(State& s) {
     const std::size_t p = choose_platform(s, d);
     const std::uint32_t a = create_account(s, o, p);
     if (d.uniform() < s.platforms[p].spec->controls.enforcement.linkage_detection)
-      ban_account(s, a, Metric::offenders_detected_linkage);
+      ban_account(s, a, Channel::linkage);
     else
       s.add(p, Metric::ban_evasions, 1);
   }

@@ -72,15 +72,15 @@ void file_report(State& s, std::size_t p, std::uint32_t account, double hour) {
   s.add(p, Metric::user_reports, 1);
   s.add(p, Metric::child_safety_reports, 1);
   ++s.accounts.flags[account];
-  add_risk(s, account, 3.0f, hour);
-  queue_review(s, p, {hour, account, 1, ItemKind::account, Metric::offenders_detected_user_report}, true);
+  add_risk(s, account, RiskEvent::flag, hour);
+  queue_review(s, p, {hour, account, 1, ItemKind::account, Channel::user_report}, true);
 }
 
 void flagger_notice(State& s, std::size_t p, std::uint32_t copy, double hour) {
   PlatformState& P = s.platforms[p];
   const TrustedFlaggersSpec& tf = P.spec->controls.trusted_flaggers;
   s.add(p, Metric::trusted_flagger_reports, 1);
-  const Report notice{hour, copy, 1, ItemKind::copy, Metric::offenders_detected_trusted_flagger};
+  const Report notice{hour, copy, 1, ItemKind::copy, Channel::trusted_flagger};
   if (!tf.channel) {
     queue_review(s, p, notice, false);  // the ordinary route
     return;

@@ -38,9 +38,9 @@ namespace safesim::detail {
 
 namespace {
 
-/// Items found by someone reporting (users, trusted flaggers) rather than by a detector.
-bool found_by_report(Metric channel) {
-  return channel == Metric::offenders_detected_user_report || channel == Metric::offenders_detected_trusted_flagger;
+/// Items found by someone reporting (users, trusted flaggers) or by a detector.
+Metric actioned_metric(Channel channel) {
+  return info(channel).found_by == FoundBy::report ? Metric::actioned_by_report : Metric::actioned_by_detection;
 }
 
 /// Review one item about an offender account; true when it led to an action.
@@ -50,7 +50,7 @@ void review_account(State& s, std::size_t p, const Report& r, rng::Draw& d) {
   const std::uint32_t a = r.target;
   if (s.accounts.banned[a] || d.uniform() >= rv.accuracy) return;
   s.add(p, Metric::reports_actioned, 1);
-  s.add(p, found_by_report(r.channel) ? Metric::actioned_by_report : Metric::actioned_by_detection, 1);
+  s.add(p, actioned_metric(r.channel), 1);
   ++s.accounts.strikes[a];
   if (en.zero_tolerance || s.accounts.strikes[a] >= en.strikes_to_ban) ban_account(s, a, r.channel);
 }
@@ -62,7 +62,7 @@ void review_copy(State& s, std::size_t p, const Report& r, double hour, rng::Dra
   const std::uint32_t k = r.target;
   if (s.copies.gone[k] || d.uniform() >= rv.accuracy) return;
   s.add(p, Metric::reports_actioned, 1);
-  s.add(p, found_by_report(r.channel) ? Metric::actioned_by_report : Metric::actioned_by_detection, 1);
+  s.add(p, actioned_metric(r.channel), 1);
   remove_copy(s, k, hour);
   const std::uint32_t item = s.copies.item[k];
   if (!s.items.known[item]) {

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "channels.hpp"
 #include "safesim/limits.hpp"
 #include "safesim/metrics.hpp"
 #include "safesim/rng.hpp"
@@ -202,7 +203,7 @@ struct Report {
   std::uint32_t target;  // account or copy index (unused for benign)
   std::uint32_t count;   // benign items are queued in batches
   ItemKind kind;
-  Metric channel;         // offenders_detected_* channel that found it
+  Channel channel;        // the detection channel that found it
   double filed_hour = 0;  // when it was filed (SLA deadline = filed_hour + review.sla_hours); set by queue_review
 };
 
@@ -468,7 +469,7 @@ void file_report(State& s, std::size_t platform, std::uint32_t account, double h
 void start_report(State& s, std::size_t platform, std::uint32_t account, double hour, rng::Draw& d);
 /// Draw the time of dyad i's next event from its current stage's hazards.
 void schedule_dyad(State& s, std::size_t i);
-void ban_account(State& s, std::uint32_t account, Metric channel);
+void ban_account(State& s, std::uint32_t account, Channel channel);
 std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platform, bool hunting = true);
 /// The offender's live account on a platform, created (not hunting) if it has
 /// none; kNone when the offender has used up its kMaxAccountsPerOffender keys.
@@ -488,7 +489,8 @@ rng::Draw behavioural_false_positive_draw(std::uint64_t seed, std::uint32_t acco
 /// Is a conversation or copy with this encryption draw readable by content detectors?
 bool readable(const ControlsSpec& c, float e2ee_u);
 /// Add to an account's behavioural risk score; queue it for review past the threshold.
-void add_risk(State& s, std::uint32_t account, float points, double hour);
+enum class RiskEvent : std::uint8_t { contact, flag };
+void add_risk(State& s, std::uint32_t account, RiskEvent event, double hour);
 void mark_reached(State& s, std::size_t platform, std::uint32_t local_minor, Stage stage);
 double report_completion(const State& s, const PlatformSpec& p);
 int report_steps(const State& s, const PlatformSpec& p);

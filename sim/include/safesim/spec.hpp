@@ -210,21 +210,23 @@ struct ChannelWeights {
   double groups = 0.1;
 };
 
+/// One offender type. The member defaults are the groomer's (the most common
+/// type); OffendersSpec() sets the sextortion and distributor values.
 struct OffenderTypeSpec {
-  double share = 0.0;
-  double accounts = 1.0;
-  double contacts_per_day = 1.0;
+  double share = 0.6;
+  double accounts = 1.5;
+  double contacts_per_day = 0.1;
   std::int64_t max_open_dyads = 5;
-  double claims_teen_prob = 0.0;
-  double age_understatement_years = 0.0;
+  double claims_teen_prob = 0.25;
+  double age_understatement_years = 5.0;
   std::int64_t target_age_min = 11;
-  std::int64_t target_age_max = 17;
-  double target_boys_share = 0.5;
+  std::int64_t target_age_max = 16;
+  double target_boys_share = 0.25;
   double target_selectivity = 0.8;
-  ChannelWeights channels;
-  StageHours dwell_hours;
-  StageRates exit_per_day;
-  StageRates report_per_day;
+  ChannelWeights channels{0.35, 0.25, 0.25, 0.15};
+  StageHours dwell_hours{12, 30, 12, 36};
+  StageRates exit_per_day{0.8, 0.4, 0.4, 1.5};
+  StageRates report_per_day{0.01, 0.005, 0.01, 0.05};
   double move_request_prob = 0.67;
   double move_accept_prob = 0.5;
   double repeat_prob = 0.0;
@@ -232,10 +234,22 @@ struct OffenderTypeSpec {
   double reentry_delay_days = 14.0;
 };
 
+/// How visible each detector is to offenders choosing where to operate
+/// (offenders.risk_aversion acts on the sum): weights per detector in use,
+/// scaled by the share of messages it can read.
+struct DetectionVisibilitySpec {
+  double hash = 0.3;
+  double classifier = 0.2;
+  double grooming = 0.3;
+  double behavioural = 0.2;
+  double public_only = 0.5;  // hash matching of public surfaces only, as a share of full visibility
+};
+
 struct OffendersSpec {
   double share_of_adults = 0.005;
   double arrivals_per_year = 0.5;
   double risk_aversion = 1.0;
+  DetectionVisibilitySpec detection_visibility;
   OffenderTypeSpec groomer;
   OffenderTypeSpec sextortion;
   OffenderTypeSpec distributor;
@@ -243,8 +257,7 @@ struct OffendersSpec {
 };
 
 template <class V>
-void describe(V& v, StageHours& s, const char* what) {
-  (void)what;
+void describe(V& v, StageHours& s) {
   v.value("engaged", s.engaged,
           {Kind::rate, "hours", "mean dwell in stage engaged before trust",
            "Lorenzo-Dus & Izura 2016 (18 minutes to 82 hours to first sexual request)", 0.001, 1e6});
@@ -259,8 +272,7 @@ void describe(V& v, StageHours& s, const char* what) {
 }
 
 template <class V>
-void describe(V& v, StageRates& s, const char* what, const char* source) {
-  (void)what;
+void describe(V& v, StageRates& s, const char* source) {
   v.value("engaged", s.engaged, {Kind::rate, "per day", "hazard in stage engaged", source, 0, 1000});
   v.value("trust", s.trust, {Kind::rate, "per day", "hazard in stage trust", source, 0, 1000});
   v.value("isolation", s.isolation, {Kind::rate, "per day", "hazard in stage isolation", source, 0, 1000});
@@ -312,10 +324,9 @@ void describe(V& v, OffenderTypeSpec& s) {
           {Kind::prob, "probability", "probability of passing over a candidate outside the preferred age and gender",
            kAssumption});
   v.group("channels", [&] { describe(v, s.channels); });
-  v.group("dwell_hours", [&] { describe(v, s.dwell_hours, "dwell"); });
-  v.group("exit_per_day", [&] { describe(v, s.exit_per_day, "exit", "assumption (minor stops replying or blocks)"); });
-  v.group("report_per_day",
-          [&] { describe(v, s.report_per_day, "report", "assumption (intent to report, before friction)"); });
+  v.group("dwell_hours", [&] { describe(v, s.dwell_hours); });
+  v.group("exit_per_day", [&] { describe(v, s.exit_per_day, "assumption (minor stops replying or blocks)"); });
+  v.group("report_per_day", [&] { describe(v, s.report_per_day, "assumption (intent to report, before friction)"); });
   v.value("move_request_prob", s.move_request_prob,
           {Kind::prob, "probability", "probability the offender asks to move the conversation at isolation",
            "Thorn 2022 Online Grooming (about two thirds asked to move platform)"});
@@ -347,6 +358,25 @@ void describe(V& v, OffendersSpec& s) {
            "how strongly offenders avoid platforms with visible detection when choosing where to open accounts (0 = go "
            "only where the children are)",
            "assumption (adaptation, MODEL.md section 2)", 0, 100});
+  v.group("detection_visibility", [&] {
+    auto& w = s.detection_visibility;
+    const char* unit = "weight";
+    v.value(
+        "hash", w.hash,
+        {Kind::rate, unit, "visibility of hash matching that covers private messages (scaled by the readable share)",
+         kAssumption, 0, 100});
+    v.value("classifier", w.classifier,
+            {Kind::rate, unit, "visibility of a new-material classifier (scaled by the readable share)", kAssumption, 0,
+             100});
+    v.value("grooming", w.grooming,
+            {Kind::rate, unit, "visibility of grooming detection (scaled by the readable share)", kAssumption, 0, 100});
+    v.value("behavioural", w.behavioural,
+            {Kind::rate, unit, "visibility of behavioural risk scoring (encryption does not hide behaviour)",
+             kAssumption, 0, 100});
+    v.value("public_only", w.public_only,
+            {Kind::prob, "share", "visibility of hash matching on public surfaces only, as a share of hash's weight",
+             kAssumption});
+  });
   v.group("groomer", [&] { describe(v, s.groomer); });
   v.group("sextortion", [&] { describe(v, s.sextortion); });
   v.group("distributor", [&] { describe(v, s.distributor); });
@@ -461,6 +491,9 @@ struct BehaviouralRiskSpec {
   bool enabled = false;
   double threshold = 6.0;
   double precision = 0.3;
+  double contact_points = 1.0;     // per contact attempt to a believed minor across the age gap
+  std::int64_t age_gap_years = 5;  // claimed-age gap that makes an attempt count
+  double flag_points = 3.0;        // per block or report received from a minor
 };
 struct SignalSharingSpec {
   bool participates = false;
@@ -761,9 +794,8 @@ void describe(V& v, ControlsSpec& c) {
     v.value("enabled", s.enabled,
             {Kind::boolean, "", "text classifier for grooming on readable conversations",
              "Morris & Hirst 2012 (PAN-2012 F1 0.77-0.83)"});
-    v.group("recall_per_day", [&] {
-      describe(v, s.recall_per_day, "detection", "assumption; PAN-2012 benchmark is optimistic (decoy chats)");
-    });
+    v.group("recall_per_day",
+            [&] { describe(v, s.recall_per_day, "assumption; PAN-2012 benchmark is optimistic (decoy chats)"); });
     v.value("fp_per_million", s.fp_per_million,
             {Kind::rate, "per million conversation-days", "benign conversations wrongly flagged", kAssumption, 0, 1e6});
   });
@@ -774,9 +806,19 @@ void describe(V& v, ControlsSpec& c) {
              "Meta 2021 (suspicious adults)"});
     v.value("threshold", s.threshold,
             {Kind::rate, "score",
-             "score that sends an account to review (1 per contact attempt to a minor with a 5+ year age gap, 3 per "
+             "score that sends an account to review (contact_points per attempt across the age gap, flag_points per "
              "block or report)",
              kAssumption, 0, 1e6});
+    v.value("contact_points", s.contact_points,
+            {Kind::rate, "score",
+             "points per contact attempt to a believed minor at least age_gap_years younger than the account claims",
+             "assumption (Meta 2021: adults messaging many unconnected teens)", 0, 1e6});
+    v.value("age_gap_years", s.age_gap_years,
+            {Kind::count, "years", "claimed-age gap over the believed minor that makes a contact attempt score",
+             kAssumption, 0, 100});
+    v.value("flag_points", s.flag_points,
+            {Kind::rate, "score", "points per block or report the account receives from a minor",
+             "assumption (Meta 2021: blocks and reports from teens)", 0, 1e6});
     v.value("precision", s.precision,
             {Kind::prob, "share",
              "share of accounts sent to review that are offenders (the rest are benign, in aggregate)", kAssumption});
@@ -901,6 +943,8 @@ struct ResponseSpec {
   double livestream_share = 0.2;
   double harvest_leverage_factor = 1.3;
   double download_circumvention = 0.3;
+  double max_accept_prob = 0.95;
+  double public_activity_cap = 3.0;
 };
 
 template <class V>
@@ -990,6 +1034,15 @@ void describe(V& v, ResponseSpec& s) {
            "share of sextortion dyads with a public target in which the offender saves images despite "
            "download_restrictions (screenshots, screen recording)",
            kAssumption});
+  v.value("max_accept_prob", s.max_accept_prob,
+          {Kind::prob, "probability",
+           "cap on a minor's probability of replying to an offender, whatever the product of the factors above",
+           kAssumption});
+  v.value("public_activity_cap", s.public_activity_cap,
+          {Kind::rate, "x mean activity",
+           "activity at which a minor's public posts are always found through public content (below it, in "
+           "proportion to activity)",
+           kAssumption, 0.001, 1000});
 }
 
 // ---------------------------------------------------------------- benign background
@@ -1045,6 +1098,7 @@ struct ContentSpec {
   double trusted_flagger_find_per_day = 0.02;
   double auto_removal_hours = 1.0;
   double benign_uploads_per_user_day = 1.0;
+  double reshare_share = 0.5;
 };
 
 template <class V>
@@ -1093,6 +1147,11 @@ void describe(V& v, ContentSpec& s) {
           {Kind::rate, "uploads per user-day",
            "benign image and video uploads (drawn in aggregate; matter only through false positives)", kAssumption, 0,
            1e4});
+  v.value("reshare_share", s.reshare_share,
+          {Kind::prob, "share",
+           "of a distributor's uploads that are not new material, the share re-sharing an item already seen in the "
+           "run (the rest bring circulating material)",
+           kAssumption});
 }
 
 // ---------------------------------------------------------------- clearinghouse and law enforcement
@@ -1170,25 +1229,7 @@ void describe(V& v, ScenarioSpec& s) {
 
 /// Default offender types (MODEL.md section 2).
 inline OffendersSpec::OffendersSpec() {
-  groomer.share = 0.6;
-  groomer.accounts = 1.5;
-  groomer.contacts_per_day = 0.1;
-  groomer.max_open_dyads = 5;
-  groomer.claims_teen_prob = 0.25;
-  groomer.age_understatement_years = 5.0;
-  groomer.target_age_min = 11;
-  groomer.target_age_max = 16;
-  groomer.target_boys_share = 0.25;
-  groomer.channels = {0.35, 0.25, 0.25, 0.15};
-  groomer.dwell_hours = {12, 30, 12, 36};
-  groomer.exit_per_day = {0.8, 0.4, 0.4, 1.5};
-  groomer.report_per_day = {0.01, 0.005, 0.01, 0.05};
-  groomer.move_request_prob = 0.67;
-  groomer.move_accept_prob = 0.5;
-  groomer.repeat_prob = 0.0;
-  groomer.reentry_prob = 0.6;
-  groomer.reentry_delay_days = 14.0;
-
+  // groomer: OffenderTypeSpec's member defaults.
   sextortion.share = 0.03;
   sextortion.accounts = 4.0;
   sextortion.contacts_per_day = 0.5;
