@@ -1,5 +1,8 @@
-// The run loop. The step order of MODEL.md section 4 is written once, in
-// step_tick(); each stage is a named function in its own file.
+// The run loop. The step order of MODEL.md section 4 is written once, in two
+// adjacent functions: step_day() runs the day-level stages (timeline, returns
+// and arrivals before the ticks; signals, clearinghouse, metrics and risk
+// assessment after them) around step_tick()'s stages, which run every tick.
+// Each stage is a named function in its own file.
 #include "safesim/simulation.hpp"
 
 #include <algorithm>
@@ -288,6 +291,23 @@ void end_of_day_metrics(State& s) {
 
 /// One tick, in the order of MODEL.md section 4. Timeline and ban returns run
 /// at the start of each day (in run()).
+void step_tick(State& s);
+
+/// One day: the day-level stages around the day's ticks.
+void step_day(State& s) {
+  apply_timeline(s);           // 1. timeline
+  return_banned_offenders(s);  // 10. ban evasion (new accounts appear at day start)
+  offender_arrivals(s);        //     and new offenders arrive
+  std::fill(s.accounts.requests_today.begin(), s.accounts.requests_today.end(), 0u);
+  const int ticks_per_day = static_cast<int>(std::lround(24.0 / s.dt_hours));
+  for (int k = 0; k < ticks_per_day; ++k) step_tick(s);
+  act_on_signals(s);                     // 10. cross-platform signal sharing
+  clearinghouse_and_law_enforcement(s);  // 11.
+  end_of_day_metrics(s);                 // 12. metrics
+  assess_risk(s);                        //     platforms review what they measured
+}
+
+/// One tick: contact, dyads, material, benign background, review.
 void step_tick(State& s) {
   const double t_end = s.hour + s.dt_hours;
   discover_and_contact(s);   // 2-4: discovery, contact, response (reports filed as they happen: 8)
@@ -408,18 +428,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   }
   const auto t_built = Clock::now();
 
-  const int ticks_per_day = static_cast<int>(std::lround(24.0 / spec.dt_hours));
-  for (s.day = 0; s.day < spec.horizon_days; ++s.day) {
-    detail::apply_timeline(s);           // 1. timeline
-    detail::return_banned_offenders(s);  // 10. ban evasion (new accounts appear at day start)
-    detail::offender_arrivals(s);        //     and new offenders arrive
-    std::fill(s.accounts.requests_today.begin(), s.accounts.requests_today.end(), std::uint16_t{0});
-    for (int k = 0; k < ticks_per_day; ++k) detail::step_tick(s);
-    detail::act_on_signals(s);                     // 10. cross-platform signal sharing
-    detail::clearinghouse_and_law_enforcement(s);  // 11.
-    detail::end_of_day_metrics(s);                 // 12. metrics
-    detail::assess_risk(s);                        //     platforms review what they measured
-  }
+  for (s.day = 0; s.day < spec.horizon_days; ++s.day) detail::step_day(s);
 
   RunOutput out;
   for (const auto& p : spec.platforms) out.platforms.push_back(p.name);

@@ -16,10 +16,10 @@ namespace safesim::streams {
 // clang-format off
 #define SAFESIM_STREAMS(X) \
   X(user_age) X(user_gender) X(user_vulnerability) X(user_activity) X(user_join) X(membership) \
-  X(declared_age) X(age_check) X(settings) X(supervision) X(offender) X(account) X(graph_peer) \
+  X(declared_age) X(age_check) X(settings) X(offender) X(account) X(graph_peer) \
   X(graph_family) X(graph_coach) X(graph_community) X(groups) X(discovery) X(reach) X(response) \
   X(dyad) X(reentry) X(review) X(benign) X(material) X(upload) X(views) X(benign_detection) \
-  X(signals) X(clearinghouse) X(law_enforcement) X(appeals) X(trusted_flagger) X(harvest) \
+  X(signals) X(clearinghouse) X(law_enforcement) X(trusted_flagger) X(harvest) \
   X(behavioural_false_positives)
 // clang-format on
 
