@@ -13,13 +13,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Everything that goes into the installed package; a change reinstalls it.
 PACKAGE_INPUTS := pyproject.toml CMakeLists.txt $(shell find python sim scenarios -type f \
   -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
-CPP_FILES = $(shell find sim python tests/cpp tests/bench -name '*.cpp' -o -name '*.hpp' 2>/dev/null)
+CPP_FILES = $(shell find sim python tests/cpp tests/bench tests/fuzz -name '*.cpp' -o -name '*.hpp' 2>/dev/null)
 
 .PHONY: help deps system-deps demo test test-cpp test-asan test-tsan test-fuzz test-python format lint clean
 
 help:
 	@echo "make demo    install everything, then compare the baseline with teen-account defaults"
-	@echo "make test    C++ tests (debug, ASan+UBSan, TSan), Python tests, a 60 s fuzz run"
+	@echo "make test    lint, C++ tests (debug, ASan+UBSan, TSan), Python tests, a 60 s fuzz run"
 	@echo "make deps    system packages, .venv and the safesim package"
 	@echo "make format  clang-format and ruff format in place"
 	@echo "make lint    ruff and clang-format checks"
@@ -44,7 +44,8 @@ demo: deps
 	$(VENV)/bin/safesim compare scenarios/baseline.yaml --policy-arm industry_teen_accounts \
 	  --reps 20 --out out/demo
 
-test: deps test-cpp test-asan test-tsan test-python test-fuzz
+# Lint first: it is the quickest to fail.
+test: deps lint test-cpp test-asan test-tsan test-python test-fuzz
 
 test-cpp:
 	cmake --preset debug
@@ -69,8 +70,10 @@ test-fuzz:
 test-python: deps
 	$(VPY) -m pytest
 
+# Pinned: a new ruff release may add checks, and CI must not fail on what did not change.
+RUFF_VERSION := 0.17.6
 $(VENV)/bin/ruff: $(VPY)
-	$(VPY) -m pip install -q ruff
+	$(VPY) -m pip install -q "ruff==$(RUFF_VERSION)"
 
 format: $(VENV)/bin/ruff
 	clang-format -i $(CPP_FILES)
