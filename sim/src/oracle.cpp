@@ -354,10 +354,16 @@ double harvested_share(const ScenarioSpec& spec, std::size_t platform, int type,
 
 DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, int type, const MixtureShares& shares) {
   if (platform >= spec.platforms.size()) throw std::out_of_range("dyad_outcome_mixed: no such platform");
-  for (const auto& [name, share] : shares) {
+  for (const auto& entry : shares) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const std::string& name = entry.first;
+    const double share = entry.second;
     if (std::none_of(kMixture.begin(), kMixture.end(), [&](const MixtureDimension& d) { return d.share == name; })) {
       std::string known;
-      for (const MixtureDimension& d : kMixture) known += (known.empty() ? "" : ", ") + std::string(d.share);
+      for (const MixtureDimension& d : kMixture) {
+        if (!known.empty()) known += ", ";
+        known += d.share;
+      }
       throw std::invalid_argument("dyad_outcome_mixed: no mixture share '" + name + "' (shares: " + known + ")");
     }
     if (!(share >= 0.0 && share <= 1.0))
