@@ -56,7 +56,8 @@ from scipy.stats import qmc
 
 from safesim import _core
 from safesim.api import _check_n, _check_seed, _execute, as_scenario, point_scenario
-from safesim.results import ECOSYSTEM, Results, Table, _records, _write_frame, metric_names
+from safesim.io import json_number, json_records, write_frame, write_json, write_text
+from safesim.results import ECOSYSTEM, Results, Table, metric_names
 from safesim.scenario import Scenario, parameter_bounds
 
 __all__ = [
@@ -480,16 +481,14 @@ class CalibrationResults:
 
     def save(self, out_dir: PathLike, csv: bool = True) -> list[Path]:
         """Write points.csv, ranges.csv, fit.csv, best.resolved.yaml and calibration.json (last) to ``out_dir``."""
-        from safesim.io import write_json, write_text
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         fit = self.fit()
         ranges = self.ranges()
         written = [
-            _write_frame(self.points, out / "points.csv", csv=True),
-            _write_frame(ranges, out / "ranges.csv", csv=True),
-            _write_frame(fit, out / "fit.csv", csv=True),
+            write_frame(self.points, out / "points.csv", csv=True),
+            write_frame(ranges, out / "ranges.csv", csv=True),
+            write_frame(fit, out / "fit.csv", csv=True),
             write_text(out / "best.resolved.yaml", self.scenario_at().dump()),
         ]
         best = self.best()
@@ -498,9 +497,9 @@ class CalibrationResults:
             "non_implausible": int(self.points["non_implausible"].sum()),
             "points": len(self.points),
             "best": {k: _native(best[k], p.integer) for k, p in zip(self.keys, self.parameters, strict=True)}
-            | {"max_implausibility": _json_float(best["max_implausibility"])},
-            "ranges": _records(ranges),
-            "fit": _records(fit),
+            | {"max_implausibility": json_number(best["max_implausibility"])},
+            "ranges": json_records(ranges),
+            "fit": json_records(fit),
         }
         written.append(write_json(out / "calibration.json", doc))  # last: marks the set complete
         return written
@@ -515,11 +514,6 @@ class CalibrationResults:
 
 def _native(value: Any, integer: bool) -> Any:
     return int(value) if integer else float(value)
-
-
-def _json_float(x: Any) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 # ------------------------------------------------------------------ the method

@@ -62,7 +62,8 @@ import pandas as pd
 
 from safesim import _core
 from safesim.api import PathLike, _check_n, _check_seed, _execute, as_scenario, point_scenario
-from safesim.results import ECOSYSTEM, SweepResults, Table, _records, _write_frame, metric_names
+from safesim.io import json_records, write_frame, write_json, write_text
+from safesim.results import ECOSYSTEM, SweepResults, Table, metric_names
 from safesim.scenario import Scenario, parameter_bounds
 
 __all__ = ["METHODS", "Parameter", "SensitivityResults", "parameter_bounds", "sensitivity"]
@@ -463,21 +464,19 @@ class SensitivityResults:
 
     def save(self, out_dir: str | os.PathLike[str], csv: bool = False) -> list[Path]:
         """Write indices.csv, noise.csv, samples.csv, point_means.csv, runs and sensitivity.json (last)."""
-        from safesim.io import write_json, write_text
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         indices = self.indices()
         written = [
-            _write_frame(indices, out / "indices.csv", csv=True),
-            _write_frame(self.noise(), out / "noise.csv", csv=True),
-            _write_frame(self.samples, out / "samples.csv", csv=True),
-            _write_frame(self.point_means(), out / "point_means.csv", csv=True),
-            _write_frame(self.sweep.runs, out / "runs", csv),
+            write_frame(indices, out / "indices.csv", csv=True),
+            write_frame(self.noise(), out / "noise.csv", csv=True),
+            write_frame(self.samples, out / "samples.csv", csv=True),
+            write_frame(self.point_means(), out / "point_means.csv", csv=True),
+            write_frame(self.sweep.runs, out / "runs", csv),
         ]
         if self.base_scenario is not None:
             written.append(write_text(out / "scenario.resolved.yaml", self.base_scenario.dump()))
-        doc = {"provenance": self.provenance, "indices": _records(indices), "noise": _records(self.noise())}
+        doc = {"provenance": self.provenance, "indices": json_records(indices), "noise": json_records(self.noise())}
         written.append(write_json(out / "sensitivity.json", doc))  # last: marks the set complete
         return written
 
