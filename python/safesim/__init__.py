@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from safesim import _core
 from safesim.analytic import oracle
-from safesim.api import compare, expand_sweep, replicate, run, sweep
+from safesim.api import RunOptions, compare, expand_sweep, replicate, run, sweep
 from safesim.calibration import CalibrationResults, Target, calibrate, implausibility
 from safesim.errors import ScenarioError
 from safesim.results import (
@@ -41,6 +41,7 @@ __all__ = [
     "CalibrationResults",
     "Comparison",
     "Results",
+    "RunOptions",
     "Scenario",
     "ScenarioError",
     "SensitivityResults",

@@ -42,7 +42,6 @@ from a survey figure to the model's measure is stated: each target carries a
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -55,7 +54,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from safesim import _core
-from safesim.api import _check_n, _check_seed, _execute, as_scenario, point_scenario
+from safesim.api import PathLike, RunOptions, as_scenario, check_n, common_seeds, execute, point_scenario
 from safesim.io import json_number, json_records, write_frame, write_json, write_text
 from safesim.results import ECOSYSTEM, Results, Table, metric_names
 from safesim.scenario import Scenario, parameter_bounds
@@ -68,8 +67,6 @@ __all__ = [
     "calibrate",
     "implausibility",
 ]
-
-PathLike = str | os.PathLike[str]
 
 #: Named transforms of a target's measure (the plan file can only name them).
 TRANSFORMS: dict[str, Callable[[float], float]] = {
@@ -479,8 +476,12 @@ class CalibrationResults:
             "build_type": _core.build_type,
         }
 
-    def save(self, out_dir: PathLike, csv: bool = True) -> list[Path]:
-        """Write points.csv, ranges.csv, fit.csv, best.resolved.yaml and calibration.json (last) to ``out_dir``."""
+    def save(self, out_dir: PathLike) -> list[Path]:
+        """Write points.csv, ranges.csv, fit.csv, best.resolved.yaml and calibration.json (last) to ``out_dir``.
+
+        Every table is small and always CSV (as ``summary.csv`` is for :meth:`Results.save`);
+        the runs behind them are the per-run files of each wave, written as the runs finish.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         fit = self.fit()
@@ -617,27 +618,27 @@ def calibrate(
     seed: int | None = None,
     *,
     margin: float = 0.1,
-    executor: Any = None,
-    workers: int | None = None,
-    out: PathLike | None = None,
-    progress: bool | None = None,
+    options: RunOptions | None = None,
+    **run_options: Any,
 ) -> CalibrationResults:
     """History matching of ``parameters`` ({key.path: (low, high)}) to ``targets``.
 
     Each wave samples ``n`` points by Latin hypercube (wave 1 over the given
     ranges, later waves over the bounding box of the previous wave's
     non-implausible points, widened by ``margin``), runs each ``reps`` times
-    on common seeds S..S+reps-1 as :func:`safesim.sweep` does (``executor``,
-    ``workers``, ``progress`` as there; with ``out=DIR`` each wave's runs go
-    to ``DIR/wave<k>/runs/`` and a rerun computes only the missing ones) and rules out the points whose
+    on common seeds S..S+reps-1 as :func:`safesim.sweep` does (``options`` or
+    the keywords ``executor``, ``workers``, ``csv``, ``progress`` as there; with
+    ``out=DIR`` each wave's runs go to ``DIR/wave<k>/runs/``, ``csv=True`` writes
+    them as CSV, and a rerun computes only the missing ones) and rules out the points whose
     largest implausibility exceeds ``cutoff``. Waves stop early when none
     survives. ``seed`` (default: the scenario's) seeds both the runs and the
     sampler, so the same call gives the same result. A parameter may be
     ``{"range": [low, high], "log": True}`` to sample in log space; keys of
     kind count or integer are sampled as whole numbers.
     """
-    n = _check_n(n)
-    reps = _check_n(reps)
+    opts = RunOptions.of(options, run_options, "calibrate")
+    n = check_n(n)
+    reps = check_n(reps)
     if int(waves) < 1:
         raise ValueError(f"waves must be >= 1, got {waves}")
     cutoff = float(cutoff)
@@ -645,8 +646,8 @@ def calibrate(
         raise ValueError(f"cutoff must be > 0, got {cutoff}")
     sc = as_scenario(scenario)
     params, tlist = check_inputs(sc, parameters, targets)
-    base = _check_seed(sc.seed if seed is None else seed)
-    seeds = [base + i for i in range(reps)]
+    seeds = common_seeds(sc, seed, reps)
+    base = seeds[0]
     rng = np.random.default_rng([base, 0x5AFE])
     original = list(params)
     frames: list[pd.DataFrame] = []
@@ -657,16 +658,8 @@ def calibrate(
         # The sweep machinery without its combined tables: a wave's per-run
         # files (resumable) are all a calibration needs, and the daily frames
         # of hundreds of runs would dwarf everything else it writes.
-        arms = _execute(
-            [point_scenario(sc, p) for p in points],
-            seeds,
-            executor=executor,
-            workers=workers,
-            out=None if out is None else Path(out) / f"wave{k}",
-            csv=False,
-            progress=progress,
-            desc=f"calibrate wave {k}/{int(waves)}",
-        )
+        wave_options = opts.replace(out=None if opts.out is None else Path(opts.out) / f"wave{k}")
+        arms = execute([point_scenario(sc, p) for p in points], seeds, wave_options, f"calibrate wave {k}/{int(waves)}")
         judged = _judge(points, arms, tlist, sc, cutoff)
         judged.insert(0, "point", np.arange(offset, offset + len(points)))
         judged.insert(0, "wave", k)
@@ -689,6 +682,6 @@ def calibrate(
         cutoff=cutoff,
         sampler_seed=base,
     )
-    if out is not None:
-        results.save(out)
+    if opts.out is not None:
+        results.save(opts.out)
     return results

@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 
 from safesim import _core
-from safesim.api import PathLike, _check_n, _check_seed, _execute, as_scenario, point_scenario
+from safesim.api import PathLike, RunOptions, as_scenario, common_seeds, execute, point_scenario
 from safesim.io import json_records, write_frame, write_json, write_text
 from safesim.results import ECOSYSTEM, SweepResults, Table, metric_names
 from safesim.scenario import Scenario, parameter_bounds
@@ -500,11 +500,8 @@ def sensitivity(
     num_levels: int = 4,
     confidence: float = 0.95,
     num_resamples: int = 100,
-    executor: Any = None,
-    workers: int | None = None,
-    out: PathLike | None = None,
-    csv: bool = False,
-    progress: bool | None = None,
+    options: RunOptions | None = None,
+    **run_options: Any,
 ) -> SensitivityResults:
     """Global sensitivity of every metric to ``parameters``, by Morris screening or Sobol' indices.
 
@@ -520,8 +517,8 @@ def sensitivity(
     seeds (seed, seed + 1, ...); ``seed`` (default: the scenario's) also seeds
     the sampler, so the same call gives the same result. The replicate means
     are analysed; see the module docstring for ``noise_share`` and
-    ``mu_star_noise``. ``executor``, ``workers``, ``out`` (resumable) and
-    ``progress`` are as for :func:`safesim.sweep`.
+    ``mu_star_noise``. ``options`` or the keywords ``executor``, ``workers``,
+    ``out`` (resumable), ``csv`` and ``progress`` are as for :func:`safesim.sweep`.
 
     >>> import safesim as ss
     >>> base = ss.Scenario.load("baseline").set("horizon_days", 90)
@@ -529,11 +526,12 @@ def sensitivity(
     ...                            "platforms.main.controls.reporting.steps": (1, 9)}, n=4, reps=2)
     >>> sa.indices("minors_contacted")[["parameter", "mu_star"]]  # doctest: +SKIP
     """
+    opts = RunOptions.of(options, run_options, "sensitivity")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     sc = as_scenario(scenario)
-    reps = _check_n(reps)
-    base_seed = _check_seed(sc.seed if seed is None else seed)
+    seeds = common_seeds(sc, seed, reps)
+    base_seed = seeds[0]
     if n is None:
         n = 10 if method == "morris" else 64
     n = int(n)
@@ -560,11 +558,7 @@ def sensitivity(
     unit = _unit_samples(method, _problem(params), n, int(num_levels), base_seed)
     points = [{p.key: p.value(u) for p, u in zip(params, row, strict=True)} for row in unit]
     arms = [point_scenario(sc, pt) for pt in points]
-    seeds = [base_seed + i for i in range(reps)]
-    results = _execute(
-        arms, seeds, executor=executor, workers=workers, out=out, csv=csv, progress=progress, desc="sensitivity"
-    )
-    sw = SweepResults(dict(enumerate(results)), points, seeds)
+    sw = SweepResults(dict(enumerate(execute(arms, seeds, opts, "sensitivity"))), points, seeds)
     sa = SensitivityResults(
         method=method,
         parameters=params,
@@ -579,6 +573,5 @@ def sensitivity(
         num_resamples=num_resamples,
         base_scenario=sc,
     )
-    if out is not None:
-        sa.save(out, csv=csv)
+    opts.save(sa)
     return sa
