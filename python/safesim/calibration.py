@@ -57,7 +57,7 @@ from safesim import _core
 from safesim.api import PathLike, RunOptions, as_scenario, check_n, common_seeds, execute, point_scenario
 from safesim.io import json_number, json_records, write_frame, write_json, write_text
 from safesim.results import ECOSYSTEM, Results, Table, metric_names
-from safesim.scenario import Scenario, parameter_bounds
+from safesim.scenario import Parameter, Scenario, make_parameters
 
 __all__ = [
     "TRANSFORMS",
@@ -271,90 +271,11 @@ class Target:
         )
 
 
-# ------------------------------------------------------------------ parameters
-@dataclass(frozen=True)
-class Parameter:
-    """A scenario key to calibrate over ``[low, high]``; ``integer`` keys are sampled as whole numbers.
-
-    ``log`` samples uniformly in log space (for a rate spanning decades).
-    """
-
-    key: str
-    low: float
-    high: float
-    integer: bool = False
-    log: bool = False
-
-    def from_unit(self, u: np.ndarray) -> np.ndarray:
-        """Map uniform [0, 1) draws to values in the range."""
-        u = np.asarray(u, dtype=np.float64)
-        if self.integer:
-            lo, hi = round(self.low), round(self.high)
-            return np.minimum(lo + np.floor(u * (hi - lo + 1)), hi).astype(np.int64)
-        if self.log:
-            return np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
-        return self.low + u * (self.high - self.low)
-
-    def narrowed(self, low: float, high: float) -> Parameter:
-        return Parameter(self.key, low, high, self.integer, self.log)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "low": self.low, "high": self.high, "integer": self.integer, "log": self.log}
-
-
-_NUMERIC_KINDS = ("prob", "rate", "real", "count", "integer")
-
-
 def _suggest(name: str, known: Sequence[str]) -> str:
     import difflib
 
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _parameters(scenario: Scenario, parameters: Mapping[str, Any]) -> list[Parameter]:
-    """Checked parameters: the key exists and is numeric, the range lies within its bounds."""
-    if not parameters:
-        raise ValueError("give at least one parameter to calibrate: {key.path: (low, high)}")
-    out = []
-    for key, spec in parameters.items():
-        key = str(key)
-        log = False
-        if isinstance(spec, Mapping):
-            unknown = sorted(set(spec) - {"range", "log"})
-            if unknown or "range" not in spec:
-                raise ValueError(f"parameter {key}: expected [low, high] or {{range: [low, high], log: bool}}")
-            log = bool(spec.get("log", False))
-            spec = spec["range"]
-        if isinstance(spec, (str, bytes)) or not isinstance(spec, Sequence) or len(spec) != 2:
-            raise ValueError(f"parameter {key}: expected a range [low, high], got {spec!r}")
-        try:
-            low, high = float(spec[0]), float(spec[1])
-        except (TypeError, ValueError):
-            raise ValueError(f"parameter {key}: range bounds must be numbers, got {list(spec)!r}") from None
-        if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
-            raise ValueError(f"parameter {key}: expected low < high, got [{spec[0]}, {spec[1]}]")
-        entry = parameter_bounds(key)
-        if entry is None:
-            scenario.set(key, low).spec  # noqa: B018  (raises ScenarioError with a suggestion)
-            raise ValueError(f"parameter {key}: not a numeric key of the parameter dictionary")
-        kind, kmin, kmax = entry
-        if kind not in _NUMERIC_KINDS:
-            raise ValueError(f"parameter {key}: a {kind} key cannot be calibrated over a range")
-        if low < kmin or high > kmax:
-            raise ValueError(
-                f"parameter {key}: range [{low:g}, {high:g}] outside the key's bounds [{kmin:g}, {kmax:g}]"
-            )
-        integer = kind in ("count", "integer")
-        if integer and (low != round(low) or high != round(high)):
-            raise ValueError(f"parameter {key}: an integer key needs whole-number bounds, got [{low:g}, {high:g}]")
-        if log and low <= 0:
-            raise ValueError(f"parameter {key}: log sampling needs low > 0, got {low:g}")
-        # The loader has the last word (key path, cross-field checks) at both ends.
-        for value in (low, high):
-            scenario.set(key, int(value) if integer else value).spec  # noqa: B018
-        out.append(Parameter(key, low, high, integer=integer, log=log and not integer))
-    return out
 
 
 # ------------------------------------------------------------------ results
@@ -470,7 +391,11 @@ class CalibrationResults:
             "cutoff": self.cutoff,
             "sampler_seed": self.sampler_seed,
             "waves": [{"wave": w["wave"], "n": w["n"], "ranges": w["ranges"]} for w in self.waves],
-            "parameters": [p.to_dict() for p in self.parameters],
+            # calibration.json has always described a parameter by integer and log flags
+            "parameters": [
+                {"key": p.key, "low": p.low, "high": p.high, "integer": p.integer, "log": p.log}
+                for p in self.parameters
+            ],
             "targets": [t.to_dict() for t in self.targets],
             "version": _core.version,
             "build_type": _core.build_type,
@@ -594,7 +519,7 @@ def check_inputs(
     metrics and the scenario's scopes, target names unique; a ValueError (or
     the scenario's own ScenarioError) names the culprit.
     """
-    params = _parameters(scenario, parameters)
+    params = make_parameters(scenario, parameters)
     tlist = [t if isinstance(t, Target) else Target.from_dict(t) for t in targets]
     if not tlist:
         raise ValueError("give at least one target")

@@ -52,7 +52,6 @@ import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -64,108 +63,11 @@ from safesim import _core
 from safesim.api import PathLike, RunOptions, as_scenario, common_seeds, execute, point_scenario
 from safesim.io import json_records, write_frame, write_json, write_text
 from safesim.results import ECOSYSTEM, SweepResults, Table, metric_names
-from safesim.scenario import Scenario, parameter_bounds
+from safesim.scenario import Parameter, Scenario, make_parameters, parameter_bounds
 
-__all__ = ["METHODS", "Parameter", "SensitivityResults", "parameter_bounds", "sensitivity"]
+__all__ = ["METHODS", "Parameter", "SensitivityResults", "make_parameters", "parameter_bounds", "sensitivity"]
 
 METHODS = ("morris", "sobol")
-DISTS = ("uniform", "loguniform")
-NUMERIC_KINDS = ("prob", "rate", "real", "count", "integer")
-INTEGER_KINDS = ("count", "integer")
-
-
-# ------------------------------------------------------------------ parameters
-@dataclass(frozen=True)
-class Parameter:
-    """One uncertain parameter: a scenario key, its range, distribution and kind."""
-
-    key: str
-    low: float
-    high: float
-    dist: str = "uniform"
-    kind: str = "real"
-
-    @property
-    def integer(self) -> bool:
-        return self.kind in INTEGER_KINDS
-
-    def value(self, u: float) -> Any:
-        """The parameter value for a unit-hypercube coordinate ``u`` in [0, 1]."""
-        u = min(max(float(u), 0.0), 1.0)
-        if self.integer:
-            # Equal probability for every whole number in [low, high] (rounding would halve the ends).
-            lo, hi = round(self.low), round(self.high)
-            return int(min(lo + math.floor(u * (hi - lo + 1)), hi))
-        if self.dist == "loguniform":
-            x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-            return float(min(max(x, self.low), self.high))  # exp(log(high)) may round just past high
-        return float(self.low + u * (self.high - self.low))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "low": self.low, "high": self.high, "dist": self.dist, "kind": self.kind}
-
-
-def _parse_range(key: str, spec: Any) -> tuple[float, float, str]:
-    if isinstance(spec, Mapping):
-        unknown = sorted(set(spec) - {"range", "dist"})
-        if unknown or "range" not in spec:
-            raise ValueError(
-                f"{key}: expected (low, high) or {{'range': [low, high], 'dist': 'uniform'|'loguniform'}}, got {spec!r}"
-            )
-        dist = str(spec.get("dist", "uniform"))
-        rng = spec["range"]
-    else:
-        dist, rng = "uniform", spec
-    if dist not in DISTS:
-        raise ValueError(f"{key}: unknown dist {dist!r} (expected one of {', '.join(DISTS)})")
-    if isinstance(rng, (str, bytes, Mapping)) or not isinstance(rng, Sequence) or len(rng) != 2:
-        raise ValueError(f"{key}: expected a range (low, high), got {rng!r}")
-    lo, hi = rng
-    for v in (lo, hi):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
-            raise ValueError(f"{key}: range ends must be finite numbers, got {rng!r}")
-    if not lo < hi:
-        raise ValueError(f"{key}: range low must be below high, got ({lo}, {hi})")
-    return float(lo), float(hi), dist
-
-
-def make_parameters(base: Scenario, parameters: Mapping[str, Any]) -> list[Parameter]:
-    """Validated :class:`Parameter` list: known numeric keys, ranges inside the key's bounds.
-
-    An unknown key raises the scenario's own error (with a suggestion); a
-    range outside the key's bounds, a non-numeric key, or a non-integer end
-    for an integer key raise ``ValueError`` naming the key.
-    """
-    if not isinstance(parameters, Mapping) or not parameters:
-        raise ValueError("parameters must be a non-empty mapping {key.path: (low, high)}")
-    out = []
-    for key, spec in parameters.items():
-        key = str(key)
-        if key == "policy":
-            raise ValueError("policy: bundles are not a numeric range; compare or sweep them instead")
-        lo, hi, dist = _parse_range(key, spec)
-        found = parameter_bounds(key)
-        if found is None:
-            base.set(key, lo).spec  # noqa: B018  (raises ScenarioError: unknown key, with a suggestion)
-            kind, kmin, kmax = "real", -math.inf, math.inf
-        else:
-            kind, kmin, kmax = found
-        if kind not in NUMERIC_KINDS:
-            raise ValueError(f"{key}: a {kind} key has no numeric range; compare or sweep its values instead")
-        if lo < kmin or hi > kmax:
-            raise ValueError(f"{key}: range ({lo:g}, {hi:g}) is outside the key's bounds [{kmin:g}, {kmax:g}] ({kind})")
-        if kind in INTEGER_KINDS and not (lo.is_integer() and hi.is_integer()):
-            raise ValueError(f"{key}: a {kind} key needs whole-number range ends, got ({lo:g}, {hi:g})")
-        if dist == "loguniform":
-            if kind in INTEGER_KINDS:
-                raise ValueError(f"{key}: loguniform is for continuous keys, not a {kind} key")
-            if lo <= 0:
-                raise ValueError(f"{key}: loguniform needs low > 0, got {lo:g}")
-        p = Parameter(key, lo, hi, dist, kind)
-        for end in (p.value(0.0), p.value(1.0)):  # each end on its own must make a valid scenario
-            base.set(key, end).spec  # noqa: B018
-        out.append(p)
-    return out
 
 
 # ------------------------------------------------------------------ sampling
