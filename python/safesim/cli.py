@@ -532,7 +532,13 @@ def _calibration_summary(cal: CalibrationResults) -> str:
     return "\n".join(out)
 
 
-def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True) -> None:
+def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True, plan: bool = False) -> None:
+    """--seed, --executor, --workers, --out, ... (and --metric, --csv with ``tables``); a plan
+    command's --set (on the plan's base scenario) first."""
+    if plan:
+        p.add_argument(
+            "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
+        )
     p.add_argument("--seed", type=int, default=None, metavar="S", help="first seed (default: the scenario's seed)")
     p.add_argument(
         "--executor",
@@ -674,10 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reps", type=int, default=None, metavar="N", help="replicates per point (default: the file's reps)"
     )
-    p.add_argument(
-        "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
-    )
-    _add_execution_options(p)
+    _add_execution_options(p, plan=True)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
@@ -711,10 +714,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=int, default=None, metavar="R", help="replicates per point (default: the plan's)")
     p.add_argument("--waves", type=int, default=None, metavar="W", help="waves (default: the plan's, or 1)")
     p.add_argument("--cutoff", type=float, default=None, metavar="C", help="implausibility cutoff (default: 3)")
-    p.add_argument(
-        "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
-    )
-    _add_execution_options(p, tables=False)
+    _add_execution_options(p, tables=False, plan=True)
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser(
@@ -746,10 +746,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reps", type=int, default=None, metavar="N", help="replicates per sample point (default: the plan's reps)"
     )
-    p.add_argument(
-        "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
-    )
-    _add_execution_options(p)
+    _add_execution_options(p, plan=True)
     p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser(

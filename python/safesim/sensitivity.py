@@ -68,6 +68,9 @@ from safesim.scenario import Parameter, Scenario, make_parameters, parameter_bou
 __all__ = ["METHODS", "Parameter", "SensitivityResults", "make_parameters", "parameter_bounds", "sensitivity"]
 
 METHODS = ("morris", "sobol")
+#: The index columns SALib gives for each method.
+MORRIS_COLUMNS = ("mu", "mu_star", "mu_star_conf", "sigma")
+SOBOL_COLUMNS = ("S1", "S1_conf", "ST", "ST_conf")
 
 
 # ------------------------------------------------------------------ sampling
@@ -258,6 +261,35 @@ class SensitivityResults:
         """
         return Table(self._noise.copy())
 
+    def _analyse(self, problem: dict[str, Any], mean: np.ndarray) -> Any:
+        """SALib's analysis of the point means by this object's method."""
+        if self.method == "morris":
+            from SALib.analyze import morris
+
+            return morris.analyze(
+                problem,
+                self.unit_samples,
+                mean,
+                num_resamples=self.num_resamples,
+                conf_level=self.confidence,
+                num_levels=self.num_levels,
+                seed=self.sample_seed,
+            )
+        from SALib.analyze import sobol
+
+        with warnings.catch_warnings():
+            # A bootstrap resample of a rarely non-zero metric can be constant; SALib then
+            # counts it as zero and warns. The all-constant case is handled by the caller.
+            warnings.filterwarnings("ignore", message="Constant values encountered", category=UserWarning)
+            return sobol.analyze(
+                problem,
+                mean,
+                calc_second_order=False,
+                num_resamples=self.num_resamples,
+                conf_level=self.confidence,
+                seed=self.sample_seed,
+            )
+
     @cached_property
     def _indices(self) -> pd.DataFrame:
         problem = _problem(self.parameters)
@@ -270,49 +302,19 @@ class SensitivityResults:
             frame = pd.DataFrame({"metric": metric, "parameter": self.keys})
             analysable = bool(np.isfinite(mean).all())
             constant = analysable and float(np.ptp(mean)) == 0.0
-            if self.method == "morris":
-                if analysable and not constant:
-                    from SALib.analyze import morris
-
-                    si = morris.analyze(
-                        problem,
-                        self.unit_samples,
-                        mean,
-                        num_resamples=self.num_resamples,
-                        conf_level=self.confidence,
-                        num_levels=self.num_levels,
-                        seed=self.sample_seed,
-                    )
-                    for col in ("mu", "mu_star", "mu_star_conf", "sigma"):
-                        frame[col] = np.asarray(si[col], dtype=np.float64)
-                else:
-                    # A constant output: no parameter moves it; an undefined one: nothing to analyse.
-                    fill = 0.0 if constant else math.nan
-                    for col in ("mu", "mu_star", "mu_star_conf", "sigma"):
-                        frame[col] = fill
-                frame["mu_star_noise"] = _morris_noise(self.unit_samples, values, k, _morris_delta(self.num_levels))
+            columns = MORRIS_COLUMNS if self.method == "morris" else SOBOL_COLUMNS
+            if analysable and not constant:
+                si = self._analyse(problem, mean)
+                for col in columns:
+                    frame[col] = np.asarray(si[col], dtype=np.float64)
             else:
-                if analysable and not constant:
-                    from SALib.analyze import sobol
-
-                    with warnings.catch_warnings():
-                        # A bootstrap resample of a rarely non-zero metric can be constant; SALib then
-                        # counts it as zero and warns. The all-constant case is handled above.
-                        warnings.filterwarnings("ignore", message="Constant values encountered", category=UserWarning)
-                        si = sobol.analyze(
-                            problem,
-                            mean,
-                            calc_second_order=False,
-                            num_resamples=self.num_resamples,
-                            conf_level=self.confidence,
-                            seed=self.sample_seed,
-                        )
-                    for col in ("S1", "S1_conf", "ST", "ST_conf"):
-                        frame[col] = np.asarray(si[col], dtype=np.float64)
-                else:
-                    # Sobol' indices are shares of a variance: undefined when there is none.
-                    for col in ("S1", "S1_conf", "ST", "ST_conf"):
-                        frame[col] = math.nan
+                # A constant output: no parameter moves it (Morris effects are 0; Sobol' indices, shares
+                # of a variance, are undefined when there is none); an undefined one: nothing to analyse.
+                fill = 0.0 if constant and self.method == "morris" else math.nan
+                for col in columns:
+                    frame[col] = fill
+            if self.method == "morris":
+                frame["mu_star_noise"] = _morris_noise(self.unit_samples, values, k, _morris_delta(self.num_levels))
             frame["noise_share"] = float(noise.loc[metric, "noise_share"])
             score = frame["mu_star" if self.method == "morris" else "ST"].fillna(-np.inf)
             frame["rank"] = score.rank(ascending=False, method="min").astype(np.int64)
