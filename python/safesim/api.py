@@ -24,7 +24,7 @@ import dataclasses
 import itertools
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -239,6 +239,14 @@ def replicate(
     return res
 
 
+def unique_label(label: str, taken: Container[str]) -> str:
+    """``label``, or the first of ``label_2``, ``label_3``, ... not in ``taken`` (arms of a comparison)."""
+    name, i = label, 2
+    while name in taken:
+        name, i = f"{label}_{i}", i + 1
+    return name
+
+
 def _arms_from(scenarios: Mapping[str, Scenario | PathLike] | Sequence[Scenario | PathLike]) -> dict[str, Scenario]:
     if isinstance(scenarios, Mapping):
         arms = {str(k): as_scenario(v) for k, v in scenarios.items()}
@@ -246,10 +254,7 @@ def _arms_from(scenarios: Mapping[str, Scenario | PathLike] | Sequence[Scenario 
         arms = {}
         for item in scenarios:
             sc = as_scenario(item)
-            label, i = sc.name, 2
-            while label in arms:
-                label, i = f"{sc.name}_{i}", i + 1
-            arms[label] = sc
+            arms[unique_label(sc.name, arms)] = sc
     if len(arms) < 2:
         raise ValueError("compare needs at least two scenarios")
     return arms

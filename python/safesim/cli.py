@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from safesim import _core
-from safesim.api import RunOptions, compare, replicate
+from safesim.api import RunOptions, compare, replicate, unique_label
 from safesim.errors import PlanError, ScenarioError
 from safesim.plans import check_file, load_plan
 from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults
@@ -337,20 +337,13 @@ def _effects_table(cmp: Comparison | SweepResults, metrics: list[str] | None) ->
 def cmd_compare(args: argparse.Namespace) -> int:
     _check_common(args)
     arms: dict[str, Scenario] = {}
-
-    def add(label: str, sc: Scenario) -> None:
-        name, i = label, 2
-        while name in arms:
-            name, i = f"{label}_{i}", i + 1
-        arms[name] = sc
-
     names = list(args.name or [])
     for source in args.scenarios:
         sc = _scenario_from_args(args, source)
-        add(names.pop(0) if names else sc.name, sc)
+        arms[unique_label(names.pop(0) if names else sc.name, arms)] = sc
     first = next(iter(arms.values()))
     for policy in args.policy_arm or []:
-        add(names.pop(0) if names else policy, first.with_policy(policy))
+        arms[unique_label(names.pop(0) if names else policy, arms)] = first.with_policy(policy)
     if len(arms) < 2:
         raise InputError("give at least two scenarios, or one with --policy-arm NAME")
     cmp = compare(arms, n=args.reps, seed=args.seed, options=_run_options(args))
