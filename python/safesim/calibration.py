@@ -558,8 +558,10 @@ def calibrate(
     largest implausibility exceeds ``cutoff``. Waves stop early when none
     survives. ``seed`` (default: the scenario's) seeds both the runs and the
     sampler, so the same call gives the same result. A parameter may be
-    ``{"range": [low, high], "log": True}`` to sample in log space; keys of
-    kind count or integer are sampled as whole numbers.
+    ``{"range": [low, high], "log": True}`` to sample in log space (or
+    ``"dist": "loguniform"``, as in sensitivity plans; see
+    :func:`safesim.scenario.make_parameters`); keys of kind count or integer
+    are sampled as whole numbers.
     """
     opts = RunOptions.of(options, run_options, "calibrate")
     n = check_n(n)

@@ -410,9 +410,10 @@ def sensitivity(
     """Global sensitivity of every metric to ``parameters``, by Morris screening or Sobol' indices.
 
     ``parameters`` maps a scenario key path to a range: ``(low, high)``
-    (uniform) or ``{"range": [low, high], "dist": "loguniform"}``. Keys of
-    kind ``count`` or ``integer`` are sampled as whole numbers. Ranges are
-    checked against the parameter dictionary before anything runs.
+    (uniform) or ``{"range": [low, high], "dist": "loguniform"}`` (``"log":
+    True`` says the same, as in calibration plans). Keys of kind ``count`` or
+    ``integer`` are sampled as whole numbers. Ranges are checked against the
+    parameter dictionary before anything runs (:func:`make_parameters`).
 
     ``method="morris"``: ``n`` trajectories (default 10) of ``num_levels``
     levels, ``n * (k + 1)`` points for ``k`` parameters. ``method="sobol"``:
