@@ -260,7 +260,9 @@ def test_progress_bar(base: ss.Scenario, capsys: pytest.CaptureFixture[str]) -> 
     assert capsys.readouterr().err == ""
 
 
-@pytest.mark.parametrize("module", ["safesim.api", "safesim.scenario", "safesim.results", "safesim.analytic"])
+@pytest.mark.parametrize(
+    "module", ["safesim.api", "safesim.scenario", "safesim.results", "safesim.analytic", "safesim.plans"]
+)
 def test_docstring_examples(module: str) -> None:
     import doctest
     import importlib
