@@ -11,6 +11,7 @@ Quick use::
 ``sensitivity`` gives Morris or Sobol' indices of every metric over parameter
 ranges (SALib);
 ``calibrate`` history-matches uncertain parameters to published targets;
+``load_plan`` reads a sweep, sensitivity or calibration plan file (``.run()`` runs it);
 ``safesim.plotting`` (imported on demand; the only module that imports
 matplotlib) draws them.
 """
@@ -19,9 +20,10 @@ from __future__ import annotations
 
 from safesim import _core
 from safesim.analytic import oracle
-from safesim.api import compare, expand_sweep, replicate, run, sweep
+from safesim.api import RunOptions, compare, expand_sweep, replicate, run, sweep
 from safesim.calibration import CalibrationResults, Target, calibrate, implausibility
-from safesim.errors import ScenarioError
+from safesim.errors import PlanError, ScenarioError
+from safesim.plans import load_plan
 from safesim.results import (
     Comparison,
     Results,
@@ -40,7 +42,9 @@ __version__: str = _core.version
 __all__ = [
     "CalibrationResults",
     "Comparison",
+    "PlanError",
     "Results",
+    "RunOptions",
     "Scenario",
     "ScenarioError",
     "SensitivityResults",
@@ -53,6 +57,7 @@ __all__ = [
     "expand_sweep",
     "implausibility",
     "installed_scenarios",
+    "load_plan",
     "metric_names",
     "metrics",
     "oracle",

@@ -11,25 +11,89 @@ Common random numbers: replicate ``r`` uses seed ``S + r`` in every scenario
 of a comparison or sweep, and the engine keys each random draw by (seed,
 stream, entity), so two scenarios differ only where their settings act and
 paired differences are far tighter than independent ones.
+
+Where the runs are computed and kept is one :class:`RunOptions` value
+(executor, workers, out, csv, progress). Every experiment function takes it as
+``options=`` or as those five keywords; :func:`execute` is the machinery they
+share (sensitivity and calibration use it too).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from safesim.executors import Task, make_executor
 from safesim.results import Comparison, Results, SweepResults
 from safesim.scenario import Scenario
 from safesim.store import RunStore, run_id
 
-__all__ = ["as_scenario", "compare", "expand_sweep", "replicate", "run", "sweep"]
+__all__ = ["RunOptions", "as_scenario", "compare", "execute", "expand_sweep", "replicate", "run", "sweep"]
 
 PathLike = str | os.PathLike[str]
+
+
+class _Saveable(Protocol):
+    def save(self, out_dir: PathLike, csv: bool = ...) -> list[Path]: ...
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where the runs of an experiment are computed and where they are kept.
+
+    ``executor`` is ``"local"`` (default: threads on all cores),
+    ``"processes"``, ``"serial"``, a ``distributed.Client`` or an object with
+    ``map_runs`` (see :mod:`safesim.executors`); ``workers`` caps the
+    parallelism. Results do not depend on either. With ``out=DIR`` every run
+    is saved to ``DIR/runs/`` as it finishes, finished runs found there are
+    reused, and the combined outputs are written at the end; ``csv=True``
+    writes CSV instead of Parquet. ``progress`` shows a tqdm bar (default: at
+    a terminal or in Jupyter).
+
+    >>> RunOptions(workers=2).replace(out="results").out
+    'results'
+    """
+
+    executor: Any = None
+    workers: int | None = None
+    out: PathLike | None = None
+    csv: bool = False
+    progress: bool | None = None
+
+    @classmethod
+    def of(cls, options: RunOptions | None, keywords: Mapping[str, Any], caller: str) -> RunOptions:
+        """``options`` (default: all defaults) with ``keywords`` (the fields by name) set on top.
+
+        The experiment functions take ``options=`` and the field names as
+        keywords; any other keyword is a TypeError, as Python would raise.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in keywords:
+            if key not in names:
+                raise TypeError(f"{caller}() got an unexpected keyword argument {key!r}")
+        base = cls() if options is None else options
+        return base.replace(**keywords) if keywords else base
+
+    def replace(self, **changes: Any) -> RunOptions:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def show_progress(self) -> bool:
+        if self.progress is not None:
+            return bool(self.progress)
+        # Default: on at a terminal and in Jupyter, off in pipes, logs and tests.
+        return bool(getattr(sys.stderr, "isatty", lambda: False)()) or "ipykernel" in sys.modules
+
+    def save(self, results: _Saveable) -> None:
+        """With ``out``, write the combined outputs of ``results`` there (``csv`` as set)."""
+        if self.out is not None:
+            results.save(self.out, csv=self.csv)
 
 
 def as_scenario(scenario: Scenario | PathLike) -> Scenario:
@@ -41,38 +105,35 @@ def as_scenario(scenario: Scenario | PathLike) -> Scenario:
     raise TypeError(f"expected a Scenario or a path, got {type(scenario).__name__}")
 
 
-def _check_seed(seed: int) -> int:
+def check_seed(seed: int) -> int:
+    """``seed`` as an int; a ValueError if it is negative."""
     seed = int(seed)
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     return seed
 
 
-def _check_n(n: int) -> int:
+def check_n(n: int) -> int:
+    """``n`` (replicates, points) as an int; a ValueError if it is below 1."""
     if int(n) < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     return int(n)
 
 
-def _show_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return bool(progress)
-    # Default: on at a terminal and in Jupyter, off in pipes, logs and tests.
-    return bool(getattr(sys.stderr, "isatty", lambda: False)()) or "ipykernel" in sys.modules
+def common_seeds(scenario: Scenario, seed: int | None, n: int) -> list[int]:
+    """The seeds of ``n`` replicates: S, S + 1, ..., S + n - 1, with S ``seed`` or the scenario's seed."""
+    n = check_n(n)
+    base = check_seed(scenario.seed if seed is None else seed)
+    return [base + i for i in range(n)]
 
 
-def _execute(
-    arms: Sequence[Scenario],
-    seeds: Sequence[int],
-    *,
-    executor: Any,
-    workers: int | None,
-    out: PathLike | None,
-    csv: bool,
-    progress: bool | None,
-    desc: str,
-) -> list[Results]:
-    """Compute every (arm, seed) run once, reading finished ones from ``out``."""
+def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions, desc: str) -> list[Results]:
+    """Compute every (arm, seed) run once, reading finished ones from ``options.out``.
+
+    One :class:`Results` per arm, runs in seed order. The combined outputs are
+    not written here (see :meth:`RunOptions.save`): a caller may want only the
+    per-run files.
+    """
     for sc in arms:
         sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
     plan: list[list[str]] = []  # run ids per arm, in seed order
@@ -87,7 +148,7 @@ def _execute(
 
     done: dict[str, dict[str, Any]] = {}
     loaded: set[str] = set()
-    store = RunStore(out, csv=csv).open() if out is not None else None
+    store = RunStore(options.out, csv=options.csv).open() if options.out is not None else None
     try:
         if store is not None:
             for rid, task in unique.items():
@@ -103,12 +164,12 @@ def _execute(
             initial=len(done),
             desc=desc,
             unit="run",
-            disable=not _show_progress(progress),
+            disable=not options.show_progress(),
             file=sys.stderr,
             dynamic_ncols=True,
         ) as bar:
             if todo:
-                ex = make_executor(executor, workers)
+                ex = make_executor(options.executor, options.workers)
                 for task, output in ex.map_runs(todo):
                     if store is not None:
                         store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
@@ -136,8 +197,7 @@ def run(scenario: Scenario | PathLike, seed: int | None = None) -> Results:
     1
     """
     sc = as_scenario(scenario)
-    s = _check_seed(sc.seed if seed is None else seed)
-    return _execute([sc], [s], executor="serial", workers=None, out=None, csv=False, progress=False, desc="run")[0]
+    return execute([sc], common_seeds(sc, seed, 1), RunOptions(executor="serial", progress=False), "run")[0]
 
 
 def replicate(
@@ -146,47 +206,45 @@ def replicate(
     seed: int | None = None,
     threads: int | None = None,
     *,
-    executor: Any = None,
-    workers: int | None = None,
-    out: PathLike | None = None,
-    csv: bool = False,
-    progress: bool | None = None,
+    options: RunOptions | None = None,
+    **run_options: Any,
 ) -> Results:
     """Run ``n`` replicates with seeds seed, seed + 1, ..., seed + n - 1.
 
-    ``seed`` defaults to the scenario's seed. ``executor`` is ``"local"``
-    (default: threads on all cores), ``"processes"``, ``"serial"`` or a
-    ``distributed.Client``; ``workers`` (or ``threads``) caps the parallelism.
-    Results do not depend on the executor. With ``out=DIR`` every run is saved
-    to ``DIR/runs/`` as it finishes, finished runs found there are reused, and
-    the combined frames and summary are written at the end (``csv=True`` for
-    CSV instead of Parquet). ``progress`` shows a tqdm bar (default: at a
-    terminal or in Jupyter).
+    ``seed`` defaults to the scenario's seed. ``options`` (a
+    :class:`RunOptions`) or the keywords ``executor``, ``workers``, ``out``,
+    ``csv`` and ``progress`` say where runs are computed and kept:
+    ``executor`` is ``"local"`` (default: threads on all cores),
+    ``"processes"``, ``"serial"`` or a ``distributed.Client``; ``workers`` (or
+    ``threads``) caps the parallelism. Results do not depend on the executor.
+    With ``out=DIR`` every run is saved to ``DIR/runs/`` as it finishes,
+    finished runs found there are reused, and the combined frames and summary
+    are written at the end (``csv=True`` for CSV instead of Parquet).
+    ``progress`` shows a tqdm bar (default: at a terminal or in Jupyter).
 
     >>> import safesim as ss
     >>> res = ss.replicate(ss.Scenario.default().set("population.users", 2000), n=4)
     >>> res.summary().columns.tolist()
     ['scope', 'metric', 'mean', 'sd', 'n', 'ci_low', 'ci_high']
     """
-    n = _check_n(n)
+    opts = RunOptions.of(options, run_options, "replicate")
+    check_n(n)
     sc = as_scenario(scenario)
-    base = _check_seed(sc.seed if seed is None else seed)
+    seeds = common_seeds(sc, seed, n)
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    seeds = [base + i for i in range(n)]
-    res = _execute(
-        [sc],
-        seeds,
-        executor=executor,
-        workers=workers or threads,
-        out=out,
-        csv=csv,
-        progress=progress,
-        desc=f"replicate {sc.name}",
-    )[0]
-    if out is not None:
-        res.save(out, csv=csv)
+    opts = opts.replace(workers=opts.workers or threads)
+    res = execute([sc], seeds, opts, f"replicate {sc.name}")[0]
+    opts.save(res)
     return res
+
+
+def unique_label(label: str, taken: Container[str]) -> str:
+    """``label``, or the first of ``label_2``, ``label_3``, ... not in ``taken`` (arms of a comparison)."""
+    name, i = label, 2
+    while name in taken:
+        name, i = f"{label}_{i}", i + 1
+    return name
 
 
 def _arms_from(scenarios: Mapping[str, Scenario | PathLike] | Sequence[Scenario | PathLike]) -> dict[str, Scenario]:
@@ -196,10 +254,7 @@ def _arms_from(scenarios: Mapping[str, Scenario | PathLike] | Sequence[Scenario 
         arms = {}
         for item in scenarios:
             sc = as_scenario(item)
-            label, i = sc.name, 2
-            while label in arms:
-                label, i = f"{sc.name}_{i}", i + 1
-            arms[label] = sc
+            arms[unique_label(sc.name, arms)] = sc
     if len(arms) < 2:
         raise ValueError("compare needs at least two scenarios")
     return arms
@@ -211,11 +266,8 @@ def compare(
     reference: str | None = None,
     seed: int | None = None,
     *,
-    executor: Any = None,
-    workers: int | None = None,
-    out: PathLike | None = None,
-    csv: bool = False,
-    progress: bool | None = None,
+    options: RunOptions | None = None,
+    **run_options: Any,
 ) -> Comparison:
     """Run every scenario on the same ``n`` seeds and pair them (common random numbers).
 
@@ -223,7 +275,8 @@ def compare(
     name); ``reference`` defaults to the first. ``seed`` defaults to the
     reference's seed. ``.summary()`` gives each scenario's paired difference
     from the reference per scope x metric, with its 95% t-interval and the
-    relative difference; ``.means()`` the per-scenario summaries.
+    relative difference; ``.means()`` the per-scenario summaries. ``options``
+    and the run keywords are as for :func:`replicate`.
 
     >>> import safesim as ss
     >>> base = ss.Scenario.default().set("population.users", 3000)
@@ -232,26 +285,16 @@ def compare(
     >>> eff[(eff.scope == "ecosystem") & (eff.metric == "minors_contacted")][["diff", "diff_ci_low", "diff_ci_high"]]
     ... # doctest: +SKIP
     """
-    n = _check_n(n)
+    opts = RunOptions.of(options, run_options, "compare")
+    check_n(n)
     arms = _arms_from(scenarios)
     ref = next(iter(arms)) if reference is None else str(reference)
     if ref not in arms:
         raise ValueError(f"reference {ref!r} is not one of {list(arms)}")
-    base = _check_seed(arms[ref].seed if seed is None else seed)
-    seeds = [base + i for i in range(n)]
-    results = _execute(
-        list(arms.values()),
-        seeds,
-        executor=executor,
-        workers=workers,
-        out=out,
-        csv=csv,
-        progress=progress,
-        desc="compare",
-    )
+    seeds = common_seeds(arms[ref], seed, n)
+    results = execute(list(arms.values()), seeds, opts, "compare")
     cmp = Comparison(dict(zip(arms, results, strict=True)), ref, seeds)
-    if out is not None:
-        cmp.save(out, csv=csv)
+    opts.save(cmp)
     return cmp
 
 
@@ -302,11 +345,8 @@ def sweep(
     n: int = 10,
     seed: int | None = None,
     *,
-    executor: Any = None,
-    workers: int | None = None,
-    out: PathLike | None = None,
-    csv: bool = False,
-    progress: bool | None = None,
+    options: RunOptions | None = None,
+    **run_options: Any,
 ) -> SweepResults:
     """Run ``n`` replicates at every point of a grid or a list of samples, all on the same seeds.
 
@@ -315,7 +355,8 @@ def sweep(
     Each point is ``scenario.set(key, value)`` for its keys (the key
     ``policy`` applies a bundle or a list of bundles). ``.summary()`` has one
     row per point x scope x metric with the parameters as columns;
-    ``.effects()`` the paired differences against point 0.
+    ``.effects()`` the paired differences against point 0. ``options`` and
+    the run keywords are as for :func:`replicate`.
 
     >>> import safesim as ss
     >>> base = ss.Scenario.default().set("population.users", 2000).set("horizon_days", 60)
@@ -323,16 +364,12 @@ def sweep(
     >>> len(sw.points)
     2
     """
-    n = _check_n(n)
+    opts = RunOptions.of(options, run_options, "sweep")
+    check_n(n)
     sc = as_scenario(scenario)
     points = expand_sweep(grid_or_samples)
     arms = [point_scenario(sc, p) for p in points]
-    base = _check_seed(sc.seed if seed is None else seed)
-    seeds = [base + i for i in range(n)]
-    results = _execute(
-        arms, seeds, executor=executor, workers=workers, out=out, csv=csv, progress=progress, desc="sweep"
-    )
-    sw = SweepResults(dict(enumerate(results)), points, seeds)
-    if out is not None:
-        sw.save(out, csv=csv)
+    seeds = common_seeds(sc, seed, n)
+    sw = SweepResults(dict(enumerate(execute(arms, seeds, opts, "sweep"))), points, seeds)
+    opts.save(sw)
     return sw

@@ -42,7 +42,6 @@ from a survey figure to the model's measure is stated: each target carries a
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -55,9 +54,10 @@ import pandas as pd
 from scipy.stats import qmc
 
 from safesim import _core
-from safesim.api import _check_n, _check_seed, _execute, as_scenario, point_scenario
-from safesim.results import ECOSYSTEM, Results, Table, _records, _write_frame, metric_names
-from safesim.scenario import Scenario, parameter_bounds
+from safesim.api import PathLike, RunOptions, as_scenario, check_n, common_seeds, execute, point_scenario
+from safesim.io import json_number, json_records, write_frame, write_json, write_text
+from safesim.results import ECOSYSTEM, Results, Table, metric_names
+from safesim.scenario import Parameter, Scenario, make_parameters
 
 __all__ = [
     "TRANSFORMS",
@@ -67,8 +67,6 @@ __all__ = [
     "calibrate",
     "implausibility",
 ]
-
-PathLike = str | os.PathLike[str]
 
 #: Named transforms of a target's measure (the plan file can only name them).
 TRANSFORMS: dict[str, Callable[[float], float]] = {
@@ -273,90 +271,11 @@ class Target:
         )
 
 
-# ------------------------------------------------------------------ parameters
-@dataclass(frozen=True)
-class Parameter:
-    """A scenario key to calibrate over ``[low, high]``; ``integer`` keys are sampled as whole numbers.
-
-    ``log`` samples uniformly in log space (for a rate spanning decades).
-    """
-
-    key: str
-    low: float
-    high: float
-    integer: bool = False
-    log: bool = False
-
-    def from_unit(self, u: np.ndarray) -> np.ndarray:
-        """Map uniform [0, 1) draws to values in the range."""
-        u = np.asarray(u, dtype=np.float64)
-        if self.integer:
-            lo, hi = round(self.low), round(self.high)
-            return np.minimum(lo + np.floor(u * (hi - lo + 1)), hi).astype(np.int64)
-        if self.log:
-            return np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
-        return self.low + u * (self.high - self.low)
-
-    def narrowed(self, low: float, high: float) -> Parameter:
-        return Parameter(self.key, low, high, self.integer, self.log)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "low": self.low, "high": self.high, "integer": self.integer, "log": self.log}
-
-
-_NUMERIC_KINDS = ("prob", "rate", "real", "count", "integer")
-
-
 def _suggest(name: str, known: Sequence[str]) -> str:
     import difflib
 
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _parameters(scenario: Scenario, parameters: Mapping[str, Any]) -> list[Parameter]:
-    """Checked parameters: the key exists and is numeric, the range lies within its bounds."""
-    if not parameters:
-        raise ValueError("give at least one parameter to calibrate: {key.path: (low, high)}")
-    out = []
-    for key, spec in parameters.items():
-        key = str(key)
-        log = False
-        if isinstance(spec, Mapping):
-            unknown = sorted(set(spec) - {"range", "log"})
-            if unknown or "range" not in spec:
-                raise ValueError(f"parameter {key}: expected [low, high] or {{range: [low, high], log: bool}}")
-            log = bool(spec.get("log", False))
-            spec = spec["range"]
-        if isinstance(spec, (str, bytes)) or not isinstance(spec, Sequence) or len(spec) != 2:
-            raise ValueError(f"parameter {key}: expected a range [low, high], got {spec!r}")
-        try:
-            low, high = float(spec[0]), float(spec[1])
-        except (TypeError, ValueError):
-            raise ValueError(f"parameter {key}: range bounds must be numbers, got {list(spec)!r}") from None
-        if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
-            raise ValueError(f"parameter {key}: expected low < high, got [{spec[0]}, {spec[1]}]")
-        entry = parameter_bounds(key)
-        if entry is None:
-            scenario.set(key, low).spec  # noqa: B018  (raises ScenarioError with a suggestion)
-            raise ValueError(f"parameter {key}: not a numeric key of the parameter dictionary")
-        kind, kmin, kmax = entry
-        if kind not in _NUMERIC_KINDS:
-            raise ValueError(f"parameter {key}: a {kind} key cannot be calibrated over a range")
-        if low < kmin or high > kmax:
-            raise ValueError(
-                f"parameter {key}: range [{low:g}, {high:g}] outside the key's bounds [{kmin:g}, {kmax:g}]"
-            )
-        integer = kind in ("count", "integer")
-        if integer and (low != round(low) or high != round(high)):
-            raise ValueError(f"parameter {key}: an integer key needs whole-number bounds, got [{low:g}, {high:g}]")
-        if log and low <= 0:
-            raise ValueError(f"parameter {key}: log sampling needs low > 0, got {low:g}")
-        # The loader has the last word (key path, cross-field checks) at both ends.
-        for value in (low, high):
-            scenario.set(key, int(value) if integer else value).spec  # noqa: B018
-        out.append(Parameter(key, low, high, integer=integer, log=log and not integer))
-    return out
 
 
 # ------------------------------------------------------------------ results
@@ -472,24 +391,30 @@ class CalibrationResults:
             "cutoff": self.cutoff,
             "sampler_seed": self.sampler_seed,
             "waves": [{"wave": w["wave"], "n": w["n"], "ranges": w["ranges"]} for w in self.waves],
-            "parameters": [p.to_dict() for p in self.parameters],
+            # calibration.json has always described a parameter by integer and log flags
+            "parameters": [
+                {"key": p.key, "low": p.low, "high": p.high, "integer": p.integer, "log": p.log}
+                for p in self.parameters
+            ],
             "targets": [t.to_dict() for t in self.targets],
             "version": _core.version,
             "build_type": _core.build_type,
         }
 
-    def save(self, out_dir: PathLike, csv: bool = True) -> list[Path]:
-        """Write points.csv, ranges.csv, fit.csv, best.resolved.yaml and calibration.json (last) to ``out_dir``."""
-        from safesim.io import write_json, write_text
+    def save(self, out_dir: PathLike) -> list[Path]:
+        """Write points.csv, ranges.csv, fit.csv, best.resolved.yaml and calibration.json (last) to ``out_dir``.
 
+        Every table is small and always CSV (as ``summary.csv`` is for :meth:`Results.save`);
+        the runs behind them are the per-run files of each wave, written as the runs finish.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         fit = self.fit()
         ranges = self.ranges()
         written = [
-            _write_frame(self.points, out / "points.csv", csv=True),
-            _write_frame(ranges, out / "ranges.csv", csv=True),
-            _write_frame(fit, out / "fit.csv", csv=True),
+            write_frame(self.points, out / "points.csv", csv=True),
+            write_frame(ranges, out / "ranges.csv", csv=True),
+            write_frame(fit, out / "fit.csv", csv=True),
             write_text(out / "best.resolved.yaml", self.scenario_at().dump()),
         ]
         best = self.best()
@@ -498,9 +423,9 @@ class CalibrationResults:
             "non_implausible": int(self.points["non_implausible"].sum()),
             "points": len(self.points),
             "best": {k: _native(best[k], p.integer) for k, p in zip(self.keys, self.parameters, strict=True)}
-            | {"max_implausibility": _json_float(best["max_implausibility"])},
-            "ranges": _records(ranges),
-            "fit": _records(fit),
+            | {"max_implausibility": json_number(best["max_implausibility"])},
+            "ranges": json_records(ranges),
+            "fit": json_records(fit),
         }
         written.append(write_json(out / "calibration.json", doc))  # last: marks the set complete
         return written
@@ -515,11 +440,6 @@ class CalibrationResults:
 
 def _native(value: Any, integer: bool) -> Any:
     return int(value) if integer else float(value)
-
-
-def _json_float(x: Any) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 # ------------------------------------------------------------------ the method
@@ -599,7 +519,7 @@ def check_inputs(
     metrics and the scenario's scopes, target names unique; a ValueError (or
     the scenario's own ScenarioError) names the culprit.
     """
-    params = _parameters(scenario, parameters)
+    params = make_parameters(scenario, parameters)
     tlist = [t if isinstance(t, Target) else Target.from_dict(t) for t in targets]
     if not tlist:
         raise ValueError("give at least one target")
@@ -623,27 +543,29 @@ def calibrate(
     seed: int | None = None,
     *,
     margin: float = 0.1,
-    executor: Any = None,
-    workers: int | None = None,
-    out: PathLike | None = None,
-    progress: bool | None = None,
+    options: RunOptions | None = None,
+    **run_options: Any,
 ) -> CalibrationResults:
     """History matching of ``parameters`` ({key.path: (low, high)}) to ``targets``.
 
     Each wave samples ``n`` points by Latin hypercube (wave 1 over the given
     ranges, later waves over the bounding box of the previous wave's
     non-implausible points, widened by ``margin``), runs each ``reps`` times
-    on common seeds S..S+reps-1 as :func:`safesim.sweep` does (``executor``,
-    ``workers``, ``progress`` as there; with ``out=DIR`` each wave's runs go
-    to ``DIR/wave<k>/runs/`` and a rerun computes only the missing ones) and rules out the points whose
+    on common seeds S..S+reps-1 as :func:`safesim.sweep` does (``options`` or
+    the keywords ``executor``, ``workers``, ``csv``, ``progress`` as there; with
+    ``out=DIR`` each wave's runs go to ``DIR/wave<k>/runs/``, ``csv=True`` writes
+    them as CSV, and a rerun computes only the missing ones) and rules out the points whose
     largest implausibility exceeds ``cutoff``. Waves stop early when none
     survives. ``seed`` (default: the scenario's) seeds both the runs and the
     sampler, so the same call gives the same result. A parameter may be
-    ``{"range": [low, high], "log": True}`` to sample in log space; keys of
-    kind count or integer are sampled as whole numbers.
+    ``{"range": [low, high], "log": True}`` to sample in log space (or
+    ``"dist": "loguniform"``, as in sensitivity plans; see
+    :func:`safesim.scenario.make_parameters`); keys of kind count or integer
+    are sampled as whole numbers.
     """
-    n = _check_n(n)
-    reps = _check_n(reps)
+    opts = RunOptions.of(options, run_options, "calibrate")
+    n = check_n(n)
+    reps = check_n(reps)
     if int(waves) < 1:
         raise ValueError(f"waves must be >= 1, got {waves}")
     cutoff = float(cutoff)
@@ -651,8 +573,8 @@ def calibrate(
         raise ValueError(f"cutoff must be > 0, got {cutoff}")
     sc = as_scenario(scenario)
     params, tlist = check_inputs(sc, parameters, targets)
-    base = _check_seed(sc.seed if seed is None else seed)
-    seeds = [base + i for i in range(reps)]
+    seeds = common_seeds(sc, seed, reps)
+    base = seeds[0]
     rng = np.random.default_rng([base, 0x5AFE])
     original = list(params)
     frames: list[pd.DataFrame] = []
@@ -663,16 +585,8 @@ def calibrate(
         # The sweep machinery without its combined tables: a wave's per-run
         # files (resumable) are all a calibration needs, and the daily frames
         # of hundreds of runs would dwarf everything else it writes.
-        arms = _execute(
-            [point_scenario(sc, p) for p in points],
-            seeds,
-            executor=executor,
-            workers=workers,
-            out=None if out is None else Path(out) / f"wave{k}",
-            csv=False,
-            progress=progress,
-            desc=f"calibrate wave {k}/{int(waves)}",
-        )
+        wave_options = opts.replace(out=None if opts.out is None else Path(opts.out) / f"wave{k}")
+        arms = execute([point_scenario(sc, p) for p in points], seeds, wave_options, f"calibrate wave {k}/{int(waves)}")
         judged = _judge(points, arms, tlist, sc, cutoff)
         judged.insert(0, "point", np.arange(offset, offset + len(points)))
         judged.insert(0, "wave", k)
@@ -695,6 +609,6 @@ def calibrate(
         cutoff=cutoff,
         sampler_seed=base,
     )
-    if out is not None:
-        results.save(out)
+    if opts.out is not None:
+        results.save(opts.out)
     return results

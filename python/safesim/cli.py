@@ -1,7 +1,9 @@
 """The ``safesim`` command line: run, compare, sweep, sensitivity, calibrate, validate, params, metrics.
 
-Input errors (a bad scenario, a missing file) print one line to stderr and
-exit with status 2; a Python traceback means a bug in safesim.
+Argument parsing and printing only: plan files are read, checked and run by
+:mod:`safesim.plans`, everything else by the library. Input errors (a bad
+scenario, a missing file) print one line to stderr and exit with status 2; a
+Python traceback means a bug in safesim.
 """
 
 from __future__ import annotations
@@ -12,20 +14,23 @@ import math
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-import yaml
 
 from safesim import _core
-from safesim.api import compare, expand_sweep, replicate, sweep
-from safesim.errors import ScenarioError
+from safesim.api import RunOptions, compare, replicate, unique_label
+from safesim.errors import PlanError, ScenarioError
+from safesim.plans import check_file, load_plan
 from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults
 from safesim.scenario import Scenario, installed_scenarios
 from safesim.store import OutputLocked
+
+if TYPE_CHECKING:
+    from safesim.calibration import CalibrationResults
+    from safesim.sensitivity import SensitivityResults
 
 __all__ = ["build_parser", "main"]
 
@@ -38,13 +43,21 @@ class InputError(Exception):
 
 
 # ------------------------------------------------------------------ helpers
-def _scenario_from_args(args: argparse.Namespace, source: str | None = None) -> Scenario:
-    sc = Scenario.load(args.scenario if source is None else source)
-    for item in args.set or []:
+def _overrides(items: Sequence[str] | None) -> list[tuple[str, str]]:
+    """``--set KEY.PATH=VALUE`` arguments as (key path, YAML text) pairs."""
+    out = []
+    for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE")
-        sc = sc.set_yaml(key.strip(), value.strip())
+        out.append((key.strip(), value.strip()))
+    return out
+
+
+def _scenario_from_args(args: argparse.Namespace, source: str | None = None) -> Scenario:
+    sc = Scenario.load(args.scenario if source is None else source)
+    for key, text in _overrides(args.set):
+        sc = sc.set_yaml(key, text)
     for name in args.policy or []:
         sc = sc.with_policy(name)
     return sc
@@ -139,9 +152,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed must be >= 0, got {args.seed}")
     sc = _scenario_from_args(args)
-    results = replicate(
-        sc, n=args.reps, seed=args.seed, threads=args.threads, out=args.out, csv=args.csv, progress=False
-    )
+    options = RunOptions(out=args.out, csv=args.csv, progress=False)
+    results = replicate(sc, n=args.reps, seed=args.seed, threads=args.threads, options=options)
     written = _listing(Path(args.out)) if args.out else []
     if args.json:
         json.dump(results.to_json_dict(), sys.stdout, indent=2, allow_nan=False)
@@ -244,20 +256,46 @@ def _check_common(args: argparse.Namespace) -> None:
         raise InputError(f"--seed must be >= 0, got {args.seed}")
 
 
-def _progress(args: argparse.Namespace) -> bool | None:
-    return False if args.no_progress else None
+def _run_options(args: argparse.Namespace) -> RunOptions:
+    """The execution options of compare, sweep, sensitivity and calibrate."""
+    return RunOptions(
+        executor=args.executor,
+        workers=args.workers,
+        out=args.out,
+        csv=getattr(args, "csv", False),
+        progress=False if args.no_progress else None,
+    )
 
 
-def _figures(results: Comparison | SweepResults, out: Path, metrics: list[str] | None) -> list[Path]:
-    """PNG figures for a comparison or a sweep; matplotlib is imported only here."""
+def _outputs(args: argparse.Namespace, results: object, metrics: list[str] | None) -> None:
+    """With --out: the PNG figures (unless --no-figures), then a 'wrote' line per output."""
+    if not args.out:
+        return
+    out = Path(args.out)
+    if not args.no_figures:
+        _figures(results, out, metrics)
+    for path in _listing(out):
+        print(f"wrote {path}")
+
+
+def _figures(results: object, out: Path, metrics: list[str] | None) -> list[Path]:
+    """PNG figures for any experiment's results; matplotlib is imported only here."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: never open a window from the command line
     from safesim import plotting as sp
+    from safesim.calibration import CalibrationResults
+    from safesim.sensitivity import SensitivityResults
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    if isinstance(results, SweepResults):
+    if isinstance(results, SensitivityResults):
+        for metric in metrics or []:
+            written.append(sp.save(sp.sensitivity(results, metric), out / f"sensitivity_{metric}.png"))
+    elif isinstance(results, CalibrationResults):
+        written.append(sp.save(sp.calibration(results), out / "calibration.png"))
+        written.append(sp.save(sp.calibration_fit(results), out / "calibration_fit.png"))
+    elif isinstance(results, SweepResults):
         shown = metrics or ["minors_exploited", "minors_contacted"]
         for metric in shown:
             if len(results.parameters) >= 2:
@@ -266,7 +304,7 @@ def _figures(results: Comparison | SweepResults, out: Path, metrics: list[str] |
                 written.append(sp.save(sp.sweep_lines(results, metric), out / f"lines_{metric}.png"))
         written.append(sp.save(sp.frontier(results), out / "frontier.png"))
         written.append(sp.save(sp.funnel(results), out / "funnel.png"))
-    else:
+    elif isinstance(results, Comparison):
         written.append(sp.save(sp.effects(results, metrics=metrics), out / "effects.png"))
         written.append(sp.save(sp.funnel(results), out / "funnel.png"))
         for metric in metrics or ["minors_contacted"]:
@@ -299,32 +337,16 @@ def _effects_table(cmp: Comparison | SweepResults, metrics: list[str] | None) ->
 def cmd_compare(args: argparse.Namespace) -> int:
     _check_common(args)
     arms: dict[str, Scenario] = {}
-
-    def add(label: str, sc: Scenario) -> None:
-        name, i = label, 2
-        while name in arms:
-            name, i = f"{label}_{i}", i + 1
-        arms[name] = sc
-
     names = list(args.name or [])
     for source in args.scenarios:
         sc = _scenario_from_args(args, source)
-        add(names.pop(0) if names else sc.name, sc)
+        arms[unique_label(names.pop(0) if names else sc.name, arms)] = sc
     first = next(iter(arms.values()))
     for policy in args.policy_arm or []:
-        add(names.pop(0) if names else policy, first.with_policy(policy))
+        arms[unique_label(names.pop(0) if names else policy, arms)] = first.with_policy(policy)
     if len(arms) < 2:
         raise InputError("give at least two scenarios, or one with --policy-arm NAME")
-    cmp = compare(
-        arms,
-        n=args.reps,
-        seed=args.seed,
-        executor=args.executor,
-        workers=args.workers,
-        out=args.out,
-        csv=args.csv,
-        progress=_progress(args),
-    )
+    cmp = compare(arms, n=args.reps, seed=args.seed, options=_run_options(args))
     metrics = args.metric or None
     print(
         f"paired comparison against {cmp.reference!r}: {cmp.reps} replicate(s) per scenario on common seeds "
@@ -341,73 +363,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "legit_contacts_blocked",
     ]
     print(_effects_table(cmp, shown))
-    if args.out:
-        out = Path(args.out)
-        if not args.no_figures:
-            _figures(cmp, out, metrics)
-        for path in _listing(out):
-            print(f"wrote {path}")
+    _outputs(args, cmp, metrics)
     return 0
-
-
-def _read_plan(path: Path, keys: Sequence[str], required: Sequence[str], shape: str) -> dict[str, Any]:
-    """A YAML plan file (sweep, sensitivity, calibration) as a mapping. A missing
-    file, bad YAML, a non-mapping (``shape`` says what is expected), a key not in
-    ``keys`` (listed in that order) or a missing ``required`` key is an InputError."""
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except yaml.YAMLError as err:
-        raise InputError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
-    if not isinstance(doc, dict):
-        raise InputError(f"{path}: expected a mapping with {shape}")
-    unknown = sorted(set(doc) - set(keys))
-    if unknown:
-        raise InputError(f"{path}: unknown key(s) {', '.join(unknown)} (expected {', '.join(keys)})")
-    for key in required:
-        if key not in doc:
-            raise InputError(f"{path}: missing '{key}'")
-    if "parameters" in required and (not isinstance(doc["parameters"], dict) or not doc["parameters"]):
-        raise InputError(f"{path}: 'parameters' must map key paths to [low, high]")
-    return doc
-
-
-SWEEP_KEYS = sorted({"scenario", "reps", "seed", "grid", "samples", "metrics", "set", "policies"})
-
-
-def _load_sweep_file(path: Path) -> dict[str, Any]:
-    doc = _read_plan(path, SWEEP_KEYS, ("scenario",), "scenario, reps and grid or samples")
-    if ("grid" in doc) == ("samples" in doc):
-        raise InputError(f"{path}: give exactly one of 'grid' (key: [values]) or 'samples' (a list of mappings)")
-    return doc
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     _check_common(args)
-    path = Path(args.sweep)
-    doc = _load_sweep_file(path)
-    sc = _plan_scenario(path, doc, args.set)
-    try:
-        points = expand_sweep(doc["grid"] if "grid" in doc else doc["samples"])
-    except (TypeError, ValueError) as err:
-        raise InputError(f"{path}: {err}") from None
-    reps = args.reps if args.reps is not None else int(doc.get("reps", 10))
-    seed = args.seed if args.seed is not None else doc.get("seed")
-    metrics = args.metric or list(doc.get("metrics") or []) or None
-    sw = sweep(
-        sc,
-        points,
-        n=reps,
-        seed=seed,
-        executor=args.executor,
-        workers=args.workers,
-        out=args.out,
-        csv=args.csv,
-        progress=_progress(args),
-    )
+    plan = load_plan(args.sweep, "sweep")
+    sc = plan.scenario(_overrides(args.set))
+    metrics = args.metric or plan.metrics or None
+    sw = plan.run(_run_options(args), scenario=sc, reps=args.reps, seed=args.seed)
     print(
-        f"sweep of {sc.name}: {len(points)} point(s) x {reps} replicate(s) on common seeds, "
+        f"sweep of {sc.name}: {len(sw.points)} point(s) x {sw.reps} replicate(s) on common seeds, "
         f"parameters {', '.join(sw.parameters)}"
     )
     summary = sw.summary()
@@ -417,29 +384,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         ci = "-" if math.isnan(r["ci_low"]) else f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
         rows.append([str(r["point"]), *[str(r[p]) for p in sw.parameters], str(r["metric"]), _fmt(r["mean"]), ci])
     print("\n".join(_align(rows)))
-    if args.out:
-        out = Path(args.out)
-        if not args.no_figures:
-            _figures(sw, out, metrics)
-        for p in _listing(out):
-            print(f"wrote {p}")
+    _outputs(args, sw, metrics)
     return 0
-
-
-SENSITIVITY_KEYS = {"scenario", "method", "n", "reps", "seed", "parameters", "metrics", "scope", "set", "policies"}
-
-
-def _load_sensitivity_plan(path: Path) -> dict[str, Any]:
-    return _read_plan(
-        path, sorted(SENSITIVITY_KEYS), ("scenario", "parameters"), "scenario, method, n, reps and parameters"
-    )
 
 
 def _pm(value: float, half: float) -> str:
     return "-" if math.isnan(value) else f"{_fmt(value)} ± {_fmt(half)}"
 
 
-def _sensitivity_table(sa: Any, metrics: list[str]) -> str:
+def _sensitivity_table(sa: SensitivityResults, metrics: list[str]) -> str:
     """The indices of ``metrics`` as aligned text, most important parameter first."""
     idx = sa.indices(metrics)
     if sa.method == "morris":
@@ -470,200 +423,57 @@ def _sensitivity_table(sa: Any, metrics: list[str]) -> str:
     return "\n".join(_align(rows, right=[False, False, True, True, True, True]))
 
 
-def _plan_scenario(path: Path, doc: dict[str, Any], sets: Sequence[str] | None) -> Scenario:
-    """The plan's base scenario (relative to the plan file, or an installed name) with its and --set's changes."""
-    source = str(doc["scenario"])
-    candidate = path.parent / source
-    sc = Scenario.load(candidate if candidate.is_file() else source)
-    for key, value in (doc.get("set") or {}).items():
-        sc = sc.set(str(key), value)
-    for name in doc.get("policies") or []:
-        sc = sc.with_policy(str(name))
-    for item in sets or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE")
-        sc = sc.set_yaml(key.strip(), value.strip())
-    return sc
-
-
-def _plan_kind(path: str) -> str | None:
-    """'calibration' or 'sensitivity' for a plan file (top-level `scenario:` and
-    `parameters:`, and `targets:` for calibration), None for anything else."""
-    p = Path(path)
-    if p.suffix not in (".yaml", ".yml") or not p.is_file():
-        return None
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return None
-    if not (isinstance(data, dict) and "parameters" in data and "scenario" in data):
-        return None
-    return "calibration" if "targets" in data else "sensitivity"
-
-
-def _validate_calibration_plan(path: str) -> None:
-    """Check a calibration plan's keys, base scenario, ranges and targets, without running anything."""
-    from safesim.calibration import check_inputs
-
-    doc = _load_calibration_plan(Path(path))
-    sc = _plan_scenario(Path(path), doc, None)
-    try:
-        check_inputs(sc, doc["parameters"], doc["targets"])
-    except ScenarioError:
-        raise
-    except (TypeError, ValueError) as err:
-        raise InputError(f"{path}: {err}") from None
-
-
-def _validate_sensitivity_plan(path: str) -> None:
-    """Check a plan's keys, base scenario and every range, without running anything."""
-    from safesim.sensitivity import make_parameters
-
-    doc = _load_sensitivity_plan(Path(path))
-    sc = _plan_scenario(Path(path), doc, None)
-    try:
-        make_parameters(sc, doc["parameters"])
-    except ValueError as err:
-        if isinstance(err, ScenarioError):
-            raise
-        raise InputError(f"{path}: {err}") from None
-    if str(doc.get("method", "morris")) not in ("morris", "sobol"):
-        raise InputError(f"{path}: method must be morris or sobol, got {doc['method']!r}")
-
-
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from safesim.sensitivity import sensitivity
-
     _check_common(args)
-    path = Path(args.plan)
-    doc = _load_sensitivity_plan(path)
-    sc = _plan_scenario(path, doc, args.set)
-    method = args.method or str(doc.get("method", "morris"))
-    n = args.n if args.n is not None else doc.get("n")
-    reps = args.reps if args.reps is not None else int(doc.get("reps", 5))
-    seed = args.seed if args.seed is not None else doc.get("seed")
-    scope = str(doc.get("scope", ECOSYSTEM))
-    shown = args.metric or list(doc.get("metrics") or []) or ["minors_exploited"]
-    try:
-        sa = sensitivity(
-            sc,
-            doc["parameters"],
-            n=None if n is None else int(n),
-            method=method,
-            reps=reps,
-            seed=seed,
-            scope=scope,
-            executor=args.executor,
-            workers=args.workers,
-            out=args.out,
-            csv=args.csv,
-            progress=_progress(args),
-        )
+    plan = load_plan(args.plan, "sensitivity")
+    shown = args.metric or plan.metrics or ["minors_exploited"]
+    sa = plan.run(
+        _run_options(args),
+        scenario=plan.scenario(_overrides(args.set)),
+        method=args.method,
+        n=args.n,
+        reps=args.reps,
+        seed=args.seed,
+    )
+    with plan.errors():  # a metric the plan asks to show but the engine has not
         table = _sensitivity_table(sa, shown)
-    except ValueError as err:
-        if isinstance(err, ScenarioError):
-            raise
-        raise InputError(f"{path}: {err}") from None
     seeds = sa.sweep.seeds
     print(
-        f"{'Morris' if method == 'morris' else 'Sobol'} sensitivity of {sc.name} ({scope}): "
+        f"{'Morris' if sa.method == 'morris' else 'Sobol'} sensitivity of {sa.base_scenario.name} ({sa.scope}): "
         f"{len(sa.parameters)} parameter(s), {len(sa.sweep.points)} sample point(s) x {sa.reps} replicate(s) "
         f"on common seeds {seeds[0]}..{seeds[-1]}, safesim {_core.version}, SALib {sa.provenance['salib_version']}"
     )
     print(table)
-    if method == "morris":
+    if sa.method == "morris":
         print("± is the 95% bootstrap half-width; mu* at or below 'noise mu*' is within simulation noise.")
     else:
         print("± is the 95% bootstrap half-width; an index below 'noise share' is within simulation noise.")
-    if args.out:
-        out = Path(args.out)
-        if not args.no_figures:
-            import matplotlib
-
-            matplotlib.use("Agg")  # files only: never open a window from the command line
-            from safesim import plotting as sp
-
-            for metric in shown:
-                sp.save(sp.sensitivity(sa, metric), out / f"sensitivity_{metric}.png")
-        for p in _listing(out):
-            print(f"wrote {p}")
+    _outputs(args, sa, shown)
     return 0
 
 
-CALIBRATION_PLAN_KEYS = (
-    "scenario",
-    "set",
-    "policies",
-    "parameters",
-    "targets",
-    "n",
-    "reps",
-    "waves",
-    "cutoff",
-    "seed",
-    "margin",
-)
-
-
-def _load_calibration_plan(path: Path) -> dict[str, Any]:
-    doc = _read_plan(
-        path, CALIBRATION_PLAN_KEYS, ("scenario", "parameters", "targets"), "scenario, parameters and targets"
-    )
-    if not isinstance(doc["targets"], list) or not all(isinstance(t, dict) for t in doc["targets"]):
-        raise InputError(f"{path}: 'targets' must be a list of mappings (metric, value or interval, sd, ...)")
-    return doc
-
-
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from safesim.calibration import Target, calibrate
-
     _check_common(args)
     for name in ("n", "waves"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise InputError(f"--{name} must be >= 1, got {value}")
-    path = Path(args.plan)
-    doc = _load_calibration_plan(path)
-    sc = _plan_scenario(path, doc, args.set)
-    try:
-        targets = [Target.from_dict(t) for t in doc["targets"]]
-        cal = calibrate(
-            sc,
-            doc["parameters"],
-            targets,
-            n=args.n if args.n is not None else int(doc.get("n", 40)),
-            reps=args.reps if args.reps is not None else int(doc.get("reps", 5)),
-            waves=args.waves if args.waves is not None else int(doc.get("waves", 1)),
-            cutoff=args.cutoff if args.cutoff is not None else float(doc.get("cutoff", 3.0)),
-            seed=args.seed if args.seed is not None else doc.get("seed"),
-            margin=float(doc.get("margin", 0.1)),
-            executor=args.executor,
-            workers=args.workers,
-            out=args.out,
-            progress=_progress(args),
-        )
-    except ScenarioError:
-        raise
-    except (TypeError, ValueError) as err:
-        raise InputError(f"{path}: {err}") from None
+    plan = load_plan(args.plan, "calibration")
+    cal = plan.run(
+        _run_options(args),
+        scenario=plan.scenario(_overrides(args.set)),
+        n=args.n,
+        reps=args.reps,
+        waves=args.waves,
+        cutoff=args.cutoff,
+        seed=args.seed,
+    )
     print(_calibration_summary(cal))
-    if args.out:
-        out = Path(args.out)
-        if not args.no_figures:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            from safesim import plotting as sp
-
-            sp.save(sp.calibration(cal), out / "calibration.png")
-            sp.save(sp.calibration_fit(cal), out / "calibration_fit.png")
-        for p in _listing(out):
-            print(f"wrote {p}")
+    _outputs(args, cal, None)
     return 0
 
 
-def _calibration_summary(cal: Any) -> str:
+def _calibration_summary(cal: CalibrationResults) -> str:
     """Ranges per wave, the best point and each target's fit there, as text."""
     n_ok = int(cal.points["non_implausible"].sum())
     out = [
@@ -715,7 +525,13 @@ def _calibration_summary(cal: Any) -> str:
     return "\n".join(out)
 
 
-def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True) -> None:
+def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True, plan: bool = False) -> None:
+    """--seed, --executor, --workers, --out, ... (and --metric, --csv with ``tables``); a plan
+    command's --set (on the plan's base scenario) first."""
+    if plan:
+        p.add_argument(
+            "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
+        )
     p.add_argument("--seed", type=int, default=None, metavar="S", help="first seed (default: the scenario's seed)")
     p.add_argument(
         "--executor",
@@ -738,54 +554,12 @@ def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True) -> N
         p.add_argument("--metric", action="append", metavar="NAME", help="metric to print and plot (repeatable)")
 
 
-def _is_bundle(path: str) -> bool:
-    """A policy bundle file (top-level `bundle:` key) rather than a scenario."""
-    p = Path(path)
-    if p.suffix not in (".yaml", ".yml") or not p.is_file():
-        return False
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return False  # the loader reports it with file and line
-    return isinstance(data, dict) and "bundle" in data
-
-
-def _validate_bundle(path: str) -> None:
-    """Apply the bundle, and only this file, to the installed baseline: the
-    loader checks every key of its `platform:` block against the schema.
-    A copy sits in a scratch `policies/` folder so that an installed bundle
-    of the same name is not picked up instead; errors name the original file."""
-    original = Path(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "policies"
-        folder.mkdir()
-        copy = folder / original.name
-        copy.write_bytes(original.read_bytes())
-        text = f"extends: {json.dumps(str(Scenario.default().path))}\npolicies: [{json.dumps(original.stem)}]\n"
-        try:
-            _core.load_scenario_text(text, str(Path(tmp) / "validate.yaml"))
-        except ScenarioError as err:
-            line = str(err).replace(str(copy), str(path))
-            raise ScenarioError(line, str(path), err.line, err.column, err.key_path, err.message) from None
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.scenarios:
         try:
-            plan = _plan_kind(path)
-            if _is_bundle(path):
-                _validate_bundle(path)
-            elif plan == "calibration":
-                _validate_calibration_plan(path)
-            elif plan == "sensitivity":
-                _validate_sensitivity_plan(path)
-            else:
-                Scenario.load(path).spec  # noqa: B018  (loading is the validation)
-        except ScenarioError as err:
-            print(str(err), file=sys.stderr)
-            status = EXIT_INPUT_ERROR
-        except InputError as err:
+            check_file(path)
+        except (ScenarioError, PlanError) as err:
             print(str(err), file=sys.stderr)
             status = EXIT_INPUT_ERROR
         else:
@@ -899,10 +673,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reps", type=int, default=None, metavar="N", help="replicates per point (default: the file's reps)"
     )
-    p.add_argument(
-        "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
-    )
-    _add_execution_options(p)
+    _add_execution_options(p, plan=True)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
@@ -936,10 +707,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=int, default=None, metavar="R", help="replicates per point (default: the plan's)")
     p.add_argument("--waves", type=int, default=None, metavar="W", help="waves (default: the plan's, or 1)")
     p.add_argument("--cutoff", type=float, default=None, metavar="C", help="implausibility cutoff (default: 3)")
-    p.add_argument(
-        "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
-    )
-    _add_execution_options(p, tables=False)
+    _add_execution_options(p, tables=False, plan=True)
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser(
@@ -971,10 +739,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reps", type=int, default=None, metavar="N", help="replicates per sample point (default: the plan's reps)"
     )
-    p.add_argument(
-        "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
-    )
-    _add_execution_options(p)
+    _add_execution_options(p, plan=True)
     p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser(
@@ -1021,7 +786,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as err:
         print(str(err), file=sys.stderr)
         return EXIT_INPUT_ERROR
-    except (InputError, OutputLocked) as err:
+    except (InputError, PlanError, OutputLocked) as err:
         print(f"safesim {args.command}: error: {err}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except BrokenPipeError:  # e.g. `safesim metrics | head`: not an error

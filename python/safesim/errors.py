@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ScenarioError"]
+__all__ = ["PlanError", "ScenarioError"]
 
 
 class ScenarioError(ValueError):
@@ -34,3 +34,11 @@ class ScenarioError(ValueError):
 
     def __reduce__(self):  # keep attributes across pickling (process pools)
         return (type(self), (self.args[0], self.file, self.line, self.column, self.key_path, self.message))
+
+
+class PlanError(ValueError):
+    """A plan file (sweep, sensitivity, calibration) that cannot be run as written.
+
+    ``str(err)`` is one line, ``FILE: message``: a missing file, bad YAML, an
+    unknown or missing key, or a value the analysis refuses.
+    """

@@ -1,16 +1,40 @@
-"""Atomic file writes: a reader never sees a half-written output file."""
+"""Output files: atomic writes (a reader never sees a half-written file), safe
+names inside an output folder, frames and JSON-safe records.
+
+The bottom layer of the output code: it imports no other safesim module, so
+results, the run store and the analyses can all write through it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["atomic_path", "write_bytes", "write_json", "write_text"]
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "atomic_path",
+    "json_number",
+    "json_records",
+    "safe_name",
+    "safe_path",
+    "write_bytes",
+    "write_frame",
+    "write_json",
+    "write_text",
+]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _file_mode() -> int:
@@ -63,3 +87,54 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
 def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     return write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
+
+
+def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], csv: bool = False) -> Path:
+    """``frame`` to ``path`` atomically, as CSV or Parquet by the suffix; without
+    a ``.csv`` or ``.parquet`` suffix, ``csv`` picks one and it is added."""
+    path = Path(path)
+    if path.suffix not in (".csv", ".parquet"):
+        path = path.with_name(f"{path.name}.{'csv' if csv else 'parquet'}")
+    with atomic_path(path) as tmp:
+        if path.suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+    return path
+
+
+def json_number(x: Any) -> float | None:
+    """``x`` as a JSON number: None for NaN and infinities (JSON has neither)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-safe dicts (NaN -> None, NumPy scalars -> Python numbers)."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        clean = {}
+        for k, v in row.items():
+            if isinstance(v, (float, np.floating)):
+                clean[k] = json_number(v)
+            elif isinstance(v, np.integer):
+                clean[k] = int(v)
+            else:
+                clean[k] = v
+        out.append(clean)
+    return out
+
+
+def safe_name(text: str, max_len: int = 80) -> str:
+    """``text`` as one file-name component: letters, digits, ``._-`` only, no leading dot."""
+    name = _UNSAFE.sub("_", str(text)).lstrip(".")[:max_len]
+    return name or "_"
+
+
+def safe_path(root: str | os.PathLike[str], *parts: str) -> Path:
+    """``root/part/...`` with each part sanitised; raises if the result leaves ``root``."""
+    base = Path(root).resolve()
+    path = base.joinpath(*(safe_name(p) for p in parts)).resolve()
+    if path != base and base not in path.parents:
+        raise ValueError(f"output path {path} escapes {base}")
+    return path

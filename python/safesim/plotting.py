@@ -32,18 +32,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from scipy import stats
 
-matplotlib.rcParams.setdefault("figure.dpi", 100)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from scipy import stats  # noqa: E402
-
-from safesim import _core  # noqa: E402
-from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults, summarize  # noqa: E402
+from safesim import _core
+from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults, summarize
 
 if TYPE_CHECKING:
     from safesim.calibration import CalibrationResults

@@ -10,7 +10,6 @@ platform p. Here they become long frames:
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from functools import cached_property
@@ -22,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from safesim import _core
+from safesim.io import json_number, json_records, safe_path, write_frame, write_json, write_text
 
 if TYPE_CHECKING:
     from safesim.scenario import Scenario
@@ -160,11 +160,6 @@ def transparency_view(frame: pd.DataFrame) -> pd.DataFrame:
     return Table(out.sort_values(order, kind="stable").reset_index(drop=True))
 
 
-def _json_number(x: float) -> float | None:
-    x = float(x)
-    return None if math.isnan(x) or math.isinf(x) else x
-
-
 class Results:
     """Replicate runs of one scenario: frames, summary and provenance."""
 
@@ -232,9 +227,9 @@ class Results:
         by_scope: dict[str, dict[str, dict[str, float | None]]] = {}
         for row in summary.itertuples(index=False):
             by_scope.setdefault(str(row.scope), {})[str(row.metric)] = {
-                "mean": _json_number(row.mean),
-                "ci_low": _json_number(row.ci_low),
-                "ci_high": _json_number(row.ci_high),
+                "mean": json_number(row.mean),
+                "ci_low": json_number(row.ci_low),
+                "ci_high": json_number(row.ci_high),
             }
         prov = self.provenance
         return {
@@ -249,15 +244,13 @@ class Results:
 
     def save(self, out_dir: str | os.PathLike[str], csv: bool = False) -> list[Path]:
         """Write summary.json, summary.csv, runs and daily frames and scenario.resolved.yaml to ``out_dir``."""
-        from safesim.io import write_json, write_text
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written = [
-            _write_frame(self.runs, out / "runs", csv),
-            _write_frame(self.daily, out / "daily", csv),
+            write_frame(self.runs, out / "runs", csv),
+            write_frame(self.daily, out / "daily", csv),
             write_text(out / "scenario.resolved.yaml", self.scenario.dump()),
-            _write_frame(self.summary(), out / "summary.csv", csv=True),
+            write_frame(self.summary(), out / "summary.csv", csv=True),
         ]
         doc = self.to_json_dict()
         doc["provenance"] = self.provenance
@@ -266,20 +259,6 @@ class Results:
 
     def __repr__(self) -> str:
         return f"<Results {self.scenario.name!r}: {self.reps} replicate(s), platforms {self.platforms}>"
-
-
-def _write_frame(frame: pd.DataFrame, path: Path, csv: bool) -> Path:
-    """``frame`` to ``path`` (.csv or .parquet added unless present), atomically."""
-    from safesim.io import atomic_path
-
-    if path.suffix not in (".csv", ".parquet"):
-        path = path.with_name(f"{path.name}.{'csv' if csv else 'parquet'}")
-    with atomic_path(path) as tmp:
-        if path.suffix == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
-    return path
 
 
 def paired_differences(
@@ -427,6 +406,27 @@ class _Arms:
             }
         return out
 
+    def _save(
+        self,
+        out_dir: str | os.PathLike[str],
+        csv: bool,
+        tables: dict[str, pd.DataFrame],
+        doc: dict[str, Any],
+        scenario_file: str,
+    ) -> list[Path]:
+        """The runs and daily frames, ``tables`` (CSV, by file name), each arm's resolved
+        scenario (``scenario_file`` formatted with its label) under ``scenarios/``, and
+        summary.json: the provenance and ``doc``, written last to mark the set complete."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written = [write_frame(self.runs, out / "runs", csv), write_frame(self.daily, out / "daily", csv)]
+        written += [write_frame(frame, out / name, csv=True) for name, frame in tables.items()]
+        for label, res in self.arms.items():
+            path = safe_path(out, "scenarios", scenario_file.format(label))
+            written.append(write_text(path, res.scenario.dump()))
+        written.append(write_json(out / "summary.json", {"provenance": self.provenance, **doc}))
+        return written
+
     @cached_property
     def provenance(self) -> dict[str, Any]:
         return {
@@ -459,28 +459,15 @@ class Comparison(_Arms):
 
     def save(self, out_dir: str | os.PathLike[str], csv: bool = False) -> list[Path]:
         """Write runs, daily, summary (per arm), comparison (paired effects) and resolved scenarios."""
-        from safesim.io import write_json, write_text
-        from safesim.store import safe_path
-
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         means = self.means()
         effects = self.effects()
-        written = [
-            _write_frame(self.runs, out / "runs", csv),
-            _write_frame(self.daily, out / "daily", csv),
-            _write_frame(means, out / "summary.csv", csv=True),
-            _write_frame(effects, out / "comparison.csv", csv=True),
-        ]
-        for label, res in self.arms.items():
-            written.append(write_text(safe_path(out, "scenarios", f"{label}.resolved.yaml"), res.scenario.dump()))
-        doc = {
-            "provenance": self.provenance,
-            "summary": _records(means),
-            "comparison": _records(effects),
-        }
-        written.append(write_json(out / "summary.json", doc))  # last: marks the set complete
-        return written
+        return self._save(
+            out_dir,
+            csv,
+            {"summary.csv": means, "comparison.csv": effects},
+            {"summary": json_records(means), "comparison": json_records(effects)},
+            "{}.resolved.yaml",
+        )
 
     def __repr__(self) -> str:
         return f"<Comparison {self.labels} (reference {self.reference!r}), {self.reps} paired replicate(s)>"
@@ -534,25 +521,11 @@ class SweepResults(_Arms):
 
     def save(self, out_dir: str | os.PathLike[str], csv: bool = False) -> list[Path]:
         """Write runs, daily, summary, comparison (effects against point 0), points and resolved scenarios."""
-        from safesim.io import write_json, write_text
-        from safesim.store import safe_path
-
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         summary = self.summary()
-        effects = self.effects()
-        written = [
-            _write_frame(self.runs, out / "runs", csv),
-            _write_frame(self.daily, out / "daily", csv),
-            _write_frame(summary, out / "summary.csv", csv=True),
-            _write_frame(effects, out / "comparison.csv", csv=True),
-            _write_frame(self.points_frame(), out / "points.csv", csv=True),
-        ]
-        for label, res in self.arms.items():
-            written.append(write_text(safe_path(out, "scenarios", f"point{label}.resolved.yaml"), res.scenario.dump()))
-        doc = {"provenance": self.provenance, "points": self.points, "summary": _records(summary)}
-        written.append(write_json(out / "summary.json", doc))  # last: marks the set complete
-        return written
+        tables = {"summary.csv": summary, "comparison.csv": self.effects(), "points.csv": self.points_frame()}
+        return self._save(
+            out_dir, csv, tables, {"points": self.points, "summary": json_records(summary)}, "point{}.resolved.yaml"
+        )
 
     @cached_property
     def provenance(self) -> dict[str, Any]:
@@ -571,19 +544,3 @@ def _cell(value: Any) -> Any:
 
         return json.dumps(value)
     return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-safe dicts (NaN -> None)."""
-    out = []
-    for row in frame.to_dict(orient="records"):
-        clean = {}
-        for k, v in row.items():
-            if isinstance(v, (float, np.floating)):
-                clean[k] = _json_number(v)
-            elif isinstance(v, np.integer):
-                clean[k] = int(v)
-            else:
-                clean[k] = v
-        out.append(clean)
-    return out

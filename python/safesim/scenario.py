@@ -3,6 +3,10 @@
 A :class:`Scenario` is only a recipe; the C++ loader resolves it (``extends``,
 policy bundles, overrides, validation) into a ``ScenarioSpec`` on first use.
 Every change returns a new Scenario, so one base can feed many comparisons.
+
+A :class:`Parameter` is a range of values of one scenario key, checked against
+the parameter dictionary (:func:`parameter_bounds`): what sensitivity analysis
+and calibration vary.
 """
 
 from __future__ import annotations
@@ -13,18 +17,23 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from safesim import _core
 from safesim.errors import ScenarioError
 
 __all__ = [
+    "Parameter",
     "Scenario",
     "installed_scenarios",
+    "make_parameters",
     "parameter_bounds",
     "policy_dirs",
     "resolve_scenario_path",
@@ -374,3 +383,151 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 
 def _is_nan(x: Any) -> bool:
     return isinstance(x, float) and math.isnan(x)
+
+
+# ------------------------------------------------------------------ parameters
+#: Distributions of a parameter over its range.
+DISTS = ("uniform", "loguniform")
+#: Parameter-dictionary kinds that take a numeric range ...
+NUMERIC_KINDS = ("prob", "rate", "real", "count", "integer")
+#: ... and those of them sampled as whole numbers.
+INTEGER_KINDS = ("count", "integer")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """An uncertain scenario key: its range, distribution and kind (sensitivity analysis, calibration).
+
+    ``dist`` is ``"uniform"`` or ``"loguniform"`` (uniform in log space, for a
+    rate spanning decades; ``log`` says the same as a flag). Keys of kind
+    ``count`` or ``integer`` take whole numbers, each with equal probability.
+    Build checked ones with :func:`make_parameters`.
+    """
+
+    key: str
+    low: float
+    high: float
+    dist: str = "uniform"
+    kind: str = "real"
+
+    @property
+    def integer(self) -> bool:
+        return self.kind in INTEGER_KINDS
+
+    @property
+    def log(self) -> bool:
+        return self.dist == "loguniform"
+
+    def value(self, u: float) -> Any:
+        """The parameter value for a unit-hypercube coordinate ``u`` in [0, 1]."""
+        u = min(max(float(u), 0.0), 1.0)
+        if self.integer:
+            # Equal probability for every whole number in [low, high] (rounding would halve the ends).
+            lo, hi = round(self.low), round(self.high)
+            return int(min(lo + math.floor(u * (hi - lo + 1)), hi))
+        if self.log:
+            x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+            return float(min(max(x, self.low), self.high))  # exp(log(high)) may round just past high
+        return float(self.low + u * (self.high - self.low))
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """:meth:`value` for an array of coordinates in [0, 1), with NumPy's arithmetic.
+
+        NumPy's exp and log may differ from the math module's in the last bit,
+        which changes a scenario's hash and so its run ids: sensitivity samples
+        one coordinate at a time (:meth:`value`) and calibration a column at a
+        time (here), each as it always has, so that saved runs stay reusable.
+        """
+        u = np.asarray(u, dtype=np.float64)
+        if self.integer:
+            lo, hi = round(self.low), round(self.high)
+            return np.minimum(lo + np.floor(u * (hi - lo + 1)), hi).astype(np.int64)
+        if self.log:
+            x = np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+            return np.clip(x, self.low, self.high)
+        return self.low + u * (self.high - self.low)
+
+    def narrowed(self, low: float, high: float) -> Parameter:
+        """The same key, distribution and kind over ``[low, high]``."""
+        return replace(self, low=low, high=high)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "low": self.low, "high": self.high, "dist": self.dist, "kind": self.kind}
+
+
+def _parse_range(key: str, spec: Any) -> tuple[float, float, str]:
+    """``(low, high, dist)`` from ``(low, high)`` or ``{range: [low, high], dist: ...}`` (or ``log: true``)."""
+    if isinstance(spec, Mapping):
+        unknown = sorted(set(spec) - {"range", "dist", "log"})
+        if unknown or "range" not in spec:
+            raise ValueError(
+                f"parameter {key}: expected (low, high) or {{'range': [low, high], 'dist': 'uniform'|'loguniform'}} "
+                f"(or 'log': true), got {spec!r}"
+            )
+        if "dist" in spec and "log" in spec:
+            raise ValueError(f"parameter {key}: give dist or log, not both")
+        # Calibration plans have always said `log: true`, sensitivity plans `dist: loguniform`: both are read.
+        dist = str(spec["dist"]) if "dist" in spec else ("loguniform" if spec.get("log") else "uniform")
+        rng = spec["range"]
+    else:
+        dist, rng = "uniform", spec
+    if dist not in DISTS:
+        raise ValueError(f"parameter {key}: unknown dist {dist!r} (expected one of {', '.join(DISTS)})")
+    if isinstance(rng, (str, bytes, Mapping)) or not isinstance(rng, Sequence) or len(rng) != 2:
+        raise ValueError(f"parameter {key}: expected a range (low, high), got {rng!r}")
+    ends = []
+    for v in rng:
+        try:
+            # A number, or text YAML did not read as one (PyYAML reads 1e-3 as a string).
+            x = math.nan if isinstance(v, bool) else float(v)
+        except (TypeError, ValueError):
+            x = math.nan
+        if not math.isfinite(x):
+            raise ValueError(f"parameter {key}: range ends must be finite numbers, got {rng!r}")
+        ends.append(x)
+    lo, hi = ends
+    if not lo < hi:
+        raise ValueError(f"parameter {key}: range low must be below high, got ({rng[0]}, {rng[1]})")
+    return lo, hi, dist
+
+
+def make_parameters(scenario: Scenario, parameters: Mapping[str, Any]) -> list[Parameter]:
+    """Checked :class:`Parameter` list from ``{key.path: range}``: known numeric keys, ranges inside their bounds.
+
+    A range is ``(low, high)`` (uniform) or ``{"range": [low, high], "dist":
+    "loguniform"}`` (``"log": True`` says the same). An unknown key raises the
+    scenario's own :class:`ScenarioError` (with a suggestion); a malformed
+    range, a range outside the key's bounds, a non-numeric key, a non-integer
+    end for an integer key or log sampling of an integer key or down to 0
+    raise ``ValueError`` naming the key. Both ends must make a valid scenario.
+    """
+    if not isinstance(parameters, Mapping) or not parameters:
+        raise ValueError("give at least one parameter: a non-empty mapping {key.path: (low, high)}")
+    out = []
+    for key, spec in parameters.items():
+        key = str(key)
+        if key == "policy":
+            raise ValueError("parameter policy: bundles are not a numeric range; compare or sweep them instead")
+        lo, hi, dist = _parse_range(key, spec)
+        found = parameter_bounds(key)
+        if found is None:
+            scenario.set(key, lo).spec  # noqa: B018  (raises ScenarioError: unknown key, with a suggestion)
+            raise ValueError(f"parameter {key}: not a numeric key of the parameter dictionary")
+        kind, kmin, kmax = found
+        if kind not in NUMERIC_KINDS:
+            raise ValueError(f"parameter {key}: a {kind} key has no numeric range; compare or sweep its values instead")
+        if lo < kmin or hi > kmax:
+            raise ValueError(
+                f"parameter {key}: range ({lo:g}, {hi:g}) is outside the key's bounds [{kmin:g}, {kmax:g}] ({kind})"
+            )
+        p = Parameter(key, lo, hi, dist, kind)
+        if p.integer and not (lo.is_integer() and hi.is_integer()):
+            raise ValueError(f"parameter {key}: a {kind} key needs whole-number range ends, got ({lo:g}, {hi:g})")
+        if p.log and p.integer:
+            raise ValueError(f"parameter {key}: log sampling is for continuous keys, not a {kind} key")
+        if p.log and lo <= 0:
+            raise ValueError(f"parameter {key}: log sampling needs low > 0, got {lo:g}")
+        for end in (p.value(0.0), p.value(1.0)):  # each end on its own must make a valid scenario
+            scenario.set(key, end).spec  # noqa: B018
+        out.append(p)
+    return out

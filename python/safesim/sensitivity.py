@@ -52,7 +52,6 @@ import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -61,110 +60,17 @@ import numpy as np
 import pandas as pd
 
 from safesim import _core
-from safesim.api import PathLike, _check_n, _check_seed, _execute, as_scenario, point_scenario
-from safesim.results import ECOSYSTEM, SweepResults, Table, _records, _write_frame, metric_names
-from safesim.scenario import Scenario, parameter_bounds
+from safesim.api import PathLike, RunOptions, as_scenario, common_seeds, execute, point_scenario
+from safesim.io import json_records, write_frame, write_json, write_text
+from safesim.results import ECOSYSTEM, SweepResults, Table, metric_names
+from safesim.scenario import Parameter, Scenario, make_parameters, parameter_bounds
 
-__all__ = ["METHODS", "Parameter", "SensitivityResults", "parameter_bounds", "sensitivity"]
+__all__ = ["METHODS", "Parameter", "SensitivityResults", "make_parameters", "parameter_bounds", "sensitivity"]
 
 METHODS = ("morris", "sobol")
-DISTS = ("uniform", "loguniform")
-NUMERIC_KINDS = ("prob", "rate", "real", "count", "integer")
-INTEGER_KINDS = ("count", "integer")
-
-
-# ------------------------------------------------------------------ parameters
-@dataclass(frozen=True)
-class Parameter:
-    """One uncertain parameter: a scenario key, its range, distribution and kind."""
-
-    key: str
-    low: float
-    high: float
-    dist: str = "uniform"
-    kind: str = "real"
-
-    @property
-    def integer(self) -> bool:
-        return self.kind in INTEGER_KINDS
-
-    def value(self, u: float) -> Any:
-        """The parameter value for a unit-hypercube coordinate ``u`` in [0, 1]."""
-        u = min(max(float(u), 0.0), 1.0)
-        if self.integer:
-            # Equal probability for every whole number in [low, high] (rounding would halve the ends).
-            lo, hi = round(self.low), round(self.high)
-            return int(min(lo + math.floor(u * (hi - lo + 1)), hi))
-        if self.dist == "loguniform":
-            x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-            return float(min(max(x, self.low), self.high))  # exp(log(high)) may round just past high
-        return float(self.low + u * (self.high - self.low))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "low": self.low, "high": self.high, "dist": self.dist, "kind": self.kind}
-
-
-def _parse_range(key: str, spec: Any) -> tuple[float, float, str]:
-    if isinstance(spec, Mapping):
-        unknown = sorted(set(spec) - {"range", "dist"})
-        if unknown or "range" not in spec:
-            raise ValueError(
-                f"{key}: expected (low, high) or {{'range': [low, high], 'dist': 'uniform'|'loguniform'}}, got {spec!r}"
-            )
-        dist = str(spec.get("dist", "uniform"))
-        rng = spec["range"]
-    else:
-        dist, rng = "uniform", spec
-    if dist not in DISTS:
-        raise ValueError(f"{key}: unknown dist {dist!r} (expected one of {', '.join(DISTS)})")
-    if isinstance(rng, (str, bytes, Mapping)) or not isinstance(rng, Sequence) or len(rng) != 2:
-        raise ValueError(f"{key}: expected a range (low, high), got {rng!r}")
-    lo, hi = rng
-    for v in (lo, hi):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
-            raise ValueError(f"{key}: range ends must be finite numbers, got {rng!r}")
-    if not lo < hi:
-        raise ValueError(f"{key}: range low must be below high, got ({lo}, {hi})")
-    return float(lo), float(hi), dist
-
-
-def make_parameters(base: Scenario, parameters: Mapping[str, Any]) -> list[Parameter]:
-    """Validated :class:`Parameter` list: known numeric keys, ranges inside the key's bounds.
-
-    An unknown key raises the scenario's own error (with a suggestion); a
-    range outside the key's bounds, a non-numeric key, or a non-integer end
-    for an integer key raise ``ValueError`` naming the key.
-    """
-    if not isinstance(parameters, Mapping) or not parameters:
-        raise ValueError("parameters must be a non-empty mapping {key.path: (low, high)}")
-    out = []
-    for key, spec in parameters.items():
-        key = str(key)
-        if key == "policy":
-            raise ValueError("policy: bundles are not a numeric range; compare or sweep them instead")
-        lo, hi, dist = _parse_range(key, spec)
-        found = parameter_bounds(key)
-        if found is None:
-            base.set(key, lo).spec  # noqa: B018  (raises ScenarioError: unknown key, with a suggestion)
-            kind, kmin, kmax = "real", -math.inf, math.inf
-        else:
-            kind, kmin, kmax = found
-        if kind not in NUMERIC_KINDS:
-            raise ValueError(f"{key}: a {kind} key has no numeric range; compare or sweep its values instead")
-        if lo < kmin or hi > kmax:
-            raise ValueError(f"{key}: range ({lo:g}, {hi:g}) is outside the key's bounds [{kmin:g}, {kmax:g}] ({kind})")
-        if kind in INTEGER_KINDS and not (lo.is_integer() and hi.is_integer()):
-            raise ValueError(f"{key}: a {kind} key needs whole-number range ends, got ({lo:g}, {hi:g})")
-        if dist == "loguniform":
-            if kind in INTEGER_KINDS:
-                raise ValueError(f"{key}: loguniform is for continuous keys, not a {kind} key")
-            if lo <= 0:
-                raise ValueError(f"{key}: loguniform needs low > 0, got {lo:g}")
-        p = Parameter(key, lo, hi, dist, kind)
-        for end in (p.value(0.0), p.value(1.0)):  # each end on its own must make a valid scenario
-            base.set(key, end).spec  # noqa: B018
-        out.append(p)
-    return out
+#: The index columns SALib gives for each method.
+MORRIS_COLUMNS = ("mu", "mu_star", "mu_star_conf", "sigma")
+SOBOL_COLUMNS = ("S1", "S1_conf", "ST", "ST_conf")
 
 
 # ------------------------------------------------------------------ sampling
@@ -355,6 +261,35 @@ class SensitivityResults:
         """
         return Table(self._noise.copy())
 
+    def _analyse(self, problem: dict[str, Any], mean: np.ndarray) -> Any:
+        """SALib's analysis of the point means by this object's method."""
+        if self.method == "morris":
+            from SALib.analyze import morris
+
+            return morris.analyze(
+                problem,
+                self.unit_samples,
+                mean,
+                num_resamples=self.num_resamples,
+                conf_level=self.confidence,
+                num_levels=self.num_levels,
+                seed=self.sample_seed,
+            )
+        from SALib.analyze import sobol
+
+        with warnings.catch_warnings():
+            # A bootstrap resample of a rarely non-zero metric can be constant; SALib then
+            # counts it as zero and warns. The all-constant case is handled by the caller.
+            warnings.filterwarnings("ignore", message="Constant values encountered", category=UserWarning)
+            return sobol.analyze(
+                problem,
+                mean,
+                calc_second_order=False,
+                num_resamples=self.num_resamples,
+                conf_level=self.confidence,
+                seed=self.sample_seed,
+            )
+
     @cached_property
     def _indices(self) -> pd.DataFrame:
         problem = _problem(self.parameters)
@@ -367,49 +302,19 @@ class SensitivityResults:
             frame = pd.DataFrame({"metric": metric, "parameter": self.keys})
             analysable = bool(np.isfinite(mean).all())
             constant = analysable and float(np.ptp(mean)) == 0.0
-            if self.method == "morris":
-                if analysable and not constant:
-                    from SALib.analyze import morris
-
-                    si = morris.analyze(
-                        problem,
-                        self.unit_samples,
-                        mean,
-                        num_resamples=self.num_resamples,
-                        conf_level=self.confidence,
-                        num_levels=self.num_levels,
-                        seed=self.sample_seed,
-                    )
-                    for col in ("mu", "mu_star", "mu_star_conf", "sigma"):
-                        frame[col] = np.asarray(si[col], dtype=np.float64)
-                else:
-                    # A constant output: no parameter moves it; an undefined one: nothing to analyse.
-                    fill = 0.0 if constant else math.nan
-                    for col in ("mu", "mu_star", "mu_star_conf", "sigma"):
-                        frame[col] = fill
-                frame["mu_star_noise"] = _morris_noise(self.unit_samples, values, k, _morris_delta(self.num_levels))
+            columns = MORRIS_COLUMNS if self.method == "morris" else SOBOL_COLUMNS
+            if analysable and not constant:
+                si = self._analyse(problem, mean)
+                for col in columns:
+                    frame[col] = np.asarray(si[col], dtype=np.float64)
             else:
-                if analysable and not constant:
-                    from SALib.analyze import sobol
-
-                    with warnings.catch_warnings():
-                        # A bootstrap resample of a rarely non-zero metric can be constant; SALib then
-                        # counts it as zero and warns. The all-constant case is handled above.
-                        warnings.filterwarnings("ignore", message="Constant values encountered", category=UserWarning)
-                        si = sobol.analyze(
-                            problem,
-                            mean,
-                            calc_second_order=False,
-                            num_resamples=self.num_resamples,
-                            conf_level=self.confidence,
-                            seed=self.sample_seed,
-                        )
-                    for col in ("S1", "S1_conf", "ST", "ST_conf"):
-                        frame[col] = np.asarray(si[col], dtype=np.float64)
-                else:
-                    # Sobol' indices are shares of a variance: undefined when there is none.
-                    for col in ("S1", "S1_conf", "ST", "ST_conf"):
-                        frame[col] = math.nan
+                # A constant output: no parameter moves it (Morris effects are 0; Sobol' indices, shares
+                # of a variance, are undefined when there is none); an undefined one: nothing to analyse.
+                fill = 0.0 if constant and self.method == "morris" else math.nan
+                for col in columns:
+                    frame[col] = fill
+            if self.method == "morris":
+                frame["mu_star_noise"] = _morris_noise(self.unit_samples, values, k, _morris_delta(self.num_levels))
             frame["noise_share"] = float(noise.loc[metric, "noise_share"])
             score = frame["mu_star" if self.method == "morris" else "ST"].fillna(-np.inf)
             frame["rank"] = score.rank(ascending=False, method="min").astype(np.int64)
@@ -463,21 +368,19 @@ class SensitivityResults:
 
     def save(self, out_dir: str | os.PathLike[str], csv: bool = False) -> list[Path]:
         """Write indices.csv, noise.csv, samples.csv, point_means.csv, runs and sensitivity.json (last)."""
-        from safesim.io import write_json, write_text
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         indices = self.indices()
         written = [
-            _write_frame(indices, out / "indices.csv", csv=True),
-            _write_frame(self.noise(), out / "noise.csv", csv=True),
-            _write_frame(self.samples, out / "samples.csv", csv=True),
-            _write_frame(self.point_means(), out / "point_means.csv", csv=True),
-            _write_frame(self.sweep.runs, out / "runs", csv),
+            write_frame(indices, out / "indices.csv", csv=True),
+            write_frame(self.noise(), out / "noise.csv", csv=True),
+            write_frame(self.samples, out / "samples.csv", csv=True),
+            write_frame(self.point_means(), out / "point_means.csv", csv=True),
+            write_frame(self.sweep.runs, out / "runs", csv),
         ]
         if self.base_scenario is not None:
             written.append(write_text(out / "scenario.resolved.yaml", self.base_scenario.dump()))
-        doc = {"provenance": self.provenance, "indices": _records(indices), "noise": _records(self.noise())}
+        doc = {"provenance": self.provenance, "indices": json_records(indices), "noise": json_records(self.noise())}
         written.append(write_json(out / "sensitivity.json", doc))  # last: marks the set complete
         return written
 
@@ -501,18 +404,16 @@ def sensitivity(
     num_levels: int = 4,
     confidence: float = 0.95,
     num_resamples: int = 100,
-    executor: Any = None,
-    workers: int | None = None,
-    out: PathLike | None = None,
-    csv: bool = False,
-    progress: bool | None = None,
+    options: RunOptions | None = None,
+    **run_options: Any,
 ) -> SensitivityResults:
     """Global sensitivity of every metric to ``parameters``, by Morris screening or Sobol' indices.
 
     ``parameters`` maps a scenario key path to a range: ``(low, high)``
-    (uniform) or ``{"range": [low, high], "dist": "loguniform"}``. Keys of
-    kind ``count`` or ``integer`` are sampled as whole numbers. Ranges are
-    checked against the parameter dictionary before anything runs.
+    (uniform) or ``{"range": [low, high], "dist": "loguniform"}`` (``"log":
+    True`` says the same, as in calibration plans). Keys of kind ``count`` or
+    ``integer`` are sampled as whole numbers. Ranges are checked against the
+    parameter dictionary before anything runs (:func:`make_parameters`).
 
     ``method="morris"``: ``n`` trajectories (default 10) of ``num_levels``
     levels, ``n * (k + 1)`` points for ``k`` parameters. ``method="sobol"``:
@@ -521,8 +422,8 @@ def sensitivity(
     seeds (seed, seed + 1, ...); ``seed`` (default: the scenario's) also seeds
     the sampler, so the same call gives the same result. The replicate means
     are analysed; see the module docstring for ``noise_share`` and
-    ``mu_star_noise``. ``executor``, ``workers``, ``out`` (resumable) and
-    ``progress`` are as for :func:`safesim.sweep`.
+    ``mu_star_noise``. ``options`` or the keywords ``executor``, ``workers``,
+    ``out`` (resumable), ``csv`` and ``progress`` are as for :func:`safesim.sweep`.
 
     >>> import safesim as ss
     >>> base = ss.Scenario.load("baseline").set("horizon_days", 90)
@@ -530,11 +431,12 @@ def sensitivity(
     ...                            "platforms.main.controls.reporting.steps": (1, 9)}, n=4, reps=2)
     >>> sa.indices("minors_contacted")[["parameter", "mu_star"]]  # doctest: +SKIP
     """
+    opts = RunOptions.of(options, run_options, "sensitivity")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     sc = as_scenario(scenario)
-    reps = _check_n(reps)
-    base_seed = _check_seed(sc.seed if seed is None else seed)
+    seeds = common_seeds(sc, seed, reps)
+    base_seed = seeds[0]
     if n is None:
         n = 10 if method == "morris" else 64
     n = int(n)
@@ -561,11 +463,7 @@ def sensitivity(
     unit = _unit_samples(method, _problem(params), n, int(num_levels), base_seed)
     points = [{p.key: p.value(u) for p, u in zip(params, row, strict=True)} for row in unit]
     arms = [point_scenario(sc, pt) for pt in points]
-    seeds = [base_seed + i for i in range(reps)]
-    results = _execute(
-        arms, seeds, executor=executor, workers=workers, out=out, csv=csv, progress=progress, desc="sensitivity"
-    )
-    sw = SweepResults(dict(enumerate(results)), points, seeds)
+    sw = SweepResults(dict(enumerate(execute(arms, seeds, opts, "sensitivity"))), points, seeds)
     sa = SensitivityResults(
         method=method,
         parameters=params,
@@ -580,6 +478,5 @@ def sensitivity(
         num_resamples=num_resamples,
         base_scenario=sc,
     )
-    if out is not None:
-        sa.save(out, csv=csv)
+    opts.save(sa)
     return sa

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from safesim import _core
-from safesim.io import atomic_path, write_json
+from safesim.io import safe_name, safe_path, write_frame, write_json
 from safesim.results import ECOSYSTEM, metric_names
 
 try:
@@ -54,26 +54,10 @@ COMBINED_OUTPUTS = (
     "daily.parquet",
     "daily.csv",
 )
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class OutputLocked(RuntimeError):
     """Another process holds the output folder."""
-
-
-def safe_name(text: str, max_len: int = 80) -> str:
-    """``text`` as one file-name component: letters, digits, ``._-`` only, no leading dot."""
-    name = _UNSAFE.sub("_", str(text)).lstrip(".")[:max_len]
-    return name or "_"
-
-
-def safe_path(root: str | os.PathLike[str], *parts: str) -> Path:
-    """``root/part/...`` with each part sanitised; raises if the result leaves ``root``."""
-    base = Path(root).resolve()
-    path = base.joinpath(*(safe_name(p) for p in parts)).resolve()
-    if path != base and base not in path.parents:
-        raise ValueError(f"output path {path} escapes {base}")
-    return path
 
 
 def run_id(scenario_hash: str, seed: int) -> str:
@@ -154,12 +138,7 @@ class RunStore:
         d_frame.insert(0, "scope", np.repeat(np.array(scopes, dtype=object), days))
         files = {}
         for kind, frame, suffix in (("totals", t_frame, f".{self.ext}"), ("daily", d_frame, f".daily.{self.ext}")):
-            path = self._file(rid, suffix)
-            with atomic_path(path) as tmp:
-                if self.csv:
-                    frame.to_csv(tmp, index=False)
-                else:
-                    frame.to_parquet(tmp, index=False)
+            path = write_frame(frame, self._file(rid, suffix))
             files[kind] = {"name": path.name, "bytes": path.stat().st_size}
         manifest = {
             "format": MANIFEST_FORMAT,

@@ -143,6 +143,22 @@ def test_executors_agree(base: ss.Scenario) -> None:
         ss.replicate(base, n=2, executor="gpu")
 
 
+def test_run_options_object_and_keywords_agree(base: ss.Scenario, tmp_path: Path) -> None:
+    """``options=RunOptions(...)`` and the five keywords are one thing; keywords win over the object."""
+    opts = ss.RunOptions(executor="serial", out=tmp_path / "a", csv=True, progress=False)
+    a = ss.replicate(base, n=2, options=opts)
+    b = ss.replicate(base, n=2, executor="serial", out=tmp_path / "b", csv=True, progress=False)
+    assert a.hashes == b.hashes
+    for folder in ("a", "b"):
+        assert (tmp_path / folder / "runs.csv").is_file()
+        assert len(list((tmp_path / folder / "runs").glob("*.csv"))) == 4  # totals and daily per run
+    c = ss.sweep(base, {DM: ["requests_inbox"]}, n=2, options=opts, out=tmp_path / "c", csv=False)
+    assert (tmp_path / "c" / "runs.parquet").is_file()
+    assert c[0].hashes == a.hashes
+    with pytest.raises(TypeError, match="compare\\(\\) got an unexpected keyword argument 'worker'"):
+        ss.compare([base, base], n=2, worker=2)
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -244,7 +260,9 @@ def test_progress_bar(base: ss.Scenario, capsys: pytest.CaptureFixture[str]) -> 
     assert capsys.readouterr().err == ""
 
 
-@pytest.mark.parametrize("module", ["safesim.api", "safesim.scenario", "safesim.results", "safesim.analytic"])
+@pytest.mark.parametrize(
+    "module", ["safesim.api", "safesim.scenario", "safesim.results", "safesim.analytic", "safesim.plans"]
+)
 def test_docstring_examples(module: str) -> None:
     import doctest
     import importlib

@@ -145,11 +145,12 @@ def test_results_api_and_save(small_baseline: ss.Scenario, truth: dict[str, floa
     [
         ({"offenders.share_of_adult": (0.001, 0.01)}, "did you mean 'share_of_adults'"),
         ({SHARE: (0.001, 1.5)}, "outside the key's bounds [0, 1]"),
-        ({SHARE: (0.01, 0.001)}, "low < high"),
+        ({SHARE: (0.01, 0.001)}, "range low must be below high"),
         ({SHARE: "0.01"}, "expected a range"),
-        ({DYADS: (1.5, 4)}, "whole-number bounds"),
-        ({"platforms.main.controls.grooming_detection.enabled": (0, 1)}, "boolean key cannot be calibrated"),
+        ({DYADS: (1.5, 4)}, "needs whole-number range ends"),
+        ({"platforms.main.controls.grooming_detection.enabled": (0, 1)}, "a boolean key has no numeric range"),
         ({SHARE: {"range": (0.0, 0.01), "log": True}}, "log sampling needs low > 0"),
+        ({DYADS: {"range": (2, 8), "log": True}}, "log sampling is for continuous keys, not a count key"),
         ({}, "at least one parameter"),
     ],
 )
@@ -224,11 +225,11 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
 
 def test_baseline_plan_is_valid() -> None:
     """The shipped plan parses and every parameter and target checks out against the baseline."""
-    from safesim.calibration import _parameters
+    from safesim.scenario import make_parameters
 
     doc = yaml.safe_load((REPO / "scenarios" / "calibration_baseline.yaml").read_text())
     base = ss.Scenario.default()
-    params = _parameters(base, doc["parameters"])
+    params = make_parameters(base, doc["parameters"])
     assert {p.key for p in params} >= {SHARE, "offenders.groomer.contacts_per_day"}
     for t in doc["targets"]:
         target = Target.from_dict(t)
@@ -245,6 +246,16 @@ def test_rerun_with_out_reads_the_runs_back(
     again = ss.calibrate(*args, n=4, reps=2, waves=2, seed=3, out=tmp_path)
     assert first.points.equals(again.points)
     assert len(list((tmp_path / "wave2" / "runs").glob("*.json"))) == 8  # one manifest per run
+
+
+def test_csv_writes_the_wave_runs_as_csv(small_baseline: ss.Scenario, truth: dict[str, float], tmp_path: Path) -> None:
+    """``csv=True`` means what it means for the other experiments: the per-run files are CSV."""
+    args = (small_baseline, {SHARE: (0.001, 0.03)}, [synthetic_target(truth)])
+    ss.calibrate(*args, n=2, reps=1, seed=3, out=tmp_path, csv=True)
+    runs = tmp_path / "wave1" / "runs"
+    assert len(list(runs.glob("*.daily.csv"))) == 2
+    assert not list(runs.glob("*.parquet"))
+    assert (tmp_path / "points.csv").is_file()
 
 
 def test_the_plan_is_not_listed_as_a_scenario() -> None:

@@ -40,14 +40,14 @@ def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def assert_lower(a: safesim.Scenario, b: safesim.Scenario, metric: str) -> None:
+def assert_lower(a: safesim.Scenario, b: safesim.Scenario, metric: str, seeds: list[int] = SEEDS) -> None:
     """b's metric is lower than a's, with a paired 95% interval below zero."""
-    mean, lo, hi = paired_interval(totals(a, metric), totals(b, metric))
+    mean, lo, hi = paired_interval(totals(a, metric, seeds=seeds), totals(b, metric, seeds=seeds))
     assert hi < 0, f"{metric}: paired difference {mean:.3g} [{lo:.3g}, {hi:.3g}] should be below zero"
 
 
-def assert_higher(a: safesim.Scenario, b: safesim.Scenario, metric: str) -> None:
-    mean, lo, hi = paired_interval(totals(a, metric), totals(b, metric))
+def assert_higher(a: safesim.Scenario, b: safesim.Scenario, metric: str, seeds: list[int] = SEEDS) -> None:
+    mean, lo, hi = paired_interval(totals(a, metric, seeds=seeds), totals(b, metric, seeds=seeds))
     assert lo > 0, f"{metric}: paired difference {mean:.3g} [{lo:.3g}, {hi:.3g}] should be above zero"
 
 
@@ -82,8 +82,12 @@ def test_more_reporting_steps_fewer_reports_more_exploitation() -> None:
     easy = scenario().set(f"{MAIN}reporting.steps", 1)
     hard = scenario().set(f"{MAIN}reporting.steps", 12)
     assert_lower(easy, hard, "user_reports")
-    mean, _, _ = paired_interval(totals(easy, "minors_exploited"), totals(hard, "minors_exploited"))
-    assert mean > 0, f"more friction should not lower exploitation (mean paired difference {mean:.3g})"
+    # Fewer reports end fewer grooming dyads before exploitation. Few dyads are ever reported, so the
+    # effect is a few percent of the minors exploited: at this file's size the interval spans zero,
+    # and its sign alone would pass half the time with no effect at all. A larger population on more
+    # seeds (about a second) resolves it.
+    larger = {"population.users": 20000}
+    assert_higher(easy.set_many(larger), hard.set_many(larger), "minors_exploited", seeds=list(range(300, 330)))
 
 
 def test_stricter_age_bands_block_more_legitimate_contacts() -> None:

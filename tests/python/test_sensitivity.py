@@ -55,14 +55,15 @@ def test_morris_driver_first_and_ignored_parameter_zero(morris: ss.SensitivityRe
     """
     idx = _by_param(morris, "minors_contacted")
     assert idx.index[0] == SHARE
-    assert idx.loc[SHARE, "mu"] > 0  # the effect is an increase
+    # Every elementary effect is an increase (each is a paired step on common seeds): mu is mu_star.
+    assert idx.loc[SHARE, "mu"] == pytest.approx(idx.loc[SHARE, "mu_star"])
     assert idx.loc[SHARE, "mu_star"] > 5 * idx.loc[SHARE, "mu_star_noise"]
     assert idx.loc[SHARE, "mu_star"] - idx.loc[SHARE, "mu_star_conf"] > idx.loc[STEPS, "mu_star"]
     assert idx.loc[INERT, ["mu_star", "mu_star_conf", "sigma", "mu_star_noise"]].tolist() == [0, 0, 0, 0]
     # More reporting steps: fewer reports (MODEL.md section 7), the top driver of user_reports.
     reports = _by_param(morris, "user_reports")
     assert reports.index[0] == STEPS
-    assert reports.loc[STEPS, "mu"] < 0
+    assert reports.loc[STEPS, "mu"] == pytest.approx(-reports.loc[STEPS, "mu_star"])  # every step: fewer reports
     assert reports.loc[INERT, "mu_star"] == 0
 
 
@@ -95,6 +96,24 @@ def test_integer_mapping_gives_every_value_equal_weight() -> None:
     assert log.value(0.5) == pytest.approx(0.1)
 
 
+def test_one_parameter_class_reads_both_plan_spellings(base: ss.Scenario) -> None:
+    """Sensitivity plans say `dist: loguniform`, calibration plans `log: true`: the same Parameter."""
+    from safesim.sensitivity import make_parameters
+
+    dist = make_parameters(base, {SHARE: {"range": [0.001, 0.01], "dist": "loguniform"}})
+    log = make_parameters(base, {SHARE: {"range": [0.001, 0.01], "log": True}})
+    assert dist == log
+    assert dist[0].log
+    assert not make_parameters(base, {SHARE: {"range": [0.001, 0.01], "log": False}})[0].log
+    assert ss.calibration.Parameter is Parameter
+    with pytest.raises(ValueError, match="give dist or log, not both"):
+        make_parameters(base, {SHARE: {"range": [0.001, 0.01], "dist": "loguniform", "log": True}})
+    # The array mapping (calibration's Latin hypercube) and the scalar one (Morris, Sobol') agree.
+    u = (np.arange(1000) + 0.5) / 1000
+    for p in (dist[0], Parameter("k", 1, 4, kind="count"), Parameter("x", -1.0, 3.0)):
+        np.testing.assert_allclose(p.from_unit(u), [p.value(x) for x in u], rtol=1e-12)
+
+
 def test_loguniform_samples_stay_in_range(base: ss.Scenario) -> None:
     spec = {SHARE: {"range": [0.001, 0.01], "dist": "loguniform"}, STEPS: (1, 9)}
     sa = ss.sensitivity(base.set("horizon_days", 30), spec, n=4, reps=1, progress=False, metrics=["minors_contacted"])
@@ -110,7 +129,7 @@ def test_loguniform_samples_stay_in_range(base: ss.Scenario) -> None:
         ({SHARE: (0.01, 0.002)}, "offenders.share_of_adults: range low must be below high"),
         ({STEPS: (1.5, 9)}, "needs whole-number range ends"),
         ({"platforms.main.controls.dm_policy.under_16": (0, 1)}, "has no numeric range"),
-        ({SHARE: {"range": [0, 0.01], "dist": "loguniform"}}, "loguniform needs low > 0"),
+        ({SHARE: {"range": [0, 0.01], "dist": "loguniform"}}, "log sampling needs low > 0"),
         ({SHARE: {"range": [0.001, 0.01], "dist": "normal"}}, "unknown dist 'normal'"),
         ({SHARE: "wide"}, "expected a range (low, high)"),
         ({}, "non-empty mapping"),
