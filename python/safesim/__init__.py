@@ -22,6 +22,7 @@ from safesim import _core
 from safesim.analytic import oracle
 from safesim.api import RunOptions, compare, expand_sweep, replicate, run, sweep
 from safesim.calibration import CalibrationResults, Target, calibrate, implausibility
+from safesim.crn import variance_reduction
 from safesim.errors import PlanError, ScenarioError
 from safesim.plans import load_plan
 from safesim.results import (
@@ -70,6 +71,7 @@ __all__ = [
     "sensitivity",
     "summarize",
     "sweep",
+    "variance_reduction",
 ]
 
 

@@ -35,7 +35,8 @@ void benign_background(State& s) {
     double blocked = 0;
     for (int band = 0; band < 3; ++band) {  // band 3 (believed adults) has no protections
       const auto minors = static_cast<double>(P.minors_by_band[band].size());
-      if (minors == 0) continue;
+      // No skip for an empty band: every count takes its uniform, so the
+      // counts after it keep their numbers whatever the band sizes.
       const auto minor = static_cast<AgeBand>(band);
       // Family and coaches.
       const ContactGate family_gate = contact_gate(c, r, adult, minor, Link::trusted);

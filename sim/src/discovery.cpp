@@ -10,6 +10,9 @@
 //   shared groups       minors in the interest groups the account joined
 // An attempt that a control closes finds nobody; structural unavailability
 // (no connection yet for friend suggestions, no group) re-weights channels.
+#include <algorithm>
+#include <cmath>
+
 #include "safesim/rng.hpp"
 #include "state.hpp"
 
@@ -43,53 +46,84 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d) {
   const ResponseSpec& r = s.spec->response;
   const ChannelWeights& w = s.type_spec(s.accounts.type[a]).channels;
   const auto& conn = s.accounts.connections[a];
+  // Every uniform of an attempt is drawn here, at a fixed place, whether it is
+  // used or not: a control that closes a channel, or a private profile,
+  // leaves the numbers of every other decision where they were (common random
+  // numbers between scenarios).
+  const double u_channel = d.uniform(), u_fallback = d.uniform(), u_gate = d.uniform();
+  const double u_pick = d.uniform(), u_pick2 = d.uniform(), u_private = d.uniform();
+  const double u_livestream = d.uniform(), u_activity = d.uniform();
+  const auto pick = [](double u, std::size_t n) {
+    return static_cast<std::uint32_t>(
+        std::min<double>(static_cast<double>(n) - 1, std::floor(u * static_cast<double>(n))));
+  };
+  if (P.minors.empty()) return kNone;
+  // The channel: by weight over all four; one that is structurally unavailable
+  // (no connection yet, no group) passes the attempt to the available ones by
+  // weight. The distribution is the available channels' weights, as if drawn
+  // among them alone, but an available channel keeps the same numbers whatever
+  // the others' availability.
   const bool has_groups = s.accounts.groups[a][0] != kNone;
-  const double wf = conn.empty() ? 0.0 : w.friend_suggestions;
-  const double wg = has_groups ? w.groups : 0.0;
-  const double total = wf + w.search + w.public_content + wg;
-  if (!(total > 0) || P.minors.empty()) return kNone;
-  double u = d.uniform() * total;
-  const double u_gate = d.uniform();
+  const double weights[4] = {w.friend_suggestions, w.search, w.public_content, w.groups};
+  const bool available[4] = {!conn.empty(), true, true, has_groups};
+  const auto choose = [&](double u, bool only_available) {
+    double total = 0;
+    for (int k = 0; k < 4; ++k) total += (!only_available || available[k]) ? weights[k] : 0.0;
+    if (!(total > 0)) return -1;
+    double x = u * total;
+    for (int k = 0; k < 4; ++k) {
+      if (only_available && !available[k]) continue;
+      if ((x -= weights[k]) < 0) return k;
+    }
+    return -1;
+  };
+  int channel = choose(u_channel, false);
+  if (channel < 0 || !available[channel]) channel = choose(u_fallback, true);
+  if (channel < 0) return kNone;
   const bool adult = believed_adult(s, a);
-  if ((u -= wf) < 0) {
-    // Friends of a connected minor: suggested by the platform, or browsed from connection lists.
-    const std::uint32_t via = conn[d.below(static_cast<std::uint32_t>(conn.size()))];
-    const std::uint32_t deg = P.graph.degree(via);
-    if (deg == 0) return kNone;
-    const std::uint32_t m = P.graph.targets[P.graph.offsets[via] + d.below(deg)];
-    if (P.believed_age[m] >= 18 || !adult) return m;  // protections follow what the platform believes
-    const bool browsing = u_gate < r.list_browsing_share;
-    if (browsing) return c.hide_connection_lists ? kNone : m;
-    if (c.network_expansion.mode == NetworkExpansion::off) return kNone;
-    if (c.network_expansion.exclude_suspicious_adults && is_flagged(s, c, a)) return kNone;
-    if (c.network_expansion.mode == NetworkExpansion::mutuals &&
-        count_mutuals(s, P, a, m) < static_cast<std::uint32_t>(c.network_expansion.mutuals_threshold))
-      return kNone;
-    return m;
+  switch (channel) {
+    case 0: {
+      // Friends of a connected minor: suggested by the platform, or browsed from connection lists.
+      const std::uint32_t via = conn[pick(u_pick, conn.size())];
+      const std::uint32_t deg = P.graph.degree(via);
+      if (deg == 0) return kNone;
+      const std::uint32_t m = P.graph.targets[P.graph.offsets[via] + pick(u_pick2, deg)];
+      if (P.believed_age[m] >= 18 || !adult) return m;  // protections follow what the platform believes
+      const bool browsing = u_gate < r.list_browsing_share;
+      if (browsing) return c.hide_connection_lists ? kNone : m;
+      if (c.network_expansion.mode == NetworkExpansion::off) return kNone;
+      if (c.network_expansion.exclude_suspicious_adults && is_flagged(s, c, a)) return kNone;
+      if (c.network_expansion.mode == NetworkExpansion::mutuals &&
+          count_mutuals(s, P, a, m) < static_cast<std::uint32_t>(c.network_expansion.mutuals_threshold))
+        return kNone;
+      return m;
+    }
+    case 1: {
+      const std::uint32_t m = P.minors[pick(u_pick, P.minors.size())];
+      const bool protected_minor = P.believed_age[m] < 18 && adult;
+      if (protected_minor && c.search_restriction) return kNone;
+      if (c.location_hidden && P.believed_age[m] < 18 && u_gate < r.nearby_share) return kNone;
+      if ((P.settings[m] & kPrivate) != 0 && u_private >= r.private_discovery_factor) return kNone;
+      return m;
+    }
+    case 2: {
+      const std::uint32_t m = P.minors[pick(u_pick, P.minors.size())];
+      if ((P.settings[m] & kPrivate) != 0) return kNone;  // nothing public to find
+      if (c.recommender_safety && P.believed_age[m] < 18 && adult && u_gate < r.recommender_share) return kNone;
+      if (c.livestream_restrictions && P.believed_age[m] < 18 && u_livestream < r.livestream_share) return kNone;
+      // More active minors post more: accept in proportion to activity (capped).
+      if (u_activity * r.public_activity_cap >= s.pop.activity[P.user[m]]) return kNone;
+      return m;
+    }
+    default: {
+      // Shared groups.
+      const std::uint32_t grp = s.accounts.groups[a][pick(u_pick, 4)];
+      if (grp == kNone) return kNone;
+      const std::uint32_t size = P.groups.offsets[grp + 1] - P.groups.offsets[grp];
+      if (size == 0) return kNone;
+      return P.groups.members[P.groups.offsets[grp] + pick(u_pick2, size)];
+    }
   }
-  if ((u -= w.search) < 0) {
-    const std::uint32_t m = P.minors[d.below(static_cast<std::uint32_t>(P.minors.size()))];
-    const bool protected_minor = P.believed_age[m] < 18 && adult;
-    if (protected_minor && c.search_restriction) return kNone;
-    if (c.location_hidden && P.believed_age[m] < 18 && u_gate < r.nearby_share) return kNone;
-    if ((P.settings[m] & kPrivate) != 0 && d.uniform() >= r.private_discovery_factor) return kNone;
-    return m;
-  }
-  if ((u -= w.public_content) < 0) {
-    const std::uint32_t m = P.minors[d.below(static_cast<std::uint32_t>(P.minors.size()))];
-    if ((P.settings[m] & kPrivate) != 0) return kNone;  // nothing public to find
-    if (c.recommender_safety && P.believed_age[m] < 18 && adult && u_gate < r.recommender_share) return kNone;
-    if (c.livestream_restrictions && P.believed_age[m] < 18 && d.uniform() < r.livestream_share) return kNone;
-    // More active minors post more: accept in proportion to activity (capped).
-    if (d.uniform() * r.public_activity_cap >= s.pop.activity[P.user[m]]) return kNone;
-    return m;
-  }
-  // Shared groups.
-  const std::uint32_t grp = s.accounts.groups[a][d.below(4)];
-  if (grp == kNone) return kNone;
-  const std::uint32_t size = P.groups.offsets[grp + 1] - P.groups.offsets[grp];
-  if (size == 0) return kNone;
-  return P.groups.members[P.groups.offsets[grp] + d.below(size)];
 }
 
 }  // namespace safesim::detail

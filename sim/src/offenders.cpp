@@ -105,7 +105,15 @@ namespace {
 /// A user becomes an offender of a type drawn from the shares, with its accounts.
 void add_offender(State& s, std::uint32_t user, rng::Draw& d) {
   const OffendersSpec& os = s.spec->offenders;
-  const double u = d.uniform();
+  // Types by a low-discrepancy sequence over the offenders in order of
+  // arrival (golden-ratio steps from a random start): the shares hold to
+  // within one offender in every run. A few sextortion offenders, with their
+  // many accounts and contacts, would otherwise swing every harm metric from
+  // one replicate to the next.
+  d.uniform();  // the place of the former per-offender type draw
+  const double at = rng::Draw(s.seed, streams::offender, 0xFFFFFFFFu, 3).uniform() +
+                    static_cast<double>(s.offenders.size()) * 0.6180339887498949;
+  const double u = at - std::floor(at);
   const std::uint8_t type = u < os.groomer.share ? 0 : u < os.groomer.share + os.sextortion.share ? 1 : 2;
   if (s.offenders.size() >= kMaxOffenders)
     throw std::length_error("safesim: more than " + std::to_string(kMaxOffenders) +
@@ -121,11 +129,19 @@ void add_offender(State& s, std::uint32_t user, rng::Draw& d) {
 
 void build_offenders(State& s) {
   const OffendersSpec& os = s.spec->offenders;
+  // Systematic sampling over the adults from a random start: exactly
+  // adults x share_of_adults offenders (rounded), as population.cpp does for
+  // minors. How many offenders a run has is a scenario input, not noise that
+  // every replicate should redraw: it scales every harm metric at once.
+  const double phase = rng::Draw(s.seed, streams::offender, 0xFFFFFFFFu, 2).uniform();
+  std::size_t adults = 0;
   for (std::size_t i = 0; i < s.pop.size(); ++i) {
     if (s.pop.age[i] < 18) continue;
     const auto id = static_cast<std::uint32_t>(i);
     rng::Draw d(s.seed, streams::offender, id, 0);
-    if (d.uniform() >= os.share_of_adults) continue;
+    d.uniform();  // the place of the former per-adult draw: the type draws after it stay put
+    const double at = phase + static_cast<double>(adults++) * os.share_of_adults;
+    if (at - std::floor(at) >= os.share_of_adults) continue;
     add_offender(s, id, d);
   }
   s.initial_offenders = s.offenders.size();

@@ -24,12 +24,21 @@ void build_population(State& s) {
   const int youngest = static_cast<int>(ps.youngest_age);
   const int oldest = static_cast<int>(ps.oldest_age);
   const double sigma = ps.activity_sigma;
+  // Systematic sampling: exactly n x minor_share minors (rounded), spread
+  // over the ids from a random start, with ages spread evenly over the
+  // minors' years (a low-discrepancy sequence over their ranks).
+  rng::Draw start(s.seed, streams::user_age, 0xFFFFFFFFu, 0);
+  const double phase = start.uniform(), age_phase = start.uniform();
+  std::size_t rank = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const auto id = static_cast<std::uint32_t>(i);
     rng::Draw d(s.seed, streams::user_age, id, 0);
-    const bool minor = d.uniform() < ps.minor_share;
-    const int age = minor ? youngest + static_cast<int>(d.below(static_cast<std::uint32_t>(18 - youngest)))
+    const double at = phase + static_cast<double>(i) * ps.minor_share;
+    const bool minor = at - std::floor(at) < ps.minor_share;
+    const double a_at = age_phase + static_cast<double>(rank) * 0.6180339887498949;
+    const int age = minor ? youngest + static_cast<int>((a_at - std::floor(a_at)) * (18 - youngest))
                           : 18 + static_cast<int>(d.below(static_cast<std::uint32_t>(oldest - 17)));
+    if (minor) ++rank;
     pop.age[i] = static_cast<std::uint8_t>(age);
     pop.boy[i] = rng::uniform_at(s.seed, streams::user_gender, id, 0, 0) < ps.boy_share ? 1 : 0;
     if (minor) {

@@ -635,9 +635,7 @@ TEST(RngSamplers, BinomialMoments) {
     for (auto x : xs) ASSERT_LE(x, c.n);
     const double dn = static_cast<double>(c.n);
     const double var = dn * c.p * (1 - c.p);
-    // Normal-approximation branch (n min(p, 1-p) >= 20) adds the 1/12 of rounding.
-    const bool approx = dn * std::min(c.p, 1 - c.p) >= 20.0;
-    const double v = approx ? var + 1.0 / 12.0 : var;
+    const double v = var;  // exact inversion in every branch
     const double mu4 = 3 * var * var + var * (1 - 6 * c.p * (1 - c.p));
     SCOPED_TRACE(::testing::Message() << "binomial(" << c.n << ", " << c.p << ")");
     expect_moments(xs, dn * c.p, v, mu4, "binomial");
@@ -699,3 +697,76 @@ TEST(RngStreamId, ConstexprAndDistinct) {
 }
 
 }  // namespace
+
+// -------------------------------------------------------------- quantiles
+
+/// P(X <= k) by direct summation of the mass function, for the checks below.
+double poisson_cdf(double lambda, std::uint64_t k) {
+  double sum = 0;
+  for (std::uint64_t j = 0; j <= k; ++j) sum += std::exp(log_poisson_pmf(lambda, j));
+  return sum;
+}
+double binomial_cdf(std::uint64_t n, double p, std::uint64_t k) {
+  double sum = 0;
+  for (std::uint64_t j = 0; j <= k; ++j) sum += binomial_pmf(n, p, j);
+  return sum;
+}
+
+TEST(RngQuantiles, AreTheSmallestCountWhoseCdfReachesU) {
+  for (double lambda : {0.3, 11.9, 12.0, 30.0, 400.0}) {
+    for (double u : {1e-9, 0.01, 0.3, 0.5, 0.77, 0.999, 1.0 - 1e-12}) {
+      const std::uint64_t k = safesim::rng::poisson_quantile(u, lambda);
+      EXPECT_GE(poisson_cdf(lambda, k), u - 1e-12) << lambda << " " << u;
+      if (k > 0) {
+        EXPECT_LT(poisson_cdf(lambda, k - 1), u + 1e-12) << lambda << " " << u;
+      }
+    }
+  }
+  for (auto [n, p] : {std::pair<std::uint64_t, double>{10, 0.3}, {200, 0.5}, {500, 0.97}, {2000, 0.02}, {3000, 0.4}}) {
+    for (double u : {1e-9, 0.01, 0.3, 0.5, 0.77, 0.999}) {
+      const std::uint64_t k = safesim::rng::binomial_quantile(u, n, p);
+      ASSERT_LE(k, n);
+      EXPECT_GE(binomial_cdf(n, p, k), u - 1e-9) << n << " " << p << " " << u;
+      if (k > 0) {
+        EXPECT_LT(binomial_cdf(n, p, k - 1), u + 1e-9) << n << " " << p << " " << u;
+      }
+    }
+  }
+}
+
+// Common random numbers: the same uniform under a larger mean (or p) never
+// gives a smaller count, and a slightly larger mean moves it only a little.
+TEST(RngQuantiles, AreMonotoneInTheirParameter) {
+  for (double u : {0.05, 0.4, 0.93}) {
+    std::uint64_t last = 0;
+    for (double lambda = 0.5; lambda < 3000; lambda *= 1.07) {
+      const std::uint64_t k = safesim::rng::poisson_quantile(u, lambda);
+      EXPECT_GE(k, last) << lambda;
+      last = k;
+    }
+    last = 0;
+    for (double p = 0.001; p < 1.0; p += 0.013) {
+      const std::uint64_t k = safesim::rng::binomial_quantile(u, 5000, p);
+      EXPECT_GE(k, last) << p;
+      last = k;
+    }
+    const auto a = static_cast<double>(safesim::rng::poisson_quantile(u, 1000.0));
+    const auto b = static_cast<double>(safesim::rng::poisson_quantile(u, 1010.0));
+    EXPECT_NEAR(b - a, 10.0, 2.0);
+  }
+}
+
+// Each count takes exactly one uniform, so the draws after it do not move
+// when its parameter changes.
+TEST(RngQuantiles, ACountTakesOneUniformWhateverItsParameter) {
+  for (double lambda : {0.1, 5.0, 50.0, 5e4}) {
+    Draw a(kSeed, 9, 9, 9), b(kSeed, 9, 9, 9);
+    a.poisson(lambda);
+    b.binomial(1000000, lambda / 1e5);
+    Draw ref(kSeed, 9, 9, 9);
+    ref.uniform();
+    const double next = ref.uniform();
+    EXPECT_EQ(a.uniform(), next) << lambda;
+    EXPECT_EQ(b.uniform(), next) << lambda;
+  }
+}

@@ -78,6 +78,21 @@ constexpr double uniform_at(std::uint64_t seed, std::uint32_t stream, std::uint3
 
 /// A cursor over the slots of one (seed, stream, entity, time) key: each
 /// Philox block yields four 32-bit words; the slot counts blocks.
+/// The smallest k with P(X <= k) >= u for X ~ Poisson(mean) (0 for a mean
+/// that is not positive). Every count in the engine is drawn this way, from
+/// one uniform: a count then takes exactly one uniform whatever its mean, so
+/// the draws after it stay where they were when a control changes the mean,
+/// and for the same uniform a larger mean never gives a smaller count. Both
+/// keep common random numbers between scenarios (a design change moves counts
+/// a little instead of redrawing them). Exact: sequential search from 0 below
+/// mean 12, else from a Cornish-Fisher start corrected with the exact
+/// distribution function (regularized incomplete gamma). In sim/src/rng.cpp.
+std::uint64_t poisson_quantile(double u, double mean);
+/// The smallest k with P(X <= k) >= u for X ~ Binomial(n, p), exact, from a
+/// Cornish-Fisher start corrected with the regularized incomplete beta
+/// function; monotone in u and in p. In sim/src/rng.cpp.
+std::uint64_t binomial_quantile(double u, std::uint64_t n, double p);
+
 class Draw {
  public:
   constexpr Draw(std::uint64_t seed, std::uint32_t stream, std::uint32_t entity, std::uint32_t time,
@@ -120,11 +135,10 @@ class Draw {
     const double y = gamma(b);
     return x / (x + y);
   }
-  /// Poisson: inversion below mean 12, PTRS (Hoermann 1993) above.
-  std::uint64_t poisson(double mean);
-  /// Binomial: inversion when n min(p, 1-p) < 20, else a normal approximation
-  /// with continuity correction (used only for aggregate benign volumes).
-  std::uint64_t binomial(std::uint64_t n, double p);
+  /// Poisson by inversion of one uniform (poisson_quantile).
+  std::uint64_t poisson(double mean) { return poisson_quantile(uniform(), mean); }
+  /// Binomial by inversion of one uniform (binomial_quantile).
+  std::uint64_t binomial(std::uint64_t n, double p) { return binomial_quantile(uniform(), n, p); }
 
  private:
   void refill() {
@@ -171,70 +185,6 @@ inline double Draw::gamma(double shape) {
     if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
     if (std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v;
   }
-}
-
-inline std::uint64_t Draw::poisson(double mean) {
-  if (!(mean > 0)) return 0;
-  if (mean < 12.0) {
-    // Inversion by sequential search.
-    double u = uniform();
-    double p = std::exp(-mean);
-    std::uint64_t k = 0;
-    double cdf = p;
-    while (u > cdf && k < 1000) {
-      ++k;
-      p *= mean / static_cast<double>(k);
-      const double next = cdf + p;
-      if (next == cdf) break;  // rounding left cdf just below 1 and the tail adds nothing
-      cdf = next;
-    }
-    return k;
-  }
-  // PTRS: transformed rejection with squeeze (Hoermann 1993).
-  const double slam = std::sqrt(mean);
-  const double loglam = std::log(mean);
-  const double b = 0.931 + 2.53 * slam;
-  const double a = -0.059 + 0.02483 * b;
-  const double inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
-  const double vr = 0.9277 - 3.6224 / (b - 2.0);
-  for (;;) {
-    const double u = uniform() - 0.5;
-    const double v = uniform();
-    const double us = 0.5 - std::fabs(u);
-    const double k = std::floor((2.0 * a / us + b) * u + mean + 0.43);
-    if (us >= 0.07 && v <= vr) return static_cast<std::uint64_t>(k);
-    if (k < 0 || (us < 0.013 && v > us)) continue;
-    if (std::log(v) + std::log(inv_alpha) - std::log(a / (us * us) + b) <= -mean + k * loglam - log_gamma(k + 1.0))
-      return static_cast<std::uint64_t>(k);
-  }
-}
-
-inline std::uint64_t Draw::binomial(std::uint64_t n, double p) {
-  if (n == 0 || !(p > 0)) return 0;
-  if (p >= 1) return n;
-  if (p > 0.5) return n - binomial(n, 1.0 - p);
-  const double dn = static_cast<double>(n);
-  if (dn * p < 20.0) {
-    const double q = 1.0 - p;
-    const double s = p / q;
-    const double a = (dn + 1.0) * s;
-    double r = std::pow(q, dn);
-    double u = uniform();
-    std::uint64_t x = 0;
-    while (u > r && x < n) {
-      u -= r;
-      ++x;
-      r *= a / static_cast<double>(x) - s;
-      if (r <= 0) break;
-    }
-    return x;
-  }
-  const double m = dn * p;
-  const double sd = std::sqrt(m * (1.0 - p));
-  const double x = std::floor(m + sd * normal() + 0.5);
-  if (x < 0) return 0;
-  if (x > dn) return n;
-  return static_cast<std::uint64_t>(x);
 }
 
 }  // namespace safesim::rng

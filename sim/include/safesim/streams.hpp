@@ -14,13 +14,44 @@
 namespace safesim::streams {
 
 // clang-format off
+// Each stream with its key (entity, time[, first slot]): what a draw is keyed
+// by decides which changes move it. Keys are stable ids (user, account key =
+// offender * 256 + generation, platform, copy, day or tick), never a loop
+// position, so a change confined to some agents leaves the others' draws alone.
 #define SAFESIM_STREAMS(X) \
-  X(user_age) X(user_gender) X(user_vulnerability) X(user_activity) X(user_join) X(membership) \
-  X(declared_age) X(age_check) X(settings) X(offender) X(account) X(graph_peer) \
-  X(graph_family) X(graph_coach) X(graph_community) X(groups) X(discovery) X(reach) X(response) \
-  X(dyad) X(reentry) X(review) X(benign) X(material) X(upload) X(views) X(benign_detection) \
-  X(signals) X(clearinghouse) X(law_enforcement) X(trusted_flagger) X(harvest) \
-  X(behavioural_false_positives)
+  X(user_age)            /* (user, 0); sampling start (2^32-1, 0)                   */ \
+  X(user_gender)         /* (user, 0)                                              */ \
+  X(user_vulnerability)  /* (user, 0)                                              */ \
+  X(user_activity)       /* (user, 0)                                              */ \
+  X(user_join)           /* (user, platform), slots 0 and 1                        */ \
+  X(membership)          /* (user, platform, 0) or gaps (j, platform, 1)           */ \
+  X(declared_age)        /* (user, platform)                                       */ \
+  X(age_check)           /* (user, platform)                                       */ \
+  X(settings)            /* (user, platform)                                       */ \
+  X(offender)            /* (adult user, 0); arrivals (day, 1); starts (2^32-1, 2|3) */ \
+  X(account)             /* (account key, 0)                                       */ \
+  X(graph_peer)          /* (user, platform)                                       */ \
+  X(graph_family)        /* (user, platform)                                       */ \
+  X(graph_coach)         /* (user, platform)                                       */ \
+  X(graph_community)     /* (user, platform)                                       */ \
+  X(groups)              /* (user, platform)                                       */ \
+  X(discovery)           /* (account key, tick): attempts; attempt k from slot 1024 + 16k */ \
+  X(reach)               /* (minor's user, account key, tick * 4): contact gates    */ \
+  X(response)            /* (minor's user, account key, tick * 4): reply or block   */ \
+  X(dyad)                /* (minor's user, account key ^ epoch, (start day, event) * 2) */ \
+  X(reentry)             /* (account key, 0); return (next account key, 1)         */ \
+  X(review)              /* (platform, tick)                                       */ \
+  X(benign)              /* (platform, tick): one uniform per count, fixed order    */ \
+  X(material)            /* (minor's user, account key, event)                     */ \
+  X(upload)              /* (account key, tick)                                    */ \
+  X(views)               /* (copy, tick)                                           */ \
+  X(benign_detection)    /* (platform, tick)                                       */ \
+  X(signals)             /* (offender, receiving platform * 65536 + origin)        */ \
+  X(clearinghouse)       /* (platform, the platform's report sequence)             */ \
+  X(law_enforcement)     /* (offender, report hour)                                */ \
+  X(trusted_flagger)     /* (copy, tick)                                           */ \
+  X(harvest)             /* (minor's user, account key, 0)                         */ \
+  X(behavioural_false_positives) /* (account key, 0)                               */
 // clang-format on
 
 #define SAFESIM_X(name) inline constexpr std::uint32_t name = rng::stream_id(#name);
