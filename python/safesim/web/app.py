@@ -250,15 +250,15 @@ def create_app(
         length = int(request.headers.get("content-length") or 0)
         if length > ex.limits.upload_bytes + 64 * 1024:
             return page(request, upload_error=f"the upload is over {ex.limits.upload_bytes:,} bytes", status=413)
-        form = await request.form(max_files=1, max_fields=10)
-        f = form.get("file")
-        try:
-            if f is None or isinstance(f, str):
-                raise InputProblem("choose a YAML file to upload")
-            data = await f.read(ex.limits.upload_bytes + 1)
-            key = ex.add_upload(f.filename or "upload.yaml", data)
-        except (InputProblem, ScenarioError) as err:
-            return page(request, upload_error=str(err), status=400)
+        async with request.form(max_files=1, max_fields=10) as form:  # closes the upload's temporary file
+            f = form.get("file")
+            try:
+                if f is None or isinstance(f, str):
+                    raise InputProblem("choose a YAML file to upload")
+                data = await f.read(ex.limits.upload_bytes + 1)
+                key = ex.add_upload(f.filename or "upload.yaml", data)
+            except (InputProblem, ScenarioError) as err:
+                return page(request, upload_error=str(err), status=400)
         return RedirectResponse(f"/?scenario={key}", status_code=303)
 
     def job_state(job: Job) -> dict[str, Any]:
@@ -281,7 +281,8 @@ def create_app(
         }
 
     async def api_run(request: Request) -> Response:
-        form = _form_dict(await request.form(max_files=0))
+        async with request.form(max_files=0) as raw:
+            form = _form_dict(raw)
         try:
             job = ex.make_job(form)
         except (InputProblem, ScenarioError) as err:
@@ -289,7 +290,8 @@ def create_app(
         return JSONResponse({"id": job.id, "url": f"/runs/{job.id}"}, status_code=202)
 
     async def run_page_post(request: Request) -> Response:  # the form without JavaScript
-        form = _form_dict(await request.form(max_files=0))
+        async with request.form(max_files=0) as raw:
+            form = _form_dict(raw)
         try:
             job = ex.make_job(form)
         except (InputProblem, ScenarioError) as err:
