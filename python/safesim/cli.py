@@ -1,4 +1,5 @@
-"""The ``safesim`` command line: run, compare, sweep, sensitivity, calibrate, validate, params, metrics.
+"""The ``safesim`` command line: run, compare, sweep, sensitivity, calibrate, validate, params, metrics,
+report, serve.
 
 Argument parsing and printing only: plan files are read, checked and run by
 :mod:`safesim.plans`, everything else by the library. Input errors (a bad
@@ -363,7 +364,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "legit_contacts_blocked",
     ]
     print(_effects_table(cmp, shown))
+    if args.out and not args.no_report:
+        from safesim.report import write_report
+
+        write_report(cmp.to_html(), Path(args.out) / "report.html")
     _outputs(args, cmp, metrics)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from safesim.report import report_from_dir, write_report
+
+    folder = Path(args.results)
+    try:
+        text = report_from_dir(folder, title=args.title or "", question=args.question or "")
+    except (FileNotFoundError, ValueError) as err:
+        raise InputError(str(err)) from None
+    out = Path(args.output) if args.output else folder / "report.html"
+    print(f"wrote {write_report(text, out)}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from safesim.web import serve
+        from safesim.web.app import Limits
+    except ModuleNotFoundError as err:
+        raise InputError(
+            f"the web explorer needs the web extra: pip install 'safesim[web]' ({err.name} missing)"
+        ) from None
+    limits = Limits(users=args.max_users, days=args.max_days, reps=args.max_reps)
+    serve(args.scenarios or None, host=args.host, port=args.port, open_browser=args.open, limits=limits)
     return 0
 
 
@@ -651,7 +682,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--policy", action="append", metavar="NAME", help="apply a bundle to every scenario (repeatable)")
     _add_execution_options(p)
+    p.add_argument("--no-report", action="store_true", help="with --out, skip report.html")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "report",
+        help="write a self-contained HTML brief of a run or compare --out folder",
+        description="Write one HTML file (figures as inline SVG, no external requests, prints cleanly to PDF) "
+        "from a folder written by 'safesim run --out' or 'safesim compare --out': the question, what differs "
+        "between the scenarios, paired effects in words and tables, funnel, frontier, time series, the "
+        "transparency view, sources and provenance.",
+        epilog="example:\n  safesim compare baseline --policy-arm industry_teen_accounts --out out/teen\n"
+        "  safesim report out/teen -o teen.html",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("results", metavar="RESULTS_DIR", help="a folder written by run --out or compare --out")
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write (default: RESULTS_DIR/report.html)")
+    p.add_argument("--title", help="the brief's title")
+    p.add_argument("--question", help="the question the brief answers, in one sentence")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "serve",
+        help="a local web explorer: change controls, run paired comparisons, download results",
+        description="Serve the explorer on http://HOST:PORT/ (default 127.0.0.1:8050, this machine only). "
+        "Needs the web extra: pip install 'safesim[web]'. See docs/web.md.",
+    )
+    p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help=scenario_help + " (default: every installed one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=int, default=8050, help="port (default: %(default)s)")
+    p.add_argument("--open", action="store_true", help="open the explorer in the default browser")
+    p.add_argument("--max-users", type=int, default=50_000, metavar="N", help="largest population (%(default)s)")
+    p.add_argument("--max-days", type=int, default=730, metavar="N", help="longest horizon in days (%(default)s)")
+    p.add_argument("--max-reps", type=int, default=50, metavar="N", help="most paired replicates (%(default)s)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
         "sweep",

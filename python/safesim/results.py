@@ -257,6 +257,12 @@ class Results:
         written.append(write_json(out / "summary.json", doc))  # last: marks the set complete
         return written
 
+    def to_html(self, title: str = "", question: str = "") -> str:
+        """A self-contained HTML brief of these replicates (:mod:`safesim.report`)."""
+        from safesim.report import results_html
+
+        return results_html(self, title=title, question=question)
+
     def __repr__(self) -> str:
         return f"<Results {self.scenario.name!r}: {self.reps} replicate(s), platforms {self.platforms}>"
 
@@ -468,6 +474,13 @@ class Comparison(_Arms):
             {"summary": json_records(means), "comparison": json_records(effects)},
             "{}.resolved.yaml",
         )
+
+    def to_html(self, title: str = "", question: str = "") -> str:
+        """A self-contained HTML brief: what differs, paired effects in words and tables, funnel,
+        frontier, time series, transparency view, sources and provenance (:mod:`safesim.report`)."""
+        from safesim.report import comparison_html
+
+        return comparison_html(self, title=title, question=question)
 
     def __repr__(self) -> str:
         return f"<Comparison {self.labels} (reference {self.reference!r}), {self.reps} paired replicate(s)>"

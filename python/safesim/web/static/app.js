@@ -1,0 +1,96 @@
+// safesim explorer: submit runs, poll their state, show results as replicates finish.
+// Plain JavaScript, no build step, no external requests.
+"use strict";
+(function () {
+  const form = document.getElementById("run-form");
+  if (!form) return;
+  const results = document.getElementById("results");
+  const queueBox = document.getElementById("queue");
+  const errorBox = document.getElementById("form-error");
+  const changed = document.getElementById("changed");
+  const POLL_MS = 300;
+  const MAX_POLLS = 4000; // about 20 minutes: a bounded loop, never an endless one
+  const pending = [];     // runs submitted, oldest first; each is polled in turn
+
+  function countChanges() {
+    let n = 0;
+    form.querySelectorAll("[data-initial]").forEach(function (el) {
+      if (String(el.value) !== el.dataset.initial) n += 1;
+    });
+    const bundles = form.querySelectorAll("input[name=bundles]:checked").length;
+    changed.textContent = n + " control(s) changed, " + bundles + " bundle(s) ticked";
+  }
+  form.addEventListener("input", countChanges);
+  form.addEventListener("reset", function () { setTimeout(countChanges, 0); });
+
+  function bar(state) {
+    const pct = state.total ? Math.round(100 * state.done / state.total) : 0;
+    const where = state.status === "queued"
+      ? "queued (" + state.queue_position + " ahead)"
+      : state.status;
+    return '<div class="job" id="job-' + state.id + '"><span>' + escapeHtml(state.label) + ": " + where +
+      ", " + state.done + "/" + state.total + '</span> <progress max="' + state.total + '" value="' + state.done +
+      '" aria-label="replicates finished">' + pct + "%</progress>" +
+      (state.status === "running" || state.status === "queued"
+        ? ' <button type="button" class="cancel" data-id="' + state.id + '">Cancel</button>' : "") +
+      (state.error ? ' <span class="error">' + escapeHtml(state.error) + "</span>" : "") + "</div>";
+  }
+
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  const states = {};
+  function renderQueue() {
+    queueBox.innerHTML = Object.keys(states).map(function (k) { return bar(states[k]); }).join("");
+  }
+
+  queueBox.addEventListener("click", function (ev) {
+    const id = ev.target && ev.target.dataset ? ev.target.dataset.id : null;
+    if (!id) return;
+    fetch("/api/runs/" + id + "/cancel", { method: "POST" });
+  });
+
+  async function poll(id) {
+    for (let i = 0; i < MAX_POLLS; i += 1) {
+      let state;
+      try {
+        const r = await fetch("/api/runs/" + id, { cache: "no-store" });
+        state = await r.json();
+      } catch (e) {
+        await new Promise(function (ok) { setTimeout(ok, POLL_MS * 3); });
+        continue;
+      }
+      states[id] = state;
+      renderQueue();
+      if (state.html) results.innerHTML = state.html;
+      if (state.status === "done" || state.status === "cancelled" || state.status === "error") {
+        if (state.status !== "error") setTimeout(function () { delete states[id]; renderQueue(); }, 4000);
+        return;
+      }
+      await new Promise(function (ok) { setTimeout(ok, POLL_MS); });
+    }
+  }
+
+  form.addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    errorBox.textContent = "";
+    const data = new FormData(form);
+    let r;
+    try {
+      r = await fetch("/api/runs", { method: "POST", body: data });
+    } catch (e) {
+      errorBox.textContent = "The server did not answer: is safesim serve still running?";
+      return;
+    }
+    const body = await r.json();
+    if (!r.ok) { errorBox.textContent = body.error || "The run was refused."; return; }
+    states[body.id] = { id: body.id, label: "run " + body.id, status: "queued", done: 0, total: 0, queue_position: 0 };
+    renderQueue();
+    pending.push(body.id);
+    poll(body.id);
+  });
+  countChanges();
+})();
