@@ -11,7 +11,7 @@ match the targets, given every source of uncertainty, and keeps the rest:
    :func:`safesim.sweep`: executors, resumable per-run files, progress);
 3. for each target, the implausibility of a point is
 
-   I = |model mean - target| / sqrt(target var + model var / reps + discrepancy var)
+   ``I = |model mean - target| / sqrt(target var + model var / reps + discrepancy var)``
 
    where the model variance is the replicate variance of the target's measure
    at that point (the mean of ``reps`` runs is compared, so it is divided by
@@ -94,7 +94,7 @@ def implausibility(
     reps: int = 1,
     discrepancy_var: float = 0.0,
 ) -> Any:
-    """I = |model_mean - target| / sqrt(target_var + model_var / reps + discrepancy_var).
+    """Return the implausibility ``|model_mean - target| / sqrt(target_var + model_var / reps + discrepancy_var)``.
 
     Works on scalars or arrays. Where the total variance is zero the
     implausibility is 0 for an exact match and infinite otherwise; a NaN model
