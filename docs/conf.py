@@ -27,13 +27,16 @@ os.environ["MPLBACKEND"] = "Agg"
 # The kernels start in the notebooks' folder: give them the safesim this build imported (an
 # installed package, or a source tree on a relative PYTHONPATH, which would not resolve there).
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(Path(safesim.__file__).resolve().parents[1]), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    [
+        str(Path(safesim.__file__).resolve().parents[1]),
+        *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)),
+    ]
 )
 _generate.main()
 
 project = "safesim"
 author = "the safesim authors"
-copyright = "the safesim authors"  # noqa: A001
+copyright = "the safesim authors"
 version = release = safesim.__version__
 
 extensions = [

@@ -1,6 +1,6 @@
 """Calibration by history matching: which parameter values the published figures do not rule out.
 
-MODEL.md section 8 lists published figures; offender-side parameters are weakly
+docs/validation.md lists published figures; offender-side parameters are weakly
 grounded. Rather than a single "best fit", history matching (Vernon, Goldstein
 & Bower 2010; Andrianakis et al. 2015, the usual method for calibrating
 agent-based models) rules out the parameter values at which the model cannot
@@ -27,7 +27,7 @@ Every point is judged by simulation against every target (no emulator), so a
 survivor of any wave stays a survivor. A target's measure is a metric total
 (``minors_solicited_per_1k``), a ratio of two (``"clearinghouse_actionable /
 clearinghouse_reports"``) or a callable over a run's totals, optionally
-transformed (``transform="share_from_per_1k"``). MODEL.md insists the mapping
+transformed (``transform="share_from_per_1k"``). The calibration method insists the mapping
 from a survey figure to the model's measure is stated: each target carries a
 ``mapping`` sentence and a ``source``.
 
