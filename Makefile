@@ -15,11 +15,12 @@ PACKAGE_INPUTS := pyproject.toml CMakeLists.txt $(shell find python sim scenario
   -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
 CPP_FILES = $(shell find sim python tests/cpp tests/bench tests/fuzz -name '*.cpp' -o -name '*.hpp' 2>/dev/null)
 
-.PHONY: help deps system-deps demo test test-cpp test-asan test-tsan test-fuzz test-python format lint clean
+.PHONY: help deps system-deps demo test docs test-cpp test-asan test-tsan test-fuzz test-python format lint clean
 
 help:
 	@echo "make demo    install everything, then compare the baseline with teen-account defaults"
 	@echo "make test    lint, C++ tests (debug, ASan+UBSan, TSan), Python tests, a 60 s fuzz run"
+	@echo "make docs    the documentation site in build/docs/ (warnings are errors; runs the notebooks)"
 	@echo "make deps    system packages, .venv and the safesim package"
 	@echo "make format  clang-format and ruff format in place"
 	@echo "make lint    ruff and clang-format checks"
@@ -45,7 +46,7 @@ demo: deps
 	  --reps 20 --out out/demo
 
 # Lint first: it is the quickest to fail.
-test: deps lint test-cpp test-asan test-tsan test-python test-fuzz
+test: deps lint test-cpp test-asan test-tsan test-python docs test-fuzz
 
 test-cpp:
 	cmake --preset debug
@@ -69,6 +70,14 @@ test-fuzz:
 
 test-python: deps
 	$(VPY) -m pytest
+
+# The site (docs/conf.py): generated references, the model pages, the notebooks executed at the
+# test suite's small scale. -W: a broken link, missing reference or failing notebook is an error.
+# DOCS_PYTHON lets a developer build with another environment that has the package importable.
+DOCS_PYTHON ?= $(VPY)
+docs: $(if $(filter $(VPY),$(DOCS_PYTHON)),deps)
+	$(DOCS_PYTHON) -m sphinx -b html -W --keep-going -q -j 1 docs build/docs
+	@echo "docs: build/docs/index.html"
 
 # Pinned: a new ruff release may add checks, and CI must not fail on what did not change.
 RUFF_VERSION := 0.17.6

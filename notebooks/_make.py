@@ -65,7 +65,7 @@ summary[summary.scope == "ecosystem"].head(8)"""
     new_code_cell("sp.funnel(res);"),
     new_markdown_cell(
         "The analytic oracle gives the per-dyad outcome probabilities of the grooming process without "
-        "simulating (an absorbing Markov chain; MODEL.md section 7)."
+        "simulating (an absorbing Markov chain; docs/model/submodels/oracle.md)."
     ),
     new_code_cell('pd.Series(ss.oracle(base, platform="main", offender_type="groomer")).round(4)'),
     new_markdown_cell(
@@ -250,7 +250,7 @@ SENSITIVITY = [
     new_markdown_cell(
         "# Which uncertain parameters matter? Global sensitivity analysis\n\n"
         "The offender side of the model (how many adults offend, how often they reach out, how many accounts "
-        "they run, how often banned ones return) is weakly grounded (MODEL.md section 8). Instead of pretending "
+        "they run, how often banned ones return) is weakly grounded (docs/validation.md). Instead of pretending "
         "to know these numbers, give them wide ranges and measure how much each one moves the outputs. "
         "`ss.sensitivity` samples the ranges with SALib, runs every sample point on the same seeds and "
         "analyses the replicate means: Morris screening (`mu_star`, the mean absolute change across a "
@@ -312,7 +312,7 @@ CALIBRATION = [
     new_markdown_cell(
         "# Calibrating weakly grounded offender parameters\n\n"
         "How many adults offend, how often they reach out and how long grooming takes are weakly grounded "
-        "(MODEL.md section 8). History matching (Vernon, Goldstein & Bower 2010; Andrianakis et al. 2015) does "
+        "(docs/validation.md). History matching (Vernon, Goldstein & Bower 2010; Andrianakis et al. 2015) does "
         "not pick one best value: it rules out the values at which the model cannot reproduce the published "
         "figures, given the figures' uncertainty, the model's replicate noise and a stated model discrepancy, "
         "and keeps the rest. The plan `scenarios/calibration_baseline.yaml` states for each target how the "

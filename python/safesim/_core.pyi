@@ -63,7 +63,8 @@ def dyad_outcome(
     """Analytic per-dyad outcome (absorbing Markov chain); offender_type 0 groomer, 1 sextortion, 2 distributor.
 
     shares: mixture shares by name (dyad_mixture), e.g. {"public_share": 0.7}; one not given takes its default.
-    A name not declared or a share outside [0, 1] raises ValueError."""
+    A name not declared or a share outside [0, 1] raises ValueError.
+    """
 
 def dyad_mixture() -> list[tuple[str, str, str]]:
     """The dimensions the oracle mixes over, as (share, context flag, meaning)."""

@@ -3,7 +3,7 @@
 With bans off, a dyad (offender contact that a minor answered) is an absorbing
 Markov chain; ``sim/include/safesim/oracle.hpp`` solves it with the
 fundamental matrix N = (I - Q)^-1 and averages over the minors who open dyads.
-It checks the engine (MODEL.md section 7) and is a fast estimator.
+It checks the engine (docs/model/submodels/oracle.md) and is a fast estimator.
 
 This module sits below the experiment API: it uses only :mod:`safesim.scenario`
 and the C++ extension.

@@ -1,6 +1,6 @@
 """Calibration by history matching: which parameter values the published figures do not rule out.
 
-MODEL.md section 8 lists published figures; offender-side parameters are weakly
+docs/validation.md lists published figures; offender-side parameters are weakly
 grounded. Rather than a single "best fit", history matching (Vernon, Goldstein
 & Bower 2010; Andrianakis et al. 2015, the usual method for calibrating
 agent-based models) rules out the parameter values at which the model cannot
@@ -11,7 +11,7 @@ match the targets, given every source of uncertainty, and keeps the rest:
    :func:`safesim.sweep`: executors, resumable per-run files, progress);
 3. for each target, the implausibility of a point is
 
-   I = |model mean - target| / sqrt(target var + model var / reps + discrepancy var)
+   ``I = |model mean - target| / sqrt(target var + model var / reps + discrepancy var)``
 
    where the model variance is the replicate variance of the target's measure
    at that point (the mean of ``reps`` runs is compared, so it is divided by
@@ -27,7 +27,7 @@ Every point is judged by simulation against every target (no emulator), so a
 survivor of any wave stays a survivor. A target's measure is a metric total
 (``minors_solicited_per_1k``), a ratio of two (``"clearinghouse_actionable /
 clearinghouse_reports"``) or a callable over a run's totals, optionally
-transformed (``transform="share_from_per_1k"``). MODEL.md insists the mapping
+transformed (``transform="share_from_per_1k"``). The calibration method insists the mapping
 from a survey figure to the model's measure is stated: each target carries a
 ``mapping`` sentence and a ``source``.
 
@@ -94,7 +94,7 @@ def implausibility(
     reps: int = 1,
     discrepancy_var: float = 0.0,
 ) -> Any:
-    """I = |model_mean - target| / sqrt(target_var + model_var / reps + discrepancy_var).
+    """Return the implausibility ``|model_mean - target| / sqrt(target_var + model_var / reps + discrepancy_var)``.
 
     Works on scalars or arrays. Where the total variance is zero the
     implausibility is 0 for an exact match and infinite otherwise; a NaN model

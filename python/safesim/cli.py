@@ -187,7 +187,8 @@ TIMELINE_METRICS = (
 def _timeline_table(results: Results, window: int = 30) -> str:
     """For each scheduled change, daily means of key flows in the `window` days
     before and after its day (ecosystem, mean over replicates): the step a
-    timeline event makes in the time series, without opening daily.parquet."""
+    timeline event makes in the time series, without opening daily.parquet.
+    """
     events = results.scenario.to_dict().get("timeline") or []
     if not events or not results.outputs:
         return ""
@@ -213,7 +214,8 @@ def _timeline_table(results: Results, window: int = 30) -> str:
 
 def _risk_lines(results: Results) -> str:
     """For each platform with a risk assessment: on which day its risk response
-    started, across the replicates (or that it never did)."""
+    started, across the replicates (or that it never did).
+    """
     platforms = results.scenario.to_dict().get("platforms") or {}
     names = [m[0] for m in _core.metrics()]
     k = names.index("risk_response_active")
@@ -558,7 +560,8 @@ def _calibration_summary(cal: CalibrationResults) -> str:
 
 def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True, plan: bool = False) -> None:
     """--seed, --executor, --workers, --out, ... (and --metric, --csv with ``tables``); a plan
-    command's --set (on the plan's base scenario) first."""
+    command's --set (on the plan's base scenario) first.
+    """
     if plan:
         p.add_argument(
             "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"

@@ -91,7 +91,8 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], csv: bool = False) -> Path:
     """``frame`` to ``path`` atomically, as CSV or Parquet by the suffix; without
-    a ``.csv`` or ``.parquet`` suffix, ``csv`` picks one and it is added."""
+    a ``.csv`` or ``.parquet`` suffix, ``csv`` picks one and it is added.
+    """
     path = Path(path)
     if path.suffix not in (".csv", ".parquet"):
         path = path.with_name(f"{path.name}.{'csv' if csv else 'parquet'}")

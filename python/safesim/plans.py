@@ -108,7 +108,8 @@ class Plan:
 
     def scenario(self, overrides: Iterable[tuple[str, str]] = ()) -> Scenario:
         """The base scenario with the plan's ``set`` and ``policies``, then ``overrides``
-        (``(key.path, YAML text)`` pairs, the command line's ``--set``) on top."""
+        (``(key.path, YAML text)`` pairs, the command line's ``--set``) on top.
+        """
         source = str(self.data["scenario"])
         candidate = self.path.parent / source
         sc = Scenario.load(candidate if candidate.is_file() else source)
@@ -134,7 +135,8 @@ class Plan:
         self, options: RunOptions | None = None, *, scenario: Scenario | None = None, **settings: Any
     ) -> SweepResults | SensitivityResults | CalibrationResults:
         """Run the plan on ``scenario`` (default: :meth:`scenario`); ``settings`` (e.g. ``reps=3``;
-        None keeps the file's) replace the file's; ``options`` say where runs are computed and kept."""
+        None keeps the file's) replace the file's; ``options`` say where runs are computed and kept.
+        """
         sc = self.scenario() if scenario is None else scenario
         with self.errors():
             s = self.settings(**settings)
@@ -256,7 +258,8 @@ def _top_level(path: PathLike) -> dict[str, Any] | None:
 
 def plan_kind(path: PathLike) -> str | None:
     """'calibration' or 'sensitivity' for a file with top-level ``scenario:`` and
-    ``parameters:`` (and ``targets:`` for calibration), None for anything else."""
+    ``parameters:`` (and ``targets:`` for calibration), None for anything else.
+    """
     data = _top_level(path)
     if data is None or "parameters" not in data or "scenario" not in data:
         return None
@@ -267,7 +270,8 @@ def check_bundle(path: PathLike) -> None:
     """Apply the bundle, and only this file, to the installed baseline: the
     loader checks every key of its `platform:` block against the schema.
     A copy sits in a scratch `policies/` folder so that an installed bundle
-    of the same name is not picked up instead; errors name the original file."""
+    of the same name is not picked up instead; errors name the original file.
+    """
     original = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "policies"
@@ -284,7 +288,8 @@ def check_bundle(path: PathLike) -> None:
 
 def check_file(path: PathLike) -> None:
     """Validate a scenario, a policy bundle (top-level ``bundle:``) or a sensitivity or
-    calibration plan without running anything: a ScenarioError or PlanError if it is bad."""
+    calibration plan without running anything: a ScenarioError or PlanError if it is bad.
+    """
     kind = plan_kind(path)
     data = _top_level(path)
     if data is not None and "bundle" in data:

@@ -374,7 +374,7 @@ def transparency(
 ) -> Figure:
     """Per platform: a published figure (x) against ground-truth harm (y), with 95% intervals.
 
-    The transparency view of MODEL.md section 6: a regulator reading
+    The transparency view of docs/model/design-concepts.md: a regulator reading
     transparency reports sees only x. Points far above the others hold harm
     their reports do not show. One colour per arm of a comparison; the
     ``label_top`` platforms with the most harm are named. ``log`` (default:
@@ -509,7 +509,8 @@ def _short_key(key: str) -> str:
 
 def _clipped_err(wide: pd.DataFrame, metric: str) -> np.ndarray:
     """Error-bar lengths from a wide (mean, ci_low, ci_high) frame, cut at zero:
-    counts and shares are never negative."""
+    counts and shares are never negative.
+    """
     mean = wide["mean"][metric].to_numpy(float)
     lo = np.minimum(np.nan_to_num(mean - wide["ci_low"][metric].to_numpy(float)), np.maximum(mean, 0))
     hi = np.nan_to_num(wide["ci_high"][metric].to_numpy(float) - mean)

@@ -43,7 +43,7 @@ __all__ = [
 
 ECOSYSTEM = "ecosystem"
 
-#: The transparency view (MODEL.md section 6): what each platform would
+#: The transparency view (docs/model/design-concepts.md): what each platform would
 #: publish in a transparency report ...
 PUBLISHED = ("user_reports", "reports_actioned", "proactive_share", "clearinghouse_reports")
 #: ... beside the ground truth only the simulation knows.
@@ -422,7 +422,8 @@ class _Arms:
     ) -> list[Path]:
         """The runs and daily frames, ``tables`` (CSV, by file name), each arm's resolved
         scenario (``scenario_file`` formatted with its label) under ``scenarios/``, and
-        summary.json: the provenance and ``doc``, written last to mark the set complete."""
+        summary.json: the provenance and ``doc``, written last to mark the set complete.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written = [write_frame(self.runs, out / "runs", csv), write_frame(self.daily, out / "daily", csv)]

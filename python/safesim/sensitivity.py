@@ -1,6 +1,6 @@
 """Global sensitivity analysis: how much each uncertain parameter moves each output.
 
-MODEL.md section 8 asks for the weakly grounded parameters (above all the
+docs/validation.md asks for the weakly grounded parameters (above all the
 offender side: share of adults who offend, contact rates, ban evasion) to be
 given wide ranges and their influence shown rather than pretending to know
 them. :func:`sensitivity` does that with SALib:

@@ -1,4 +1,4 @@
-// Benign background in aggregate (MODEL.md 3): legitimate contacts with minors
+// Benign background in aggregate (docs/model/submodels/benign.md): legitimate contacts with minors
 // and benign reports are drawn as Poisson counts per platform, age band and
 // tick, never per user, so their cost does not grow with the population.
 //

@@ -1,4 +1,4 @@
-// Clearinghouse and law enforcement (MODEL.md 4.11).
+// Clearinghouse and law enforcement (docs/model/submodels/clearinghouse.md).
 //
 // A platform that reports sends one report per confirmed offender account and
 // per confirmed copy, arriving after its delay. A report is actionable with

@@ -1,4 +1,4 @@
-// Contact and response (MODEL.md 4.2-4.4): each active offender account makes
+// Contact and response (docs/model/submodels/discovery-contact.md): each active offender account makes
 // Poisson-many attempts per tick; each attempt discovers a candidate, passes
 // (or is stopped by) the contact controls, and the minor responds.
 //

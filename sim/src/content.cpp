@@ -1,4 +1,4 @@
-// Abuse material (MODEL.md 4.6): items and their copies on platform surfaces.
+// Abuse material (docs/model/submodels/material.md): items and their copies on platform surfaces.
 //
 // An item is a distinct image or video, `known` once its hash is in the shared
 // list. Exploitation creates new items; distributor accounts upload new items,

@@ -1,4 +1,4 @@
-// Detection that is not tied to one upload (MODEL.md 4.7): behavioural risk
+// Detection that is not tied to one upload (docs/model/submodels/detection.md): behavioural risk
 // scoring of offender accounts, false positives of every detector over the
 // benign volume (drawn in aggregate), and how visible a platform's detection
 // is to offenders choosing where to operate.

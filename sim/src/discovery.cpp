@@ -1,4 +1,4 @@
-// Discovery: how an offender account finds candidate minors (MODEL.md 4.2).
+// Discovery: how an offender account finds candidate minors (docs/model/submodels/discovery-contact.md).
 //
 // Channels, each gated by controls:
 //   friend suggestions  friends of a minor the account is already connected

@@ -1,4 +1,4 @@
-// Enforcement helpers (MODEL.md 4.10): the review queue's front door, wrongful
+// Enforcement helpers (docs/model/submodels/review-enforcement.md): the review queue's front door, wrongful
 // actions against ordinary users with appeals, and cross-platform signal
 // sharing between participating platforms.
 #include "safesim/rng.hpp"

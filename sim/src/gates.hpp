@@ -1,4 +1,4 @@
-// The contact gates, written once (MODEL.md 4.3): what a platform's DM and
+// The contact gates, written once (docs/model/submodels/discovery-contact.md): what a platform's DM and
 // contact controls do to someone reaching a minor it believes is under 18.
 //
 // Two paths use them and must agree, because legit_contacts_blocked (the main

@@ -1,4 +1,4 @@
-// Dyad progression (MODEL.md 4.5): engaged -> trust -> isolation ->
+// Dyad progression (docs/model/submodels/dyads.md): engaged -> trust -> isolation ->
 // solicitation -> exploited, in continuous time.
 //
 // In each open stage a dyad faces competing hazards (per hour):
@@ -15,7 +15,7 @@
 // dyad, except that sextortion demands repeat with probability repeat_prob.
 // A ban closes the account's dyads still on the platform; moved ones go on.
 //
-// Harvested images (download_restrictions, MODEL.md section 5). A sextortion
+// Harvested images (download_restrictions, docs/model/submodels). A sextortion
 // offender who can save a minor's public images has leverage without asking
 // for anything: threats to spread manipulated versions of them (FBI public
 // service announcement, June 2023). When a sextortion dyad opens on a profile

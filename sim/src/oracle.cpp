@@ -1,4 +1,4 @@
-// Analytic oracle of the dyad process (MODEL.md section 7): the embedded jump
+// Analytic oracle of the dyad process (docs/model/submodels/oracle.md): the embedded jump
 // chain of the absorbing continuous-time Markov chain run by grooming.cpp,
 // solved with the fundamental matrix, and its mixture over the declared
 // dimensions (education, encryption, harvested images, supervision: kMixture)

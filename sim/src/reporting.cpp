@@ -1,4 +1,4 @@
-// User reporting with friction (MODEL.md 4.8).
+// User reporting with friction (docs/model/submodels/reporting.md).
 //
 // A minor who sets out to report completes each step with probability
 // `response.step_completion`, so completion = step_completion ^ steps, where
@@ -8,7 +8,7 @@
 // completed or abandoned, counts as reporting effort. Completed reports enter
 // the platform's review queue after its delay.
 //
-// Trusted flaggers (MODEL.md section 5, "trusted-flagger channel"; EU DSA
+// Trusted flaggers (docs/model/submodels, "trusted-flagger channel"; EU DSA
 // Art. 22). Hotlines such as the IWF search public surfaces for abuse
 // material themselves, whatever the platform does: content.cpp gives every
 // live copy in a group a hazard content.trusted_flagger_find_per_day of being

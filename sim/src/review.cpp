@@ -1,4 +1,4 @@
-// Review queue and enforcement (MODEL.md 4.9-4.10).
+// Review queue and enforcement (docs/model/submodels/review-enforcement.md).
 //
 // Each platform reviews two priority classes: child-safety items (reports
 // from minors, parents and bystanders, detector flags, and trusted flaggers'

@@ -1,4 +1,4 @@
-// The run loop. The step order of MODEL.md section 4 is written once, in two
+// The run loop. The step order of docs/model/process.md is written once, in two
 // adjacent functions: step_day() runs the day-level stages (timeline, returns
 // and arrivals before the ticks; signals, clearinghouse, metrics and risk
 // assessment after them) around step_tick()'s stages, which run every tick.
@@ -289,7 +289,7 @@ void end_of_day_metrics(State& s) {
   eco[idx(Metric::underage_removed)] = removed_all;
 }
 
-/// One tick, in the order of MODEL.md section 4. Timeline and ban returns run
+/// One tick, in the order of docs/model/process.md. Timeline and ban returns run
 /// at the start of each day (in run()).
 void step_tick(State& s);
 

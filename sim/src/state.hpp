@@ -428,7 +428,7 @@ struct State {
   }
 };
 
-// ---- stages, one file each (called in the order of MODEL.md section 4 by simulation.cpp)
+// ---- stages, one file each (called in the order of docs/model/process.md by simulation.cpp)
 void build_population(State& s);
 void build_platforms(State& s);   // membership and declared ages (no control but minimum_age)
 void finish_platforms(State& s);  // believed ages and settings from the controls

@@ -1,4 +1,4 @@
-// Science tests of the core model (MODEL.md section 7): conservation,
+// Science tests of the core model (docs/validation.md): conservation,
 // determinism, and monotonicity as paired comparisons with common random
 // numbers (same seeds, one control changed).
 #include <gtest/gtest.h>

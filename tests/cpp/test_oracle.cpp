@@ -1,4 +1,4 @@
-// Analytic oracle of the dyad process (MODEL.md section 7): unit checks of the
+// Analytic oracle of the dyad process (docs/model/submodels/oracle.md): unit checks of the
 // solver, agreement of the simulation with it in the analytic configuration
 // (one offender type, no bans, no repeats, fast dynamics), and both moving
 // the same way when a control changes.

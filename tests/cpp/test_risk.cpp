@@ -1,4 +1,4 @@
-// Risk assessment (MODEL.md section 5, "Platform behaviour"): a platform that
+// Risk assessment (docs/model/submodels, "Platform behaviour"): a platform that
 // measures its own risk switches to its risk response when the measured rate
 // crosses a threshold on a review cycle; one that measures nothing never does.
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 """Property-based tests of the Python API with random but valid scenarios
-(hypothesis): no crash, and the invariants of MODEL.md section 7 hold for any
+(hypothesis): no crash, and the invariants of docs/validation.md hold for any
 combination of controls and behavioural parameters."""
 
 from __future__ import annotations

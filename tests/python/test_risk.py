@@ -1,4 +1,4 @@
-"""Risk assessment through the Python API (MODEL.md section 5, "Platform behaviour").
+"""Risk assessment through the Python API (docs/model/submodels, "Platform behaviour").
 
 scenarios/risk_assessment.yaml gives two platforms the same quarterly risk
 assessment (detections per 1,000 members) and the same response; one has

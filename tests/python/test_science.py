@@ -1,4 +1,4 @@
-"""Science tests of the model through the Python API (MODEL.md section 7).
+"""Science tests of the model through the Python API (docs/validation.md).
 
 Every direction is a paired comparison with common random numbers: the two
 scenarios run on the same seeds and differ in one control, and the test

@@ -60,7 +60,7 @@ def test_morris_driver_first_and_ignored_parameter_zero(morris: ss.SensitivityRe
     assert idx.loc[SHARE, "mu_star"] > 5 * idx.loc[SHARE, "mu_star_noise"]
     assert idx.loc[SHARE, "mu_star"] - idx.loc[SHARE, "mu_star_conf"] > idx.loc[STEPS, "mu_star"]
     assert idx.loc[INERT, ["mu_star", "mu_star_conf", "sigma", "mu_star_noise"]].tolist() == [0, 0, 0, 0]
-    # More reporting steps: fewer reports (MODEL.md section 7), the top driver of user_reports.
+    # More reporting steps: fewer reports (docs/validation.md), the top driver of user_reports.
     reports = _by_param(morris, "user_reports")
     assert reports.index[0] == STEPS
     assert reports.loc[STEPS, "mu"] == pytest.approx(-reports.loc[STEPS, "mu_star"])  # every step: fewer reports

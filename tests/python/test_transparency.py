@@ -1,4 +1,4 @@
-"""The transparency view (MODEL.md section 6): published figures beside ground truth, per platform."""
+"""The transparency view (docs/model/design-concepts.md): published figures beside ground truth, per platform."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ plus a list of expectations::
 
     expect:
       - name: teen defaults cut contact       # optional; default built from the fields
-        metric: minors_contacted_per_1k       # MODEL.md section 6 (`safesim metrics`)
+        metric: minors_contacted_per_1k       # docs/model/design-concepts.md (`safesim metrics`)
         platform: main                        # optional; default the ecosystem
         relation: "<"                         # <, <=, >, >=, within
         reference: small_baseline.yaml        # optional; relative to this file, or an installed name

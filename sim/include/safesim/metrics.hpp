@@ -1,4 +1,4 @@
-// safesim: output metrics. Names are part of the interface (MODEL.md section 6).
+// safesim: output metrics. Names are part of the interface (docs/model/design-concepts.md).
 //
 // A metric is either a flow (counted per day; the run total is the sum over
 // days, or a distinct count for the `minors_*` metrics), a level (a stock

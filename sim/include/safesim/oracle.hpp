@@ -1,4 +1,4 @@
-// safesim: analytic oracle of the dyad process (MODEL.md section 7).
+// safesim: analytic oracle of the dyad process (docs/model/submodels/oracle.md).
 //
 // With bans switched off (review capacity 0), a dyad is an absorbing
 // continuous-time Markov chain with the hazards of sim/src/grooming.cpp:

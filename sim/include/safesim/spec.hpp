@@ -1,6 +1,6 @@
 // safesim: scenario description as plain spec structs with defaults.
 //
-// The structs are the model's parameters (MODEL.md section 5). One function
+// The structs are the model's parameters (docs/model/submodels). One function
 // template per struct, `describe(V&, T&)`, lists every field once with its
 // key, kind, unit, meaning and source. Every consumer walks that one list:
 //   - the YAML loader (the only translation unit that includes yaml-cpp) sets
@@ -113,9 +113,9 @@ void describe(V& v, VulnerabilitySpec& s) {
 template <class V>
 void describe(V& v, PopulationSpec& s) {
   v.value("users", s.users,
-          {Kind::count, "users", "number of synthetic users in the population", "MODEL.md section 9", 1, 2e9});
+          {Kind::count, "users", "number of synthetic users in the population", "docs/model/initialization.md", 1, 2e9});
   v.value("minor_share", s.minor_share,
-          {Kind::prob, "share", "share of users under 18", "MODEL.md section 9 (20% minors)"});
+          {Kind::prob, "share", "share of users under 18", "docs/model/initialization.md (20% minors)"});
   v.value("youngest_age", s.youngest_age,
           {Kind::integer, "years",
            "youngest age in the population (children below a platform's minimum age exist and may lie)", kAssumption, 5,
@@ -154,7 +154,7 @@ template <class V>
 void describe(V& v, GraphSpec& s) {
   v.value(
       "mean_degree", s.mean_degree,
-      {Kind::rate, "ties per user", "mean number of social ties per user", "MODEL.md section 9 (about 50)", 0, 5000});
+      {Kind::rate, "ties per user", "mean number of social ties per user", "docs/model/initialization.md (about 50)", 0, 5000});
   v.value("class_size", s.class_size,
           {Kind::count, "users", "size of an age-assortative community (a school class, or an adult peer circle)",
            kAssumption, 2, 100000});
@@ -302,7 +302,7 @@ void describe(V& v, OffenderTypeSpec& s) {
        "Meta 2025 (3.7 linked accounts per removed account); Meta 2024 (about 125 per sextortion operator)", 1, 10000});
   v.value("contacts_per_day", s.contacts_per_day,
           {Kind::rate, "attempts per account-day", "contact attempts to candidate minors per active account per day",
-           "assumption (weakly grounded, MODEL.md section 8)", 0, 1e5});
+           "assumption (weakly grounded, docs/validation.md)", 0, 1e5});
   v.value("max_open_dyads", s.max_open_dyads,
           {Kind::count, "dyads", "most open dyads an account keeps at once; it stops hunting when full", kAssumption, 1,
            1e6});
@@ -338,7 +338,7 @@ void describe(V& v, OffenderTypeSpec& s) {
            "NCMEC (sextortion repeats after payment)"});
   v.value("reentry_prob", s.reentry_prob,
           {Kind::prob, "probability", "probability a banned account comes back as a new account (ban evasion)",
-           "assumption (weakly grounded, MODEL.md section 8)"});
+           "assumption (weakly grounded, docs/validation.md)"});
   v.value("reentry_delay_days", s.reentry_delay_days,
           {Kind::rate, "days", "mean delay before a banned offender returns with a new account", kAssumption, 0, 1e5});
 }
@@ -347,17 +347,17 @@ template <class V>
 void describe(V& v, OffendersSpec& s) {
   v.value(
       "share_of_adults", s.share_of_adults,
-      {Kind::prob, "share", "share of adult users who are offenders", "MODEL.md section 9 (0.5%); weakly grounded"});
+      {Kind::prob, "share", "share of adult users who are offenders", "docs/model/initialization.md (0.5%); weakly grounded"});
   v.value("arrivals_per_year", s.arrivals_per_year,
           {Kind::rate, "per year",
            "new offenders arriving per year, as a share of the offenders at day 0 (turnover; without it bans deplete "
            "the offender population)",
-           "assumption (weakly grounded, MODEL.md section 8)", 0, 100});
+           "assumption (weakly grounded, docs/validation.md)", 0, 100});
   v.value("risk_aversion", s.risk_aversion,
           {Kind::rate, "1",
            "how strongly offenders avoid platforms with visible detection when choosing where to open accounts (0 = go "
            "only where the children are)",
-           "assumption (adaptation, MODEL.md section 2)", 0, 100});
+           "assumption (adaptation, docs/model/entities.md)", 0, 100});
   v.group("detection_visibility", [&] {
     auto& w = s.detection_visibility;
     const char* unit = "weight";
@@ -461,7 +461,7 @@ struct EnforcementSpec {
   double linkage_detection = 0.1;
 };
 
-// Detection (MODEL.md 4.7). Content detectors read only surfaces the platform
+// Detection (docs/model/submodels/detection.md). Content detectors read only surfaces the platform
 // can see: end-to-end encrypted messages are invisible unless client-side
 // scanning is on. Rates of false positives are per million benign items.
 struct HashMatchingSpec {
@@ -501,7 +501,7 @@ struct SignalSharingSpec {
   double recall = 0.5;
   double precision = 0.95;
 };
-/// A platform's own risk assessment (MODEL.md section 5, "Platform behaviour"):
+/// A platform's own risk assessment (docs/model/submodels, "Platform behaviour"):
 /// every `cycle_days` it looks at what it measured over the cycle, per 1,000
 /// members, and when that crosses `threshold_per_1k` it switches to its risk
 /// response (the platform-level `risk_response`: a policy bundle and keys),
@@ -598,7 +598,7 @@ void describe(V& v, ControlsSpec& c) {
           {Kind::boolean, "",
            "minors cannot livestream to strangers: removes the livestream share of public-content discovery "
            "(response.livestream_share)",
-           "MODEL.md section 5; Ofcom children's codes"});
+           "docs/model/submodels; Ofcom children's codes"});
   v.value("download_restrictions", c.download_restrictions,
           {Kind::boolean, "",
            "other accounts cannot download minors' images: removes the sextortion leverage of harvested images "
@@ -655,7 +655,7 @@ void describe(V& v, ControlsSpec& c) {
     auto& s = c.education;
     v.value("uptake", s.uptake,
             {Kind::prob, "share", "share of minors (and their parents) reached by a safety education campaign",
-             "assumption; MODEL.md section 5"});
+             "assumption; docs/model/submodels"});
     v.value("accept_factor", s.accept_factor,
             {Kind::prob, "multiplier", "reply multiplier for an educated minor contacted by a stranger", kAssumption});
     v.value("block_factor", s.block_factor,
@@ -824,7 +824,7 @@ void describe(V& v, ControlsSpec& c) {
              "share of accounts sent to review that are offenders (the rest are benign, in aggregate)", kAssumption});
   });
   v.value("e2ee_share", c.e2ee_share,
-          {Kind::prob, "share", "share of direct messages that are end-to-end encrypted", "MODEL.md section 2"});
+          {Kind::prob, "share", "share of direct messages that are end-to-end encrypted", "docs/model/entities.md"});
   v.value("client_side_scanning", c.client_side_scanning,
           {Kind::boolean, "", "content detectors also run on end-to-end encrypted messages, on the device",
            "eSafety 2024 standards (alternatives under encryption)"});
@@ -891,7 +891,7 @@ struct PlatformSpec {
 
 template <class V>
 void describe(V& v, PlatformSpec& p) {
-  v.value("kind", p.kind, {Kind::choice, "", "kind of service", "MODEL.md section 2"});
+  v.value("kind", p.kind, {Kind::choice, "", "kind of service", "docs/model/entities.md"});
   v.value("user_share", p.user_share,
           {Kind::prob, "share", "share of the population with an account here", kAssumption});
   v.group("controls", [&] { describe(v, p.controls); });
@@ -1213,10 +1213,10 @@ void describe(V& v, ScenarioSpec& s) {
   v.value("description", s.description, {Kind::text, "", "what the scenario represents", "user"});
   v.value("seed", s.seed, {Kind::count, "", "base random seed (replicate r uses seed + r)", "user", 0, 9.0e15});
   v.value("horizon_days", s.horizon_days,
-          {Kind::count, "days", "simulated days", "MODEL.md section 3 (365)", 1, static_cast<double>(kMaxHorizonDays)});
+          {Kind::count, "days", "simulated days", "docs/model/entities.md (365)", 1, static_cast<double>(kMaxHorizonDays)});
   v.value("dt_hours", s.dt_hours,
           {Kind::rate, "hours", "tick length for discovery and contact; dyads run in continuous time (must divide 24)",
-           "MODEL.md section 3", 0.25, 24});
+           "docs/model/entities.md", 0.25, 24});
   v.group("population", [&] { describe(v, s.population); });
   v.group("graph", [&] { describe(v, s.graph); });
   v.group("offenders", [&] { describe(v, s.offenders); });
@@ -1227,7 +1227,7 @@ void describe(V& v, ScenarioSpec& s) {
   v.group("clearinghouse", [&] { describe(v, s.clearinghouse); });
 }
 
-/// Default offender types (MODEL.md section 2).
+/// Default offender types (docs/model/entities.md).
 inline OffendersSpec::OffendersSpec() {
   // groomer: OffenderTypeSpec's member defaults.
   sextortion.share = 0.03;
