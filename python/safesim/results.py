@@ -478,7 +478,8 @@ class Comparison(_Arms):
 
     def to_html(self, title: str = "", question: str = "") -> str:
         """A self-contained HTML brief: what differs, paired effects in words and tables, funnel,
-        frontier, time series, transparency view, sources and provenance (:mod:`safesim.report`)."""
+        frontier, time series, transparency view, sources and provenance (:mod:`safesim.report`).
+        """
         from safesim.report import comparison_html
 
         return comparison_html(self, title=title, question=question)
