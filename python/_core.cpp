@@ -232,7 +232,8 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("spec"), py::arg("platform") = 0, py::arg("offender_type") = 0,
       py::arg("shares") = safesim::MixtureShares{},
-      "Analytic per-dyad outcome (absorbing Markov chain, docs/model/submodels/oracle.md) for one platform and offender "
+      "Analytic per-dyad outcome (absorbing Markov chain, docs/model/submodels/oracle.md) for one platform and "
+      "offender "
       "type (0 groomer, 1 sextortion, 2 distributor); shares: mixture shares by name (see dyad_mixture), "
       "e.g. {'public_share': 0.7}; a share not given takes its default.");
   m.def(

@@ -112,8 +112,9 @@ void describe(V& v, VulnerabilitySpec& s) {
 
 template <class V>
 void describe(V& v, PopulationSpec& s) {
-  v.value("users", s.users,
-          {Kind::count, "users", "number of synthetic users in the population", "docs/model/initialization.md", 1, 2e9});
+  v.value(
+      "users", s.users,
+      {Kind::count, "users", "number of synthetic users in the population", "docs/model/initialization.md", 1, 2e9});
   v.value("minor_share", s.minor_share,
           {Kind::prob, "share", "share of users under 18", "docs/model/initialization.md (20% minors)"});
   v.value("youngest_age", s.youngest_age,
@@ -152,9 +153,9 @@ struct GraphSpec {
 
 template <class V>
 void describe(V& v, GraphSpec& s) {
-  v.value(
-      "mean_degree", s.mean_degree,
-      {Kind::rate, "ties per user", "mean number of social ties per user", "docs/model/initialization.md (about 50)", 0, 5000});
+  v.value("mean_degree", s.mean_degree,
+          {Kind::rate, "ties per user", "mean number of social ties per user",
+           "docs/model/initialization.md (about 50)", 0, 5000});
   v.value("class_size", s.class_size,
           {Kind::count, "users", "size of an age-assortative community (a school class, or an adult peer circle)",
            kAssumption, 2, 100000});
@@ -345,9 +346,9 @@ void describe(V& v, OffenderTypeSpec& s) {
 
 template <class V>
 void describe(V& v, OffendersSpec& s) {
-  v.value(
-      "share_of_adults", s.share_of_adults,
-      {Kind::prob, "share", "share of adult users who are offenders", "docs/model/initialization.md (0.5%); weakly grounded"});
+  v.value("share_of_adults", s.share_of_adults,
+          {Kind::prob, "share", "share of adult users who are offenders",
+           "docs/model/initialization.md (0.5%); weakly grounded"});
   v.value("arrivals_per_year", s.arrivals_per_year,
           {Kind::rate, "per year",
            "new offenders arriving per year, as a share of the offenders at day 0 (turnover; without it bans deplete "
@@ -1212,8 +1213,9 @@ void describe(V& v, ScenarioSpec& s) {
   v.value("name", s.name, {Kind::text, "", "scenario name", "user"});
   v.value("description", s.description, {Kind::text, "", "what the scenario represents", "user"});
   v.value("seed", s.seed, {Kind::count, "", "base random seed (replicate r uses seed + r)", "user", 0, 9.0e15});
-  v.value("horizon_days", s.horizon_days,
-          {Kind::count, "days", "simulated days", "docs/model/entities.md (365)", 1, static_cast<double>(kMaxHorizonDays)});
+  v.value(
+      "horizon_days", s.horizon_days,
+      {Kind::count, "days", "simulated days", "docs/model/entities.md (365)", 1, static_cast<double>(kMaxHorizonDays)});
   v.value("dt_hours", s.dt_hours,
           {Kind::rate, "hours", "tick length for discovery and contact; dyads run in continuous time (must divide 24)",
            "docs/model/entities.md", 0.25, 24});
