@@ -34,7 +34,7 @@ import yaml
 
 from safesim import _core
 from safesim.results import ECOSYSTEM, PUBLISHED, paired_differences, summarize, transparency_view
-from safesim.scenario import scenarios_dir
+from safesim.scenario import flatten_keys, scenarios_dir
 
 if TYPE_CHECKING:
     from safesim.results import Comparison, Results
@@ -323,18 +323,9 @@ def effect_sentence(row: Mapping[str, Any], reference: str) -> str:
 
 
 # ------------------------------------------------------------------ scenario differences
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict) and data:
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: data}
-
-
 def scenario_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Resolved values that differ between two scenarios' plain data (name and description left out)."""
-    fa, fb = _flatten(dict(a)), _flatten(dict(b))
+    fa, fb = flatten_keys(dict(a)), flatten_keys(dict(b))
     out = {}
     for key in [*fa, *(k for k in fb if k not in fa)]:
         if key in ("name", "description"):

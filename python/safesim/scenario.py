@@ -335,7 +335,7 @@ class Scenario:
         >>> base.diff(base.set("population.users", 2000))
         {'population.users': (10000, 2000)}
         """
-        a, b = _flatten(self._data), _flatten(other._data)
+        a, b = flatten_keys(self._data), flatten_keys(other._data)
         out: dict[str, tuple[Any, Any]] = {}
         for key in [*a, *(k for k in b if k not in a)]:
             va, vb = a.get(key), b.get(key)
@@ -371,12 +371,12 @@ class Scenario:
         return f"Scenario({source!r}{extra})"
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+def flatten_keys(data: Any, prefix: str = "") -> dict[str, Any]:
     """Nested dicts as ``{dotted.key: leaf}``; lists and scalars are leaves."""
     if isinstance(data, dict) and data:
         out: dict[str, Any] = {}
         for key, value in data.items():
-            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+            out.update(flatten_keys(value, f"{prefix}.{key}" if prefix else str(key)))
         return out
     return {prefix: data}
 

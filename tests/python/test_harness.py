@@ -173,9 +173,10 @@ def test_paired_reference_uses_the_same_seeds(tmp_path: Path) -> None:
 
 
 def test_inconclusive_and_strict(tmp_path: Path) -> None:
-    # A tiny budget on a noisy metric with the threshold at its mean cannot decide.
+    # A tiny budget on a noisy metric with the threshold at its mean (41.0 over 200
+    # replicates of small_baseline) cannot decide.
     path = write_check(
-        tmp_path, "- metric: minors_contacted\n  relation: '<'\n  threshold: 34\n  budget: 10\n  batch: 10"
+        tmp_path, "- metric: minors_contacted\n  relation: '<'\n  threshold: 41\n  budget: 10\n  batch: 10"
     )
     results = run_checks([path])
     (r,) = results[0].results
@@ -263,7 +264,7 @@ def test_cli_errors_exit_2(tmp_path: Path) -> None:
 
 
 def test_junit_strict_inconclusive_is_an_error(tmp_path: Path) -> None:
-    path = write_check(tmp_path, "- metric: minors_contacted\n  relation: '<'\n  threshold: 34\n  budget: 10")
+    path = write_check(tmp_path, "- metric: minors_contacted\n  relation: '<'\n  threshold: 41\n  budget: 10")
     results = run_checks([path])
     for strict, tag in ((False, "skipped"), (True, "error")):
         root = junit_xml(results, strict=strict).getroot()

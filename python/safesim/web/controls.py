@@ -20,7 +20,7 @@ import yaml
 
 from safesim import _core
 from safesim.report import parameter_info
-from safesim.scenario import scenarios_dir
+from safesim.scenario import flatten_keys, scenarios_dir
 
 __all__ = ["Control", "Group", "check_upload", "form_overrides", "groups", "installed_bundles"]
 
@@ -138,18 +138,9 @@ def installed_bundles() -> dict[str, str]:
     return out
 
 
-def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict) and data:
-        out: dict[str, Any] = {}
-        for k, v in data.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out
-    return {prefix: data}
-
-
 def current_values(resolved: dict[str, Any], platform: str) -> dict[str, Any]:
     """The value of each control in a resolved scenario, platform keys from ``platform``."""
-    flat = flatten(resolved)
+    flat = flatten_keys(resolved)
     out = {}
     for key in controls():
         real = key.replace("<name>", platform, 1) if key.startswith(PLATFORM) else key
