@@ -89,16 +89,18 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
     return;
   }
   if (u_block < p_block) {
+    s.add(p, Metric::minor_blocks, 1);
+    mark_reached(s, p, m, blocked_offender);
     ++s.accounts.flags[a];
     add_risk(s, a, RiskEvent::flag, hour);
     s.blocked_pairs.insert((static_cast<std::uint64_t>(s.accounts.key[a]) << 32) | user);
     if (c.reporting.combined_block_report && u_combined < r.combined_report_share) {
       s.add(p, Metric::reporting_effort, 1);
-      file_report(s, p, a, hour);
+      file_report(s, p, a, m, hour);
     }
     return;
   }
-  if (u_intent < p_intent) start_report(s, p, a, hour, d);
+  if (u_intent < p_intent) start_report(s, p, a, m, hour, d);
 }
 
 /// Does a sextortion offender save the minor's images when the dyad opens?

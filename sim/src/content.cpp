@@ -154,6 +154,7 @@ void view_material(State& s, double t_end) {
       if (d.uniform() < 1.0 - std::exp(-hazard)) {
         s.add(p, Metric::user_reports, 1);
         s.add(p, Metric::child_safety_reports, 1);
+        s.add(p, Metric::bystander_reports, 1);
         s.add(p, Metric::reporting_effort, report_steps(s, ps));
         queue_review(s, p, {until, k, 1, ItemKind::copy, Channel::user_report}, true);
       }

@@ -181,7 +181,7 @@ bool fire_event(State& s, std::size_t i) {
     return false;
   }
   s.add(p, Metric::dyads_reported, 1);
-  file_report(s, p, a, hour);
+  file_report(s, p, a, D.minor[i], hour);
   close_dyad(s, i);
   return false;
 }

@@ -24,7 +24,9 @@
 // platform, rather than as a faster review of bystander reports, keeps the
 // channel's effect where the Article puts it: on the speed of action, not on
 // how much is found.
+#include <array>
 #include <cmath>
+#include <optional>
 
 #include "state.hpp"
 
@@ -51,7 +53,7 @@ double report_intent_factor(const State& s, const PlatformSpec& p, bool supervis
   return f;
 }
 
-void start_report(State& s, std::size_t p, std::uint32_t account, double hour, rng::Draw& d) {
+void start_report(State& s, std::size_t p, std::uint32_t account, std::uint32_t minor, double hour, rng::Draw& d) {
   const PlatformSpec& spec = *s.platforms[p].spec;
   const int steps = report_steps(s, spec);
   const double c = s.spec->response.step_completion;
@@ -65,12 +67,14 @@ void start_report(State& s, std::size_t p, std::uint32_t account, double hour, r
     }
   }
   s.add(p, Metric::reporting_effort, taken);
-  if (completed) file_report(s, p, account, hour);
+  if (completed) file_report(s, p, account, minor, hour);
 }
 
-void file_report(State& s, std::size_t p, std::uint32_t account, double hour) {
+void file_report(State& s, std::size_t p, std::uint32_t account, std::uint32_t minor, double hour) {
   s.add(p, Metric::user_reports, 1);
   s.add(p, Metric::child_safety_reports, 1);
+  s.add(p, Metric::minor_reports, 1);
+  mark_reached(s, p, minor, reported_offender);
   ++s.accounts.flags[account];
   add_risk(s, account, RiskEvent::flag, hour);
   queue_review(s, p, {hour, account, 1, ItemKind::account, Channel::user_report}, true);
@@ -92,35 +96,27 @@ void flagger_notice(State& s, std::size_t p, std::uint32_t copy, double hour) {
 }
 
 void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
+  // The distinct-minors metric each mark counts in, if any (trust and
+  // isolation are tracked for moves but not published).
+  static constexpr std::array<std::optional<Metric>, 8> kCounts = {Metric::minors_contacted,
+                                                                   Metric::minors_engaged,
+                                                                   std::nullopt,
+                                                                   std::nullopt,
+                                                                   Metric::minors_solicited,
+                                                                   Metric::minors_exploited,
+                                                                   Metric::minors_blocking,
+                                                                   Metric::minors_reporting};
   const auto bit = static_cast<std::uint8_t>(1u << stage);
+  const std::optional<Metric> metric = kCounts[stage];
   PlatformState& P = s.platforms[p];
-  Metric metric;
-  switch (stage) {
-    case contacted:
-      metric = Metric::minors_contacted;
-      break;
-    case engaged:
-      metric = Metric::minors_engaged;
-      break;
-    case solicitation:
-      metric = Metric::minors_solicited;
-      break;
-    case exploited:
-      metric = Metric::minors_exploited;
-      break;
-    default:
-      metric = Metric::minors_contacted;
-      break;
-  }
-  const bool counted = stage == contacted || stage == engaged || stage == solicitation || stage == exploited;
   if ((P.reached[m] & bit) == 0) {
     P.reached[m] |= bit;
-    if (counted) s.m(p, metric) += 1;
+    if (metric) s.m(p, *metric) += 1;
   }
   const std::uint32_t user = P.user[m];
   if ((s.pop.reached[user] & bit) == 0) {
     s.pop.reached[user] |= bit;
-    if (counted) s.metrics.row(0, s.day)[idx(metric)] += 1;
+    if (metric) s.metrics.row(0, s.day)[idx(*metric)] += 1;
   }
 }
 

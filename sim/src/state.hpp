@@ -74,8 +74,19 @@ inline AgeBand band_of(int age) {
   return adult;
 }
 
-/// Stages a minor can reach; bit i of a `reached` mask = stage i reached.
-enum Stage : std::uint8_t { contacted = 0, engaged = 1, trust = 2, isolation = 3, solicitation = 4, exploited = 5 };
+/// Stages a minor can reach; bit i of a `reached` mask = stage i reached. The
+/// last two are not dyad stages but what a minor did: blocked or reported an
+/// offender account at least once (distinct minors, like the stages).
+enum Stage : std::uint8_t {
+  contacted = 0,
+  engaged = 1,
+  trust = 2,
+  isolation = 3,
+  solicitation = 4,
+  exploited = 5,
+  blocked_offender = 6,
+  reported_offender = 7
+};
 
 /// The whole population (all platforms). 14 bytes per user.
 struct Population {
@@ -464,9 +475,11 @@ void assess_risk(State& s);
 // ---- shared helpers
 std::uint32_t discover(const State& s, std::uint32_t account, rng::Draw& d);
 std::uint32_t mutual_connections(const State& s, std::uint32_t account, std::uint32_t local_minor);
-void file_report(State& s, std::size_t platform, std::uint32_t account, double hour);
+/// A minor's completed report about an offender account (minor: local index on the platform).
+void file_report(State& s, std::size_t platform, std::uint32_t account, std::uint32_t minor, double hour);
 /// A minor sets out to report: completes with report_completion(), effort counted either way.
-void start_report(State& s, std::size_t platform, std::uint32_t account, double hour, rng::Draw& d);
+void start_report(State& s, std::size_t platform, std::uint32_t account, std::uint32_t minor, double hour,
+                  rng::Draw& d);
 /// Draw the time of dyad i's next event from its current stage's hazards.
 void schedule_dyad(State& s, std::size_t i);
 void ban_account(State& s, std::uint32_t account, Channel channel);

@@ -427,3 +427,33 @@ TEST(Model, ExposureOffAllPlatformsStaysWithThePlatformLeft) {
   EXPECT_LT(off, out.total(Metric::exposure_days, 1));
   EXPECT_DOUBLE_EQ(off, out.total(Metric::exposure_days_off_platform));
 }
+
+// Minors' responses, counted: blocks and reports by minors, reports by
+// bystanders, and the distinct minors who blocked or reported.
+TEST(Model, MinorsResponsesAddUpToTheReportsAndStayWithinTheContacted) {
+  ScenarioSpec s = small();
+  s.platforms[0].controls.reporting.combined_block_report = true;
+  for (std::uint64_t seed : {21u, 22u}) {
+    const RunOutput out = run(s, seed);
+    for (std::size_t scope = 0; scope < out.scopes(); ++scope) {
+      EXPECT_EQ(out.total(Metric::child_safety_reports, scope),
+                out.total(Metric::minor_reports, scope) + out.total(Metric::bystander_reports, scope));
+      EXPECT_GE(out.total(Metric::minor_blocks, scope), out.total(Metric::minors_blocking, scope));
+      EXPECT_GE(out.total(Metric::minor_reports, scope), out.total(Metric::minors_reporting, scope));
+      EXPECT_LE(out.total(Metric::minors_blocking, scope), out.total(Metric::minors_contacted, scope));
+      EXPECT_LE(out.total(Metric::minors_reporting, scope), out.total(Metric::minors_contacted, scope));
+    }
+    EXPECT_GT(out.total(Metric::minors_blocking), 0);
+    EXPECT_GT(out.total(Metric::minors_reporting), 0);
+  }
+}
+
+TEST(Model, MoreBlockingMoreMinorsBlockingMoreFrictionFewerReporting) {
+  ScenarioSpec base = small(), blocky = small(), hard = small();
+  blocky.response.block_prob = 0.4;
+  hard.platforms[0].controls.reporting.steps = 10;
+  const Paired blocking = paired(base, blocky, Metric::minors_blocking);
+  EXPECT_GT(blocking.mean - blocking.half_width, 0) << blocking.mean << " +- " << blocking.half_width;
+  const Paired reporting = paired(base, hard, Metric::minors_reporting);
+  EXPECT_LT(reporting.mean + reporting.half_width, 0) << reporting.mean << " +- " << reporting.half_width;
+}

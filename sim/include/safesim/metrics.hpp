@@ -61,6 +61,12 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(user_reports, flow, "reports", "user reports filed (completed)")                                                   \
   X(child_safety_reports, flow, "reports",                                                                             \
     "user reports about offender accounts or abuse material (the child-safety category of user_reports)")              \
+  X(minor_reports, flow, "reports", "reports by minors about an offender account that contacted them (completed)")     \
+  X(bystander_reports, flow, "reports", "reports by people who saw abuse material in a group (completed)")             \
+  X(minor_blocks, flow, "blocks", "offender accounts blocked by a minor they contacted")                               \
+  X(minors_blocking, flow, "minors", "distinct minors who blocked an offender account at least once")                  \
+  X(minors_reporting, flow, "minors",                                                                                  \
+    "distinct minors who completed a report about an offender account at least once")                                  \
   X(trusted_flagger_reports, flow, "notices", "trusted flaggers' notices of abuse-material copies")                    \
   X(reports_actioned, flow, "reports", "reports that led to an action after review")                                   \
   X(review_backlog, level, "reports", "reports waiting for review at the end of the day")                              \
