@@ -58,6 +58,7 @@ void upload_copy(State& s, std::uint32_t a, std::uint32_t item, double hour, rng
   const double u_list = d.uniform(), u_edit = d.uniform(), u_detect = d.uniform();
   const std::uint32_t k = C.push({.item = item,
                                   .account = a,
+                                  .seq = s.accounts.uploads[a]++,
                                   .platform = static_cast<std::uint16_t>(p),
                                   .in_group = static_cast<std::uint8_t>(group ? 1 : 0),
                                   .known_at_upload = s.items.known[item],
@@ -129,7 +130,9 @@ void view_material(State& s, double t_end) {
     const double until = std::min(t_end, C.expire_hour[k]);
     const double from = C.last_hour[k];
     const double span = std::max(0.0, until - from);
-    rng::Draw d(s.seed, streams::views, k, s.tick);
+    // Keyed by the copy's stable id (uploader, its n-th upload), not its index:
+    // a copy removed earlier in one scenario does not move the others' draws.
+    rng::Draw d(s.seed, streams::views, s.accounts.key[C.account[k]], s.tick, 2 * C.seq[k]);
     const double rate = C.in_group[k] ? cs.views_per_day_group : cs.views_per_day_message;
     s.add(p, Metric::abuse_material_views, static_cast<double>(d.poisson(rate * span / 24.0)));
     C.last_hour[k] = until;
@@ -161,7 +164,7 @@ void view_material(State& s, double t_end) {
     }
     // Trusted flaggers search public surfaces: one notice per copy, at an exponential time.
     if (C.in_group[k] && !C.flagged[k] && cs.trusted_flagger_find_per_day > 0 && span > 0) {
-      rng::Draw f(s.seed, streams::trusted_flagger, k, s.tick);
+      rng::Draw f(s.seed, streams::trusted_flagger, s.accounts.key[C.account[k]], s.tick, 2 * C.seq[k]);
       const double found = from + f.exponential(cs.trusted_flagger_find_per_day / 24.0);
       if (found < until) {
         C.flagged[k] = 1;

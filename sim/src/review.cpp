@@ -102,10 +102,16 @@ double review_front(State& s, std::size_t p, ReviewQueue& q, double& budget, dou
   pop_front(q);
   budget -= 1.0;
   if (late) s.add(p, Metric::review_sla_breaches, 1);
-  if (item.kind == ItemKind::account)
-    review_account(s, p, item, d);
+  // An item about an offender account or a copy draws from its own key, so a
+  // queue that holds other items in another scenario does not change its fate.
+  const bool account = item.kind == ItemKind::account;
+  const std::uint32_t owner = account ? item.target : s.copies.account[item.target];
+  rng::Draw own(s.seed, streams::review_item, s.accounts.key[owner], s.tick,
+                account ? 0u : 2u + 2u * s.copies.seq[item.target]);
+  if (account)
+    review_account(s, p, item, own);
   else
-    review_copy(s, p, item, hour, d);
+    review_copy(s, p, item, hour, own);
   return 1;
 }
 

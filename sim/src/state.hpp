@@ -262,31 +262,32 @@ using GroupSlots = std::array<std::uint32_t, 4>;
 /// Offender accounts, append-only (a banned account stays, marked). The key
 /// is the account's stable RNG key (account_key()); `next_of_offender` links
 /// an offender's accounts in creation order (Offenders::first_account).
-#define SAFESIM_ACCOUNT_COLUMNS(X)                                                  \
-  X(std::uint32_t, key, 0)                                                          \
-  X(std::uint32_t, offender, 0)                                                     \
-  X(std::uint32_t, next_of_offender, kNone)                                         \
-  X(std::uint16_t, platform, 0)                                                     \
-  X(std::uint8_t, type, 0) /* 0 groomer, 1 sextortion, 2 distributor */             \
-  X(std::uint8_t, claimed_age, 0)                                                   \
-  X(std::uint8_t, believed_age, 0)                                                  \
-  X(std::uint8_t, banned, 0)                                                        \
-  X(std::uint8_t, hunting, 1)      /* 0 = only holds conversations moved here */    \
-  X(std::uint8_t, risk_flagged, 0) /* already sent to review by behavioural risk */ \
-  X(std::uint32_t, flags, 0)       /* blocks + reports from minors */               \
-  X(std::uint32_t, strikes, 0)                                                      \
-  X(std::uint32_t, requests_today, 0)                                               \
-  X(std::uint32_t, open_dyads, 0)                                                   \
-  X(std::int32_t, first_contact_day, -1) /* -1 = none yet */                        \
-  X(float, risk_score, 0.0f)             /* behavioural risk score */               \
-  X(GroupSlots, groups, (GroupSlots{kNone, kNone, kNone, kNone}))                   \
+#define SAFESIM_ACCOUNT_COLUMNS(X)                                                          \
+  X(std::uint32_t, key, 0)                                                                  \
+  X(std::uint32_t, offender, 0)                                                             \
+  X(std::uint32_t, next_of_offender, kNone)                                                 \
+  X(std::uint16_t, platform, 0)                                                             \
+  X(std::uint8_t, type, 0) /* 0 groomer, 1 sextortion, 2 distributor */                     \
+  X(std::uint8_t, claimed_age, 0)                                                           \
+  X(std::uint8_t, believed_age, 0)                                                          \
+  X(std::uint8_t, banned, 0)                                                                \
+  X(std::uint8_t, hunting, 1)      /* 0 = only holds conversations moved here */            \
+  X(std::uint8_t, risk_flagged, 0) /* already sent to review by behavioural risk */         \
+  X(std::uint32_t, flags, 0)       /* blocks + reports from minors */                       \
+  X(std::uint32_t, strikes, 0)                                                              \
+  X(std::uint32_t, requests_today, 0)                                                       \
+  X(std::uint32_t, open_dyads, 0)                                                           \
+  X(std::int32_t, first_contact_day, -1) /* -1 = none yet */                                \
+  X(std::uint32_t, uploads, 0)           /* copies uploaded so far (a copy's stable key) */ \
+  X(float, risk_score, 0.0f)             /* behavioural risk score */                       \
+  X(GroupSlots, groups, (GroupSlots{kNone, kNone, kNone, kNone}))                           \
   X(std::vector<std::uint32_t>, connections, {}) /* local indices of connected minors */
 struct Accounts {
   SAFESIM_TABLE(SAFESIM_ACCOUNT_COLUMNS)
   std::vector<std::uint32_t> active;  // indices of accounts not banned
 };
-static_assert(Accounts::kRowBytes == 60 + sizeof(std::vector<std::uint32_t>),
-              "Accounts: 60 bytes a row plus connections");
+static_assert(Accounts::kRowBytes == 64 + sizeof(std::vector<std::uint32_t>),
+              "Accounts: 64 bytes a row plus connections");
 
 /// Offenders, append-only. Account keys are offender * 256 + generation, so
 /// offenders are limited to kMaxOffenders and accounts per offender to 256.
@@ -314,23 +315,24 @@ struct Items {
 static_assert(Items::kRowBytes == 1, "Items: 1 byte a row");
 
 /// Copies of items on a platform surface, append-only; `live` lists the visible ones.
-#define SAFESIM_COPY_COLUMNS(X)                                                   \
-  X(std::uint32_t, item, 0)                                                       \
-  X(std::uint32_t, account, 0) /* uploader */                                     \
-  X(std::uint16_t, platform, 0)                                                   \
-  X(std::uint8_t, in_group, 0) /* 1 = group post, 0 = direct message */           \
-  X(std::uint8_t, known_at_upload, 0)                                             \
-  X(std::uint8_t, gone, 0)    /* removed or expired */                            \
-  X(std::uint8_t, flagged, 0) /* a trusted flagger has sent a notice about it */  \
-  X(float, e2ee_u, 0.0f)      /* encrypted iff below the platform's e2ee_share */ \
-  X(double, upload_hour, 0.0)                                                     \
-  X(double, expire_hour, 0.0)                                                     \
+#define SAFESIM_COPY_COLUMNS(X)                                                                          \
+  X(std::uint32_t, item, 0)                                                                              \
+  X(std::uint32_t, account, 0) /* uploader */                                                            \
+  X(std::uint32_t, seq, 0)     /* the uploader's n-th upload: with its key, the copy's stable RNG key */ \
+  X(std::uint16_t, platform, 0)                                                                          \
+  X(std::uint8_t, in_group, 0) /* 1 = group post, 0 = direct message */                                  \
+  X(std::uint8_t, known_at_upload, 0)                                                                    \
+  X(std::uint8_t, gone, 0)    /* removed or expired */                                                   \
+  X(std::uint8_t, flagged, 0) /* a trusted flagger has sent a notice about it */                         \
+  X(float, e2ee_u, 0.0f)      /* encrypted iff below the platform's e2ee_share */                        \
+  X(double, upload_hour, 0.0)                                                                            \
+  X(double, expire_hour, 0.0)                                                                            \
   X(double, last_hour, 0.0) /* views accounted up to here */
 struct Copies {
   SAFESIM_TABLE(SAFESIM_COPY_COLUMNS)
   std::vector<std::uint32_t> live;
 };
-static_assert(Copies::kRowBytes == 42, "Copies: 42 bytes a row");
+static_assert(Copies::kRowBytes == 46, "Copies: 46 bytes a row");
 
 /// A report on its way to, or waiting at, law enforcement.
 struct LeCase {

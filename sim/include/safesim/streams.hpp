@@ -40,16 +40,17 @@ namespace safesim::streams {
   X(response)            /* (minor's user, account key, tick * 4): reply or block   */ \
   X(dyad)                /* (minor's user, account key ^ epoch, (start day, event) * 2) */ \
   X(reentry)             /* (account key, 0); return (next account key, 1)         */ \
-  X(review)              /* (platform, tick)                                       */ \
+  X(review)              /* (platform, tick): batches about ordinary users          */ \
+  X(review_item)         /* (account key, tick, 0 | 2 + 2 seq): an offender account or copy */ \
   X(benign)              /* (platform, tick): one uniform per count, fixed order    */ \
   X(material)            /* (minor's user, account key, event)                     */ \
   X(upload)              /* (account key, tick)                                    */ \
-  X(views)               /* (copy, tick)                                           */ \
+  X(views)               /* (uploader's account key, tick, 2 copy seq)             */ \
   X(benign_detection)    /* (platform, tick)                                       */ \
   X(signals)             /* (offender, receiving platform * 65536 + origin)        */ \
   X(clearinghouse)       /* (platform, the platform's report sequence)             */ \
   X(law_enforcement)     /* (offender, report hour)                                */ \
-  X(trusted_flagger)     /* (copy, tick)                                           */ \
+  X(trusted_flagger)     /* (uploader's account key, tick, 2 copy seq)             */ \
   X(harvest)             /* (minor's user, account key, 0)                         */ \
   X(behavioural_false_positives) /* (account key, 0)                               */
 // clang-format on
