@@ -69,7 +69,9 @@ def e2ee() -> None:
     roll = ss.Scenario.load("e2ee_rollout")
     plain = roll.to_dict()
     plain.pop("timeline")
-    cmp = ss.compare({"no rollout": ss.Scenario.from_dict(plain, name="no_rollout"), "rollout": roll}, n=20, options=QUIET)
+    cmp = ss.compare(
+        {"no rollout": ss.Scenario.from_dict(plain, name="no_rollout"), "rollout": roll}, n=20, options=QUIET
+    )
     d = cmp.daily
     d = d[(d["scope"] == "ecosystem") & (d["day"] >= 180)]
     tot = d.groupby(["scenario", "metric", "replicate"])["value"].sum()
@@ -126,7 +128,9 @@ def sla() -> None:
     """An under-staffed baseline (0.3 reviews a day, 24 h SLA) with and without surge capacity; 20 seeds."""
     rv = "platforms.main.controls.review"
     short = ss.Scenario.load("baseline").set(f"{rv}.capacity_per_day", 0.3).set(f"{rv}.sla_hours", 24)
-    cmp = ss.compare({"no surge": short, "surge 10/day": short.set(f"{rv}.surge_capacity_per_day", 10)}, n=20, options=QUIET)
+    cmp = ss.compare(
+        {"no surge": short, "surge 10/day": short.set(f"{rv}.surge_capacity_per_day", 10)}, n=20, options=QUIET
+    )
     print("\nreview SLA with surge capacity, 20 seeds")
     effects(cmp, [("ecosystem", m) for m in ["review_sla_breaches", "surge_reviews", "review_hours", "review_backlog"]])
 
