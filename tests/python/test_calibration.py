@@ -264,7 +264,7 @@ def test_the_plan_is_not_listed_as_a_scenario() -> None:
 
 
 def test_validate_checks_every_shipped_file_and_a_bad_calibration_plan(tmp_path: Path) -> None:
-    """`safesim validate scenarios/*.yaml` (as the README says) passes on scenarios and both kinds of plan,
+    """`safesim validate scenarios/*.yaml` (as docs/getting-started.md says) passes on scenarios and both kinds of plan,
     and a calibration plan with an unknown target metric fails with one line, without running."""
     files = sorted((REPO / "scenarios").glob("*.yaml"))
     proc = run_cli("validate", *files)

@@ -14,7 +14,7 @@ def test_pairing_divides_the_variance_of_effects() -> None:
     # user_reports 55x, minors_contacted 2.5x, legit_contacts_blocked 2.7x
     # (before every count took one uniform: user_reports about 2x). Teen
     # accounts halve minors_contacted, which caps its ratio near 5 for
-    # any coupling (see README, "Common random numbers").
+    # any coupling (see docs/how-to/compare-designs.md, "Common random numbers").
     base = _small()
     table = ss.variance_reduction(base, base.with_policy("industry_teen_accounts"), n=30, seed=7).set_index("metric")
     assert table.loc["user_reports", "reduction"] >= 10

@@ -1,0 +1,158 @@
+"""Print the measured tables of docs/results.md: ``python docs/figures/results.py NAME ...``.
+
+NAME is one of ``ecosystem``, ``e2ee``, ``risk``, ``flaggers``, ``sla``, ``downloads`` (no NAME: all).
+Each is a paired comparison on common seeds 1..N at the sizes the page states; the page quotes
+the numbers this prints, beside the command. The teen-account table comes from
+``safesim compare`` directly (see the page).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+import safesim as ss
+
+QUIET = ss.RunOptions(progress=False)
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> str:
+    """Mean of b - a with its 95% t-interval."""
+    d = np.asarray(b, float) - np.asarray(a, float)
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return f"{d.mean():+.4g} [{d.mean() - half:+.4g}, {d.mean() + half:+.4g}]"
+
+
+def effects(cmp: ss.Comparison, rows: list[tuple[str, str]]) -> None:
+    """Print reference mean, treatment mean and paired difference per (scope, metric)."""
+    s = cmp.summary()
+    for scope, metric in rows:
+        for _, r in s[(s["scope"] == scope) & (s["metric"] == metric)].iterrows():
+            print(
+                f"  {r['scenario']:<22} {scope:<10} {metric:<28} {r['ref_mean']:>12.4g} {r['mean']:>12.4g}"
+                f"  {r['diff']:+.4g} [{r['diff_ci_low']:+.4g}, {r['diff_ci_high']:+.4g}]  {r['rel_diff']:+.1%}"
+            )
+
+
+BIG = ["social_a", "social_b", "video", "msgr", "gaming"]
+ECO_METRICS = [
+    "clearinghouse_reports",
+    "minors_contacted",
+    "minors_exploited",
+    "material_copies",
+    "material_never_detected",
+    "offenders_detected",
+    "offenders_detected_trusted_flagger",
+]
+
+
+def ecosystem() -> None:
+    """ecosystem_us at 300,000 users, 4 replicates; with and without trusted flaggers."""
+    sc = ss.Scenario.load("ecosystem_us").set("population.users", 300_000)
+    for label, s in [("as shipped", sc), ("no trusted flaggers", sc.set("content.trusted_flagger_find_per_day", 0))]:
+        runs = ss.replicate(s, n=4, options=QUIET).runs
+        means = runs[runs["metric"].isin(ECO_METRICS)].groupby(["scope", "metric"])["value"].mean().unstack()
+        means = means.drop(index="ecosystem", errors="ignore")
+        table = means.loc[BIG].copy()
+        table.loc[f"{len(means) - len(BIG)} small services"] = means.drop(index=BIG).sum()
+        print(f"\necosystem_us, 300,000 users, mean of 4 replicates, {label}")
+        print(table.round(0).astype(int).to_string())
+        share = table.loc[BIG].sum() / table.sum()
+        print("share of the five large platforms:", (share.round(3)).to_dict())
+
+
+def e2ee() -> None:
+    """e2ee_rollout against the same scenario without its timeline, 20 seeds, days 180-364."""
+    roll = ss.Scenario.load("e2ee_rollout")
+    plain = roll.to_dict()
+    plain.pop("timeline")
+    cmp = ss.compare(
+        {"no rollout": ss.Scenario.from_dict(plain, name="no_rollout"), "rollout": roll}, n=20, options=QUIET
+    )
+    d = cmp.daily
+    d = d[(d["scope"] == "ecosystem") & (d["day"] >= 180)]
+    tot = d.groupby(["scenario", "metric", "replicate"])["value"].sum()
+    print("\ne2ee_rollout vs no rollout, 20 seeds, totals over days 180-364")
+    for m in ["detections", "clearinghouse_reports", "minors_exploited", "abuse_material_views"]:
+        a, b = tot.loc["no rollout", m].sort_index(), tot.loc["rollout", m].sort_index()
+        print(f"  {m:<24} rollout {b.mean():>9.4g}  no rollout {a.mean():>9.4g}  difference {paired(a, b)}")
+
+
+def risk() -> None:
+    """risk_assessment against the same scenario with both assessments off, 20 seeds."""
+    sc = ss.Scenario.load("risk_assessment")
+    off = sc
+    for p in ["aware", "unaware"]:
+        off = off.set(f"platforms.{p}.controls.risk_assessment.enabled", False)
+    cmp = ss.compare({"assessments off": off, "assessments on": sc}, n=20, options=QUIET)
+    print("\nrisk_assessment vs assessments off, 20 seeds")
+    rows = [
+        (p, m)
+        for p in ["aware", "unaware"]
+        for m in [
+            "risk_response_active",
+            "minors_contacted_per_1k",
+            "minors_exploited_per_1k",
+            "child_safety_reports",
+            "detections",
+            "legit_contacts_blocked",
+        ]
+    ]
+    effects(cmp, rows)
+
+
+def flaggers() -> None:
+    """Trusted-flagger channel on the baseline, and on the baseline without hash matching; 20 seeds."""
+    base = ss.Scenario.load("baseline")
+    ch = "platforms.main.controls.trusted_flaggers.channel"
+    rows = [
+        ("ecosystem", m)
+        for m in ["trusted_flagger_reports", "abuse_material_views", "material_never_detected", "time_to_removal_hours"]
+    ]
+    print("\ntrusted-flagger channel on the baseline, 20 seeds")
+    effects(ss.compare({"no channel": base, "channel": base.set(ch, True)}, n=20, options=QUIET), rows)
+    nohash = base.set("platforms.main.controls.hash_matching.enabled", False)
+    arms = {
+        "no channel": nohash,
+        "channel": nohash.set(ch, True),
+        "no flaggers": nohash.set("content.trusted_flagger_find_per_day", 0),
+    }
+    print("\nthe same without hash matching, 20 seeds (against flaggers' notices in the normal queue)")
+    effects(ss.compare(arms, n=20, options=QUIET), rows)
+
+
+def sla() -> None:
+    """An under-staffed baseline (0.3 reviews a day, 24 h SLA) with and without surge capacity; 20 seeds."""
+    rv = "platforms.main.controls.review"
+    short = ss.Scenario.load("baseline").set(f"{rv}.capacity_per_day", 0.3).set(f"{rv}.sla_hours", 24)
+    cmp = ss.compare(
+        {"no surge": short, "surge 10/day": short.set(f"{rv}.surge_capacity_per_day", 10)}, n=20, options=QUIET
+    )
+    print("\nreview SLA with surge capacity, 20 seeds")
+    effects(cmp, [("ecosystem", m) for m in ["review_sla_breaches", "surge_reviews", "review_hours", "review_backlog"]])
+
+
+def downloads() -> None:
+    """Download restrictions on the baseline; 20 seeds."""
+    base = ss.Scenario.load("baseline")
+    cmp = ss.compare(
+        {"baseline": base, "download restrictions": base.set("platforms.main.controls.download_restrictions", True)},
+        n=20,
+        options=QUIET,
+    )
+    print("\ndownload restrictions on the baseline, 20 seeds")
+    effects(cmp, [("ecosystem", m) for m in ["minors_exploited", "exploitation_events", "minors_contacted"]])
+
+
+def main() -> None:
+    names = sys.argv[1:] or ["ecosystem", "e2ee", "risk", "flaggers", "sla", "downloads"]
+    for name in names:
+        globals()[name]()
+
+
+if __name__ == "__main__":
+    pd.set_option("display.width", 200)
+    main()
