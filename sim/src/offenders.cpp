@@ -60,7 +60,9 @@ std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platf
   const int true_age = s.pop.age[user];
   int claimed;
   if (d.uniform() < t.claims_teen_prob)
-    claimed = 15 + static_cast<int>(d.below(3));
+    claimed = static_cast<int>(t.claimed_teen_age_min) +
+              static_cast<int>(d.below(static_cast<std::uint32_t>(
+                  std::max<std::int64_t>(1, t.claimed_teen_age_max - t.claimed_teen_age_min + 1))));
   else
     claimed = std::max(18, static_cast<int>(std::lround(true_age - t.age_understatement_years)));
   // Age assurance: offenders circumvent at the same rate as anyone else.

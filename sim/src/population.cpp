@@ -86,7 +86,7 @@ void build_platforms(State& s) {
         rng::Draw d(s.seed, streams::declared_age, id, pid);
         const double u_join = d.uniform();
         const double u_adult = d.uniform();
-        const std::uint32_t offset = d.below(5);
+        const std::uint32_t offset = d.below(static_cast<std::uint32_t>(ps.declared_age_spread_years));
         if (age < c.minimum_age) {
           if (u_join >= ps.underage_join_prob) return;  // honest child below the minimum age: not on the platform
           declared = static_cast<int>(c.minimum_age) + static_cast<int>(offset);

@@ -1253,6 +1253,15 @@ class Resolver {
              "target_age_min (" + std::to_string(t->target_age_min) + ") must not exceed target_age_max (" +
                  std::to_string(t->target_age_max) + ")");
       }
+      if (t->claimed_teen_age_min > t->claimed_teen_age_max) {
+        const std::string base = std::string("offenders.") + name + ".";
+        const std::string key = known_key({base + "claimed_teen_age_min", base + "claimed_teen_age_max"});
+        fail(loc_for(key), key,
+             "claimed_teen_age_min (" + std::to_string(t->claimed_teen_age_min) +
+                 ") must not exceed "
+                 "claimed_teen_age_max (" +
+                 std::to_string(t->claimed_teen_age_max) + ")");
+      }
     }
     const auto& pop = spec_.population;
     if (!(pop.youngest_age < 18 && pop.oldest_age >= 18)) {

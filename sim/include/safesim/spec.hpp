@@ -100,6 +100,7 @@ struct PopulationSpec {
   double signup_share = 0.10;
   double underage_join_prob = 0.6;
   double declared_adult_share = 0.08;
+  std::int64_t declared_age_spread_years = 5;
 };
 
 template <class V>
@@ -136,6 +137,11 @@ void describe(V& v, PopulationSpec& s) {
            "assumption; Ofcom 2024 Children's Media Lives: most under-13s on social media"});
   v.value("declared_adult_share", s.declared_adult_share,
           {Kind::prob, "share", "share of minors old enough to join who declare an adult age at sign-up", kAssumption});
+  v.value("declared_age_spread_years", s.declared_age_spread_years,
+          {Kind::count, "years",
+           "a minor who declares a false age picks one uniformly among this many years from the minimum age (or "
+           "from 18, when declaring an adult)",
+           kAssumption, 1, 50});
 }
 
 // ---------------------------------------------------------------- social graph
@@ -219,6 +225,8 @@ struct OffenderTypeSpec {
   double contacts_per_day = 0.1;
   std::int64_t max_open_dyads = 5;
   double claims_teen_prob = 0.25;
+  std::int64_t claimed_teen_age_min = 15;
+  std::int64_t claimed_teen_age_max = 17;
   double age_understatement_years = 5.0;
   std::int64_t target_age_min = 11;
   std::int64_t target_age_max = 16;
@@ -299,8 +307,9 @@ void describe(V& v, OffenderTypeSpec& s) {
           {Kind::prob, "share", "share of offenders of this type (the three shares sum to 1)", kAssumption});
   v.value(
       "accounts", s.accounts,
-      {Kind::rate, "accounts", "mean number of accounts an offender runs at once",
-       "Meta 2025 (3.7 linked accounts per removed account); Meta 2024 (about 125 per sextortion operator)", 1, 10000});
+      {Kind::rate, "accounts",
+       "mean number of accounts an offender runs at once (at most 200 at the start and 256 over a run: the key space)",
+       "Meta 2025 (3.7 linked accounts per removed account); Meta 2024 (about 125 per sextortion operator)", 1, 128});
   v.value("contacts_per_day", s.contacts_per_day,
           {Kind::rate, "attempts per account-day", "contact attempts to candidate minors per active account per day",
            "assumption (weakly grounded, docs/validation.md)", 0, 1e5});
@@ -308,8 +317,14 @@ void describe(V& v, OffenderTypeSpec& s) {
           {Kind::count, "dyads", "most open dyads an account keeps at once; it stops hunting when full", kAssumption, 1,
            1e6});
   v.value("claims_teen_prob", s.claims_teen_prob,
-          {Kind::prob, "probability", "probability that an account poses as a teen (claimed age 15-17)",
+          {Kind::prob, "probability",
+           "probability that an account poses as a teen (a claimed age from claimed_teen_age_min to _max)",
            "Lorenzo-Dus & Izura 2016; NCMEC (sextortion)"});
+  v.value("claimed_teen_age_min", s.claimed_teen_age_min,
+          {Kind::integer, "years", "youngest age an account posing as a teen claims", kAssumption, 5, 17});
+  v.value("claimed_teen_age_max", s.claimed_teen_age_max,
+          {Kind::integer, "years", "oldest age an account posing as a teen claims (uniform in between)", kAssumption, 5,
+           17});
   v.value("age_understatement_years", s.age_understatement_years,
           {Kind::rate, "years", "years by which an adult-presenting account understates its owner's age",
            "Lorenzo-Dus & Izura 2016 (about 5 years)", 0, 80});
