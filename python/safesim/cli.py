@@ -15,6 +15,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ from safesim.errors import PlanError, ScenarioError
 from safesim.plans import check_file, load_plan
 from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults
 from safesim.scenario import Scenario, installed_scenarios
-from safesim.store import OutputLocked
+from safesim.store import OutputError, job_folder, job_outputs
 
 if TYPE_CHECKING:
     from safesim.calibration import CalibrationResults
@@ -244,10 +245,19 @@ def _risk_lines(results: Results) -> str:
 
 
 def _listing(out: Path) -> list[str]:
-    """The combined outputs in ``out`` (folders with a trailing slash), for the 'wrote' lines."""
-    names = sorted(str(p) for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
-    folders = sorted(str(p) + os.sep for p in out.iterdir() if p.is_dir())
-    return names + folders
+    """The combined outputs this job wrote in ``out`` (the per-run folder with a trailing slash),
+    for the 'wrote' lines; files safesim did not write are not listed."""
+    root = out.resolve()
+    files, folders = set(), set()
+    for path in job_outputs(out):
+        parts = path.relative_to(root).parts
+        if len(parts) == 1:
+            files.add(str(out / parts[0]))
+        else:
+            folders.add(str(out / parts[0]) + os.sep)
+    if (out / "runs").is_dir():
+        folders.add(str(out / "runs") + os.sep)
+    return sorted(files) + sorted(folders)
 
 
 def _check_common(args: argparse.Namespace) -> None:
@@ -580,12 +590,22 @@ def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True, plan
         help="write per-run files (runs/), combined tables and PNG figures to DIR; rerunning with the same DIR "
         "resumes an interrupted job",
     )
+    _add_force(p)
     if tables:
         p.add_argument("--csv", action="store_true", help="with --out, write CSV instead of Parquet")
     p.add_argument("--no-figures", action="store_true", help="with --out, skip the PNG figures")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     if tables:
         p.add_argument("--metric", action="append", metavar="NAME", help="metric to print and plot (repeatable)")
+
+
+def _add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --out, write into a non-empty folder that safesim did not create (files it did not write "
+        "are never removed; those with the names of its outputs are replaced)",
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -657,6 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
         "files (runs/) to DIR; rerunning with the same DIR reuses finished runs",
     )
     p.add_argument("--csv", action="store_true", help="with --out, write runs.csv and daily.csv instead of Parquet")
+    _add_force(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     p.set_defaults(func=cmd_run)
 
@@ -845,15 +866,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:
+    return f"safesim: warning: {' '.join(str(message).split())}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    warnings.formatwarning = _one_line_warning
     try:
-        return int(args.func(args))
+        # The output folder is held for the whole job: runs, combined files, figures.
+        with job_folder(getattr(args, "out", None), force=bool(getattr(args, "force", False))):
+            return int(args.func(args))
     except ScenarioError as err:
         print(str(err), file=sys.stderr)
         return EXIT_INPUT_ERROR
-    except (InputError, PlanError, OutputLocked) as err:
+    except (InputError, PlanError, OutputError) as err:
         print(f"safesim {args.command}: error: {err}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except BrokenPipeError:  # e.g. `safesim metrics | head`: not an error
