@@ -24,8 +24,9 @@ import numpy as np
 
 from safesim import _core
 from safesim.api import RunOptions, compare, replicate, unique_label
-from safesim.errors import PlanError, ScenarioError
-from safesim.plans import check_file, load_plan
+from safesim.errors import PlanError, ScenarioError, printable
+from safesim.plans import MAX_REPS, MAX_SEED, check_file, load_plan
+from safesim.readers import did_you_mean
 from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults
 from safesim.scenario import Scenario, installed_scenarios
 from safesim.store import OutputError, job_folder, job_outputs
@@ -51,7 +52,7 @@ def _overrides(items: Sequence[str] | None) -> list[tuple[str, str]]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE")
+            raise InputError(f"--set {printable(item, 80)}: expected KEY.PATH=VALUE")
         out.append((key.strip(), value.strip()))
     return out
 
@@ -146,13 +147,24 @@ def _markdown_as_text(markdown: str) -> str:
 
 
 # ------------------------------------------------------------------ subcommands
+def _check_bounds(args: argparse.Namespace) -> None:
+    """--reps, --seed and --metric within bounds and known, before anything runs."""
+    if args.reps is not None and not 1 <= args.reps <= MAX_REPS:
+        raise InputError(f"--reps must be from 1 to {MAX_REPS:,}, got {args.reps}")
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise InputError(f"--seed must be from 0 to {MAX_SEED}, got {args.seed}")
+    known = [row[0] for row in _core.metrics()]
+    for name in getattr(args, "metric", None) or []:
+        if name not in known:
+            raise InputError(
+                f"--metric {printable(name, 60)}: unknown metric{did_you_mean(name, known)} (see safesim metrics)"
+            )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.reps < 1:
-        raise InputError(f"--reps must be >= 1, got {args.reps}")
+    _check_bounds(args)
     if args.threads is not None and args.threads < 1:
         raise InputError(f"--threads must be >= 1, got {args.threads}")
-    if args.seed is not None and args.seed < 0:
-        raise InputError(f"--seed must be >= 0, got {args.seed}")
     sc = _scenario_from_args(args)
     options = RunOptions(out=args.out, csv=args.csv, progress=False)
     results = replicate(sc, n=args.reps, seed=args.seed, threads=args.threads, options=options)
@@ -261,12 +273,9 @@ def _listing(out: Path) -> list[str]:
 
 
 def _check_common(args: argparse.Namespace) -> None:
-    if args.reps is not None and args.reps < 1:
-        raise InputError(f"--reps must be >= 1, got {args.reps}")
+    _check_bounds(args)
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be >= 1, got {args.workers}")
-    if args.seed is not None and args.seed < 0:
-        raise InputError(f"--seed must be >= 0, got {args.seed}")
 
 
 def _run_options(args: argparse.Namespace) -> RunOptions:

@@ -108,7 +108,12 @@ class Plan:
         """
         try:
             yield
-        except (ScenarioError, PlanError):
+        except ScenarioError as err:
+            # A key path or value set by the plan (a grid key, a sample): point at the plan.
+            if err.file in ("<--set>", "<--policy>") and self.located is not None and key_path:
+                raise self.located.error(key_path, f"{err.key_path}: {err.message}") from None
+            raise
+        except PlanError:
             raise
         except (TypeError, ValueError, KeyError) as err:
             message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
@@ -131,9 +136,13 @@ class Plan:
                 raise self.located.error("scenario", f"{printable(source, 120)}: {err.message}") from None
             raise
         for key, value in (self.data.get("set") or {}).items():
-            sc = sc.set(str(key), value)
-        for name in self.data.get("policies") or []:
-            sc = sc.with_policy(str(name))
+            with self.errors(f"set.{key}"):
+                sc = sc.set(str(key), value)
+                sc.spec  # noqa: B018  (each key checked where the plan sets it)
+        for i, name in enumerate(self.data.get("policies") or []):
+            with self.errors(f"policies[{i}]"):
+                sc = sc.with_policy(str(name))
+                sc.spec  # noqa: B018
         for key, text in overrides:
             sc = sc.set_yaml(key, text)
         return sc
@@ -155,6 +164,8 @@ class Plan:
         None keeps the file's) replace the file's; ``options`` say where runs are computed and kept.
         """
         sc = self.scenario() if scenario is None else scenario
+        if self.located is not None:
+            self.check(scenario=sc)  # every problem with its line and key path before any run
         with self.errors():
             s = self.settings(**settings)
             seed = s["seed"]
@@ -189,9 +200,9 @@ class Plan:
         with self.errors():
             return expand_sweep(self.data["grid"] if "grid" in self.data else self.data["samples"])
 
-    def check(self) -> None:
+    def check(self, scenario: Scenario | None = None) -> None:
         """Check the base scenario, every range and target (or sweep point) without running anything."""
-        sc = self.scenario()
+        sc = self.scenario() if scenario is None else scenario
         if self.kind in ("calibration", "sensitivity"):
             for key, spec in self.data["parameters"].items():
                 with self.errors(f"parameters.{key}"):
@@ -209,7 +220,7 @@ class Plan:
             with self.errors("grid" if "grid" in self.data else "samples"):
                 points = self.points()
             for i, point in enumerate(points):
-                where = f"samples[{i}]" if "samples" in self.data else "grid"
+                where = f"samples[{i}]" if "samples" in self.data else f"grid.{next(iter(point), '')}"
                 with self.errors(where):
                     point_scenario(sc, point).spec  # noqa: B018  (each point must make a valid scenario)
 
@@ -404,7 +415,7 @@ def plan_kind(path: PathLike) -> str | None:
     data = _top_level(path)
     if data is None or "scenario" not in data:
         return None
-    return _kind_of(data)
+    return _kind_of(data) or "sweep"  # no scenario has a 'scenario:' key: a plan, its kind misspelt
 
 
 def check_bundle(path: PathLike) -> None:
@@ -435,6 +446,10 @@ def check_file(path: PathLike) -> None:
     """
     kind = plan_kind(path)
     data = _top_level(path)
+    if data is None and Path(path).is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            if any(ln.startswith("scenario:") for ln in Path(path).read_text(encoding="utf-8").splitlines()):
+                read_yaml(path, PlanError, "plan file")  # a plan that does not read: its own error
     if data is not None and "bundle" in data:
         check_bundle(path)
     elif kind is not None:

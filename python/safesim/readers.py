@@ -85,6 +85,8 @@ class _Reader:
     def build(self, node: yaml.Node, key_path: str, depth: int) -> Any:
         line, column = node.start_mark.line + 1, node.start_mark.column + 1
         self.positions.setdefault(key_path, (line, column))
+        if not str(node.tag).startswith("tag:yaml.org,2002:") or "python" in str(node.tag):
+            raise self.fail(line, column, key_path, f"unsupported YAML tag {printable(node.tag, 60)}")
         if depth > MAX_DEPTH:
             raise self.fail(line, column, key_path, f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, yaml.MappingNode):

@@ -282,11 +282,14 @@ class Scenario:
         it names is read and checked here too (:func:`check_edge_list`)."""
         overrides = list(self._overrides)
         policies = list(self._policies)
-        if self._path is not None:
-            spec = _core.load_scenario(self._path, overrides, policies, policy_dirs())
-        else:
-            assert self._text is not None
-            spec = _core.load_scenario_text(self._text, self._text_name, overrides, policies, policy_dirs())
+        try:
+            if self._path is not None:
+                spec = _core.load_scenario(self._path, overrides, policies, policy_dirs())
+            else:
+                assert self._text is not None
+                spec = _core.load_scenario_text(self._text, self._text_name, overrides, policies, policy_dirs())
+        except ScenarioError as err:
+            raise _without_content(err) from None
         edge_list = _edge_list_of(spec.dump())
         if edge_list:
             check_edge_list(edge_list, int(spec.users), spec.source_file or self._text_name)
@@ -384,6 +387,19 @@ class Scenario:
         source = self._path if self._path is not None else self._text_name
         extra = "".join(f" {k}={v}" for k, v in self._overrides) + "".join(f" +{p}" for p in self._policies)
         return f"Scenario({source!r}{extra})"
+
+
+_TOP_LEVEL = "expected a mapping of keys at the top level"
+
+
+def _without_content(err: ScenarioError) -> ScenarioError:
+    """``err`` without the text of the file it is about: ``extends: /etc/passwd``
+    must not print that file. The loader quotes a non-mapping document whole."""
+    if not err.message.startswith(_TOP_LEVEL + ", got"):
+        return err
+    message = f"{_TOP_LEVEL} (is it a scenario file?)"
+    pos = f"{err.file}:{err.line}:{err.column}" if err.line else err.file
+    return ScenarioError(f"{pos}: {message}", err.file, err.line, err.column, err.key_path, message)
 
 
 # ------------------------------------------------------------------ edge lists
