@@ -27,6 +27,7 @@ from safesim.api import RunOptions, compare, replicate, unique_label
 from safesim.errors import PlanError, ScenarioError, printable
 from safesim.plans import MAX_REPS, MAX_SEED, check_file, load_plan
 from safesim.readers import did_you_mean
+from safesim.resources import check_job_memory
 from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults
 from safesim.scenario import Scenario, installed_scenarios
 from safesim.store import OutputError, job_folder, job_outputs
@@ -161,11 +162,21 @@ def _check_bounds(args: argparse.Namespace) -> None:
             )
 
 
+def _check_memory(scenarios: list[Scenario], reps: int) -> None:
+    """Refuse a job whose results would not fit in this process's memory, before any run."""
+    for sc in scenarios:
+        try:
+            check_job_memory(len(sc.platforms), int(sc.spec.horizon_days), reps * len(scenarios), sc.name)
+        except ValueError as err:
+            raise InputError(str(err)) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     _check_bounds(args)
     if args.threads is not None and args.threads < 1:
         raise InputError(f"--threads must be >= 1, got {args.threads}")
     sc = _scenario_from_args(args)
+    _check_memory([sc], args.reps)
     options = RunOptions(out=args.out, csv=args.csv, progress=False)
     results = replicate(sc, n=args.reps, seed=args.seed, threads=args.threads, options=options)
     written = _listing(Path(args.out)) if args.out else []
@@ -368,6 +379,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         arms[unique_label(names.pop(0) if names else policy, arms)] = first.with_policy(policy)
     if len(arms) < 2:
         raise InputError("give at least two scenarios, or one with --policy-arm NAME")
+    _check_memory(list(arms.values()), args.reps)
     cmp = compare(arms, n=args.reps, seed=args.seed, options=_run_options(args))
     metrics = args.metric or None
     print(

@@ -41,6 +41,7 @@ from safesim.api import RunOptions, expand_sweep, point_scenario, sweep
 from safesim.calibration import CalibrationResults, Target, calibrate, check_inputs
 from safesim.errors import PlanError, ScenarioError, printable
 from safesim.readers import Located, did_you_mean, read_yaml, type_name
+from safesim.resources import check_job_memory
 from safesim.results import ECOSYSTEM, SweepResults
 from safesim.scenario import Scenario, make_parameters
 from safesim.sensitivity import METHODS, SensitivityResults, sensitivity
@@ -219,6 +220,9 @@ class Plan:
         elif self.kind == "sweep":
             with self.errors("grid" if "grid" in self.data else "samples"):
                 points = self.points()
+            reps = int(self.data.get("reps", _SETTINGS["sweep"]["reps"]))
+            with self.errors("reps"):
+                check_job_memory(len(sc.platforms), int(sc.spec.horizon_days), len(points) * reps, sc.name)
             for i, point in enumerate(points):
                 where = f"samples[{i}]" if "samples" in self.data else f"grid.{next(iter(point), '')}"
                 with self.errors(where):
