@@ -201,6 +201,8 @@ def has_expect_block(path: str | os.PathLike[str]) -> bool:
         text = Path(path).read_text(encoding="utf-8")
     except OSError:
         return False
+    except UnicodeDecodeError:
+        return True  # reported by load_check_file, with its position
     if "expect" not in text:
         return False
     parser = _Parser(Path(path), text)
