@@ -60,6 +60,9 @@ class WriteGuard:
 
     def after(self, path: Path) -> None: ...
 
+    def failed(self, path: Path) -> None:
+        """The write of ``path`` failed (``before`` passed)."""
+
 
 _guard: WriteGuard = WriteGuard()
 
@@ -105,8 +108,12 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     _guard.before(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except BaseException:
+        _guard.failed(target)
+        raise
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -118,6 +125,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        _guard.failed(target)
         raise
     _guard.after(target)
 

@@ -120,9 +120,10 @@ def _inside(root: Path, path: Path) -> bool:
 class OutputFolder:
     """An output folder held by this process for one job (see the module docstring)."""
 
-    def __init__(self, root: Path, force: bool = False) -> None:
+    def __init__(self, root: Path, force: bool = False, continue_job: bool = False) -> None:
         self.root = root
         self.force = force
+        self.continue_job = continue_job
         self.count = 0
         self._lock_fd: int | None = None
         self.files: dict[str, dict[str, Any]] = {}  # relative path -> {"job": id}
@@ -199,15 +200,19 @@ class OutputFolder:
             files = doc.get("files") if isinstance(doc.get("files"), dict) else {}
             self.files = {str(k): dict(v) if isinstance(v, dict) else {} for k, v in files.items()}
             self.dirs = {str(d) for d in doc.get("dirs") or [] if isinstance(d, str)}
-        last = {str(v.get("job")) for v in self.files.values()}
-        self.previous = sorted(k for k, v in self.files.items() if str(v.get("job")) in last)
+            job = doc.get("job") if isinstance(doc.get("job"), dict) else {}
+            if self.continue_job and job.get("pid") == os.getpid() and isinstance(job.get("id"), str):
+                # A library job writing its combined files after its runs: the same job.
+                self.job = job["id"]
+                self.cleared = bool(job.get("cleared"))
+        self.previous = sorted(k for k, v in self.files.items() if str(v.get("job")) != self.job)
 
     def _flush(self) -> None:
         doc = {
             "format": FOLDER_FORMAT,
             "tool": "safesim",
             "version": _core.version,
-            "job": {"id": self.job, "state": self.state, "pid": os.getpid()},
+            "job": {"id": self.job, "state": self.state, "pid": os.getpid(), "cleared": self.cleared},
             "dirs": sorted(self.dirs),
             "files": {k: self.files[k] for k in sorted(self.files)},
         }
@@ -285,15 +290,52 @@ class OutputFolder:
 
 
 class _Guard(_io.WriteGuard):
-    """Routes every write of :mod:`safesim.io` to the held folder containing it."""
+    """Routes every write of :mod:`safesim.io` to the held folder containing it.
+
+    A write into a safesim folder (one with a manifest, within three levels)
+    that no job of this process holds, as the library's ``results.save(DIR)``
+    after its runs, holds the folder for that one write, continuing this
+    process's last job there."""
+
+    def __init__(self) -> None:
+        self._transient = threading.local()
 
     def before(self, path: Path) -> None:
         folder = _holder(path)
-        if folder is not None:
+        if folder is None:
+            root = _safesim_folder(path)
+            if root is None:
+                return
+            folder = acquire_folder(root, continue_job=True)
+            self._transient.__dict__.setdefault("held", {})[str(path)] = folder
+        try:
             folder.before(path)
+        except BaseException:
+            self._release(path, ok=False)
+            raise
+
+    def _release(self, path: Path, ok: bool) -> None:
+        folder = getattr(self._transient, "held", {}).pop(str(path), None)
+        if folder is not None:
+            release_folder(folder, ok=ok)
 
     def after(self, path: Path) -> None:
-        return None
+        self._release(path, ok=True)
+
+    def failed(self, path: Path) -> None:
+        self._release(path, ok=False)
+
+
+def _safesim_folder(path: Path) -> Path | None:
+    """The nearest folder holding ``path`` (up to three levels up) with a safesim manifest."""
+    folder = Path(os.path.abspath(path)).parent
+    for _ in range(3):
+        if (folder / FOLDER_MANIFEST).is_file():
+            return folder
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return None
 
 
 _held: dict[Path, OutputFolder] = {}
@@ -316,7 +358,7 @@ def _holder(path: Path) -> OutputFolder | None:
     return None
 
 
-def acquire_folder(out_dir: str | os.PathLike[str], force: bool = False) -> OutputFolder:
+def acquire_folder(out_dir: str | os.PathLike[str], force: bool = False, continue_job: bool = False) -> OutputFolder:
     """Hold ``out_dir`` for a job: its own lock, or the enclosing folder this process already holds."""
     path = Path(os.path.abspath(out_dir))
     with _held_lock:
@@ -324,7 +366,7 @@ def acquire_folder(out_dir: str | os.PathLike[str], force: bool = False) -> Outp
         if enclosing is not None:
             enclosing.count += 1
             return enclosing
-        folder = OutputFolder(path, force=force)
+        folder = OutputFolder(path, force=force, continue_job=continue_job)
         folder.acquire()
         folder.count = 1
         _held[folder.root] = folder

@@ -308,3 +308,40 @@ def test_job_folder_is_reentrant_in_one_process_and_exclusive_across(tmp_path: P
         RunStore(out).open().close()  # the same job: nests
         assert try_lock_elsewhere(out) == "locked"
     assert try_lock_elsewhere(out) == "free"
+
+
+# ------------------------------------------------------------------ the library's out=DIR
+def test_library_job_records_its_combined_files_and_keeps_foreign_ones(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    ss.replicate(small(), n=1, out=out, progress=False)
+    doc = json.loads((out / FOLDER_MANIFEST).read_text())
+    assert {"summary.json", "summary.csv", "runs.parquet", "daily.parquet"} <= set(doc["files"])
+    assert len({info["job"] for info in doc["files"].values()}) == 1  # runs and combined files: one job
+    ss.replicate(small(), n=2, out=out, progress=False)  # a second job replaces the first one's set
+    assert len(pd.read_parquet(out / "runs.parquet")["seed"].unique()) == 2
+    (out / "summary.csv").unlink()
+    (out / "summary.csv").write_text("mine\n")  # no longer safesim's file (same name)
+    doc = json.loads((out / FOLDER_MANIFEST).read_text())
+    doc["files"].pop("summary.csv")
+    (out / FOLDER_MANIFEST).write_text(json.dumps(doc))
+    with pytest.raises(OutputRefused, match=r"summary\.csv: exists and was not written by safesim"):
+        ss.replicate(small(), n=2, out=out, progress=False)
+    assert (out / "summary.csv").read_text() == "mine\n"
+
+
+def test_library_save_into_a_folder_another_process_holds_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = ss.replicate(small(), n=1, out=out, progress=False)
+    code = (
+        "import sys, time\nfrom safesim.store import RunStore\nRunStore(sys.argv[1]).open()\n"
+        "print('held', flush=True)\ntime.sleep(30)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True, env=ENV)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ss.store.OutputLocked):
+            res.save(out)
+    finally:
+        holder.kill()
+        holder.communicate(timeout=10)  # reaps it and closes its pipe
