@@ -269,7 +269,8 @@ def _risk_lines(results: Results) -> str:
 
 def _listing(out: Path) -> list[str]:
     """The combined outputs this job wrote in ``out`` (the per-run folder with a trailing slash),
-    for the 'wrote' lines; files safesim did not write are not listed."""
+    for the 'wrote' lines; files safesim did not write are not listed.
+    """
     root = out.resolve()
     files, folders = set(), set()
     for path in job_outputs(out):

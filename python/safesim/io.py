@@ -54,7 +54,8 @@ _MODE = _file_mode()
 class WriteGuard:
     """Told of every file safesim writes through this module (the run store's
     output-folder manifest): ``before`` may refuse a path by raising, ``after``
-    records it once it is in place. Install with :func:`set_write_guard`."""
+    records it once it is in place. Install with :func:`set_write_guard`.
+    """
 
     def before(self, path: Path) -> None: ...
 

@@ -37,7 +37,8 @@ def _cgroup_limit(path: Path) -> int:
 
 def memory_limit_bytes() -> int:
     """The lowest of physical memory, the address-space and data rlimits and the
-    cgroup memory limit, in bytes; 0 if none is known."""
+    cgroup memory limit, in bytes; 0 if none is known.
+    """
     limits = []
     with contextlib.suppress(ValueError, OSError):
         limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))

@@ -279,7 +279,8 @@ class Scenario:
     @cached_property
     def spec(self) -> _core.ScenarioSpec:
         """The resolved, validated C++ spec (loaded once, then cached); an edge list
-        it names is read and checked here too (:func:`check_edge_list`)."""
+        it names is read and checked here too (:func:`check_edge_list`).
+        """
         overrides = list(self._overrides)
         policies = list(self._policies)
         try:
@@ -394,7 +395,8 @@ _TOP_LEVEL = "expected a mapping of keys at the top level"
 
 def _without_content(err: ScenarioError) -> ScenarioError:
     """``err`` without the text of the file it is about: ``extends: /etc/passwd``
-    must not print that file. The loader quotes a non-mapping document whole."""
+    must not print that file. The loader quotes a non-mapping document whole.
+    """
     if not err.message.startswith(_TOP_LEVEL + ", got"):
         return err
     message = f"{_TOP_LEVEL} (is it a scenario file?)"

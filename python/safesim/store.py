@@ -201,10 +201,12 @@ class OutputFolder:
             self.files = {str(k): dict(v) if isinstance(v, dict) else {} for k, v in files.items()}
             self.dirs = {str(d) for d in doc.get("dirs") or [] if isinstance(d, str)}
             job = doc.get("job") if isinstance(doc.get("job"), dict) else {}
-            if self.continue_job and job.get("pid") == os.getpid() and isinstance(job.get("id"), str):
-                # A library job writing its combined files after its runs: the same job.
+            if self.continue_job and isinstance(job.get("id"), str):
+                # A write outside any job: a library job writing its combined files after its
+                # runs (this process: the same job, clearing the older set once), or a later
+                # addition to the folder's set (`safesim report DIR`: joins it, removes nothing).
                 self.job = job["id"]
-                self.cleared = bool(job.get("cleared"))
+                self.cleared = bool(job.get("cleared")) if job.get("pid") == os.getpid() else True
         self.previous = sorted(k for k, v in self.files.items() if str(v.get("job")) != self.job)
 
     def _flush(self) -> None:
@@ -295,7 +297,8 @@ class _Guard(_io.WriteGuard):
     A write into a safesim folder (one with a manifest, within three levels)
     that no job of this process holds, as the library's ``results.save(DIR)``
     after its runs, holds the folder for that one write, continuing this
-    process's last job there."""
+    process's last job there.
+    """
 
     def __init__(self) -> None:
         self._transient = threading.local()
@@ -395,7 +398,8 @@ def job_folder(out_dir: str | os.PathLike[str] | None, force: bool = False) -> I
     """Hold ``out_dir`` (if given) for everything inside: runs, combined outputs, figures.
 
     ``force`` writes into a non-empty folder that safesim did not create (and
-    replaces files of the same names it did not write)."""
+    replaces files of the same names it did not write).
+    """
     if out_dir is None:
         yield None
         return
@@ -524,7 +528,8 @@ class RunStore:
 
         A run whose manifest exists but whose files fail verification (size,
         SHA-256, shape) is recorded in :attr:`rejected` with the reason; the
-        caller computes it again."""
+        caller computes it again.
+        """
         path = self.manifest_path(rid)
         if not path.exists():
             return None

@@ -345,3 +345,18 @@ def test_library_save_into_a_folder_another_process_holds_is_refused(tmp_path: P
     finally:
         holder.kill()
         holder.communicate(timeout=10)  # reaps it and closes its pipe
+
+
+def test_a_later_write_into_a_finished_folder_removes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    argv = ["compare", "baseline", "--policy-arm", "industry_teen_accounts", "--reps", "1", *SMALL]
+    assert run_cli(*argv, "--out", str(out), "--no-figures")[0] == 0
+    before = {p.name for p in out.iterdir()}
+    assert {"summary.json", "comparison.csv"} <= before
+    status, _, err = run_cli("report", str(out))  # another process adds a file to the finished set
+    assert status == 0, err
+    after = {p.name for p in out.iterdir()}
+    assert before <= after
+    doc = json.loads((out / FOLDER_MANIFEST).read_text())
+    assert "report.html" in doc["files"]
+    assert len({info["job"] for info in doc["files"].values()}) == 1
