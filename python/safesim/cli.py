@@ -25,7 +25,7 @@ import numpy as np
 from safesim import _core
 from safesim.api import RunOptions, compare, replicate, unique_label
 from safesim.errors import PlanError, ScenarioError, printable
-from safesim.plans import MAX_REPS, MAX_SEED, check_file, load_plan
+from safesim.plans import MAX_POINTS, MAX_REPS, MAX_RUNS, MAX_SEED, check_file, load_plan
 from safesim.readers import did_you_mean
 from safesim.resources import check_job_memory
 from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults
@@ -488,8 +488,15 @@ def _sensitivity_table(sa: SensitivityResults, metrics: list[str]) -> str:
     return "\n".join(_align(rows, right=[False, False, True, True, True, True]))
 
 
+def _check_range(args: argparse.Namespace, name: str, high: int) -> None:
+    value = getattr(args, name)
+    if value is not None and not 1 <= value <= high:
+        raise InputError(f"--{name} must be from 1 to {high:,}, got {value}")
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     _check_common(args)
+    _check_range(args, "n", MAX_POINTS)
     plan = load_plan(args.plan, "sensitivity")
     shown = args.metric or plan.metrics or ["minors_exploited"]
     sa = plan.run(
@@ -519,11 +526,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     _check_common(args)
-    for name in ("n", "waves"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InputError(f"--{name} must be >= 1, got {value}")
+    _check_range(args, "n", MAX_POINTS)
+    _check_range(args, "waves", 100)
     plan = load_plan(args.plan, "calibration")
+    settings = plan.settings(n=args.n, reps=args.reps, waves=args.waves)
+    runs = int(settings["n"]) * int(settings["reps"]) * int(settings["waves"])
+    if runs > MAX_RUNS:
+        raise InputError(f"{runs:,} runs (n x reps x waves) is more than {MAX_RUNS:,}")
     cal = plan.run(
         _run_options(args),
         scenario=plan.scenario(_overrides(args.set)),

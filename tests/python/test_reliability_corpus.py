@@ -4,8 +4,8 @@ Each case writes its files into a fresh folder, runs the ``safesim`` command
 line in this process with its arguments (``{dir}`` is the folder) and must
 end with exit status 2 and exactly one line on stderr holding the expected
 message (``{dir}`` again the folder): no traceback, no hang (a 30 s alarm),
-no silent acceptance, nothing on stdout beyond what the command printed
-before the error.
+no silent acceptance, and none of the case's ``forbid`` strings (such as the
+content of a file named where a scenario was expected).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def materialise(case: dict[str, Any], folder: Path) -> list[str]:
             # Text with lone surrogates stands for bytes that are not UTF-8.
             text = str(text).replace("{scenarios}", str(scenarios_dir()))
             path.write_bytes(text.encode("utf-8", "surrogateescape"))
-    return [str(a).replace("{dir}", str(folder)) for a in case["argv"]]
+    return [str(a).replace("{dir}", str(folder)).replace("{scenarios}", str(scenarios_dir())) for a in case["argv"]]
 
 
 def run_case(case: dict[str, Any], folder: Path) -> tuple[int, str, str]:
@@ -82,3 +82,5 @@ def test_bad_input_gives_one_clear_line(case: dict[str, Any], tmp_path: Path) ->
     assert "\x1b" not in err  # terminal escapes are shown escaped, never sent
     expected = str(case["expect"]).replace("{dir}", str(tmp_path))
     assert expected in lines[0]
+    for text in case.get("forbid") or []:  # e.g. the content of a file that is not a scenario
+        assert text not in err
