@@ -19,7 +19,7 @@ CPP_FILES = $(shell find sim python tests/cpp tests/bench tests/fuzz -name '*.cp
 
 help:
 	@echo "make demo    install everything, then compare the baseline with teen-account defaults"
-	@echo "make test    lint, C++ tests (debug, ASan+UBSan, TSan), Python tests, a 60 s fuzz run"
+	@echo "make test    lint, C++ tests (debug, ASan+UBSan, TSan), Python tests, 110 s of fuzzing"
 	@echo "make docs    the documentation site in build/docs/ (warnings are errors; runs the notebooks)"
 	@echo "make deps    system packages, .venv and the safesim package"
 	@echo "make format  clang-format and ruff format in place"
@@ -66,7 +66,9 @@ test-tsan:
 
 # A short libFuzzer run of scenario loading (clang); findings become regression inputs.
 test-fuzz:
-	scripts/fuzz 60
+	scripts/fuzz 50
+	SAFESIM_FUZZ_TARGET=fuzz_engine scripts/fuzz 30
+	PYTHON=$(VPY) scripts/fuzz python 30
 
 test-python: deps
 	$(VPY) -m pytest

@@ -15,6 +15,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,11 +24,13 @@ import numpy as np
 
 from safesim import _core
 from safesim.api import RunOptions, compare, replicate, unique_label
-from safesim.errors import PlanError, ScenarioError
-from safesim.plans import check_file, load_plan
+from safesim.errors import PlanError, ScenarioError, printable
+from safesim.plans import MAX_POINTS, MAX_REPS, MAX_RUNS, MAX_SEED, check_file, load_plan
+from safesim.readers import did_you_mean
+from safesim.resources import check_job_memory
 from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults
 from safesim.scenario import Scenario, installed_scenarios
-from safesim.store import OutputLocked
+from safesim.store import OutputError, job_folder, job_outputs
 
 if TYPE_CHECKING:
     from safesim.calibration import CalibrationResults
@@ -50,7 +53,7 @@ def _overrides(items: Sequence[str] | None) -> list[tuple[str, str]]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE")
+            raise InputError(f"--set {printable(item, 80)}: expected KEY.PATH=VALUE")
         out.append((key.strip(), value.strip()))
     return out
 
@@ -145,14 +148,35 @@ def _markdown_as_text(markdown: str) -> str:
 
 
 # ------------------------------------------------------------------ subcommands
+def _check_bounds(args: argparse.Namespace) -> None:
+    """--reps, --seed and --metric within bounds and known, before anything runs."""
+    if args.reps is not None and not 1 <= args.reps <= MAX_REPS:
+        raise InputError(f"--reps must be from 1 to {MAX_REPS:,}, got {args.reps}")
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise InputError(f"--seed must be from 0 to {MAX_SEED}, got {args.seed}")
+    known = [row[0] for row in _core.metrics()]
+    for name in getattr(args, "metric", None) or []:
+        if name not in known:
+            raise InputError(
+                f"--metric {printable(name, 60)}: unknown metric{did_you_mean(name, known)} (see safesim metrics)"
+            )
+
+
+def _check_memory(scenarios: list[Scenario], reps: int) -> None:
+    """Refuse a job whose results would not fit in this process's memory, before any run."""
+    for sc in scenarios:
+        try:
+            check_job_memory(len(sc.platforms), int(sc.spec.horizon_days), reps * len(scenarios), sc.name)
+        except ValueError as err:
+            raise InputError(str(err)) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.reps < 1:
-        raise InputError(f"--reps must be >= 1, got {args.reps}")
+    _check_bounds(args)
     if args.threads is not None and args.threads < 1:
         raise InputError(f"--threads must be >= 1, got {args.threads}")
-    if args.seed is not None and args.seed < 0:
-        raise InputError(f"--seed must be >= 0, got {args.seed}")
     sc = _scenario_from_args(args)
+    _check_memory([sc], args.reps)
     options = RunOptions(out=args.out, csv=args.csv, progress=False)
     results = replicate(sc, n=args.reps, seed=args.seed, threads=args.threads, options=options)
     written = _listing(Path(args.out)) if args.out else []
@@ -244,19 +268,26 @@ def _risk_lines(results: Results) -> str:
 
 
 def _listing(out: Path) -> list[str]:
-    """The combined outputs in ``out`` (folders with a trailing slash), for the 'wrote' lines."""
-    names = sorted(str(p) for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
-    folders = sorted(str(p) + os.sep for p in out.iterdir() if p.is_dir())
-    return names + folders
+    """The combined outputs this job wrote in ``out`` (the per-run folder with a trailing slash),
+    for the 'wrote' lines; files safesim did not write are not listed.
+    """
+    root = out.resolve()
+    files, folders = set(), set()
+    for path in job_outputs(out):
+        parts = path.relative_to(root).parts
+        if len(parts) == 1:
+            files.add(str(out / parts[0]))
+        else:
+            folders.add(str(out / parts[0]) + os.sep)
+    if (out / "runs").is_dir():
+        folders.add(str(out / "runs") + os.sep)
+    return sorted(files) + sorted(folders)
 
 
 def _check_common(args: argparse.Namespace) -> None:
-    if args.reps is not None and args.reps < 1:
-        raise InputError(f"--reps must be >= 1, got {args.reps}")
+    _check_bounds(args)
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be >= 1, got {args.workers}")
-    if args.seed is not None and args.seed < 0:
-        raise InputError(f"--seed must be >= 0, got {args.seed}")
 
 
 def _run_options(args: argparse.Namespace) -> RunOptions:
@@ -349,6 +380,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         arms[unique_label(names.pop(0) if names else policy, arms)] = first.with_policy(policy)
     if len(arms) < 2:
         raise InputError("give at least two scenarios, or one with --policy-arm NAME")
+    _check_memory(list(arms.values()), args.reps)
     cmp = compare(arms, n=args.reps, seed=args.seed, options=_run_options(args))
     metrics = args.metric or None
     print(
@@ -456,8 +488,15 @@ def _sensitivity_table(sa: SensitivityResults, metrics: list[str]) -> str:
     return "\n".join(_align(rows, right=[False, False, True, True, True, True]))
 
 
+def _check_range(args: argparse.Namespace, name: str, high: int) -> None:
+    value = getattr(args, name)
+    if value is not None and not 1 <= value <= high:
+        raise InputError(f"--{name} must be from 1 to {high:,}, got {value}")
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     _check_common(args)
+    _check_range(args, "n", MAX_POINTS)
     plan = load_plan(args.plan, "sensitivity")
     shown = args.metric or plan.metrics or ["minors_exploited"]
     sa = plan.run(
@@ -487,11 +526,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     _check_common(args)
-    for name in ("n", "waves"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InputError(f"--{name} must be >= 1, got {value}")
+    _check_range(args, "n", MAX_POINTS)
+    _check_range(args, "waves", 100)
     plan = load_plan(args.plan, "calibration")
+    settings = plan.settings(n=args.n, reps=args.reps, waves=args.waves)
+    runs = int(settings["n"]) * int(settings["reps"]) * int(settings["waves"])
+    if runs > MAX_RUNS:
+        raise InputError(f"{runs:,} runs (n x reps x waves) is more than {MAX_RUNS:,}")
     cal = plan.run(
         _run_options(args),
         scenario=plan.scenario(_overrides(args.set)),
@@ -580,12 +621,22 @@ def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True, plan
         help="write per-run files (runs/), combined tables and PNG figures to DIR; rerunning with the same DIR "
         "resumes an interrupted job",
     )
+    _add_force(p)
     if tables:
         p.add_argument("--csv", action="store_true", help="with --out, write CSV instead of Parquet")
     p.add_argument("--no-figures", action="store_true", help="with --out, skip the PNG figures")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     if tables:
         p.add_argument("--metric", action="append", metavar="NAME", help="metric to print and plot (repeatable)")
+
+
+def _add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --out, write into a non-empty folder that safesim did not create (files it did not write "
+        "are never removed; those with the names of its outputs are replaced)",
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -657,6 +708,7 @@ def build_parser() -> argparse.ArgumentParser:
         "files (runs/) to DIR; rerunning with the same DIR reuses finished runs",
     )
     p.add_argument("--csv", action="store_true", help="with --out, write runs.csv and daily.csv instead of Parquet")
+    _add_force(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     p.set_defaults(func=cmd_run)
 
@@ -845,15 +897,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:
+    return f"safesim: warning: {' '.join(str(message).split())}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    warnings.formatwarning = _one_line_warning
     try:
-        return int(args.func(args))
+        # The output folder is held for the whole job: runs, combined files, figures.
+        with job_folder(getattr(args, "out", None), force=bool(getattr(args, "force", False))):
+            return int(args.func(args))
     except ScenarioError as err:
         print(str(err), file=sys.stderr)
         return EXIT_INPUT_ERROR
-    except (InputError, PlanError, OutputLocked) as err:
+    except (InputError, PlanError, OutputError) as err:
         print(f"safesim {args.command}: error: {err}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except BrokenPipeError:  # e.g. `safesim metrics | head`: not an error

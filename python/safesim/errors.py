@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
-__all__ = ["PlanError", "ScenarioError"]
+import re
+
+__all__ = ["PlanError", "ScenarioError", "one_line", "printable"]
+
+#: C0 and C1 control characters, DEL, and the bidirectional overrides that can disguise text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object, limit: int = 0) -> str:
+    r"""``text`` quoted and safe for a terminal: control characters and ANSI escapes
+    shown as ``\x1b`` and the like, cut to ``limit`` characters (0: no limit).
+    """
+    s = str(text)
+    if limit and len(s) > limit:
+        s = s[:limit] + "..."
+    body = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s.replace("\\", "\\\\"))
+    return f"'{body}'"
+
+
+def one_line(text: object) -> str:
+    """``text`` as one terminal-safe line: line breaks become spaces, other control characters are escaped."""
+    s = " ".join(str(text).splitlines())
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
 
 
 class ScenarioError(ValueError):
@@ -29,8 +51,8 @@ class ScenarioError(ValueError):
         self.message = text if message is None else message
 
     def __str__(self) -> str:
-        # Always one line: callers print it as is (CLI, logs).
-        return " ".join(str(self.args[0]).splitlines())
+        # Always one line, safe for a terminal: callers print it as is (CLI, logs).
+        return one_line(self.args[0])
 
     def __reduce__(self):  # keep attributes across pickling (process pools)
         return (type(self), (self.args[0], self.file, self.line, self.column, self.key_path, self.message))
@@ -40,5 +62,22 @@ class PlanError(ValueError):
     """A plan file (sweep, sensitivity, calibration) that cannot be run as written.
 
     ``str(err)`` is one line, ``FILE: message``: a missing file, bad YAML, an
-    unknown or missing key, or a value the analysis refuses.
+    unknown or missing key, or a value the analysis refuses. The position and
+    key path are attributes as for :class:`ScenarioError` (0 and '' when unknown).
     """
+
+    def __init__(
+        self, text: str, file: str = "", line: int = 0, column: int = 0, key_path: str = "", message: str | None = None
+    ) -> None:
+        super().__init__(text)
+        self.file = file
+        self.line = line
+        self.column = column
+        self.key_path = key_path
+        self.message = text if message is None else message
+
+    def __str__(self) -> str:
+        return one_line(self.args[0])
+
+    def __reduce__(self):
+        return (type(self), (self.args[0], self.file, self.line, self.column, self.key_path, self.message))

@@ -64,6 +64,28 @@ class Executor(Protocol):
     def map_runs(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, RunDict]]: ...
 
 
+def _watch_parent(parent: int, interval: float = 0.2) -> None:
+    """Worker side: exit as soon as the process that started the pool is gone.
+
+    A pool whose owner is killed (SIGKILL, a crash) would otherwise keep its
+    workers alive until their current batch ends, and longer if they sit
+    blocked on the call queue. The check runs in a daemon thread; the engine
+    releases the GIL while it runs, so it fires mid-run too.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(interval)
+
+    if os.getppid() != parent:  # already orphaned before the first check
+        os._exit(1)
+    threading.Thread(target=watch, name="safesim-parent-watch", daemon=True).start()
+
+
 def _run_batch(dump: str, name: str, seeds: list[int]) -> list[RunDict]:
     """Worker side of the process and Dask executors: load the resolved dump, run each seed."""
     spec = _core.load_scenario_text(dump, name)
@@ -132,7 +154,12 @@ class ProcessExecutor:
             return
         batches = _batches(tasks, _batch_size(len(tasks), self.workers))
         ctx = multiprocessing.get_context("spawn")  # fork after threads have started is unsafe
-        pool = cf.ProcessPoolExecutor(max_workers=min(self.workers, len(batches)), mp_context=ctx)
+        pool = cf.ProcessPoolExecutor(
+            max_workers=min(self.workers, len(batches)),
+            mp_context=ctx,
+            initializer=_watch_parent,
+            initargs=(os.getpid(),),
+        )
         futures = {
             pool.submit(_run_batch, b[0].scenario.dump(), b[0].scenario.name, [t.seed for t in b]): b for b in batches
         }

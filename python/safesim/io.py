@@ -23,11 +23,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "WriteGuard",
     "atomic_path",
+    "fsync_dir",
     "json_number",
     "json_records",
     "safe_name",
     "safe_path",
+    "set_write_guard",
     "write_bytes",
     "write_frame",
     "write_json",
@@ -48,34 +51,90 @@ def _file_mode() -> int:
 _MODE = _file_mode()
 
 
+class WriteGuard:
+    """Told of every file safesim writes through this module (the run store's
+    output-folder manifest): ``before`` may refuse a path by raising, ``after``
+    records it once it is in place. Install with :func:`set_write_guard`.
+    """
+
+    def before(self, path: Path) -> None: ...
+
+    def after(self, path: Path) -> None: ...
+
+    def failed(self, path: Path) -> None:
+        """The write of ``path`` failed (``before`` passed)."""
+
+
+_guard: WriteGuard = WriteGuard()
+
+
+def set_write_guard(guard: WriteGuard | None) -> WriteGuard:
+    """Install ``guard`` (None: none); returns the one it replaces."""
+    global _guard
+    old, _guard = _guard, guard or WriteGuard()
+    return old
+
+
+def fsync_dir(folder: str | os.PathLike[str]) -> None:
+    """Flush a folder's entries (a rename, a new file) to disk; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``.
 
     The temporary file lives in the same folder so ``os.replace`` is an atomic
-    rename; on error it is removed and ``path`` is left as it was.
+    rename; on error it is removed and ``path`` is left as it was. The data
+    reach the disk before the rename and the rename before returning (the file,
+    then its folder, are fsynced), so a power cut leaves the old file or the
+    new one, never an empty one. The write guard sees ``path`` first.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    _guard.before(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except BaseException:
+        _guard.failed(target)
+        raise
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
         os.chmod(tmp, _MODE)
+        _fsync_file(tmp)
         os.replace(tmp, target)
+        fsync_dir(target.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        _guard.failed(target)
         raise
+    _guard.after(target)
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (flushed to disk before the rename)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
     return Path(path)
 
 

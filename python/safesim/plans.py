@@ -36,17 +36,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from safesim import _core
 from safesim.api import RunOptions, expand_sweep, point_scenario, sweep
 from safesim.calibration import CalibrationResults, Target, calibrate, check_inputs
-from safesim.errors import PlanError, ScenarioError
+from safesim.errors import PlanError, ScenarioError, printable
+from safesim.readers import Located, did_you_mean, read_yaml, type_name
+from safesim.resources import check_job_memory
 from safesim.results import ECOSYSTEM, SweepResults
 from safesim.scenario import Scenario, make_parameters
 from safesim.sensitivity import METHODS, SensitivityResults, sensitivity
 
-__all__ = ["KINDS", "PLAN_KEYS", "Plan", "check_file", "load_plan", "plan_kind"]
+__all__ = ["KINDS", "MAX_POINTS", "MAX_REPS", "MAX_RUNS", "PLAN_KEYS", "Plan", "check_file", "load_plan", "plan_kind"]
+
+#: Bounds on what a plan asks for: replicates per point, points, and runs in all.
+MAX_REPS = 100_000
+MAX_POINTS = 100_000
+MAX_RUNS = 10_000_000
+MAX_SEED = 2**63 - 1
 
 PathLike = str | os.PathLike[str]
 
@@ -87,6 +93,7 @@ class Plan:
     kind: str
     path: Path
     data: Mapping[str, Any]
+    located: Located | None = None
 
     @property
     def metrics(self) -> list[str]:
@@ -94,17 +101,28 @@ class Plan:
         return [str(m) for m in self.data.get("metrics") or []]
 
     @contextlib.contextmanager
-    def errors(self) -> Iterator[None]:
-        """Report a ValueError or TypeError raised inside as a :class:`PlanError` naming the file.
+    def errors(self, key_path: str = "") -> Iterator[None]:
+        """Report a ValueError or TypeError raised inside as a :class:`PlanError` naming the
+        file, and the line, column and ``key_path`` of the value concerned when known.
 
         A :class:`ScenarioError` (or a PlanError) already names its file and passes through.
         """
         try:
             yield
-        except (ScenarioError, PlanError):
+        except ScenarioError as err:
+            # A key path or value set by the plan (a grid key, a sample): point at the plan.
+            if err.file in ("<--set>", "<--policy>") and self.located is not None and key_path:
+                raise self.located.error(key_path, f"{err.key_path}: {err.message}") from None
             raise
-        except (TypeError, ValueError) as err:
-            raise PlanError(f"{self.path}: {err}") from None
+        except PlanError:
+            raise
+        except (TypeError, ValueError, KeyError) as err:
+            message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+            if key_path.startswith("parameters.") and message.startswith("parameter "):
+                message = message.partition(": ")[2] or message  # the key path already names it
+            if self.located is not None:
+                raise self.located.error(key_path, message) from None
+            raise PlanError(f"{self.path}: {key_path + ': ' if key_path else ''}{message}") from None
 
     def scenario(self, overrides: Iterable[tuple[str, str]] = ()) -> Scenario:
         """The base scenario with the plan's ``set`` and ``policies``, then ``overrides``
@@ -112,11 +130,20 @@ class Plan:
         """
         source = str(self.data["scenario"])
         candidate = self.path.parent / source
-        sc = Scenario.load(candidate if candidate.is_file() else source)
+        try:
+            sc = Scenario.load(candidate if candidate.is_file() else source)
+        except ScenarioError as err:
+            if err.file == source and self.located is not None:  # no such file: point at the plan's key
+                raise self.located.error("scenario", f"{printable(source, 120)}: {err.message}") from None
+            raise
         for key, value in (self.data.get("set") or {}).items():
-            sc = sc.set(str(key), value)
-        for name in self.data.get("policies") or []:
-            sc = sc.with_policy(str(name))
+            with self.errors(f"set.{key}"):
+                sc = sc.set(str(key), value)
+                sc.spec  # noqa: B018  (each key checked where the plan sets it)
+        for i, name in enumerate(self.data.get("policies") or []):
+            with self.errors(f"policies[{i}]"):
+                sc = sc.with_policy(str(name))
+                sc.spec  # noqa: B018
         for key, text in overrides:
             sc = sc.set_yaml(key, text)
         return sc
@@ -138,6 +165,8 @@ class Plan:
         None keeps the file's) replace the file's; ``options`` say where runs are computed and kept.
         """
         sc = self.scenario() if scenario is None else scenario
+        if self.located is not None:
+            self.check(scenario=sc)  # every problem with its line and key path before any run
         with self.errors():
             s = self.settings(**settings)
             seed = s["seed"]
@@ -172,29 +201,37 @@ class Plan:
         with self.errors():
             return expand_sweep(self.data["grid"] if "grid" in self.data else self.data["samples"])
 
-    def check(self) -> None:
+    def check(self, scenario: Scenario | None = None) -> None:
         """Check the base scenario, every range and target (or sweep point) without running anything."""
-        sc = self.scenario()
-        with self.errors():
-            if self.kind == "calibration":
-                check_inputs(sc, self.data["parameters"], self.data["targets"])
-            elif self.kind == "sensitivity":
-                make_parameters(sc, self.data["parameters"])
-            else:
-                for point in self.points():
+        sc = self.scenario() if scenario is None else scenario
+        if self.kind in ("calibration", "sensitivity"):
+            for key, spec in self.data["parameters"].items():
+                with self.errors(f"parameters.{key}"):
+                    make_parameters(sc, {key: spec})
+        if self.kind == "calibration":
+            targets = []
+            for i, t in enumerate(self.data["targets"]):
+                with self.errors(f"targets[{i}]"):
+                    target = Target.from_dict(t)
+                    target.validate(sc)
+                    targets.append(target)
+            with self.errors("targets"):
+                check_inputs(sc, self.data["parameters"], targets)
+        elif self.kind == "sweep":
+            with self.errors("grid" if "grid" in self.data else "samples"):
+                points = self.points()
+            reps = int(self.data.get("reps", _SETTINGS["sweep"]["reps"]))
+            with self.errors("reps"):
+                check_job_memory(len(sc.platforms), int(sc.spec.horizon_days), len(points) * reps, sc.name)
+            for i, point in enumerate(points):
+                where = f"samples[{i}]" if "samples" in self.data else f"grid.{next(iter(point), '')}"
+                with self.errors(where):
                     point_scenario(sc, point).spec  # noqa: B018  (each point must make a valid scenario)
-        if self.kind == "sensitivity" and str(self.data.get("method", "morris")) not in METHODS:
-            raise PlanError(f"{self.path}: method must be morris or sobol, got {self.data['method']!r}")
 
 
 def _read_mapping(path: Path) -> Any:
     """The YAML document in ``path``; a missing file or bad YAML is a PlanError."""
-    try:
-        return yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise PlanError(f"{path}: no such file") from None
-    except yaml.YAMLError as err:
-        raise PlanError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+    return read_yaml(path, PlanError, "plan file").data
 
 
 def _kind_of(doc: Mapping[str, Any]) -> str | None:
@@ -205,39 +242,157 @@ def _kind_of(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _int_setting(loc: Located, key: str, low: int, high: int) -> None:
+    value = loc.data.get(key)
+    if value is None and key == "seed":
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise loc.error(key, f"expected a whole number from {low:,} to {high:,}, got {type_name(value)}")
+    if not low <= value <= high:
+        raise loc.error(key, f"{value:,} is out of range ({low:,} to {high:,})")
+
+
+def _number_setting(loc: Located, key: str, low: float, high: float, open_low: bool = False) -> None:
+    value = loc.data.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise loc.error(key, f"expected a number, got {type_name(value)}")
+    if value < low or value > high or (open_low and value == low):
+        bound = f"above {low:g}" if open_low else f"from {low:g}"
+        raise loc.error(key, f"{value:g} is out of range ({bound} to {high:g})")
+
+
+def _metric_names() -> list[str]:
+    return [row[0] for row in _core.metrics()]
+
+
+def check_metrics(names: Any, loc: Located | None = None, key: str = "metrics") -> list[str]:
+    """``names`` as a list of metric names; unknown ones refused with the closest name."""
+    known = _metric_names()
+
+    def fail(where: str, message: str) -> Exception:
+        return loc.error(where, message) if loc is not None else PlanError(message)
+
+    if not isinstance(names, list):
+        raise fail(key, f"expected a list of metric names, got {type_name(names)}")
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise fail(f"{key}[{i}]", f"expected a metric name, got {type_name(name)}")
+        if name not in known:
+            raise fail(
+                f"{key}[{i}]", f"unknown metric {printable(name, 60)}{did_you_mean(name, known)} (see safesim metrics)"
+            )
+    return list(names)
+
+
+def _check_shape(loc: Located, kind: str) -> None:
+    """Known keys, required keys present and each setting of the right type and range."""
+    doc = loc.data
+    keys = PLAN_KEYS[kind]
+    for key in doc:
+        if key not in keys:
+            raise loc.error(str(key), f"unknown key{did_you_mean(key, keys)} (a {kind} plan has {', '.join(keys)})")
+    for key in _REQUIRED[kind]:
+        if key not in doc:
+            raise loc.error("", f"missing '{key}' (a {kind} plan has {_SHAPE[kind]})")
+    if not isinstance(doc["scenario"], str) or not doc["scenario"].strip():
+        raise loc.error("scenario", f"expected a scenario file or installed name, got {type_name(doc['scenario'])}")
+    if "set" in doc:
+        if not isinstance(doc["set"], dict):
+            raise loc.error("set", f"expected a mapping {{key.path: value}}, got {type_name(doc['set'])}")
+        for key in doc["set"]:
+            if not isinstance(key, str) or not key:
+                raise loc.error(f"set.{key}", "a key path is text, e.g. population.users")
+    if "policies" in doc:
+        pol = doc["policies"]
+        if not isinstance(pol, list):
+            raise loc.error("policies", f"expected a list of policy bundle names, got {type_name(pol)}")
+        for i, name in enumerate(pol):
+            if not isinstance(name, str) or not name:
+                raise loc.error(f"policies[{i}]", f"expected a policy bundle name, got {type_name(name)}")
+    if "reps" in doc:
+        _int_setting(loc, "reps", 1, MAX_REPS)
+    if "n" in doc:
+        _int_setting(loc, "n", 1, MAX_POINTS)
+    if "waves" in doc:
+        _int_setting(loc, "waves", 1, 100)
+    if "seed" in doc:
+        _int_setting(loc, "seed", 0, MAX_SEED)
+    if "cutoff" in doc:
+        _number_setting(loc, "cutoff", 0.0, 1e6, open_low=True)
+    if "margin" in doc:
+        _number_setting(loc, "margin", 0.0, 1.0)
+    if "method" in doc and doc["method"] not in METHODS:
+        raise loc.error(
+            "method", f"expected morris or sobol, got {type_name(doc['method'])}{did_you_mean(doc['method'], METHODS)}"
+        )
+    if "scope" in doc and (not isinstance(doc["scope"], str) or not doc["scope"]):
+        raise loc.error("scope", f"expected 'ecosystem' or a platform name, got {type_name(doc['scope'])}")
+    if "metrics" in doc and doc["metrics"] is not None:
+        check_metrics(doc["metrics"], loc)
+    if "parameters" in _REQUIRED[kind]:
+        params = doc["parameters"]
+        if not isinstance(params, dict) or not params:
+            raise loc.error("parameters", f"expected a mapping {{key.path: [low, high]}}, got {type_name(params)}")
+    if kind == "sweep":
+        if ("grid" in doc) == ("samples" in doc):
+            raise loc.error("", "give exactly one of 'grid' (key: [values]) or 'samples' (a list of mappings)")
+        points = 1
+        if "grid" in doc:
+            grid = doc["grid"]
+            if not isinstance(grid, dict) or not grid:
+                raise loc.error("grid", f"expected a mapping {{key.path: [values]}}, got {type_name(grid)}")
+            for key, values in grid.items():
+                if not isinstance(values, list) or not values:
+                    raise loc.error(f"grid.{key}", f"expected a non-empty list of values, got {type_name(values)}")
+                points *= len(values)
+        else:
+            samples = doc["samples"]
+            if not isinstance(samples, list) or not samples:
+                raise loc.error("samples", f"expected a non-empty list of mappings, got {type_name(samples)}")
+            for i, point in enumerate(samples):
+                if not isinstance(point, dict) or not point:
+                    raise loc.error(f"samples[{i}]", f"expected a mapping {{key.path: value}}, got {type_name(point)}")
+            points = len(samples)
+        if points > MAX_POINTS:
+            raise loc.error("grid" if "grid" in doc else "samples", f"{points:,} points, more than {MAX_POINTS:,}")
+        reps = doc.get("reps", _SETTINGS["sweep"]["reps"])
+        if points * reps > MAX_RUNS:
+            raise loc.error("reps", f"{points:,} points x {reps:,} replicates is more than {MAX_RUNS:,} runs")
+    if kind == "calibration":
+        targets = doc["targets"]
+        if not isinstance(targets, list) or not targets:
+            raise loc.error(
+                "targets", f"expected a list of mappings (metric, value or interval, sd, ...), got {type_name(targets)}"
+            )
+        for i, t in enumerate(targets):
+            if not isinstance(t, dict):
+                raise loc.error(
+                    f"targets[{i}]", f"expected a mapping (metric, value or interval, sd, ...), got {type_name(t)}"
+                )
+
+
 def load_plan(path: PathLike, kind: str | None = None) -> Plan:
-    """Read a plan file and check its shape: known keys only, the required ones present.
+    """Read a plan file and check its shape: known keys only, the required ones present,
+    each setting of the right type and within bounds.
 
     ``kind`` (sweep, sensitivity or calibration) defaults to what the file
     holds: ``targets`` and ``parameters`` make a calibration, ``parameters`` a
-    sensitivity analysis, ``grid`` or ``samples`` a sweep.
+    sensitivity analysis, ``grid`` or ``samples`` a sweep. Every error is one
+    line: ``FILE:LINE:COL: KEY.PATH: message``.
     """
     path = Path(path)
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    doc = _read_mapping(path)
+    loc = read_yaml(path, PlanError, "plan file")
+    doc = loc.data
     if kind is None:
         kind = _kind_of(doc) if isinstance(doc, dict) else None
         if kind is None:
-            raise PlanError(f"{path}: not a plan (a sweep has grid or samples, sensitivity and calibration parameters)")
+            raise loc.error("", "not a plan (a sweep has grid or samples, sensitivity and calibration parameters)")
     if not isinstance(doc, dict):
-        raise PlanError(f"{path}: expected a mapping with {_SHAPE[kind]}")
-    keys = PLAN_KEYS[kind]
-    unknown = sorted(set(doc) - set(keys))
-    if unknown:
-        raise PlanError(f"{path}: unknown key(s) {', '.join(unknown)} (expected {', '.join(keys)})")
-    for key in _REQUIRED[kind]:
-        if key not in doc:
-            raise PlanError(f"{path}: missing '{key}'")
-    if "parameters" in _REQUIRED[kind] and (not isinstance(doc["parameters"], dict) or not doc["parameters"]):
-        raise PlanError(f"{path}: 'parameters' must map key paths to [low, high]")
-    if kind == "sweep" and ("grid" in doc) == ("samples" in doc):
-        raise PlanError(f"{path}: give exactly one of 'grid' (key: [values]) or 'samples' (a list of mappings)")
-    if kind == "calibration" and (
-        not isinstance(doc["targets"], list) or not all(isinstance(t, dict) for t in doc["targets"])
-    ):
-        raise PlanError(f"{path}: 'targets' must be a list of mappings (metric, value or interval, sd, ...)")
-    return Plan(kind, path, doc)
+        raise loc.error("", f"expected a mapping with {_SHAPE[kind]}, got {type_name(doc)}")
+    _check_shape(loc, kind)
+    return Plan(kind, path, doc, loc)
 
 
 # ------------------------------------------------------------------ safesim validate
@@ -250,20 +405,21 @@ def _top_level(path: PathLike) -> dict[str, Any] | None:
     if p.suffix not in (".yaml", ".yml") or not p.is_file():
         return None
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
+        data = read_yaml(p, PlanError).data
+    except PlanError:
         return None
     return data if isinstance(data, dict) else None
 
 
 def plan_kind(path: PathLike) -> str | None:
-    """'calibration' or 'sensitivity' for a file with top-level ``scenario:`` and
-    ``parameters:`` (and ``targets:`` for calibration), None for anything else.
+    """'calibration', 'sensitivity' or 'sweep' for a file with a top-level ``scenario:``
+    and ``parameters:`` (with ``targets:`` for calibration) or ``grid:``/``samples:``;
+    None for anything else.
     """
     data = _top_level(path)
-    if data is None or "parameters" not in data or "scenario" not in data:
+    if data is None or "scenario" not in data:
         return None
-    return "calibration" if "targets" in data else "sensitivity"
+    return _kind_of(data) or "sweep"  # no scenario has a 'scenario:' key: a plan, its kind misspelt
 
 
 def check_bundle(path: PathLike) -> None:
@@ -287,14 +443,27 @@ def check_bundle(path: PathLike) -> None:
 
 
 def check_file(path: PathLike) -> None:
-    """Validate a scenario, a policy bundle (top-level ``bundle:``) or a sensitivity or
-    calibration plan without running anything: a ScenarioError or PlanError if it is bad.
+    """Validate any file safesim reads without running anything, with the reader that
+    running uses: a scenario, a policy bundle (top-level ``bundle:``), a sweep,
+    sensitivity or calibration plan, or a check file (a scenario with ``expect:``,
+    read as ``safesim check`` reads it). A ScenarioError or PlanError if it is bad.
     """
     kind = plan_kind(path)
     data = _top_level(path)
+    if data is None and Path(path).is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            if any(ln.startswith("scenario:") for ln in Path(path).read_text(encoding="utf-8").splitlines()):
+                read_yaml(path, PlanError, "plan file")  # a plan that does not read: its own error
     if data is not None and "bundle" in data:
         check_bundle(path)
     elif kind is not None:
         load_plan(path, kind).check()
+    elif data is not None and "expect" in data:
+        try:
+            from safesim.harness.expectations import load_check_file
+        except ModuleNotFoundError:  # the harness is not installed: the scenario part only
+            Scenario.load(path).spec  # noqa: B018
+        else:
+            load_check_file(path)
     else:
         Scenario.load(path).spec  # noqa: B018  (loading is the validation)

@@ -17,6 +17,8 @@ import hashlib
 import json
 import math
 import os
+import re
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
@@ -32,6 +34,7 @@ from safesim.errors import ScenarioError
 __all__ = [
     "Parameter",
     "Scenario",
+    "check_edge_list",
     "installed_scenarios",
     "make_parameters",
     "parameter_bounds",
@@ -275,13 +278,23 @@ class Scenario:
 
     @cached_property
     def spec(self) -> _core.ScenarioSpec:
-        """The resolved, validated C++ spec (loaded once, then cached)."""
+        """The resolved, validated C++ spec (loaded once, then cached); an edge list
+        it names is read and checked here too (:func:`check_edge_list`).
+        """
         overrides = list(self._overrides)
         policies = list(self._policies)
-        if self._path is not None:
-            return _core.load_scenario(self._path, overrides, policies, policy_dirs())
-        assert self._text is not None
-        return _core.load_scenario_text(self._text, self._text_name, overrides, policies, policy_dirs())
+        try:
+            if self._path is not None:
+                spec = _core.load_scenario(self._path, overrides, policies, policy_dirs())
+            else:
+                assert self._text is not None
+                spec = _core.load_scenario_text(self._text, self._text_name, overrides, policies, policy_dirs())
+        except ScenarioError as err:
+            raise _without_content(err) from None
+        edge_list = _edge_list_of(spec.dump())
+        if edge_list:
+            check_edge_list(edge_list, int(spec.users), spec.source_file or self._text_name)
+        return spec
 
     def dump(self) -> str:
         """The resolved scenario as YAML (every field, defaults included)."""
@@ -321,8 +334,14 @@ class Scenario:
         applied) are left out, so the hash depends on values only, not on
         where the file was installed.
         """
-        content = "".join(ln for ln in self._dump.splitlines(keepends=True) if not ln.lstrip().startswith("#"))
-        return hashlib.sha256(content.encode("utf-8")).hexdigest()
+        lines = [ln for ln in self._dump.splitlines(keepends=True) if not ln.lstrip().startswith("#")]
+        # A file the scenario reads counts by its content, not its path (extends: parents and
+        # policy bundles are already resolved into the dump; an edge list is read by the engine).
+        edge_list = _edge_list_of(self._dump)
+        if edge_list:
+            digest = check_edge_list(edge_list, int(self.spec.users), self.spec.source_file or self._text_name)
+            lines = [_EDGE_LIST_LINE.sub(f"\\g<1>sha256:{digest}", ln) for ln in lines]
+        return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
     def diff(self, other: Scenario) -> dict[str, tuple[Any, Any]]:
         """Resolved values that differ: ``{key.path: (value in self, value in other)}``.
@@ -369,6 +388,148 @@ class Scenario:
         source = self._path if self._path is not None else self._text_name
         extra = "".join(f" {k}={v}" for k, v in self._overrides) + "".join(f" +{p}" for p in self._policies)
         return f"Scenario({source!r}{extra})"
+
+
+_TOP_LEVEL = "expected a mapping of keys at the top level"
+
+
+def _without_content(err: ScenarioError) -> ScenarioError:
+    """``err`` without the text of the file it is about: ``extends: /etc/passwd``
+    must not print that file. The loader quotes a non-mapping document whole.
+    """
+    if not err.message.startswith(_TOP_LEVEL + ", got"):
+        return err
+    message = f"{_TOP_LEVEL} (is it a scenario file?)"
+    pos = f"{err.file}:{err.line}:{err.column}" if err.line else err.file
+    return ScenarioError(f"{pos}: {message}", err.file, err.line, err.column, err.key_path, message)
+
+
+# ------------------------------------------------------------------ edge lists
+#: The largest edge list read (bytes): far above any graph the engine holds in memory.
+EDGE_LIST_MAX_BYTES = 4 << 30
+_EDGE_LIST_LINE = re.compile(r"^(\s*edge_list:\s*)(\S.*?)\s*$")
+_edge_cache: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def _edge_list_of(dump: str) -> str:
+    """The ``graph.edge_list`` path of a resolved dump ('' for a generated graph)."""
+    for line in dump.splitlines():
+        m = _EDGE_LIST_LINE.match(line)
+        if m:
+            value = yaml.safe_load(m.group(2))
+            return "" if value is None else str(value)
+    return ""
+
+
+def _edge_error(where: str, line: int, column: int, message: str) -> ScenarioError:
+    pos = f"{where}:{line}:{column}" if line else where
+    return ScenarioError(f"{pos}: graph.edge_list: {message}", where, line, column, "graph.edge_list", message)
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def check_edge_list(path: str, users: int, scenario_file: str = "") -> str:
+    """Read and check an edge list for a scenario of ``users`` users; its SHA-256.
+
+    One edge per line: two user indices (whole numbers from 0 to users - 1)
+    and an optional 0/1 trusted flag, separated by blanks; blank lines and
+    lines starting with ``#`` are skipped. Refused, with file, line and
+    column: a missing file or one that is not a regular file (checked before
+    opening, so a FIFO cannot hang the load), a file over
+    :data:`EDGE_LIST_MAX_BYTES`, text that is not UTF-8, a line without two
+    indices, a negative or fractional index, an index out of range, a
+    self-loop (a user tied to itself) and a duplicate edge (``a b`` again, or
+    ``b a``: ties are undirected) naming the line of the first. A file with
+    no edge at all is refused too: the engine would build an empty graph.
+    """
+    where = scenario_file or path
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise _edge_error(where, 0, 0, f"no such edge list file {_shown(path)}") from None
+    except OSError as err:
+        raise _edge_error(where, 0, 0, f"cannot read edge list {_shown(path)}: {err.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _edge_error(where, 0, 0, f"edge list {_shown(path)} is {_file_kind(st.st_mode)}, not a regular file")
+    if st.st_size > EDGE_LIST_MAX_BYTES:
+        raise _edge_error(
+            where, 0, 0, f"edge list {_shown(path)} is {st.st_size:,} bytes (limit {EDGE_LIST_MAX_BYTES:,})"
+        )
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino, users)
+    if key in _edge_cache:
+        return _edge_cache[key]
+    h = hashlib.sha256()
+    seen: dict[int, int] = {}
+    edges = 0
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            h.update(raw)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _edge_error(path, lineno, 1, "not UTF-8 text") from None
+            stripped = text.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            tokens = [(m.group(), m.start() + 1) for m in re.finditer(r"\S+", text)]
+            if len(tokens) < 2 or len(tokens) > 3:
+                raise _edge_error(
+                    path,
+                    lineno,
+                    1,
+                    f"expected two user indices and an optional 0/1 trusted flag, got {len(tokens)} field(s)",
+                )
+            ids = []
+            for token, col in tokens[:2]:
+                if not re.fullmatch(r"[0-9]+", token):
+                    what = (
+                        "a negative user index"
+                        if re.fullmatch(r"-[0-9]+", token)
+                        else "a fractional user index"
+                        if re.fullmatch(r"-?[0-9]*\.[0-9]+(e-?[0-9]+)?|-?[0-9]+e-?[0-9]+", token)
+                        else "not a user index"
+                    )
+                    raise _edge_error(path, lineno, col, f"{_shown(token)}: {what} (whole numbers 0 to {users - 1})")
+                value = int(token)
+                if value >= users:
+                    raise _edge_error(
+                        path,
+                        lineno,
+                        col,
+                        f"user index {value} out of range (the scenario has {users} users: 0 to {users - 1})",
+                    )
+                ids.append(value)
+            if len(tokens) == 3 and tokens[2][0] not in ("0", "1"):
+                raise _edge_error(path, lineno, tokens[2][1], f"{_shown(tokens[2][0])}: the trusted flag is 0 or 1")
+            a, b = ids
+            if a == b:
+                raise _edge_error(path, lineno, tokens[0][1], f"self-loop {a} {b}: a user cannot be tied to itself")
+            pair = min(a, b) * users + max(a, b)
+            first = seen.setdefault(pair, lineno)
+            if first != lineno:
+                raise _edge_error(
+                    path, lineno, tokens[0][1], f"duplicate edge {a} {b} (first at line {first}; ties are undirected)"
+                )
+            edges += 1
+    if edges == 0:
+        raise _edge_error(path, 0, 0, "the edge list has no edges (the graph would be empty)")
+    digest = h.hexdigest()
+    _edge_cache[key] = digest
+    return digest
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """``text`` quoted for an error line: control characters escaped, long text cut."""
+    from safesim.errors import printable
+
+    return printable(text, limit)
 
 
 def flatten_keys(data: Any, prefix: str = "") -> dict[str, Any]:

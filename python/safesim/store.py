@@ -1,30 +1,51 @@
-"""Per-run result files: resumable, atomic, confined to one output folder.
+"""Per-run result files and the output folder they live in: resumable,
+atomic, verified on reuse, confined to one folder that one job writes at a time.
 
 Layout under the output folder ``OUT``::
 
+    .safesim.json                the folder manifest: every file safesim wrote here, and the job state
+    .safesim.lock                the advisory lock held for a whole job
     runs/<run_id>.parquet        run totals, one row per scope, one column per metric
     runs/<run_id>.daily.parquet  daily values, one row per (scope, day)
-    runs/<run_id>.json           manifest: provenance and file sizes, written last
+    runs/<run_id>.json           run manifest: provenance, file sizes and SHA-256, written last
 
 ``run_id`` is ``<first 20 hex digits of the scenario hash>-<seed>``: the same
 resolved scenario and seed always map to the same files, so a rerun of an
 interrupted job recognises finished runs and computes only the missing ones.
-Every file is written to a hidden temporary name and renamed into place, and
-the manifest is written after the data files, so a run without a manifest is
-unfinished whatever else is on disk; a process killed mid-write leaves only
-``.*.tmp`` files, which the next run removes. The combined outputs (``runs``,
-``daily``, ``summary.*``, ``comparison.csv``) are removed when a job starts and
-written when all its runs are in, ``summary.json`` last, so a folder with a
-``summary.json`` holds a complete set. One process writes to a folder at a
-time (an advisory lock on ``OUT/.safesim.lock``).
+A reused run is verified first: its data files must match the sizes and
+SHA-256 digests its manifest recorded, or the run is computed again (and
+counted in :attr:`RunStore.rejected`).
+
+Every file is written to a hidden temporary name, fsynced, renamed into place
+and its folder fsynced; the run manifest is written after the data files, so a
+run without a manifest is unfinished whatever else is on disk.
+
+The folder (:class:`OutputFolder`): one job holds ``OUT/.safesim.lock`` from
+its start until its last combined file (summary, tables, figures) is written
+(:func:`job_folder`; a job in this process nests inside it). ``.safesim.json``
+lists every file safesim wrote in the folder; a job replaces or removes only
+those. A folder that is not empty and has no manifest is refused unless
+``force`` (a folder of an earlier safesim, with ``.safesim.lock`` but no
+manifest, is adopted). A path that leaves the folder through a symbolic link
+is refused. The combined outputs of the previous job are removed when this
+job writes its first combined output, so a failed job leaves the previous set
+untouched and a folder never mixes two jobs' sets; ``summary.json`` (or
+``calibration.json``, ``sensitivity.json``) is written last and marks a
+complete set, and the manifest's ``job.state`` is ``complete`` once the job
+has finished.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
+import threading
+import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from safesim import _core
+from safesim import io as _io
 from safesim.io import safe_name, safe_path, write_frame, write_json
 from safesim.results import ECOSYSTEM, metric_names
 
@@ -40,24 +62,354 @@ try:
 except ImportError:  # Windows: no advisory lock
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["OutputLocked", "RunStore", "run_id", "safe_name", "safe_path"]
+__all__ = [
+    "OutputError",
+    "OutputFolder",
+    "OutputLocked",
+    "OutputRefused",
+    "RecomputedRunWarning",
+    "RunStore",
+    "job_folder",
+    "job_outputs",
+    "run_id",
+    "safe_name",
+    "safe_path",
+]
 
-MANIFEST_FORMAT = 1
-#: Files written once every run of a job is in (summary.json last), removed when a job starts.
-COMBINED_OUTPUTS = (
-    "summary.json",
-    "summary.csv",
-    "comparison.csv",
-    "points.csv",
-    "runs.parquet",
-    "runs.csv",
-    "daily.parquet",
-    "daily.csv",
-)
+MANIFEST_FORMAT = 2
+FOLDER_FORMAT = 1
+FOLDER_MANIFEST = ".safesim.json"
+LOCK_NAME = ".safesim.lock"
+#: Names an earlier safesim (before the folder manifest) wrote at the top of a folder.
+_LEGACY_MARK = LOCK_NAME
+#: A temporary file of :func:`safesim.io.atomic_path` (mkstemp: 8 random characters).
+_TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+_RUN_TMP = re.compile(r"^\..+\.tmp$")
+#: Run files in a ``runs/`` folder: the data files and the run manifest.
+_RUN_FILE = re.compile(r"^[0-9a-f]{20}-[0-9]+(\.daily)?\.(parquet|csv|json)$")
 
 
-class OutputLocked(RuntimeError):
+class OutputError(RuntimeError):
+    """The output folder cannot be used as asked (one line, safe to print)."""
+
+
+class OutputLocked(OutputError):
     """Another process holds the output folder."""
+
+
+class OutputRefused(OutputError):
+    """The output folder, or a path in it, is not safesim's to write."""
+
+
+class RecomputedRunWarning(UserWarning):
+    """A finished run on disk failed verification and is computed again."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _inside(root: Path, path: Path) -> bool:
+    return path == root or root in path.parents
+
+
+class OutputFolder:
+    """An output folder held by this process for one job (see the module docstring)."""
+
+    def __init__(self, root: Path, force: bool = False, continue_job: bool = False) -> None:
+        self.root = root
+        self.force = force
+        self.continue_job = continue_job
+        self.count = 0
+        self._lock_fd: int | None = None
+        self.files: dict[str, dict[str, Any]] = {}  # relative path -> {"job": id}
+        self.dirs: set[str] = set()  # folders whose run files are safesim's (runs, wave0/runs)
+        self.job = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
+        self.previous: list[str] = []  # combined outputs of the previous job, removed on our first
+        self.cleared = False
+        self.state = "running"
+
+    # ------------------------------------------------------------ lock and manifest
+    def acquire(self) -> None:
+        root = self.root
+        if root.is_symlink():
+            root = root.resolve()
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise OutputRefused(f"{self.root}: exists and is not a folder") from None
+        if not root.is_dir():
+            raise OutputRefused(f"{self.root}: exists and is not a folder")
+        self.root = root.resolve()
+        lock = self.root / LOCK_NAME
+        # An earlier safesim (no manifest) always left its lock beside a runs/ folder.
+        existed = lock.exists() or lock.is_symlink()
+        legacy = existed and (self.root / "runs").is_dir() and not (self.root / FOLDER_MANIFEST).exists()
+        if lock.is_symlink() or (lock.exists() and not lock.is_file()):
+            raise OutputRefused(f"{lock}: not a regular file (a symbolic link or folder): refusing to use it")
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(lock, flags, 0o644)
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise OutputLocked(f"another safesim job is writing to {self.root}") from None
+        self._lock_fd = fd
+        try:
+            self._read_manifest(legacy)
+            self._flush()
+        except BaseException:
+            if not existed:  # leave a refused folder as it was
+                with contextlib.suppress(OSError):
+                    lock.unlink()
+            self._unlock()
+            raise
+
+    def _read_manifest(self, legacy: bool) -> None:
+        path = self.root / FOLDER_MANIFEST
+        doc: Any = None
+        if path.is_file() and not path.is_symlink():
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError, UnicodeDecodeError):
+                doc = None
+            if not (isinstance(doc, dict) and doc.get("format") == FOLDER_FORMAT and doc.get("tool") == "safesim"):
+                raise OutputRefused(f"{path}: not a safesim folder manifest; move the folder aside or repair it")
+        if doc is None:
+            entries = [p.name for p in self.root.iterdir() if p.name != LOCK_NAME]
+            if legacy:
+                # Written by an earlier safesim (lock, no manifest): its files are safesim's.
+                for name in entries:
+                    p = self.root / name
+                    if p.is_file() and not p.is_symlink() and not _TMP.match(name):
+                        self.files[name] = {"job": "legacy"}
+                    elif (p.is_dir() and not p.is_symlink() and (p / "runs").is_dir()) or name == "runs":
+                        self.dirs.add(name if name == "runs" else f"{name}/runs")
+            elif entries and not self.force:
+                shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
+                raise OutputRefused(
+                    f"{self.root}: folder is not empty and was not written by safesim ({shown}); "
+                    "choose an empty or new folder, or pass --force to write beside these files"
+                )
+        else:
+            files = doc.get("files") if isinstance(doc.get("files"), dict) else {}
+            self.files = {str(k): dict(v) if isinstance(v, dict) else {} for k, v in files.items()}
+            self.dirs = {str(d) for d in doc.get("dirs") or [] if isinstance(d, str)}
+            job = doc.get("job") if isinstance(doc.get("job"), dict) else {}
+            if self.continue_job and isinstance(job.get("id"), str):
+                # A write outside any job: a library job writing its combined files after its
+                # runs (this process: the same job, clearing the older set once), or a later
+                # addition to the folder's set (`safesim report DIR`: joins it, removes nothing).
+                self.job = job["id"]
+                self.cleared = bool(job.get("cleared")) if job.get("pid") == os.getpid() else True
+        self.previous = sorted(k for k, v in self.files.items() if str(v.get("job")) != self.job)
+
+    def _flush(self) -> None:
+        doc = {
+            "format": FOLDER_FORMAT,
+            "tool": "safesim",
+            "version": _core.version,
+            "job": {"id": self.job, "state": self.state, "pid": os.getpid(), "cleared": self.cleared},
+            "dirs": sorted(self.dirs),
+            "files": {k: self.files[k] for k in sorted(self.files)},
+        }
+        path = self.root / FOLDER_MANIFEST
+        old = _io.set_write_guard(None)  # the manifest is not a guarded output
+        try:
+            write_json(path, doc)
+        finally:
+            _io.set_write_guard(old)
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
+
+    def release(self, ok: bool) -> None:
+        try:
+            if ok:
+                self.state = "complete"
+                self._flush()
+            elif self.state == "running":
+                self.state = "failed"
+                with contextlib.suppress(OSError):
+                    self._flush()
+        finally:
+            self._unlock()
+
+    # ------------------------------------------------------------ guarded paths
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the folder; an OutputRefused if it leaves it (through a link or ``..``)."""
+        full = path.parent.resolve() / path.name
+        if not _inside(self.root, full):
+            raise OutputRefused(f"{path}: leaves the output folder {self.root} (a symbolic link?): refusing to write")
+        if full.is_symlink():
+            raise OutputRefused(f"{path}: is a symbolic link: refusing to write through it")
+        return full.relative_to(self.root).as_posix()
+
+    def own_dir(self, folder: Path) -> None:
+        """Mark ``folder`` (a runs folder) as safesim's: its run files may be replaced."""
+        if folder.is_symlink():
+            raise OutputRefused(f"{folder}: is a symbolic link: refusing to write through it")
+        rel = self.relative(folder)
+        if rel not in self.dirs:
+            self.dirs.add(rel)
+            self._flush()
+
+    def before(self, path: Path) -> None:
+        rel = self.relative(path)
+        parent = rel.rpartition("/")[0]
+        if parent in self.dirs and _RUN_FILE.match(path.name):
+            return
+        if (self.root / rel).exists() and rel not in self.files and not self.force:
+            raise OutputRefused(
+                f"{self.root / rel}: exists and was not written by safesim: refusing to replace it "
+                "(move it, or pass --force)"
+            )
+        if not self.cleared:
+            self._clear_previous()
+        if rel not in self.files or self.files[rel].get("job") != self.job:
+            self.files[rel] = {"job": self.job}
+            self._flush()  # recorded before the file exists: a kill cannot leave an unlisted output
+
+    def _clear_previous(self) -> None:
+        """Remove the previous job's combined outputs (safesim's own files only) before writing ours."""
+        self.cleared = True
+        for rel in self.previous:
+            if self.files.get(rel, {}).get("job") == self.job:
+                continue
+            path = self.root / rel
+            with contextlib.suppress(FileNotFoundError):
+                if path.is_file() and not path.is_symlink() and _inside(self.root, path.resolve()):
+                    path.unlink()
+            self.files.pop(rel, None)
+        self._flush()
+
+
+class _Guard(_io.WriteGuard):
+    """Routes every write of :mod:`safesim.io` to the held folder containing it.
+
+    A write into a safesim folder (one with a manifest, within three levels)
+    that no job of this process holds, as the library's ``results.save(DIR)``
+    after its runs, holds the folder for that one write, continuing this
+    process's last job there.
+    """
+
+    def __init__(self) -> None:
+        self._transient = threading.local()
+
+    def before(self, path: Path) -> None:
+        folder = _holder(path)
+        if folder is None:
+            root = _safesim_folder(path)
+            if root is None:
+                return
+            folder = acquire_folder(root, continue_job=True)
+            self._transient.__dict__.setdefault("held", {})[str(path)] = folder
+        try:
+            folder.before(path)
+        except BaseException:
+            self._release(path, ok=False)
+            raise
+
+    def _release(self, path: Path, ok: bool) -> None:
+        folder = getattr(self._transient, "held", {}).pop(str(path), None)
+        if folder is not None:
+            release_folder(folder, ok=ok)
+
+    def after(self, path: Path) -> None:
+        self._release(path, ok=True)
+
+    def failed(self, path: Path) -> None:
+        self._release(path, ok=False)
+
+
+def _safesim_folder(path: Path) -> Path | None:
+    """The nearest folder holding ``path`` (up to three levels up) with a safesim manifest."""
+    folder = Path(os.path.abspath(path)).parent
+    for _ in range(3):
+        if (folder / FOLDER_MANIFEST).is_file():
+            return folder
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return None
+
+
+_held: dict[Path, OutputFolder] = {}
+_held_lock = threading.RLock()
+_io.set_write_guard(_Guard())
+
+
+def _holder(path: Path) -> OutputFolder | None:
+    """The folder held by this process that ``path`` is written into, if any."""
+    with _held_lock:
+        if not _held:
+            return None
+        full = Path(os.path.abspath(path))
+        candidates = [full, *full.parents]
+        with contextlib.suppress(OSError):
+            candidates += [full.parent.resolve() / full.name, *full.parent.resolve().parents]
+        for root, folder in _held.items():
+            if any(c == root for c in candidates):
+                return folder
+    return None
+
+
+def acquire_folder(out_dir: str | os.PathLike[str], force: bool = False, continue_job: bool = False) -> OutputFolder:
+    """Hold ``out_dir`` for a job: its own lock, or the enclosing folder this process already holds."""
+    path = Path(os.path.abspath(out_dir))
+    with _held_lock:
+        enclosing = _holder(path / LOCK_NAME)
+        if enclosing is not None:
+            enclosing.count += 1
+            return enclosing
+        folder = OutputFolder(path, force=force, continue_job=continue_job)
+        folder.acquire()
+        folder.count = 1
+        _held[folder.root] = folder
+        return folder
+
+
+def release_folder(folder: OutputFolder, ok: bool = True) -> None:
+    with _held_lock:
+        folder.count -= 1
+        if folder.count > 0:
+            return
+        _held.pop(folder.root, None)
+    folder.release(ok)
+
+
+def job_outputs(out_dir: str | os.PathLike[str]) -> list[Path]:
+    """The files the job holding ``out_dir`` in this process has written there so far."""
+    folder = _holder(Path(out_dir) / LOCK_NAME)
+    if folder is None:
+        return []
+    return [folder.root / rel for rel, info in sorted(folder.files.items()) if info.get("job") == folder.job]
+
+
+@contextlib.contextmanager
+def job_folder(out_dir: str | os.PathLike[str] | None, force: bool = False) -> Iterator[OutputFolder | None]:
+    """Hold ``out_dir`` (if given) for everything inside: runs, combined outputs, figures.
+
+    ``force`` writes into a non-empty folder that safesim did not create (and
+    replaces files of the same names it did not write).
+    """
+    if out_dir is None:
+        yield None
+        return
+    folder = acquire_folder(out_dir, force=force)
+    ok = False
+    try:
+        yield folder
+        ok = True
+    finally:
+        release_folder(folder, ok)
 
 
 def run_id(scenario_hash: str, seed: int) -> str:
@@ -70,41 +422,52 @@ def run_id(scenario_hash: str, seed: int) -> str:
 class RunStore:
     """The ``runs/`` folder of one output directory."""
 
-    def __init__(self, out_dir: str | os.PathLike[str], csv: bool = False) -> None:
-        self.root = Path(out_dir).resolve()
+    def __init__(self, out_dir: str | os.PathLike[str], csv: bool = False, force: bool = False) -> None:
+        self.root = Path(os.path.abspath(out_dir))
         self.dir = self.root / "runs"
         self.csv = csv
         self.ext = "csv" if csv else "parquet"
-        self._lock_file: Any = None
+        self.force = force
+        self._folder: OutputFolder | None = None
+        #: Run ids whose files were on disk but failed verification (recomputed), with the reason.
+        self.rejected: dict[str, str] = {}
+
+    def _reject(self, rid: str, reason: str, damaged: bool = True) -> None:
+        self.rejected[rid] = reason
+        if damaged:
+            warnings.warn(
+                f"{self.dir / rid}: {reason}: not reused, computing the run again", RecomputedRunWarning, stacklevel=3
+            )
 
     # ------------------------------------------------------------ lifecycle
     def open(self) -> RunStore:
-        """Create the folders, take the lock, remove temporary files a killed run left."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        if fcntl is not None:
-            f = open(self.root / ".safesim.lock", "a+")  # noqa: SIM115 (held until close)
-            try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                f.close()
-                raise OutputLocked(f"another safesim process is writing to {self.root}") from None
-            self._lock_file = f
-        for folder in (self.root, self.dir):
-            for tmp in folder.glob(".*.tmp"):
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
-        # Combined outputs of an earlier job are rewritten at the end of this one; until
-        # then none may stand beside runs they do not describe. summary.json goes first:
-        # it is written last and marks a complete set.
-        for name in COMBINED_OUTPUTS:
-            with contextlib.suppress(FileNotFoundError):
-                (self.root / name).unlink()
+        """Hold the folder (see :func:`job_folder`), create ``runs/``, remove temporaries a killed run left."""
+        folder = acquire_folder(self.root, force=self.force)
+        try:
+            if self.dir.is_symlink():
+                raise OutputRefused(f"{self.dir}: is a symbolic link: refusing to write run files through it")
+            folder.relative(self.dir)
+            self.dir.mkdir(parents=True, exist_ok=True)
+            folder.own_dir(self.dir)
+            # Temporaries of killed writes: any hidden .tmp in runs/ (safesim's folder), and
+            # beside the combined outputs only names of the shape atomic_path makes.
+            for place, pattern in ((self.root, _TMP), (self.dir, _RUN_TMP)):
+                for tmp in place.iterdir():
+                    if pattern.match(tmp.name) and tmp.is_file() and not tmp.is_symlink():
+                        with contextlib.suppress(FileNotFoundError):
+                            tmp.unlink()
+        except BaseException:
+            release_folder(folder, ok=False)
+            raise
+        self.root = folder.root if folder.root == self.root.resolve() else self.root.resolve()
+        self.dir = self.root / "runs"
+        self._folder = folder
         return self
 
     def close(self) -> None:
-        if self._lock_file is not None:
-            self._lock_file.close()  # closing releases the flock
-            self._lock_file = None
+        if self._folder is not None:
+            folder, self._folder = self._folder, None
+            release_folder(folder, ok=True)
 
     def __enter__(self) -> RunStore:
         return self.open()
@@ -139,7 +502,7 @@ class RunStore:
         files = {}
         for kind, frame, suffix in (("totals", t_frame, f".{self.ext}"), ("daily", d_frame, f".daily.{self.ext}")):
             path = write_frame(frame, self._file(rid, suffix))
-            files[kind] = {"name": path.name, "bytes": path.stat().st_size}
+            files[kind] = {"name": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
         manifest = {
             "format": MANIFEST_FORMAT,
             "run_id": rid,
@@ -161,39 +524,60 @@ class RunStore:
 
     # ------------------------------------------------------------ read
     def load(self, rid: str, scenario_hash: str, seed: int) -> dict[str, Any] | None:
-        """The finished run ``rid`` as a run dict, or None if it is missing, unfinished or stale."""
+        """The finished run ``rid`` as a run dict, or None if it is missing, unfinished, stale or damaged.
+
+        A run whose manifest exists but whose files fail verification (size,
+        SHA-256, shape) is recorded in :attr:`rejected` with the reason; the
+        caller computes it again.
+        """
         path = self.manifest_path(rid)
+        if not path.exists():
+            return None
         try:
-            manifest = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            self._reject(rid, "unreadable run manifest")
             return None
         names = metric_names()
+        if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+            self._reject(rid, "run manifest of another format", damaged=False)
+            return None
         if (
-            manifest.get("format") != MANIFEST_FORMAT
-            or not manifest.get("complete")
+            not manifest.get("complete")
             or manifest.get("scenario_hash") != scenario_hash
             or manifest.get("seed") != int(seed)
             or manifest.get("version") != _core.version
             or manifest.get("metrics") != names
         ):
+            self._reject(rid, "run manifest of another scenario, seed or version", damaged=False)
             return None
         try:
             frames = {}
-            for kind, info in manifest["files"].items():
+            for kind in ("totals", "daily"):
+                info = manifest["files"][kind]
                 file = safe_path(self.dir, info["name"])
-                if file.stat().st_size != info["bytes"]:
+                if file.is_symlink() or not file.is_file():
+                    self._reject(rid, f"{info['name']}: not a regular file")
                     return None
-                if self.csv or file.suffix == ".csv":
+                if file.stat().st_size != info["bytes"]:
+                    self._reject(rid, f"{info['name']}: size differs from the run manifest")
+                    return None
+                if sha256_file(file) != info["sha256"]:
+                    self._reject(rid, f"{info['name']}: checksum differs from the run manifest")
+                    return None
+                if file.suffix == ".csv":
                     frames[kind] = pd.read_csv(file, float_precision="round_trip")
                 else:
                     frames[kind] = pd.read_parquet(file)
-        except (OSError, KeyError, ValueError):
+            scopes = 1 + len(manifest["platforms"])
+            days = int(manifest["days"])
+            totals = frames["totals"][names].to_numpy(dtype=np.float64)
+            daily = frames["daily"][names].to_numpy(dtype=np.float64).reshape(scopes, days, len(names))
+        except (OSError, KeyError, ValueError, TypeError) as err:
+            self._reject(rid, f"unreadable run files ({type(err).__name__})")
             return None
-        scopes = 1 + len(manifest["platforms"])
-        days = int(manifest["days"])
-        totals = frames["totals"][names].to_numpy(dtype=np.float64)
-        daily = frames["daily"][names].to_numpy(dtype=np.float64).reshape(scopes, days, len(names))
         if totals.shape != (scopes, len(names)):
+            self._reject(rid, "run totals of the wrong shape")
             return None
         return {
             "platforms": list(manifest["platforms"]),
@@ -203,5 +587,8 @@ class RunStore:
             "daily": np.ascontiguousarray(daily),
             "build_seconds": manifest["build_seconds"],
             "run_seconds": manifest["run_seconds"],
+            # The engine's output hash is not recomputed from these tables: it is carried
+            # from the run that computed them (whose files the checksums above vouch for).
             "hash": int(manifest["output_hash"]),
+            "hash_carried": True,
         }

@@ -13,6 +13,7 @@
 //   policies -> [root only] LoadOptions::overrides -> extra_policies
 // then cross-field checks, the timeline (cumulative per platform) and the
 // memory guard.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +35,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "safesim/memory_estimate.hpp"
+#include "safesim/metrics.hpp"
 #include "safesim/scenario.hpp"
 
 namespace fs = std::filesystem;
@@ -92,8 +94,58 @@ std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec) {
   for (const auto* t : {&o.groomer, &o.sextortion, &o.distributor})
     per_offender += t->share * t->accounts * (256.0 + 64.0 * static_cast<double>(t->max_open_dyads));
   bytes += offenders * per_offender;
+  // Group memberships: a 4-byte member id per membership, on each platform.
+  bytes += users * share_sum * spec.graph.groups_per_user * 4.0;
+  // The daily output array twice: the engine's, and the copy handed to Python.
+  bytes += 2.0 * static_cast<double>(daily_output_bytes(spec));
   if (!(bytes < 1.8e19)) return std::numeric_limits<std::uint64_t>::max();
   return static_cast<std::uint64_t>(bytes);
+}
+
+std::uint64_t daily_output_bytes(const ScenarioSpec& spec) {
+  const double bytes = static_cast<double>(spec.platforms.size() + 1) *
+                       static_cast<double>(std::max<std::int64_t>(spec.horizon_days, 0)) *
+                       static_cast<double>(kMetricCount) * 8.0;
+  if (!(bytes < 1.8e19)) return std::numeric_limits<std::uint64_t>::max();
+  return static_cast<std::uint64_t>(bytes);
+}
+
+namespace {
+/// A limit read from a cgroup file: a number of bytes, or 0 for "max", missing or unreadable.
+std::uint64_t cgroup_limit(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  if (!(in >> text) || text == "max") return 0;
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return 0;
+  return value >= (std::uint64_t{1} << 62) ? 0 : value;  // v1 reports "unlimited" as a huge number
+}
+
+/// This process's cgroup v2 folder (from /proc/self/cgroup's "0::/path" line), or "".
+std::string cgroup_v2_dir() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("0::", 0) == 0) return "/sys/fs/cgroup" + line.substr(3);
+  return "";
+}
+}  // namespace
+
+std::uint64_t memory_limit_bytes() {
+  std::uint64_t limit = physical_memory_bytes();
+  auto lower = [&limit](std::uint64_t v) {
+    if (v != 0 && (limit == 0 || v < limit)) limit = v;
+  };
+  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    struct rlimit rl {};
+    if (getrlimit(resource, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) lower(static_cast<std::uint64_t>(rl.rlim_cur));
+  }
+  const std::string v2 = cgroup_v2_dir();
+  if (!v2.empty()) lower(cgroup_limit(v2 + "/memory.max"));
+  lower(cgroup_limit("/sys/fs/cgroup/memory.max"));
+  lower(cgroup_limit("/sys/fs/cgroup/memory/memory.limit_in_bytes"));
+  return limit;
 }
 
 std::uint64_t physical_memory_bytes() {
@@ -1300,11 +1352,18 @@ class Resolver {
 
   void check_memory() const {
     const std::uint64_t need = estimate_memory_bytes(spec_);
-    const std::uint64_t have = physical_memory_bytes();
+    const std::uint64_t have = memory_limit_bytes();
     if (have == 0 || need <= have) return;
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "needs about %.1f GB of memory; this machine has %.1f GB",
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "needs about %.1f GB of memory per run; this process may use %.1f GB (the lowest of RAM, "
+                  "ulimit and cgroup limit)",
                   static_cast<double>(need) / 1e9, static_cast<double>(have) / 1e9);
+    // Blame the key that makes most of it: the daily output array grows with the horizon.
+    if (daily_output_bytes(spec_) * 4 > need)
+      fail(loc_for("horizon_days"), "horizon_days",
+           "a horizon of " + std::to_string(spec_.horizon_days) + " days over " +
+               std::to_string(spec_.platforms.size()) + " platform(s) " + buf);
     fail(loc_for("population.users"), "population.users",
          "a population of " + std::to_string(spec_.population.users) + " users " + buf);
   }

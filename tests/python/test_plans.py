@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -52,11 +53,11 @@ def test_a_sweep_plan_runs_as_the_sweep_it_describes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kind", "doc", "message"),
     [
-        ("sweep", {"scenario": "baseline", "gird": {STEPS: [1]}}, "unknown key(s) gird (expected grid, metrics"),
+        ("sweep", {"scenario": "baseline", "gird": {STEPS: [1]}}, "gird: unknown key (did you mean 'grid'?)"),
         (None, {"scenario": "baseline", "grid": {STEPS: [1]}, "samples": [{STEPS: 1}]}, "give exactly one of 'grid'"),
-        (None, {"scenario": "baseline", "grid": {STEPS: 3}}, f"grid values for '{STEPS}' must be a list"),
-        (None, {"scenario": "baseline", "parameters": {}}, "'parameters' must map key paths to [low, high]"),
-        (None, {"scenario": "baseline", "parameters": {STEPS: [0, 9]}}, "range (0, 9) is outside the key's bounds"),
+        (None, {"scenario": "baseline", "grid": {STEPS: 3}}, f"grid.{STEPS}: expected a non-empty list of values"),
+        (None, {"scenario": "baseline", "parameters": {}}, "parameters: expected a mapping {key.path: [low, high]}"),
+        (None, {"scenario": "baseline", "parameters": {STEPS: [0, 9]}}, f"{STEPS}: range (0, 9) is outside the key's"),
         (None, {"scenario": "baseline"}, "not a plan"),
         ("calibration", {"scenario": "baseline", "parameters": {STEPS: [1, 9]}}, "missing 'targets'"),
     ],
@@ -68,7 +69,7 @@ def test_plan_problems_are_one_plan_error_naming_the_file(
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(ss.PlanError) as err:
         load_plan(path, kind).check()
-    assert str(err.value).startswith(f"{path}: ")
+    assert re.match(rf"{re.escape(str(path))}:[0-9]+:[0-9]+: ", str(err.value))  # file, line and column
     assert message in str(err.value)
     assert str(err.value).count(str(path)) == 1
 

@@ -66,6 +66,8 @@ def assert_nothing_looks_complete(out: Path, total: int) -> dict[str, int]:
     assert 0 < len(done) < total, len(done)
     for name in COMBINED:
         assert not (out / name).exists(), name
+    # running after SIGKILL, failed after Ctrl-C: never complete
+    assert json.loads((out / ".safesim.json").read_text())["job"]["state"] in ("running", "failed")
     for path in (out / "runs").glob("*.json"):
         manifest = json.loads(path.read_text())
         assert manifest["complete"] is True
@@ -92,7 +94,11 @@ def api_cmd(call: str) -> list[str]:
 def test_replicate_sigkill_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
     out = tmp_path / "rep"
     out.mkdir()
-    (out / "summary.json").write_text("{}")  # left by an earlier job: must not survive an interrupted one
+    (out / "summary.json").write_text("{}")  # not safesim's: the folder is refused, the file kept
+    with pytest.raises(ss.store.OutputRefused, match="not written by safesim"):
+        ss.replicate(scenario(), n=REPS, out=out, workers=1, progress=False)
+    assert [p.name for p in out.iterdir()] == ["summary.json"]
+    (out / "summary.json").unlink()
     status, _, _ = start_and_stop(
         api_cmd(f"ss.replicate(sc, n={REPS}, out={str(out)!r}, workers=1, progress=False)"), out, signal.SIGKILL
     )
@@ -190,7 +196,8 @@ def test_stale_and_damaged_runs_are_redone(tmp_path: Path) -> None:
     stale.write_bytes(b"half")
     damaged = sorted(runs.glob("*.json"))[0]
     damaged.write_text("{not json")
-    again = ss.replicate(sc, n=3, out=out, progress=False)
+    with pytest.warns(ss.store.RecomputedRunWarning, match="unreadable run manifest"):  # reported, not trusted
+        again = ss.replicate(sc, n=3, out=out, progress=False)
     assert not stale.exists()
     assert again.loaded_runs == 2
     assert again.computed_runs == 1
@@ -201,8 +208,14 @@ def test_stale_and_damaged_runs_are_redone(tmp_path: Path) -> None:
 
 
 def test_one_writer_per_folder(tmp_path: Path) -> None:
-    from safesim.store import OutputLocked, RunStore
+    from safesim.store import RunStore
 
-    with RunStore(tmp_path), pytest.raises(OutputLocked):
-        RunStore(tmp_path).open()
-    RunStore(tmp_path).open().close()  # free again once released
+    # One job per folder: another process is refused while this one holds it (a store
+    # opened again inside the same job nests instead).
+    probe = [sys.executable, "-c", "import sys; from safesim.store import RunStore; RunStore(sys.argv[1]).open()"]
+    with RunStore(tmp_path):
+        proc = subprocess.run([*probe, str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)
+        assert proc.returncode != 0
+        assert "OutputLocked: another safesim job is writing to" in proc.stderr
+    proc = subprocess.run([*probe, str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr  # free again once released

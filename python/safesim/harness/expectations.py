@@ -26,6 +26,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,6 +176,9 @@ class _Parser:
             raise ExpectationError(
                 f"{self.file}:{line}:{col}: {msg}", file=self.file, line=line, column=col, message=msg
             ) from None
+        except RecursionError:  # PyYAML composes recursively: refuse instead of a stack trace
+            msg = "invalid YAML: nested too deeply"
+            raise ExpectationError(f"{self.file}: {msg}", file=self.file, message=msg) from None
 
     def dispose(self) -> None:
         self.loader.dispose()
@@ -197,6 +201,8 @@ def has_expect_block(path: str | os.PathLike[str]) -> bool:
         text = Path(path).read_text(encoding="utf-8")
     except OSError:
         return False
+    except UnicodeDecodeError:
+        return True  # reported by load_check_file, with its position
     if "expect" not in text:
         return False
     parser = _Parser(Path(path), text)
@@ -340,9 +346,15 @@ def load_check_file(path: str | os.PathLike[str], *, require_expect: bool = True
     """
     path = Path(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read below
+            msg = "not a regular file"
+            raise ScenarioError(f"{path}: {msg}", file=str(path), message=msg)
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         msg = err.strerror or str(err)
+        raise ScenarioError(f"{path}: {msg}", file=str(path), message=msg) from None
+    except UnicodeDecodeError:
+        msg = "not UTF-8 text"
         raise ScenarioError(f"{path}: {msg}", file=str(path), message=msg) from None
     parser = _Parser(path, text)
     try:

@@ -11,10 +11,20 @@ namespace safesim {
 
 /// Bytes a run of `spec` needs, roughly: per user 64 bytes of columns plus
 /// 16 bytes per tie on each platform (compressed sparse row, both directions),
-/// plus offender accounts and their dyads.
+/// group memberships, offender accounts and their dyads, and the run's daily
+/// output array ((platforms + 1) scopes x horizon days x metrics doubles)
+/// twice: the engine's and the copy handed to Python.
 std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec);
+
+/// The daily output array of one run in bytes: (platforms + 1) x horizon_days x metrics x 8.
+std::uint64_t daily_output_bytes(const ScenarioSpec& spec);
 
 /// Physical memory of this machine in bytes (0 if unknown).
 std::uint64_t physical_memory_bytes();
+
+/// The memory this process may use in bytes: the lowest of physical memory,
+/// the address-space and data rlimits and the cgroup (v2 memory.max or v1
+/// memory.limit_in_bytes) limit; 0 if none is known.
+std::uint64_t memory_limit_bytes();
 
 }  // namespace safesim
