@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from safesim.executors import Task, make_executor
 from safesim.results import Comparison, Results, SweepResults
 from safesim.scenario import Scenario
-from safesim.store import RunStore, run_id
+from safesim.store import RunStore, job_folder, run_id
 
 __all__ = ["RunOptions", "as_scenario", "compare", "execute", "expand_sweep", "replicate", "run", "sweep"]
 
@@ -234,8 +234,9 @@ def replicate(
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
     opts = opts.replace(workers=opts.workers or threads)
-    res = execute([sc], seeds, opts, f"replicate {sc.name}")[0]
-    opts.save(res)
+    with job_folder(opts.out):  # one hold on the folder for the runs and the combined files
+        res = execute([sc], seeds, opts, f"replicate {sc.name}")[0]
+        opts.save(res)
     return res
 
 
@@ -292,9 +293,10 @@ def compare(
     if ref not in arms:
         raise ValueError(f"reference {ref!r} is not one of {list(arms)}")
     seeds = common_seeds(arms[ref], seed, n)
-    results = execute(list(arms.values()), seeds, opts, "compare")
-    cmp = Comparison(dict(zip(arms, results, strict=True)), ref, seeds)
-    opts.save(cmp)
+    with job_folder(opts.out):
+        results = execute(list(arms.values()), seeds, opts, "compare")
+        cmp = Comparison(dict(zip(arms, results, strict=True)), ref, seeds)
+        opts.save(cmp)
     return cmp
 
 
@@ -370,6 +372,7 @@ def sweep(
     points = expand_sweep(grid_or_samples)
     arms = [point_scenario(sc, p) for p in points]
     seeds = common_seeds(sc, seed, n)
-    sw = SweepResults(dict(enumerate(execute(arms, seeds, opts, "sweep"))), points, seeds)
-    opts.save(sw)
+    with job_folder(opts.out):
+        sw = SweepResults(dict(enumerate(execute(arms, seeds, opts, "sweep"))), points, seeds)
+        opts.save(sw)
     return sw
