@@ -24,6 +24,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "confined.hpp"
 #include "safesim/metrics.hpp"
 #include "safesim/scenario.hpp"
 #include "safesim/simulation.hpp"
@@ -44,37 +45,6 @@ unsigned long long g_engine_runs = 0;
   std::fprintf(stderr, "\n==fuzz_engine== FINDING: %s\n%s\n", what, detail.c_str());
   std::fflush(stderr);
   std::abort();
-}
-
-/// Whether an extends value stays inside g_base (as in fuzz_scenario.cpp).
-bool extends_is_confined(const std::string& rel) {
-  if (rel.empty()) return true;
-  for (const char c : rel)
-    if (static_cast<unsigned char>(c) < 0x20) return false;
-  const fs::path p(rel);
-  if (p.is_absolute() || p.has_root_name() || p.has_root_directory()) return false;
-  for (const auto& part : p)
-    if (part == "..") return false;
-  std::error_code ec;
-  const fs::path target = fs::weakly_canonical(g_base / p, ec);
-  if (ec) return false;
-  const auto [b, t] = std::mismatch(g_base.begin(), g_base.end(), target.begin(), target.end());
-  return b == g_base.end();
-}
-
-bool input_is_confined(const std::string& text) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (...) {
-    return true;
-  }
-  if (!root.IsMap()) return true;
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    if (!it->first.IsScalar() || it->first.Scalar() != "extends") continue;
-    if (it->second.IsScalar() && !extends_is_confined(it->second.Scalar())) return false;
-  }
-  return true;
 }
 
 void check_output(const safesim::RunOutput& out, const safesim::ScenarioSpec& spec) {
@@ -121,7 +91,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  if (!input_is_confined(text)) return -1;
+  if (!safesim::fuzz::input_is_confined(g_base, text)) return -1;
 
   safesim::ScenarioSpec spec;
   try {

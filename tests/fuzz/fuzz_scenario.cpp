@@ -32,6 +32,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "confined.hpp"
 #include "safesim/memory_estimate.hpp"
 #include "safesim/scenario.hpp"
 
@@ -47,40 +48,6 @@ safesim::LoadOptions g_options;
   std::fprintf(stderr, "\n==fuzz_scenario== FINDING: %s\n%s\n", what, detail.c_str());
   std::fflush(stderr);
   std::abort();  // libFuzzer saves the input as crash-<sha1>
-}
-
-/// Whether `rel` (an extends value) names a path inside g_base.
-bool extends_is_confined(const std::string& rel) {
-  if (rel.empty()) return true;  // the loader refuses it without reading anything
-  for (const char c : rel)
-    if (static_cast<unsigned char>(c) < 0x20) return false;  // NUL would truncate the path
-  const fs::path p(rel);
-  if (p.is_absolute() || p.has_root_name() || p.has_root_directory()) return false;
-  for (const auto& part : p)
-    if (part == "..") return false;
-  std::error_code ec;
-  const fs::path target = fs::weakly_canonical(g_base / p, ec);
-  if (ec) return false;
-  const auto [b, t] = std::mismatch(g_base.begin(), g_base.end(), target.begin(), target.end());
-  return b == g_base.end();
-}
-
-/// False if the input could make the loader read a file outside g_base.
-bool input_is_confined(const std::string& text) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (...) {
-    return true;  // the loader fails to parse it too, before any extends
-  }
-  if (!root.IsMap()) return true;
-  // Every top-level "extends" key, not only the first: the loader looks for
-  // the key before it reports duplicates.
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    if (!it->first.IsScalar() || it->first.Scalar() != "extends") continue;
-    if (it->second.IsScalar() && !extends_is_confined(it->second.Scalar())) return false;
-  }
-  return true;
 }
 
 /// A dump without its leading comment lines (source and policies applied).
@@ -114,7 +81,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  if (!input_is_confined(text)) return -1;  // -1: never added to the corpus
+  if (!safesim::fuzz::input_is_confined(g_base, text)) return -1;  // -1: never added to the corpus
 
   safesim::ScenarioSpec spec;
   try {
