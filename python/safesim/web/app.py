@@ -262,16 +262,20 @@ def create_app(
         return RedirectResponse(f"/?scenario={key}", status_code=303)
 
     def job_state(job: Job) -> dict[str, Any]:
-        cmp = job.comparison()
+        status, done, cmp = job.snapshot()  # one instant: a done status never comes with part of the numbers
         fragment = ""
         if cmp is not None:
             fragment = templates.get_template("results.html").render(
-                job=job, html=_results_fragment(ex, job, cmp), terminal=job.status in TERMINAL
+                job=job,
+                status=status,
+                done=done,
+                html=_results_fragment(ex, job, cmp),
+                terminal=status in TERMINAL,
             )
         return {
             "id": job.id,
-            "status": job.status,
-            "done": job.done_reps,
+            "status": status,
+            "done": done,
             "total": job.total,
             "queue_position": ex.runner.queue_position(job),
             "error": job.error,

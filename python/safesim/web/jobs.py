@@ -59,10 +59,20 @@ class Job:
 
     def comparison(self) -> Comparison | None:
         """The paired comparison over the replicates finished so far (None before the first)."""
+        return self.snapshot()[2]
+
+    def snapshot(self) -> tuple[str, int, Comparison | None]:
+        """Status, replicates done and their comparison, read at one instant.
+
+        Read apart, a poll could see the status turn to done after it had
+        taken the replicates of an earlier batch, and show a finished run with
+        part of its numbers.
+        """
         with self.lock:
+            status = self.status
             n = min((len(v) for v in self.outputs.values()), default=0)
             if n == 0:
-                return None
+                return status, 0, None
             ref = list(self.outputs[self.reference_label][:n])
             var = list(self.outputs[self.label][:n])
         seeds = self.seeds[:n]
@@ -70,7 +80,7 @@ class Job:
             self.reference_label: Results(self.reference, ref, seeds),
             self.label: Results(self.variant, var, seeds),
         }
-        return Comparison(arms, self.reference_label, seeds)
+        return status, n, Comparison(arms, self.reference_label, seeds)
 
 
 class Runner:
