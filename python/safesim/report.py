@@ -307,6 +307,12 @@ def fmt_pct(x: Any) -> str:
     return f"{x:+.0%}".replace("-", MINUS)
 
 
+def _row(frame: pd.DataFrame, metric: str, arm: str) -> pd.Series | None:
+    """The first row of ``frame`` for this metric and scenario arm, or None."""
+    part = frame[(frame["metric"].astype(str) == metric) & (frame["scenario"].astype(str) == arm)]
+    return None if part.empty else part.iloc[0]
+
+
 def effect_sentence(row: Mapping[str, Any], reference: str) -> str:
     """One paired effect in words, e.g. "fell by 130 (95% CI 116 to 145), -51% of the baseline's 257"."""
     lo, hi, diff = row["diff_ci_low"], row["diff_ci_high"], row["diff"]
@@ -403,10 +409,9 @@ def effects_svg(effects: pd.DataFrame, metrics: Sequence[str] = HEADLINE, scope:
         y0 = top + i * row_h
         out.append(f'<text x="{left - 8}" y="{y0 + row_h / 2 + 4:.1f}" text-anchor="end">{_e(metric)}</text>')
         for j, arm in enumerate(arms):
-            part = eff[(eff["metric"].astype(str) == metric) & (eff["scenario"].astype(str) == arm)]
-            if part.empty:
+            r = _row(eff, metric, arm)
+            if r is None:
                 continue
-            r = part.iloc[0]
             if not r["ref_mean"] or math.isnan(r["ref_mean"]):
                 continue
             y = y0 + 11 + j * 22
@@ -455,10 +460,9 @@ def funnel_svg(means: pd.DataFrame, scope: str = ECOSYSTEM, labels: Sequence[str
         label = stage.replace("minors_", "")
         out.append(f'<text x="{gx + group_w * 0.4:.1f}" y="{height - 18}" text-anchor="middle">{label}</text>')
         for j, arm in enumerate(arms):
-            part = m[(m["metric"].astype(str) == stage) & (m["scenario"].astype(str) == arm)]
-            if part.empty:
+            r = _row(m, stage, arm)
+            if r is None:
                 continue
-            r = part.iloc[0]
             bx = gx + j * bar_w
             c = PALETTE[j % len(PALETTE)]
             tip = f"{arm}, {label}: {fmt(r['mean'])}"

@@ -6,6 +6,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -45,6 +47,21 @@ inline bool input_is_confined(const std::filesystem::path& base, const std::stri
     if (it->second.IsScalar() && !extends_is_confined(base, it->second.Scalar())) return false;
   }
   return true;
+}
+
+/// The canonical scenarios folder of the checkout ($SAFESIM_SOURCE_DIR, else
+/// the build's source dir); exits with a message naming `target` without it.
+inline std::filesystem::path scenarios_base(const char* target, const char* source_dir) {
+  namespace fs = std::filesystem;
+  const char* env = std::getenv("SAFESIM_SOURCE_DIR");
+  const fs::path root = env && *env ? fs::path(env) : fs::path(source_dir);
+  std::error_code ec;
+  fs::path base = fs::canonical(root / "scenarios", ec);
+  if (ec) {
+    std::fprintf(stderr, "%s: no scenarios folder under %s\n", target, root.c_str());
+    std::exit(2);
+  }
+  return base;
 }
 
 }  // namespace safesim::fuzz

@@ -73,14 +73,7 @@ void check_output(const safesim::RunOutput& out, const safesim::ScenarioSpec& sp
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  const char* env = std::getenv("SAFESIM_SOURCE_DIR");
-  const fs::path root = env && *env ? fs::path(env) : fs::path(SAFESIM_SOURCE_DIR);
-  std::error_code ec;
-  g_base = fs::canonical(root / "scenarios", ec);
-  if (ec) {
-    std::fprintf(stderr, "fuzz_engine: no scenarios folder under %s\n", root.c_str());
-    std::exit(2);
-  }
+  g_base = safesim::fuzz::scenarios_base("fuzz_engine", SAFESIM_SOURCE_DIR);
   g_name = (g_base / "fuzz-input.yaml").string();
   g_options.policy_dirs = {(g_base / "policies").string()};
   g_short = g_options;

@@ -66,14 +66,7 @@ std::string body(const std::string& dump) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  const char* env = std::getenv("SAFESIM_SOURCE_DIR");
-  const fs::path root = env && *env ? fs::path(env) : fs::path(SAFESIM_SOURCE_DIR);
-  std::error_code ec;
-  g_base = fs::canonical(root / "scenarios", ec);
-  if (ec) {
-    std::fprintf(stderr, "fuzz_scenario: no scenarios folder under %s\n", root.c_str());
-    std::exit(2);
-  }
+  g_base = safesim::fuzz::scenarios_base("fuzz_scenario", SAFESIM_SOURCE_DIR);
   g_name = (g_base / "fuzz-input.yaml").string();
   g_options.policy_dirs = {(g_base / "policies").string()};
   return 0;
