@@ -210,6 +210,9 @@ PYBIND11_MODULE(_core, m) {
         }
         py::dict d;
         d["exploited"] = o.exploited;
+        d["images_obtained"] = o.images_obtained;
+        d["sextorted"] = o.sextorted;
+        d["met_offline"] = o.met_offline;
         d["reported"] = o.reported;
         d["exited"] = o.exited;
         d["detected"] = o.detected;

@@ -65,7 +65,9 @@ def oracle(
     - ``supervised_share``: the dyads' minors supervised by a parent (default
       ``parental_supervision.uptake``).
 
-    Keys: ``exploited``, ``reported``, ``exited``, ``detected``,
+    Keys: ``exploited`` and its kinds ``images_obtained``, ``sextorted`` and
+    ``met_offline`` (a demand counts images too unless the images were
+    harvested), ``reported``, ``exited``, ``detected``,
     ``closed_after_exploitation``, ``*_before_exploitation``,
     ``reach_trust/isolation/solicitation``, ``moved``, ``exploitation_events``,
     ``expected_days`` and time-weighted moments. ``exploited`` plus the three

@@ -77,6 +77,7 @@ void clearinghouse_and_law_enforcement(State& s) {
     s.add(c.platform, Metric::law_enforcement_actions, 1);
     for (std::uint32_t a = s.offenders.first_account[c.offender]; a != kNone; a = s.accounts.next_of_offender[a])
       if (!s.accounts.banned[a]) ban_account(s, a, Channel::law_enforcement);
+    check_departure(s, c.offender);
   }
 }
 

@@ -63,7 +63,7 @@ bool preferred(const State& s, const OffenderTypeSpec& t, std::uint32_t user, rn
 
 void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour);
 
-void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, double hour) {
+void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, double hour, std::uint32_t slot) {
   const std::size_t p = s.accounts.platform[a];
   const PlatformState& P = s.platforms[p];
   const ControlsSpec& c = P.spec->controls;
@@ -74,7 +74,7 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
   const bool disguised = s.accounts.claimed_age[a] < 18;
   const bool educated = (P.settings[m] & kEducated) != 0;
   const EducationSpec& edu = c.education;
-  rng::Draw d(s.seed, streams::response, user, s.accounts.key[a], s.tick * 4u);
+  rng::Draw d(s.seed, streams::response, user, s.accounts.key[a], s.tick * 4u + slot);
   const double p_accept =
       std::min(r.max_accept_prob,
                r.accept_scale * s.pop.vulnerability[user] * (disguised ? r.teen_disguise_factor : 1.0) *
@@ -94,6 +94,7 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
     ++s.accounts.flags[a];
     add_risk(s, a, RiskEvent::flag, hour);
     s.blocked_pairs.insert((static_cast<std::uint64_t>(s.accounts.key[a]) << 32) | user);
+    remember_target(s, a, user, hour, true);
     if (c.reporting.combined_block_report && u_combined < r.combined_report_share) {
       s.add(p, Metric::reporting_effort, 1);
       file_report(s, p, a, m, hour);
@@ -135,6 +136,32 @@ void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
 
 }  // namespace
 
+void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, std::uint32_t slot) {
+  Accounts& A = s.accounts;
+  const std::size_t p = A.platform[a];
+  const PlatformState& P = s.platforms[p];
+  const std::uint32_t user = P.user[m];
+  s.add(p, Metric::contact_attempts, 1);
+  if (s.refused_pairs.contains((static_cast<std::uint64_t>(A.offender[a]) << 32) | user)) {
+    // The same person again, after the minor blocked or reported one of his accounts.
+    s.add(p, Metric::recontacts_after_block, 1);
+    mark_reached(s, p, m, recontacted);
+  }
+  if (A.first_contact_day[a] < 0) A.first_contact_day[a] = static_cast<std::int32_t>(s.day);
+  if (P.believed_age[m] < 18 &&
+      A.believed_age[a] >= P.believed_age[m] + P.spec->controls.behavioural_risk.age_gap_years)
+    add_risk(s, a, RiskEvent::contact, hour);
+  rng::Draw g(s.seed, streams::reach, user, A.key[a], s.tick * 4u + slot);
+  const GateResult gate = gate_contact(s, a, m, g);
+  if (gate.gate == Gate::prevented) {
+    s.add(p, Metric::contacts_prevented, 1);
+    return;
+  }
+  if (gate.gate == Gate::unseen) return;
+  mark_reached(s, p, m, contacted);
+  respond(s, a, m, gate, hour, slot);
+}
+
 void discover_and_contact(State& s) {
   Accounts& A = s.accounts;
   const double dt_days = s.dt_hours / 24.0;
@@ -161,21 +188,7 @@ void discover_and_contact(State& s) {
       if (s.blocked_pairs.contains((static_cast<std::uint64_t>(key) << 32) | user)) continue;
       const auto& conn = A.connections[a];
       if (std::find(conn.begin(), conn.end(), m) != conn.end()) continue;  // already talking
-      s.add(p, Metric::contact_attempts, 1);
-      if (A.first_contact_day[a] < 0) A.first_contact_day[a] = static_cast<std::int32_t>(s.day);
-      const double hour = s.hour + d.uniform() * s.dt_hours;
-      if (P.believed_age[m] < 18 &&
-          A.believed_age[a] >= P.believed_age[m] + P.spec->controls.behavioural_risk.age_gap_years)
-        add_risk(s, a, RiskEvent::contact, hour);
-      rng::Draw g(s.seed, streams::reach, user, key, s.tick * 4u);
-      const GateResult gate = gate_contact(s, a, m, g);
-      if (gate.gate == Gate::prevented) {
-        s.add(p, Metric::contacts_prevented, 1);
-        continue;
-      }
-      if (gate.gate == Gate::unseen) continue;
-      mark_reached(s, p, m, contacted);
-      respond(s, a, m, gate, hour);
+      attempt_contact(s, a, m, s.hour + d.uniform() * s.dt_hours, 0);
     }
   }
   A.active.resize(keep);

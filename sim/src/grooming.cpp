@@ -1,6 +1,13 @@
 // Dyad progression (docs/model/submodels/dyads.md): engaged -> trust -> isolation ->
 // solicitation -> exploited, in continuous time.
 //
+// What an exploitation is: at a dyad's first exploitation one uniform picks
+// its kind from the offender type's shares (exploitation_kind): a sextortion
+// demand, an offline meeting, or images obtained with neither. A demand
+// counts images obtained too unless the leverage is harvested public images.
+// Only exploitations that obtain images create new material. Repeats keep
+// the kind (repeated demands, meetings or images).
+//
 // In each open stage a dyad faces competing hazards (per hour):
 //   progress  1 / dwell_hours[stage]                       (offender type)
 //   exit      exit_per_day[stage] / 24 * (1 - vulnerability) (minor stops)
@@ -118,7 +125,17 @@ void move_conversation(State& s, std::size_t i) {
   mark_reached(s, best, D.minor[i], isolation);
 }
 
-/// Exploitation creates new material; some of it is shared on the platform.
+/// What a first exploitation is, from one uniform: a sextortion demand with
+/// probability sextortion_share (the images come from the minor unless the
+/// offender already holds harvested ones), an offline meeting with
+/// probability meeting_share, otherwise images obtained with neither.
+std::uint8_t exploitation_kind(const OffenderTypeSpec& t, bool harvested, double u) {
+  if (u < t.sextortion_share) return static_cast<std::uint8_t>(harvested ? kDemand : kDemand | kImages);
+  if (u < t.sextortion_share + t.meeting_share) return static_cast<std::uint8_t>(kMeeting);
+  return static_cast<std::uint8_t>(kImages);
+}
+
+/// Exploitation that obtains images creates new material; some of it is shared on the platform.
 void create_material(State& s, std::size_t i, double hour, rng::Draw& d) {
   const ContentSpec& c = s.spec->content;
   const std::uint64_t n = d.poisson(c.new_items_per_exploitation);
@@ -138,6 +155,7 @@ bool fire_event(State& s, std::size_t i) {
   d.uniform();  // the first uniform of the block timed this event (schedule_dyad)
   const double u = d.uniform() * h.total();
   const double u_extra = d.uniform();  // move or repeat decision
+  const double u_kind = d.uniform();   // what a first exploitation is (the block's fourth uniform)
   const double hour = D.next_hour[i];
   ++D.events[i];
   const std::size_t p = D.platform[i];
@@ -145,14 +163,21 @@ bool fire_event(State& s, std::size_t i) {
   if (u < h.progress) {
     const auto next = static_cast<Stage>(D.stage[i] + 1);
     if (next == exploited) {
-      mark_reached(s, p, D.minor[i], exploited);
-      if (!D.exploited_once[i]) s.add(p, Metric::dyads_exploited, 1);
-      D.exploited_once[i] = 1;
-      rng::Draw md(s.seed, streams::material, s.platforms[p].user[D.minor[i]], s.accounts.key[a], D.events[i]);
-      create_material(s, i, hour, md);
-      s.add(p, Metric::exploitation_events, 1);
       const OffenderTypeSpec& t = s.type_spec(s.accounts.type[a]);
-      if (u_extra < t.repeat_prob) return true;  // a repeat demand: back in solicitation
+      if (D.outcome[i] == 0) {
+        s.add(p, Metric::dyads_exploited, 1);
+        D.outcome[i] = exploitation_kind(t, D.harvested[i] != 0, u_kind);
+      }
+      mark_reached(s, p, D.minor[i], exploited);
+      if (D.outcome[i] & kImages) mark_reached(s, p, D.minor[i], images_obtained);
+      if (D.outcome[i] & kDemand) mark_reached(s, p, D.minor[i], sextorted);
+      if (D.outcome[i] & kMeeting) mark_reached(s, p, D.minor[i], met_offline);
+      if (D.outcome[i] & kImages) {
+        rng::Draw md(s.seed, streams::material, s.platforms[p].user[D.minor[i]], s.accounts.key[a], D.events[i]);
+        create_material(s, i, hour, md);
+      }
+      s.add(p, Metric::exploitation_events, 1);
+      if (u_extra < t.repeat_prob) return true;  // a repeat: back in solicitation
       close_dyad(s, i);
       return false;
     }
@@ -214,6 +239,7 @@ void progress_dyads(State& s, double t_end) {
       // The account is gone from the platform: its on-platform conversations end.
       add_exposure(s, i, s.hour);
       s.add(D.platform[i], Metric::dyads_ended_by_ban, 1);
+      remember_target(s, D.account[i], s.platforms[D.platform[i]].user[D.minor[i]], s.hour, false);
       close_dyad(s, i);
       continue;
     }

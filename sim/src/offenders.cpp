@@ -5,6 +5,11 @@
 // (understated, or posing as a teen) and the age the platform believes after
 // age assurance. A banned account's owner may come back with a new account
 // after a delay, unless ban-evasion linkage catches the new account at once.
+// A person who stops for good (removed by law enforcement, or left with no
+// live hunting account and no return pending) is replaced the next day by a
+// new offender of his type (offenders.replacement), so the number of people
+// offending stays where the scenario put it rather than draining away as bans
+// outpace arrivals; arrivals_per_year adds growth on top.
 // Account RNG keys are offender * 256 + generation (account_key()), stable
 // across scenarios.
 #include <algorithm>
@@ -104,8 +109,11 @@ std::uint32_t account_on(State& s, std::uint32_t offender, std::size_t platform)
 
 namespace {
 
-/// A user becomes an offender of a type drawn from the shares, with its accounts.
-void add_offender(State& s, std::uint32_t user, rng::Draw& d) {
+constexpr int kNoType = -1;
+
+/// A user becomes an offender, of `type` (a replacement keeps the type of the
+/// person replaced) or of a type drawn from the shares, with its accounts.
+void add_offender(State& s, std::uint32_t user, rng::Draw& d, int given_type = kNoType) {
   const OffendersSpec& os = s.spec->offenders;
   // Types by a low-discrepancy sequence over the offenders in order of
   // arrival (golden-ratio steps from a random start): the shares hold to
@@ -116,7 +124,10 @@ void add_offender(State& s, std::uint32_t user, rng::Draw& d) {
   const double at = rng::Draw(s.seed, streams::offender, 0xFFFFFFFFu, 3).uniform() +
                     static_cast<double>(s.offenders.size()) * 0.6180339887498949;
   const double u = at - std::floor(at);
-  const std::uint8_t type = u < os.groomer.share ? 0 : u < os.groomer.share + os.sextortion.share ? 1 : 2;
+  const std::uint8_t type = given_type != kNoType                        ? static_cast<std::uint8_t>(given_type)
+                            : u < os.groomer.share                       ? 0
+                            : u < os.groomer.share + os.sextortion.share ? 1
+                                                                         : 2;
   if (s.offenders.size() >= kMaxOffenders)
     throw std::length_error("safesim: more than " + std::to_string(kMaxOffenders) +
                             " offenders in one run (the engine's limit); lower offenders.share_of_adults, "
@@ -149,20 +160,48 @@ void build_offenders(State& s) {
   s.initial_offenders = s.offenders.size();
 }
 
+namespace {
+
+/// A random adult becomes an offender (rejection over ages; adults are most of the population).
+void add_random_offender(State& s, rng::Draw& d, int type) {
+  const auto users = static_cast<std::uint32_t>(s.pop.size());
+  for (int tries = 0; tries < 64; ++tries) {
+    const std::uint32_t u = d.below(users);
+    if (s.pop.age[u] < 18) continue;
+    add_offender(s, u, d, type);
+    return;
+  }
+}
+
+}  // namespace
+
 void offender_arrivals(State& s) {
+  // Replacements first, each keyed by the person it replaces, so a change
+  // that moves one departure leaves the others' replacements where they were.
+  auto& replaced = s.replacements_by_day[static_cast<std::size_t>(s.day)];
+  for (std::uint32_t o : replaced) {
+    rng::Draw d(s.seed, streams::offender, o, 4);
+    add_random_offender(s, d, s.offenders.type[o]);
+  }
+  replaced.clear();
+  replaced.shrink_to_fit();
   const double rate = s.spec->offenders.arrivals_per_year * static_cast<double>(s.initial_offenders) / 365.0;
   rng::Draw d(s.seed, streams::offender, static_cast<std::uint32_t>(s.day), 1);
   const std::uint64_t n = d.poisson(rate);
-  const auto users = static_cast<std::uint32_t>(s.pop.size());
-  for (std::uint64_t k = 0; k < n; ++k) {
-    // A random adult (rejection over ages; adults are most of the population).
-    for (int tries = 0; tries < 64; ++tries) {
-      const std::uint32_t u = d.below(users);
-      if (s.pop.age[u] < 18) continue;
-      add_offender(s, u, d);
-      break;
-    }
+  for (std::uint64_t k = 0; k < n; ++k) add_random_offender(s, d, kNoType);
+}
+
+void check_departure(State& s, std::uint32_t o) {
+  Offenders& O = s.offenders;
+  if (O.departed[o]) return;
+  if (!O.removed[o]) {
+    if (O.returns_pending[o] > 0) return;
+    for (std::uint32_t a = O.first_account[o]; a != kNone; a = s.accounts.next_of_offender[a])
+      if (!s.accounts.banned[a] && s.accounts.hunting[a]) return;
   }
+  O.departed[o] = 1;
+  if (s.spec->offenders.replacement && s.day + 1 < s.total_days)
+    s.replacements_by_day[static_cast<std::size_t>(s.day + 1)].push_back(o);
 }
 
 void ban_account(State& s, std::uint32_t a, Channel channel) {
@@ -194,17 +233,26 @@ void ban_account(State& s, std::uint32_t a, Channel channel) {
   if (s.offenders.removed[A.offender[a]] || !A.hunting[a]) return;
   const OffenderTypeSpec& t = s.type_spec(A.type[a]);
   rng::Draw d(s.seed, streams::reentry, A.key[a], 0);
-  if (d.uniform() >= t.reentry_prob) return;
+  if (d.uniform() >= t.reentry_prob) {
+    check_departure(s, A.offender[a]);  // no return: was that his last account?
+    return;
+  }
   const double delay = t.reentry_delay_days > 0 ? d.exponential(1.0 / t.reentry_delay_days) : 0.0;
   const std::int64_t back = s.day + 1 + static_cast<std::int64_t>(delay);
-  if (back < s.spec->horizon_days) s.returns_by_day[static_cast<std::size_t>(back)].push_back(A.offender[a]);
+  // A return due after the horizon stays pending: the person has not stopped.
+  ++s.offenders.returns_pending[A.offender[a]];
+  if (back < s.total_days) s.returns_by_day[static_cast<std::size_t>(back)].push_back(A.offender[a]);
 }
 
 void return_banned_offenders(State& s) {
   auto& returning = s.returns_by_day[static_cast<std::size_t>(s.day)];
   for (std::uint32_t o : returning) {
+    --s.offenders.returns_pending[o];
     if (s.offenders.removed[o]) continue;
-    if (s.offenders.generation[o] >= kMaxAccountsPerOffender) continue;  // key space of this offender exhausted
+    if (s.offenders.generation[o] >= kMaxAccountsPerOffender) {  // key space of this offender exhausted
+      check_departure(s, o);
+      continue;
+    }
     rng::Draw d(s.seed, streams::reentry, account_key(o, s.offenders.generation[o]), 1);
     const std::size_t p = choose_platform(s, d);
     const std::uint32_t a = create_account(s, o, p);

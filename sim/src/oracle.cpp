@@ -196,6 +196,9 @@ void add_accept_nodes(std::vector<Node>& out, double alpha, double beta, double 
 
 void accumulate(DyadOutcome& acc, const DyadOutcome& o, double w) {
   acc.exploited += w * o.exploited;
+  acc.images_obtained += w * o.images_obtained;
+  acc.sextorted += w * o.sextorted;
+  acc.met_offline += w * o.met_offline;
   acc.reported += w * o.reported;
   acc.exited += w * o.exited;
   acc.detected += w * o.detected;
@@ -330,7 +333,15 @@ DyadOutcome solve_dyad_chain(const DyadChain& c) {
 
 DyadOutcome dyad_outcome(const OffenderTypeSpec& type, const PlatformSpec& platform, const ResponseSpec& response,
                          const DyadContext& context) {
-  return solve_dyad_chain(dyad_chain(type, platform, response, context));
+  DyadOutcome o = solve_dyad_chain(dyad_chain(type, platform, response, context));
+  // The kind of the first exploitation, as grooming.cpp's exploitation_kind
+  // draws it: a demand (with the minor's images unless harvested), a meeting,
+  // or images alone.
+  o.sextorted = o.exploited * type.sextortion_share;
+  o.met_offline = o.exploited * type.meeting_share;
+  o.images_obtained = o.exploited * (1.0 - type.sextortion_share - type.meeting_share +
+                                     (context.harvested ? 0.0 : type.sextortion_share));
+  return o;
 }
 
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type) {

@@ -72,7 +72,9 @@ void build_platforms(State& s) {
   const PopulationSpec& ps = s.spec->population;
   const std::size_t n = s.pop.size();
   s.platforms.resize(s.spec->platforms.size());
+  // Late joiners join during the measured horizon, after the warm-up.
   const auto horizon = static_cast<std::uint32_t>(s.spec->horizon_days);
+  const auto warmup = static_cast<std::uint32_t>(s.spec->warmup_days);
   for (std::size_t p = 0; p < s.platforms.size(); ++p) {
     PlatformState& P = s.platforms[p];
     P.spec = &s.spec->platforms[p];
@@ -96,9 +98,9 @@ void build_platforms(State& s) {
       P.user.push_back(id);
       P.declared_age.push_back(static_cast<std::uint8_t>(std::min(declared, 255)));
       const bool late = rng::uniform_at(s.seed, streams::user_join, id, pid, 0) < ps.signup_share;
-      const auto jd = late
-                          ? static_cast<std::uint16_t>(rng::Draw(s.seed, streams::user_join, id, pid, 1).below(horizon))
-                          : std::uint16_t{0};
+      const auto jd =
+          late ? static_cast<std::uint16_t>(warmup + rng::Draw(s.seed, streams::user_join, id, pid, 1).below(horizon))
+               : std::uint16_t{0};
       P.join_day.push_back(jd);
       if (age < 18) P.minors.push_back(static_cast<std::uint32_t>(P.user.size() - 1));
     };

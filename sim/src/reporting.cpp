@@ -75,6 +75,7 @@ void file_report(State& s, std::size_t p, std::uint32_t account, std::uint32_t m
   s.add(p, Metric::child_safety_reports, 1);
   s.add(p, Metric::minor_reports, 1);
   mark_reached(s, p, minor, reported_offender);
+  remember_target(s, account, s.platforms[p].user[minor], hour, true);
   ++s.accounts.flags[account];
   add_risk(s, account, RiskEvent::flag, hour);
   queue_review(s, p, {hour, account, 1, ItemKind::account, Channel::user_report}, true);
@@ -98,15 +99,19 @@ void flagger_notice(State& s, std::size_t p, std::uint32_t copy, double hour) {
 void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
   // The distinct-minors metric each mark counts in, if any (trust and
   // isolation are tracked for moves but not published).
-  static constexpr std::array<std::optional<Metric>, 8> kCounts = {Metric::minors_contacted,
-                                                                   Metric::minors_engaged,
-                                                                   std::nullopt,
-                                                                   std::nullopt,
-                                                                   Metric::minors_solicited,
-                                                                   Metric::minors_exploited,
-                                                                   Metric::minors_blocking,
-                                                                   Metric::minors_reporting};
-  const auto bit = static_cast<std::uint8_t>(1u << stage);
+  static constexpr std::array<std::optional<Metric>, kStageBits> kCounts = {Metric::minors_contacted,
+                                                                            Metric::minors_engaged,
+                                                                            std::nullopt,
+                                                                            std::nullopt,
+                                                                            Metric::minors_solicited,
+                                                                            Metric::minors_exploited,
+                                                                            Metric::minors_blocking,
+                                                                            Metric::minors_reporting,
+                                                                            Metric::minors_images_obtained,
+                                                                            Metric::minors_sextorted,
+                                                                            Metric::minors_met_offline,
+                                                                            Metric::minors_recontacted};
+  const auto bit = static_cast<ReachedMask>(1u << stage);
   const std::optional<Metric> metric = kCounts[stage];
   PlatformState& P = s.platforms[p];
   if ((P.reached[m] & bit) == 0) {

@@ -97,7 +97,10 @@ std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec) {
   // Group memberships: a 4-byte member id per membership, on each platform.
   bytes += users * share_sum * spec.graph.groups_per_user * 4.0;
   // The daily output array twice: the engine's, and the copy handed to Python.
-  bytes += 2.0 * static_cast<double>(daily_output_bytes(spec));
+  // The engine holds warm-up days too; the copy handed to Python holds the horizon only.
+  const double warmup_share = static_cast<double>(std::max<std::int64_t>(spec.warmup_days, 0)) /
+                              static_cast<double>(std::max<std::int64_t>(spec.horizon_days, 1));
+  bytes += (2.0 + warmup_share) * static_cast<double>(daily_output_bytes(spec));
   if (!(bytes < 1.8e19)) return std::numeric_limits<std::uint64_t>::max();
   return static_cast<std::uint64_t>(bytes);
 }
@@ -1314,6 +1317,13 @@ class Resolver {
                  "claimed_teen_age_max (" +
                  std::to_string(t->claimed_teen_age_max) + ")");
       }
+      if (t->sextortion_share + t->meeting_share > 1.0 + 1e-9) {
+        const std::string base = std::string("offenders.") + name + ".";
+        const std::string key = known_key({base + "sextortion_share", base + "meeting_share"});
+        fail(loc_for(key), key,
+             "sextortion_share + meeting_share must not exceed 1 (the rest is images obtained), got " +
+                 human(t->sextortion_share) + " + " + human(t->meeting_share));
+      }
     }
     const auto& pop = spec_.population;
     if (!(pop.youngest_age < 18 && pop.oldest_age >= 18)) {
@@ -1338,10 +1348,16 @@ class Resolver {
   void check_engine_limits() {
     if (spec_.platforms.size() > kMaxPlatforms)
       fail(loc_for("platforms"), "platforms", too_many_platforms(spec_.platforms.size()));
+    if (spec_.horizon_days + spec_.warmup_days > kMaxHorizonDays) {
+      const std::string key = known_key({"warmup_days", "horizon_days"});
+      fail(loc_for(key), key,
+           "horizon_days + warmup_days is " + std::to_string(spec_.horizon_days + spec_.warmup_days) +
+               " days; the engine simulates at most " + std::to_string(kMaxHorizonDays));
+    }
     // Offenders expected over the run (initial plus arrivals), with room for
     // the Poisson spread: the account keys hold kMaxOffenders.
     const auto& pop = spec_.population;
-    const double years = static_cast<double>(spec_.horizon_days) / 365.0;
+    const double years = static_cast<double>(spec_.horizon_days + spec_.warmup_days) / 365.0;
     const double expected = static_cast<double>(pop.users) * (1.0 - pop.minor_share) * spec_.offenders.share_of_adults *
                             (1.0 + spec_.offenders.arrivals_per_year * years);
     if (expected + 6.0 * std::sqrt(expected) >= static_cast<double>(kMaxOffenders))

@@ -124,10 +124,11 @@ struct KeyWriter {
   }
 };
 
-/// Everything the structure build reads: seed, horizon (join days),
+/// Everything the structure build reads: seed, horizon and warm-up (join days),
 /// population, graph, and each platform's user share and minimum age.
 std::string structure_key(const ScenarioSpec& spec, std::uint64_t seed) {
-  std::string key = std::to_string(seed) + "|" + std::to_string(spec.horizon_days) + "|";
+  std::string key =
+      std::to_string(seed) + "|" + std::to_string(spec.horizon_days) + "|" + std::to_string(spec.warmup_days) + "|";
   KeyWriter w{key};
   PopulationSpec pop = spec.population;
   GraphSpec graph = spec.graph;
@@ -215,7 +216,7 @@ void build_structure(State& s) {
 // ---------------------------------------------------------------- stages
 void apply_timeline(State& s) {
   const auto& events = s.spec->timeline;
-  while (s.next_event < events.size() && events[s.next_event].day <= s.day) {
+  while (s.next_event < events.size() && events[s.next_event].day + s.warmup <= s.day) {
     const TimelineEvent& e = events[s.next_event++];
     // A platform whose risk assessment has fired runs the event's state with
     // its risk response applied (resolved by the loader).
@@ -233,10 +234,13 @@ void assess_risk(State& s) {
     s.m(p, Metric::risk_response_active) = P.risk_fired ? 1.0 : 0.0;
     active += P.risk_fired ? 1.0 : 0.0;
     const RiskAssessmentSpec& ra = P.spec->controls.risk_assessment;
-    if (!ra.enabled || P.risk_fired || (s.day + 1) % ra.cycle_days != 0) continue;
+    // Cycles count from the end of the warm-up: the assessment is a policy,
+    // which the horizon's timeline and metrics are about.
+    const std::int64_t day = s.day - s.warmup;
+    if (!ra.enabled || P.risk_fired || day < 0 || (day + 1) % ra.cycle_days != 0) continue;
     // What the platform itself measured over the cycle, per 1,000 members.
     double measured = 0;
-    for (std::int64_t d = std::max<std::int64_t>(0, s.day + 1 - ra.cycle_days); d <= s.day; ++d) {
+    for (std::int64_t d = std::max<std::int64_t>(s.warmup, s.day + 1 - ra.cycle_days); d <= s.day; ++d) {
       const double* row = s.metrics.row(p + 1, d);
       switch (ra.signal) {
         case RiskSignal::child_safety_reports:
@@ -289,15 +293,29 @@ void end_of_day_metrics(State& s) {
   eco[idx(Metric::underage_removed)] = removed_all;
 }
 
+/// The end of the warm-up: what has happened so far is not counted. Distinct
+/// counts start afresh (a minor contacted during the warm-up counts again when
+/// contacted in the horizon), as do the time-to-detection and removal-time
+/// samples; daily rows before this day are dropped from the output.
+void start_measurement(State& s) {
+  std::fill(s.pop.reached.begin(), s.pop.reached.end(), ReachedMask{0});
+  for (PlatformState& P : s.platforms) std::fill(P.reached.begin(), P.reached.end(), ReachedMask{0});
+  std::fill(s.metrics.ttd_sum.begin(), s.metrics.ttd_sum.end(), 0.0);
+  std::fill(s.metrics.ttd_count.begin(), s.metrics.ttd_count.end(), 0.0);
+  for (auto& v : s.removal_hours_known) v.clear();
+  for (auto& v : s.removal_hours_new) v.clear();
+}
+
 /// One tick, in the order of docs/model/process.md. Timeline and ban returns run
 /// at the start of each day (in run()).
 void step_tick(State& s);
 
 /// One day: the day-level stages around the day's ticks.
 void step_day(State& s) {
-  apply_timeline(s);           // 1. timeline
-  return_banned_offenders(s);  // 10. ban evasion (new accounts appear at day start)
-  offender_arrivals(s);        //     and new offenders arrive
+  if (s.day == s.warmup && s.warmup > 0) start_measurement(s);  // 0. the warm-up ends
+  apply_timeline(s);                                            // 1. timeline
+  return_banned_offenders(s);                                   // 10. ban evasion (new accounts appear at day start)
+  offender_arrivals(s);                                         //     and new offenders arrive
   std::fill(s.accounts.requests_today.begin(), s.accounts.requests_today.end(), 0u);
   const int ticks_per_day = static_cast<int>(std::lround(24.0 / s.dt_hours));
   for (int k = 0; k < ticks_per_day; ++k) step_tick(s);
@@ -310,13 +328,14 @@ void step_day(State& s) {
 /// One tick: contact, dyads, material, benign background, review.
 void step_tick(State& s) {
   const double t_end = s.hour + s.dt_hours;
-  discover_and_contact(s);   // 2-4: discovery, contact, response (reports filed as they happen: 8)
-  progress_dyads(s, t_end);  // 5: dyad progression (grooming detection is one of its hazards: 7)
-  share_material(s);         // 6: distributors upload; detection at upload (7)
-  view_material(s, t_end);   // 6: views before removal, expiry, bystander reports (8)
-  benign_background(s);      // 3 and 8 for ordinary users, in aggregate
-  benign_detections(s);      // 7: false positives over benign volume, in aggregate
-  review_reports(s, t_end);  // 9-10: review and enforcement
+  revisit_targets(s, t_end);  // 2: returns to remembered minors from the person's other accounts
+  discover_and_contact(s);    // 2-4: discovery, contact, response (reports filed as they happen: 8)
+  progress_dyads(s, t_end);   // 5: dyad progression (grooming detection is one of its hazards: 7)
+  share_material(s);          // 6: distributors upload; detection at upload (7)
+  view_material(s, t_end);    // 6: views before removal, expiry, bystander reports (8)
+  benign_background(s);       // 3 and 8 for ordinary users, in aggregate
+  benign_detections(s);       // 7: false positives over benign volume, in aggregate
+  review_reports(s, t_end);   // 9-10: review and enforcement
   s.hour = t_end;
   ++s.tick;
 }
@@ -401,13 +420,17 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   s.seed = seed;
   s.dt_hours = spec.dt_hours;
   const std::size_t np = spec.platforms.size();
+  s.warmup = spec.warmup_days;
+  s.total_days = spec.warmup_days + spec.horizon_days;
+  const auto total = static_cast<std::size_t>(s.total_days);
   s.metrics.scopes = np + 1;
-  s.metrics.days = spec.horizon_days;
-  s.metrics.daily.assign(s.metrics.scopes * static_cast<std::size_t>(spec.horizon_days) * kMetricCount, 0.0);
+  s.metrics.days = s.total_days;
+  s.metrics.daily.assign(s.metrics.scopes * total * kMetricCount, 0.0);
   s.metrics.ttd_sum.assign(np + 1, 0.0);
   s.metrics.ttd_count.assign(np + 1, 0.0);
-  s.returns_by_day.resize(static_cast<std::size_t>(spec.horizon_days));
-  s.signals_by_day.resize(static_cast<std::size_t>(spec.horizon_days));
+  s.returns_by_day.resize(total);
+  s.signals_by_day.resize(total);
+  s.replacements_by_day.resize(total);
   s.removal_hours_known.resize(np + 1);
   s.removal_hours_new.resize(np + 1);
 
@@ -428,13 +451,24 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   }
   const auto t_built = Clock::now();
 
-  for (s.day = 0; s.day < spec.horizon_days; ++s.day) detail::step_day(s);
+  for (s.day = 0; s.day < s.total_days; ++s.day) detail::step_day(s);
 
   RunOutput out;
   for (const auto& p : spec.platforms) out.platforms.push_back(p.name);
   out.days = spec.horizon_days;
   out.seed = seed;
-  out.daily = std::move(s.metrics.daily);
+  if (s.warmup == 0) {
+    out.daily = std::move(s.metrics.daily);
+  } else {
+    // The horizon's rows of each scope, without the warm-up's.
+    const std::size_t row = kMetricCount, horizon = static_cast<std::size_t>(spec.horizon_days);
+    out.daily.resize(s.metrics.scopes * horizon * row);
+    for (std::size_t sc = 0; sc < s.metrics.scopes; ++sc) {
+      const double* from = s.metrics.row(sc, s.warmup);
+      std::copy(from, from + horizon * row, out.daily.begin() + static_cast<std::ptrdiff_t>(sc * horizon * row));
+    }
+    std::vector<double>().swap(s.metrics.daily);
+  }
   finish_totals(s, out, eco_minors);
   const auto t1 = Clock::now();
   out.build_seconds = std::chrono::duration<double>(t_built - t0).count();

@@ -74,9 +74,12 @@ inline AgeBand band_of(int age) {
   return adult;
 }
 
-/// Stages a minor can reach; bit i of a `reached` mask = stage i reached. The
-/// last two are not dyad stages but what a minor did: blocked or reported an
-/// offender account at least once (distinct minors, like the stages).
+/// Stages a minor can reach; bit i of a `reached` mask = stage i reached.
+/// From blocked_offender on they are not dyad stages but what a minor did or
+/// went through, counted as distinct minors like the stages: blocked or
+/// reported an offender account at least once; the kinds of exploitation
+/// (images obtained, a sextortion demand, an offline meeting); contacted
+/// again by the same person after blocking or reporting one of his accounts.
 enum Stage : std::uint8_t {
   contacted = 0,
   engaged = 1,
@@ -85,16 +88,28 @@ enum Stage : std::uint8_t {
   solicitation = 4,
   exploited = 5,
   blocked_offender = 6,
-  reported_offender = 7
+  reported_offender = 7,
+  images_obtained = 8,
+  sextorted = 9,
+  met_offline = 10,
+  recontacted = 11,
+  kStageBits = 12
 };
+using ReachedMask = std::uint16_t;
+static_assert(kStageBits <= 8 * sizeof(ReachedMask), "every Stage needs a bit of ReachedMask");
 
-/// The whole population (all platforms). 14 bytes per user.
+/// What an exploitation was (Dyads::outcome bits; 0 = none yet). The kind is
+/// drawn at the dyad's first exploitation (offender type's sextortion_share
+/// and meeting_share) and kept for its repeats.
+enum OutcomeBits : std::uint8_t { kImages = 1, kDemand = 2, kMeeting = 4 };
+
+/// The whole population (all platforms). 15 bytes per user.
 struct Population {
   std::vector<std::uint8_t> age;      // true age, years
   std::vector<std::uint8_t> boy;      // 1 = boy / man
   std::vector<float> vulnerability;   // minors only, in (0, 1)
   std::vector<float> activity;        // log-normal, mean 1
-  std::vector<std::uint8_t> reached;  // Stage bits reached anywhere (ecosystem distinct counts)
+  std::vector<ReachedMask> reached;   // Stage bits reached anywhere (ecosystem distinct counts)
   std::vector<std::uint32_t> minors;  // ids of minors
   std::size_t size() const { return age.size(); }
 };
@@ -229,13 +244,13 @@ struct ReviewQueue {
 /// One platform's running state.
 struct PlatformState {
   const PlatformSpec* spec = nullptr;  // controls in force (timeline swaps it)
-  // members: 12 bytes each
+  // members: 13 bytes each
   std::vector<std::uint32_t> user;  // global user id
   std::vector<std::uint8_t> declared_age;
   std::vector<std::uint8_t> believed_age;
   std::vector<std::uint16_t> join_day;
   std::vector<std::uint8_t> settings;            // SettingBits
-  std::vector<std::uint8_t> reached;             // Stage bits reached on this platform
+  std::vector<ReachedMask> reached;              // Stage bits reached on this platform
   LocalIndex local_of;                           // global user -> local index (kNone if not a member)
   std::vector<std::uint32_t> minors;             // local indices of true minors (members)
   std::vector<std::uint32_t> minors_by_band[4];  // by believed band, for benign volumes
@@ -291,17 +306,19 @@ static_assert(Accounts::kRowBytes == 64 + sizeof(std::vector<std::uint32_t>),
 
 /// Offenders, append-only. Account keys are offender * 256 + generation, so
 /// offenders are limited to kMaxOffenders and accounts per offender to 256.
-#define SAFESIM_OFFENDER_COLUMNS(X)                                           \
-  X(std::uint32_t, user, 0) /* global user id */                              \
-  X(std::uint32_t, first_account, kNone)                                      \
-  X(std::uint32_t, last_account, kNone)                                       \
-  X(std::uint8_t, type, 0)                                                    \
-  X(std::uint16_t, generation, 0) /* accounts created so far (at most 256) */ \
-  X(std::uint8_t, removed, 0)     /* 1 = removed by law enforcement: no return */
+#define SAFESIM_OFFENDER_COLUMNS(X)                                                    \
+  X(std::uint32_t, user, 0) /* global user id */                                       \
+  X(std::uint32_t, first_account, kNone)                                               \
+  X(std::uint32_t, last_account, kNone)                                                \
+  X(std::uint8_t, type, 0)                                                             \
+  X(std::uint16_t, generation, 0)      /* accounts created so far (at most 256) */     \
+  X(std::uint16_t, returns_pending, 0) /* ban-evasion returns scheduled */             \
+  X(std::uint8_t, removed, 0)          /* 1 = removed by law enforcement: no return */ \
+  X(std::uint8_t, departed, 0)         /* 1 = stopped for good (replaced if offenders.replacement) */
 struct Offenders {
   SAFESIM_TABLE(SAFESIM_OFFENDER_COLUMNS)
 };
-static_assert(Offenders::kRowBytes == 16, "Offenders: 16 bytes a row");
+static_assert(Offenders::kRowBytes == 19, "Offenders: 19 bytes a row");
 
 /// An account's stable RNG key: the same offender's n-th account has the same
 /// key in every scenario (common random numbers). Refuses what would wrap.
@@ -353,7 +370,7 @@ enum Moved : std::uint8_t { kOnPlatform = 0, kMovedInEcosystem = 1, kOffAllPlatf
   X(std::uint16_t, platform, 0)                                                                   \
   X(std::uint8_t, stage, engaged)                                                                 \
   X(std::uint8_t, moved, kOnPlatform) /* kOnPlatform, kMovedInEcosystem or kOffAllPlatforms */    \
-  X(std::uint8_t, exploited_once, 0)  /* 1 = exploitation already happened (repeats follow) */    \
+  X(std::uint8_t, outcome, 0)         /* OutcomeBits of its exploitation (0 = none yet) */        \
   X(std::uint8_t, harvested, 0)       /* 1 = the offender saved the minor's public images */      \
   X(float, e2ee_u, 0.0f)              /* encrypted iff below the current platform's e2ee_share */ \
   X(std::uint32_t, events, 0)                                                                     \
@@ -404,12 +421,31 @@ struct MetricsAcc {
   std::vector<double> ttd_sum, ttd_count;
 };
 
+/// A person's planned return to a minor he remembers (revisits.cpp). Held in
+/// a min-heap ordered by (hour, offender, user, tries): a total order, so the
+/// returns fire in the same order whatever else happened.
+struct Revisit {
+  double hour;              // when he tries
+  std::uint32_t offender;   // the person
+  std::uint32_t user;       // the minor (global user id)
+  std::uint32_t refused;    // key of the account the minor blocked, reported or lost to a ban (RNG key)
+  std::uint32_t tries = 0;  // earlier tries with no usable account
+  bool operator>(const Revisit& o) const {
+    if (hour != o.hour) return hour > o.hour;
+    if (offender != o.offender) return offender > o.offender;
+    if (user != o.user) return user > o.user;
+    return tries > o.tries;
+  }
+};
+
 struct State {
   const ScenarioSpec* spec = nullptr;
   std::uint64_t seed = 0;
-  std::int64_t day = 0;
-  std::uint32_t tick = 0;  // global tick counter (RNG time key)
-  double hour = 0;         // start of the current tick
+  std::int64_t day = 0;         // simulated day, from 0 (the first warm-up day)
+  std::int64_t warmup = 0;      // days before the measured horizon (spec->warmup_days)
+  std::int64_t total_days = 0;  // warmup + horizon: the days simulated
+  std::uint32_t tick = 0;       // global tick counter (RNG time key)
+  double hour = 0;              // start of the current tick
   double dt_hours = 24;
   Population pop;
   std::vector<PlatformState> platforms;
@@ -417,8 +453,11 @@ struct State {
   std::size_t initial_offenders = 0;  // offenders at day 0 (scale of new arrivals)
   Accounts accounts;
   Dyads dyads;
-  PairSet blocked_pairs;
-  std::vector<std::vector<std::uint32_t>> returns_by_day;  // offenders coming back on that day
+  PairSet blocked_pairs;          // (account key << 32 | user): the minor blocked that account
+  PairSet refused_pairs;          // (offender << 32 | user): the minor blocked or reported one of the person's accounts
+  std::vector<Revisit> revisits;  // min-heap (std::greater): planned returns to remembered minors
+  std::vector<std::vector<std::uint32_t>> returns_by_day;       // offenders coming back on that day
+  std::vector<std::vector<std::uint32_t>> replacements_by_day;  // departed offenders replaced on that day
   std::vector<std::vector<std::pair<std::uint32_t, std::uint16_t>>> signals_by_day;  // (offender, origin platform)
   Items items;
   Copies copies;
@@ -454,7 +493,8 @@ void build_graph(State& s, std::size_t p);
 void build_offenders(State& s);
 void apply_timeline(State& s);
 void return_banned_offenders(State& s);
-void offender_arrivals(State& s);  // new offenders join over the horizon
+void offender_arrivals(State& s);              // new offenders join over the horizon
+void revisit_targets(State& s, double t_end);  // 2. remembered minors, from the person's other accounts
 void discover_and_contact(State& s);
 void progress_dyads(State& s, double t_end);
 void benign_background(State& s);
@@ -485,6 +525,10 @@ void start_report(State& s, std::size_t platform, std::uint32_t account, std::ui
 /// Draw the time of dyad i's next event from its current stage's hazards.
 void schedule_dyad(State& s, std::size_t i);
 void ban_account(State& s, std::uint32_t account, Channel channel);
+/// Has the person stopped for good (removed, or no live hunting account and
+/// no return pending)? Then mark him departed and, with offenders.replacement,
+/// plan his replacement for the next day.
+void check_departure(State& s, std::uint32_t offender);
 std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platform, bool hunting = true);
 /// The offender's live account on a platform, created (not hunting) if it has
 /// none; kNone when the offender has used up its kMaxAccountsPerOffender keys.
@@ -507,6 +551,14 @@ bool readable(const ControlsSpec& c, float e2ee_u);
 enum class RiskEvent : std::uint8_t { contact, flag };
 void add_risk(State& s, std::uint32_t account, RiskEvent event, double hour);
 void mark_reached(State& s, std::size_t platform, std::uint32_t local_minor, Stage stage);
+/// The person behind `account` remembers minor `user`: refused (the minor
+/// blocked or reported the account) or not (the account was banned while they
+/// talked). With the type's revisit_prob he plans a return (revisits.cpp).
+void remember_target(State& s, std::uint32_t account, std::uint32_t user, double hour, bool refused);
+/// One contact attempt by account a on local minor m at `hour`: counted, gated,
+/// answered. `slot` separates attempts on one pair within a tick (0: discovery,
+/// 1: a revisit) in the reach and response streams.
+void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, std::uint32_t slot);
 double report_completion(const State& s, const PlatformSpec& p);
 int report_steps(const State& s, const PlatformSpec& p);
 double report_intent_factor(const State& s, const PlatformSpec& p, bool supervised, bool nudged, bool educated);

@@ -112,7 +112,9 @@ TEST(Limits, AccountCountersHoldEveryLimitTheDictionaryAccepts) {
 
 TEST(Limits, LoaderRefusesSizesPastTheEngine) {
   EXPECT_NE(error_of("horizon_days: 32768\n").find("horizon_days"), std::string::npos);
-  EXPECT_EQ(error_of("horizon_days: 32767\n"), "(no error)");
+  EXPECT_EQ(error_of("horizon_days: 32767\nwarmup_days: 0\n"), "(no error)");
+  // The warm-up is simulated too: together they must fit.
+  EXPECT_NE(error_of("horizon_days: 32767\nwarmup_days: 1\n").find("horizon_days + warmup_days"), std::string::npos);
   // 65,536 platforms do not fit the 16-bit platform index.
   const std::string many =
       "platforms: {}\nplatform_series:\n  - prefix: p\n    count: 65536\n    platform: {user_share: 0.00001}\n";

@@ -8,46 +8,17 @@
 #include <numeric>
 #include <vector>
 
+#include "model_util.hpp"
 #include "safesim/simulation.hpp"
 
 using namespace safesim;
 
 namespace {
 
-ScenarioSpec small(std::int64_t users = 6000, std::int64_t days = 180) {
-  ScenarioSpec s = default_scenario();
-  s.population.users = users;
-  s.horizon_days = days;
-  s.graph.mean_degree = 20;
-  s.offenders.share_of_adults = 0.01;  // more offenders: more events per run, tighter tests
-  return s;
-}
-
-std::vector<std::uint64_t> seeds(int n) {
-  std::vector<std::uint64_t> v(static_cast<std::size_t>(n));
-  std::iota(v.begin(), v.end(), 100);
-  return v;
-}
-
-struct Paired {
-  double mean = 0, half_width = 0;  // mean paired difference B - A and its 95% half-width
-};
-
-/// Paired difference of a metric between two scenarios run on the same seeds.
-Paired paired(const ScenarioSpec& a, const ScenarioSpec& b, Metric m, int n = 12) {
-  const auto sd = seeds(n);
-  const auto ra = run_many(a, sd, 2);
-  const auto rb = run_many(b, sd, 2);
-  std::vector<double> d;
-  for (std::size_t i = 0; i < sd.size(); ++i) d.push_back(rb[i].total(m) - ra[i].total(m));
-  Paired p;
-  p.mean = std::accumulate(d.begin(), d.end(), 0.0) / static_cast<double>(n);
-  double ss = 0;
-  for (double x : d) ss += (x - p.mean) * (x - p.mean);
-  const double se = std::sqrt(ss / (n - 1) / n);
-  p.half_width = 2.2 * se;  // t(0.975, 11) = 2.20
-  return p;
-}
+using safesim::test::paired;
+using safesim::test::Paired;
+using safesim::test::seeds;
+using safesim::test::small;
 
 void set_all_dm(ScenarioSpec& s, DmPolicy p) {
   for (auto& pl : s.platforms) pl.controls.dm_policy = {p, p, p};
@@ -334,18 +305,31 @@ TEST(Model, DownloadRestrictionsLowerSextortionExploitation) {
 }
 
 TEST(Model, DownloadRestrictionsActOnlyThroughSextortionLeverage) {
-  // Without leverage (factor 1), or without sextortion offenders, the control changes nothing.
+  // Without sextortion offenders the control changes nothing. Without leverage
+  // (factor 1) the conversations run the same; what changes is what a demand
+  // rests on: harvested public images, or images obtained from the minor.
   ScenarioSpec a = sextortion_heavy(), b = sextortion_heavy();
   a.response.harvest_leverage_factor = b.response.harvest_leverage_factor = 1.0;
+  // No material on the platform: otherwise more images obtained means more
+  // uploads, detections and bans, which move every later event.
+  a.content.exploitation_share_prob = b.content.exploitation_share_prob = 0.0;
   b.platforms[0].controls.download_restrictions = true;
   ScenarioSpec c = small(), d = small();
   c.offenders.groomer.share = d.offenders.groomer.share = 0.63;
   c.offenders.sextortion.share = d.offenders.sextortion.share = 0.0;
   d.platforms[0].controls.download_restrictions = true;
+  double images_a = 0, images_b = 0;
   for (std::uint64_t seed : {41, 42}) {
-    EXPECT_EQ(output_hash(run(a, seed)), output_hash(run(b, seed)));
+    const RunOutput ra = run(a, seed), rb = run(b, seed);
+    for (Metric m : {Metric::minors_exploited, Metric::minors_sextorted, Metric::dyads_exploited, Metric::exposure_days,
+                     Metric::exploitation_events})
+      EXPECT_EQ(ra.total(m), rb.total(m)) << kMetrics[idx(m)].name;
+    images_a += ra.total(Metric::minors_images_obtained);
+    images_b += rb.total(Metric::minors_images_obtained);
     EXPECT_EQ(output_hash(run(c, seed)), output_hash(run(d, seed)));
   }
+  // Fewer harvested images: more demands rest on images the minor sent.
+  EXPECT_GT(images_b, images_a);
 }
 
 // Clearinghouse actionability was drawn by a report's position in the shared

@@ -47,6 +47,7 @@ ScenarioSpec analytic_config() {
   ScenarioSpec s = default_scenario();
   s.population.users = 8000;
   s.horizon_days = 100;
+  s.warmup_days = 0;  // dyads open from day 0 (the censoring correction's assumption)
   s.graph.mean_degree = 10;
   s.graph.groups_per_user = 1;
   s.offenders.share_of_adults = 0.02;

@@ -19,7 +19,12 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(minors_contacted, flow, "minors", "distinct minors reached by at least one offender contact attempt")              \
   X(minors_engaged, flow, "minors", "distinct minors who replied to an offender (dyad reached engaged)")               \
   X(minors_solicited, flow, "minors", "distinct minors who reached the solicitation stage")                            \
-  X(minors_exploited, flow, "minors", "distinct minors exploited (images obtained, demand, or meeting arranged)")      \
+  X(minors_exploited, flow, "minors",                                                                                  \
+    "distinct minors exploited: the union of minors_images_obtained, minors_sextorted and minors_met_offline")         \
+  X(minors_images_obtained, flow, "minors", "distinct minors from whom an offender obtained sexual images")            \
+  X(minors_sextorted, flow, "minors",                                                                                  \
+    "distinct minors who received a sextortion demand (a threat to spread images, their own or harvested ones)")       \
+  X(minors_met_offline, flow, "minors", "distinct minors who met an offender offline (a meeting arranged and held)")   \
   X(minors_contacted_per_1k, derived, "per 1,000 minors", "minors_contacted per 1,000 minors on the platform")         \
   X(minors_engaged_per_1k, derived, "per 1,000 minors", "minors_engaged per 1,000 minors on the platform")             \
   X(minors_solicited_per_1k, derived, "per 1,000 minors", "minors_solicited per 1,000 minors on the platform")         \
@@ -67,6 +72,10 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(minors_blocking, flow, "minors", "distinct minors who blocked an offender account at least once")                  \
   X(minors_reporting, flow, "minors",                                                                                  \
     "distinct minors who completed a report about an offender account at least once")                                  \
+  X(recontacts_after_block, flow, "attempts",                                                                          \
+    "contact attempts by any account of a person on a minor who blocked or reported one of his accounts")              \
+  X(minors_recontacted, flow, "minors",                                                                                \
+    "distinct minors contacted again by a person after blocking or reporting one of his accounts")                     \
   X(trusted_flagger_reports, flow, "notices", "trusted flaggers' notices of abuse-material copies")                    \
   X(reports_actioned, flow, "reports", "reports that led to an action after review")                                   \
   X(review_backlog, level, "reports", "reports waiting for review at the end of the day")                              \

@@ -83,6 +83,9 @@ struct DyadChain {
 /// reported + exited + closed_after_exploitation = 1 instead.
 struct DyadOutcome {
   double exploited = 0;                     ///< P(ever exploited)
+  double images_obtained = 0;               ///< P(exploited and the offender obtains images from the minor)
+  double sextorted = 0;                     ///< P(exploited by a sextortion demand)
+  double met_offline = 0;                   ///< P(exploited by an offline meeting)
   double reported = 0;                      ///< P(dyad ends by a completed report), at any stage
   double exited = 0;                        ///< P(dyad ends by the minor's exit), at any stage
   double detected = 0;                      ///< P(dyad ends by grooming detection), at any stage

@@ -241,6 +241,14 @@ struct OffenderTypeSpec {
   double repeat_prob = 0.0;
   double reentry_prob = 0.6;
   double reentry_delay_days = 14.0;
+  // What an exploitation is (grooming.cpp): the rest of sextortion_share and
+  // meeting_share is images obtained without a demand or a meeting.
+  double sextortion_share = 0.1;
+  double meeting_share = 0.2;
+  // Target memory (revisits.cpp): the person returns to a minor who blocked or
+  // reported one of his accounts, from another account.
+  double revisit_prob = 0.3;
+  double revisit_delay_days = 14.0;
 };
 
 /// How visible each detector is to offenders choosing where to operate
@@ -256,7 +264,8 @@ struct DetectionVisibilitySpec {
 
 struct OffendersSpec {
   double share_of_adults = 0.005;
-  double arrivals_per_year = 0.5;
+  bool replacement = true;
+  double arrivals_per_year = 0.0;
   double risk_aversion = 1.0;
   DetectionVisibilitySpec detection_visibility;
   OffenderTypeSpec groomer;
@@ -357,6 +366,27 @@ void describe(V& v, OffenderTypeSpec& s) {
            "assumption (weakly grounded, docs/validation.md)"});
   v.value("reentry_delay_days", s.reentry_delay_days,
           {Kind::rate, "days", "mean delay before a banned offender returns with a new account", kAssumption, 0, 1e5});
+  v.value("sextortion_share", s.sextortion_share,
+          {Kind::prob, "share",
+           "share of exploitations that are a sextortion demand (a threat to spread images); the images come from the "
+           "minor, or from the saved public images of a harvested dyad",
+           "assumption (Thorn & NCMEC 2024: sextortion is the financially motivated offenders' aim)"});
+  v.value("meeting_share", s.meeting_share,
+          {Kind::prob, "share",
+           "share of exploitations that are an offline meeting, arranged and taking place (no images counted); the "
+           "remaining share is images obtained from the minor with no demand or meeting",
+           "assumption (Wolak, Finkelhor, Mitchell & Ybarra 2008: offline meetings are part of internet-initiated "
+           "offending)"});
+  v.value("revisit_prob", s.revisit_prob,
+          {Kind::prob, "probability",
+           "probability that the person returns to a minor who blocked or reported one of his accounts, from another "
+           "account (his own target list survives blocks, reports and bans)",
+           "assumption (returning from new accounts is described by Thorn 2021 and NCMEC for sextortion)"});
+  v.value("revisit_delay_days", s.revisit_delay_days,
+          {Kind::rate, "days",
+           "mean delay (exponential) before such a return; retried at the same mean delay while the person has no "
+           "usable account",
+           kAssumption, 0, 1e5});
 }
 
 template <class V>
@@ -364,10 +394,16 @@ void describe(V& v, OffendersSpec& s) {
   v.value("share_of_adults", s.share_of_adults,
           {Kind::prob, "share", "share of adult users who are offenders",
            "docs/model/initialization.md (0.5%); weakly grounded"});
+  v.value("replacement", s.replacement,
+          {Kind::boolean, "",
+           "a person who stops for good (removed by law enforcement, or banned with no live account and no return "
+           "pending) is replaced the next day by a new offender of the same type, so the offender population is "
+           "stationary",
+           "assumption (a stationary offending population; docs/model/entities.md)"});
   v.value("arrivals_per_year", s.arrivals_per_year,
           {Kind::rate, "per year",
-           "new offenders arriving per year, as a share of the offenders at day 0 (turnover; without it bans deplete "
-           "the offender population)",
+           "new offenders arriving per year beyond replacements, as a share of the offenders at day 0 (growth of the "
+           "offending population)",
            "assumption (weakly grounded, docs/validation.md)", 0, 100});
   v.value("risk_aversion", s.risk_aversion,
           {Kind::rate, "1",
@@ -1206,6 +1242,7 @@ struct ScenarioSpec {
   std::string description;
   std::int64_t seed = 1;
   std::int64_t horizon_days = 365;
+  std::int64_t warmup_days = 90;
   double dt_hours = 24.0;
   PopulationSpec population;
   GraphSpec graph;
@@ -1231,6 +1268,12 @@ void describe(V& v, ScenarioSpec& s) {
   v.value(
       "horizon_days", s.horizon_days,
       {Kind::count, "days", "simulated days", "docs/model/entities.md (365)", 1, static_cast<double>(kMaxHorizonDays)});
+  v.value("warmup_days", s.warmup_days,
+          {Kind::count, "days",
+           "days simulated before day 0 and not counted: conversations, review queues, flags and bans reach their "
+           "running level first (timeline days and metrics count from the end of the warm-up)",
+           "docs/model/initialization.md (stationarity check in tests/cpp/test_fidelity.cpp)", 0,
+           static_cast<double>(kMaxHorizonDays)});
   v.value("dt_hours", s.dt_hours,
           {Kind::rate, "hours", "tick length for discovery and contact; dyads run in continuous time (must divide 24)",
            "docs/model/entities.md", 0.25, 24});
@@ -1265,6 +1308,10 @@ inline OffendersSpec::OffendersSpec() {
   sextortion.repeat_prob = 0.4;
   sextortion.reentry_prob = 0.95;
   sextortion.reentry_delay_days = 1.0;
+  sextortion.sextortion_share = 1.0;
+  sextortion.meeting_share = 0.0;
+  sextortion.revisit_prob = 0.5;
+  sextortion.revisit_delay_days = 2.0;
 
   distributor.share = 0.37;
   distributor.accounts = 2.0;
@@ -1284,6 +1331,10 @@ inline OffendersSpec::OffendersSpec() {
   distributor.repeat_prob = 0.0;
   distributor.reentry_prob = 0.7;
   distributor.reentry_delay_days = 7.0;
+  distributor.sextortion_share = 0.05;
+  distributor.meeting_share = 0.05;
+  distributor.revisit_prob = 0.1;
+  distributor.revisit_delay_days = 14.0;
 }
 
 /// A scenario with defaults and one platform named "main".

@@ -28,7 +28,7 @@ namespace safesim::streams {
   X(declared_age)        /* (user, platform)                                       */ \
   X(age_check)           /* (user, platform)                                       */ \
   X(settings)            /* (user, platform)                                       */ \
-  X(offender)            /* (adult user, 0); arrivals (day, 1); starts (2^32-1, 2|3) */ \
+  X(offender)            /* (adult user, 0); arrivals (day, 1); starts (2^32-1, 2|3); replacements (offender, 4) */ \
   X(account)             /* (account key, 0)                                       */ \
   X(graph_peer)          /* (user, platform)                                       */ \
   X(graph_family)        /* (user, platform)                                       */ \
@@ -52,6 +52,7 @@ namespace safesim::streams {
   X(law_enforcement)     /* (offender, report hour)                                */ \
   X(trusted_flagger)     /* (uploader's account key, tick, 2 copy seq)             */ \
   X(harvest)             /* (minor's user, account key, 0)                         */ \
+  X(revisit)             /* (minor's user, refused account key, try): return and delay */ \
   X(behavioural_false_positives) /* (account key, 0)                               */
 // clang-format on
 
