@@ -9,10 +9,11 @@ points`` runs of a small scenario can still exhaust memory.
 ``execute`` calls it for every job (run, compare, sweep, each sensitivity
 analysis and each calibration wave), the command line earlier still.
 
-What a job holds, measured (``python peak.py run baseline --reps 400 --set
-population.users=500 --set horizon_days=365 [--out DIR] --json``, peak RSS
-from ``resource.getrusage`` minus that of a 1-replicate run): the 400 runs'
-daily arrays are 168 MB; the job's peak rose by 146 MB without ``--out`` and
+What a job holds, measured (``safesim run baseline --reps 400 --set
+population.users=500 --set horizon_days=365 --json [--out DIR]`` through
+``safesim.cli.main``, peak RSS from ``resource.getrusage`` minus that of a
+1-replicate run; the command is in docs/reliability.md): the 400 runs' daily
+arrays are 168 MB; the job's peak rose by 146 MB without ``--out`` and
 by 175 MB with it (1.04 copies). Before the combined daily file was written a
 run at a time (``safesim.io.write_frames``) the peak with ``--out`` rose by
 1,210 MB (7.2 copies: the long daily frame and its Arrow copy).
