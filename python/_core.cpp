@@ -187,6 +187,18 @@ PYBIND11_MODULE(_core, m) {
       "Run one replicate per seed on `threads` threads; results in seed order.");
 
   m.def(
+      "output_hash",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& totals,
+         const py::array_t<double, py::array::c_style | py::array::forcecast>& daily) {
+        safesim::RunOutput out;
+        out.totals.assign(totals.data(), totals.data() + totals.size());
+        out.daily.assign(daily.data(), daily.data() + daily.size());
+        return safesim::output_hash(out);
+      },
+      py::arg("totals"), py::arg("daily"),
+      "The engine's output hash of a run's totals and daily arrays (a run read back from disk is checked by it).");
+
+  m.def(
       "metrics",
       [] {
         std::vector<std::tuple<std::string, std::string, std::string, std::string>> rows;

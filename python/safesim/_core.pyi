@@ -54,6 +54,9 @@ def load_scenario_text(
 def run(spec: ScenarioSpec, seed: int) -> RunDict:
     """Run one replicate (the GIL is released while it runs)."""
 
+def output_hash(totals: npt.ArrayLike, daily: npt.ArrayLike) -> int:
+    """The engine's output hash of a run's totals and daily arrays."""
+
 def run_many(spec: ScenarioSpec, seeds: list[int], threads: int = 1) -> list[RunDict]:
     """One replicate per seed on ``threads`` threads; results in seed order, independent of ``threads``."""
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from safesim.executors import Task, make_executor
+from safesim.resources import check_runs_memory
 from safesim.results import Comparison, Results, SweepResults
 from safesim.scenario import Scenario
 from safesim.store import RunStore, job_folder, run_id
@@ -136,6 +137,8 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
     """
     for sc in arms:
         sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
+    # What the runs' results will hold, against this process's memory limit, before any run.
+    check_runs_memory([(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds), desc)
     plan: list[list[str]] = []  # run ids per arm, in seed order
     unique: dict[str, Task] = {}
     for sc in arms:

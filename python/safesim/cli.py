@@ -16,15 +16,15 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 
 from safesim import _core
 from safesim.api import RunOptions, compare, replicate, unique_label
-from safesim.errors import PlanError, ScenarioError, printable
+from safesim.errors import PlanError, ScenarioError, one_line, printable
 from safesim.plans import MAX_POINTS, MAX_REPS, MAX_RUNS, MAX_SEED, check_file, load_plan
 from safesim.readers import did_you_mean
 from safesim.resources import check_job_memory
@@ -40,10 +40,86 @@ __all__ = ["build_parser", "main"]
 
 EXIT_INPUT_ERROR = 2
 MAX_PLATFORM_TABLES = 8
+#: The most --threads, --workers and --jobs (far above any machine's cores; a pool never starts more than its tasks).
+MAX_WORKERS = 1024
+#: The most --n and --waves (as a plan's n and waves).
+MAX_WAVES = 100
 
 
 class InputError(Exception):
     """A user input problem reported as one line (exit status 2)."""
+
+
+# ------------------------------------------------------------------ argument parsing
+class _Parser(argparse.ArgumentParser):
+    """argparse in safesim's style: a command-line mistake is one line on stderr,
+    ``safesim COMMAND: error: --flag: message``, exit status 2, without the usage
+    block (``--help`` prints it). Subcommand parsers are of this class too.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        message = re.sub(r"^argument ([^:]+): ", r"\1: ", message)
+        # A flag without a checking type of its own (another module's subcommand).
+        message = re.sub(r"invalid int value: (.*)$", r"expected a whole number, got \1", message)
+        message = re.sub(r"invalid float value: (.*)$", r"expected a number, got \1", message)
+        choice = re.match(r"(.*)invalid choice: '(.*)' \(choose from (.*)\)$", message)
+        if choice:
+            known = re.findall(r"'([^']*)'", choice.group(3))
+            bad = choice.group(2)
+            message = (
+                f"{choice.group(1)}unknown choice {printable(bad, 60)}{did_you_mean(bad, known)} "
+                f"(one of {', '.join(known)})"
+            )
+        self.exit(EXIT_INPUT_ERROR, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, worded as the plan readers word it."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip().replace("_", ""), 10) if re.fullmatch(r"\s*[-+]?[0-9_]+\s*", text) else None
+        except ValueError:
+            value = None
+        if value is None:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low:,} to {high:,}, got {printable(text, 40)}"
+            )
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value:,} is out of range ({low:,} to {high:,})")
+        return value
+
+    return parse
+
+
+def _positive(high: float) -> Callable[[str], float]:
+    """An argparse type: a number above 0 and at most ``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {printable(text, 40)}") from None
+        if not 0 < value <= high:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"{value:g} is out of range (above 0 to {high:g})")
+        return value
+
+    return parse
+
+
+REPS = _whole(1, MAX_REPS)
+SEED = _whole(0, MAX_SEED)
+WORKERS = _whole(1, MAX_WORKERS)
+POINTS = _whole(1, MAX_POINTS)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``, but arguments a subcommand does not know are blamed on it."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 # ------------------------------------------------------------------ helpers
@@ -149,11 +225,7 @@ def _markdown_as_text(markdown: str) -> str:
 
 # ------------------------------------------------------------------ subcommands
 def _check_bounds(args: argparse.Namespace) -> None:
-    """--reps, --seed and --metric within bounds and known, before anything runs."""
-    if args.reps is not None and not 1 <= args.reps <= MAX_REPS:
-        raise InputError(f"--reps must be from 1 to {MAX_REPS:,}, got {args.reps}")
-    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
-        raise InputError(f"--seed must be from 0 to {MAX_SEED}, got {args.seed}")
+    """--metric names known, before anything runs (the parser bounds the numbers)."""
     known = [row[0] for row in _core.metrics()]
     for name in getattr(args, "metric", None) or []:
         if name not in known:
@@ -165,16 +237,15 @@ def _check_bounds(args: argparse.Namespace) -> None:
 def _check_memory(scenarios: list[Scenario], reps: int) -> None:
     """Refuse a job whose results would not fit in this process's memory, before any run."""
     for sc in scenarios:
+        spec = sc.spec  # a scenario's own error (ScenarioError) is printed as it is
         try:
-            check_job_memory(len(sc.platforms), int(sc.spec.horizon_days), reps * len(scenarios), sc.name)
+            check_job_memory(len(spec.platforms), int(spec.horizon_days), reps * len(scenarios), sc.name)
         except ValueError as err:
             raise InputError(str(err)) from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     _check_bounds(args)
-    if args.threads is not None and args.threads < 1:
-        raise InputError(f"--threads must be >= 1, got {args.threads}")
     sc = _scenario_from_args(args)
     _check_memory([sc], args.reps)
     options = RunOptions(out=args.out, csv=args.csv, progress=False)
@@ -286,8 +357,6 @@ def _listing(out: Path) -> list[str]:
 
 def _check_common(args: argparse.Namespace) -> None:
     _check_bounds(args)
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers must be >= 1, got {args.workers}")
 
 
 def _run_options(args: argparse.Namespace) -> RunOptions:
@@ -488,15 +557,8 @@ def _sensitivity_table(sa: SensitivityResults, metrics: list[str]) -> str:
     return "\n".join(_align(rows, right=[False, False, True, True, True, True]))
 
 
-def _check_range(args: argparse.Namespace, name: str, high: int) -> None:
-    value = getattr(args, name)
-    if value is not None and not 1 <= value <= high:
-        raise InputError(f"--{name} must be from 1 to {high:,}, got {value}")
-
-
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     _check_common(args)
-    _check_range(args, "n", MAX_POINTS)
     plan = load_plan(args.plan, "sensitivity")
     shown = args.metric or plan.metrics or ["minors_exploited"]
     sa = plan.run(
@@ -526,8 +588,6 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     _check_common(args)
-    _check_range(args, "n", MAX_POINTS)
-    _check_range(args, "waves", 100)
     plan = load_plan(args.plan, "calibration")
     settings = plan.settings(n=args.n, reps=args.reps, waves=args.waves)
     runs = int(settings["n"]) * int(settings["reps"]) * int(settings["waves"])
@@ -607,14 +667,14 @@ def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True, plan
         p.add_argument(
             "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
         )
-    p.add_argument("--seed", type=int, default=None, metavar="S", help="first seed (default: the scenario's seed)")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="first seed (default: the scenario's seed)")
     p.add_argument(
         "--executor",
         choices=["local", "processes", "serial"],
         default="local",
         help="where runs execute: threads on all cores (local, default), a process pool, or one by one",
     )
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="parallel workers (default: CPU count)")
+    p.add_argument("--workers", type=WORKERS, default=None, metavar="N", help="parallel workers (default: CPU count)")
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -669,7 +729,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     installed = ", ".join(installed_scenarios()) or "none"
     scenario_help = f"a scenario YAML file, or the name of an installed scenario ({installed})"
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="safesim",
         description="Simulate child-protection controls on online platforms and compare their effects.",
         epilog="Run 'safesim COMMAND --help' for each command's options.",
@@ -689,8 +749,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenario", metavar="SCENARIO", help=scenario_help)
-    p.add_argument("--reps", type=int, default=20, metavar="N", help="number of replicates (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=None, metavar="S", help="first seed (default: the scenario's seed)")
+    p.add_argument("--reps", type=REPS, default=20, metavar="N", help="number of replicates (default: %(default)s)")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="first seed (default: the scenario's seed)")
     p.add_argument(
         "--set",
         action="append",
@@ -700,7 +760,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--policy", action="append", metavar="NAME", help="apply a policy bundle after the overrides (repeatable)"
     )
-    p.add_argument("--threads", type=int, default=None, metavar="N", help="worker threads (default: CPU count)")
+    p.add_argument("--threads", type=WORKERS, default=None, metavar="N", help="worker threads (default: CPU count)")
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -724,7 +784,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help=scenario_help + "; the first is the reference")
-    p.add_argument("--reps", type=int, default=20, metavar="N", help="replicates per scenario (default: %(default)s)")
+    p.add_argument("--reps", type=REPS, default=20, metavar="N", help="replicates per scenario (default: %(default)s)")
     p.add_argument(
         "--policy-arm",
         action="append",
@@ -765,11 +825,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help=scenario_help + " (default: every installed one)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, this machine only)")
-    p.add_argument("--port", type=int, default=8050, help="port (default: %(default)s)")
+    p.add_argument("--port", type=_whole(0, 65535), default=8050, help="port (default: %(default)s)")
     p.add_argument("--open", action="store_true", help="open the explorer in the default browser")
-    p.add_argument("--max-users", type=int, default=50_000, metavar="N", help="largest population (%(default)s)")
-    p.add_argument("--max-days", type=int, default=730, metavar="N", help="longest horizon in days (%(default)s)")
-    p.add_argument("--max-reps", type=int, default=50, metavar="N", help="most paired replicates (%(default)s)")
+    p.add_argument(
+        "--max-users",
+        type=_whole(1, 2_000_000_000),
+        default=50_000,
+        metavar="N",
+        help="largest population (%(default)s)",
+    )
+    p.add_argument(
+        "--max-days", type=_whole(1, 32_767), default=730, metavar="N", help="longest horizon in days (%(default)s)"
+    )
+    p.add_argument("--max-reps", type=REPS, default=50, metavar="N", help="most paired replicates (%(default)s)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
@@ -790,7 +858,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("sweep", metavar="SWEEP.yaml", help="the sweep description")
     p.add_argument(
-        "--reps", type=int, default=None, metavar="N", help="replicates per point (default: the file's reps)"
+        "--reps", type=REPS, default=None, metavar="N", help="replicates per point (default: the file's reps)"
     )
     _add_execution_options(p, plan=True)
     p.set_defaults(func=cmd_sweep)
@@ -822,10 +890,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("plan", metavar="PLAN.yaml", help="the calibration plan")
-    p.add_argument("--n", type=int, default=None, metavar="N", help="points per wave (default: the plan's n, or 40)")
-    p.add_argument("--reps", type=int, default=None, metavar="R", help="replicates per point (default: the plan's)")
-    p.add_argument("--waves", type=int, default=None, metavar="W", help="waves (default: the plan's, or 1)")
-    p.add_argument("--cutoff", type=float, default=None, metavar="C", help="implausibility cutoff (default: 3)")
+    p.add_argument("--n", type=POINTS, default=None, metavar="N", help="points per wave (default: the plan's n, or 40)")
+    p.add_argument("--reps", type=REPS, default=None, metavar="R", help="replicates per point (default: the plan's)")
+    p.add_argument(
+        "--waves", type=_whole(1, MAX_WAVES), default=None, metavar="W", help="waves (default: the plan's, or 1)"
+    )
+    p.add_argument(
+        "--cutoff", type=_positive(1e6), default=None, metavar="C", help="implausibility cutoff (default: 3)"
+    )
     _add_execution_options(p, tables=False, plan=True)
     p.set_defaults(func=cmd_calibrate)
 
@@ -854,9 +926,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("plan", metavar="PLAN.yaml", help="the sensitivity plan")
     p.add_argument("--method", choices=["morris", "sobol"], default=None, help="override the plan's method")
-    p.add_argument("--n", type=int, default=None, metavar="N", help="override the plan's n")
+    p.add_argument("--n", type=POINTS, default=None, metavar="N", help="override the plan's n")
     p.add_argument(
-        "--reps", type=int, default=None, metavar="N", help="replicates per sample point (default: the plan's reps)"
+        "--reps", type=REPS, default=None, metavar="N", help="replicates per sample point (default: the plan's reps)"
     )
     _add_execution_options(p, plan=True)
     p.set_defaults(func=cmd_sensitivity)
@@ -903,7 +975,7 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *_: objec
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     warnings.formatwarning = _one_line_warning
     try:
         # The output folder is held for the whole job: runs, combined files, figures.

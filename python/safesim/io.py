@@ -13,7 +13,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "set_write_guard",
     "write_bytes",
     "write_frame",
+    "write_frames",
     "write_json",
     "write_text",
 ]
@@ -160,6 +161,47 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], csv: bool = F
             frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
+    return path
+
+
+def write_frames(chunks: Iterable[pd.DataFrame], path: str | os.PathLike[str], csv: bool = False) -> Path:
+    """The concatenation of ``chunks`` to ``path`` atomically, one chunk in memory at a time.
+
+    The file reads back as :func:`write_frame` of the concatenated frame would
+    (same columns, types and rows; a Parquet row group per chunk). Every chunk
+    must have the columns and types of the first; an empty iterable writes
+    nothing and raises ValueError. Suffixes as for :func:`write_frame`.
+    """
+    path = Path(path)
+    if path.suffix not in (".csv", ".parquet"):
+        path = path.with_name(f"{path.name}.{'csv' if csv else 'parquet'}")
+    with atomic_path(path) as tmp:
+        if path.suffix == ".csv":
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                first = True
+                for chunk in chunks:
+                    chunk.to_csv(f, index=False, header=first)
+                    first = False
+            if first:
+                raise ValueError(f"{path}: no rows to write")
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            writer = None
+            try:
+                for chunk in chunks:
+                    if writer is None:
+                        table = pa.Table.from_pandas(chunk, preserve_index=False)
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    else:
+                        table = pa.Table.from_pandas(chunk, schema=writer.schema, preserve_index=False)
+                    writer.write_table(table)
+            finally:
+                if writer is not None:
+                    writer.close()
+            if writer is None:
+                raise ValueError(f"{path}: no rows to write")
     return path
 
 

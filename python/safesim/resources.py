@@ -3,9 +3,20 @@ what this process may really use (not the machine's RAM).
 
 The C++ loader refuses a scenario one run of which does not fit
 (``estimate_memory_bytes``: users, ties, groups, offenders and the run's daily
-array); a job keeps every run's daily array, and its combined frames, until
-it ends, so ``reps x points`` runs of a small scenario can still exhaust
-memory. :func:`check_job_memory` refuses such a job before any run starts.
+array); a job keeps every run's daily array until it ends, so ``reps x
+points`` runs of a small scenario can still exhaust memory.
+:func:`check_runs_memory` refuses such a job before any run starts; the API's
+``execute`` calls it for every job (run, compare, sweep, each sensitivity
+analysis and each calibration wave), the command line earlier still.
+
+What a job holds, measured (``safesim run baseline --reps 400 --set
+population.users=500 --set horizon_days=365 --json [--out DIR]`` through
+``safesim.cli.main``, peak RSS from ``resource.getrusage`` minus that of a
+1-replicate run; the command is in docs/reliability.md): the 400 runs' daily
+arrays are 168 MB; the job's peak rose by 146 MB without ``--out`` and
+by 175 MB with it (1.04 copies). Before the combined daily file was written a
+run at a time (``safesim.io.write_frames``) the peak with ``--out`` rose by
+1,210 MB (7.2 copies: the long daily frame and its Arrow copy).
 """
 
 from __future__ import annotations
@@ -13,15 +24,29 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+from collections.abc import Iterable
 from pathlib import Path
 
 from safesim import _core
 
-__all__ = ["RESULT_COPIES", "check_job_memory", "job_memory_bytes", "memory_limit_bytes"]
+__all__ = [
+    "RESULT_COPIES",
+    "WRITE_COPIES",
+    "cgroup_limits",
+    "check_job_memory",
+    "check_runs_memory",
+    "job_memory_bytes",
+    "memory_limit_bytes",
+    "runs_memory_bytes",
+]
 
-#: Copies of each run's daily array a job holds at its end: the run's own array,
-#: the combined daily frame and its columns (scope, day, seed).
-RESULT_COPIES = 3
+#: Copies of each run's daily array a job holds at its end: the runs' own arrays
+#: (1.04 measured, see above), with a margin.
+RESULT_COPIES = 1.25
+#: Copies of one run's daily array while the combined daily file is written: its
+#: long frame (value, replicate, day and two category codes: 26 bytes a value)
+#: and that frame's Arrow copy, 3.25 each.
+WRITE_COPIES = 7
 
 
 def _cgroup_limit(path: Path) -> int:
@@ -33,6 +58,34 @@ def _cgroup_limit(path: Path) -> int:
         return 0  # "max"
     value = int(text)
     return 0 if value >= 1 << 62 else value  # cgroup v1 reports no limit as a huge number
+
+
+def cgroup_limits(root: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc/self/cgroup")) -> list[int]:
+    """Memory limits of this process's cgroup and of every cgroup above it (a limit on
+    an ancestor binds too), v2 ``memory.max`` and v1 ``memory.limit_in_bytes``, in bytes.
+    """
+    places = [root / "memory.max", root / "memory" / "memory.limit_in_bytes"]
+    try:
+        lines = proc.read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        if parts[0] == "0" and parts[1] == "":
+            base, name = root, "memory.max"
+        elif "memory" in parts[1].split(","):
+            base, name = root / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        folder = base / parts[2].lstrip("/")
+        while True:
+            places.append(folder / name)
+            if folder == base or base not in folder.parents:
+                break
+            folder = folder.parent
+    return [v for v in (_cgroup_limit(p) for p in dict.fromkeys(places)) if v > 0]
 
 
 def memory_limit_bytes() -> int:
@@ -48,31 +101,48 @@ def memory_limit_bytes() -> int:
             soft, _ = resource.getrlimit(which)
             if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
                 limits.append(soft)
-    try:
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
-            if line.startswith("0::"):
-                limits.append(_cgroup_limit(Path("/sys/fs/cgroup" + line[3:]) / "memory.max"))
-    except OSError:
-        pass
-    limits.append(_cgroup_limit(Path("/sys/fs/cgroup/memory.max")))
-    limits.append(_cgroup_limit(Path("/sys/fs/cgroup/memory/memory.limit_in_bytes")))
+    limits += cgroup_limits()
     known = [v for v in limits if v > 0]
     return min(known) if known else 0
 
 
+def _run_bytes(platforms: int, days: int) -> int:
+    """One run's daily array: (platforms + 1) scopes x days x metrics doubles."""
+    return (platforms + 1) * max(days, 0) * len(_core.metrics()) * 8
+
+
 def job_memory_bytes(platforms: int, days: int, runs: int) -> int:
     """Bytes ``runs`` runs of a scenario with ``platforms`` platforms over ``days`` days keep in memory."""
-    per_run = (platforms + 1) * max(days, 0) * len(_core.metrics()) * 8
-    return per_run * runs * RESULT_COPIES
+    return runs_memory_bytes([(platforms, days)] * runs) if runs > 0 else 0
+
+
+def runs_memory_bytes(runs: Iterable[tuple[int, int]]) -> int:
+    """Bytes a job of ``runs`` (each as (platforms, days)) keeps in memory at its peak:
+    every run's daily array, and one run's while the combined files are written.
+    """
+    sizes = [_run_bytes(p, d) for p, d in runs]
+    if not sizes:
+        return 0
+    return int(sum(sizes) * RESULT_COPIES + max(sizes) * WRITE_COPIES)
+
+
+def check_runs_memory(runs: Iterable[tuple[int, int]], what: str) -> None:
+    """A ValueError naming ``what`` if a job of ``runs`` ((platforms, days) each) would not fit
+    in this process's memory.
+    """
+    runs = list(runs)
+    need = runs_memory_bytes(runs)
+    have = memory_limit_bytes()
+    if have and need > have:
+        days = max(d for _, d in runs)
+        scopes = max(p for p, _ in runs) + 1
+        raise ValueError(
+            f"{what}: {len(runs):,} runs of up to {days:,} days over {scopes} scope(s) keep about {need / 1e9:.1f} GB "
+            f"of daily results in memory; this process may use {have / 1e9:.1f} GB (the lowest of RAM, ulimit and "
+            "cgroup limit): use fewer replicates or points, or a shorter horizon"
+        )
 
 
 def check_job_memory(platforms: int, days: int, runs: int, what: str) -> None:
     """A ValueError naming ``what`` if the job's results would not fit in this process's memory."""
-    need = job_memory_bytes(platforms, days, runs)
-    have = memory_limit_bytes()
-    if have and need > have:
-        raise ValueError(
-            f"{what}: {runs:,} runs of {days:,} days over {platforms + 1} scope(s) keep about {need / 1e9:.1f} GB of "
-            f"daily results in memory; this process may use {have / 1e9:.1f} GB (the lowest of RAM, ulimit and cgroup "
-            "limit): use fewer replicates or points, or a shorter horizon"
-        )
+    check_runs_memory([(platforms, days)] * runs, what)

@@ -11,7 +11,7 @@ platform p. Here they become long frames:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from safesim import _core
-from safesim.io import json_number, json_records, safe_path, write_frame, write_json, write_text
+from safesim.io import json_number, json_records, safe_path, write_frame, write_frames, write_json, write_text
 
 if TYPE_CHECKING:
     from safesim.scenario import Scenario
@@ -192,6 +192,11 @@ class Results:
     def daily(self) -> pd.DataFrame:
         return daily_frame(self.outputs)
 
+    def daily_chunks(self) -> Iterator[pd.DataFrame]:
+        """:attr:`daily` one run at a time (its rows in order), for writing without holding it."""
+        for i, output in enumerate(self.outputs):
+            yield daily_frame([output], replicates=[i])
+
     def summary(self, confidence: float = 0.95) -> pd.DataFrame:
         """Mean, sd, n and t-interval per scope x metric over the replicates."""
         return Table(summarize(self.runs, confidence=confidence))
@@ -248,7 +253,7 @@ class Results:
         out.mkdir(parents=True, exist_ok=True)
         written = [
             write_frame(self.runs, out / "runs", csv),
-            write_frame(self.daily, out / "daily", csv),
+            write_frames(self.daily_chunks(), out / "daily", csv),
             write_text(out / "scenario.resolved.yaml", self.scenario.dump()),
             write_frame(self.summary(), out / "summary.csv", csv=True),
         ]
@@ -353,22 +358,43 @@ class _Arms:
         return label
 
     def _concat(self, frames: list[pd.DataFrame]) -> pd.DataFrame:
-        labels = self.labels
         parts = []
-        for label, frame in zip(labels, frames, strict=True):
+        for label, frame in zip(self.labels, frames, strict=True):
             frame = frame.copy()
             frame.insert(0, self.key, label)
             parts.append(frame)
-        out = pd.concat(parts, ignore_index=True)
         # Scopes may differ between arms: keep them categorical over the union.
-        for col in ("scope", "metric"):
-            cats: list[str] = []
-            for f in frames:
-                cats += [c for c in f[col].cat.categories if c not in cats]
-            out[col] = pd.Categorical(out[col].astype(str), categories=cats, ordered=True)
-        if self.key == "scenario":
-            out[self.key] = pd.Categorical(out[self.key], categories=labels, ordered=True)
+        cats = {col: self._union([f[col].cat.categories for f in frames]) for col in ("scope", "metric")}
+        return self._categorise(pd.concat(parts, ignore_index=True), cats)
+
+    @staticmethod
+    def _union(categories: Iterable[Iterable[str]]) -> list[str]:
+        out: list[str] = []
+        for cats in categories:
+            out += [c for c in cats if c not in out]
         return out
+
+    def _categorise(self, out: pd.DataFrame, cats: dict[str, list[str]]) -> pd.DataFrame:
+        for col, values in cats.items():
+            out[col] = pd.Categorical(out[col].astype(str), categories=values, ordered=True)
+        if self.key == "scenario":
+            out[self.key] = pd.Categorical(out[self.key], categories=self.labels, ordered=True)
+        return out
+
+    def _labelled_daily_chunks(self) -> Iterator[pd.DataFrame]:
+        """:attr:`daily` one run at a time, as :meth:`_concat` labels and types it."""
+        cats = {
+            "scope": self._union([ECOSYSTEM, *r.platforms] for r in self.arms.values()),
+            "metric": metric_names(),
+        }
+        for label, res in self.arms.items():
+            for chunk in res.daily_chunks():
+                chunk.insert(0, self.key, label)
+                yield self._categorise(chunk, cats)
+
+    def daily_chunks(self) -> Iterator[pd.DataFrame]:
+        """:attr:`daily` one run at a time (its rows in order), for writing without holding it."""
+        yield from self._labelled_daily_chunks()
 
     @cached_property
     def runs(self) -> pd.DataFrame:
@@ -426,7 +452,7 @@ class _Arms:
         """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        written = [write_frame(self.runs, out / "runs", csv), write_frame(self.daily, out / "daily", csv)]
+        written = [write_frame(self.runs, out / "runs", csv), write_frames(self.daily_chunks(), out / "daily", csv)]
         written += [write_frame(frame, out / name, csv=True) for name, frame in tables.items()]
         for label, res in self.arms.items():
             path = safe_path(out, "scenarios", scenario_file.format(label))
@@ -522,6 +548,10 @@ class SweepResults(_Arms):
     @cached_property
     def daily(self) -> pd.DataFrame:
         return self._with_params(self._concat([r.daily for r in self.arms.values()]))
+
+    def daily_chunks(self) -> Iterator[pd.DataFrame]:
+        for chunk in self._labelled_daily_chunks():
+            yield self._with_params(chunk)
 
     def summary(self, confidence: float = 0.95) -> pd.DataFrame:
         """Mean, sd, n and t-interval per point x scope x metric, with the point's parameters."""

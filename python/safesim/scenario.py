@@ -468,7 +468,11 @@ def check_edge_list(path: str, users: int, scenario_file: str = "") -> str:
     h = hashlib.sha256()
     seen: dict[int, int] = {}
     edges = 0
-    with open(path, "rb") as f:
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (closed below; the open alone is guarded)
+    except OSError as err:
+        raise _edge_error(where, 0, 0, f"cannot read edge list {_shown(path)}: {err.strerror}") from None
+    with f:
         for lineno, raw in enumerate(f, start=1):
             h.update(raw)
             try:
@@ -497,13 +501,17 @@ def check_edge_list(path: str, users: int, scenario_file: str = "") -> str:
                         else "not a user index"
                     )
                     raise _edge_error(path, lineno, col, f"{_shown(token)}: {what} (whole numbers 0 to {users - 1})")
-                value = int(token)
+                # Leading zeros dropped; a long run of digits is out of range without int()
+                # (which refuses more than 4,300 digits), shown cut as the engine shows it.
+                digits = token.lstrip("0") or "0"
+                value = int(digits) if len(digits) <= 19 else users
                 if value >= users:
+                    shown_value = digits if len(digits) <= 40 else digits[:40] + "..."
                     raise _edge_error(
                         path,
                         lineno,
                         col,
-                        f"user index {value} out of range (the scenario has {users} users: 0 to {users - 1})",
+                        f"user index {shown_value} out of range (the scenario has {users} users: 0 to {users - 1})",
                     )
                 ids.append(value)
             if len(tokens) == 3 and tokens[2][0] not in ("0", "1"):

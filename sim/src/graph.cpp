@@ -17,16 +17,25 @@
 // Interest groups are a second structure (group -> minors in it, CSR) used by
 // the "shared groups" discovery channel.
 #include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <cmath>
-#include <fstream>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iterator>
-#include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/graph/compressed_sparse_row_graph.hpp>
 
 #include "safesim/rng.hpp"
+#include "safesim/scenario.hpp"
 #include "safesim/streams.hpp"
 #include "state.hpp"
 
@@ -202,28 +211,332 @@ void generate_edges(const State& s, const PlatformState& P, std::size_t p, EdgeL
   }
 }
 
+// ---------------------------------------------------------------- edge lists
+// graph.edge_list is checked here as strictly as Python's
+// safesim.scenario.check_edge_list checks it when the scenario loads, with
+// the same one-line messages (FILE:LINE:COL: graph.edge_list: message), so a
+// file that changed after that check, or a spec built without Python, is
+// refused the same way and never half-read. Refused: a missing file; a
+// folder, FIFO, socket or device (found by stat before opening, so a FIFO
+// cannot block the load); a file over kEdgeListMaxBytes; a line that is not
+// UTF-8; a line without two indices and an optional 0/1 flag; a negative,
+// fractional or non-numeric index; an index out of range; a self-loop; a
+// duplicate tie (a b twice, or a b and b a), naming the line of the first;
+// a file without edges. The first problem in file order is reported, as
+// Python's line-by-line check does.
+
+/// Largest edge list read, in bytes (Python's EDGE_LIST_MAX_BYTES). It also
+/// keeps the directed edge count (two per line of at least 4 bytes) inside
+/// the CSR graph's 32-bit edge index.
+constexpr std::uint64_t kEdgeListMaxBytes = std::uint64_t{4} << 30;
+
+/// Length in bytes of the whitespace character at s[i] (0 if none): the
+/// characters Python's str.isspace() and regex \s accept.
+std::size_t space_at(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f)) return 1;
+  const auto at = [&](std::size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+  if (c == 0xc2 && (at(1) == 0x85 || at(1) == 0xa0)) return 2;  // U+0085, U+00A0
+  if (c == 0xe1 && at(1) == 0x9a && at(2) == 0x80) return 3;    // U+1680
+  if (c == 0xe2 && at(1) == 0x80 && (at(2) <= 0x8a || at(2) == 0xa8 || at(2) == 0xa9 || at(2) == 0xaf))
+    return at(2) >= 0x80 ? 3 : 0;                             // U+2000-200A, 2028, 2029, 202F
+  if (c == 0xe2 && at(1) == 0x81 && at(2) == 0x9f) return 3;  // U+205F
+  if (c == 0xe3 && at(1) == 0x80 && at(2) == 0x80) return 3;  // U+3000
+  return 0;
+}
+
+/// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF).
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return false;
+    }
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (b < (k == 1 ? lo : 0x80u) || b > (k == 1 ? hi : 0xbfu)) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+/// Characters (code points) in the first `bytes` bytes of UTF-8 text.
+std::size_t code_points(std::string_view s, std::size_t bytes) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < bytes && i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80) ++n;
+  return n;
+}
+
+/// `text` quoted for an error line as Python's safesim.errors.printable shows
+/// it: cut to `limit` characters, backslashes doubled, control characters
+/// (C0, DEL, C1) and bidirectional overrides escaped.
+std::string shown(std::string_view text, std::size_t limit = 80) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "'";
+  std::size_t chars = 0, i = 0;
+  while (i < text.size()) {
+    if (chars == limit) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(text[i]);
+    const auto at = [&](std::size_t k) { return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u; };
+    ++chars;
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\t' || c == '\n' || c == '\r') {
+      out += c == '\t' ? "\\t" : c == '\n' ? "\\n" : "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += {'\\', 'x', hex[c >> 4], hex[c & 15]};
+    } else if (c == 0xc2 && at(1) >= 0x80 && at(1) <= 0x9f) {  // C1 controls
+      out += {'\\', 'x', hex[at(1) >> 4], hex[at(1) & 15]};
+      ++i;
+    } else if (c == 0xe2 && ((at(1) == 0x80 && at(2) >= 0xaa && at(2) <= 0xae) ||
+                             (at(1) == 0x81 && at(2) >= 0xa6 && at(2) <= 0xa9))) {  // U+202A-202E, U+2066-2069
+      const unsigned cp = 0x2000u | ((at(1) & 0x3fu) << 6) | (at(2) & 0x3fu);
+      out += {'\\', 'u', hex[cp >> 12], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15], hex[cp & 15]};
+      i += 2;
+    } else if (c >= 0x80) {  // one whole UTF-8 character
+      std::size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+      for (std::size_t k = 0; k < n && i < text.size(); ++k) out += text[i++];
+      continue;
+    } else {
+      out += static_cast<char>(c);
+    }
+    ++i;
+  }
+  return out + "'";
+}
+
+/// 4294967296 as "4,294,967,296".
+std::string with_commas(std::uint64_t v) {
+  std::string digits = std::to_string(v), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+[[noreturn]] void edge_error(const std::string& where, std::uint64_t line, std::size_t column,
+                             const std::string& message) {
+  const auto clamp = [](std::uint64_t v) { return static_cast<int>(std::min<std::uint64_t>(v, INT32_MAX)); };
+  throw ScenarioError(where, clamp(line), clamp(column), "graph.edge_list", message);
+}
+
+/// What a token that is not a whole number is, in Python's words: "-3"
+/// negative, "1.5", ".5", "2e3", "-1.5e-2" fractional, anything else not an index.
+const char* non_index_kind(std::string_view t) {
+  const auto digits = [&](std::size_t& i) {
+    const std::size_t from = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    return i > from;
+  };
+  std::size_t i = 0;
+  if (i < t.size() && t[i] == '-') ++i;
+  const std::size_t start = i;
+  if (digits(i) && i == t.size() && start == 1) return "a negative user index";
+  // -?[0-9]*\.[0-9]+(e-?[0-9]+)?  or  -?[0-9]+e-?[0-9]+
+  i = start;
+  const bool whole = digits(i);
+  bool fraction = false;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    fraction = digits(i);
+    if (!fraction) return "not a user index";
+  }
+  if (!whole && !fraction) return "not a user index";
+  if (i < t.size() && t[i] == 'e') {
+    ++i;
+    if (i < t.size() && t[i] == '-') ++i;
+    if (!digits(i)) return "not a user index";
+  } else if (!fraction) {
+    return "not a user index";
+  }
+  return i == t.size() ? "a fractional user index" : "not a user index";
+}
+
+struct EdgeFile {
+  FILE* f = nullptr;
+  char* line = nullptr;
+  std::size_t capacity = 0;
+  ~EdgeFile() {
+    std::free(line);
+    if (f) std::fclose(f);
+  }
+  /// The next line, '\n' included; false at the end of the file or on a read error.
+  bool next(std::string_view& text) {
+    const ssize_t got = ::getline(&line, &capacity, f);
+    if (got < 0) return false;
+    text = std::string_view(line, static_cast<std::size_t>(got));
+    return true;
+  }
+};
+
+/// Fields of a line: runs of non-whitespace, each with its byte offset.
+std::vector<std::pair<std::size_t, std::string_view>> fields_of(std::string_view text) {
+  std::vector<std::pair<std::size_t, std::string_view>> fields;
+  for (std::size_t i = 0; i < text.size();) {
+    if (const std::size_t w = space_at(text, i)) {
+      i += w;
+      continue;
+    }
+    const std::size_t from = i;
+    while (i < text.size() && space_at(text, i) == 0) ++i;
+    fields.emplace_back(from, text.substr(from, i - from));
+  }
+  return fields;
+}
+
+/// One tie as read: the unordered pair (lower index in the high half), and
+/// its line shifted left by one with the low bit set when written high first.
+struct ReadTie {
+  std::uint64_t pair;
+  std::uint64_t line_swapped;
+  std::uint64_t line() const { return line_swapped >> 1; }
+};
+
 void load_edge_list(const State& s, const PlatformState& P, EdgeList& edges) {
   const std::string& path = s.spec->graph.edge_list;
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("graph.edge_list: cannot open edge list '" + path + "'");
-  std::string line;
-  std::size_t lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ls(line);
-    std::uint64_t a = 0, b = 0;
-    int trusted = 0;
-    if (!(ls >> a >> b))
-      throw std::runtime_error(path + ":" + std::to_string(lineno) + ": graph.edge_list: expected two user indices");
-    ls >> trusted;
-    if (a >= P.local_of.size() || b >= P.local_of.size())
-      throw std::runtime_error(path + ":" + std::to_string(lineno) + ": graph.edge_list: user index out of range (" +
-                               std::to_string(P.local_of.size()) + " users)");
-    const std::uint32_t la = P.local_of[a], lb = P.local_of[b];
-    if (la == kNone || lb == kNone) continue;  // not both on this platform
-    edges.add(la, lb, trusted != 0);
+  const std::string& where = s.spec->source_file.empty() ? path : s.spec->source_file;
+  const std::int64_t users = s.spec->population.users;
+  const std::string last = std::to_string(users - 1);
+  const auto cannot_read = [&](int err) {
+    if (err == ENOENT) edge_error(where, 0, 0, "no such edge list file " + shown(path));
+    edge_error(where, 0, 0, "cannot read edge list " + shown(path) + ": " + std::strerror(err));
+  };
+  const auto not_regular = [&](mode_t mode) {
+    const char* kind = S_ISDIR(mode)                    ? "a folder"
+                       : S_ISFIFO(mode)                 ? "a FIFO"
+                       : S_ISSOCK(mode)                 ? "a socket"
+                       : S_ISCHR(mode) || S_ISBLK(mode) ? "a device"
+                                                        : "not a regular file";
+    edge_error(where, 0, 0, "edge list " + shown(path) + " is " + kind + ", not a regular file");
+  };
+  // stat before open: opening a FIFO for reading would wait for a writer.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) cannot_read(errno);
+  if (!S_ISREG(st.st_mode)) not_regular(st.st_mode);
+  // O_NONBLOCK in case the path became a FIFO since; fstat checks what was opened.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) cannot_read(errno);
+  EdgeFile file;
+  file.f = ::fdopen(fd, "rb");
+  if (file.f == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    cannot_read(err);
   }
+  if (::fstat(fd, &st) != 0) cannot_read(errno);
+  if (!S_ISREG(st.st_mode)) not_regular(st.st_mode);
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > kEdgeListMaxBytes)
+    edge_error(where, 0, 0,
+               "edge list " + shown(path) + " is " + with_commas(size) + " bytes (limit " +
+                   with_commas(kEdgeListMaxBytes) + ")");
+
+  std::vector<ReadTie> read;  // every tie of the file, for the duplicate check
+  // The first problem on a line, reported once the ties above it are checked for duplicates.
+  std::uint64_t bad_line = 0;
+  std::size_t bad_column = 0;
+  std::string bad_message;
+  std::uint64_t lineno = 0;
+  std::string_view text;
+  while (bad_line == 0 && file.next(text)) {
+    ++lineno;
+    const auto fail = [&](std::size_t byte, std::string message) {
+      bad_line = lineno;
+      bad_column = code_points(text, byte) + 1;
+      bad_message = std::move(message);
+    };
+    if (!valid_utf8(text)) {
+      fail(0, "not UTF-8 text");
+      break;
+    }
+    const auto fields = fields_of(text);
+    if (fields.empty() || fields[0].second[0] == '#') continue;
+    if (fields.size() < 2 || fields.size() > 3) {
+      fail(0, "expected two user indices and an optional 0/1 trusted flag, got " + std::to_string(fields.size()) +
+                  " field(s)");
+      break;
+    }
+    std::uint64_t id[2] = {0, 0};
+    for (std::size_t k = 0; k < 2 && bad_line == 0; ++k) {
+      const auto [at, token] = fields[k];
+      if (token.find_first_not_of("0123456789") != std::string_view::npos) {
+        fail(at, shown(token) + ": " + non_index_kind(token) + " (whole numbers 0 to " + last + ")");
+        break;
+      }
+      // Leading zeros dropped, as Python's int() reads the index.
+      const std::string_view digits = token.substr(std::min(token.find_first_not_of('0'), token.size() - 1));
+      if (digits.size() <= 19) id[k] = std::stoull(std::string(digits));
+      if (digits.size() > 19 || id[k] >= static_cast<std::uint64_t>(std::max<std::int64_t>(users, 0)))
+        fail(at, "user index " +
+                     (digits.size() > 40 ? std::string(digits.substr(0, 40)) + "..." : std::string(digits)) +
+                     " out of range (the scenario has " + std::to_string(users) + " users: 0 to " + last + ")");
+    }
+    if (bad_line != 0) break;
+    if (fields.size() == 3 && fields[2].second != "0" && fields[2].second != "1") {
+      fail(fields[2].first, shown(fields[2].second) + ": the trusted flag is 0 or 1");
+      break;
+    }
+    if (id[0] == id[1]) {
+      fail(fields[0].first,
+           "self-loop " + std::to_string(id[0]) + " " + std::to_string(id[1]) + ": a user cannot be tied to itself");
+      break;
+    }
+    read.push_back({std::min(id[0], id[1]) << 32 | std::max(id[0], id[1]), lineno << 1 | (id[0] > id[1] ? 1u : 0u)});
+    const std::uint32_t la = P.local_of[id[0]], lb = P.local_of[id[1]];
+    if (la != kNone && lb != kNone) edges.add(la, lb, fields.size() == 3 && fields[2].second == "1");  // both here
+  }
+  if (bad_line == 0 && std::ferror(file.f)) cannot_read(errno);
+  // Duplicates: sorted by pair, then line, every tie after the first of its pair
+  // repeats it; the earliest such line is the one a line-by-line reader stops at.
+  std::sort(read.begin(), read.end(), [](const ReadTie& x, const ReadTie& y) {
+    return x.pair != y.pair ? x.pair < y.pair : x.line_swapped < y.line_swapped;
+  });
+  const ReadTie* dup = nullptr;
+  const ReadTie* first = nullptr;
+  for (std::size_t k = 1, run = 0; k < read.size(); ++k) {
+    if (read[k].pair != read[k - 1].pair) {
+      run = k;
+    } else if (dup == nullptr || read[k].line() < dup->line()) {
+      dup = &read[k];
+      first = &read[run];
+    }
+  }
+  if (dup != nullptr) {
+    const std::uint64_t lo = dup->pair >> 32, hi = dup->pair & 0xffffffffu;
+    const bool swapped = (dup->line_swapped & 1) != 0;
+    // Read that line again for the column of its first index.
+    std::rewind(file.f);
+    for (std::uint64_t n = 1; file.next(text) && n < dup->line();) ++n;
+    const auto fields = fields_of(text);
+    edge_error(path, dup->line(), fields.empty() ? 1 : code_points(text, fields[0].first) + 1,
+               "duplicate edge " + std::to_string(swapped ? hi : lo) + " " + std::to_string(swapped ? lo : hi) +
+                   " (first at line " + std::to_string(first->line()) + "; ties are undirected)");
+  }
+  if (bad_line != 0) edge_error(path, bad_line, bad_column, bad_message);
+  if (read.empty()) edge_error(path, 0, 0, "the edge list has no edges (the graph would be empty)");
 }
 
 void build_groups(const State& s, PlatformState& P, std::size_t p) {

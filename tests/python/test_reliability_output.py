@@ -18,17 +18,19 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import safesim as ss
-from safesim import cli, io
+from safesim import _core, cli, io
 from safesim.store import (
     FOLDER_MANIFEST,
     OutputRefused,
     RecomputedRunWarning,
     RunStore,
     job_folder,
+    sha256_file,
 )
 
 SMALL = ["--set", "population.users=2000", "--set", "horizon_days=30"]
@@ -292,6 +294,45 @@ def test_altered_run_file_is_recomputed_and_reported(tmp_path: Path) -> None:
     assert again.hashes == first.hashes
     pd.testing.assert_frame_equal(again.daily, first.daily)
     assert [w for w in caught if issubclass(w.category, RecomputedRunWarning)]
+
+
+def test_output_hash_of_a_reused_run_is_recomputed_from_its_data() -> None:
+    """_core.output_hash of a run's arrays is the engine's hash; any changed value changes it."""
+    out = ss.run(small(), seed=4).outputs[0]
+    assert _core.output_hash(out["totals"], out["daily"]) == out["hash"]
+    daily = np.array(out["daily"], copy=True)
+    daily[0, 5, 3] += 1
+    assert _core.output_hash(out["totals"], daily) != out["hash"]
+
+
+@pytest.mark.parametrize("csv", [False, True])
+def test_run_edited_with_its_checksums_is_caught_by_the_output_hash(tmp_path: Path, csv: bool) -> None:
+    """A run file changed and its manifest's size and SHA-256 updated to match passes the
+    checksums; the output hash recomputed from the data read does not, so it is recomputed."""
+    out = tmp_path / "out"
+    first = ss.replicate(small(), n=2, out=out, csv=csv, progress=False)
+    again = ss.replicate(small(), n=2, out=out, csv=csv, progress=False)
+    assert again.loaded_runs == 2  # read back bit for bit: the recomputed hashes agree
+    assert again.hashes == first.hashes
+    assert all("hash_carried" not in o for o in again.outputs)
+    manifest_path = sorted((out / "runs").glob("*.json"))[0]
+    manifest = json.loads(manifest_path.read_text())
+    info = manifest["files"]["totals"]
+    victim = out / "runs" / info["name"]
+    frame = pd.read_csv(victim) if csv else pd.read_parquet(victim)
+    frame.loc[0, "minors_contacted"] += 1
+    if csv:
+        frame.to_csv(victim, index=False)
+    else:
+        frame.to_parquet(victim, index=False)
+    info["bytes"], info["sha256"] = victim.stat().st_size, sha256_file(victim)
+    manifest_path.write_text(json.dumps(manifest))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        third = ss.replicate(small(), n=2, out=out, csv=csv, progress=False)
+    assert (third.loaded_runs, third.computed_runs) == (1, 1)
+    assert third.hashes == first.hashes
+    assert any("differ from the run's output hash" in str(w.message) for w in caught)
 
 
 def test_run_manifest_records_checksums(tmp_path: Path) -> None:

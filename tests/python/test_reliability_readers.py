@@ -114,3 +114,26 @@ def test_deeply_nested_yaml_is_one_line_in_validate(tmp_path: Path, capsys) -> N
 def test_printable_escapes_terminal_control() -> None:
     assert printable("a\x1b[2Jb\x07\u202e") == "'a\\x1b[2Jb\\x07\\u202e'"
     assert str(ScenarioError("x\x1b[31m\ny")) == "x\\x1b[31m y"
+
+
+def test_scenario_hash_follows_extends_parents_and_bundles_by_content(tmp_path: Path) -> None:
+    """An edited `extends:` parent or policy bundle at the same path changes the hash; the
+    same parent content at another path does not."""
+    for folder in ("a", "b"):
+        (tmp_path / folder / "policies").mkdir(parents=True)
+        (tmp_path / folder / "parent.yaml").write_text(
+            f"extends: {BASELINE}\npopulation: {{users: 1000}}\nhorizon_days: 20\n"
+        )
+        (tmp_path / folder / "policies" / "mine.yaml").write_text(
+            "bundle: mine\ntitle: a test bundle\nplatform:\n  controls: {dm_policy: {under_16: connected_only}}\n"
+        )
+        (tmp_path / folder / "child.yaml").write_text("extends: parent.yaml\npolicies: [mine]\n")
+    a, b = tmp_path / "a", tmp_path / "b"
+    first = ss.Scenario.load(a / "child.yaml").hash
+    assert ss.Scenario.load(b / "child.yaml").hash == first  # same content elsewhere: same hash
+    (a / "parent.yaml").write_text(f"extends: {BASELINE}\npopulation: {{users: 1001}}\nhorizon_days: 20\n")
+    assert ss.Scenario.load(a / "child.yaml").hash != first
+    (b / "policies" / "mine.yaml").write_text(
+        "bundle: mine\ntitle: a test bundle\nplatform:\n  controls: {dm_policy: {under_16: disabled}}\n"
+    )
+    assert ss.Scenario.load(b / "child.yaml").hash != first

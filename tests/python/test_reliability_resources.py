@@ -30,9 +30,56 @@ def test_limit_follows_the_rlimit_not_the_ram(monkeypatch) -> None:
     assert resources.memory_limit_bytes() == GB // 2
 
 
+def test_cgroup_limit_of_an_ancestor_binds(tmp_path: Path) -> None:
+    """v2: this process's cgroup has no limit, its parent has; v1: the memory controller's path."""
+    root = tmp_path / "cg"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "b" / "memory.max").write_text("max\n")
+    (root / "a" / "memory.max").write_text(f"{GB}\n")
+    (root / "memory" / "job").mkdir(parents=True)
+    (root / "memory" / "job" / "memory.limit_in_bytes").write_text(f"{3 * GB}\n")
+    (root / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1's "no limit"
+    proc = tmp_path / "cgroup"
+    proc.write_text("4:memory:/job\n1:cpu:/\n0::/a/b\n")
+    assert sorted(resources.cgroup_limits(root, proc)) == [GB, 3 * GB]
+    proc.write_text("0::/\n")
+    assert resources.cgroup_limits(root, proc) == []
+
+
 def test_job_estimate_counts_every_run_daily_array() -> None:
     metrics = len(_core.metrics())
-    assert resources.job_memory_bytes(platforms=1, days=365, runs=10) == 2 * 365 * metrics * 8 * 10 * 3
+    run = 2 * 365 * metrics * 8
+    held = run * 10 * resources.RESULT_COPIES + run * resources.WRITE_COPIES
+    assert resources.job_memory_bytes(platforms=1, days=365, runs=10) == int(held)
+    # Arms of different sizes (a compare): each run counted at its own size.
+    eco = 206 * 365 * metrics * 8
+    assert resources.runs_memory_bytes([(1, 365), (205, 365)]) == int(
+        (run + eco) * resources.RESULT_COPIES + eco * resources.WRITE_COPIES
+    )
+
+
+@pytest.mark.parametrize("kind", ["sensitivity", "calibration"])
+def test_sensitivity_and_calibration_jobs_are_guarded(tmp_path: Path, monkeypatch, capsys, kind: str) -> None:
+    """points x reps x daily array, checked before any run, with the plan's line."""
+    monkeypatch.setattr(resources, "memory_limit_bytes", lambda: GB // 10)
+    plan = tmp_path / "plan.yaml"
+    text = (
+        "scenario: baseline\nn: 20\nreps: 40\nset: {horizon_days: 3650, population.users: 300}\n"
+        "parameters:\n  offenders.share_of_adults: [0.002, 0.01]\n"
+    )
+    if kind == "calibration":
+        text += "targets:\n  - {metric: minors_exploited, value: 3, sd: 1}\n"
+    plan.write_text(text)
+    ran = []
+    monkeypatch.setattr("safesim.executors.SerialExecutor.map_runs", lambda *a: ran.append(a) or iter(()))
+    command = "sensitivity" if kind == "sensitivity" else "calibrate"
+    assert cli.main([command, str(plan), "--executor", "serial", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    points = 20 * 2 if kind == "sensitivity" else 20  # Morris: n (k + 1) points
+    assert f"{points * 40:,} runs of up to 3,650 days over 2 scope(s)" in err
+    assert str(plan) in err
+    assert not ran
 
 
 def test_run_refuses_a_job_whose_results_exceed_the_process_limit(monkeypatch, capsys) -> None:
@@ -85,3 +132,27 @@ def test_loader_blames_the_horizon_when_the_daily_array_dominates() -> None:
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "horizon_days: a horizon of 32000 days over 205 platform(s) needs about" in proc.stderr
+
+
+@pytest.mark.parametrize("csv", [False, True])
+def test_daily_written_a_run_at_a_time_reads_back_as_the_whole_frame(tmp_path: Path, csv: bool) -> None:
+    """The combined daily file is streamed a run at a time (so a job holds one run's long
+    frame, not all of them), and reads back as the frame the results hold."""
+    import pandas as pd
+
+    import safesim as ss
+    from safesim.io import write_frame, write_frames
+
+    base = ss.Scenario.load("risk_assessment").set_many({"population.users": 1000, "horizon_days": 20})
+    small = ss.Scenario.default().set_many({"population.users": 1000, "horizon_days": 20})
+    res = ss.replicate(small, n=3, executor="serial", progress=False)
+    # Arms whose scopes differ (categories over the union), and a sweep's parameter columns.
+    cmp = ss.compare({"one": small, "many": base}, n=2, executor="serial", progress=False)
+    sw = ss.sweep(small, {"platforms.main.controls.reporting.steps": [1, 5]}, n=2, executor="serial", progress=False)
+    for i, obj in enumerate([res, cmp, sw]):
+        whole = write_frame(obj.daily, tmp_path / f"whole{i}", csv)
+        streamed = write_frames(obj.daily_chunks(), tmp_path / f"streamed{i}", csv)
+        read = pd.read_csv if csv else pd.read_parquet
+        pd.testing.assert_frame_equal(read(streamed), read(whole))
+        if not csv:
+            pd.testing.assert_frame_equal(read(streamed), obj.daily)
