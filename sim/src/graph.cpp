@@ -126,6 +126,38 @@ struct EdgePropertyAccess : CsrStructure {
   static constexpr auto member() { return &EdgePropertyAccess::m_edge_properties; }
 };
 
+/// One tie per pair: a pair drawn twice (by both members, or by a peer draw
+/// and a family or coach tie) is held once, trusted if any of its draws was.
+/// Row by row: sort the row's (target, trusted) entries, merge equal targets,
+/// compact in place. Both directions of a pair repeat together, so the rows
+/// stay symmetric.
+void merge_repeated_ties(GraphArrays& g) {
+  const std::size_t n = g.offsets.size() - 1;
+  std::vector<std::uint64_t> row;
+  std::uint32_t write = 0;
+  for (std::size_t v = 0; v < n; ++v) {
+    const std::uint32_t begin = g.offsets[v], end = g.offsets[v + 1];
+    row.clear();
+    for (std::uint32_t e = begin; e < end; ++e)
+      row.push_back((static_cast<std::uint64_t>(g.targets[e]) << 1) | (g.trusted[e] != 0 ? 1u : 0u));
+    std::sort(row.begin(), row.end());
+    g.offsets[v] = write;
+    for (std::size_t k = 0; k < row.size(); ++k) {
+      const auto target = static_cast<std::uint32_t>(row[k] >> 1);
+      if (write > g.offsets[v] && g.targets[write - 1] == target) {
+        g.trusted[write - 1] = static_cast<std::uint8_t>(g.trusted[write - 1] | (row[k] & 1u));
+        continue;
+      }
+      g.targets[write] = target;
+      g.trusted[write] = static_cast<std::uint8_t>(row[k] & 1u);
+      ++write;
+    }
+  }
+  g.offsets[n] = write;
+  g.targets.resize(write);
+  g.trusted.resize(write);
+}
+
 }  // namespace
 
 std::vector<std::uint32_t> community_order(std::vector<CommunityKey> keyed) {
@@ -160,22 +192,36 @@ void generate_edges(const State& s, const PlatformState& P, std::size_t p, EdgeL
   edges.ties.reserve(static_cast<std::size_t>(n * (0.5 * g.mean_degree * 1.05 + g.family_adults_per_minor +
                                                    g.coach_share * g.coach_minor_ties)) +
                      1024);
-  // Peer ties: each user starts mean_degree / 2 ties, so the mean degree is mean_degree.
+  // Peer ties, held once per pair (duplicates are merged after the build), so
+  // mean_degree counts distinct contacts. Within a community every pair is
+  // tied with probability q = community_share x mean_degree /
+  // (class_size - 1): a member's expected distinct ties inside the class are
+  // community_share x mean_degree, capped at class_size - 1 (a small class is
+  // complete). The rest of mean_degree are ties outside the class, to members
+  // in the age window, each user starting a Poisson number of them in
+  // proportion to their activity (the spread of degrees comes from these).
+  const double c_in = g.community_share * g.mean_degree;
+  const double q = class_size > 1 ? std::min(1.0, c_in / static_cast<double>(class_size - 1)) : 0.0;
+  const double c_out = std::max(0.0, g.mean_degree - q * static_cast<double>(class_size - 1));
   for (std::uint32_t i = 0; i < n; ++i) {
     const std::uint32_t v = order[i];
-    rng::Draw d(s.seed, streams::graph_peer, P.user[v], pid);
-    const std::uint64_t k = d.poisson(0.5 * g.mean_degree * s.pop.activity[P.user[v]]);
     const std::uint32_t chunk = i / class_size * class_size;
-    const std::uint32_t chunk_len = std::min(class_size, n - chunk);
+    const std::uint32_t chunk_end = std::min(chunk + class_size, n);
+    const double a_v = s.pop.activity[P.user[v]];
+    // Within the class: the pairs (v, later members), from v's draws.
+    rng::Draw in(s.seed, streams::graph_peer, P.user[v], pid, 1u << 16);
+    for (std::uint32_t j = i + 1; j < chunk_end; ++j)
+      if (in.uniform() < q) edges.add(v, order[j], false);
+    // Outside the class: a position in the age window, not in v's class.
+    rng::Draw d(s.seed, streams::graph_peer, P.user[v], pid);
+    const std::uint64_t k = d.poisson(0.5 * c_out * a_v);
     for (std::uint64_t j = 0; j < k; ++j) {
-      std::uint32_t pos;
-      if (d.uniform() < g.community_share) {
-        pos = chunk + d.below(chunk_len);
-      } else {
+      std::uint32_t pos = chunk;
+      for (int tries = 0; tries < 8 && pos >= chunk && pos < chunk_end; ++tries) {
         const std::int64_t off = static_cast<std::int64_t>(d.below(2 * window + 1)) - window;
         pos = static_cast<std::uint32_t>(std::clamp<std::int64_t>(static_cast<std::int64_t>(i) + off, 0, n - 1));
       }
-      edges.add(v, order[pos], false);
+      if (pos < chunk || pos >= chunk_end) edges.add(v, order[pos], false);
     }
   }
   // Family ties: adults aged 25-60 stand for parents, aunts and uncles.
@@ -583,6 +629,7 @@ void build_graph(State& s, std::size_t p) {
   arrays->targets = std::move(csr.m_forward.m_column);
   arrays->trusted = std::move(csr.m_forward.*EdgePropertyAccess::member());
   if (arrays->offsets.empty()) arrays->offsets.assign(n + 1, 0);
+  merge_repeated_ties(*arrays);
   P.graph = Graph::of(std::move(arrays));
   build_groups(s, P, p);
 }

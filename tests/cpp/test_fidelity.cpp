@@ -12,6 +12,7 @@
 #include "model_util.hpp"
 #include "safesim/oracle.hpp"
 #include "safesim/simulation.hpp"
+#include "state.hpp"
 
 using namespace safesim;
 using safesim::test::paired;
@@ -233,4 +234,55 @@ TEST(Fidelity, WarmupDaysAreSimulatedButNotCounted) {
     after += rc.day_value(Metric::contacts_prevented, d) - rb.day_value(Metric::contacts_prevented, d);
   EXPECT_EQ(before, 0);
   EXPECT_GT(after, 0);
+}
+
+TEST(Fidelity, EachPairIsOneTieAndMeanDegreeCountsDistinctContacts) {
+  // Classes large enough that the within-class share is reachable: the mean
+  // distinct degree is mean_degree, less the few out-of-class pairs drawn by
+  // both members (merged).
+  ScenarioSpec spec = small(20000, 10);
+  spec.graph.mean_degree = 30;
+  spec.graph.class_size = 60;
+  detail::State s;
+  s.spec = &spec;
+  s.seed = 17;
+  detail::build_structure(s);
+  const detail::Graph& g = s.platforms[0].graph;
+  const std::size_t n = s.platforms[0].user.size();
+  std::size_t ends = 0;
+  for (std::uint32_t v = 0; v < n; ++v) {
+    for (std::uint32_t e = g.offsets[v]; e < g.offsets[v + 1]; ++e) {
+      ASSERT_NE(g.targets[e], v) << "a self-tie";
+      if (e > g.offsets[v]) {
+        ASSERT_LT(g.targets[e - 1], g.targets[e]) << "a pair held twice in row " << v;
+      }
+      // Symmetric, with the same trusted flag both ways.
+      const std::uint32_t w = g.targets[e];
+      const auto first = g.targets.begin() + g.offsets[w], last = g.targets.begin() + g.offsets[w + 1];
+      const auto back = std::lower_bound(first, last, v);
+      ASSERT_TRUE(back != last && *back == v);
+      ASSERT_EQ(g.trusted[static_cast<std::size_t>(back - g.targets.begin())], g.trusted[e]);
+    }
+    ends += g.degree(v);
+  }
+  // Peer ties only (trusted family and coach ties come on top).
+  std::size_t trusted = 0;
+  for (std::uint8_t t : g.trusted) trusted += t;
+  const double peer_degree = static_cast<double>(ends - trusted) / static_cast<double>(n);
+  std::printf("  mean distinct peer degree %.2f (mean_degree %.0f)\n", peer_degree, spec.graph.mean_degree);
+  EXPECT_NEAR(peer_degree, spec.graph.mean_degree, 0.05 * spec.graph.mean_degree);
+  // A class too small for its share is complete, and the rest of the
+  // degree moves outside it: the mean still holds.
+  spec.graph.class_size = 10;
+  detail::State t;
+  t.spec = &spec;
+  t.seed = 17;
+  detail::clear_cache();
+  detail::build_structure(t);
+  std::size_t ends_small = 0, trusted_small = 0;
+  for (std::uint8_t f : t.platforms[0].graph.trusted) trusted_small += f;
+  ends_small = t.platforms[0].graph.targets.size();
+  const double small_degree = static_cast<double>(ends_small - trusted_small) / static_cast<double>(n);
+  std::printf("  with classes of 10: %.2f\n", small_degree);
+  EXPECT_NEAR(small_degree, spec.graph.mean_degree, 0.05 * spec.graph.mean_degree);
 }

@@ -47,6 +47,8 @@ TEST(Streams, EveryStreamIsDrawnAndSharedOnlyWithKeysThatCannotMeet) {
   const std::map<std::string, std::string> shared = {
       {"discovery", "attempt count at slot 0; each attempt's block from slot 1024 + 16 k"},
       {"dyad", "encryption draw at slot 0xFFFFFFFF; events at (start_day < 32767, events) * 2 (+1)"},
+      {"graph_peer",
+       "ties outside the class from slot 0 (a count and a few words per tie); the class's pairs from slot 2^16"},
       {"membership", "large platforms at slot 0, small ones at slot 1 (a platform is one or the other)"},
       {"offender",
        "initial offenders keyed (user, 0); arrivals (day, 1); the sampling and type-sequence starts (2^32 - 1, 2 "

@@ -160,7 +160,7 @@ struct GraphSpec {
 template <class V>
 void describe(V& v, GraphSpec& s) {
   v.value("mean_degree", s.mean_degree,
-          {Kind::rate, "ties per user", "mean number of social ties per user",
+          {Kind::rate, "ties per user", "mean number of distinct peer ties per user (each pair held once)",
            "docs/model/initialization.md (about 50)", 0, 5000});
   v.value("class_size", s.class_size,
           {Kind::count, "users", "size of an age-assortative community (a school class, or an adult peer circle)",

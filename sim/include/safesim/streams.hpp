@@ -30,7 +30,7 @@ namespace safesim::streams {
   X(settings)            /* (user, platform)                                       */ \
   X(offender)            /* (adult user, 0); arrivals (day, 1); starts (2^32-1, 2|3); replacements (offender, 4) */ \
   X(account)             /* (account key, 0)                                       */ \
-  X(graph_peer)          /* (user, platform)                                       */ \
+  X(graph_peer)          /* (user, platform): ties outside the class from slot 0; within it from slot 2^16 */ \
   X(graph_family)        /* (user, platform)                                       */ \
   X(graph_coach)         /* (user, platform)                                       */ \
   X(graph_community)     /* (user, platform)                                       */ \
