@@ -41,6 +41,22 @@ __all__ = ["Limits", "create_app"]
 
 HERE = Path(__file__).resolve().parent
 UPLOAD_PREFIX = "upload-"
+#: The time series shown until the user picks another metric.
+DEFAULT_SERIES = "minors_contacted"
+
+
+def series_metrics() -> list[tuple[str, str, str]]:
+    """Every metric of the dictionary as ``(name, unit, meaning)``, in its order: the time-series picker."""
+    return [(name, unit, meaning) for name, _kind, unit, meaning in _core.metrics()]
+
+
+def series_metric(value: str | None) -> str:
+    """The metric the page asked for (the default when it asked for none); InputProblem for an unknown one."""
+    if not value:
+        return DEFAULT_SERIES
+    if value not in {m for m, _, _ in series_metrics()}:
+        raise InputProblem(f"unknown metric {value[:80]!r}: pick one from the list (safesim metrics lists them)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -213,7 +229,7 @@ def create_app(
     """The explorer as an ASGI app (``safesim serve`` runs it with uvicorn)."""
     ex = Explorer(scenarios, limits or Limits(), workers)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals.update(fmt=report.fmt, version=_core.version)
+    templates.env.globals.update(fmt=report.fmt, version=_core.version, series_metrics=series_metrics())
 
     def page(request: Request, error: str = "", upload_error: str = "", status: int = 200) -> Response:
         try:
@@ -261,7 +277,7 @@ def create_app(
                 return page(request, upload_error=str(err), status=400)
         return RedirectResponse(f"/?scenario={key}", status_code=303)
 
-    def job_state(job: Job) -> dict[str, Any]:
+    def job_state(job: Job, metric: str = DEFAULT_SERIES) -> dict[str, Any]:
         status, done, cmp = job.snapshot()  # one instant: a done status never comes with part of the numbers
         fragment = ""
         if cmp is not None:
@@ -269,7 +285,8 @@ def create_app(
                 job=job,
                 status=status,
                 done=done,
-                html=_results_fragment(ex, job, cmp),
+                html=_results_fragment(ex, job, cmp, metric),
+                metric=metric,
                 terminal=status in TERMINAL,
             )
         return {
@@ -310,9 +327,29 @@ def create_app(
 
     async def api_state(request: Request) -> Response:
         try:
-            return JSONResponse(job_state(find(request)))
+            job = find(request)
         except LookupError:
             return JSONResponse({"error": "no such run"}, status_code=404)
+        try:
+            metric = series_metric(request.query_params.get("metric"))
+        except InputProblem as err:
+            return JSONResponse({"error": str(err)}, status_code=400)
+        return JSONResponse(job_state(job, metric))
+
+    async def api_series(request: Request) -> Response:
+        """The time-series figure of one metric (the picker swaps it in without redrawing the page)."""
+        try:
+            job = find(request)
+        except LookupError:
+            return JSONResponse({"error": "no such run"}, status_code=404)
+        try:
+            metric = series_metric(request.query_params.get("metric"))
+        except InputProblem as err:
+            return JSONResponse({"error": str(err)}, status_code=400)
+        cmp = job.comparison()
+        if cmp is None:
+            return JSONResponse({"error": "no finished replicates yet"}, status_code=409)
+        return JSONResponse({"metric": metric, "svg": _series_svg(cmp, metric)})
 
     async def api_cancel(request: Request) -> Response:
         try:
@@ -327,7 +364,11 @@ def create_app(
             job = find(request)
         except LookupError:
             return PlainTextResponse("no such run", status_code=404)
-        return templates.TemplateResponse(request, "run.html", {"state": job_state(job), "job": job})
+        try:
+            metric = series_metric(request.query_params.get("metric"))
+        except InputProblem as err:
+            return PlainTextResponse(str(err), status_code=400)
+        return templates.TemplateResponse(request, "run.html", {"state": job_state(job, metric), "job": job})
 
     async def download(request: Request) -> Response:
         try:
@@ -362,6 +403,7 @@ def create_app(
         Route("/runs/{job}/{what}", download),
         Route("/api/runs", api_run, methods=["POST"]),
         Route("/api/runs/{job}", api_state),
+        Route("/api/runs/{job}/timeseries", api_series),
         Route("/api/runs/{job}/cancel", api_cancel, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
@@ -405,7 +447,13 @@ def _attachment(data: bytes, filename: str, media_type: str) -> Response:
     return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _results_fragment(ex: Explorer, job: Job, cmp: Any) -> dict[str, str]:
+def _series_svg(cmp: Any, metric: str) -> str:
+    daily = cmp.daily.copy()
+    daily["scenario"] = daily["scenario"].astype(str)
+    return report.timeseries_svg(daily, metric=metric)
+
+
+def _results_fragment(ex: Explorer, job: Job, cmp: Any, metric: str = DEFAULT_SERIES) -> dict[str, str]:
     eff = cmp.effects()
     eff["scenario"] = eff["scenario"].astype(str)
     means = _means(cmp)
@@ -415,8 +463,6 @@ def _results_fragment(ex: Explorer, job: Job, cmp: Any) -> dict[str, str]:
         row = eco[eco["metric"].astype(str) == metric]
         if not row.empty:
             words.append(report.effect_sentence(row.iloc[0].to_dict(), job.reference_label))
-    daily = cmp.daily.copy()
-    daily["scenario"] = daily["scenario"].astype(str)
     elapsed = (job.first_result or time.monotonic()) - job.created
     return {
         "words": words,
@@ -424,6 +470,6 @@ def _results_fragment(ex: Explorer, job: Job, cmp: Any) -> dict[str, str]:
         "all": report.effects_table_html(eff, metrics=None),
         "funnel": report.funnel_svg(means, labels=[job.reference_label, job.label]),
         "frontier": report.frontier_svg(ex.frontier(job)),
-        "timeseries": report.timeseries_svg(daily),
+        "timeseries": _series_svg(cmp, metric),
         "first_result_s": f"{elapsed:.2f}",
     }
