@@ -459,8 +459,8 @@ def _results_fragment(ex: Explorer, job: Job, cmp: Any, metric: str = DEFAULT_SE
     means = _means(cmp)
     eco = eff[eff["scope"].astype(str) == report.ECOSYSTEM]
     words = []
-    for metric in (*report.HEADLINE[:4], report.BURDEN):
-        row = eco[eco["metric"].astype(str) == metric]
+    for name in (*report.HEADLINE[:4], report.BURDEN):
+        row = eco[eco["metric"].astype(str) == name]
         if not row.empty:
             words.append(report.effect_sentence(row.iloc[0].to_dict(), job.reference_label))
     elapsed = (job.first_result or time.monotonic()) - job.created

@@ -2,6 +2,17 @@
 // Plain JavaScript, no build step, no external requests.
 "use strict";
 (function () {
+  // Picking a scenario or platform with the mouse loads it at once; with the keyboard, arrows only
+  // move the choice and Enter (or the Show button) loads it, so reading the list never leaves the page.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
+    let keyed = false;
+    sel.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter") { ev.preventDefault(); sel.form.submit(); } else { keyed = true; }
+    });
+    sel.addEventListener("pointerdown", function () { keyed = false; });
+    sel.addEventListener("change", function () { if (!keyed) sel.form.submit(); });
+  });
+
   const form = document.getElementById("run-form");
   if (!form) return;
   const results = document.getElementById("results");
