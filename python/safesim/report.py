@@ -51,6 +51,7 @@ __all__ = [
     "checks_from_arms",
     "checks_html",
     "comparison_html",
+    "daily_series",
     "effect_sentence",
     "effects_table_html",
     "frontier_svg",
@@ -59,6 +60,7 @@ __all__ = [
     "report_from_dir",
     "results_html",
     "scenario_diff",
+    "series_svg",
     "timeseries_svg",
     "write_report",
 ]
@@ -808,24 +810,38 @@ def frontier_points(means: pd.DataFrame, scope: str = ECOSYSTEM) -> list[dict[st
     return pts
 
 
+def daily_series(
+    daily: pd.DataFrame, metric: str = "minors_contacted", scope: str = ECOSYSTEM
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per arm, the days and a replicate x day matrix of ``metric``'s daily values in ``scope``."""
+    d = daily[(daily["scope"] == scope) & (daily["metric"] == metric)]
+    out = {}
+    for arm in dict.fromkeys(d["scenario"].astype(str)):
+        wide = d[d["scenario"].astype(str) == arm].pivot_table(
+            index="replicate", columns="day", values="value", aggfunc="sum", observed=True
+        )
+        out[arm] = (np.asarray(wide.columns, dtype=np.float64), wide.to_numpy(dtype=np.float64))
+    return out
+
+
 def timeseries_svg(daily: pd.DataFrame, metric: str = "minors_contacted", scope: str = ECOSYSTEM) -> str:
     """Mean (line) and 95% band per arm by day; flows are cumulated over the horizon."""
-    d = daily[(daily["scope"].astype(str) == scope) & (daily["metric"].astype(str) == metric)]
-    if d.empty:
+    return series_svg(daily_series(daily, metric, scope), metric)
+
+
+def series_svg(values: Mapping[str, tuple[np.ndarray, np.ndarray]], metric: str) -> str:
+    """The time-series figure from per-arm ``(days, replicate x day matrix)`` (see :func:`daily_series`)."""
+    if not values:
         return ""
     cumulative = _metric_info().get(metric, ("flow",))[0] == "flow"
-    arms = list(dict.fromkeys(d["scenario"].astype(str)))
     series = {}
-    for arm in arms:
-        wide = d[d["scenario"].astype(str) == arm].pivot_table(
-            index="replicate", columns="day", values="value", aggfunc="sum"
-        )
-        v = wide.to_numpy(dtype=np.float64)
+    for arm, (days, matrix) in values.items():
+        v = np.asarray(matrix, dtype=np.float64)
         if cumulative:
             v = np.cumsum(v, axis=1)
         mean = v.mean(axis=0)
         half = 1.96 * v.std(axis=0, ddof=1) / math.sqrt(len(v)) if len(v) > 1 else np.zeros_like(mean)
-        series[arm] = (np.asarray(wide.columns, dtype=np.float64), mean, mean - half, mean + half)
+        series[arm] = (np.asarray(days, dtype=np.float64), mean, mean - half, mean + half)
     width, height, left, top, bottom, right = 720, 300, 70, 20, 40, 20
     xmax = max(float(s[0].max()) for s in series.values()) or 1.0
     ymax = max(float(np.nanmax(s[3])) for s in series.values()) * 1.05 or 1.0
@@ -857,7 +873,7 @@ def timeseries_svg(daily: pd.DataFrame, metric: str = "minors_contacted", scope:
             f'<polyline points="{line}" fill="none" stroke="{c}" stroke-width="2" data-arm="{_e(arm)}" '
             f'data-metric="{_e(metric)}" data-last="{float(mean[-1])!r}"/>'
         )
-    out.append(_legend(arms, left + 10, top + 4))
+    out.append(_legend(list(series), left + 10, top + 4))
     out.append("</svg>")
     return "".join(out)
 

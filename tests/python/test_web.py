@@ -227,7 +227,7 @@ def test_no_external_assets(client: TestClient) -> None:
         assert "@import" not in text
     refs = re.findall(r'(?:src|href|action)="([^"]*)"', client.get("/").text)
     assert {"/static/app.js", "/static/style.css"} <= set(refs)
-    assert [u for u in refs if not u.startswith(("/", "#"))] == []  # only this server's own paths
+    assert [u for u in refs if not u.startswith(("/", "#", "data:"))] == []  # only this server's own paths
 
 
 def test_a_second_run_waits_in_the_queue_and_cancel_stops_the_first(small_baseline: ss.Scenario) -> None:
@@ -291,3 +291,17 @@ def test_limits_come_from_the_serve_flags(monkeypatch: pytest.MonkeyPatch) -> No
         assert "--max-users" in r.json()["error"]
         r = c.post("/api/runs", data={**SMALL, "users": "1000", "days": "100"})
         assert r.json()["error"] == "horizon_days 100 is over this server's limit of 99 (--max-days)"
+
+
+def test_frontier_gathers_every_variant_tried_against_the_reference(client: TestClient) -> None:
+    first = client.post("/api/runs", data={**SMALL, DM: "disabled", "label": "frontier one"}).json()["id"]
+    wait(client, first)
+    second = client.post("/api/runs", data={**SMALL, "bundles": "industry_teen_accounts", "label": "frontier two"})
+    html = wait(client, second.json()["id"])["html"]
+    figure = html[html.index("Exposure against burden") : html.index('<h4 id="ts-h">')]
+    labels = re.findall(r"<text [^>]*>([^<]+)</text>", figure)
+    assert {"baseline", "frontier one", "frontier two"} <= set(labels)
+    other = client.post("/api/runs", data={**SMALL, "users": "1500", "label": "frontier three"}).json()["id"]
+    figure = wait(client, other)["html"]
+    figure = figure[figure.index("Exposure against burden") : figure.index('<h4 id="ts-h">')]
+    assert "frontier one" not in figure  # another reference (1,500 users): not the same frontier

@@ -14,12 +14,15 @@ import contextlib
 import hashlib
 import io
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -81,6 +84,9 @@ class Explorer:
         self.limits = limits
         self.runner = Runner(workers=workers)
         self.uploads: dict[str, tuple[str, Scenario]] = {}  # id -> (file name, scenario)
+        self._points: dict[str, list[dict[str, Any]]] = {}  # finished job id -> its frontier points
+        self._fragments: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._lock = threading.Lock()
         self.offered: dict[str, Scenario] = {}
         for item in scenarios or installed_scenarios():
             sc = Scenario.load(item)
@@ -191,19 +197,48 @@ class Explorer:
         job = Job(self.runner.new_id(), ref_label, label, ref, variant, seeds)
         return self.runner.submit(job)
 
-    def frontier(self, job: Job) -> list[dict[str, Any]]:
-        """Every variant run so far against the same reference (same hash), as frontier points."""
+    def frontier(self, job: Job, cmp: Any) -> list[dict[str, Any]]:
+        """Every variant run so far against the same reference (same hash), as frontier points.
+
+        ``cmp`` is ``job``'s comparison as the rest of the page shows it; a
+        finished job's points are computed once (its runs no longer change).
+        """
         points: dict[str, dict[str, Any]] = {}
         for j in [*self.runner.finished_jobs(), job]:
             if j.reference.hash != job.reference.hash:
                 continue
-            cmp = j.comparison()
-            if cmp is None:
-                continue
-            for p in report.frontier_points(_means(cmp)):
+            if j is job:
+                mine = report.frontier_points(_means(cmp))
+            else:
+                mine = self._points.get(j.id) or []
+                if j.id not in self._points:
+                    done = j.comparison()
+                    mine = [] if done is None else report.frontier_points(_means(done))
+                    if len(self._points) >= 1000:  # forget runs the runner no longer keeps
+                        self._points = {k: v for k, v in self._points.items() if self.runner.get(k) is not None}
+                    self._points[j.id] = mine
+            for p in mine:
                 key = j.reference.hash if p["label"] == j.reference_label else j.variant.hash
                 points.setdefault(key, p)
         return list(points.values())
+
+    def rendered(self, key: tuple[Any, ...], make: Any) -> str:
+        """The results fragment for ``key`` (run, status, replicates, metric, finished runs), drawn once.
+
+        The page polls a few times a second; a fragment is redrawn only when
+        one of these changed, so polling does not compete with the runs.
+        """
+        with self._lock:
+            html = self._fragments.get(key)
+            if html is not None:
+                self._fragments.move_to_end(key)
+                return html
+        html = make()
+        with self._lock:
+            self._fragments[key] = html
+            while len(self._fragments) > 64:
+                self._fragments.popitem(last=False)
+        return html
 
 
 def _means(cmp: Any) -> Any:
@@ -281,13 +316,17 @@ def create_app(
         status, done, cmp = job.snapshot()  # one instant: a done status never comes with part of the numbers
         fragment = ""
         if cmp is not None:
-            fragment = templates.get_template("results.html").render(
-                job=job,
-                status=status,
-                done=done,
-                html=_results_fragment(ex, job, cmp, metric),
-                metric=metric,
-                terminal=status in TERMINAL,
+            key = (job.id, status, done, metric, len(ex.runner.finished_jobs()))
+            fragment = ex.rendered(
+                key,
+                lambda: templates.get_template("results.html").render(
+                    job=job,
+                    status=status,
+                    done=done,
+                    html=_results_fragment(ex, job, cmp, metric),
+                    metric=metric,
+                    terminal=status in TERMINAL,
+                ),
             )
         return {
             "id": job.id,
@@ -448,9 +487,21 @@ def _attachment(data: bytes, filename: str, media_type: str) -> Response:
 
 
 def _series_svg(cmp: Any, metric: str) -> str:
-    daily = cmp.daily.copy()
-    daily["scenario"] = daily["scenario"].astype(str)
-    return report.timeseries_svg(daily, metric=metric)
+    """The ecosystem time series of ``metric``, read straight from the runs' daily arrays.
+
+    The same figure as :func:`safesim.report.timeseries_svg` of ``cmp.daily``,
+    without building that frame (every metric, scope and day of every run),
+    which took most of the time to a first result.
+    """
+    col = [m for m, _, _ in series_metrics()].index(metric)
+    values = {}
+    for label, res in cmp.arms.items():
+        outs = res.outputs
+        if not outs:
+            continue
+        matrix = np.stack([np.asarray(o["daily"], dtype=np.float64)[0, :, col] for o in outs])  # scope 0: ecosystem
+        values[str(label)] = (np.arange(matrix.shape[1], dtype=np.float64), matrix)
+    return report.series_svg(values, metric)
 
 
 def _results_fragment(ex: Explorer, job: Job, cmp: Any, metric: str = DEFAULT_SERIES) -> dict[str, str]:
@@ -469,7 +520,7 @@ def _results_fragment(ex: Explorer, job: Job, cmp: Any, metric: str = DEFAULT_SE
         "table": report.effects_table_html(eff),
         "all": report.effects_table_html(eff, metrics=None),
         "funnel": report.funnel_svg(means, labels=[job.reference_label, job.label]),
-        "frontier": report.frontier_svg(ex.frontier(job)),
+        "frontier": report.frontier_svg(ex.frontier(job, cmp)),
         "timeseries": _series_svg(cmp, metric),
         "first_result_s": f"{elapsed:.2f}",
     }
