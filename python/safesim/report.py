@@ -289,7 +289,8 @@ def checks_from_arms(data: ReportData) -> list[CheckRow]:
             continue
         mine = data.overrides.get(label, [])
         for e in check.expectations:
-            row = {"check": e.name, "file": shown, "quantity": f"{e.quantity} (arm {label})", "bound": e.requirement}
+            where = f"{e.metric}" + (f" on {e.platform}" if e.platform else "")
+            row = {"check": e.name, "file": shown, "quantity": f"mean {where} in {label}", "bound": e.requirement}
             scope = e.platform or ECOSYSTEM
             t = _arm_values(data.runs, label, e.metric, scope)
             ref_label = None
@@ -303,7 +304,8 @@ def checks_from_arms(data: ReportData) -> list[CheckRow]:
                     continue
                 if data.reference in same and data.overrides.get(data.reference, []) == mine:
                     ref_label = data.reference
-                row["quantity"] = f"{e.quantity} (arm {label} against arm {ref_label})"
+                change = "relative change" if e.difference == "relative" else "change"
+                row["quantity"] = f"{change} in {where}: {label} against {ref_label}"
             r = None if ref_label is None else _arm_values(data.runs, ref_label, e.metric, scope)
             n = len(t) if r is None else min(len(t), len(r))
             if n < 2:
@@ -314,7 +316,7 @@ def checks_from_arms(data: ReportData) -> list[CheckRow]:
             rows.append(
                 CheckRow(**row, estimate=format_value(d.estimate, e), low=format_value(d.low, e),
                          high=format_value(d.high, e), confidence=e.confidence, replicates=n,
-                         verdict=d.verdict.value, decided_by=f"{_HERE} (one look)",
+                         verdict=d.verdict.value, decided_by=_HERE,
                          note="" if not mine else "arm run with overrides: " + ", ".join(f"{k}={v}" for k, v in mine))
             )  # fmt: skip
     return rows
@@ -329,7 +331,7 @@ def checks_html(rows: Sequence[CheckRow]) -> str:
     """The safety-check verdicts as a table: check, measured quantity, bound, estimate and interval, verdict."""
     head = (
         "<thead><tr><th scope=col>check</th><th scope=col>measured</th><th scope=col>bound</th>"
-        "<th scope=col>estimate</th><th scope=col>interval</th><th scope=col>replicates</th>"
+        "<th scope=col class=num>estimate</th><th scope=col class=num>interval</th><th scope=col class=num>replicates</th>"
         "<th scope=col>verdict</th></tr></thead>"
     )
     body = []
@@ -337,12 +339,13 @@ def checks_html(rows: Sequence[CheckRow]) -> str:
         cls = r.verdict.lower().replace(" ", "-")
         where = f"<br><small class=key>{_e(r.file)}</small>" if r.file else ""
         note = f"<br><small>{_e(r.note)}</small>" if r.note else ""
+        by = "" if r.decided_by == _HERE else f"<br><small>{_e(r.decided_by)}</small>"
         body.append(
             f'<tr class="check {cls}" data-verdict="{_e(r.verdict)}">'
-            f"<th scope=row>{_e(r.check)}{where}</th><td>{_e(r.quantity)}</td><td>{_e(_minus(r.bound))}</td>"
+            f"<th scope=row>{_e(r.check)}{where}</th><td class=measured>{_e(r.quantity)}</td><td>{_e(_minus(r.bound))}</td>"
             f"<td class=num>{_e(_minus(r.estimate))}</td><td class=num>{_e(_minus(r.interval))}</td>"
             f"<td class=num>{r.replicates or NONE}</td>"
-            f'<td class="verdict">{_e(r.verdict)}<br><small>{_e(r.decided_by)}</small>{note}</td></tr>'
+            f'<td class="verdict">{_e(r.verdict)}{by}{note}</td></tr>'
         )
     return f'<table class="checks">{head}<tbody>{"".join(body)}</tbody></table>'
 
@@ -998,6 +1001,8 @@ tr.check.pass td.verdict { color: var(--down); font-weight: 700; }  /* blue and 
 tr.check.fail td.verdict { color: var(--up); font-weight: 700; }
 tr.check.inconclusive td.verdict, tr.check.not-evaluated td.verdict { color: var(--muted); font-weight: 700; }
 .checks-summary { font-weight: 600; }
+table.checks th[scope=col], table.checks td.verdict { white-space: nowrap; }
+table.checks small.key, table.checks td.measured { overflow-wrap: anywhere; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10.5pt; }
   h2 { break-after: avoid; } figure, table, tr { break-inside: avoid; }
@@ -1113,9 +1118,9 @@ def render(data: ReportData) -> str:
             "<code>safesim check</code> runs): the measured quantity, a mean or a paired change against the "
             "expectation's reference, with its interval, against the bound it must meet. PASS when the whole "
             "interval is on the passing side of the bound, FAIL when the whole interval is on the failing side, "
-            "INCONCLUSIVE otherwise. Verdicts marked <em>this report's replicates</em> are decided here with one "
-            "look at the stated confidence; <code>safesim check</code> decides with its own seeds and sequential "
-            "plan, so near a bound the two can differ.</p>"
+            "INCONCLUSIVE otherwise. Unless marked <em>safesim check</em>, a verdict is decided here on this "
+            "report's replicates, with one look at the stated confidence; <code>safesim check</code> decides with "
+            "its own seeds and sequential plan, so near a bound the two can differ.</p>"
         )
         s.append(checks_html(checks))
 

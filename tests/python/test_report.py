@@ -164,7 +164,7 @@ def test_brief_decides_the_arms_expect_blocks_on_its_replicates(checked: ss.Comp
     t = runs[pick & (runs.scenario == "teen")].sort_values("replicate")["value"].to_numpy()
     r = runs[pick & (runs.scenario == "small")].sort_values("replicate")["value"].to_numpy()
     cells = rows["blocks half as many legitimate contacts again"]["cells"]
-    assert cells[0] == "relative change in legit_contacts_blocked vs small.yaml (arm teen against arm small)"
+    assert cells[0] == "relative change in legit_contacts_blocked: teen against small"
     assert cells[1] == "&gt; +50% vs small"
     assert cells[2] == f"{(t.mean() / r.mean() - 1) * 100:+.1f}%"
     eff = checked.effects()
@@ -174,7 +174,7 @@ def test_brief_decides_the_arms_expect_blocks_on_its_replicates(checked: ss.Comp
     assert rows["blocks fewer legitimate contacts"]["cells"][4] == "6"
     level = rows["blocks no legitimate contact"]["cells"]
     main = runs[(runs.scope == "main") & (runs.metric == "legit_contacts_blocked") & (runs.scenario == "teen")]
-    assert level[0] == "mean legit_contacts_blocked on main (arm teen)"
+    assert level[0] == "mean legit_contacts_blocked on main in teen"
     assert level[2] == f"{main['value'].mean():.4g}"
 
 
