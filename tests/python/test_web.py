@@ -294,9 +294,10 @@ def test_limits_come_from_the_serve_flags(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_frontier_gathers_every_variant_tried_against_the_reference(client: TestClient) -> None:
-    first = client.post("/api/runs", data={**SMALL, DM: "disabled", "label": "frontier one"}).json()["id"]
+    age = "set:platforms.<name>.controls.private_by_default.age_threshold"
+    first = client.post("/api/runs", data={**SMALL, age: "17", "label": "frontier one"}).json()["id"]
     wait(client, first)
-    second = client.post("/api/runs", data={**SMALL, "bundles": "industry_teen_accounts", "label": "frontier two"})
+    second = client.post("/api/runs", data={**SMALL, "bundles": "eu_dsa_art28_guidelines", "label": "frontier two"})
     html = wait(client, second.json()["id"])["html"]
     figure = html[html.index("Exposure against burden") : html.index('<h4 id="ts-h">')]
     labels = re.findall(r"<text [^>]*>([^<]+)</text>", figure)

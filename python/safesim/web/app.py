@@ -204,10 +204,10 @@ class Explorer:
         finished job's points are computed once (its runs no longer change).
         """
         points: dict[str, dict[str, Any]] = {}
-        for j in [*self.runner.finished_jobs(), job]:
+        for j in [job, *self.runner.finished_jobs()]:  # the same scenario run twice is one point, named as now
             if j.reference.hash != job.reference.hash:
                 continue
-            if j is job:
+            if j.id == job.id:
                 mine = report.frontier_points(_means(cmp))
             else:
                 mine = self._points.get(j.id) or []
