@@ -37,7 +37,10 @@ def test_comparison_brief_is_self_contained_and_says_what_differs(teen: ss.Compa
     assert html.count("<svg") >= 4  # effects, funnel, frontier, time series
     assert "industry_teen_accounts" in html
     assert "Meta (2024" in html
-    assert teen["teen"].scenario.hash in html  # provenance
+    assert teen["teen"].scenario.hash in html  # provenance: hashes, seeds, version
+    assert teen["baseline"].scenario.hash in html
+    assert f"<th scope=row>seeds</th><td>{', '.join(str(x) for x in teen.seeds)}</td>" in html
+    assert f"<th scope=row>safesim</th><td>{ss.__version__} (" in html
 
 
 def test_brief_effects_equal_compare(teen: ss.Comparison) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 import time
@@ -20,7 +21,7 @@ with warnings.catch_warnings():  # newer Starlette warns that its TestClient pre
     from starlette.testclient import TestClient
 
 import safesim as ss
-from safesim import _core
+from safesim import _core, report
 from safesim.web.app import Limits, create_app
 
 SMALL = {"scenario": "baseline", "users": "2000", "days": "60", "reps": "4"}
@@ -49,6 +50,23 @@ def test_index_lists_controls_with_labels_and_bundles(client: TestClient) -> Non
     assert 'for="c-platforms--name--controls-dm_policy-under_16"' in page  # labelled inputs
     assert 'value="industry_teen_accounts"' in page
     assert "http://" not in page.replace("http://www.w3.org", "")  # no external assets
+    # Each control says its unit and bounds beside it, and its meaning, default and source as a tooltip,
+    # all from the parameter dictionary.
+    for key, dom in (
+        ("population.youngest_age", "c-population-youngest_age"),
+        ("population.minor_share", "c-population-minor_share"),
+    ):
+        info = report.parameter_info()[key]
+        label = re.search(rf'<label for="{dom}" title="([^"]*)">[^<]*<small>\(([^)]*)\)</small>', page)
+        assert label is not None
+        tip = html.unescape(label.group(1))
+        assert tip == f"{info['meaning']}. Default {info['default']}. Source: {info['source']}."
+        kind, unit, low, high = next((k, u, lo, hi) for name, k, u, lo, hi in _core.parameters() if name == key)
+        assert label.group(2) == (f"{unit}, 0 to 1" if kind == "prob" else f"{unit}, {low:g} to {high:g}")
+        assert (
+            f'id="{dom}" name="set:{key}" type="number" step="{"1" if kind != "prob" else "any"}" min="{float(low)}" max="{float(high)}"'
+            in page
+        )
 
 
 def test_run_gives_the_same_effects_as_compare(client: TestClient) -> None:
