@@ -45,8 +45,13 @@ __all__ = [
     "FUNNEL",
     "HEADLINE",
     "PALETTE",
+    "CheckRow",
     "ReportData",
+    "check_rows",
+    "checks_from_arms",
+    "checks_html",
     "comparison_html",
+    "daily_series",
     "effect_sentence",
     "effects_table_html",
     "frontier_svg",
@@ -55,6 +60,7 @@ __all__ = [
     "report_from_dir",
     "results_html",
     "scenario_diff",
+    "series_svg",
     "timeseries_svg",
     "write_report",
 ]
@@ -145,6 +151,214 @@ def bundle_info(name: str) -> dict[str, Any]:
     return {k: data.get(k) for k in ("title", "summary", "sources")}
 
 
+# ------------------------------------------------------------------ safety checks (expect: blocks)
+@dataclass(frozen=True)
+class CheckRow:
+    """One safety-check verdict as a brief shows it.
+
+    ``quantity`` says what was measured (a mean, or a paired change against
+    the expectation's reference), ``bound`` what must hold of it; ``estimate``,
+    ``low`` and ``high`` are formatted as ``safesim check`` prints them, the
+    interval at ``confidence``. ``verdict`` is PASS, FAIL, INCONCLUSIVE, or
+    NOT EVALUATED with the reason in ``note``; ``decided_by`` says where the
+    verdict comes from.
+    """
+
+    check: str
+    file: str
+    quantity: str
+    bound: str
+    estimate: str
+    low: str
+    high: str
+    confidence: float
+    replicates: int
+    verdict: str
+    decided_by: str
+    note: str = ""
+
+    @property
+    def interval(self) -> str:
+        if self.verdict == NOT_EVALUATED:
+            return NONE
+        return f"{self.confidence:.0%} [{self.low}, {self.high}]"
+
+
+NOT_EVALUATED = "NOT EVALUATED"
+_HERE = "this report's replicates"
+
+
+def _display_path(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _same_file(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def check_rows(results: Sequence[Any]) -> list[CheckRow]:
+    """Rows for ``safesim check`` results: :class:`~safesim.harness.runner.FileResult` or ``ExpectationResult``."""
+    from safesim.harness.runner import ExpectationResult, FileResult, format_value
+
+    rows: list[CheckRow] = []
+    for item in results:
+        if isinstance(item, FileResult):
+            if item.error:
+                rows.append(
+                    CheckRow("load", _display_path(str(item.path)), NONE, NONE, NONE, NONE, NONE, 0.0, 0,
+                             NOT_EVALUATED, "safesim check", item.error)
+                )  # fmt: skip
+            items = list(item.results)
+            path = _display_path(str(item.path))
+        elif isinstance(item, ExpectationResult):
+            items, path = [item], ""
+        else:
+            raise TypeError(
+                f"expected safesim check results (FileResult or ExpectationResult), got {type(item).__name__}"
+            )
+        for res in items:
+            e = res.expectation
+            rows.append(
+                CheckRow(
+                    check=e.name,
+                    file=path,
+                    quantity=e.quantity,
+                    bound=e.requirement,
+                    estimate=format_value(res.estimate, e),
+                    low=format_value(res.low, e),
+                    high=format_value(res.high, e),
+                    confidence=e.confidence,
+                    replicates=res.replicates,
+                    verdict=res.verdict.value,
+                    decided_by=f"safesim check (sequential, {res.looks} look{'s' if res.looks != 1 else ''})",
+                )
+            )
+    return rows
+
+
+def _arm_values(runs: pd.DataFrame, label: str, metric: str, scope: str) -> np.ndarray:
+    part = runs[
+        (runs["scenario"].astype(str) == label)
+        & (runs["metric"].astype(str) == metric)
+        & (runs["scope"].astype(str) == scope)
+    ]
+    return part.sort_values("replicate")["value"].to_numpy(dtype=np.float64)
+
+
+def _not_evaluated(row: dict[str, Any], confidence: float, reason: str) -> CheckRow:
+    return CheckRow(**row, estimate=NONE, low=NONE, high=NONE, confidence=confidence, replicates=0,
+                    verdict=NOT_EVALUATED, decided_by=_HERE, note=reason)  # fmt: skip
+
+
+def checks_from_arms(data: ReportData) -> list[CheckRow]:
+    """Decide the ``expect:`` blocks of the arms' scenario files on the replicates in ``data``.
+
+    An arm whose scenario file has an ``expect:`` block (``safesim check``'s
+    check files) is the treatment of its expectations; an expectation with a
+    ``reference`` is decided on the paired differences against the arm run
+    from that reference file with the same overrides (the arms of a
+    comparison share their seeds). Each is decided with one look at the
+    expectation's confidence, by the same interval and rule ``safesim check``
+    applies at each of its looks. An expectation whose reference is not an arm
+    here is listed as not evaluated, with the reason.
+    """
+    from safesim.errors import ScenarioError
+    from safesim.harness.expectations import has_expect_block, load_check_file
+    from safesim.harness.runner import format_value
+    from safesim.harness.sequential import Plan, look
+
+    rows: list[CheckRow] = []
+    for label in data.labels:
+        path = data.sources.get(label)
+        if not path or not Path(path).is_file() or not has_expect_block(path):
+            continue
+        shown = _display_path(path)
+        try:
+            check = load_check_file(path)
+        except (ScenarioError, ValueError, OSError) as err:
+            rows.append(CheckRow("load", shown, NONE, NONE, NONE, NONE, NONE, 0.0, 0, NOT_EVALUATED, _HERE, str(err)))
+            continue
+        mine = data.overrides.get(label, [])
+        for e in check.expectations:
+            where = f"{e.metric}" + (f" on {e.platform}" if e.platform else "")
+            row = {"check": e.name, "file": shown, "quantity": f"mean {where} in {label}", "bound": e.requirement}
+            scope = e.platform or ECOSYSTEM
+            t = _arm_values(data.runs, label, e.metric, scope)
+            ref_label = None
+            if e.reference is not None:
+                same = [x for x in data.labels if x != label and _same_file(data.sources.get(x), e.reference)]
+                ref_label = next((x for x in same if data.overrides.get(x, []) == mine), None)
+                if ref_label is None:
+                    why = "with the same overrides " if same else ""
+                    why = f"its reference {e.reference_label} is not an arm of this report {why}(run safesim check {shown})"
+                    rows.append(_not_evaluated(row, e.confidence, why))
+                    continue
+                if data.reference in same and data.overrides.get(data.reference, []) == mine:
+                    ref_label = data.reference
+                change = "relative change" if e.difference == "relative" else "change"
+                row["quantity"] = f"{change} in {where}: {label} against {ref_label}"
+            r = None if ref_label is None else _arm_values(data.runs, ref_label, e.metric, scope)
+            n = len(t) if r is None else min(len(t), len(r))
+            if n < 2:
+                rows.append(_not_evaluated(row, e.confidence, "needs at least 2 replicates for an interval"))
+                continue
+            d = look(t[:n], None if r is None else r[:n], e.difference, Plan(n, n, e.confidence), e.rule, 0)
+            assert d.verdict is not None
+            rows.append(
+                CheckRow(**row, estimate=format_value(d.estimate, e), low=format_value(d.low, e),
+                         high=format_value(d.high, e), confidence=e.confidence, replicates=n,
+                         verdict=d.verdict.value, decided_by=_HERE,
+                         note="" if not mine else "arm run with overrides: " + ", ".join(f"{k}={v}" for k, v in mine))
+            )  # fmt: skip
+    return rows
+
+
+def _minus(text: str) -> str:
+    """Signs of numbers in ``safesim check``'s text as real minus signs, as the rest of a brief prints them."""
+    return re.sub(r"(?<![\w.])-(?=[\d.]|inf)", MINUS, text)
+
+
+def checks_html(rows: Sequence[CheckRow]) -> str:
+    """The safety-check verdicts as a table: check, measured quantity, bound, estimate and interval, verdict."""
+    head = (
+        "<thead><tr><th scope=col>check</th><th scope=col>measured</th><th scope=col>bound</th>"
+        "<th scope=col class=num>estimate</th><th scope=col class=num>interval</th><th scope=col class=num>replicates</th>"
+        "<th scope=col>verdict</th></tr></thead>"
+    )
+    body = []
+    for r in rows:
+        cls = r.verdict.lower().replace(" ", "-")
+        where = f"<br><small class=key>{_e(r.file)}</small>" if r.file else ""
+        note = f"<br><small>{_e(r.note)}</small>" if r.note else ""
+        by = "" if r.decided_by == _HERE else f"<br><small>{_e(r.decided_by)}</small>"
+        body.append(
+            f'<tr class="check {cls}" data-verdict="{_e(r.verdict)}">'
+            f"<th scope=row>{_e(r.check)}{where}</th><td class=measured>{_e(r.quantity)}</td><td>{_e(_minus(r.bound))}</td>"
+            f"<td class=num>{_e(_minus(r.estimate))}</td><td class=num>{_e(_minus(r.interval))}</td>"
+            f"<td class=num>{r.replicates or NONE}</td>"
+            f'<td class="verdict">{_e(r.verdict)}{by}{note}</td></tr>'
+        )
+    return f'<table class="checks">{head}<tbody>{"".join(body)}</tbody></table>'
+
+
+def _checks_summary(rows: Sequence[CheckRow]) -> str:
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    order = ("PASS", "FAIL", "INCONCLUSIVE", NOT_EVALUATED)
+    parts = [f"{counts[v]} {v.lower()}" for v in order if counts.get(v)]
+    return f"{len(rows)} safety check{'s' if len(rows) != 1 else ''}: " + ", ".join(parts) + "."
+
+
 # ------------------------------------------------------------------ the data a brief is drawn from
 @dataclass
 class ReportData:
@@ -164,6 +378,12 @@ class ReportData:
     title: str = ""
     question: str = ""
     policies: dict[str, list[str]] = field(default_factory=dict)
+    #: Each arm's scenario file (None for a scenario from text or data): where ``expect:`` blocks are read.
+    sources: dict[str, str | None] = field(default_factory=dict)
+    #: Each arm's ``(key.path, YAML text)`` overrides on its file.
+    overrides: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: Safety-check verdicts given by the caller (``safesim check`` results), shown beside those read here.
+    checks: list[CheckRow] = field(default_factory=list)
 
     @property
     def labels(self) -> list[str]:
@@ -196,6 +416,8 @@ class ReportData:
             hashes={k: arms[k].scenario.hash for k in labels},
             provenance=dict(cmp.provenance),
             policies={k: list(arms[k].scenario.spec.policies) for k in labels},
+            sources={k: arms[k].scenario.path for k in labels},
+            overrides={k: [tuple(kv) for kv in arms[k].scenario.overrides] for k in labels},
         )
 
     @classmethod
@@ -214,6 +436,8 @@ class ReportData:
             hashes={label: res.scenario.hash},
             provenance=dict(res.provenance),
             policies={label: list(res.scenario.spec.policies)},
+            sources={label: res.scenario.path},
+            overrides={label: [tuple(kv) for kv in res.scenario.overrides]},
         )
 
     @classmethod
@@ -246,6 +470,8 @@ class ReportData:
                 hashes={k: v.get("scenario_hash", "") for k, v in prov["arms"].items()},
                 provenance=prov,
                 policies={k: list(v.get("policies", [])) for k, v in prov["arms"].items()},
+                sources={k: _recorded_file(v.get("source_file")) for k, v in prov["arms"].items()},
+                overrides={k: [tuple(kv) for kv in v.get("overrides", [])] for k, v in prov["arms"].items()},
             )
         if "kind" in prov:
             raise ValueError(f"{root}: a {prov['kind']} folder; reports cover run and compare results")
@@ -264,7 +490,16 @@ class ReportData:
             hashes={label: prov.get("scenario_hash", "")},
             provenance=prov,
             policies={label: list(prov.get("policies", []))},
+            sources={label: _recorded_file(prov.get("source_file"))},
+            overrides={label: [tuple(kv) for kv in prov.get("overrides", [])]},
         )
+
+
+def _recorded_file(path: Any) -> str | None:
+    """A scenario file named in a results folder's provenance, if it is still there to read."""
+    if not isinstance(path, str) or not path or path.startswith("<"):
+        return None
+    return path if Path(path).is_file() else None
 
 
 def _read_frame(root: Path, stem: str, required: bool = True) -> pd.DataFrame | None:
@@ -578,24 +813,38 @@ def frontier_points(means: pd.DataFrame, scope: str = ECOSYSTEM) -> list[dict[st
     return pts
 
 
+def daily_series(
+    daily: pd.DataFrame, metric: str = "minors_contacted", scope: str = ECOSYSTEM
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per arm, the days and a replicate x day matrix of ``metric``'s daily values in ``scope``."""
+    d = daily[(daily["scope"] == scope) & (daily["metric"] == metric)]
+    out = {}
+    for arm in dict.fromkeys(d["scenario"].astype(str)):
+        wide = d[d["scenario"].astype(str) == arm].pivot_table(
+            index="replicate", columns="day", values="value", aggfunc="sum", observed=True
+        )
+        out[arm] = (np.asarray(wide.columns, dtype=np.float64), wide.to_numpy(dtype=np.float64))
+    return out
+
+
 def timeseries_svg(daily: pd.DataFrame, metric: str = "minors_contacted", scope: str = ECOSYSTEM) -> str:
     """Mean (line) and 95% band per arm by day; flows are cumulated over the horizon."""
-    d = daily[(daily["scope"].astype(str) == scope) & (daily["metric"].astype(str) == metric)]
-    if d.empty:
+    return series_svg(daily_series(daily, metric, scope), metric)
+
+
+def series_svg(values: Mapping[str, tuple[np.ndarray, np.ndarray]], metric: str) -> str:
+    """The time-series figure from per-arm ``(days, replicate x day matrix)`` (see :func:`daily_series`)."""
+    if not values:
         return ""
     cumulative = _metric_info().get(metric, ("flow",))[0] == "flow"
-    arms = list(dict.fromkeys(d["scenario"].astype(str)))
     series = {}
-    for arm in arms:
-        wide = d[d["scenario"].astype(str) == arm].pivot_table(
-            index="replicate", columns="day", values="value", aggfunc="sum"
-        )
-        v = wide.to_numpy(dtype=np.float64)
+    for arm, (days, matrix) in values.items():
+        v = np.asarray(matrix, dtype=np.float64)
         if cumulative:
             v = np.cumsum(v, axis=1)
         mean = v.mean(axis=0)
         half = 1.96 * v.std(axis=0, ddof=1) / math.sqrt(len(v)) if len(v) > 1 else np.zeros_like(mean)
-        series[arm] = (np.asarray(wide.columns, dtype=np.float64), mean, mean - half, mean + half)
+        series[arm] = (np.asarray(days, dtype=np.float64), mean, mean - half, mean + half)
     width, height, left, top, bottom, right = 720, 300, 70, 20, 40, 20
     xmax = max(float(s[0].max()) for s in series.values()) or 1.0
     ymax = max(float(np.nanmax(s[3])) for s in series.values()) * 1.05 or 1.0
@@ -614,7 +863,7 @@ def timeseries_svg(daily: pd.DataFrame, metric: str = "minors_contacted", scope:
     for t in _ticks(0, xmax):
         out.append(f'<text x="{sx(t):.1f}" y="{height - bottom + 16}" text-anchor="middle">{fmt(t)}</text>')
     out.append(f'<text x="{(left + width) / 2}" y="{height - 6}" text-anchor="middle">day</text>')
-    for i, (_arm, (days, mean, lo, hi)) in enumerate(series.items()):
+    for i, (arm, (days, mean, lo, hi)) in enumerate(series.items()):
         c = PALETTE[i % len(PALETTE)]
         step = max(1, len(days) // 240)  # at most ~240 vertices per line keeps the file small
         sel = np.r_[np.arange(0, len(days), step), len(days) - 1]
@@ -623,39 +872,61 @@ def timeseries_svg(daily: pd.DataFrame, metric: str = "minors_contacted", scope:
         ]
         out.append(f'<polygon points="{" ".join(band)}" fill="{c}" fill-opacity="0.2"/>')
         line = " ".join(f"{sx(days[k]):.1f},{sy(mean[k]):.1f}" for k in sel)
-        out.append(f'<polyline points="{line}" fill="none" stroke="{c}" stroke-width="2"/>')
-    out.append(_legend(arms, left + 10, top + 4))
+        out.append(
+            f'<polyline points="{line}" fill="none" stroke="{c}" stroke-width="2" data-arm="{_e(arm)}" '
+            f'data-metric="{_e(metric)}" data-last="{float(mean[-1])!r}"/>'
+        )
+    out.append(_legend(list(series), left + 10, top + 4))
     out.append("</svg>")
     return "".join(out)
 
 
 # ------------------------------------------------------------------ tables
 def effects_table_html(effects: pd.DataFrame, metrics: Sequence[str] | None = HEADLINE, scope: str = ECOSYSTEM) -> str:
-    """Paired effects as an HTML table: reference mean, arm mean, difference, 95% CI, relative."""
+    """Paired effects as HTML tables, one per arm: reference mean, arm mean, difference, 95% CI, relative.
+
+    The arm and its reference name the table (its caption), so a row holds only
+    the metric and its numbers; each row carries ``data-scenario`` and
+    ``data-metric``, and the difference and interval cells their exact values.
+    """
     eff = effects[effects["scope"].astype(str) == scope]
     if metrics is not None:
         eff = eff[eff["metric"].astype(str).isin(metrics)]
         order = {m: i for i, m in enumerate(metrics)}
         eff = eff.assign(_o=eff["metric"].astype(str).map(order)).sort_values(["scenario", "_o"], kind="stable")
     head = (
-        "<thead><tr><th scope=col>scenario</th><th scope=col>metric</th><th scope=col>reference</th>"
-        "<th scope=col>scenario mean</th><th scope=col>difference</th><th scope=col>95% CI</th>"
-        "<th scope=col>relative</th></tr></thead>"
+        "<thead><tr><th scope=col>metric</th><th scope=col class=num>reference</th><th scope=col class=num>variant</th>"
+        "<th scope=col class=num>difference</th><th scope=col class=num>95% CI</th>"
+        "<th scope=col class=num>relative</th></tr></thead>"
     )
-    rows = []
-    for r in eff.itertuples(index=False):
-        ci = NONE if math.isnan(r.diff_ci_low) else f"{fmt(r.diff_ci_low, True)} to {fmt(r.diff_ci_high, True)}"
-        sig = "" if math.isnan(r.diff_ci_low) else ("up" if r.diff_ci_low > 0 else "down" if r.diff_ci_high < 0 else "")
-        meaning = _metric_info().get(str(r.metric), ("", "", ""))[2]
-        rows.append(
-            f'<tr class="{sig}" data-metric="{_e(r.metric)}"><td>{_e(r.scenario)}</td>'
-            f'<th scope=row title="{_e(meaning)}">{_e(r.metric)}</th>'
-            f"<td class=num>{fmt(r.ref_mean)}</td><td class=num>{fmt(r.mean)}</td>"
-            f'<td class="num diff" data-value="{r.diff!r}">{fmt(r.diff, True)}</td>'
-            f'<td class="num ci" data-low="{r.diff_ci_low!r}" data-high="{r.diff_ci_high!r}">{ci}</td>'
-            f"<td class=num>{fmt_pct(r.rel_diff)}</td></tr>"
+    tables = []
+    for arm in dict.fromkeys(eff["scenario"].astype(str)):
+        part = eff[eff["scenario"].astype(str) == arm]
+        if part.empty:
+            continue
+        ref = str(part["reference"].iloc[0]) if "reference" in part.columns else ""
+        n = int(part["n"].max()) if "n" in part.columns and len(part) else 0
+        reps = f" <span class=reps>({n} paired replicate{'' if n == 1 else 's'})</span>" if n else ""
+        caption = f"<caption><strong>{_e(arm)}</strong> against <strong>{_e(ref)}</strong>{reps}</caption>"
+        rows = []
+        for r in part.itertuples(index=False):
+            nan = math.isnan(r.diff_ci_low)
+            ci = NONE if nan else f"{fmt(r.diff_ci_low, True)} to {fmt(r.diff_ci_high, True)}"
+            sig = "" if nan else ("up" if r.diff_ci_low > 0 else "down" if r.diff_ci_high < 0 else "")
+            meaning = _metric_info().get(str(r.metric), ("", "", ""))[2]
+            tip = f"{r.metric}: {meaning}" if meaning else str(r.metric)
+            rows.append(
+                f'<tr class="{sig}" data-scenario="{_e(r.scenario)}" data-metric="{_e(r.metric)}">'
+                f'<th scope=row title="{_e(tip)}">{_e(metric_label(str(r.metric)))}</th>'
+                f"<td class=num>{fmt(r.ref_mean)}</td><td class=num>{fmt(r.mean)}</td>"
+                f'<td class="num diff" data-value="{r.diff!r}">{fmt(r.diff, True)}</td>'
+                f'<td class="num ci" data-low="{r.diff_ci_low!r}" data-high="{r.diff_ci_high!r}">{ci}</td>'
+                f"<td class=num>{fmt_pct(r.rel_diff)}</td></tr>"
+            )
+        tables.append(
+            f'<table class="effects" data-scenario="{_e(arm)}">{caption}{head}<tbody>{"".join(rows)}</tbody></table>'
         )
-    return f'<table class="effects">{head}<tbody>{"".join(rows)}</tbody></table>'
+    return "".join(tables)
 
 
 def means_table_html(means: pd.DataFrame, metrics: Sequence[str] | None = None, scope: str = ECOSYSTEM) -> str:
@@ -716,7 +987,7 @@ h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { border-bottom: 1px solid va
 .lede { color: var(--muted); }
 table { border-collapse: collapse; margin: .5rem 0 1rem; width: 100%; font-size: .9rem; }
 th, td { border-bottom: 1px solid #e5e5e5; padding: .25rem .5rem; text-align: left; vertical-align: top; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; } th.num { text-align: right; }
 tr.up td.diff { color: var(--up); font-weight: 600; } tr.down td.diff { color: var(--down); font-weight: 600; }
 svg.figure { width: 100%; height: auto; max-width: 720px; display: block; margin: .5rem 0; }
 figure { margin: 1rem 0; } figcaption { color: var(--muted); font-size: .9rem; }
@@ -724,10 +995,19 @@ ul.effects li { margin: .2rem 0; }
 code, .key { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .85em; }
 details summary { cursor: pointer; }
 .note { background: #f6f6f6; padding: .5rem .8rem; border-left: 3px solid #999; }
+caption { text-align: left; font-size: 1rem; padding: .3rem 0; }
+caption .reps, .checks small { color: var(--muted); font-weight: normal; }
+tr.check.pass td.verdict { color: var(--down); font-weight: 700; }  /* blue and orange: safe for colour-blind readers */
+tr.check.fail td.verdict { color: var(--up); font-weight: 700; }
+tr.check.inconclusive td.verdict, tr.check.not-evaluated td.verdict { color: var(--muted); font-weight: 700; }
+.checks-summary { font-weight: 600; }
+table.checks th[scope=col], table.checks td.verdict { white-space: nowrap; }
+table.checks small.key, table.checks td.measured { overflow-wrap: anywhere; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10.5pt; }
   h2 { break-after: avoid; } figure, table, tr { break-inside: avoid; }
   details { display: block; } details > summary { display: none; }
+  details::details-content { content-visibility: visible; display: block; }
   a { color: inherit; text-decoration: none; }
   @page { margin: 16mm 14mm; }
 }
@@ -759,6 +1039,11 @@ def render(data: ReportData) -> str:
         f"simulated count, not an observation.</p>"
     )
     s.append(f"<h2>Question</h2><p>{_e(question)}</p>")
+    checks = [*data.checks, *checks_from_arms(data)]
+    if checks:
+        s.append(
+            f'<p class="checks-summary">{_e(_checks_summary(checks))} See <a href="#safety-checks">Safety checks</a>.</p>'
+        )
 
     # Scenarios and what differs
     s.append("<h2>Scenarios</h2><ul>")
@@ -825,6 +1110,19 @@ def render(data: ReportData) -> str:
         s.append("<h2>Results</h2>")
         s.append(means_table_html(means, HEADLINE))
         s.append("<details><summary>Every metric (ecosystem)</summary>" + means_table_html(means) + "</details>")
+
+    if checks:
+        s.append('<h2 id="safety-checks">Safety checks</h2>')
+        s.append(
+            "<p>Expectations written into the scenario files (their <code>expect:</code> blocks, which "
+            "<code>safesim check</code> runs): the measured quantity, a mean or a paired change against the "
+            "expectation's reference, with its interval, against the bound it must meet. PASS when the whole "
+            "interval is on the passing side of the bound, FAIL when the whole interval is on the failing side, "
+            "INCONCLUSIVE otherwise. Unless marked <em>safesim check</em>, a verdict is decided here on this "
+            "report's replicates, with one look at the stated confidence; <code>safesim check</code> decides with "
+            "its own seeds and sequential plan, so near a bound the two can differ.</p>"
+        )
+        s.append(checks_html(checks))
 
     s.append("<h2>Exposure funnel</h2><figure>" + funnel_svg(means, labels=data.labels))
     s.append(
@@ -908,24 +1206,30 @@ def render(data: ReportData) -> str:
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def comparison_html(cmp: Comparison, title: str = "", question: str = "") -> str:
-    """``cmp`` as a self-contained HTML brief (see the module docstring)."""
+def comparison_html(cmp: Comparison, title: str = "", question: str = "", checks: Sequence[Any] = ()) -> str:
+    """``cmp`` as a self-contained HTML brief (see the module docstring).
+
+    ``checks``: ``safesim check`` results (``safesim.harness.runner.run_checks``)
+    to show beside the verdicts of the arms' own ``expect:`` blocks.
+    """
     data = ReportData.from_comparison(cmp)
-    data.title, data.question = title, question
+    data.title, data.question, data.checks = title, question, check_rows(checks)
     return render(data)
 
 
-def results_html(res: Results, title: str = "", question: str = "") -> str:
-    """Replicates of one scenario as a self-contained HTML brief."""
+def results_html(res: Results, title: str = "", question: str = "", checks: Sequence[Any] = ()) -> str:
+    """Replicates of one scenario as a self-contained HTML brief (``checks`` as for :func:`comparison_html`)."""
     data = ReportData.from_results(res)
-    data.title, data.question = title, question
+    data.title, data.question, data.checks = title, question, check_rows(checks)
     return render(data)
 
 
-def report_from_dir(folder: str | os.PathLike[str], title: str = "", question: str = "") -> str:
+def report_from_dir(
+    folder: str | os.PathLike[str], title: str = "", question: str = "", checks: Sequence[Any] = ()
+) -> str:
     """The brief of a folder written by ``safesim run/compare --out`` (``safesim report DIR``)."""
     data = ReportData.from_dir(folder)
-    data.title, data.question = title, question
+    data.title, data.question, data.checks = title, question, check_rows(checks)
     return render(data)
 
 

@@ -14,12 +14,15 @@ import contextlib
 import hashlib
 import io
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -41,6 +44,22 @@ __all__ = ["Limits", "create_app"]
 
 HERE = Path(__file__).resolve().parent
 UPLOAD_PREFIX = "upload-"
+#: The time series shown until the user picks another metric.
+DEFAULT_SERIES = "minors_contacted"
+
+
+def series_metrics() -> list[tuple[str, str, str]]:
+    """Every metric of the dictionary as ``(name, unit, meaning)``, in its order: the time-series picker."""
+    return [(name, unit, meaning) for name, _kind, unit, meaning in _core.metrics()]
+
+
+def series_metric(value: str | None) -> str:
+    """The metric the page asked for (the default when it asked for none); InputProblem for an unknown one."""
+    if not value:
+        return DEFAULT_SERIES
+    if value not in {m for m, _, _ in series_metrics()}:
+        raise InputProblem(f"unknown metric {value[:80]!r}: pick one from the list (safesim metrics lists them)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,9 @@ class Explorer:
         self.limits = limits
         self.runner = Runner(workers=workers)
         self.uploads: dict[str, tuple[str, Scenario]] = {}  # id -> (file name, scenario)
+        self._points: dict[str, list[dict[str, Any]]] = {}  # finished job id -> its frontier points
+        self._fragments: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._lock = threading.Lock()
         self.offered: dict[str, Scenario] = {}
         for item in scenarios or installed_scenarios():
             sc = Scenario.load(item)
@@ -175,19 +197,48 @@ class Explorer:
         job = Job(self.runner.new_id(), ref_label, label, ref, variant, seeds)
         return self.runner.submit(job)
 
-    def frontier(self, job: Job) -> list[dict[str, Any]]:
-        """Every variant run so far against the same reference (same hash), as frontier points."""
+    def frontier(self, job: Job, cmp: Any) -> list[dict[str, Any]]:
+        """Every variant run so far against the same reference (same hash), as frontier points.
+
+        ``cmp`` is ``job``'s comparison as the rest of the page shows it; a
+        finished job's points are computed once (its runs no longer change).
+        """
         points: dict[str, dict[str, Any]] = {}
-        for j in [*self.runner.finished_jobs(), job]:
+        for j in [job, *self.runner.finished_jobs()]:  # the same scenario run twice is one point, named as now
             if j.reference.hash != job.reference.hash:
                 continue
-            cmp = j.comparison()
-            if cmp is None:
-                continue
-            for p in report.frontier_points(_means(cmp)):
+            if j.id == job.id:
+                mine = report.frontier_points(_means(cmp))
+            else:
+                mine = self._points.get(j.id) or []
+                if j.id not in self._points:
+                    done = j.comparison()
+                    mine = [] if done is None else report.frontier_points(_means(done))
+                    if len(self._points) >= 1000:  # forget runs the runner no longer keeps
+                        self._points = {k: v for k, v in self._points.items() if self.runner.get(k) is not None}
+                    self._points[j.id] = mine
+            for p in mine:
                 key = j.reference.hash if p["label"] == j.reference_label else j.variant.hash
                 points.setdefault(key, p)
         return list(points.values())
+
+    def rendered(self, key: tuple[Any, ...], make: Any) -> str:
+        """The results fragment for ``key`` (run, status, replicates, metric, finished runs), drawn once.
+
+        The page polls a few times a second; a fragment is redrawn only when
+        one of these changed, so polling does not compete with the runs.
+        """
+        with self._lock:
+            html = self._fragments.get(key)
+            if html is not None:
+                self._fragments.move_to_end(key)
+                return html
+        html = make()
+        with self._lock:
+            self._fragments[key] = html
+            while len(self._fragments) > 64:
+                self._fragments.popitem(last=False)
+        return html
 
 
 def _means(cmp: Any) -> Any:
@@ -213,7 +264,7 @@ def create_app(
     """The explorer as an ASGI app (``safesim serve`` runs it with uvicorn)."""
     ex = Explorer(scenarios, limits or Limits(), workers)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals.update(fmt=report.fmt, version=_core.version)
+    templates.env.globals.update(fmt=report.fmt, version=_core.version, series_metrics=series_metrics())
 
     def page(request: Request, error: str = "", upload_error: str = "", status: int = 200) -> Response:
         try:
@@ -261,16 +312,21 @@ def create_app(
                 return page(request, upload_error=str(err), status=400)
         return RedirectResponse(f"/?scenario={key}", status_code=303)
 
-    def job_state(job: Job) -> dict[str, Any]:
+    def job_state(job: Job, metric: str = DEFAULT_SERIES) -> dict[str, Any]:
         status, done, cmp = job.snapshot()  # one instant: a done status never comes with part of the numbers
         fragment = ""
         if cmp is not None:
-            fragment = templates.get_template("results.html").render(
-                job=job,
-                status=status,
-                done=done,
-                html=_results_fragment(ex, job, cmp),
-                terminal=status in TERMINAL,
+            key = (job.id, status, done, metric, len(ex.runner.finished_jobs()))
+            fragment = ex.rendered(
+                key,
+                lambda: templates.get_template("results.html").render(
+                    job=job,
+                    status=status,
+                    done=done,
+                    html=_results_fragment(ex, job, cmp, metric),
+                    metric=metric,
+                    terminal=status in TERMINAL,
+                ),
             )
         return {
             "id": job.id,
@@ -310,9 +366,29 @@ def create_app(
 
     async def api_state(request: Request) -> Response:
         try:
-            return JSONResponse(job_state(find(request)))
+            job = find(request)
         except LookupError:
             return JSONResponse({"error": "no such run"}, status_code=404)
+        try:
+            metric = series_metric(request.query_params.get("metric"))
+        except InputProblem as err:
+            return JSONResponse({"error": str(err)}, status_code=400)
+        return JSONResponse(job_state(job, metric))
+
+    async def api_series(request: Request) -> Response:
+        """The time-series figure of one metric (the picker swaps it in without redrawing the page)."""
+        try:
+            job = find(request)
+        except LookupError:
+            return JSONResponse({"error": "no such run"}, status_code=404)
+        try:
+            metric = series_metric(request.query_params.get("metric"))
+        except InputProblem as err:
+            return JSONResponse({"error": str(err)}, status_code=400)
+        cmp = job.comparison()
+        if cmp is None:
+            return JSONResponse({"error": "no finished replicates yet"}, status_code=409)
+        return JSONResponse({"metric": metric, "svg": _series_svg(cmp, metric)})
 
     async def api_cancel(request: Request) -> Response:
         try:
@@ -327,7 +403,11 @@ def create_app(
             job = find(request)
         except LookupError:
             return PlainTextResponse("no such run", status_code=404)
-        return templates.TemplateResponse(request, "run.html", {"state": job_state(job), "job": job})
+        try:
+            metric = series_metric(request.query_params.get("metric"))
+        except InputProblem as err:
+            return PlainTextResponse(str(err), status_code=400)
+        return templates.TemplateResponse(request, "run.html", {"state": job_state(job, metric), "job": job})
 
     async def download(request: Request) -> Response:
         try:
@@ -362,6 +442,7 @@ def create_app(
         Route("/runs/{job}/{what}", download),
         Route("/api/runs", api_run, methods=["POST"]),
         Route("/api/runs/{job}", api_state),
+        Route("/api/runs/{job}/timeseries", api_series),
         Route("/api/runs/{job}/cancel", api_cancel, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
@@ -405,25 +486,41 @@ def _attachment(data: bytes, filename: str, media_type: str) -> Response:
     return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _results_fragment(ex: Explorer, job: Job, cmp: Any) -> dict[str, str]:
+def _series_svg(cmp: Any, metric: str) -> str:
+    """The ecosystem time series of ``metric``, read straight from the runs' daily arrays.
+
+    The same figure as :func:`safesim.report.timeseries_svg` of ``cmp.daily``,
+    without building that frame (every metric, scope and day of every run),
+    which took most of the time to a first result.
+    """
+    col = [m for m, _, _ in series_metrics()].index(metric)
+    values = {}
+    for label, res in cmp.arms.items():
+        outs = res.outputs
+        if not outs:
+            continue
+        matrix = np.stack([np.asarray(o["daily"], dtype=np.float64)[0, :, col] for o in outs])  # scope 0: ecosystem
+        values[str(label)] = (np.arange(matrix.shape[1], dtype=np.float64), matrix)
+    return report.series_svg(values, metric)
+
+
+def _results_fragment(ex: Explorer, job: Job, cmp: Any, metric: str = DEFAULT_SERIES) -> dict[str, str]:
     eff = cmp.effects()
     eff["scenario"] = eff["scenario"].astype(str)
     means = _means(cmp)
     eco = eff[eff["scope"].astype(str) == report.ECOSYSTEM]
     words = []
-    for metric in (*report.HEADLINE[:4], report.BURDEN):
-        row = eco[eco["metric"].astype(str) == metric]
+    for name in (*report.HEADLINE[:4], report.BURDEN):
+        row = eco[eco["metric"].astype(str) == name]
         if not row.empty:
             words.append(report.effect_sentence(row.iloc[0].to_dict(), job.reference_label))
-    daily = cmp.daily.copy()
-    daily["scenario"] = daily["scenario"].astype(str)
     elapsed = (job.first_result or time.monotonic()) - job.created
     return {
         "words": words,
         "table": report.effects_table_html(eff),
         "all": report.effects_table_html(eff, metrics=None),
         "funnel": report.funnel_svg(means, labels=[job.reference_label, job.label]),
-        "frontier": report.frontier_svg(ex.frontier(job)),
-        "timeseries": report.timeseries_svg(daily),
+        "frontier": report.frontier_svg(ex.frontier(job, cmp)),
+        "timeseries": _series_svg(cmp, metric),
         "first_result_s": f"{elapsed:.2f}",
     }
