@@ -1218,6 +1218,10 @@ struct ScenarioSpec {
   std::vector<PlatformSpec> platforms;  // at least one; order is the run order
   std::vector<TimelineEvent> timeline;  // sorted by day
   std::vector<std::string> policies;    // bundles applied, for provenance
+  /// What each bundle application did, per platform: measures applied, those
+  /// waiting for the risk assessment, and those not applied with the reason
+  /// ("no measure applies" where a bundle changes nothing), for provenance.
+  std::vector<std::string> policy_log;
   std::string source_file;              // for provenance only
 };
 
