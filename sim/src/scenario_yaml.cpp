@@ -1477,7 +1477,7 @@ class Resolver {
     }
     if (!item.IsMap())
       fail(loc_of(ctx, item, list_key), key, "expected a bundle name or {bundle, platforms, where, law_on}, got " + got(item));
-    check_keys(item, {"bundle", "platforms", "where", "law_on"}, ctx, key);
+    check_keys(item, {"bundle", "platforms", "where", "law_on", "risk_found"}, ctx, key);
     auto kb = find_key(item, "bundle");
     if (!kb) fail(loc_of(ctx, item), key, "missing key 'bundle'");
     const std::string name = scalar_text(kb, ctx, key + ".bundle");
@@ -1492,8 +1492,14 @@ class Resolver {
     if (auto kw = find_key(item, "where")) where = parse_condition(kw, ctx, key + ".where");
     std::optional<Date> law_on;
     if (auto kl = find_key(item, "law_on")) law_on = parse_date(kl, ctx, key + ".law_on");
+    bool risk_found = false;
+    if (auto kr = find_key(item, "risk_found")) {
+      if (!(kr.value.IsScalar() && (kTrue.count(kr.value.Scalar()) || kFalse.count(kr.value.Scalar()))))
+        fail(loc_of(ctx, kr.value, kr.key), key + ".risk_found", "expected true or false, got " + got(kr.value));
+      risk_found = kTrue.count(kr.value.Scalar()) > 0;
+    }
     apply_policy(name, ctx, loc_of(ctx, kb.value, kb.key), key + ".bundle", has_subset ? &subset : nullptr,
-                 where ? &*where : nullptr, law_on);
+                 where ? &*where : nullptr, law_on, risk_found);
   }
 
   const Bundle& find_bundle(const std::string& name, const Ctx& ctx, const Loc& loc, const std::string& key) {
@@ -1538,7 +1544,10 @@ class Resolver {
                        const std::vector<std::pair<std::string, std::string>>& outcomes) {
     std::string head = when + b.name;
     if (date) head += " (law on " + date->text + ")";
-    if (!b.jurisdiction.empty() && !jurisdiction_users_.count(b.jurisdiction))
+    bool sized = b.applies_to && b.applies_to->min_users > 0;
+    for (const auto& m : b.measures)
+      for (const auto& c : m.applies_to) sized = sized || c.min_users > 0;
+    if (sized && !b.jurisdiction.empty() && !jurisdiction_users_.count(b.jurisdiction))
       head += " [sizes in simulated users: no jurisdiction_users for " + b.jurisdiction + "]";
     if (outcomes.empty()) {
       spec_.policy_log.push_back(head + ": no platform in scope");
@@ -1563,10 +1572,11 @@ class Resolver {
 
   /// Apply a bundle to every platform (or `subset`) that meets `where` (or the
   /// bundle's own applies_to), with the measures in force on `law_on` (or the
-  /// bundle's as_of).
+  /// bundle's as_of). `risk_found`: measures that wait for the platform's risk
+  /// assessment apply at once, as if it had already found risk.
   void apply_policy(const std::string& name, const Ctx& ctx, const Loc& loc, const std::string& key,
                     const std::vector<std::size_t>* subset, const Condition* where,
-                    const std::optional<Date>& law_on = std::nullopt) {
+                    const std::optional<Date>& law_on = std::nullopt, bool risk_found = false) {
     const Bundle& b = find_bundle(name, ctx, loc, key);
     const Condition* cond = where ? where : (b.applies_to ? &*b.applies_to : nullptr);
     const std::optional<Date> date = law_on ? law_on : b.as_of;
@@ -1579,9 +1589,9 @@ class Resolver {
         outcomes.emplace_back(p.name, "outside the bundle's scope (" + cond->why_not(p, users) + ")");
         continue;
       }
-      outcomes.emplace_back(p.name, apply_measures(b, p, users, date, false, &waiting_[p.name]).text());
+      outcomes.emplace_back(p.name, apply_measures(b, p, users, date, risk_found, &waiting_[p.name]).text());
     }
-    log_application(b, "", date, outcomes);
+    log_application(b, risk_found ? "(risk taken as found) " : "", date, outcomes);
     spec_.policies.push_back(name);
   }
 
