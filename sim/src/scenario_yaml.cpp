@@ -1176,6 +1176,7 @@ class Resolver {
     resolve_risk_responses();
     build_timeline();
     check_memory();
+    spec_.jurisdiction_users.assign(jurisdiction_users_.begin(), jurisdiction_users_.end());
     spec_.source_file = file;
     return std::move(spec_);
   }
@@ -1937,6 +1938,11 @@ std::string dump_scenario(const ScenarioSpec& spec_in) {
   d.line("# policies applied: " + (spec.policies.empty() ? std::string("none") : join_all(spec.policies)));
   for (const auto& entry : spec.policy_log) d.line("# policy: " + one_line(entry));
   describe(d, spec);
+  if (!spec.jurisdiction_users.empty()) {
+    std::vector<std::string> parts;
+    for (const auto& [name, users] : spec.jurisdiction_users) parts.push_back(name + ": " + yaml_double(users));
+    d.line("jurisdiction_users: {" + join_all(parts) + "}");
+  }
   d.line("platforms:");
   d.indent = 2;
   for (auto& p : spec.platforms) {

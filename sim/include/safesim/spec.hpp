@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "safesim/limits.hpp"
@@ -1222,6 +1223,8 @@ struct ScenarioSpec {
   /// waiting for the risk assessment, and those not applied with the reason
   /// ("no measure applies" where a bundle changes nothing), for provenance.
   std::vector<std::string> policy_log;
+  /// Users the population stands for per jurisdiction (bundles' size triggers), as declared.
+  std::vector<std::pair<std::string, double>> jurisdiction_users;
   std::string source_file;              // for provenance only
 };
 
