@@ -863,8 +863,7 @@ struct Condition {
 
 Condition parse_condition_map(const YAML::Node& node, const Loc& loc, const Ctx& ctx, const std::string& key,
                               bool allow_risk) {
-  if (!node.IsMap())
-    fail(loc, key, "expected a mapping like {kinds: [social], min_users: 700000}, got " + got(node));
+  if (!node.IsMap()) fail(loc, key, "expected a mapping like {kinds: [social], min_users: 700000}, got " + got(node));
   std::vector<std::string> allowed = {"kinds", "min_users", "surfaces"};
   if (allow_risk) allowed.emplace_back("risk");
   check_keys(node, allowed, ctx, key);
@@ -944,7 +943,7 @@ struct Measure {
 struct Bundle {
   std::string name;
   Ctx ctx;
-  YAML::Node platform;                // bundle-wide keys, applied wherever the bundle applies
+  YAML::Node platform;                  // bundle-wide keys, applied wherever the bundle applies
   std::optional<Condition> applies_to;  // the bundle's default scope
   std::optional<Date> as_of;
   std::string jurisdiction;
@@ -961,8 +960,8 @@ Measure parse_measure(const YAML::Node& m, const KeyValue& list, const Ctx& ctx,
                       const std::optional<Date>& as_of) {
   if (!m.IsMap()) fail(loc_of(ctx, m, list.key), key, "expected a mapping {id, text, source}, got " + got(m));
   // `modelled` (whether the model has the control) and `note` (how it maps) are documentation too.
-  check_keys(m, {"id", "text", "source", "modelled", "note", "status", "since", "until", "applies_to", "platform"},
-             ctx, key);
+  check_keys(m, {"id", "text", "source", "modelled", "note", "status", "since", "until", "applies_to", "platform"}, ctx,
+             key);
   Measure out;
   for (const char* f : {"id", "text", "source", "note"})
     if (auto kv = find_key(m, f)) scalar_text(kv, ctx, key + "." + f);
@@ -1096,8 +1095,8 @@ struct Outcome {
 /// Apply the measures of `b` in force on `date` whose trigger `p` meets (with
 /// `users` in scope). Measures waiting for risk go to `risk_out`, or apply now
 /// when `risk_found` (a risk response is being built).
-Outcome apply_measures(const Bundle& b, PlatformSpec& p, double users, const std::optional<Date>& date,
-                       bool risk_found, std::vector<RiskMeasure>* risk_out) {
+Outcome apply_measures(const Bundle& b, PlatformSpec& p, double users, const std::optional<Date>& date, bool risk_found,
+                       std::vector<RiskMeasure>* risk_out) {
   Outcome o;
   if (b.platform.IsMap()) {
     apply_keys(b.platform, b.ctx, "platform", p);
@@ -1117,8 +1116,10 @@ Outcome apply_measures(const Bundle& b, PlatformSpec& p, double users, const std
         if (why.empty()) why = w;
         continue;
       }
-      if (!c.risk_found || risk_found) now = true;
-      else later = true;
+      if (!c.risk_found || risk_found)
+        now = true;
+      else
+        later = true;
     }
     if (now) {
       apply_keys(m.platform, b.ctx, m.id + ".platform", p);
@@ -1138,9 +1139,9 @@ Outcome apply_measures(const Bundle& b, PlatformSpec& p, double users, const std
 const std::vector<std::string> kPlatformSpecialKeysList = {"risk_response"};
 const std::set<std::string> kPlatformSpecialKeys(kPlatformSpecialKeysList.begin(), kPlatformSpecialKeysList.end());
 
-const std::vector<std::string> kScenarioSpecialKeys = {
-    "extends", "policies", "platform_defaults", "platforms", "platform_series", "timeline", "expect",
-    "jurisdiction_users"};
+const std::vector<std::string> kScenarioSpecialKeys = {"extends",   "policies",          "platform_defaults",
+                                                       "platforms", "platform_series",   "timeline",
+                                                       "expect",    "jurisdiction_users"};
 
 /// A platform's `risk_response` as written ({policy, set, description}),
 /// resolved once the platform's final keys (and each timeline state) are known.
@@ -1446,8 +1447,9 @@ class Resolver {
       const auto& waiting = waiting_[p.name];
       p.on_risk = on_risk_of(p, r, waiting);
       if (!waiting.empty() && !p.controls.risk_assessment.enabled)
-        spec_.policy_log.push_back(p.name + ": measures waiting for a risk assessment never apply "
-                                            "(controls.risk_assessment.enabled is false)");
+        spec_.policy_log.push_back(p.name +
+                                   ": measures waiting for a risk assessment never apply "
+                                   "(controls.risk_assessment.enabled is false)");
     }
   }
 
@@ -1477,7 +1479,8 @@ class Resolver {
       return;
     }
     if (!item.IsMap())
-      fail(loc_of(ctx, item, list_key), key, "expected a bundle name or {bundle, platforms, where, law_on}, got " + got(item));
+      fail(loc_of(ctx, item, list_key), key,
+           "expected a bundle name or {bundle, platforms, where, law_on}, got " + got(item));
     check_keys(item, {"bundle", "platforms", "where", "law_on", "risk_found"}, ctx, key);
     auto kb = find_key(item, "bundle");
     if (!kb) fail(loc_of(ctx, item), key, "missing key 'bundle'");
@@ -1789,7 +1792,8 @@ class Resolver {
     if (auto kdesc = find_key(r.node, "description")) p.description = scalar_text(kdesc, ctx, r.key + ".description");
     if (p.description.empty()) {
       std::vector<std::string> parts;
-      if (!p.policy.empty()) parts.push_back("policy " + p.policy + (p.law_on ? " (law on " + p.law_on->text + ")" : ""));
+      if (!p.policy.empty())
+        parts.push_back("policy " + p.policy + (p.law_on ? " (law on " + p.law_on->text + ")" : ""));
       if (p.set.IsMap())
         for (const auto& e : flatten(p.set, ctx, r.key + ".set"))
           if (!e.value.IsMap())

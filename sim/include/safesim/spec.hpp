@@ -1225,7 +1225,7 @@ struct ScenarioSpec {
   std::vector<std::string> policy_log;
   /// Users the population stands for per jurisdiction (bundles' size triggers), as declared.
   std::vector<std::pair<std::string, double>> jurisdiction_users;
-  std::string source_file;              // for provenance only
+  std::string source_file;  // for provenance only
 };
 
 /// Scenario-level fields (platforms and timeline are handled by the loader,
