@@ -123,6 +123,7 @@ PYBIND11_MODULE(_core, m) {
                                return names;
                              })
       .def_property_readonly("policies", [](const safesim::ScenarioSpec& s) { return s.policies; })
+      .def_property_readonly("policy_log", [](const safesim::ScenarioSpec& s) { return s.policy_log; })
       .def_property_readonly("source_file", [](const safesim::ScenarioSpec& s) { return s.source_file; })
       .def(
           "dump", [](const safesim::ScenarioSpec& s) { return safesim::dump_scenario(s); },

@@ -1,6 +1,6 @@
 """Print the measured tables of docs/results.md: ``python docs/figures/results.py NAME ...``.
 
-NAME is one of ``ecosystem``, ``e2ee``, ``risk``, ``flaggers``, ``sla``, ``downloads`` (no NAME: all).
+NAME is one of ``ecosystem``, ``e2ee``, ``risk``, ``flaggers``, ``sla``, ``downloads``, ``bundles`` (no NAME: all).
 Each is a paired comparison on common seeds 1..N at the sizes the page states; the page quotes
 the numbers this prints, beside the command. The teen-account table comes from
 ``safesim compare`` directly (see the page).
@@ -147,8 +147,29 @@ def downloads() -> None:
     effects(cmp, [("ecosystem", m) for m in ["minors_exploited", "exploitation_events", "minors_contacted"]])
 
 
+BUNDLE_METRICS = [
+    ("ecosystem", "minors_contacted_per_1k"),
+    ("ecosystem", "minors_exploited_per_1k"),
+    ("ecosystem", "legit_contacts_blocked"),
+    ("ecosystem", "user_reports"),
+]
+
+
+def bundles() -> None:
+    """Every shipped bundle applied to the baseline (law as of its as_of), 20 common seeds; the
+    bundles whose measures wait for the risk assessment also with ``risk_found=True``."""
+    base = ss.Scenario.default()
+    names = sorted(p.stem for p in (ss.scenarios_dir() / "policies").glob("*.yaml"))
+    arms = {"baseline": base}
+    for name in names:
+        arms[name] = base.with_policy(name)
+    for name in ["uk_osa_illegal_content_codes", "uk_osa_protection_of_children_codes", "eu_csar_council_2025"]:
+        arms[name + " (risk found)"] = base.with_policy(name, risk_found=True)
+    effects(ss.compare(arms, n=20, options=QUIET), BUNDLE_METRICS)
+
+
 def main() -> None:
-    names = sys.argv[1:] or ["ecosystem", "e2ee", "risk", "flaggers", "sla", "downloads"]
+    names = sys.argv[1:] or ["ecosystem", "e2ee", "risk", "flaggers", "sla", "downloads", "bundles"]
     for name in names:
         globals()[name]()
 

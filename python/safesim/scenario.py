@@ -231,13 +231,18 @@ class Scenario:
         *,
         platforms: list[str] | None = None,
         where: dict[str, Any] | None = None,
+        law_on: str | None = None,
+        risk_found: bool = False,
     ) -> Scenario:
         """A copy with the policy bundle ``name`` applied after everything set so far.
 
         By default the bundle reaches every platform its ``applies_to`` matches.
         ``platforms=[...]`` names the platforms instead, and ``where={"kinds":
         [...], "min_users": N}`` gives a condition (as the map form of a
-        scenario file's ``policies:`` list). A targeted bundle is applied to
+        scenario file's ``policies:`` list). ``law_on="YYYY-MM-DD"`` applies the
+        measures in force on that date (default: the bundle's ``as_of``), and
+        ``risk_found=True`` applies the measures that wait for the platform's
+        risk assessment at once, as if it had found risk. A targeted bundle is applied to
         the resolved scenario, so the copy's source becomes that resolved data.
 
         >>> eco = Scenario.load("ecosystem_us").set("population.users", 20000)
@@ -245,7 +250,7 @@ class Scenario:
         >>> uk.spec.policies
         ['uk_osa_illegal_content_codes']
         """
-        if platforms is None and where is None:
+        if platforms is None and where is None and law_on is None and not risk_found:
             return self._replace(policies=(*self._policies, name))
         entry: dict[str, Any] = {"bundle": name}
         if platforms is not None:
@@ -255,6 +260,10 @@ class Scenario:
             entry["platforms"] = list(platforms)
         if where is not None:
             entry["where"] = dict(where)
+        if law_on is not None:
+            entry["law_on"] = str(law_on)
+        if risk_found:
+            entry["risk_found"] = True
         data = self.to_dict()
         data["policies"] = [entry]
         return Scenario.from_dict(data, name=f"{self.name}+{name}")

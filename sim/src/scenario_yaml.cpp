@@ -791,30 +791,94 @@ std::string display_path(const fs::path& folder, const std::string& rel) {
 }
 
 // ---------------------------------------------------------------- policy bundles
-/// Which platforms a bundle applies to.
+// A bundle is a list of measures. Each measure carries its legal status (in
+// force since, lapsed, proposed, or industry practice), the keys it sets and,
+// optionally, its own trigger (`applies_to`: kinds, users in the bundle's
+// jurisdiction, surfaces, and whether the platform's risk assessment must find
+// risk first). Applying a bundle applies the measures in force on a date (the
+// bundle's `as_of`, or the `law_on` date of the policy entry or timeline event)
+// whose trigger the platform meets; measures that wait for the risk assessment
+// go into the platform's risk response. Every application is written to
+// ScenarioSpec::policy_log, including where a bundle has no measure to apply.
+
+/// A calendar date (YYYY-MM-DD) as a day number, for comparisons.
+struct Date {
+  std::int64_t days = 0;  // days since 1970-01-01
+  std::string text;
+};
+
+bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int days_in_month(int y, int m) {
+  static const int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+}
+
+std::optional<Date> parse_date_text(const std::string& s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+  const int y = std::stoi(s.substr(0, 4)), m = std::stoi(s.substr(5, 2)), d = std::stoi(s.substr(8, 2));
+  if (y < 1970 || y > 2200 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return std::nullopt;
+  std::int64_t n = 0;
+  for (int yy = 1970; yy < y; ++yy) n += is_leap(yy) ? 366 : 365;
+  for (int mm = 1; mm < m; ++mm) n += days_in_month(y, mm);
+  return Date{n + d - 1, s};
+}
+
+Date parse_date(const KeyValue& kv, const Ctx& ctx, const std::string& key) {
+  std::optional<Date> d;
+  if (kv.value.IsScalar()) d = parse_date_text(kv.value.Scalar());
+  if (!d) fail(loc_of(ctx, kv.value, kv.key), key, "expected a date YYYY-MM-DD (1970-2200), got " + got(kv.value));
+  return *d;
+}
+
+/// A measure's legal status on the bundle's `as_of` date.
+enum class LegalStatus { in_force, lapsed, proposed, practice };
+const std::vector<std::string> kStatusNames = {"in_force", "lapsed", "proposed", "practice"};
+
+/// Surfaces a trigger can name (the model's platform kinds carry no behaviour,
+/// so a surface is read from the kind or from the controls).
+const std::vector<std::string> kSurfaceNames = {"file_sharing", "encrypted_messages"};
+
+/// Which platforms a bundle, or one of its measures, applies to.
 struct Condition {
   std::vector<PlatformKind> kinds;  // empty = any kind
-  double min_users = 0;
-  bool matches(const PlatformSpec& p, std::int64_t users) const {
-    if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), p.kind) == kinds.end()) return false;
-    return static_cast<double>(users) * p.user_share >= min_users;
+  double min_users = 0;             // users in the jurisdiction (see Resolver::users_in_scope)
+  std::vector<std::string> surfaces;
+  bool risk_found = false;  // only once the platform's own risk assessment finds risk
+  bool matches(const PlatformSpec& p, double users) const { return why_not(p, users).empty(); }
+  /// Why `p` (with `users` in scope) does not meet the condition, or "" when it does (risk aside).
+  std::string why_not(const PlatformSpec& p, double users) const {
+    if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), p.kind) == kinds.end()) {
+      std::vector<std::string> names;
+      for (auto k : kinds) names.emplace_back(enum_name(k));
+      return std::string("kind ") + enum_name(p.kind) + " not in [" + join_all(names) + "]";
+    }
+    if (users < min_users) return approx(users) + " users < " + approx(min_users);
+    for (const auto& s : surfaces) {
+      if (s == "file_sharing" && p.kind != PlatformKind::file_hosting) return "no file sharing (kind not file_hosting)";
+      if (s == "encrypted_messages" && p.controls.e2ee_share <= 0) return "no encrypted messages (e2ee_share 0)";
+    }
+    return {};
   }
 };
 
-Condition parse_condition(const KeyValue& kv, const Ctx& ctx, const std::string& key) {
-  if (!kv.value.IsMap())
-    fail(loc_of(ctx, kv.value, kv.key), key,
-         "expected a mapping like {kinds: [social], min_users: 700000}, got " + got(kv.value));
-  check_keys(kv.value, {"kinds", "min_users"}, ctx, key);
+Condition parse_condition_map(const YAML::Node& node, const Loc& loc, const Ctx& ctx, const std::string& key,
+                              bool allow_risk) {
+  if (!node.IsMap()) fail(loc, key, "expected a mapping like {kinds: [social], min_users: 700000}, got " + got(node));
+  std::vector<std::string> allowed = {"kinds", "min_users", "surfaces"};
+  if (allow_risk) allowed.emplace_back("risk");
+  check_keys(node, allowed, ctx, key);
   Condition c;
-  if (auto k = find_key(kv.value, "kinds")) {
+  if (auto k = find_key(node, "kinds")) {
     const auto names = text_list(k, ctx, key + ".kinds");
     for (const auto& n : names) {
-      YAML::Node node(n);
-      c.kinds.push_back(parse_choice<PlatformKind>(node, loc_of(ctx, k.value, k.key), key + ".kinds"));
+      YAML::Node v(n);
+      c.kinds.push_back(parse_choice<PlatformKind>(v, loc_of(ctx, k.value, k.key), key + ".kinds"));
     }
   }
-  if (auto k = find_key(kv.value, "min_users")) {
+  if (auto k = find_key(node, "min_users")) {
     std::optional<double> x;
     if (k.value.IsScalar()) x = parse_double(k.value.Scalar());
     if (!x || !std::isfinite(*x))
@@ -822,15 +886,140 @@ Condition parse_condition(const KeyValue& kv, const Ctx& ctx, const std::string&
     if (*x < 0) fail(loc_of(ctx, k.value, k.key), key + ".min_users", "must not be negative, got " + human(*x));
     c.min_users = *x;
   }
+  if (auto k = find_key(node, "surfaces")) {
+    for (const auto& s : text_list(k, ctx, key + ".surfaces")) {
+      if (std::find(kSurfaceNames.begin(), kSurfaceNames.end(), s) == kSurfaceNames.end())
+        fail(loc_of(ctx, k.value, k.key), key + ".surfaces",
+             "unknown surface '" + s + "'; surfaces are " + join_all(kSurfaceNames) + did_you_mean(s, kSurfaceNames));
+      c.surfaces.push_back(s);
+    }
+  }
+  if (auto k = find_key(node, "risk")) {
+    const std::string r = scalar_text(k, ctx, key + ".risk");
+    const std::vector<std::string> levels = {"any", "found"};
+    if (r != "any" && r != "found")
+      fail(loc_of(ctx, k.value, k.key), key + ".risk",
+           "expected any or found (the platform's risk assessment finds risk), got '" + r + "'" +
+               did_you_mean(r, levels));
+    c.risk_found = r == "found";
+  }
   return c;
 }
+
+Condition parse_condition(const KeyValue& kv, const Ctx& ctx, const std::string& key) {
+  return parse_condition_map(kv.value, loc_of(ctx, kv.value, kv.key), ctx, key, false);
+}
+
+/// A trigger: one condition, or a list of conditions of which any may hold.
+std::vector<Condition> parse_trigger(const KeyValue& kv, const Ctx& ctx, const std::string& key, bool allow_risk) {
+  std::vector<Condition> out;
+  if (kv.value.IsSequence()) {
+    if (kv.value.size() == 0) fail(loc_of(ctx, kv.value, kv.key), key, "expected at least one condition, got []");
+    for (std::size_t i = 0; i < kv.value.size(); ++i)
+      out.push_back(parse_condition_map(kv.value[i], loc_of(ctx, kv.value[i], kv.key), ctx,
+                                        key + "[" + std::to_string(i) + "]", allow_risk));
+  } else {
+    out.push_back(parse_condition_map(kv.value, loc_of(ctx, kv.value, kv.key), ctx, key, allow_risk));
+  }
+  return out;
+}
+
+struct Measure {
+  std::string id;
+  bool modelled = true;
+  std::optional<LegalStatus> status;
+  std::optional<Date> since, until;
+  std::vector<Condition> applies_to;  // empty: wherever the bundle applies
+  YAML::Node platform;                // keys it sets (undefined: none)
+
+  /// "" when the measure is law (or practice) on `date`, else why not.
+  std::string not_in_force(const std::optional<Date>& date) const {
+    if (!status) return {};
+    if (*status == LegalStatus::proposed) return {};  // a proposal bundle models the proposal as if adopted
+    if (!date) return *status == LegalStatus::lapsed ? "lapsed " + until->text : std::string();
+    if (since && date->days < since->days) return "not in force until " + since->text;
+    if (until && date->days >= until->days) return "lapsed " + until->text;
+    return {};
+  }
+};
 
 struct Bundle {
   std::string name;
   Ctx ctx;
-  YAML::Node platform;  // validated platform fields (may be undefined)
-  std::optional<Condition> applies_to;
+  YAML::Node platform;                  // bundle-wide keys, applied wherever the bundle applies
+  std::optional<Condition> applies_to;  // the bundle's default scope
+  std::optional<Date> as_of;
+  std::string jurisdiction;
+  std::vector<Measure> measures;
 };
+
+void validate_platform_keys(const YAML::Node& node, const Ctx& ctx, const std::string& key) {
+  PlatformSpec scratch;  // validate now, so errors name the bundle file even if no platform matches
+  auto t = table_of(scratch);
+  apply_entries(t, flatten(node, ctx, key), ctx, key);
+}
+
+Measure parse_measure(const YAML::Node& m, const KeyValue& list, const Ctx& ctx, const std::string& key,
+                      const std::optional<Date>& as_of) {
+  if (!m.IsMap()) fail(loc_of(ctx, m, list.key), key, "expected a mapping {id, text, source}, got " + got(m));
+  // `modelled` (whether the model has the control) and `note` (how it maps) are documentation too.
+  check_keys(m, {"id", "text", "source", "modelled", "note", "status", "since", "until", "applies_to", "platform"}, ctx,
+             key);
+  Measure out;
+  for (const char* f : {"id", "text", "source", "note"})
+    if (auto kv = find_key(m, f)) scalar_text(kv, ctx, key + "." + f);
+  if (auto kv = find_key(m, "id")) out.id = scalar_text(kv, ctx, key + ".id");
+  if (out.id.empty()) fail(loc_of(ctx, m), key, "missing key 'id'");
+  if (auto kv = find_key(m, "modelled")) {
+    if (!(kv.value.IsScalar() && (kTrue.count(kv.value.Scalar()) || kFalse.count(kv.value.Scalar()))))
+      fail(loc_of(ctx, kv.value, kv.key), key + ".modelled", "expected true or false, got " + got(kv.value));
+    out.modelled = kTrue.count(kv.value.Scalar()) > 0;
+  }
+  if (auto kv = find_key(m, "status")) {
+    const std::string s = scalar_text(kv, ctx, key + ".status");
+    const auto it = std::find(kStatusNames.begin(), kStatusNames.end(), s);
+    if (it == kStatusNames.end())
+      fail(loc_of(ctx, kv.value, kv.key), key + ".status",
+           "expected one of " + join_all(kStatusNames) + ", got '" + s + "'" + did_you_mean(s, kStatusNames));
+    out.status = static_cast<LegalStatus>(it - kStatusNames.begin());
+  } else if (as_of) {
+    fail(loc_of(ctx, m), key + ".status",
+         "missing key 'status' (in_force, lapsed, proposed or practice): a bundle with as_of states each "
+         "measure's status");
+  }
+  if (auto kv = find_key(m, "since")) out.since = parse_date(kv, ctx, key + ".since");
+  if (auto kv = find_key(m, "until")) out.until = parse_date(kv, ctx, key + ".until");
+  if (out.since && out.until && out.until->days <= out.since->days)
+    fail(loc_of(ctx, find_key(m, "until").value), key + ".until",
+         "must come after since (" + out.since->text + "), got " + out.until->text);
+  if (out.status == LegalStatus::in_force && !out.since)
+    fail(loc_of(ctx, m), key + ".since", "missing key 'since': a measure in force states the date it took effect");
+  if (out.status == LegalStatus::lapsed) {
+    if (!out.until) fail(loc_of(ctx, m), key + ".until", "missing key 'until': a lapsed measure states when it lapsed");
+    if (as_of && out.until->days > as_of->days)
+      fail(loc_of(ctx, find_key(m, "until").value), key + ".until",
+           "a measure lapsed as of " + as_of->text + " cannot lapse later (" + out.until->text +
+               "); use status in_force with until");
+  }
+  if (out.status == LegalStatus::in_force && as_of && out.until && out.until->days <= as_of->days)
+    fail(loc_of(ctx, find_key(m, "until").value), key + ".status",
+         "lapsed on " + out.until->text + ", before the bundle's as_of " + as_of->text + ": status should be lapsed");
+  if (auto kv = find_key(m, "applies_to")) out.applies_to = parse_trigger(kv, ctx, key + ".applies_to", true);
+  if (auto kv = find_key(m, "platform"); kv && !kv.value.IsNull()) {
+    if (!kv.value.IsMap())
+      fail(loc_of(ctx, kv.value, kv.key), key + ".platform",
+           "expected a mapping of platform controls, got " + got(kv.value));
+    for (auto it = kv.value.begin(); it != kv.value.end(); ++it)
+      if (!it->first.IsScalar() || it->first.Scalar().rfind("controls", 0) != 0)
+        fail(loc_of(ctx, it->first), key + ".platform." + (it->first.IsScalar() ? it->first.Scalar() : "?"),
+             "a measure sets platform controls only (controls.*)");
+    if (!out.modelled)
+      fail(loc_of(ctx, kv.value, kv.key), key + ".platform", "a measure with modelled: false sets no keys");
+    validate_platform_keys(kv.value, ctx, key + ".platform");
+    out.platform = kv.value;
+  }
+  return out;
+}
 
 Bundle parse_bundle(const std::string& name, const std::string& file) {
   Bundle b;
@@ -840,7 +1029,9 @@ Bundle parse_bundle(const std::string& name, const std::string& file) {
   auto text = read_file(file);
   if (!text) fail({file, 0, 0}, "", "cannot open policy bundle file");
   const YAML::Node root = parse_document(*text, ctx, "policy bundle file");
-  check_keys(root, {"bundle", "title", "summary", "sources", "measures", "applies_to", "platform"}, ctx, "");
+  check_keys(root,
+             {"bundle", "title", "summary", "sources", "as_of", "jurisdiction", "measures", "applies_to", "platform"},
+             ctx, "");
   auto kb = find_key(root, "bundle");
   if (!kb) fail(loc_of(ctx, root), "bundle", "missing key 'bundle' (it must be '" + name + "')");
   if (scalar_text(kb, ctx, "bundle") != name)
@@ -849,20 +1040,22 @@ Bundle parse_bundle(const std::string& name, const std::string& file) {
   if (auto k = find_key(root, "title")) scalar_text(k, ctx, "title");
   if (auto k = find_key(root, "summary")) scalar_text(k, ctx, "summary");
   if (auto k = find_key(root, "sources")) text_list(k, ctx, "sources");
+  if (auto k = find_key(root, "as_of")) b.as_of = parse_date(k, ctx, "as_of");
+  if (auto k = find_key(root, "jurisdiction")) {
+    b.jurisdiction = scalar_text(k, ctx, "jurisdiction");
+    if (!valid_name(b.jurisdiction))
+      fail(loc_of(ctx, k.value, k.key), "jurisdiction",
+           "a jurisdiction is a name of letters, digits, '_' and '-' (for example UK), got '" + b.jurisdiction + "'");
+  }
   if (auto k = find_key(root, "measures")) {
     if (!k.value.IsSequence())
       fail(loc_of(ctx, k.value, k.key), "measures", "expected a list of {id, text, source}, got " + got(k.value));
+    std::set<std::string> ids;
     for (std::size_t i = 0; i < k.value.size(); ++i) {
-      const YAML::Node m = k.value[i];
       const std::string key = "measures[" + std::to_string(i) + "]";
-      if (!m.IsMap()) fail(loc_of(ctx, m, k.key), key, "expected a mapping {id, text, source}, got " + got(m));
-      // `modelled` (whether the model has the control) and `note` (how it maps) are documentation too.
-      check_keys(m, {"id", "text", "source", "modelled", "note"}, ctx, key);
-      for (const char* f : {"id", "text", "source", "note"})
-        if (auto kv = find_key(m, f)) scalar_text(kv, ctx, key + "." + f);
-      if (auto kv = find_key(m, "modelled");
-          kv && !(kv.value.IsScalar() && (kTrue.count(kv.value.Scalar()) || kFalse.count(kv.value.Scalar()))))
-        fail(loc_of(ctx, kv.value, kv.key), key + ".modelled", "expected true or false, got " + got(kv.value));
+      b.measures.push_back(parse_measure(k.value[i], k, ctx, key, b.as_of));
+      if (!ids.insert(b.measures.back().id).second)
+        fail(loc_of(ctx, k.value[i]), key + ".id", "duplicate measure id '" + b.measures.back().id + "'");
     }
   }
   if (auto k = find_key(root, "applies_to")) b.applies_to = parse_condition(k, ctx, "applies_to");
@@ -871,18 +1064,77 @@ Bundle parse_bundle(const std::string& name, const std::string& file) {
       if (!k.value.IsMap())
         fail(loc_of(ctx, k.value, k.key), "platform", "expected a mapping of platform keys, got " + got(k.value));
       b.platform = k.value;
-      PlatformSpec scratch;  // validate now, so errors name the bundle file even if no platform matches
-      auto t = table_of(scratch);
-      apply_entries(t, flatten(b.platform, ctx, "platform"), ctx, "platform");
+      validate_platform_keys(b.platform, ctx, "platform");
     }
   }
   return b;
 }
 
-void apply_bundle_to(const Bundle& b, PlatformSpec& p) {
-  if (!b.platform.IsMap()) return;
+void apply_keys(const YAML::Node& keys, const Ctx& ctx, const std::string& key, PlatformSpec& p) {
+  if (!keys.IsMap()) return;
   auto t = table_of(p);
-  apply_entries(t, flatten(b.platform, b.ctx, "platform"), b.ctx, "platform");
+  apply_entries(t, flatten(keys, ctx, key), ctx, key);
+}
+
+/// A measure waiting for a platform's risk assessment to find risk.
+struct RiskMeasure {
+  const Bundle* bundle;
+  const Measure* measure;
+};
+
+/// What one application of a bundle did to one platform.
+struct Outcome {
+  std::vector<std::string> applied, on_risk, skipped;
+  std::string text() const {
+    std::vector<std::string> parts;
+    if (!applied.empty()) parts.push_back("applied " + join_all(applied));
+    if (!on_risk.empty()) parts.push_back("when its risk assessment finds risk: " + join_all(on_risk));
+    if (applied.empty() && on_risk.empty()) parts.emplace_back("no measure applies");
+    if (!skipped.empty()) parts.push_back("not applied: " + join_all(skipped));
+    return join_all(parts, "; ");
+  }
+};
+
+/// Apply the measures of `b` in force on `date` whose trigger `p` meets (with
+/// `users` in scope). Measures waiting for risk go to `risk_out`, or apply now
+/// when `risk_found` (a risk response is being built).
+Outcome apply_measures(const Bundle& b, PlatformSpec& p, double users, const std::optional<Date>& date, bool risk_found,
+                       std::vector<RiskMeasure>* risk_out) {
+  Outcome o;
+  if (b.platform.IsMap()) {
+    apply_keys(b.platform, b.ctx, "platform", p);
+    o.applied.emplace_back("(bundle keys)");
+  }
+  for (const Measure& m : b.measures) {
+    if (!m.platform.IsMap()) continue;  // documentation only
+    if (auto why = m.not_in_force(date); !why.empty()) {
+      o.skipped.push_back(m.id + " (" + why + ")");
+      continue;
+    }
+    bool now = m.applies_to.empty(), later = false;
+    std::string why;
+    for (const Condition& c : m.applies_to) {
+      const std::string w = c.why_not(p, users);
+      if (!w.empty()) {
+        if (why.empty()) why = w;
+        continue;
+      }
+      if (!c.risk_found || risk_found)
+        now = true;
+      else
+        later = true;
+    }
+    if (now) {
+      apply_keys(m.platform, b.ctx, m.id + ".platform", p);
+      o.applied.push_back(m.id);
+    } else if (later && risk_out) {
+      risk_out->push_back({&b, &m});
+      o.on_risk.push_back(m.id);
+    } else {
+      o.skipped.push_back(m.id + " (" + (why.empty() ? "waits for a risk assessment" : why) + ")");
+    }
+  }
+  return o;
 }
 
 // ---------------------------------------------------------------- resolver
@@ -890,8 +1142,9 @@ void apply_bundle_to(const Bundle& b, PlatformSpec& p) {
 const std::vector<std::string> kPlatformSpecialKeysList = {"risk_response"};
 const std::set<std::string> kPlatformSpecialKeys(kPlatformSpecialKeysList.begin(), kPlatformSpecialKeysList.end());
 
-const std::vector<std::string> kScenarioSpecialKeys = {
-    "extends", "policies", "platform_defaults", "platforms", "platform_series", "timeline", "expect"};
+const std::vector<std::string> kScenarioSpecialKeys = {"extends",   "policies",          "platform_defaults",
+                                                       "platforms", "platform_series",   "timeline",
+                                                       "expect",    "jurisdiction_users"};
 
 /// A platform's `risk_response` as written ({policy, set, description}),
 /// resolved once the platform's final keys (and each timeline state) are known.
@@ -927,6 +1180,7 @@ class Resolver {
     resolve_risk_responses();
     build_timeline();
     check_memory();
+    spec_.jurisdiction_users.assign(jurisdiction_users_.begin(), jurisdiction_users_.end());
     spec_.source_file = file;
     return std::move(spec_);
   }
@@ -1063,11 +1317,28 @@ class Resolver {
     }
     if (!pl && !series && spec_.platforms.empty()) new_platform("main");
 
+    // jurisdiction_users: what the population stands for, for bundles' size triggers.
+    if (auto ju = find_key(root, "jurisdiction_users"); ju && !ju.value.IsNull()) {
+      if (!ju.value.IsMap())
+        fail(loc_of(ctx, ju.value, ju.key), "jurisdiction_users",
+             "expected a mapping like {UK: 68000000} (users the population stands for), got " + got(ju.value));
+      for (auto it = ju.value.begin(); it != ju.value.end(); ++it) {
+        const std::string name = it->first.IsScalar() ? it->first.Scalar() : std::string();
+        const std::string key = "jurisdiction_users." + name;
+        if (!valid_name(name)) fail(loc_of(ctx, it->first), "jurisdiction_users", "expected a jurisdiction name");
+        std::optional<double> x;
+        if (it->second.IsScalar()) x = parse_double(it->second.Scalar());
+        if (!x || !std::isfinite(*x) || *x <= 0)
+          fail(loc_of(ctx, it->second, it->first), key, "expected a positive number of users, got " + got(it->second));
+        jurisdiction_users_[name] = *x;
+      }
+    }
+
     // This file's policies, in order.
     if (auto po = find_key(root, "policies"); po && !po.value.IsNull()) {
       if (!po.value.IsSequence())
         fail(loc_of(ctx, po.value, po.key), "policies",
-             "expected a list of bundle names or {bundle, platforms, where}, got " + got(po.value));
+             "expected a list of bundle names or {bundle, platforms, where, law_on}, got " + got(po.value));
       for (std::size_t i = 0; i < po.value.size(); ++i)
         apply_policy_entry(po.value[i], ctx, "policies[" + std::to_string(i) + "]", po.key);
     }
@@ -1115,13 +1386,15 @@ class Resolver {
   }
 
   /// `p` with its risk response applied: the bundle first, then the keys.
-  std::shared_ptr<const PlatformSpec> resolve_response(const PlatformSpec& p, const RawResponse& r) {
+  std::shared_ptr<PlatformSpec> resolve_response(const PlatformSpec& p, const RawResponse& r) {
     auto out = std::make_shared<PlatformSpec>(p);
     out->on_risk.reset();
     std::vector<std::string> parts;
     if (auto kq = find_key(r.node, "policy"); kq && !kq.value.IsNull()) {
       const std::string name = scalar_text(kq, r.ctx, r.key + ".policy");
-      apply_bundle_to(find_bundle(name, r.ctx, loc_of(r.ctx, kq.value, kq.key), r.key + ".policy"), *out);
+      const Bundle& b = find_bundle(name, r.ctx, loc_of(r.ctx, kq.value, kq.key), r.key + ".policy");
+      // The risk has been found, so measures that wait for it apply too.
+      apply_measures(b, *out, users_in_scope(p, b), b.as_of, true, nullptr);
       parts.push_back("policy " + name);
     }
     if (auto ks = find_key(r.node, "set"); ks && !ks.value.IsNull()) {
@@ -1142,11 +1415,44 @@ class Resolver {
     return out;
   }
 
+  /// The platform `p` runs once its risk assessment finds risk: its risk
+  /// response, then the bundle measures that wait for risk. Null if neither.
+  std::shared_ptr<const PlatformSpec> on_risk_of(const PlatformSpec& p, const std::optional<RawResponse>& r,
+                                                 const std::vector<RiskMeasure>& waiting) {
+    if (!r && waiting.empty()) return nullptr;
+    std::shared_ptr<PlatformSpec> out;
+    if (r) {
+      out = resolve_response(p, *r);
+    } else {
+      out = std::make_shared<PlatformSpec>(p);
+      out->on_risk.reset();
+      out->risk_response_description.clear();
+    }
+    std::vector<std::string> ids;
+    for (const RiskMeasure& w : waiting) {
+      apply_keys(w.measure->platform, w.bundle->ctx, w.measure->id + ".platform", *out);
+      ids.push_back(w.bundle->name + ": " + w.measure->id);
+    }
+    if (!ids.empty()) {
+      const std::string m = "measures on risk found (" + join_all(ids) + ")";
+      out->risk_response_description =
+          out->risk_response_description.empty() ? m : out->risk_response_description + "; " + m;
+    }
+    return out;
+  }
+
   /// Every platform's response, resolved against its final keys.
   void resolve_risk_responses() {
     for (auto& p : spec_.platforms) {
       auto it = responses_.find(p.name);
-      p.on_risk = it == responses_.end() ? nullptr : resolve_response(p, it->second);
+      std::optional<RawResponse> r;
+      if (it != responses_.end()) r = it->second;
+      const auto& waiting = waiting_[p.name];
+      p.on_risk = on_risk_of(p, r, waiting);
+      if (!waiting.empty() && !p.controls.risk_assessment.enabled)
+        spec_.policy_log.push_back(p.name +
+                                   ": measures waiting for a risk assessment never apply "
+                                   "(controls.risk_assessment.enabled is false)");
     }
   }
 
@@ -1176,8 +1482,9 @@ class Resolver {
       return;
     }
     if (!item.IsMap())
-      fail(loc_of(ctx, item, list_key), key, "expected a bundle name or {bundle, platforms, where}, got " + got(item));
-    check_keys(item, {"bundle", "platforms", "where"}, ctx, key);
+      fail(loc_of(ctx, item, list_key), key,
+           "expected a bundle name or {bundle, platforms, where, law_on}, got " + got(item));
+    check_keys(item, {"bundle", "platforms", "where", "law_on", "risk_found"}, ctx, key);
     auto kb = find_key(item, "bundle");
     if (!kb) fail(loc_of(ctx, item), key, "missing key 'bundle'");
     const std::string name = scalar_text(kb, ctx, key + ".bundle");
@@ -1190,8 +1497,16 @@ class Resolver {
     }
     std::optional<Condition> where;
     if (auto kw = find_key(item, "where")) where = parse_condition(kw, ctx, key + ".where");
+    std::optional<Date> law_on;
+    if (auto kl = find_key(item, "law_on")) law_on = parse_date(kl, ctx, key + ".law_on");
+    bool risk_found = false;
+    if (auto kr = find_key(item, "risk_found")) {
+      if (!(kr.value.IsScalar() && (kTrue.count(kr.value.Scalar()) || kFalse.count(kr.value.Scalar()))))
+        fail(loc_of(ctx, kr.value, kr.key), key + ".risk_found", "expected true or false, got " + got(kr.value));
+      risk_found = kTrue.count(kr.value.Scalar()) > 0;
+    }
     apply_policy(name, ctx, loc_of(ctx, kb.value, kb.key), key + ".bundle", has_subset ? &subset : nullptr,
-                 where ? &*where : nullptr);
+                 where ? &*where : nullptr, law_on, risk_found);
   }
 
   const Bundle& find_bundle(const std::string& name, const Ctx& ctx, const Loc& loc, const std::string& key) {
@@ -1221,17 +1536,69 @@ class Resolver {
              did_you_mean(name, known));
   }
 
+  /// Users of `p` in the bundle's jurisdiction: the platform's share of the
+  /// users the scenario says its population stands for there
+  /// (`jurisdiction_users`), else its share of the simulated users.
+  double users_in_scope(const PlatformSpec& p, const Bundle& b) const {
+    auto it = jurisdiction_users_.find(b.jurisdiction);
+    const double users = it == jurisdiction_users_.end() ? static_cast<double>(spec_.population.users) : it->second;
+    return users * p.user_share;
+  }
+
+  /// What applying `b` does to the platforms in `targets`, one log line per
+  /// group of platforms with the same outcome.
+  void log_application(const Bundle& b, const std::string& when, const std::optional<Date>& date,
+                       const std::vector<std::pair<std::string, std::string>>& outcomes) {
+    std::string head = when + b.name;
+    if (date) head += " (law on " + date->text + ")";
+    bool sized = b.applies_to && b.applies_to->min_users > 0;
+    for (const auto& m : b.measures)
+      for (const auto& c : m.applies_to) sized = sized || c.min_users > 0;
+    if (sized && !b.jurisdiction.empty() && !jurisdiction_users_.count(b.jurisdiction))
+      head += " [sizes in simulated users: no jurisdiction_users for " + b.jurisdiction + "]";
+    if (outcomes.empty()) {
+      spec_.policy_log.push_back(head + ": no platform in scope");
+      return;
+    }
+    std::vector<std::string> texts;
+    std::map<std::string, std::vector<std::string>> groups;
+    for (const auto& [name, text] : outcomes) {
+      if (!groups.count(text)) texts.push_back(text);
+      groups[text].push_back(name);
+    }
+    for (const auto& text : texts) {
+      auto names = groups[text];
+      const std::size_t n = names.size();
+      if (n > 4) {
+        names.resize(3);
+        names.push_back("... (" + std::to_string(n) + " platforms)");
+      }
+      spec_.policy_log.push_back(head + " -> " + join_all(names) + ": " + text);
+    }
+  }
+
   /// Apply a bundle to every platform (or `subset`) that meets `where` (or the
-  /// bundle's own applies_to).
+  /// bundle's own applies_to), with the measures in force on `law_on` (or the
+  /// bundle's as_of). `risk_found`: measures that wait for the platform's risk
+  /// assessment apply at once, as if it had already found risk.
   void apply_policy(const std::string& name, const Ctx& ctx, const Loc& loc, const std::string& key,
-                    const std::vector<std::size_t>* subset, const Condition* where) {
+                    const std::vector<std::size_t>* subset, const Condition* where,
+                    const std::optional<Date>& law_on = std::nullopt, bool risk_found = false) {
     const Bundle& b = find_bundle(name, ctx, loc, key);
     const Condition* cond = where ? where : (b.applies_to ? &*b.applies_to : nullptr);
+    const std::optional<Date> date = law_on ? law_on : b.as_of;
+    std::vector<std::pair<std::string, std::string>> outcomes;
     for (std::size_t i = 0; i < spec_.platforms.size(); ++i) {
       if (subset && std::find(subset->begin(), subset->end(), i) == subset->end()) continue;
-      if (cond && !cond->matches(spec_.platforms[i], spec_.population.users)) continue;
-      apply_bundle_to(b, spec_.platforms[i]);
+      PlatformSpec& p = spec_.platforms[i];
+      const double users = users_in_scope(p, b);
+      if (cond && !cond->matches(p, users)) {
+        outcomes.emplace_back(p.name, "outside the bundle's scope (" + cond->why_not(p, users) + ")");
+        continue;
+      }
+      outcomes.emplace_back(p.name, apply_measures(b, p, users, date, risk_found, &waiting_[p.name]).text());
     }
+    log_application(b, risk_found ? "(risk taken as found) " : "", date, outcomes);
     spec_.policies.push_back(name);
   }
 
@@ -1390,6 +1757,7 @@ class Resolver {
     YAML::Node set;
     std::string policy;
     Loc policy_loc;
+    std::optional<Date> law_on;  // the date whose law the bundle applies (default: its as_of)
     std::string description;
     const RawEvent* raw = nullptr;
     Loc platform_loc;
@@ -1403,7 +1771,7 @@ class Resolver {
     if (!r.node.IsMap())
       fail(loc_of(ctx, r.node), r.key,
            "expected an event {day, platform, set, policy, description}, got " + got(r.node));
-    check_keys(r.node, {"day", "platform", "set", "policy", "description", "risk_response"}, ctx, r.key);
+    check_keys(r.node, {"day", "platform", "set", "policy", "law_on", "description", "risk_response"}, ctx, r.key);
     p.response = raw_response(r.node, ctx, r.key);
     auto kd = find_key(r.node, "day");
     if (!kd) fail(loc_of(ctx, r.node), r.key, "missing key 'day'");
@@ -1431,12 +1799,17 @@ class Resolver {
       p.policy = scalar_text(kq, ctx, r.key + ".policy");
       p.policy_loc = loc_of(ctx, kq.value, kq.key);
     }
+    if (auto kl = find_key(r.node, "law_on")) {
+      if (p.policy.empty()) fail(loc_of(ctx, kl.value, kl.key), r.key + ".law_on", "law_on needs a 'policy' to apply");
+      p.law_on = parse_date(kl, ctx, r.key + ".law_on");
+    }
     if (!p.set.IsMap() && p.policy.empty() && !p.response)
       fail(loc_of(ctx, r.node), r.key, "an event needs 'set', 'policy' or 'risk_response'");
     if (auto kdesc = find_key(r.node, "description")) p.description = scalar_text(kdesc, ctx, r.key + ".description");
     if (p.description.empty()) {
       std::vector<std::string> parts;
-      if (!p.policy.empty()) parts.push_back("policy " + p.policy);
+      if (!p.policy.empty())
+        parts.push_back("policy " + p.policy + (p.law_on ? " (law on " + p.law_on->text + ")" : ""));
       if (p.set.IsMap())
         for (const auto& e : flatten(p.set, ctx, r.key + ".set"))
           if (!e.value.IsMap())
@@ -1457,8 +1830,11 @@ class Resolver {
                      [&](std::size_t a, std::size_t b) { return events[a].day < events[b].day; });
     std::vector<PlatformSpec> current = spec_.platforms;
     std::vector<std::optional<RawResponse>> response(current.size());
-    for (std::size_t i = 0; i < current.size(); ++i)
+    std::vector<std::vector<RiskMeasure>> waiting(current.size());
+    for (std::size_t i = 0; i < current.size(); ++i) {
       if (auto it = responses_.find(current[i].name); it != responses_.end()) response[i] = it->second;
+      waiting[i] = waiting_[current[i].name];
+    }
     for (std::size_t k : order) {
       const Parsed& e = events[k];
       std::vector<std::size_t> targets;
@@ -1469,12 +1845,20 @@ class Resolver {
       }
       const Bundle* b =
           e.policy.empty() ? nullptr : &find_bundle(e.policy, e.raw->ctx, e.policy_loc, e.raw->key + ".policy");
+      const std::optional<Date> date = b ? (e.law_on ? e.law_on : b->as_of) : std::nullopt;
+      std::vector<std::pair<std::string, std::string>> outcomes;
       for (std::size_t i : targets) {
         PlatformSpec& p = current[i];
         // Policy first, then explicit keys: what the event spells out wins.
-        // An event for "all" respects the bundle's applies_to; a named platform gets it unconditionally.
-        if (b && (e.platform != "all" || !b->applies_to || b->applies_to->matches(p, spec_.population.users)))
-          apply_bundle_to(*b, p);
+        // An event for "all" respects the bundle's applies_to; a named platform skips it (each
+        // measure's own trigger still holds).
+        if (b) {
+          const double users = users_in_scope(p, *b);
+          if (e.platform == "all" && b->applies_to && !b->applies_to->matches(p, users))
+            outcomes.emplace_back(p.name, "outside the bundle's scope (" + b->applies_to->why_not(p, users) + ")");
+          else
+            outcomes.emplace_back(p.name, apply_measures(*b, p, users, date, false, &waiting[i]).text());
+        }
         if (e.set.IsMap()) {
           const std::string prefix = e.raw->key + ".set";
           apply_entries(table_of(p), flatten(e.set, e.raw->ctx, prefix), e.raw->ctx, prefix);
@@ -1482,10 +1866,13 @@ class Resolver {
         // The risk response is resolved against the platform as it is from
         // this event on (an event's own response replaces the platform's).
         if (e.response) response[i] = e.response;
-        p.on_risk = response[i] ? resolve_response(p, *response[i]) : nullptr;
+        p.on_risk = on_risk_of(p, response[i], waiting[i]);
         spec_.timeline.push_back(TimelineEvent{e.day, i, e.description, p});
       }
-      if (b) spec_.policies.push_back(e.policy);
+      if (b) {
+        log_application(*b, "timeline day " + std::to_string(e.day) + ": ", date, outcomes);
+        spec_.policies.push_back(e.policy);
+      }
     }
   }
 
@@ -1500,6 +1887,8 @@ class Resolver {
   std::map<std::string, RawResponse> responses_;  // platform name -> its risk_response
   std::optional<RawResponse> template_response_;  // from platform_defaults
   std::map<std::string, Bundle> bundles_;
+  std::map<std::string, std::vector<RiskMeasure>> waiting_;  // platform -> bundle measures waiting for risk
+  std::map<std::string, double> jurisdiction_users_;         // jurisdiction -> users the population stands for
   std::vector<std::string> stack_ids_, stack_files_;
 };
 
@@ -1567,7 +1956,13 @@ std::string dump_scenario(const ScenarioSpec& spec_in) {
   d.line("# safesim resolved scenario: every field, extends and policies already applied");
   d.line("# source: " + one_line(spec.source_file));
   d.line("# policies applied: " + (spec.policies.empty() ? std::string("none") : join_all(spec.policies)));
+  for (const auto& entry : spec.policy_log) d.line("# policy: " + one_line(entry));
   describe(d, spec);
+  if (!spec.jurisdiction_users.empty()) {
+    std::vector<std::string> parts;
+    for (const auto& [name, users] : spec.jurisdiction_users) parts.push_back(name + ": " + yaml_double(users));
+    d.line("jurisdiction_users: {" + join_all(parts) + "}");
+  }
   d.line("platforms:");
   d.indent = 2;
   for (auto& p : spec.platforms) {

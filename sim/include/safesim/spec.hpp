@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "safesim/limits.hpp"
@@ -1255,7 +1256,13 @@ struct ScenarioSpec {
   std::vector<PlatformSpec> platforms;  // at least one; order is the run order
   std::vector<TimelineEvent> timeline;  // sorted by day
   std::vector<std::string> policies;    // bundles applied, for provenance
-  std::string source_file;              // for provenance only
+  /// What each bundle application did, per platform: measures applied, those
+  /// waiting for the risk assessment, and those not applied with the reason
+  /// ("no measure applies" where a bundle changes nothing), for provenance.
+  std::vector<std::string> policy_log;
+  /// Users the population stands for per jurisdiction (bundles' size triggers), as declared.
+  std::vector<std::pair<std::string, double>> jurisdiction_users;
+  std::string source_file;  // for provenance only
 };
 
 /// Scenario-level fields (platforms and timeline are handled by the loader,

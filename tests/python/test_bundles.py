@@ -1,0 +1,135 @@
+"""No silent bundle: every shipped policy bundle changes at least one resolved key on a
+platform of each kind it names, and says so in the resolved scenario's provenance
+(``ScenarioSpec.policy_log``, written as ``# policy:`` lines in the dump) where it has no
+measure to apply."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+import safesim as ss
+
+KINDS = ["social", "messaging", "gaming", "video", "file_hosting"]
+BUNDLES = sorted((ss.scenarios_dir() / "policies").glob("*.yaml"))
+
+
+def _doc(path):
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _kinds_named(doc) -> set[str]:
+    """Kinds the bundle or one of its keyed measures names (all kinds when none does)."""
+    scope = set((doc.get("applies_to") or {}).get("kinds") or KINDS)
+    named: set[str] = set()
+    for m in doc.get("measures") or []:
+        if not m.get("platform"):
+            continue
+        trig = m.get("applies_to") or {}
+        conds = trig if isinstance(trig, list) else [trig]
+        for c in conds:
+            named |= set(c.get("kinds") or scope) & scope
+    return named
+
+
+def _platform_block(dump: str) -> str:
+    """The resolved platforms, risk responses included, without comment lines."""
+    body = "\n".join(line for line in dump.splitlines() if not line.startswith("#"))
+    return body[body.index("\nplatforms:") :]
+
+
+SCANS_PRIVATELY = (
+    "controls: {hash_matching: {enabled: true, private_surfaces: true}, grooming_detection: {enabled: true}}"
+)
+
+
+def _one_platform(kind: str, extra: str = "") -> ss.Scenario:
+    # The spec.hpp defaults (not the baseline, which already hash-matches everywhere) on a
+    # provider that neither reports to a clearinghouse nor offers in-product reporting (the
+    # defaults have both on, so a bundle that requires them would pin, not change, them), with
+    # the risk assessment on, so measures that wait for it resolve into the platform's risk
+    # response, and a population standing for 10 million users in every jurisdiction, so size
+    # triggers (700,000 UK users) are met.
+    juris = "{UK: 1.0e7, EU: 1.0e7, AU: 1.0e7, US: 1.0e7}"
+    text = (
+        "population: {users: 2000}\n"
+        f"jurisdiction_users: {juris}\n"
+        f"platforms:\n  main:\n    kind: {kind}\n    controls: {{risk_assessment: {{enabled: true}}, "
+        "clearinghouse_reporting: {enabled: false}, reporting: {in_product: false}}\n"
+    )
+    if extra:
+        text += f"platform_defaults: {{{extra}}}\n"
+    return ss.Scenario.from_text(text, name=f"one_{kind}.yaml")
+
+
+@pytest.mark.parametrize("path", BUNDLES, ids=lambda p: p.stem)
+def test_bundle_states_law_as_of_a_date(path):
+    doc = _doc(path)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(doc.get("as_of"))), f"{path.name}: as_of missing"
+    for m in doc["measures"]:
+        assert m.get("status") in {"in_force", "lapsed", "proposed", "practice"}, f"{path.name}: {m['id']}"
+        assert m.get("source"), f"{path.name}: {m['id']} has no source"
+
+
+@pytest.mark.parametrize("path", BUNDLES, ids=lambda p: p.stem)
+def test_bundle_changes_a_key_on_every_kind_it_names(path):
+    name = path.stem
+    named = _kinds_named(_doc(path))
+    assert named, f"{name} names no kind with a keyed measure"
+    for kind in sorted(named):
+        # Two providers of this kind: one that does little (so a duty to switch something on
+        # shows) and one that scans private messages (so a duty to stop scanning shows).
+        changed = False
+        for extra in ("", SCANS_PRIVATELY):
+            base = _one_platform(kind, extra)
+            with_bundle = base.with_policy(name)
+            assert with_bundle.spec.policy_log, name
+            changed = changed or _platform_block(with_bundle.dump()) != _platform_block(base.dump())
+        assert changed, f"{name} changes no resolved key on a {kind} platform: {with_bundle.spec.policy_log}"
+
+
+@pytest.mark.parametrize("path", BUNDLES, ids=lambda p: p.stem)
+def test_bundle_without_a_measure_says_so(path):
+    name = path.stem
+    missing = sorted(set(KINDS) - _kinds_named(_doc(path)))
+    if not missing:
+        pytest.skip(f"{name} has a measure for every kind")
+    for kind in missing:
+        base = _one_platform(kind)
+        sc = base.with_policy(name)
+        assert _platform_block(sc.dump()) == _platform_block(base.dump()), f"{name} changed a {kind} platform"
+        log = " ".join(sc.spec.policy_log)
+        assert "no measure applies" in log or "outside the bundle's scope" in log, (name, kind, log)
+        assert "# policy: " in sc.dump()
+
+
+def test_law_on_a_date_before_a_measure_leaves_it_out():
+    base = _one_platform("messaging")
+    before = base.with_policy("eu_dsa_art28_guidelines", law_on="2026-01-01")
+    after = base.with_policy("eu_dsa_art28_guidelines", law_on="2026-05-01")
+    assert "eu-no-private-scanning-after-lapse (not in force until 2026-04-03)" in " ".join(before.spec.policy_log)
+    assert "applied eu-no-private-scanning-after-lapse" in " ".join(after.spec.policy_log)
+    assert _platform_block(before.dump()) == _platform_block(base.dump())
+
+
+def test_risk_measures_wait_for_the_risk_assessment():
+    base = _one_platform("social")
+    waits = base.with_policy("uk_osa_illegal_content_codes")
+    found = base.with_policy("uk_osa_illegal_content_codes", risk_found=True)
+    main_w = waits.to_dict()["platforms"]["main"]
+    main_f = found.to_dict()["platforms"]["main"]
+    # Waiting: F1's DM default only in the risk response; found: on the platform itself.
+    assert main_w["controls"]["dm_policy"]["under_16"] != "connected_only"
+    assert main_w["risk_response"]["set"]["controls"]["dm_policy"]["under_16"] == "connected_only"
+    assert main_f["controls"]["dm_policy"]["under_16"] == "connected_only"
+    assert main_f["controls"]["hash_matching"]["enabled"] is True  # C9: 10 million users stand for the UK
+
+
+def test_size_triggers_use_simulated_users_without_a_jurisdiction():
+    sc = ss.Scenario.default().with_policy("uk_osa_illegal_content_codes", risk_found=True)
+    # The baseline has 10,000 simulated users and declares no jurisdiction_users.
+    log = " ".join(sc.spec.policy_log)
+    assert "sizes in simulated users: no jurisdiction_users for UK" in log
+    assert "icu-c9-hash-matching (10000 users < 700000)" in log
