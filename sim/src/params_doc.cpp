@@ -194,6 +194,9 @@ policies:                       # optional bundles from policies/, applied in or
   - bundle: uk_osa_illegal_content_codes
     platforms: [main]           # optional subset by name
     where: {kinds: [social, video], min_users: 700000}  # users x user_share
+    law_on: 2025-06-01          # optional: the law on that date (default: the bundle's as_of)
+    risk_found: true            # optional: apply measures that wait for risk from day 0
+jurisdiction_users: {UK: 68000000}  # optional: users the population stands for, per jurisdiction
 population: {users: 10000}      # scenario-level groups as in the tables below
 platform_defaults:              # platform keys applied to every platform first
   controls: {safety_nudges: {enabled: true}}
@@ -242,9 +245,17 @@ A resolved dump writes each response in full, so it needs no bundle files.
 Policy bundles (`NAME.yaml`) are looked up in the `policies/` folder beside
 the file that names them, then beside the root scenario, then in the
 installed `scenarios/policies/`. A bundle has `bundle` (its file name),
-`title`, `summary`, `sources`, `measures` (`id`, `text`, `source` each), an
-optional default condition `applies_to` and a `platform` block with the same
-keys as `platforms.<name>`.
+`title`, `as_of` (the date its statuses describe), an optional
+`jurisdiction`, `summary`, `sources`, an optional default condition
+`applies_to`, and `measures`: each with `id`, `text`, `source`, its legal
+`status` (`in_force`, `lapsed`, `proposed` or `practice`, with `since` and
+`until` dates), its own optional trigger `applies_to` (platform kinds,
+`min_users` in users of the bundle's jurisdiction, `surfaces`, `risk: found`)
+and the `platform` keys it sets. A measure in force on the law date and whose
+trigger matches is applied; one that waits for risk goes into the platform's
+risk response. The resolved dump lists, per bundle and platform, what was
+applied, what waits for risk and what was not applied and why (`# policy:`
+lines). scenarios/policies/README.md tables every measure with its source.
 
 Unknown keys are errors (with a suggestion for the closest key), and every
 value is checked against its kind and bounds. Errors name the file, line,
