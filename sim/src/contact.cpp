@@ -89,7 +89,7 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
     return;
   }
   if (u_block < p_block) {
-    s.add(p, Metric::minor_blocks, 1);
+    s.add_minor(p, user, Metric::minor_blocks, 1);
     mark_reached(s, p, m, blocked_offender);
     ++s.accounts.flags[a];
     add_risk(s, a, RiskEvent::flag, hour);
@@ -130,7 +130,7 @@ void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
   ++s.accounts.open_dyads[a];
   s.accounts.connections[a].push_back(m);
   mark_reached(s, p, m, engaged);
-  s.add(p, Metric::dyads_opened, 1);
+  s.add_minor(p, s.platforms[p].user[m], Metric::dyads_opened, 1);
   schedule_dyad(s, i);
 }
 
@@ -141,10 +141,10 @@ void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, st
   const std::size_t p = A.platform[a];
   const PlatformState& P = s.platforms[p];
   const std::uint32_t user = P.user[m];
-  s.add(p, Metric::contact_attempts, 1);
+  s.add_minor(p, user, Metric::contact_attempts, 1);
   if (s.refused_pairs.contains((static_cast<std::uint64_t>(A.offender[a]) << 32) | user)) {
     // The same person again, after the minor blocked or reported one of his accounts.
-    s.add(p, Metric::recontacts_after_block, 1);
+    s.add_minor(p, user, Metric::recontacts_after_block, 1);
     mark_reached(s, p, m, recontacted);
   }
   if (A.first_contact_day[a] < 0) A.first_contact_day[a] = static_cast<std::int32_t>(s.day);
@@ -154,7 +154,7 @@ void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, st
   rng::Draw g(s.seed, streams::reach, user, A.key[a], s.tick * 4u + slot);
   const GateResult gate = gate_contact(s, a, m, g);
   if (gate.gate == Gate::prevented) {
-    s.add(p, Metric::contacts_prevented, 1);
+    s.add_minor(p, user, Metric::contacts_prevented, 1);
     return;
   }
   if (gate.gate == Gate::unseen) return;

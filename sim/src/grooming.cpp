@@ -176,7 +176,7 @@ bool fire_event(State& s, std::size_t i) {
         rng::Draw md(s.seed, streams::material, s.platforms[p].user[D.minor[i]], s.accounts.key[a], D.events[i]);
         create_material(s, i, hour, md);
       }
-      s.add(p, Metric::exploitation_events, 1);
+      s.add_minor(p, s.platforms[p].user[D.minor[i]], Metric::exploitation_events, 1);
       if (u_extra < t.repeat_prob) return true;  // a repeat: back in solicitation
       close_dyad(s, i);
       return false;
@@ -217,7 +217,7 @@ bool fire_event(State& s, std::size_t i) {
 void add_exposure(State& s, std::size_t i, double hour) {
   Dyads& D = s.dyads;
   const double days = std::max(0.0, hour - D.last_hour[i]) / 24.0;
-  s.add(D.platform[i], Metric::exposure_days, days);
+  s.add_minor(D.platform[i], s.platforms[D.platform[i]].user[D.minor[i]], Metric::exposure_days, days);
   if (D.moved[i] == kOffAllPlatforms) s.add(D.platform[i], Metric::exposure_days_off_platform, days);
   D.last_hour[i] = hour;
 }

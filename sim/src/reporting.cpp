@@ -73,7 +73,7 @@ void start_report(State& s, std::size_t p, std::uint32_t account, std::uint32_t 
 void file_report(State& s, std::size_t p, std::uint32_t account, std::uint32_t minor, double hour) {
   s.add(p, Metric::user_reports, 1);
   s.add(p, Metric::child_safety_reports, 1);
-  s.add(p, Metric::minor_reports, 1);
+  s.add_minor(p, s.platforms[p].user[minor], Metric::minor_reports, 1);
   mark_reached(s, p, minor, reported_offender);
   remember_target(s, account, s.platforms[p].user[minor], hour, true);
   ++s.accounts.flags[account];
@@ -114,14 +114,18 @@ void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
   const auto bit = static_cast<ReachedMask>(1u << stage);
   const std::optional<Metric> metric = kCounts[stage];
   PlatformState& P = s.platforms[p];
+  const std::uint32_t user = P.user[m];
+  const std::size_t slot = metric ? group_slot(*metric) : kGroupMetricCount;
+  const std::size_t group = group_of(s.pop.age[user], s.pop.boy[user] != 0);
   if ((P.reached[m] & bit) == 0) {
     P.reached[m] |= bit;
     if (metric) s.m(p, *metric) += 1;
+    if (slot < kGroupMetricCount) s.metrics.group_row(p + 1, group)[slot] += 1;
   }
-  const std::uint32_t user = P.user[m];
   if ((s.pop.reached[user] & bit) == 0) {
     s.pop.reached[user] |= bit;
     if (metric) s.metrics.row(0, s.day)[idx(*metric)] += 1;
+    if (slot < kGroupMetricCount) s.metrics.group_row(0, group)[slot] += 1;
   }
 }
 

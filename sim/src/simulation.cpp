@@ -302,6 +302,7 @@ void start_measurement(State& s) {
   for (PlatformState& P : s.platforms) std::fill(P.reached.begin(), P.reached.end(), ReachedMask{0});
   std::fill(s.metrics.ttd_sum.begin(), s.metrics.ttd_sum.end(), 0.0);
   std::fill(s.metrics.ttd_count.begin(), s.metrics.ttd_count.end(), 0.0);
+  std::fill(s.metrics.groups.begin(), s.metrics.groups.end(), 0.0);
   for (auto& v : s.removal_hours_known) v.clear();
   for (auto& v : s.removal_hours_new) v.clear();
 }
@@ -428,6 +429,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   s.metrics.daily.assign(s.metrics.scopes * total * kMetricCount, 0.0);
   s.metrics.ttd_sum.assign(np + 1, 0.0);
   s.metrics.ttd_count.assign(np + 1, 0.0);
+  s.metrics.groups.assign((np + 1) * kGroupCount * kGroupMetricCount, 0.0);
   s.returns_by_day.resize(total);
   s.signals_by_day.resize(total);
   s.replacements_by_day.resize(total);
@@ -441,13 +443,25 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   // Minors with an account (not removed) on at least one platform: marked
   // platform by platform over each one's own minors, so the cost is the
   // number of memberships, not minors x platforms.
+  // The same per age and gender group: the groups' denominators.
   std::uint64_t eco_minors = 0;
+  std::vector<double> group_minors((np + 1) * kGroupCount, 0.0);
   {
     std::vector<std::uint8_t> present(s.pop.size(), 0);
-    for (const auto& P : s.platforms)
+    for (std::size_t p = 0; p < np; ++p) {
+      const auto& P = s.platforms[p];
       for (std::uint32_t m : P.minors)
-        if ((P.settings[m] & detail::kRemoved) == 0) present[P.user[m]] = 1;
-    for (std::uint32_t u : s.pop.minors) eco_minors += present[u];
+        if ((P.settings[m] & detail::kRemoved) == 0) {
+          const std::uint32_t u = P.user[m];
+          present[u] = 1;
+          group_minors[(p + 1) * kGroupCount + group_of(s.pop.age[u], s.pop.boy[u] != 0)] += 1;
+        }
+    }
+    for (std::uint32_t u : s.pop.minors)
+      if (present[u]) {
+        ++eco_minors;
+        group_minors[group_of(s.pop.age[u], s.pop.boy[u] != 0)] += 1;
+      }
   }
   const auto t_built = Clock::now();
 
@@ -470,6 +484,8 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
     std::vector<double>().swap(s.metrics.daily);
   }
   finish_totals(s, out, eco_minors);
+  out.group_totals = std::move(s.metrics.groups);
+  out.group_minors = std::move(group_minors);
   const auto t1 = Clock::now();
   out.build_seconds = std::chrono::duration<double>(t_built - t0).count();
   out.run_seconds = std::chrono::duration<double>(t1 - t0).count();

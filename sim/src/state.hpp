@@ -419,6 +419,11 @@ struct MetricsAcc {
   }
   // time to detection: sum and count per scope
   std::vector<double> ttd_sum, ttd_count;
+  // minor-level metrics by age and gender: [scope][group][slot] (metrics.hpp kGroupMetrics)
+  std::vector<double> groups;
+  double* group_row(std::size_t scope, std::size_t group) {
+    return &groups[(scope * kGroupCount + group) * kGroupMetricCount];
+  }
 };
 
 /// A person's planned return to a minor he remembers (revisits.cpp). Held in
@@ -474,6 +479,17 @@ struct State {
   void add(std::size_t platform, Metric metric, double value) {
     metrics.row(platform + 1, day)[idx(metric)] += value;
     metrics.row(0, day)[idx(metric)] += value;
+  }
+  /// add(), and the same in the minor's age and gender group (user: global
+  /// id) when the metric is one of kGroupMetrics. Sites that concern one
+  /// minor use this; add() is for everything else.
+  void add_minor(std::size_t platform, std::uint32_t user, Metric metric, double value) {
+    add(platform, metric, value);
+    const std::size_t slot = group_slot(metric);
+    if (slot == kGroupMetricCount) return;
+    const std::size_t g = group_of(pop.age[user], pop.boy[user] != 0);
+    metrics.group_row(platform + 1, g)[slot] += value;
+    metrics.group_row(0, g)[slot] += value;
   }
   const OffenderTypeSpec& type_spec(std::uint8_t type) const {
     return type == 0 ? spec->offenders.groomer : type == 1 ? spec->offenders.sextortion : spec->offenders.distributor;

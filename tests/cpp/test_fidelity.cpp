@@ -286,3 +286,21 @@ TEST(Fidelity, EachPairIsOneTieAndMeanDegreeCountsDistinctContacts) {
   std::printf("  with classes of 10: %.2f\n", small_degree);
   EXPECT_NEAR(small_degree, spec.graph.mean_degree, 0.05 * spec.graph.mean_degree);
 }
+
+TEST(Fidelity, AgeAndGenderGroupsAddUpToTheTotals) {
+  ScenarioSpec s = small(8000, 120);
+  const RunOutput out = run(s, 12);
+  ASSERT_EQ(out.group_totals.size(), out.scopes() * kGroupCount * kGroupMetricCount);
+  ASSERT_EQ(out.group_minors.size(), out.scopes() * kGroupCount);
+  for (std::size_t sc = 0; sc < out.scopes(); ++sc) {
+    for (std::size_t k = 0; k < kGroupMetricCount; ++k) {
+      double sum = 0;
+      for (std::size_t g = 0; g < kGroupCount; ++g)
+        sum += out.group_totals[(sc * kGroupCount + g) * kGroupMetricCount + k];
+      EXPECT_NEAR(sum, out.total(kGroupMetrics[k], sc), 1e-9 * (1 + sum)) << kMetrics[idx(kGroupMetrics[k])].name;
+    }
+    // Minors younger than the population's youngest age or adults: none.
+    for (std::size_t g = 0; g < 2 * static_cast<std::size_t>(s.population.youngest_age); ++g)
+      EXPECT_EQ(out.group_minors[sc * kGroupCount + g], 0);
+  }
+}

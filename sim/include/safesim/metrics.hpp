@@ -130,4 +130,27 @@ inline constexpr std::size_t kMetricCount = kMetrics.size();
 
 constexpr std::size_t idx(Metric m) { return static_cast<std::size_t>(m); }
 
+/// Metrics about minors that are also counted by the minor's age (0 to 17,
+/// at the event) and gender: RunOutput::group_totals. A distinct count
+/// (minors_*) counts each minor once, in the group they were in when first
+/// counted, so the groups of a scope add up to its total.
+inline constexpr std::array kGroupMetrics = {
+    Metric::minors_contacted,       Metric::minors_engaged,         Metric::minors_solicited,
+    Metric::minors_exploited,       Metric::minors_images_obtained, Metric::minors_sextorted,
+    Metric::minors_met_offline,     Metric::minors_blocking,        Metric::minors_reporting,
+    Metric::minors_recontacted,     Metric::exposure_days,          Metric::contact_attempts,
+    Metric::contacts_prevented,     Metric::minor_blocks,           Metric::minor_reports,
+    Metric::recontacts_after_block, Metric::dyads_opened,           Metric::exploitation_events};
+inline constexpr std::size_t kGroupMetricCount = kGroupMetrics.size();
+/// Groups: age 0..17 x gender (0 girl, 1 boy); group = age * 2 + boy.
+inline constexpr std::size_t kGroupAges = 18;
+inline constexpr std::size_t kGroupCount = kGroupAges * 2;
+constexpr std::size_t group_of(int age, bool boy) { return static_cast<std::size_t>(age) * 2 + (boy ? 1 : 0); }
+/// The slot of metric m in kGroupMetrics, or kGroupMetricCount if it has none.
+constexpr std::size_t group_slot(Metric m) {
+  for (std::size_t k = 0; k < kGroupMetricCount; ++k)
+    if (kGroupMetrics[k] == m) return k;
+  return kGroupMetricCount;
+}
+
 }  // namespace safesim

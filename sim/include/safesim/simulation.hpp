@@ -19,8 +19,13 @@ struct RunOutput {
   std::uint64_t seed = 0;
   std::vector<double> totals;  ///< [scope][metric], (platforms + 1) x kMetricCount
   std::vector<double> daily;   ///< [scope][day][metric], (platforms + 1) x days x kMetricCount
-  double build_seconds = 0;    ///< population and graph build (wall clock)
-  double run_seconds = 0;      ///< whole run incl. build (wall clock)
+  /// Minor-level metrics by group (kGroupMetrics), [scope][group][slot]:
+  /// scopes x kGroupCount x kGroupMetricCount; groups are age x gender.
+  std::vector<double> group_totals;
+  /// Minors with an account (not removed) at day 0 per [scope][group]: the groups' denominators.
+  std::vector<double> group_minors;
+  double build_seconds = 0;  ///< population and graph build (wall clock)
+  double run_seconds = 0;    ///< whole run incl. build (wall clock)
 
   std::size_t scopes() const { return platforms.size() + 1; }
   double total(Metric m, std::size_t scope = 0) const { return totals[scope * kMetricCount + idx(m)]; }
