@@ -19,6 +19,13 @@ struct RunOutput {
   std::uint64_t seed = 0;
   std::vector<double> totals;  ///< [scope][metric], (platforms + 1) x kMetricCount
   std::vector<double> daily;   ///< [scope][day][metric], (platforms + 1) x days x kMetricCount
+  /// Declared operators (ScenarioSpec::operators order): names, and per
+  /// operator its metrics as for a platform, [operator][metric] and
+  /// [operator][day][metric]. Empty when the scenario declares none (every
+  /// platform is then its own operator, with its platform figures).
+  std::vector<std::string> operators;
+  std::vector<double> operator_totals;
+  std::vector<double> operator_daily;
   double build_seconds = 0;    ///< population and graph build (wall clock)
   double run_seconds = 0;      ///< whole run incl. build (wall clock)
 
@@ -40,7 +47,8 @@ std::vector<RunOutput> run_many(const ScenarioSpec& spec, std::span<const std::u
 /// same seed and structure reuse them; results are the same either way).
 void clear_structure_cache();
 
-/// FNV-1a hash over totals and daily series: a fingerprint for determinism tests.
+/// FNV-1a hash over totals and daily series (and the operators' when declared):
+/// a fingerprint for determinism tests.
 std::uint64_t output_hash(const RunOutput& out);
 
 }  // namespace safesim
