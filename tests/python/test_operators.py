@@ -11,7 +11,7 @@ import pytest
 import safesim
 from safesim import _core
 
-from .conftest import SMALL_ARGS, run_cli, small
+from conftest import SMALL_ARGS, run_cli, small
 
 TWO_COMPANIES = """
 name: two_companies
