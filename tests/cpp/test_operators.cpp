@@ -308,3 +308,48 @@ TEST(EncryptionBySurface, TheFileSurfaceHasItsOwnEncryption) {
     EXPECT_GT(g.total(Metric::offenders_detected_hash), 0.0) << "files keep their own surface's (open) encryption";
   }
 }
+
+TEST(Operators, AChangeConfinedToOneOperatorLeavesTheOthersBitIdentical) {
+  // Common random numbers: draws are keyed by stable ids, so when no offender
+  // can move between operators (no conversation moves, no returns, platform
+  // choice blind to detection, no material, no law enforcement or signals
+  // reaching across), a policy change on big_co's services leaves other_co's
+  // service exactly as it was.
+  ScenarioSpec s = two_services();
+  s.platforms.push_back(s.platforms[1]);
+  s.platforms[2].name = "c";
+  s.offenders.risk_aversion = 0;
+  s.offenders.distributor.share = 0;
+  s.offenders.groomer.share = 0.9;
+  s.offenders.sextortion.share = 0.1;
+  for (auto* t : {&s.offenders.groomer, &s.offenders.sextortion, &s.offenders.distributor}) {
+    t->move_request_prob = 0;
+    t->reentry_prob = 0;
+  }
+  s.clearinghouse.le_capacity_per_million_users_day = 0;
+  s.operators.push_back(one_operator({0, 1}, 1.0));
+  s.operators[0].pooled_review = true;
+  OperatorSpec other = one_operator({2}, 1.0);
+  other.name = "other_co";
+  s.operators.push_back(other);
+  ScenarioSpec changed = s;
+  for (std::size_t p : {0u, 1u}) {
+    auto& c = changed.platforms[p].controls;
+    c.safety_nudges.enabled = true;
+    c.dm_policy = {DmPolicy::connected_only, DmPolicy::connected_only, DmPolicy::connected_only};
+    c.behavioural_risk.enabled = true;
+    c.review.capacity_per_day = 20;
+  }
+  for (auto seed : seeds(3)) {
+    const auto a = run(s, seed), b = run(changed, seed);
+    // big_co's outcomes move ...
+    EXPECT_NE(operator_total(a, Metric::contacts_prevented, 0), operator_total(b, Metric::contacts_prevented, 0));
+    // ... other_co's do not, day by day and in total.
+    const std::vector<double> ta(a.operator_totals.begin() + kMetricCount, a.operator_totals.end());
+    const std::vector<double> tb(b.operator_totals.begin() + kMetricCount, b.operator_totals.end());
+    EXPECT_TRUE(same(ta, tb));
+    const auto day0 = static_cast<std::ptrdiff_t>(static_cast<std::size_t>(a.days) * kMetricCount);
+    EXPECT_TRUE(same(std::vector<double>(a.operator_daily.begin() + day0, a.operator_daily.end()),
+                     std::vector<double>(b.operator_daily.begin() + day0, b.operator_daily.end())));
+  }
+}
