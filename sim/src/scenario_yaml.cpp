@@ -894,8 +894,8 @@ void apply_bundle_to(const Bundle& b, PlatformSpec& p) {
 const std::vector<std::string> kPlatformSpecialKeysList = {"risk_response"};
 const std::set<std::string> kPlatformSpecialKeys(kPlatformSpecialKeysList.begin(), kPlatformSpecialKeysList.end());
 
-const std::vector<std::string> kScenarioSpecialKeys = {
-    "extends", "policies", "platform_defaults", "platforms", "platform_series", "timeline", "operators", "expect"};
+const std::vector<std::string> kScenarioSpecialKeys = {"extends",         "policies", "platform_defaults", "platforms",
+                                                       "platform_series", "timeline", "operators",         "expect"};
 
 /// A platform's `risk_response` as written ({policy, set, description}),
 /// resolved once the platform's final keys (and each timeline state) are known.
@@ -1146,8 +1146,7 @@ class Resolver {
       const std::string key = "operators." + op.name + ".platforms";
       if (op.platforms.empty()) fail(platform_locs[o], key, "an operator needs at least one platform");
       for (std::size_t p : op.platforms) {
-        if (owner[p] == o)
-          fail(platform_locs[o], key, "platform '" + spec_.platforms[p].name + "' is listed twice");
+        if (owner[p] == o) fail(platform_locs[o], key, "platform '" + spec_.platforms[p].name + "' is listed twice");
         if (owner[p] != spec_.operators.size())
           fail(platform_locs[o], key,
                "platform '" + spec_.platforms[p].name + "' already belongs to operator '" +

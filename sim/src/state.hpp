@@ -341,7 +341,7 @@ static_assert(Items::kRowBytes == 1, "Items: 1 byte a row");
   X(std::uint8_t, known_at_upload, 0)                                                                    \
   X(std::uint8_t, gone, 0)    /* removed or expired */                                                   \
   X(std::uint8_t, flagged, 0) /* a trusted flagger has sent a notice about it */                         \
-  X(float, e2ee_u, 0.0f)      /* encrypted iff below its surface's share (surface_e2ee_share) */          \
+  X(float, e2ee_u, 0.0f)      /* encrypted iff below its surface's share (surface_e2ee_share) */         \
   X(double, upload_hour, 0.0)                                                                            \
   X(double, expire_hour, 0.0)                                                                            \
   X(double, last_hour, 0.0) /* views accounted up to here */

@@ -210,8 +210,7 @@ TEST(Operators, NoDeclaredOperatorsLeavesOutputsAsTheyWere) {
 }
 
 TEST(Operators, LoaderReadsOperatorsAndRejectsBadOnes) {
-  const std::string base =
-      "population: {users: 1000}\nplatforms:\n  a: {}\n  b: {}\n  c: {}\n";
+  const std::string base = "population: {users: 1000}\nplatforms:\n  a: {}\n  b: {}\n  c: {}\n";
   const ScenarioSpec s = load_scenario_text(
       base + "operators:\n  co:\n    platforms: [a, c]\n    enforcement_reach: 0.25\n    pooled_review: false\n", "x");
   ASSERT_EQ(s.operators.size(), 1u);

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SMALL_ARGS, run_cli, small
 
 import safesim
 from safesim import _core
-
-from conftest import SMALL_ARGS, run_cli, small
 
 TWO_COMPANIES = """
 name: two_companies
@@ -99,6 +98,4 @@ def test_saved_runs_keep_operator_scopes(tmp_path: Path) -> None:
     first = safesim.replicate(sc, n=2, threads=1, out=tmp_path)
     again = safesim.replicate(sc, n=2, threads=1, out=tmp_path)
     assert again.loaded_runs == 2
-    np.testing.assert_array_equal(
-        first.operator_runs["value"].to_numpy(), again.operator_runs["value"].to_numpy()
-    )
+    np.testing.assert_array_equal(first.operator_runs["value"].to_numpy(), again.operator_runs["value"].to_numpy())

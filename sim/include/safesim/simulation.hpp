@@ -26,8 +26,8 @@ struct RunOutput {
   std::vector<std::string> operators;
   std::vector<double> operator_totals;
   std::vector<double> operator_daily;
-  double build_seconds = 0;    ///< population and graph build (wall clock)
-  double run_seconds = 0;      ///< whole run incl. build (wall clock)
+  double build_seconds = 0;  ///< population and graph build (wall clock)
+  double run_seconds = 0;    ///< whole run incl. build (wall clock)
 
   std::size_t scopes() const { return platforms.size() + 1; }
   double total(Metric m, std::size_t scope = 0) const { return totals[scope * kMetricCount + idx(m)]; }
