@@ -98,6 +98,7 @@ std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec) {
   bytes += users * share_sum * spec.graph.groups_per_user * 4.0;
   // The daily output array twice: the engine's, and the copy handed to Python.
   bytes += 2.0 * static_cast<double>(daily_output_bytes(spec));
+  bytes += users * static_cast<double>(spec.operators.size());  // each declared operator's distinct-minor marks
   if (!(bytes < 1.8e19)) return std::numeric_limits<std::uint64_t>::max();
   return static_cast<std::uint64_t>(bytes);
 }
