@@ -112,8 +112,11 @@ def parameter_groups() -> dict[str, str]:
 
 
 def group_file(title: str) -> str:
-    """The fragment name of a dictionary group heading: `platforms.<name>.controls` -> platform.controls."""
-    return title.strip("` ").replace("platforms.<name>", "platform").lower()
+    """The fragment name of a dictionary group heading: `platforms.<name>.controls` -> platform.controls.
+
+    `operators.<name>` -> operator.
+    """
+    return title.strip("` ").replace("platforms.<name>", "platform").replace("operators.<name>", "operator").lower()
 
 
 def metrics_page() -> str:

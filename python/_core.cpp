@@ -67,6 +67,11 @@ py::dict to_dict(Finished&& done) {
   d["seed"] = out.seed;
   d["totals"] = adopt(std::move(out.totals), {scopes, metrics});
   d["daily"] = adopt(std::move(out.daily), {scopes, days, metrics});
+  // Declared operators only (none: every platform is its own operator).
+  const auto n_ops = static_cast<py::ssize_t>(out.operators.size());
+  d["operators"] = out.operators;
+  d["operator_totals"] = adopt(std::move(out.operator_totals), {n_ops, metrics});
+  d["operator_daily"] = adopt(std::move(out.operator_daily), {n_ops, days, metrics});
   d["build_seconds"] = out.build_seconds;
   d["run_seconds"] = out.run_seconds;
   d["hash"] = done.hash;
@@ -124,6 +129,24 @@ PYBIND11_MODULE(_core, m) {
                              })
       .def_property_readonly("policies", [](const safesim::ScenarioSpec& s) { return s.policies; })
       .def_property_readonly("policy_log", [](const safesim::ScenarioSpec& s) { return s.policy_log; })
+      .def_property_readonly("operators",
+                             [](const safesim::ScenarioSpec& s) {
+                               // Every operator with its platforms: the declared ones in
+                               // order, then each platform no operator names, as its own.
+                               std::vector<std::pair<std::string, Names>> out;
+                               std::vector<bool> owned(s.platforms.size(), false);
+                               for (const auto& o : s.operators) {
+                                 Names names;
+                                 for (std::size_t p : o.platforms) {
+                                   names.push_back(s.platforms[p].name);
+                                   owned[p] = true;
+                                 }
+                                 out.emplace_back(o.name, std::move(names));
+                               }
+                               for (std::size_t p = 0; p < s.platforms.size(); ++p)
+                                 if (!owned[p]) out.emplace_back(s.platforms[p].name, Names{s.platforms[p].name});
+                               return out;
+                             })
       .def_property_readonly("source_file", [](const safesim::ScenarioSpec& s) { return s.source_file; })
       .def(
           "dump", [](const safesim::ScenarioSpec& s) { return safesim::dump_scenario(s); },

@@ -15,6 +15,9 @@ class RunDict(TypedDict):
     seed: int
     totals: npt.NDArray[np.float64]  # (scopes, metrics); scope 0 = ecosystem
     daily: npt.NDArray[np.float64]  # (scopes, days, metrics)
+    operators: list[str]  # declared operators only
+    operator_totals: npt.NDArray[np.float64]  # (declared operators, metrics)
+    operator_daily: npt.NDArray[np.float64]  # (declared operators, days, metrics)
     build_seconds: float
     run_seconds: float
     hash: int
@@ -36,6 +39,8 @@ class ScenarioSpec:
     def policies(self) -> list[str]: ...
     @property
     def policy_log(self) -> list[str]: ...
+    @property
+    def operators(self) -> list[tuple[str, list[str]]]: ...
     @property
     def source_file(self) -> str: ...
     def dump(self) -> str: ...

@@ -6,6 +6,13 @@ platform p. Here they become long frames:
 
 - ``runs``: replicate, seed, scope, metric, value (one row per run total);
 - ``daily``: replicate, scope, day, metric, value.
+
+Operators (companies running one or more platforms) are a second set of
+scopes: the declared ones come from the engine (``operator_totals`` and
+``operator_daily``), and a platform no operator names is an operator of its
+own, whose figures are its platform's. :meth:`Results.summary` and
+:meth:`Results.transparency` take ``level="operator"`` for them; the frames
+are ``operator_runs`` and ``operator_daily``, with the operator in ``scope``.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ __all__ = [
     "SweepResults",
     "daily_frame",
     "metric_names",
+    "operator_outputs",
     "paired_differences",
     "runs_frame",
     "summarize",
@@ -70,6 +78,48 @@ def metric_names() -> list[str]:
 def _scopes(outputs: Sequence[dict[str, Any]]) -> list[str]:
     platforms = list(outputs[0]["platforms"]) if outputs else []
     return [ECOSYSTEM, *platforms]
+
+
+def operator_outputs(
+    outputs: Sequence[dict[str, Any]], operators: Sequence[tuple[str, Sequence[str]]]
+) -> list[dict[str, Any]]:
+    """Run dicts whose scopes are the ecosystem and the operators (in ``operators`` order).
+
+    ``operators`` is ``(name, platform names)`` for every operator, as
+    ``ScenarioSpec.operators`` gives it. A declared operator's rows come from
+    the run's operator arrays; an undeclared one (a platform of its own) takes
+    its platform's rows, which are its figures exactly.
+    """
+    out = []
+    for o in outputs:
+        platforms = list(o["platforms"])
+        declared = [str(x) for x in o.get("operators", [])]
+        totals = np.asarray(o["totals"], dtype=np.float64)
+        daily = np.asarray(o["daily"], dtype=np.float64)
+        op_totals = np.asarray(o.get("operator_totals", np.empty((0, totals.shape[1]))), dtype=np.float64)
+        op_daily = np.asarray(o.get("operator_daily", np.empty((0, *daily.shape[1:]))), dtype=np.float64)
+        rows_t, rows_d = [totals[0]], [daily[0]]
+        for name, members in operators:
+            if name in declared:
+                j = declared.index(name)
+                rows_t.append(op_totals[j])
+                rows_d.append(op_daily[j])
+            elif len(members) == 1 and members[0] in platforms:
+                p = 1 + platforms.index(members[0])
+                rows_t.append(totals[p])
+                rows_d.append(daily[p])
+            else:
+                raise ValueError(f"run output has no figures for operator {name!r}")
+        out.append(
+            {
+                "platforms": [name for name, _ in operators],
+                "days": o["days"],
+                "seed": o["seed"],
+                "totals": np.stack(rows_t),
+                "daily": np.stack(rows_d),
+            }
+        )
+    return out
 
 
 def _categorical(values: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
@@ -176,6 +226,11 @@ class Results:
         return list(self.outputs[0]["platforms"]) if self.outputs else []
 
     @property
+    def operators(self) -> dict[str, list[str]]:
+        """Every operator with its platforms: the declared ones, then each platform no operator names."""
+        return {name: list(members) for name, members in self.scenario.spec.operators}
+
+    @property
     def reps(self) -> int:
         return len(self.outputs)
 
@@ -197,19 +252,45 @@ class Results:
         for i, output in enumerate(self.outputs):
             yield daily_frame([output], replicates=[i])
 
-    def summary(self, confidence: float = 0.95) -> pd.DataFrame:
-        """Mean, sd, n and t-interval per scope x metric over the replicates."""
-        return Table(summarize(self.runs, confidence=confidence))
+    @cached_property
+    def _operator_outputs(self) -> list[dict[str, Any]]:
+        return operator_outputs(self.outputs, list(self.operators.items()))
 
-    def transparency(self, confidence: float = 0.95) -> pd.DataFrame:
-        """Per platform, what it would publish beside the harm only the simulation sees.
+    @cached_property
+    def operator_runs(self) -> pd.DataFrame:
+        """Run totals per operator: like :attr:`runs`, with the ecosystem and the operators as scopes."""
+        return runs_frame(self._operator_outputs)
+
+    @cached_property
+    def operator_daily(self) -> pd.DataFrame:
+        """Daily values per operator: like :attr:`daily`, with the ecosystem and the operators as scopes."""
+        return daily_frame(self._operator_outputs)
+
+    def _level_runs(self, level: str) -> pd.DataFrame:
+        if level == "platform":
+            return self.runs
+        if level == "operator":
+            return self.operator_runs
+        raise ValueError(f"level must be 'platform' or 'operator', got {level!r}")
+
+    def summary(self, confidence: float = 0.95, level: str = "platform") -> pd.DataFrame:
+        """Mean, sd, n and t-interval per scope x metric over the replicates.
+
+        ``level="operator"``: the scopes are the ecosystem and the operators.
+        """
+        return Table(summarize(self._level_runs(level), confidence=confidence))
+
+    def transparency(self, confidence: float = 0.95, level: str = "platform") -> pd.DataFrame:
+        """Per platform (or operator), what it would publish beside the harm only the simulation sees.
 
         The rows of :meth:`summary` for :data:`PUBLISHED` (reports received,
         items actioned, proactive share, clearinghouse reports) and
         :data:`GROUND_TRUTH` (minors contacted and exploited, material never
         detected, views of abuse material), with a ``view`` column.
+        ``level="operator"`` reads them per operator, as the clearinghouse
+        publishes its report counts (by company).
         """
-        return transparency_view(self.summary(confidence))
+        return transparency_view(self.summary(confidence, level=level))
 
     @cached_property
     def provenance(self) -> dict[str, Any]:
@@ -227,15 +308,20 @@ class Results:
         }
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The summary as plain data: ecosystem metrics, then per platform."""
-        summary = self.summary()
-        by_scope: dict[str, dict[str, dict[str, float | None]]] = {}
-        for row in summary.itertuples(index=False):
-            by_scope.setdefault(str(row.scope), {})[str(row.metric)] = {
-                "mean": json_number(row.mean),
-                "ci_low": json_number(row.ci_low),
-                "ci_high": json_number(row.ci_high),
-            }
+        """The summary as plain data: ecosystem metrics, then per platform, then per operator."""
+
+        def by_scope(summary: pd.DataFrame) -> dict[str, dict[str, dict[str, float | None]]]:
+            out: dict[str, dict[str, dict[str, float | None]]] = {}
+            for row in summary.itertuples(index=False):
+                out.setdefault(str(row.scope), {})[str(row.metric)] = {
+                    "mean": json_number(row.mean),
+                    "ci_low": json_number(row.ci_low),
+                    "ci_high": json_number(row.ci_high),
+                }
+            return out
+
+        platforms = by_scope(self.summary())
+        operators = by_scope(self.summary(level="operator"))
         prov = self.provenance
         return {
             "scenario": prov["scenario"],
@@ -243,8 +329,12 @@ class Results:
             "seed": prov["seed"],
             "reps": prov["reps"],
             "version": prov["version"],
-            "metrics": by_scope.get(ECOSYSTEM, {}),
-            "platforms": {p: {"metrics": by_scope.get(p, {})} for p in self.platforms},
+            "metrics": platforms.get(ECOSYSTEM, {}),
+            "platforms": {p: {"metrics": platforms.get(p, {})} for p in self.platforms},
+            "operators": {
+                name: {"platforms": members, "metrics": operators.get(name, {})}
+                for name, members in self.operators.items()
+            },
         }
 
     def save(self, out_dir: str | os.PathLike[str], csv: bool = False) -> list[Path]:

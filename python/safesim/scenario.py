@@ -72,6 +72,8 @@ def parameter_bounds(key: str) -> tuple[str, float, float] | None:
     parts = key.split(".")
     if parts[0] == "platforms" and len(parts) > 2:
         key = ".".join(["platforms", "<name>", *parts[2:]])
+    elif parts[0] == "operators" and len(parts) > 2:
+        key = ".".join(["operators", "<name>", *parts[2:]])
     elif parts[0] == "platform_defaults" and len(parts) > 1:
         key = ".".join(["platforms", "<name>", *parts[1:]])
     return _parameter_table().get(key)

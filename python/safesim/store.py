@@ -495,10 +495,16 @@ class RunStore:
     def save(self, rid: str, scenario_name: str, scenario_hash: str, out: dict[str, Any]) -> None:
         """Write a run's data files, then its manifest (the completion mark)."""
         names = metric_names()
-        scopes = [ECOSYSTEM, *out["platforms"]]
+        days = int(out["days"])
+        # Declared operators' scopes follow the platforms', named "operator:NAME"
+        # (a platform name cannot hold ':').
+        operators = [str(o) for o in out.get("operators", [])]
+        scopes = [ECOSYSTEM, *out["platforms"], *(f"operator:{o}" for o in operators)]
         totals = np.asarray(out["totals"], dtype=np.float64)
         daily = np.asarray(out["daily"], dtype=np.float64)
-        days = int(out["days"])
+        if operators:
+            totals = np.concatenate([totals, np.asarray(out["operator_totals"], dtype=np.float64)])
+            daily = np.concatenate([daily, np.asarray(out["operator_daily"], dtype=np.float64)])
         t_frame = pd.DataFrame(totals, columns=names)
         t_frame.insert(0, "scope", scopes)
         d_frame = pd.DataFrame(daily.reshape(len(scopes) * days, len(names)), columns=names)
@@ -519,6 +525,7 @@ class RunStore:
             "build_type": _core.build_type,
             "output_hash": int(out["hash"]),
             "platforms": list(out["platforms"]),
+            "operators": operators,
             "days": days,
             "metrics": names,
             "build_seconds": float(out["build_seconds"]),
@@ -574,7 +581,8 @@ class RunStore:
                     frames[kind] = pd.read_csv(file, **_EXACT_CSV)
                 else:
                     frames[kind] = pd.read_parquet(file)
-            scopes = 1 + len(manifest["platforms"])
+            operators = [str(o) for o in manifest.get("operators", [])]
+            scopes = 1 + len(manifest["platforms"]) + len(operators)
             days = int(manifest["days"])
             totals = frames["totals"][names].to_numpy(dtype=np.float64)
             daily = frames["daily"][names].to_numpy(dtype=np.float64).reshape(scopes, days, len(names))
@@ -590,12 +598,16 @@ class RunStore:
         if recomputed != manifest["output_hash"]:
             self._reject(rid, "data differ from the run's output hash")
             return None
+        split = 1 + len(manifest["platforms"])
         return {
             "platforms": list(manifest["platforms"]),
             "days": days,
             "seed": int(manifest["seed"]),
-            "totals": np.ascontiguousarray(totals),
-            "daily": np.ascontiguousarray(daily),
+            "totals": np.ascontiguousarray(totals[:split]),
+            "daily": np.ascontiguousarray(daily[:split]),
+            "operators": operators,
+            "operator_totals": np.ascontiguousarray(totals[split:]),
+            "operator_daily": np.ascontiguousarray(daily[split:]),
             "build_seconds": manifest["build_seconds"],
             "run_seconds": manifest["run_seconds"],
             "hash": recomputed,

@@ -4,8 +4,13 @@
 // list. Exploitation creates new items; distributor accounts upload new items,
 // re-share items already in the run, or share circulating material (known
 // with probability content.initial_hashed_share). Each upload is a copy in a
-// group (public surface) or a direct message (private surface, end-to-end
-// encrypted with the platform's e2ee_share). Detection runs at upload:
+// group (group chat) or a direct message, some of either sent through the
+// file-transfer surface (content.file_share); each surface is end-to-end
+// encrypted with its own share (e2ee_share for direct messages,
+// e2ee_group_share, e2ee_file_share). Content detectors read an encrypted
+// copy only with client-side scanning; reports by a participant (a bystander
+// in the group, the minor in a conversation) carry the reported messages and
+// work as before; trusted flaggers cannot search an encrypted group. Detection runs at upload:
 //   hash matching   known items on scanned, readable surfaces; list coverage;
 //                   edited copies match with edit_recall -> removed at once
 //   URL lists       shared links on the list -> blocked at once
@@ -31,6 +36,10 @@ bool readable(const ControlsSpec& c, float e2ee_u) {
   return c.client_side_scanning || !(static_cast<double>(e2ee_u) < c.e2ee_share);
 }
 
+double surface_e2ee_share(const ControlsSpec& c, bool group, bool file) {
+  return file ? c.e2ee_file_share : group ? c.e2ee_group_share : c.e2ee_share;
+}
+
 void remove_copy(State& s, std::uint32_t k, double hour) {
   Copies& C = s.copies;
   if (C.gone[k]) return;
@@ -41,6 +50,7 @@ void remove_copy(State& s, std::uint32_t k, double hour) {
   auto& bucket = C.known_at_upload[k] ? s.removal_hours_known : s.removal_hours_new;
   bucket[0].push_back(hours);
   bucket[p + 1].push_back(hours);
+  if (const std::uint32_t o = s.platforms[p].op_scope; o != kNone) bucket[o].push_back(hours);
   // Views up to removal are counted by view_material; cap the copy's life here.
   C.expire_hour[k] = std::min(C.expire_hour[k], hour);
 }
@@ -54,20 +64,30 @@ void upload_copy(State& s, std::uint32_t a, std::uint32_t item, double hour, rng
   const bool group = d.uniform() < cs.group_share;
   const bool link = d.uniform() < cs.link_share;
   const bool edited = d.uniform() < cs.edited_share;
-  const auto e2ee_u = static_cast<float>(group ? 1.0 : d.uniform());
+  const std::uint32_t seq = s.accounts.uploads[a]++;
+  // A direct message draws its encryption from the upload's stream (as it
+  // always did); a group post and the file-surface choice draw from the
+  // copy's own key, so scenarios without group or file encryption keep every
+  // other draw where it was.
+  rng::Draw surface(s.seed, streams::copy_surface, s.accounts.key[a], seq);
+  const double u_group = surface.uniform(), u_file = surface.uniform();
+  const auto e2ee_u = static_cast<float>(group ? u_group : d.uniform());
+  const bool file = u_file < cs.file_share;
   const double u_list = d.uniform(), u_edit = d.uniform(), u_detect = d.uniform();
   const std::uint32_t k = C.push({.item = item,
                                   .account = a,
-                                  .seq = s.accounts.uploads[a]++,
+                                  .seq = seq,
                                   .platform = static_cast<std::uint16_t>(p),
                                   .in_group = static_cast<std::uint8_t>(group ? 1 : 0),
+                                  .file = static_cast<std::uint8_t>(file ? 1 : 0),
                                   .known_at_upload = s.items.known[item],
                                   .e2ee_u = e2ee_u,
                                   .upload_hour = hour,
                                   .expire_hour = hour + d.exponential(1.0 / (cs.lifetime_days * 24.0)),
                                   .last_hour = hour});
   s.add(p, Metric::material_copies, 1);
-  const bool visible = group || readable(c, e2ee_u);
+  // What content detectors can read: an encrypted surface only with client-side scanning.
+  const bool visible = c.client_side_scanning || !(static_cast<double>(e2ee_u) < surface_e2ee_share(c, group, file));
   if (link) {
     if (c.url_blocking.enabled && u_detect < c.url_blocking.coverage) {
       s.add(p, Metric::detections, 1);
@@ -162,8 +182,10 @@ void view_material(State& s, double t_end) {
         queue_review(s, p, {until, k, 1, ItemKind::copy, Channel::user_report}, true);
       }
     }
-    // Trusted flaggers search public surfaces: one notice per copy, at an exponential time.
-    if (C.in_group[k] && !C.flagged[k] && cs.trusted_flagger_find_per_day > 0 && span > 0) {
+    // Trusted flaggers search public surfaces: one notice per copy, at an
+    // exponential time. An end-to-end encrypted group is not open to them.
+    if (C.in_group[k] && !C.flagged[k] && cs.trusted_flagger_find_per_day > 0 && span > 0 &&
+        !(static_cast<double>(C.e2ee_u[k]) < surface_e2ee_share(s.platforms[p].spec->controls, true, C.file[k] != 0))) {
       rng::Draw f(s.seed, streams::trusted_flagger, s.accounts.key[C.account[k]], s.tick, 2 * C.seq[k]);
       const double found = from + f.exponential(cs.trusted_flagger_find_per_day / 24.0);
       if (found < until) {

@@ -83,9 +83,11 @@ Scan benign_scan(Channel channel, const ControlsSpec& c, const BenignVolume& v) 
 /// How much of a channel's detection offenders can see on a platform (0 when
 /// it is off): the share of messages it reads, or all of it for behaviour.
 double seen_coverage(Channel channel, const ControlsSpec& c, const DetectionVisibilitySpec& w, double readable) {
+  const double group_readable = c.client_side_scanning ? 1.0 : 1.0 - c.e2ee_group_share;
   switch (channel) {
     case Channel::hash:
-      return c.hash_matching.enabled ? (c.hash_matching.private_surfaces ? readable : w.public_only) : 0.0;
+      return c.hash_matching.enabled ? (c.hash_matching.private_surfaces ? readable : w.public_only * group_readable)
+                                     : 0.0;
     case Channel::classifier:
       return c.new_material_classifier.enabled ? readable : 0.0;
     case Channel::grooming:
@@ -108,9 +110,15 @@ void benign_detections(State& s) {
     const ControlsSpec& c = P.spec->controls;
     rng::Draw d = benign_detection_draw(s.seed, p, s.tick);
     const double uploads = static_cast<double>(P.user.size()) * cs.benign_uploads_per_user_day * dt_days;
-    // Benign uploads: in groups (public) or in messages (readable unless encrypted).
-    const double readable_share = c.client_side_scanning ? 1.0 : 1.0 - c.e2ee_share;
-    const BenignVolume volume{uploads * cs.group_share, uploads * (1.0 - cs.group_share) * readable_share,
+    // Benign uploads: in groups or in messages, some through the file-transfer
+    // surface; each readable unless its surface encrypts it (or scanned on the device).
+    const bool css = c.client_side_scanning;
+    const double readable_share = css ? 1.0 : 1.0 - c.e2ee_share;
+    const double group_readable = css ? 1.0 : 1.0 - c.e2ee_group_share;
+    const double file_readable = css ? 1.0 : 1.0 - c.e2ee_file_share;
+    const double f = cs.file_share;
+    const BenignVolume volume{uploads * cs.group_share * ((1.0 - f) * group_readable + f * file_readable),
+                              uploads * (1.0 - cs.group_share) * ((1.0 - f) * readable_share + f * file_readable),
                               static_cast<double>(P.minors_active) *
                                   (bs.family_contacts_per_minor_day + bs.peer_stranger_contacts_per_minor_day +
                                    bs.stranger_adult_contacts_per_minor_day) *

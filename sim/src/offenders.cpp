@@ -221,13 +221,8 @@ void ban_account(State& s, std::uint32_t a, Channel channel) {
         s.signals_by_day[when].emplace_back(A.offender[a], static_cast<std::uint16_t>(p));
     }
   }
-  if (A.first_contact_day[a] >= 0) {
-    const double days = static_cast<double>(s.day - A.first_contact_day[a]);
-    s.metrics.ttd_sum[0] += days;
-    s.metrics.ttd_count[0] += 1;
-    s.metrics.ttd_sum[p + 1] += days;
-    s.metrics.ttd_count[p + 1] += 1;
-  }
+  if (A.first_contact_day[a] >= 0) s.add_time_to_detection(p, static_cast<double>(s.day - A.first_contact_day[a]));
+  if (info(channel).confirmed_here) enforce_across_operator(s, a);  // one enforcement record per operator
   // Ban evasion: the owner may come back with a new account (not after arrest,
   // and not for accounts that only held moved conversations).
   if (s.offenders.removed[A.offender[a]] || !A.hunting[a]) return;

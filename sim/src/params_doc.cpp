@@ -210,6 +210,10 @@ platforms:                      # name -> platform keys; default: one platform "
       policy: industry_teen_accounts                    # optional bundle
       set: {controls.safety_nudges.enabled: true}       # optional keys, after the bundle
       description: "teen protections after a bad quarter"
+operators:                      # optional: companies running several platforms
+  big_co:                       # an operator name (a platform not listed is its own operator)
+    platforms: [main]           # its services, by platform name (each in at most one operator)
+    enforcement_reach: 0.5      # keys as in the operators.<name> table below
 timeline:                       # scheduled changes
   - day: 180
     platform: main              # a platform name or "all"
@@ -289,6 +293,13 @@ std::pair<std::vector<Row>, std::vector<Row>> collect_rows() {
   pc.root = "platforms.<name>";
   pc.depth_of = platform_depth;
   describe(pc, s.platforms.front());
+  // Operator keys follow the platform keys (one table, operators.<name>).
+  OperatorSpec op;
+  Collector oc;
+  oc.root = "operators.<name>";
+  oc.depth_of = platform_depth;
+  describe(oc, op);
+  pc.rows.insert(pc.rows.end(), oc.rows.begin(), oc.rows.end());
   return {std::move(c.rows), std::move(pc.rows)};
 }
 

@@ -127,6 +127,13 @@ void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
     if (metric) s.metrics.row(0, s.day)[idx(*metric)] += 1;
     if (slot < kGroupMetricCount) s.metrics.group_row(0, group)[slot] += 1;
   }
+  if (P.op != kNone) {  // distinct over the operator's services
+    OperatorState& O = s.operators[P.op];
+    if ((O.reached[user] & bit) == 0) {
+      O.reached[user] |= bit;
+      if (metric) s.metrics.row(O.scope, s.day)[idx(*metric)] += 1;
+    }
+  }
 }
 
 }  // namespace safesim::detail

@@ -133,6 +133,7 @@ ReviewQueue* next_child_safety(PlatformState& P, double t_end, double sla = 0, b
 void review_reports(State& s, double t_end) {
   for (std::size_t p = 0; p < s.platforms.size(); ++p) {
     PlatformState& P = s.platforms[p];
+    if (P.pooled_review) continue;  // its operator's organisation reviews it (review_pooled)
     const ReviewSpec& rv = P.spec->controls.review;
     const double sla = rv.sla_hours;
     const double tick_capacity = rv.capacity_per_day * s.dt_hours / 24.0;
@@ -169,6 +170,88 @@ void review_reports(State& s, double t_end) {
           s.add(p, Metric::review_sla_breaches, q->items[q->breached++].count);
     }
     s.add(p, Metric::review_hours, reviewed * rv.minutes_per_review / 60.0);
+  }
+  if (!s.operators.empty()) review_pooled(s, t_end);
+}
+
+// An operator's one review organisation (operators.cpp): the services'
+// capacities (and surge capacities) form one budget, spent on the
+// child-safety item, of any of its services, that became ready first, then
+// on other reports the same way. Each item is reviewed under its own
+// service's controls (accuracy, SLA, minutes per review) and counted there;
+// unused capacity carries over at most one tick's worth of the pool.
+void review_pooled(State& s, double t_end) {
+  for (std::size_t o = 0; o < s.operators.size(); ++o) {
+    OperatorState& O = s.operators[o];
+    if (O.platforms.empty() || !s.platforms[O.platforms.front()].pooled_review) continue;
+    const std::size_t n = O.platforms.size();
+    double tick_capacity = 0, tick_surge = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint16_t p = O.platforms[i];
+      const ReviewSpec& rv = s.platforms[p].spec->controls.review;
+      tick_capacity += rv.capacity_per_day * s.dt_hours / 24.0;
+      if (rv.sla_hours > 0) tick_surge += rv.surge_capacity_per_day * s.dt_hours / 24.0;
+      O.draws[i] = rng::Draw(s.seed, streams::review, p, s.tick);
+      O.reviewed[i] = 0;
+    }
+    auto sla_of = [&](std::size_t i) { return s.platforms[O.platforms[i]].spec->controls.review.sla_hours; };
+    // The service whose next item became ready first (child-safety queues
+    // first; `due`: only items whose SLA deadline falls in this tick).
+    auto pick = [&](bool child_safety, bool due, ReviewQueue*& q) -> std::size_t {
+      std::size_t best = n;
+      q = nullptr;
+      for (std::size_t i = 0; i < n; ++i) {
+        PlatformState& P = s.platforms[O.platforms[i]];
+        ReviewQueue* c = nullptr;
+        if (child_safety) {
+          if (due && sla_of(i) <= 0) continue;
+          c = next_child_safety(P, t_end, sla_of(i), due);
+        } else if (!P.queue_normal.items.empty() && P.queue_normal.items.front().ready_hour < t_end) {
+          c = &P.queue_normal;
+        }
+        if (c != nullptr && (q == nullptr || c->items.front().ready_hour < q->items.front().ready_hour)) {
+          q = c;
+          best = i;
+        }
+      }
+      return best;
+    };
+    O.review_budget += tick_capacity;
+    while (O.review_budget >= 1.0) {
+      ReviewQueue* q = nullptr;
+      bool child_safety = true;
+      std::size_t i = pick(true, false, q);
+      if (q == nullptr) {
+        child_safety = false;
+        i = pick(false, false, q);
+      }
+      if (q == nullptr) break;
+      O.reviewed[i] += review_front(s, O.platforms[i], *q, O.review_budget, child_safety ? sla_of(i) : 0.0, O.draws[i]);
+    }
+    O.review_budget = std::min(O.review_budget, std::max(1.0, tick_capacity));
+    if (tick_surge > 0) {
+      O.surge_budget += tick_surge;
+      std::vector<double>& surged = O.reviewed;  // surge reviews are counted in both
+      while (O.surge_budget >= 1.0) {
+        ReviewQueue* q = nullptr;
+        const std::size_t i = pick(true, true, q);
+        if (q == nullptr) break;
+        const double r = review_front(s, O.platforms[i], *q, O.surge_budget, sla_of(i), O.draws[i]);
+        surged[i] += r;
+        s.add(O.platforms[i], Metric::surge_reviews, r);
+      }
+      O.surge_budget = std::min(O.surge_budget, std::max(1.0, tick_surge));
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint16_t p = O.platforms[i];
+      PlatformState& P = s.platforms[p];
+      const ReviewSpec& rv = P.spec->controls.review;
+      if (rv.sla_hours > 0)
+        for (ReviewQueue* q : {&P.queue_high, &P.queue_flagger})
+          while (q->breached < q->items.size() && q->items[q->breached].filed_hour + rv.sla_hours < t_end)
+            s.add(p, Metric::review_sla_breaches, q->items[q->breached++].count);
+      s.add(p, Metric::review_hours, O.reviewed[i] * rv.minutes_per_review / 60.0);
+    }
   }
 }
 

@@ -101,12 +101,13 @@ std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec) {
   const double warmup_share = static_cast<double>(std::max<std::int64_t>(spec.warmup_days, 0)) /
                               static_cast<double>(std::max<std::int64_t>(spec.horizon_days, 1));
   bytes += (2.0 + warmup_share) * static_cast<double>(daily_output_bytes(spec));
+  bytes += 2.0 * users * static_cast<double>(spec.operators.size());  // each declared operator's distinct-minor marks
   if (!(bytes < 1.8e19)) return std::numeric_limits<std::uint64_t>::max();
   return static_cast<std::uint64_t>(bytes);
 }
 
 std::uint64_t daily_output_bytes(const ScenarioSpec& spec) {
-  const double bytes = static_cast<double>(spec.platforms.size() + 1) *
+  const double bytes = static_cast<double>(spec.platforms.size() + 1 + spec.operators.size()) *
                        static_cast<double>(std::max<std::int64_t>(spec.horizon_days, 0)) *
                        static_cast<double>(kMetricCount) * 8.0;
   if (!(bytes < 1.8e19)) return std::numeric_limits<std::uint64_t>::max();
@@ -473,6 +474,13 @@ FieldTable table_of(ScenarioSpec& s) {
   describe(t, s);
   return t;
 }
+FieldTable table_of(OperatorSpec& o) {
+  FieldTable t;
+  t.children[""];
+  describe(t, o);
+  return t;
+}
+
 FieldTable table_of(PlatformSpec& p) {
   FieldTable t;
   t.children[""];
@@ -1142,9 +1150,9 @@ Outcome apply_measures(const Bundle& b, PlatformSpec& p, double users, const std
 const std::vector<std::string> kPlatformSpecialKeysList = {"risk_response"};
 const std::set<std::string> kPlatformSpecialKeys(kPlatformSpecialKeysList.begin(), kPlatformSpecialKeysList.end());
 
-const std::vector<std::string> kScenarioSpecialKeys = {"extends",   "policies",          "platform_defaults",
-                                                       "platforms", "platform_series",   "timeline",
-                                                       "expect",    "jurisdiction_users"};
+const std::vector<std::string> kScenarioSpecialKeys = {"extends",   "policies",        "platform_defaults",
+                                                       "platforms", "platform_series", "timeline",
+                                                       "operators", "expect",          "jurisdiction_users"};
 
 /// A platform's `risk_response` as written ({policy, set, description}),
 /// resolved once the platform's final keys (and each timeline state) are known.
@@ -1153,6 +1161,13 @@ struct RawResponse {
   Ctx ctx;
   std::string key;  // "platforms.main.risk_response"
   Loc loc;
+};
+
+/// An operator as written (name -> body), kept until every platform is known.
+struct RawOperator {
+  YAML::Node name;
+  YAML::Node body;
+  Ctx ctx;
 };
 
 /// A timeline event as written, kept until every platform is known.
@@ -1171,6 +1186,7 @@ class Resolver {
     spec_ = ScenarioSpec{};
     spec_.platforms.clear();
     resolve_text(text, file);
+    resolve_operators();
     apply_overrides();
     for (const auto& name : options_.extra_policies) {
       const Ctx ctx{"<--policy>", root_folder_, false};
@@ -1350,7 +1366,75 @@ class Resolver {
       for (std::size_t i = 0; i < tl.value.size(); ++i)
         raw_events_.push_back({tl.value[i], ctx, "timeline[" + std::to_string(i) + "]"});
     }
+    // operators: kept raw until every platform is known.
+    if (auto ko = find_key(root, "operators"); ko && !ko.value.IsNull()) {
+      if (!ko.value.IsMap())
+        fail(loc_of(ctx, ko.value, ko.key), "operators",
+             "expected a mapping of operator name -> {platforms, enforcement_reach, pooled_review}, got " +
+                 got(ko.value));
+      for (auto it = ko.value.begin(); it != ko.value.end(); ++it)
+        raw_operators_.push_back({it->first, it->second, ctx});
+    }
     // expect: reserved for the test harness, not interpreted here.
+  }
+
+  /// Declared operators, in order of first declaration; a later file changes
+  /// an operator field by field (its platform list is replaced when given).
+  void resolve_operators() {
+    spec_.operators.clear();
+    std::vector<Loc> platform_locs;
+    for (const RawOperator& r : raw_operators_) {
+      const Ctx& ctx = r.ctx;
+      if (!r.name.IsScalar()) fail(loc_of(ctx, r.name), "operators", "operator names must be text, got " + got(r.name));
+      const std::string name = r.name.Scalar();
+      const std::string key = "operators." + name;
+      if (!valid_name(name) || name == "all")
+        fail(loc_of(ctx, r.name), key,
+             "operator names use letters, digits, '_' and '-' and may not be 'all', got '" + name + "'");
+      if (!r.body.IsMap())
+        fail(loc_of(ctx, r.body, r.name), key,
+             "expected a mapping {platforms, enforcement_reach, pooled_review}, got " + got(r.body));
+      std::size_t o = 0;
+      while (o < spec_.operators.size() && spec_.operators[o].name != name) ++o;
+      if (o == spec_.operators.size()) {
+        spec_.operators.push_back(OperatorSpec{});
+        spec_.operators.back().name = name;
+        platform_locs.push_back(loc_of(ctx, r.name));
+      }
+      OperatorSpec& op = spec_.operators[o];
+      const std::set<std::string> skip = {"platforms"};
+      apply_entries(table_of(op), flatten(r.body, ctx, key, &skip), ctx, key, &locs_, {"platforms"});
+      if (auto kp = find_key(r.body, "platforms")) {
+        const Loc loc = loc_of(ctx, kp.value, kp.key);
+        op.platforms.clear();
+        for (const auto& n : text_list(kp, ctx, key + ".platforms"))
+          op.platforms.push_back(platform_index(n, loc, key + ".platforms"));
+        platform_locs[o] = loc;
+      }
+    }
+    // Each platform belongs to at most one declared operator; an operator's
+    // name may not be that of a platform outside it (an undeclared platform
+    // is an operator of its own name).
+    std::vector<std::size_t> owner(spec_.platforms.size(), spec_.operators.size());
+    for (std::size_t o = 0; o < spec_.operators.size(); ++o) {
+      const OperatorSpec& op = spec_.operators[o];
+      const std::string key = "operators." + op.name + ".platforms";
+      if (op.platforms.empty()) fail(platform_locs[o], key, "an operator needs at least one platform");
+      for (std::size_t p : op.platforms) {
+        if (owner[p] == o) fail(platform_locs[o], key, "platform '" + spec_.platforms[p].name + "' is listed twice");
+        if (owner[p] != spec_.operators.size())
+          fail(platform_locs[o], key,
+               "platform '" + spec_.platforms[p].name + "' already belongs to operator '" +
+                   spec_.operators[owner[p]].name + "'");
+        owner[p] = o;
+      }
+    }
+    for (std::size_t o = 0; o < spec_.operators.size(); ++o)
+      for (std::size_t p = 0; p < spec_.platforms.size(); ++p)
+        if (spec_.platforms[p].name == spec_.operators[o].name && owner[p] != o)
+          fail(platform_locs[o], "operators." + spec_.operators[o].name,
+               "operator '" + spec_.operators[o].name + "' has the name of platform '" + spec_.platforms[p].name +
+                   "', which is not one of its services");
   }
 
   static std::string canonical_id(const std::string& file) {
@@ -1632,6 +1716,23 @@ class Resolver {
         }
         continue;
       }
+      if (parts[0] == "operators") {
+        if (parts.size() < 3) fail(loc, path, "expected operators.<name>.<key>");
+        std::size_t o = 0;
+        while (o < spec_.operators.size() && spec_.operators[o].name != parts[1]) ++o;
+        if (o == spec_.operators.size()) {
+          std::vector<std::string> names;
+          for (const auto& op : spec_.operators) names.push_back(op.name);
+          fail(loc, "operators." + parts[1],
+               "unknown operator '" + parts[1] + "'; declared operators are " +
+                   (names.empty() ? std::string("none") : join_all(names)) + did_you_mean(parts[1], names));
+        }
+        YAML::Node map;
+        map[join(std::vector<std::string>(parts.begin() + 2, parts.end()), parts.size() - 2)] = value;
+        const std::string prefix = "operators." + parts[1];
+        apply_entries(table_of(spec_.operators[o]), flatten(map, ctx, prefix), ctx, prefix);
+        continue;
+      }
       if (std::find(kScenarioSpecialKeys.begin(), kScenarioSpecialKeys.end(), parts[0]) != kScenarioSpecialKeys.end())
         fail(loc, path, "'" + parts[0] + "' cannot be set as an override (use a scenario file or --policy)");
       YAML::Node map;
@@ -1884,6 +1985,7 @@ class Resolver {
   PlatformSpec template_;
   LocMap locs_;
   std::vector<RawEvent> raw_events_;
+  std::vector<RawOperator> raw_operators_;
   std::map<std::string, RawResponse> responses_;  // platform name -> its risk_response
   std::optional<RawResponse> template_response_;  // from platform_defaults
   std::map<std::string, Bundle> bundles_;
@@ -1973,6 +2075,20 @@ std::string dump_scenario(const ScenarioSpec& spec_in) {
     });
   }
   d.indent = 0;
+  if (!spec.operators.empty()) {  // only when declared: older dumps stay as they were
+    d.line("operators:");
+    d.indent = 2;
+    for (auto& o : spec.operators) {
+      const std::string key = yaml_plain_or_quoted(o.name);
+      d.group(key.c_str(), [&] {
+        std::vector<std::string> names;
+        for (std::size_t p : o.platforms) names.push_back(yaml_plain_or_quoted(spec.platforms[p].name));
+        d.line("platforms: [" + join_all(names) + "]");
+        describe(d, o);
+      });
+    }
+    d.indent = 0;
+  }
   if (spec.timeline.empty()) {
     d.line("timeline: []");
   } else {

@@ -300,6 +300,7 @@ void end_of_day_metrics(State& s) {
 void start_measurement(State& s) {
   std::fill(s.pop.reached.begin(), s.pop.reached.end(), ReachedMask{0});
   for (PlatformState& P : s.platforms) std::fill(P.reached.begin(), P.reached.end(), ReachedMask{0});
+  for (OperatorState& O : s.operators) std::fill(O.reached.begin(), O.reached.end(), ReachedMask{0});
   std::fill(s.metrics.ttd_sum.begin(), s.metrics.ttd_sum.end(), 0.0);
   std::fill(s.metrics.ttd_count.begin(), s.metrics.ttd_count.end(), 0.0);
   std::fill(s.metrics.groups.begin(), s.metrics.groups.end(), 0.0);
@@ -324,6 +325,7 @@ void step_day(State& s) {
   clearinghouse_and_law_enforcement(s);  // 11.
   end_of_day_metrics(s);                 // 12. metrics
   assess_risk(s);                        //     platforms review what they measured
+  operator_levels(s);                    //     operators' levels from their services'
 }
 
 /// One tick: contact, dyads, material, benign background, review.
@@ -357,8 +359,10 @@ double median(std::vector<float> v) {
   return m;
 }
 
-void finish_totals(const detail::State& s, RunOutput& out, std::uint64_t eco_minors) {
-  const std::size_t scopes = out.scopes();
+/// Minors of each scope (the denominator of the per-1k rates): the ecosystem's
+/// distinct minors, each platform's, then each declared operator's distinct minors.
+void finish_totals(const detail::State& s, RunOutput& out, const std::vector<double>& minors_of) {
+  const std::size_t scopes = minors_of.size();
   out.totals.assign(scopes * kMetricCount, 0.0);
   const auto days = static_cast<std::size_t>(out.days);
   for (std::size_t sc = 0; sc < scopes; ++sc) {
@@ -370,8 +374,7 @@ void finish_totals(const detail::State& s, RunOutput& out, std::uint64_t eco_min
     }
     for (std::size_t k = 0; k < kMetricCount; ++k)
       if (kMetrics[k].kind == MetricKind::level) tot[k] /= static_cast<double>(days);
-    const double minors =
-        sc == 0 ? static_cast<double>(eco_minors) : static_cast<double>(s.platforms[sc - 1].minors_active);
+    const double minors = minors_of[sc];
     auto per_1k = [&](Metric count, Metric rate) {
       tot[idx(rate)] = minors > 0 ? 1000.0 * tot[idx(count)] / minors : 0.0;
     };
@@ -391,8 +394,7 @@ void finish_totals(const detail::State& s, RunOutput& out, std::uint64_t eco_min
   }
   // Daily derived series: cumulative per-1k rates, so a plot reads as exposure so far.
   for (std::size_t sc = 0; sc < scopes; ++sc) {
-    const double minors =
-        sc == 0 ? static_cast<double>(eco_minors) : static_cast<double>(s.platforms[sc - 1].minors_active);
+    const double minors = minors_of[sc];
     const Metric pairs[4][2] = {{Metric::minors_contacted, Metric::minors_contacted_per_1k},
                                 {Metric::minors_engaged, Metric::minors_engaged_per_1k},
                                 {Metric::minors_solicited, Metric::minors_solicited_per_1k},
@@ -421,22 +423,24 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   s.seed = seed;
   s.dt_hours = spec.dt_hours;
   const std::size_t np = spec.platforms.size();
+  const std::size_t n_scopes = np + 1 + spec.operators.size();  // ecosystem, platforms, declared operators
   s.warmup = spec.warmup_days;
   s.total_days = spec.warmup_days + spec.horizon_days;
   const auto total = static_cast<std::size_t>(s.total_days);
-  s.metrics.scopes = np + 1;
+  s.metrics.scopes = n_scopes;
   s.metrics.days = s.total_days;
   s.metrics.daily.assign(s.metrics.scopes * total * kMetricCount, 0.0);
-  s.metrics.ttd_sum.assign(np + 1, 0.0);
-  s.metrics.ttd_count.assign(np + 1, 0.0);
+  s.metrics.ttd_sum.assign(n_scopes, 0.0);
+  s.metrics.ttd_count.assign(n_scopes, 0.0);
   s.metrics.groups.assign((np + 1) * kGroupCount * kGroupMetricCount, 0.0);
   s.returns_by_day.resize(total);
   s.signals_by_day.resize(total);
   s.replacements_by_day.resize(total);
-  s.removal_hours_known.resize(np + 1);
-  s.removal_hours_new.resize(np + 1);
+  s.removal_hours_known.resize(n_scopes);
+  s.removal_hours_new.resize(n_scopes);
 
   detail::build_structure(s);  // population, memberships, graphs (cached for small populations)
+  detail::build_operators(s);
   detail::finish_platforms(s);
   for (std::size_t p = 0; p < np; ++p) detail::update_detection_risk(s, p);
   detail::build_offenders(s);
@@ -483,9 +487,23 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
     }
     std::vector<double>().swap(s.metrics.daily);
   }
-  finish_totals(s, out, eco_minors);
+  std::vector<double> minors_of{static_cast<double>(eco_minors)};
+  for (const auto& P : s.platforms) minors_of.push_back(static_cast<double>(P.minors_active));
+  for (std::size_t o = 0; o < s.operators.size(); ++o)
+    minors_of.push_back(static_cast<double>(detail::operator_minors(s, o)));
+  finish_totals(s, out, minors_of);
   out.group_totals = std::move(s.metrics.groups);
   out.group_minors = std::move(group_minors);
+  if (!spec.operators.empty()) {
+    // Operator scopes go to their own arrays: totals and daily keep their layout.
+    for (const auto& o : spec.operators) out.operators.push_back(o.name);
+    const std::size_t split_totals = (np + 1) * kMetricCount;
+    const std::size_t split_daily = split_totals * static_cast<std::size_t>(out.days);
+    out.operator_totals.assign(out.totals.begin() + static_cast<std::ptrdiff_t>(split_totals), out.totals.end());
+    out.operator_daily.assign(out.daily.begin() + static_cast<std::ptrdiff_t>(split_daily), out.daily.end());
+    out.totals.resize(split_totals);
+    out.daily.resize(split_daily);
+  }
   const auto t1 = Clock::now();
   out.build_seconds = std::chrono::duration<double>(t_built - t0).count();
   out.run_seconds = std::chrono::duration<double>(t1 - t0).count();
@@ -537,6 +555,8 @@ std::uint64_t output_hash(const RunOutput& out) {
   };
   feed(out.totals);
   feed(out.daily);
+  feed(out.operator_totals);  // empty without declared operators: the hash is as before
+  feed(out.operator_daily);
   return detail::mix(h);
 }
 

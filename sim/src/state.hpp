@@ -269,6 +269,22 @@ struct PlatformState {
   ReviewQueue queue_normal;
   double review_budget = 0;
   double surge_budget = 0;  // reviews bought to keep the SLA
+  // Its declared operator (operators.hpp): index into State::operators and
+  // that operator's metrics scope, or kNone for a platform that is its own.
+  std::uint32_t op = kNone;
+  std::uint32_t op_scope = kNone;
+  bool pooled_review = false;  // reviewed by its operator's pooled organisation
+};
+
+/// A declared operator's running state (operators.cpp).
+struct OperatorState {
+  std::uint32_t scope = 0;               // its metrics scope: 1 + platforms + operator index
+  std::vector<std::uint16_t> platforms;  // its services
+  std::vector<ReachedMask> reached;      // Stage bits reached on any of its services, per user (distinct counts)
+  double review_budget = 0;              // pooled review (OperatorSpec::pooled_review)
+  double surge_budget = 0;
+  std::vector<rng::Draw> draws;  // per service: its review stream this tick (reused, no allocation)
+  std::vector<double> reviewed;  // per service: reviews this tick
 };
 
 /// Four interest groups of an account (kNone = unused).
@@ -338,10 +354,11 @@ static_assert(Items::kRowBytes == 1, "Items: 1 byte a row");
   X(std::uint32_t, seq, 0)     /* the uploader's n-th upload: with its key, the copy's stable RNG key */ \
   X(std::uint16_t, platform, 0)                                                                          \
   X(std::uint8_t, in_group, 0) /* 1 = group post, 0 = direct message */                                  \
+  X(std::uint8_t, file, 0)     /* 1 = sent through the file-transfer surface (e2ee_file_share) */        \
   X(std::uint8_t, known_at_upload, 0)                                                                    \
   X(std::uint8_t, gone, 0)    /* removed or expired */                                                   \
   X(std::uint8_t, flagged, 0) /* a trusted flagger has sent a notice about it */                         \
-  X(float, e2ee_u, 0.0f)      /* encrypted iff below the platform's e2ee_share */                        \
+  X(float, e2ee_u, 0.0f)      /* encrypted iff below its surface's share (surface_e2ee_share) */         \
   X(double, upload_hour, 0.0)                                                                            \
   X(double, expire_hour, 0.0)                                                                            \
   X(double, last_hour, 0.0) /* views accounted up to here */
@@ -349,7 +366,7 @@ struct Copies {
   SAFESIM_TABLE(SAFESIM_COPY_COLUMNS)
   std::vector<std::uint32_t> live;
 };
-static_assert(Copies::kRowBytes == 46, "Copies: 46 bytes a row");
+static_assert(Copies::kRowBytes == 47, "Copies: 47 bytes a row");
 
 /// A report on its way to, or waiting at, law enforcement.
 struct LeCase {
@@ -454,6 +471,7 @@ struct State {
   double dt_hours = 24;
   Population pop;
   std::vector<PlatformState> platforms;
+  std::vector<OperatorState> operators;  // declared operators, in ScenarioSpec::operators order
   Offenders offenders;
   std::size_t initial_offenders = 0;  // offenders at day 0 (scale of new arrivals)
   Accounts accounts;
@@ -475,10 +493,19 @@ struct State {
   MetricsAcc metrics;
 
   double& m(std::size_t platform, Metric metric) { return metrics.row(platform + 1, day)[idx(metric)]; }
-  /// Add to a platform's metric and to the ecosystem total.
+  /// Add to a platform's metric, its operator's and the ecosystem total.
   void add(std::size_t platform, Metric metric, double value) {
     metrics.row(platform + 1, day)[idx(metric)] += value;
     metrics.row(0, day)[idx(metric)] += value;
+    if (const std::uint32_t o = platforms[platform].op_scope; o != kNone) metrics.row(o, day)[idx(metric)] += value;
+  }
+  /// Count a time to detection (days from first contact to ban) in the platform's scopes.
+  void add_time_to_detection(std::size_t platform, double days) {
+    for (const std::size_t sc : {std::size_t{0}, platform + 1, std::size_t{platforms[platform].op_scope}}) {
+      if (sc == kNone) continue;
+      metrics.ttd_sum[sc] += days;
+      metrics.ttd_count[sc] += 1;
+    }
   }
   /// add(), and the same in the minor's age and gender group (user: global
   /// id) when the metric is one of kGroupMetrics. Sites that concern one
@@ -563,6 +590,20 @@ rng::Draw benign_detection_draw(std::uint64_t seed, std::size_t platform, std::u
 rng::Draw behavioural_false_positive_draw(std::uint64_t seed, std::uint32_t account_key);
 /// Is a conversation or copy with this encryption draw readable by content detectors?
 bool readable(const ControlsSpec& c, float e2ee_u);
+/// The encryption share of a copy's surface: direct messages, group chats, or
+/// files sent within chats (docs/how-to/operators-and-encryption.md).
+double surface_e2ee_share(const ControlsSpec& c, bool group, bool file);
+// ---- operators (operators.cpp)
+/// Set up the declared operators: their scopes, services and pooled review.
+void build_operators(State& s);
+/// A ban confirmed on one service acts on the person's accounts on the operator's other services.
+void enforce_across_operator(State& s, std::uint32_t account);
+/// End-of-day levels of each operator's scope, from its services' (after assess_risk).
+void operator_levels(State& s);
+/// Distinct minors with an account (not removed) on any of the operator's services.
+std::uint64_t operator_minors(const State& s, std::size_t op);
+/// Review by the operators whose organisation is pooled (review.cpp).
+void review_pooled(State& s, double t_end);
 /// Add to an account's behavioural risk score; queue it for review past the threshold.
 enum class RiskEvent : std::uint8_t { contact, flag };
 void add_risk(State& s, std::uint32_t account, RiskEvent event, double hour);

@@ -54,6 +54,7 @@ TEST(Streams, EveryStreamIsDrawnAndSharedOnlyWithKeysThatCannotMeet) {
        "initial offenders keyed (user, 0); arrivals (day, 1); the sampling and type-sequence starts (2^32 - 1, 2 "
        "and 3), past every user id and day; replacements (departed offender, 4)"},
       {"reentry", "return decision keyed (account key, 0); return platform keyed (next key, 1)"},
+      {"review", "(platform, tick): drawn by the platform's own review or by its operator's pooled review, never both"},
       {"user_join", "late-join flag at slot 0; join day from slot 1"},
       {"user_age", "per user keyed (user, 0); the sampling start keyed (2^32 - 1, 0), past every user id"},
   };

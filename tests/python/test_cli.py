@@ -88,7 +88,7 @@ def test_run_json_schema_and_intervals() -> None:
     proc = run_cli("run", "baseline", "--reps", "4", "--seed", "7", "--threads", "2", "--json", *SMALL_ARGS)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)  # exactly one JSON document
-    assert set(doc) == {"scenario", "scenario_hash", "seed", "reps", "version", "metrics", "platforms"}
+    assert set(doc) == {"scenario", "scenario_hash", "seed", "reps", "version", "metrics", "platforms", "operators"}
     assert doc["seed"] == 7
     assert doc["reps"] == 4
     assert doc["version"] == safesim.__version__
@@ -96,6 +96,7 @@ def test_run_json_schema_and_intervals() -> None:
     names = [m[0] for m in safesim.metrics()]
     assert list(doc["metrics"]) == names
     scopes = [doc["metrics"], *(p["metrics"] for p in doc["platforms"].values())]
+    scopes += [o["metrics"] for o in doc["operators"].values()]
     assert doc["platforms"], "at least one platform"
     for metrics in scopes:
         assert list(metrics) == names

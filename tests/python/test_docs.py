@@ -73,7 +73,8 @@ def test_every_parameter_group_is_on_a_model_page() -> None:
     groups = []
     for line in safesim.parameter_dictionary().splitlines():
         if line.startswith("### "):
-            groups.append(line[4:].strip("` ").replace("platforms.<name>", "platform").lower())
+            title = line[4:].strip("` ").replace("platforms.<name>", "platform")
+            groups.append(title.replace("operators.<name>", "operator").lower())
     included = re.findall(r"_generated/params/([\w.]+)\.md", "".join(p.read_text() for p in MODEL.rglob("*.md")))
     assert sorted(set(groups) - set(included)) == [], "parameter groups no model page includes"
     assert sorted(set(included) - set(groups)) == [], "model pages include groups the dictionary lacks"

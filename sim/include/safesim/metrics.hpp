@@ -60,7 +60,7 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(offenders_detected_grooming, flow, "accounts", "offender accounts actioned after grooming detection")              \
   X(offenders_detected_behavioural, flow, "accounts", "offender accounts actioned after behavioural risk scoring")     \
   X(offenders_detected_signal_sharing, flow, "accounts",                                                               \
-    "offender accounts actioned on a signal shared by another platform")                                               \
+    "offender accounts actioned on a signal shared by another platform or a sibling service's ban (operators)")        \
   X(offenders_detected_law_enforcement, flow, "accounts", "offender accounts removed by law-enforcement action")       \
   X(time_to_detection_days, derived, "days", "mean days from an offender account's first contact to its ban")          \
   X(user_reports, flow, "reports", "user reports filed (completed)")                                                   \

@@ -24,6 +24,13 @@ struct RunOutput {
   std::vector<double> group_totals;
   /// Minors with an account (not removed) at day 0 per [scope][group]: the groups' denominators.
   std::vector<double> group_minors;
+  /// Declared operators (ScenarioSpec::operators order): names, and per
+  /// operator its metrics as for a platform, [operator][metric] and
+  /// [operator][day][metric]. Empty when the scenario declares none (every
+  /// platform is then its own operator, with its platform figures).
+  std::vector<std::string> operators;
+  std::vector<double> operator_totals;
+  std::vector<double> operator_daily;
   double build_seconds = 0;  ///< population and graph build (wall clock)
   double run_seconds = 0;    ///< whole run incl. build (wall clock)
 
@@ -45,7 +52,8 @@ std::vector<RunOutput> run_many(const ScenarioSpec& spec, std::span<const std::u
 /// same seed and structure reuse them; results are the same either way).
 void clear_structure_cache();
 
-/// FNV-1a hash over totals and daily series: a fingerprint for determinism tests.
+/// FNV-1a hash over totals and daily series (and the operators' when declared):
+/// a fingerprint for determinism tests.
 std::uint64_t output_hash(const RunOutput& out);
 
 }  // namespace safesim

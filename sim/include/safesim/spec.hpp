@@ -601,7 +601,9 @@ struct ControlsSpec {
   ClassifierSpec new_material_classifier;
   GroomingDetectionSpec grooming_detection;
   BehaviouralRiskSpec behavioural_risk;
-  double e2ee_share = 0.0;
+  double e2ee_share = 0.0;        // direct messages (the surface this key always meant)
+  double e2ee_group_share = 0.0;  // group chats
+  double e2ee_file_share = 0.0;   // files sent within chats through the file-transfer surface
   bool client_side_scanning = false;
   SignalSharingSpec signal_sharing;
   ClearinghouseReportingSpec clearinghouse_reporting;
@@ -877,9 +879,23 @@ void describe(V& v, ControlsSpec& c) {
              "share of accounts sent to review that are offenders (the rest are benign, in aggregate)", kAssumption});
   });
   v.value("e2ee_share", c.e2ee_share,
-          {Kind::prob, "share", "share of direct messages that are end-to-end encrypted", "docs/model/entities.md"});
+          {Kind::prob, "share",
+           "share of direct messages (one-to-one conversations and the material sent in them) that are end-to-end "
+           "encrypted: the direct-message surface (docs/how-to/operators-and-encryption.md)",
+           "docs/model/entities.md"});
+  v.value("e2ee_group_share", c.e2ee_group_share,
+          {Kind::prob, "share",
+           "share of group chats (material posted in groups) that are end-to-end encrypted: the group surface",
+           "scenario choice (a rollout encrypts what the real one did)"});
+  v.value("e2ee_file_share", c.e2ee_file_share,
+          {Kind::prob, "share",
+           "share of files sent within chats through the file-transfer surface (content.file_share of chat "
+           "material) that are end-to-end encrypted",
+           "scenario choice (a rollout encrypts what the real one did)"});
   v.value("client_side_scanning", c.client_side_scanning,
-          {Kind::boolean, "", "content detectors also run on end-to-end encrypted messages, on the device",
+          {Kind::boolean, "",
+           "content detectors (hash matching, classifier, grooming detection) also run on end-to-end encrypted "
+           "surfaces, on the device",
            "eSafety 2024 standards (alternatives under encryption)"});
   v.group("signal_sharing", [&] {
     auto& s = c.signal_sharing;
@@ -1152,6 +1168,7 @@ struct ContentSpec {
   double auto_removal_hours = 1.0;
   double benign_uploads_per_user_day = 1.0;
   double reshare_share = 0.5;
+  double file_share = 0.0;
 };
 
 template <class V>
@@ -1205,6 +1222,11 @@ void describe(V& v, ContentSpec& s) {
            "of a distributor's uploads that are not new material, the share re-sharing an item already seen in the "
            "run (the rest bring circulating material)",
            kAssumption});
+  v.value("file_share", s.file_share,
+          {Kind::prob, "share",
+           "share of material sent in chats (direct messages or groups) through the file-transfer surface, whose "
+           "encryption is controls.e2ee_file_share; 0 = attachments travel inline and share their chat's encryption",
+           kAssumption});
 }
 
 // ---------------------------------------------------------------- clearinghouse and law enforcement
@@ -1238,6 +1260,34 @@ struct TimelineEvent {
   PlatformSpec after;
 };
 
+/// A company running one or more platforms (docs/how-to/operators-and-encryption.md).
+/// Each platform belongs to exactly one operator; a platform not named by any
+/// declared operator is its own. An operator keeps one enforcement record
+/// (a confirmed ban on one service reaches the person's accounts on the
+/// others with `enforcement_reach`), one review organisation (capacity pooled
+/// when `pooled_review`) and one clearinghouse reporting account (its reports
+/// are counted together in the operator's output scope).
+struct OperatorSpec {
+  std::string name;
+  std::vector<std::size_t> platforms;  // indices into ScenarioSpec::platforms (set by the loader)
+  double enforcement_reach = 0.5;
+  bool pooled_review = true;
+};
+
+template <class V>
+void describe(V& v, OperatorSpec& o) {
+  v.value("enforcement_reach", o.enforcement_reach,
+          {Kind::prob, "probability",
+           "probability that a ban confirmed on one of the operator's services also bans each of the person's "
+           "accounts on its other services (one enforcement record; 0 = services enforce alone)",
+           "assumption (linking a person's accounts across one company's services is partial)"});
+  v.value("pooled_review", o.pooled_review,
+          {Kind::boolean, "",
+           "one review organisation: the services' review capacities form one pool that works their queues in "
+           "order of readiness (false = each service reviews with its own capacity)",
+           kAssumption});
+}
+
 struct ScenarioSpec {
   std::string name = "unnamed";
   std::string description;
@@ -1255,6 +1305,7 @@ struct ScenarioSpec {
   ClearinghouseSpec clearinghouse;
   std::vector<PlatformSpec> platforms;  // at least one; order is the run order
   std::vector<TimelineEvent> timeline;  // sorted by day
+  std::vector<OperatorSpec> operators;  // declared operators (platforms not named are their own)
   std::vector<std::string> policies;    // bundles applied, for provenance
   /// What each bundle application did, per platform: measures applied, those
   /// waiting for the risk assessment, and those not applied with the reason
