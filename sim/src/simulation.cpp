@@ -274,6 +274,9 @@ void end_of_day_metrics(State& s) {
     s.m(p, Metric::minors_protected_share) =
         P.minors_active > 0 ? static_cast<double>(P.minors_protected) / static_cast<double>(P.minors_active) : 0.0;
     s.m(p, Metric::underage_removed) = static_cast<double>(P.underage_removed);
+    s.m(p, Metric::minors) = static_cast<double>(P.minors_active);
+    s.m(p, Metric::adults) = static_cast<double>(P.adults_active);
+    s.m(p, Metric::users) = static_cast<double>(P.minors_active + P.adults_active);
     backlog_all += backlog;
   }
   double protected_all = 0, active_all = 0, removed_all = 0;
@@ -419,12 +422,14 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   // platform by platform over each one's own minors, so the cost is the
   // number of memberships, not minors x platforms.
   std::uint64_t eco_minors = 0;
+  std::uint64_t eco_users = 0;  // distinct people with an account not removed, minors included
   {
     std::vector<std::uint8_t> present(s.pop.size(), 0);
     for (const auto& P : s.platforms)
-      for (std::uint32_t m : P.minors)
-        if ((P.settings[m] & detail::kRemoved) == 0) present[P.user[m]] = 1;
+      for (std::size_t k = 0; k < P.user.size(); ++k)
+        if ((P.settings[k] & detail::kRemoved) == 0) present[P.user[k]] = 1;
     for (std::uint32_t u : s.pop.minors) eco_minors += present[u];
+    for (std::uint8_t here : present) eco_users += here;
   }
   const auto t_built = Clock::now();
 
@@ -435,6 +440,14 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   out.days = spec.horizon_days;
   out.seed = seed;
   out.daily = std::move(s.metrics.daily);
+  // The ecosystem's population counts: distinct people, fixed when the run is
+  // built (as the ecosystem's *_per_1k denominator is).
+  for (std::size_t d = 0; d < static_cast<std::size_t>(out.days); ++d) {
+    double* row = &out.daily[d * kMetricCount];
+    row[idx(Metric::users)] = static_cast<double>(eco_users);
+    row[idx(Metric::minors)] = static_cast<double>(eco_minors);
+    row[idx(Metric::adults)] = static_cast<double>(eco_users - eco_minors);
+  }
   finish_totals(s, out, eco_minors);
   const auto t1 = Clock::now();
   out.build_seconds = std::chrono::duration<double>(t_built - t0).count();

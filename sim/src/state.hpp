@@ -241,6 +241,7 @@ struct PlatformState {
   std::vector<std::uint32_t> minors_by_band[4];  // by believed band, for benign volumes
   std::uint64_t minors_active = 0;               // minors not removed (denominator of *_per_1k)
   std::uint64_t minors_protected = 0;            // of those, believed under 18 (protections apply)
+  std::uint64_t adults_active = 0;               // members 18 or over not removed (metric adults)
   double detection_risk = 0;                     // how visible detection is to offenders (0..1)
   bool risk_fired = false;                       // its risk assessment crossed the threshold
   std::uint32_t clearinghouse_sent = 0;          // reports sent so far (LeCase::sequence)
