@@ -514,3 +514,51 @@ def test_docstring_examples() -> None:
     failures, tried = doctest.testmod(targets_module, optionflags=doctest.ELLIPSIS)
     assert tried > 0
     assert failures == 0
+
+
+# ------------------------------------------------------------------ docs/validation.md
+def _generator():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("validation_page", REPO / "docs" / "figures" / "validation.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_validation_page_lists_every_open_target_with_fitted_and_compared_apart(tmp_path: Path) -> None:
+    gen = _generator()
+    page = (REPO / "docs" / "validation.md").read_text()
+    section = page[page.index(gen.BEGIN) : page.index(gen.END)]
+    fitted, _, compared = section.partition("**Compared only**")
+    for t in load_targets(OPEN):
+        assert f"| {t.name} |" in (fitted if t.used_for == "fit" else compared)
+    # The generator puts a compared-only target in the second table, and splicing twice changes nothing.
+    path = write(
+        tmp_path,
+        ONE.replace("    source: synthetic\n", "    source: synthetic\n    used_for: compare\n"),
+    )
+    doc = {
+        "scenario": "baseline",
+        "reps": 2,
+        "targets": [
+            {
+                "name": "contacted",
+                "model": {"mean": 40.0, "ci_low": 30.0, "ci_high": 45.0},
+                "target": {"low": 50.0, "high": 50.0},
+                "ratio": 0.8,
+                "verdict": "x2",
+            }
+        ],
+    }
+    text = gen.render([("baseline", path, doc)], 2)
+    fitted, _, compared = text.partition("**Compared only**")
+    assert "| contacted |" in compared
+    assert "| contacted |" not in fitted
+    assert "| 40 [30, 45] | 50 | 0.80 | x2 |" in compared
+    once = gen.splice(page, text)
+    assert gen.splice(once, text) == once
+    assert once.count(gen.BEGIN) == 1
+    assert "## Calibration" in once
