@@ -445,8 +445,9 @@ def check_bundle(path: PathLike) -> None:
 def check_file(path: PathLike) -> None:
     """Validate any file safesim reads without running anything, with the reader that
     running uses: a scenario, a policy bundle (top-level ``bundle:``), a sweep,
-    sensitivity or calibration plan, or a check file (a scenario with ``expect:``,
-    read as ``safesim check`` reads it). A ScenarioError or PlanError if it is bad.
+    sensitivity or calibration plan, a targets file (top-level ``targets:``
+    without ``scenario:``), or a check file (a scenario with ``expect:``, read
+    as ``safesim check`` reads it). A ScenarioError or PlanError if it is bad.
     """
     kind = plan_kind(path)
     data = _top_level(path)
@@ -458,6 +459,10 @@ def check_file(path: PathLike) -> None:
         check_bundle(path)
     elif kind is not None:
         load_plan(path, kind).check()
+    elif data is not None and "targets" in data and "scenario" not in data:
+        from safesim.targets import load_targets  # a targets file (scenarios/targets/*.yaml)
+
+        load_targets(path)
     elif data is not None and "expect" in data:
         try:
             from safesim.harness.expectations import load_check_file

@@ -500,6 +500,16 @@ def test_cli_input_errors_are_one_line(tmp_path: Path) -> None:
     assert "--reps" in proc.stderr
 
 
+def test_validate_reads_targets_files(tmp_path: Path) -> None:
+    proc = run_cli("validate", OPEN)
+    assert proc.returncode == 0, proc.stderr
+    bad = write(tmp_path, ONE.replace("minors_contacted /", "minors_contacted_per1k /"))
+    proc = run_cli("validate", bad)
+    assert proc.returncode == 2
+    assert f"{bad}:5:" in proc.stderr
+    assert "did you mean 'minors_contacted_per_1k'" in proc.stderr
+
+
 def test_open_targets_run_on_a_year(tmp_path: Path) -> None:
     proc = run_cli("targets", "baseline", OPEN, "--reps", "2", "--json", "--set", "population.users=2000")
     assert proc.returncode == 0, proc.stderr
