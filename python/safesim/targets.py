@@ -402,6 +402,7 @@ class TargetSpec:
     discrepancy_sd: float = 0.0
     #: where the target was read: (file, index in the file's list); for error messages
     origin: tuple[str, int] | None = field(default=None, compare=False, repr=False)
+    located: Located | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def expression(self) -> Expression:
@@ -626,6 +627,7 @@ def _read_target(loc: Located, i: int, raw: Any, known_metrics: Sequence[str]) -
         used_for=used_for,
         discrepancy_sd=float(disc),
         origin=(str(loc.path), i),
+        located=loc if loc.positions else None,
     )
 
 
@@ -886,7 +888,8 @@ def _check_against(sc: Scenario, tset: TargetSet) -> None:
     """What needs the scenario: scope names, operators, groups, windows within the horizon."""
     platforms = sc.platforms
     horizon = int(sc.to_dict().get("horizon_days", 0)) or None
-    for i, t in enumerate(tset):
+    for j, t in enumerate(tset):
+        i = t.origin[1] if t.origin is not None and tset.located is not None else j  # its index in the file
         if t.scope.kind == "platform" and t.scope.name not in platforms:
             raise tset.error(
                 i,
