@@ -541,6 +541,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         waves=args.waves,
         cutoff=args.cutoff,
         seed=args.seed,
+        emulate=True if args.emulate else None,
     )
     print(_calibration_summary(cal))
     _outputs(args, cal, None)
@@ -866,7 +867,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  parameters:                     # key.path: [low, high], or {range: [low, high], log: true}\n"
         "    offenders.share_of_adults: {range: [0.001, 0.02], log: true}\n"
         "    offenders.groomer.max_open_dyads: [2, 10]      # integer keys sampled as integers\n"
-        "  targets:\n"
+        "  targets:                        # or a targets file: targets: targets/open.yaml\n"
         "    - metric: minors_solicited_per_1k             # a metric, or 'a / b'\n"
         "      transform: share_from_per_1k\n"
         "      interval: [0.02, 0.06]                       # read as a 95% interval; or value + sd\n"
@@ -879,6 +880,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=int, default=None, metavar="R", help="replicates per point (default: the plan's)")
     p.add_argument("--waves", type=int, default=None, metavar="W", help="waves (default: the plan's, or 1)")
     p.add_argument("--cutoff", type=float, default=None, metavar="C", help="implausibility cutoff (default: 3)")
+    p.add_argument(
+        "--emulate",
+        action="store_true",
+        help="screen each wave after the first with Gaussian-process emulators (needs scikit-learn; "
+        "default: the plan's 'emulate')",
+    )
     _add_execution_options(p, tables=False, plan=True)
     p.set_defaults(func=cmd_calibrate)
 

@@ -396,3 +396,41 @@ def test_calibrate_takes_a_targets_file_and_fits_only_its_fit_targets(
     path.write_text(path.read_text().replace("[0, 59]", "[0, 99]"))
     with pytest.raises(ss.PlanError, match=r"t.yaml:7:5: targets\[0\].window: last day 99 is beyond the run"):
         ss.calibrate(small_baseline, {SHARE: (0.001, 0.06)}, path, n=2, reps=1)
+
+
+def test_a_plan_names_a_targets_file_and_asks_for_emulators(tmp_path: Path) -> None:
+    (tmp_path / "targets").mkdir()
+    (tmp_path / "targets" / "t.yaml").write_text(
+        """targets:
+  - name: contacted_share
+    range: [0.005, 0.2]
+    source: synthetic
+    metric: minors_contacted / minors
+    used_for: fit
+"""
+    )
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        f"""scenario: {REPO / "scenarios" / "baseline.yaml"}
+set: {{population.users: 2000, horizon_days: 60}}
+n: 8
+reps: 2
+waves: 2
+emulate: true
+candidates: 5
+parameters:
+  offenders.share_of_adults: [0.001, 0.03]
+targets: targets/t.yaml
+"""
+    )
+    loaded = ss.load_plan(plan)
+    loaded.check()
+    cal = loaded.run(options=ss.RunOptions(progress=False))
+    assert [t.label for t in cal.targets] == ["contacted_share"]
+    assert cal.waves[1]["emulated"] is True
+    plan.write_text(plan.read_text().replace("emulate: true", "emulate: yes please"))
+    with pytest.raises(ss.PlanError, match=r"plan.yaml:6:\d+: emulate: expected true or false"):
+        ss.load_plan(plan)
+    plan.write_text(plan.read_text().replace("emulate: yes please", "emulate: false").replace("t.yaml", "missing.yaml"))
+    with pytest.raises(ss.PlanError, match=r"missing\.yaml: no such targets file"):
+        ss.load_plan(plan).check()
