@@ -893,7 +893,7 @@ def build_parser() -> argparse.ArgumentParser:
         "targets",
         help="compare a scenario with published figures in a targets file (verdicts within, x2, off)",
         description="Run REPS replicates of SCENARIO (and each relative_to variant on the same seeds) and, for "
-        "each target in TARGETS.yaml, print the model's value with its 95%% t-interval (a paired interval for "
+        "each target in TARGETS.yaml, print the model's value with its 95% t-interval (a paired interval for "
         "relative_to), the target, the ratio model / target and a verdict: within (the target's range or value "
         "and the model's interval overlap), x2 (ratio between 0.5 and 2) or off. Verdicts are information: the "
         "exit status is 0 unless the run fails, or --fail-on says otherwise. See docs/how-to/targets.md.",
@@ -914,7 +914,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a scenario key (repeatable)")
     p.add_argument("--policy", action="append", metavar="NAME", help="apply a policy bundle (repeatable)")
-    _add_execution_options(p, tables=False)
+    p.add_argument("--seed", type=int, default=None, metavar="S", help="first seed (default: the scenario's seed)")
+    p.add_argument(
+        "--executor",
+        choices=["local", "processes", "serial"],
+        default="local",
+        help="where runs execute: threads on all cores (local, default), a process pool, or one by one",
+    )
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="parallel workers (default: CPU count)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="keep the runs in DIR/runs/ and write targets.csv and targets.json; rerunning with the same DIR "
+        "reuses finished runs",
+    )
+    _add_force(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_targets)
 
     p = sub.add_parser(
