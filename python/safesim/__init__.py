@@ -11,6 +11,7 @@ Quick use::
 ``sensitivity`` gives Morris or Sobol' indices of every metric over parameter
 ranges (SALib);
 ``calibrate`` history-matches uncertain parameters to published targets;
+``check_targets`` compares a scenario with a targets file (``load_targets``);
 ``load_plan`` reads a sweep, sensitivity or calibration plan file (``.run()`` runs it);
 ``safesim.plotting`` (imported on demand; the only module that imports
 matplotlib) draws them.
@@ -37,6 +38,7 @@ from safesim.results import (
 )
 from safesim.scenario import Scenario, installed_scenarios, scenarios_dir
 from safesim.sensitivity import SensitivityResults, sensitivity
+from safesim.targets import TargetCheck, TargetSet, check_targets, load_targets
 
 __version__: str = _core.version
 
@@ -51,14 +53,18 @@ __all__ = [
     "SensitivityResults",
     "SweepResults",
     "Target",
+    "TargetCheck",
+    "TargetSet",
     "__version__",
     "calibrate",
+    "check_targets",
     "compare",
     "daily_frame",
     "expand_sweep",
     "implausibility",
     "installed_scenarios",
     "load_plan",
+    "load_targets",
     "metric_names",
     "metrics",
     "oracle",

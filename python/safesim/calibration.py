@@ -42,9 +42,10 @@ from a survey figure to the model's measure is stated: each target carries a
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,9 @@ class Target:
     mapping: str = ""
     source: str = ""
     name: str | None = None
+    #: the targets-file entry this target was made from (:meth:`from_spec`); its measure is then
+    #: the entry's expression, over its window when it has one
+    spec: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.interval is not None:
@@ -193,8 +197,40 @@ class Target:
     def discrepancy_var(self) -> float:
         return float(self.discrepancy_sd) ** 2
 
+    @classmethod
+    def from_spec(cls, spec: Any) -> Target:
+        """A target from a targets-file entry (:class:`safesim.targets.TargetSpec`) marked ``used_for: fit``.
+
+        The range is read as a 95% interval (``interval``), a value with its
+        ``sd``; the measure is the entry's expression on the entry's scope
+        (over its window if it has one). An entry marked ``used_for: compare``
+        is refused: a compared-only figure is never fitted to. ``relative_to``,
+        ``group`` and operator scopes cannot be fitted yet.
+        """
+        where = f"target {spec.name}"
+        if spec.used_for != "fit":
+            raise ValueError(f"{where} is used_for: {spec.used_for}; only targets marked used_for: fit are fitted")
+        if spec.relative_to is not None:
+            raise ValueError(f"{where}: a relative_to target cannot be fitted yet (each point would need its variant)")
+        if spec.group is not None or spec.scope.kind == "operator":
+            raise ValueError(f"{where}: per-group and per-operator results are not reported by the engine yet")
+        return cls(
+            metric=lambda totals: math.nan,  # unused: _measures reads the spec's expression
+            value=spec.value,
+            sd=spec.sd if spec.range is None else None,
+            interval=spec.range,
+            scope=ECOSYSTEM if spec.scope.kind == "ecosystem" else spec.scope.name,
+            discrepancy_sd=spec.discrepancy_sd,
+            mapping=spec.mapping,
+            source=spec.source,
+            name=spec.name,
+            spec=spec,
+        )
+
     def metrics_used(self) -> list[str]:
         """Metric names the measure reads (empty for a callable)."""
+        if self.spec is not None:
+            return self.spec.expression.names()
         if callable(self.metric):
             return []
         m = _RATIO.match(self.metric)
@@ -212,6 +248,11 @@ class Target:
         scopes = [ECOSYSTEM, *scenario.platforms]
         if self.scope not in scopes:
             raise ValueError(f"target {self.label}: unknown scope {self.scope!r} (scopes: {', '.join(scopes)})")
+        if self.spec is not None:
+            from safesim.targets import TargetSet, _check_against
+
+            located = getattr(self.spec, "located", None)
+            _check_against(scenario, TargetSet([self.spec], located=located))
 
     def measure(self, totals: Mapping[str, float]) -> float:
         """The model's measure for one run, from that run's totals for the scope."""
@@ -230,9 +271,13 @@ class Target:
         return float((TRANSFORMS[f] if isinstance(f, str) else f)(x))
 
     def to_dict(self) -> dict[str, Any]:
+        if self.spec is not None:
+            metric = str(self.spec.expression)
+        else:
+            metric = self.metric if isinstance(self.metric, str) else f"<callable {self.label}>"
         return {
             "name": self.label,
-            "metric": self.metric if isinstance(self.metric, str) else f"<callable {self.label}>",
+            "metric": metric,
             "scope": self.scope,
             "transform": self.transform if not callable(self.transform) else "<callable>",
             "value": self.value,
@@ -304,6 +349,37 @@ class CalibrationResults:
         self.seeds = seeds
         self.cutoff = cutoff
         self.sampler_seed = sampler_seed
+        #: leave-one-out diagnostics of the emulators, one row per wave x target x training point
+        self.diagnostics = pd.DataFrame(
+            columns=["wave", "target", "point", "model_mean", "loo_mean", "loo_sd", "standardized_error"]
+        )
+
+    @property
+    def simulations(self) -> int:
+        """Runs simulated in all: points x replicates."""
+        return len(self.points) * self.reps
+
+    def emulator_diagnostics(self) -> pd.DataFrame:
+        """Per wave x target: whether the emulator passed, the share of leave-one-out standardized
+        errors within +-2 and beyond +-3, candidates screened, ruled out and points simulated.
+        """
+        rows = []
+        for w in self.waves:
+            for label, d in (w.get("diagnostics") or {}).items():
+                rows.append(
+                    {
+                        "wave": w["wave"],
+                        "target": label,
+                        "points": d["points"],
+                        "within_2": d["within_2"],
+                        "beyond_3": d["beyond_3"],
+                        "passed": d["passed"],
+                        "candidates": w.get("candidates"),
+                        "ruled_out_by_emulator": w.get("ruled_out_by_emulator"),
+                        "simulated": w.get("simulated"),
+                    }
+                )
+        return Table(pd.DataFrame(rows))
 
     @property
     def keys(self) -> list[str]:
@@ -390,7 +466,7 @@ class CalibrationResults:
             "reps": self.reps,
             "cutoff": self.cutoff,
             "sampler_seed": self.sampler_seed,
-            "waves": [{"wave": w["wave"], "n": w["n"], "ranges": w["ranges"]} for w in self.waves],
+            "waves": [_jsonable(w) for w in self.waves],
             # calibration.json has always described a parameter by integer and log flags
             "parameters": [
                 {"key": p.key, "low": p.low, "high": p.high, "integer": p.integer, "log": p.log}
@@ -402,7 +478,8 @@ class CalibrationResults:
         }
 
     def save(self, out_dir: PathLike) -> list[Path]:
-        """Write points.csv, ranges.csv, fit.csv, best.resolved.yaml and calibration.json (last) to ``out_dir``.
+        """Write points.csv, ranges.csv, fit.csv, best.resolved.yaml, emulator_diagnostics.csv (when
+        emulators were used) and calibration.json (last) to ``out_dir``.
 
         Every table is small and always CSV (as ``summary.csv`` is for :meth:`Results.save`);
         the runs behind them are the per-run files of each wave, written as the runs finish.
@@ -417,6 +494,8 @@ class CalibrationResults:
             write_frame(fit, out / "fit.csv", csv=True),
             write_text(out / "best.resolved.yaml", self.scenario_at().dump()),
         ]
+        if len(self.diagnostics):
+            written.append(write_frame(self.diagnostics, out / "emulator_diagnostics.csv", csv=True))
         best = self.best()
         doc = {
             "provenance": self.provenance,
@@ -438,8 +517,190 @@ class CalibrationResults:
         )
 
 
+def _jsonable(value: Any) -> Any:
+    """A wave record as plain JSON data."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer, np.floating, float)):
+        return json_number(float(value)) if not isinstance(value, np.integer) else int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
 def _native(value: Any, integer: bool) -> Any:
     return int(value) if integer else float(value)
+
+
+# ------------------------------------------------------------------ emulators
+#: A wave's emulator passes its leave-one-out diagnostics when at least this share of the
+#: standardized errors lie within +-2 ...
+LOO_WITHIN_2 = 0.85
+#: ... and at most this share beyond +-3 (a normal gives 95.4% and 0.27%).
+LOO_BEYOND_3 = 0.05
+
+
+class GaussianProcessEmulator:
+    """A Gaussian-process emulator of one target's model mean (scikit-learn).
+
+    ``fit(x, y, noise_var)``: inputs in the unit cube, the model means at
+    them and each mean's own variance (replicate variance / reps), added to
+    the kernel's diagonal; the kernel is a constant times an anisotropic
+    squared exponential plus a white-noise nugget, hyperparameters by maximum
+    likelihood. ``predict(x)`` gives the mean and sd of the emulated model
+    mean; ``loo()`` the leave-one-out prediction (mean, sd) of each training
+    value, by the closed form for fixed hyperparameters (Rasmussen & Williams
+    2006, section 5.4.2), so the diagnostics need no refits.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def fit(self, x: np.ndarray, y: np.ndarray, noise_var: np.ndarray) -> GaussianProcessEmulator:
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        self.center = float(y.mean())
+        self.scale = float(y.std()) or 1.0
+        z = (y - self.center) / self.scale
+        alpha = np.maximum(np.asarray(noise_var, dtype=np.float64) / self.scale**2, 1e-10)
+        d = x.shape[1]
+        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.full(d, 0.3), (1e-2, 1e2)) + WhiteKernel(1e-3, (1e-8, 1.0))
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        gp = GaussianProcessRegressor(
+            kernel, alpha=alpha, normalize_y=False, n_restarts_optimizer=2, random_state=self.seed
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # a bound reached is reported by the diagnostics
+            gp.fit(x, z)
+        self.gp, self.x, self.z, self.alpha = gp, x, z, alpha
+        return self
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m, s = self.gp.predict(np.asarray(x, dtype=np.float64), return_std=True)
+        return self.center + self.scale * m, self.scale * s
+
+    def loo(self) -> tuple[np.ndarray, np.ndarray]:
+        k = self.gp.kernel_(self.x) + np.diag(self.alpha)
+        inv = np.linalg.inv(k)
+        d = np.diag(inv)
+        mean = self.z - (inv @ self.z) / d
+        return self.center + self.scale * mean, self.scale / np.sqrt(d)
+
+
+def loo_diagnostics(emulator: Any, y: np.ndarray) -> dict[str, Any]:
+    """Leave-one-out standardized errors (y - loo mean) / loo sd of a fitted emulator, and the verdict.
+
+    Passes when at least :data:`LOO_WITHIN_2` of them are within +-2 and at
+    most :data:`LOO_BEYOND_3` beyond +-3 (Bastos & O'Hagan 2009).
+    """
+    mean, sd = emulator.loo()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = (np.asarray(y, dtype=np.float64) - mean) / sd
+    e = np.where(np.isfinite(e), e, np.inf)
+    within = float(np.mean(np.abs(e) <= 2)) if len(e) else 0.0
+    beyond = float(np.mean(np.abs(e) > 3)) if len(e) else 1.0
+    return {
+        "errors": e,
+        "loo_mean": mean,
+        "loo_sd": sd,
+        "within_2": within,
+        "beyond_3": beyond,
+        "passed": bool(len(e) >= 5 and within >= LOO_WITHIN_2 and beyond <= LOO_BEYOND_3),
+    }
+
+
+def _to_unit(params: Sequence[Parameter], frame: pd.DataFrame) -> np.ndarray:
+    """Points' parameter values as coordinates in the unit cube of the original ranges (log where sampled in logs)."""
+    cols = []
+    for p in params:
+        v = frame[p.key].to_numpy(dtype=np.float64)
+        if p.log:
+            cols.append((np.log(v) - math.log(p.low)) / (math.log(p.high) - math.log(p.low)))
+        else:
+            cols.append((v - p.low) / (p.high - p.low))
+    return np.column_stack(cols)
+
+
+def _emulated_wave(
+    params: list[Parameter],
+    original: list[Parameter],
+    simulated: pd.DataFrame,
+    targets: Sequence[Target],
+    n: int,
+    candidates: int,
+    rng: np.random.Generator,
+    cutoff: float,
+    make_emulator: Callable[[], Any],
+    wave: int,
+    reps: int,
+) -> tuple[list[dict[str, Any]] | None, dict[str, Any], list[dict[str, Any]]]:
+    """Fit an emulator per target on every simulated point, check it, and screen ``n * candidates``
+    Latin-hypercube candidates in the current ranges. Returns the points to simulate (None when a
+    diagnostic fails: the wave falls back to simulating ``n`` points), the wave's emulator record and
+    the per-point diagnostics rows.
+    """
+    record: dict[str, Any] = {"emulated": True, "diagnostics": {}}
+    rows: list[dict[str, Any]] = []
+    x_all = _to_unit(original, simulated)
+    fitted = []
+    for t in targets:
+        mean = simulated[f"{t.label}:mean"].to_numpy(dtype=np.float64)
+        var = simulated[f"{t.label}:sd"].to_numpy(dtype=np.float64) ** 2 / reps
+        ok = np.isfinite(mean) & np.isfinite(var)
+        em = make_emulator().fit(x_all[ok], mean[ok], var[ok])
+        diag = loo_diagnostics(em, mean[ok])
+        points = simulated["point"].to_numpy()[ok]
+        for pt, y, m, s, e in zip(points, mean[ok], diag["loo_mean"], diag["loo_sd"], diag["errors"], strict=True):
+            rows.append(
+                {
+                    "wave": wave,
+                    "target": t.label,
+                    "point": int(pt),
+                    "model_mean": y,
+                    "loo_mean": m,
+                    "loo_sd": s,
+                    "standardized_error": e,
+                }
+            )
+        record["diagnostics"][t.label] = {
+            "points": int(ok.sum()),
+            "within_2": diag["within_2"],
+            "beyond_3": diag["beyond_3"],
+            "passed": diag["passed"],
+        }
+        fitted.append((t, em, float(np.mean(var[ok])) if ok.any() else 0.0))
+    record["passed"] = all(d["passed"] for d in record["diagnostics"].values())
+    if not record["passed"]:
+        # Nothing drawn from the sampler yet: the wave then samples exactly as without emulators.
+        record["fallback"] = "an emulator failed its leave-one-out diagnostics: the wave is simulated in full"
+        return None, record, rows
+    cands = _lhs(params, n * candidates, rng)
+    xc = _to_unit(original, pd.DataFrame(cands))
+    worst = np.zeros(len(cands))
+    for t, em, model_var in fitted:
+        mu, sd = em.predict(xc)
+        imp = implausibility(mu, t.value, t.target_var, sd**2 + model_var, 1, t.discrepancy_var)
+        worst = np.maximum(worst, imp)
+    record["candidates"] = len(cands)
+    keep = np.flatnonzero(worst <= cutoff)
+    record["ruled_out_by_emulator"] = int(len(cands) - len(keep))
+    # The share of the original space the emulators leave: the candidates kept, times the box's share.
+    box = 1.0
+    for p, o in zip(params, original, strict=True):
+        if p.log:
+            box *= (math.log(p.high) - math.log(p.low)) / (math.log(o.high) - math.log(o.low))
+        else:
+            box *= (p.high - p.low) / (o.high - o.low) if o.high > o.low else 1.0
+    record["emulated_non_implausible_share"] = box * len(keep) / len(cands)
+    return [cands[i] for i in keep[:n]], record, rows
 
 
 # ------------------------------------------------------------------ the method
@@ -451,11 +712,18 @@ def _lhs(params: Sequence[Parameter], n: int, rng: np.random.Generator) -> list[
 
 def _measures(results: Results, targets: Sequence[Target], scopes: list[str]) -> np.ndarray:
     """(targets, reps) array of each target's measure in each run of one point."""
+    from safesim.targets import _run_values
+
     names = metric_names()
     out = np.full((len(targets), len(results.outputs)), np.nan)
+    for i, t in enumerate(targets):
+        if t.spec is not None:
+            out[i] = _run_values(results, t.spec, scopes.index(t.scope))
     for r, output in enumerate(results.outputs):
         totals = np.asarray(output["totals"], dtype=np.float64)
         for i, t in enumerate(targets):
+            if t.spec is not None:
+                continue
             row = totals[scopes.index(t.scope)]
             with np.errstate(divide="ignore", invalid="ignore"):
                 out[i, r] = t.measure(dict(zip(names, row.tolist(), strict=True)))
@@ -510,8 +778,32 @@ def _next_ranges(
     return out
 
 
+def as_targets(targets: Any) -> list[Target]:
+    """Targets for :func:`calibrate`: Targets, plan dicts, or a targets file / :class:`~safesim.targets.TargetSet`
+    (only its ``used_for: fit`` entries; a file with none is an error).
+    """
+    from safesim.targets import TargetSet, TargetSpec, load_targets
+
+    if isinstance(targets, (str, os.PathLike)):
+        targets = load_targets(targets)
+    if isinstance(targets, TargetSet):
+        fitted = targets.fitted()
+        if not fitted:
+            raise ValueError(f"no target in {targets.path or 'the set'} is marked used_for: fit")
+        return [Target.from_spec(s) for s in fitted]
+    out = []
+    for t in targets:
+        if isinstance(t, Target):
+            out.append(t)
+        elif isinstance(t, TargetSpec):
+            out.append(Target.from_spec(t))
+        else:
+            out.append(Target.from_dict(t))
+    return out
+
+
 def check_inputs(
-    scenario: Scenario, parameters: Mapping[str, Any], targets: Sequence[Target | Mapping[str, Any]]
+    scenario: Scenario, parameters: Mapping[str, Any], targets: Any
 ) -> tuple[list[Parameter], list[Target]]:
     """The checks :func:`calibrate` makes before any run (``safesim validate`` makes them too).
 
@@ -520,7 +812,7 @@ def check_inputs(
     the scenario's own ScenarioError) names the culprit.
     """
     params = make_parameters(scenario, parameters)
-    tlist = [t if isinstance(t, Target) else Target.from_dict(t) for t in targets]
+    tlist = as_targets(targets)
     if not tlist:
         raise ValueError("give at least one target")
     labels = [t.label for t in tlist]
@@ -543,6 +835,9 @@ def calibrate(
     seed: int | None = None,
     *,
     margin: float = 0.1,
+    emulate: bool = False,
+    candidates: int = 20,
+    emulator: Callable[[], Any] | None = None,
     options: RunOptions | None = None,
     **run_options: Any,
 ) -> CalibrationResults:
@@ -562,6 +857,22 @@ def calibrate(
     ``"dist": "loguniform"``, as in sensitivity plans; see
     :func:`safesim.scenario.make_parameters`); keys of kind count or integer
     are sampled as whole numbers.
+
+    ``targets`` may also be a targets file or :class:`~safesim.targets.TargetSet`
+    (its ``used_for: fit`` entries; see :meth:`Target.from_spec`).
+
+    With ``emulate=True``, every wave after the first fits an emulator per
+    target (``emulator``: a factory of objects with ``fit(x, y, noise_var)``,
+    ``predict(x)`` and ``loo()``; default :class:`GaussianProcessEmulator`) on
+    all the points simulated so far, checks each by its leave-one-out
+    standardized errors (:func:`loo_diagnostics`), screens ``n * candidates``
+    Latin-hypercube candidates in the wave's ranges with the emulators'
+    implausibility (the emulator's variance added to the denominator), and
+    simulates up to ``n`` of the candidates not ruled out. A wave whose
+    emulator fails its diagnostics falls back to simulating ``n`` points as
+    without emulators. Every simulated point is judged by simulation, as
+    without emulators; :meth:`CalibrationResults.emulator_diagnostics` gives the
+    leave-one-out errors and each wave's record says what the emulator did.
     """
     opts = RunOptions.of(options, run_options, "calibrate")
     n = check_n(n)
@@ -580,8 +891,34 @@ def calibrate(
     frames: list[pd.DataFrame] = []
     wave_info: list[dict[str, Any]] = []
     offset = 0
+    if int(candidates) < 1:
+        raise ValueError(f"candidates must be >= 1, got {candidates}")
+    make_emulator = emulator or (lambda: GaussianProcessEmulator(seed=base))
+    diagnostics: list[dict[str, Any]] = []
     for k in range(1, int(waves) + 1):
-        points = _lhs(params, n, rng)
+        record: dict[str, Any] = {"emulated": False}
+        points: list[dict[str, Any]] | None = None
+        if emulate and frames:
+            points, record, rows = _emulated_wave(
+                params,
+                original,
+                pd.concat(frames, ignore_index=True),
+                tlist,
+                n,
+                int(candidates),
+                rng,
+                cutoff,
+                make_emulator,
+                k,
+                reps,
+            )
+            diagnostics += rows
+            if points is not None and not points:
+                record["simulated"] = 0
+                wave_info.append({"wave": k, "n": 0, "ranges": {p.key: [p.low, p.high] for p in params}, **record})
+                break  # the emulators rule out every candidate: nothing left to simulate
+        if points is None:
+            points = _lhs(params, n, rng)
         # The sweep machinery without its combined tables: a wave's per-run
         # files (resumable) are all a calibration needs, and the daily frames
         # of hundreds of runs would dwarf everything else it writes.
@@ -592,7 +929,8 @@ def calibrate(
         judged.insert(0, "wave", k)
         offset += len(points)
         frames.append(judged)
-        wave_info.append({"wave": k, "n": n, "ranges": {p.key: [p.low, p.high] for p in params}})
+        record["simulated"] = len(points)
+        wave_info.append({"wave": k, "n": len(points), "ranges": {p.key: [p.low, p.high] for p in params}, **record})
         keep = judged[judged["non_implausible"]]
         if keep.empty:
             break
@@ -608,6 +946,10 @@ def calibrate(
         seeds=seeds,
         cutoff=cutoff,
         sampler_seed=base,
+    )
+    results.diagnostics = pd.DataFrame(
+        diagnostics,
+        columns=["wave", "target", "point", "model_mean", "loo_mean", "loo_sd", "standardized_error"],
     )
     if opts.out is not None:
         results.save(opts.out)

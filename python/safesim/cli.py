@@ -1,5 +1,5 @@
-"""The ``safesim`` command line: run, compare, sweep, sensitivity, calibrate, validate, params, metrics,
-report, serve.
+"""The ``safesim`` command line: run, compare, sweep, sensitivity, calibrate, targets, validate, params,
+metrics, report, serve.
 
 Argument parsing and printing only: plan files are read, checked and run by
 :mod:`safesim.plans`, everything else by the library. Input errors (a bad
@@ -601,6 +601,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         waves=args.waves,
         cutoff=args.cutoff,
         seed=args.seed,
+        emulate=True if args.emulate else None,
     )
     print(_calibration_summary(cal))
     _outputs(args, cal, None)
@@ -697,6 +698,59 @@ def _add_force(p: argparse.ArgumentParser) -> None:
         help="with --out, write into a non-empty folder that safesim did not create (files it did not write "
         "are never removed; those with the names of its outputs are replaced)",
     )
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    from safesim.targets import check_targets, load_targets
+
+    _check_common(args)
+    if args.reps < 2 or args.reps > MAX_REPS:
+        raise InputError(f"--reps must be between 2 and {MAX_REPS:,} (an interval needs two), got {args.reps}")
+    sc = _scenario_from_args(args)
+    targets = load_targets(args.targets)
+    _check_memory([sc], args.reps)
+    check = check_targets(sc, targets, n=args.reps, seed=args.seed, options=_run_options(args))
+    if args.json:
+        json.dump(check.to_json_dict(), sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        print(_targets_table(check))
+        if args.out:
+            for path in _listing(Path(args.out)):
+                print(f"wrote {path}")
+    counts = check.counts()
+    if args.fail_on == "off" and counts["off"]:
+        print(f"safesim targets: {counts['off']} target(s) off (--fail-on off)", file=sys.stderr)
+        return 1
+    if args.fail_on == "x2" and counts["off"] + counts["x2"]:
+        print(f"safesim targets: {counts['off'] + counts['x2']} target(s) not within (--fail-on x2)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _targets_table(check: object) -> str:
+    from safesim.targets import TargetCheck
+
+    assert isinstance(check, TargetCheck)
+    rows = [["target", "used for", "scope", "model [95% CI]", "target", "ratio", "verdict"]]
+    for r in check.rows:
+        model = f"{_fmt(r['model_mean'])} [{_fmt(r['model_ci_low'])}, {_fmt(r['model_ci_high'])}]"
+        if r["relative_to"]:
+            model += " rel."
+        low, high = r["target_low"], r["target_high"]
+        target = _fmt(low) if low == high else f"{_fmt(low)}-{_fmt(high)}"
+        ratio = "" if math.isnan(r["ratio"]) else f"{r['ratio']:.2f}"
+        rows.append([r["name"], r["used_for"], r["scope"], model, target, ratio, r["verdict"]])
+    c = check.counts()
+    head = (
+        f"{check.scenario.name} against {len(check.rows)} target(s), {check.reps} replicate(s) on seeds "
+        f"{check.seeds[0]}..{check.seeds[-1]}"
+    )
+    foot = (
+        f"{c['within']} within, {c['x2']} x2, {c['off']} off. within: the target and the model's 95% interval "
+        "overlap; x2: model / target between 0.5 and 2; rel.: paired relative change against relative_to."
+    )
+    return "\n".join([head, "", *_align(rows, right=[False, False, False, True, True, True, False]), "", foot])
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -881,7 +935,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  parameters:                     # key.path: [low, high], or {range: [low, high], log: true}\n"
         "    offenders.share_of_adults: {range: [0.001, 0.02], log: true}\n"
         "    offenders.groomer.max_open_dyads: [2, 10]      # integer keys sampled as integers\n"
-        "  targets:\n"
+        "  targets:                        # or a targets file: targets: targets/open.yaml\n"
         "    - metric: minors_solicited_per_1k             # a metric, or 'a / b'\n"
         "      transform: share_from_per_1k\n"
         "      interval: [0.02, 0.06]                       # read as a 95% interval; or value + sd\n"
@@ -898,8 +952,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cutoff", type=_positive(1e6), default=None, metavar="C", help="implausibility cutoff (default: 3)"
     )
+    p.add_argument(
+        "--emulate",
+        action="store_true",
+        help="screen each wave after the first with Gaussian-process emulators (needs scikit-learn; "
+        "default: the plan's 'emulate')",
+    )
     _add_execution_options(p, tables=False, plan=True)
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser(
+        "targets",
+        help="compare a scenario with published figures in a targets file (verdicts within, x2, off)",
+        description="Run REPS replicates of SCENARIO (and each relative_to variant on the same seeds) and, for "
+        "each target in TARGETS.yaml, print the model's value with its 95% t-interval (a paired interval for "
+        "relative_to), the target, the ratio model / target and a verdict: within (the target's range or value "
+        "and the model's interval overlap), x2 (ratio between 0.5 and 2) or off. Verdicts are information: the "
+        "exit status is 0 unless the run fails, or --fail-on says otherwise. See docs/how-to/targets.md.",
+        epilog="examples:\n"
+        "  safesim targets baseline scenarios/targets/open.yaml --reps 20\n"
+        "  safesim targets baseline scenarios/targets/open.yaml --json --fail-on off",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help=scenario_help)
+    p.add_argument("targets", metavar="TARGETS.yaml", help="a targets file (scenarios/targets/*.yaml)")
+    p.add_argument("--reps", type=REPS, default=20, metavar="N", help="replicates (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    p.add_argument(
+        "--fail-on",
+        choices=["off", "x2"],
+        default=None,
+        help="exit 1 if any target is off (or, with x2, not within): makes the comparison a check",
+    )
+    p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a scenario key (repeatable)")
+    p.add_argument("--policy", action="append", metavar="NAME", help="apply a policy bundle (repeatable)")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="first seed (default: the scenario's seed)")
+    p.add_argument(
+        "--executor",
+        choices=["local", "processes", "serial"],
+        default="local",
+        help="where runs execute: threads on all cores (local, default), a process pool, or one by one",
+    )
+    p.add_argument("--workers", type=WORKERS, default=None, metavar="N", help="parallel workers (default: CPU count)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="keep the runs in DIR/runs/ and write targets.csv and targets.json; rerunning with the same DIR "
+        "reuses finished runs",
+    )
+    _add_force(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_targets)
 
     p = sub.add_parser(
         "sensitivity",

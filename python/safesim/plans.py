@@ -45,6 +45,7 @@ from safesim.resources import check_job_memory
 from safesim.results import ECOSYSTEM, SweepResults
 from safesim.scenario import Scenario, make_parameters
 from safesim.sensitivity import METHODS, SensitivityResults, sensitivity
+from safesim.targets import load_targets
 
 __all__ = ["KINDS", "MAX_POINTS", "MAX_REPS", "MAX_RUNS", "PLAN_KEYS", "Plan", "check_file", "load_plan", "plan_kind"]
 
@@ -64,7 +65,7 @@ PLAN_KEYS: dict[str, tuple[str, ...]] = {
     "sensitivity": ("method", "metrics", "n", "parameters", "policies", "reps", "scenario", "scope", "seed", "set"),
     "calibration": (
         *("scenario", "set", "policies", "parameters", "targets"),
-        *("n", "reps", "waves", "cutoff", "seed", "margin"),
+        *("n", "reps", "waves", "cutoff", "seed", "margin", "emulate", "candidates"),
     ),
 }
 _REQUIRED = {
@@ -82,7 +83,7 @@ _SHAPE = {
 _SETTINGS: dict[str, dict[str, Any]] = {
     "sweep": {"reps": 10, "seed": None},
     "sensitivity": {"method": "morris", "n": None, "reps": 5, "seed": None},
-    "calibration": {"n": 40, "reps": 5, "waves": 1, "cutoff": 3.0, "seed": None},
+    "calibration": {"n": 40, "reps": 5, "waves": 1, "cutoff": 3.0, "seed": None, "emulate": False},
 }
 
 
@@ -183,18 +184,26 @@ class Plan:
                     scope=str(self.data.get("scope", ECOSYSTEM)),
                     options=options,
                 )
+            targets = self.data["targets"]
             return calibrate(
                 sc,
                 self.data["parameters"],
-                [Target.from_dict(t) for t in self.data["targets"]],
+                self.targets_file() if isinstance(targets, str) else [Target.from_dict(t) for t in targets],
                 n=int(s["n"]),
                 reps=int(s["reps"]),
                 waves=int(s["waves"]),
                 cutoff=float(s["cutoff"]),
                 seed=seed,
                 margin=float(self.data.get("margin", 0.1)),
+                emulate=bool(s["emulate"]),
+                candidates=int(self.data.get("candidates", 20)),
                 options=options,
             )
+
+    def targets_file(self) -> Path:
+        """A calibration plan's ``targets:`` file (``targets: targets/open.yaml``), relative to the plan."""
+        p = Path(str(self.data["targets"]))
+        return p if p.is_absolute() else self.path.parent / p
 
     def points(self) -> list[dict[str, Any]]:
         """A sweep's points: the grid's cartesian product, or the samples."""
@@ -208,7 +217,11 @@ class Plan:
             for key, spec in self.data["parameters"].items():
                 with self.errors(f"parameters.{key}"):
                     make_parameters(sc, {key: spec})
-        if self.kind == "calibration":
+        if self.kind == "calibration" and isinstance(self.data["targets"], str):
+            tset = load_targets(self.targets_file())  # its own errors name the targets file and line
+            with self.errors("targets"):
+                check_inputs(sc, self.data["parameters"], tset)
+        elif self.kind == "calibration":
             targets = []
             for i, t in enumerate(self.data["targets"]):
                 with self.errors(f"targets[{i}]"):
@@ -358,7 +371,13 @@ def _check_shape(loc: Located, kind: str) -> None:
         reps = doc.get("reps", _SETTINGS["sweep"]["reps"])
         if points * reps > MAX_RUNS:
             raise loc.error("reps", f"{points:,} points x {reps:,} replicates is more than {MAX_RUNS:,} runs")
-    if kind == "calibration":
+    if kind == "calibration" and "emulate" in doc and not isinstance(doc["emulate"], bool):
+        raise loc.error("emulate", f"expected true or false, got {type_name(doc['emulate'])}")
+    if "candidates" in doc:
+        _int_setting(loc, "candidates", 1, 1000)
+    if kind == "calibration" and isinstance(doc["targets"], str) and doc["targets"].strip():
+        pass  # a targets file, relative to the plan: read and checked by Plan.check
+    elif kind == "calibration":
         targets = doc["targets"]
         if not isinstance(targets, list) or not targets:
             raise loc.error(
@@ -445,8 +464,9 @@ def check_bundle(path: PathLike) -> None:
 def check_file(path: PathLike) -> None:
     """Validate any file safesim reads without running anything, with the reader that
     running uses: a scenario, a policy bundle (top-level ``bundle:``), a sweep,
-    sensitivity or calibration plan, or a check file (a scenario with ``expect:``,
-    read as ``safesim check`` reads it). A ScenarioError or PlanError if it is bad.
+    sensitivity or calibration plan, a targets file (top-level ``targets:``
+    without ``scenario:``), or a check file (a scenario with ``expect:``, read
+    as ``safesim check`` reads it). A ScenarioError or PlanError if it is bad.
     """
     kind = plan_kind(path)
     data = _top_level(path)
@@ -458,6 +478,10 @@ def check_file(path: PathLike) -> None:
         check_bundle(path)
     elif kind is not None:
         load_plan(path, kind).check()
+    elif data is not None and "targets" in data and "scenario" not in data:
+        from safesim.targets import load_targets  # a targets file (scenarios/targets/*.yaml)
+
+        load_targets(path)
     elif data is not None and "expect" in data:
         try:
             from safesim.harness.expectations import load_check_file

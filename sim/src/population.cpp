@@ -147,6 +147,7 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
   const bool reset_all = reset_existing_defaults || c.private_by_default.applies_to_existing;
   P.minors_active = 0;
   P.minors_protected = 0;
+  P.adults_active = 0;
   for (auto& b : P.minors_by_band) b.clear();
   for (std::size_t k = 0; k < P.user.size(); ++k) {
     const std::uint32_t id = P.user[k];
@@ -177,6 +178,7 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
       bits = static_cast<std::uint8_t>((bits & ~kPrivate) | (priv ? kPrivate : 0));
     }
     P.settings[k] = bits;
+    if (!minor && !removed) ++P.adults_active;
     if (minor && !removed) {
       ++P.minors_active;
       if (believed < 18) ++P.minors_protected;

@@ -278,6 +278,9 @@ void end_of_day_metrics(State& s) {
     s.m(p, Metric::minors_protected_share) =
         P.minors_active > 0 ? static_cast<double>(P.minors_protected) / static_cast<double>(P.minors_active) : 0.0;
     s.m(p, Metric::underage_removed) = static_cast<double>(P.underage_removed);
+    s.m(p, Metric::minors) = static_cast<double>(P.minors_active);
+    s.m(p, Metric::adults) = static_cast<double>(P.adults_active);
+    s.m(p, Metric::users) = static_cast<double>(P.minors_active + P.adults_active);
     backlog_all += backlog;
   }
   double protected_all = 0, active_all = 0, removed_all = 0;
@@ -450,14 +453,16 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   // The same per age and gender group: the groups' denominators.
   std::uint64_t eco_minors = 0;
   std::vector<double> group_minors((np + 1) * kGroupCount, 0.0);
+  std::uint64_t eco_users = 0;  // distinct people with an account not removed, minors included
   {
     std::vector<std::uint8_t> present(s.pop.size(), 0);
     for (std::size_t p = 0; p < np; ++p) {
       const auto& P = s.platforms[p];
+      for (std::size_t k = 0; k < P.user.size(); ++k)
+        if ((P.settings[k] & detail::kRemoved) == 0) present[P.user[k]] = 1;
       for (std::uint32_t m : P.minors)
         if ((P.settings[m] & detail::kRemoved) == 0) {
           const std::uint32_t u = P.user[m];
-          present[u] = 1;
           group_minors[(p + 1) * kGroupCount + group_of(s.pop.age[u], s.pop.boy[u] != 0)] += 1;
         }
     }
@@ -466,6 +471,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
         ++eco_minors;
         group_minors[group_of(s.pop.age[u], s.pop.boy[u] != 0)] += 1;
       }
+    for (std::uint8_t here : present) eco_users += here;
   }
   const auto t_built = Clock::now();
 
@@ -487,10 +493,28 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
     }
     std::vector<double>().swap(s.metrics.daily);
   }
+  // The ecosystem's population counts: distinct people, fixed when the run is
+  // built (as the ecosystem's *_per_1k denominator is).
+  for (std::size_t d = 0; d < static_cast<std::size_t>(out.days); ++d) {
+    double* row = &out.daily[d * kMetricCount];
+    row[idx(Metric::users)] = static_cast<double>(eco_users);
+    row[idx(Metric::minors)] = static_cast<double>(eco_minors);
+    row[idx(Metric::adults)] = static_cast<double>(eco_users - eco_minors);
+  }
   std::vector<double> minors_of{static_cast<double>(eco_minors)};
   for (const auto& P : s.platforms) minors_of.push_back(static_cast<double>(P.minors_active));
-  for (std::size_t o = 0; o < s.operators.size(); ++o)
-    minors_of.push_back(static_cast<double>(detail::operator_minors(s, o)));
+  for (std::size_t o = 0; o < s.operators.size(); ++o) {
+    // An operator's population counts are distinct people too, like the ecosystem's.
+    const auto minors = static_cast<double>(detail::operator_minors(s, o));
+    const auto users = static_cast<double>(detail::operator_users(s, o));
+    minors_of.push_back(minors);
+    for (std::size_t d = 0; d < static_cast<std::size_t>(out.days); ++d) {
+      double* row = &out.daily[(s.operators[o].scope * static_cast<std::size_t>(out.days) + d) * kMetricCount];
+      row[idx(Metric::users)] = users;
+      row[idx(Metric::minors)] = minors;
+      row[idx(Metric::adults)] = users - minors;
+    }
+  }
   finish_totals(s, out, minors_of);
   out.group_totals = std::move(s.metrics.groups);
   out.group_minors = std::move(group_minors);

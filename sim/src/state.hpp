@@ -256,6 +256,7 @@ struct PlatformState {
   std::vector<std::uint32_t> minors_by_band[4];  // by believed band, for benign volumes
   std::uint64_t minors_active = 0;               // minors not removed (denominator of *_per_1k)
   std::uint64_t minors_protected = 0;            // of those, believed under 18 (protections apply)
+  std::uint64_t adults_active = 0;               // members 18 or over not removed (metric adults)
   double detection_risk = 0;                     // how visible detection is to offenders (0..1)
   bool risk_fired = false;                       // its risk assessment crossed the threshold
   std::uint32_t clearinghouse_sent = 0;          // reports sent so far (LeCase::sequence)
@@ -602,6 +603,8 @@ void enforce_across_operator(State& s, std::uint32_t account);
 void operator_levels(State& s);
 /// Distinct minors with an account (not removed) on any of the operator's services.
 std::uint64_t operator_minors(const State& s, std::size_t op);
+/// Distinct people with an account (not removed) on any of the operator's services.
+std::uint64_t operator_users(const State& s, std::size_t op);
 /// Review by the operators whose organisation is pooled (review.cpp).
 void review_pooled(State& s, double t_end);
 /// Add to an account's behavioural risk score; queue it for review past the threshold.

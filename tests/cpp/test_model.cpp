@@ -441,3 +441,50 @@ TEST(Model, MoreBlockingMoreMinorsBlockingMoreFrictionFewerReporting) {
   const Paired reporting = paired(base, hard, Metric::minors_reporting);
   EXPECT_LT(reporting.mean + reporting.half_width, 0) << reporting.mean << " +- " << reporting.half_width;
 }
+
+// The population counts (users, minors, adults): minors is the denominator of
+// the *_per_1k metrics, users = minors + adults in every scope, each platform
+// holds at most the ecosystem's distinct people, and the ecosystem counts each
+// person once however many platforms they use.
+TEST(Model, PopulationCountsAddUpAndAreThePer1kDenominator) {
+  ScenarioSpec s = small(6000, 60);
+  s.platforms[0].name = "first";
+  s.platforms[0].user_share = 0.7;
+  PlatformSpec second = s.platforms[0];
+  second.name = "second";
+  s.platforms.push_back(second);
+  const RunOutput out = run(s, 5);
+  ASSERT_EQ(out.scopes(), 3u);
+  double platform_users = 0;
+  for (std::size_t sc = 0; sc < out.scopes(); ++sc) {
+    const double users = out.total(Metric::users, sc), minors = out.total(Metric::minors, sc);
+    const double adults = out.total(Metric::adults, sc);
+    ASSERT_GT(minors, 0);
+    ASSERT_GT(adults, 0);
+    EXPECT_EQ(users, minors + adults) << "scope " << sc;
+    EXPECT_LE(users, static_cast<double>(s.population.users));
+    EXPECT_NEAR(out.total(Metric::minors_contacted_per_1k, sc),
+                1000.0 * out.total(Metric::minors_contacted, sc) / minors, 1e-9)
+        << "scope " << sc;
+    if (sc > 0) {
+      EXPECT_LE(users, out.total(Metric::users, 0));
+      platform_users += users;
+    }
+    // A level: the same count every day here (no timeline), so its daily series is flat.
+    for (std::int64_t d = 0; d < out.days; ++d) ASSERT_EQ(out.day_value(Metric::minors, d, sc), minors);
+  }
+  // Two platforms of 70% each: many people are on both, counted once in the ecosystem.
+  EXPECT_GT(platform_users, out.total(Metric::users, 0));
+}
+
+// Removing children below the minimum age lowers the platform's minors, not its adults.
+TEST(Model, RemovedChildrenAreNotCountedAsMinors) {
+  ScenarioSpec keep = small(6000, 30), remove = small(6000, 30);
+  keep.platforms[0].controls.age_assurance.enforce_minimum_age = false;
+  remove.platforms[0].controls.age_assurance.enforce_minimum_age = true;
+  remove.platforms[0].controls.age_assurance.method = AgeAssurance::verification;
+  const RunOutput a = run(keep, 3), b = run(remove, 3);
+  ASSERT_GT(b.total(Metric::underage_removed, 1), 0);
+  EXPECT_EQ(a.total(Metric::minors, 1) - b.total(Metric::minors, 1), b.total(Metric::underage_removed, 1));
+  EXPECT_EQ(a.total(Metric::adults, 1), b.total(Metric::adults, 1));
+}

@@ -159,8 +159,9 @@ TEST(Operators, OperatorFlowsAreTheSumsOfTheirPlatforms) {
       const std::string name(kMetrics[k].name);
       const double a = total(out, m, 1), c = total(out, m, 3), op = operator_total(out, m, 0);
       if (kMetrics[k].kind == MetricKind::derived || name == "minors_protected_share") continue;
-      if (name.rfind("minors_", 0) == 0 && kMetrics[k].kind == MetricKind::flow) {
-        // Distinct minors: each counted once across the operator's services.
+      const bool population = name == "users" || name == "minors" || name == "adults";
+      if ((name.rfind("minors_", 0) == 0 && kMetrics[k].kind == MetricKind::flow) || population) {
+        // Distinct minors (and people): each counted once across the operator's services.
         EXPECT_LE(op, a + c + 1e-9) << name;
         EXPECT_GE(op, std::max(a, c) - 1e-9) << name;
         continue;

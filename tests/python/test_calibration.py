@@ -279,3 +279,158 @@ def test_validate_checks_every_shipped_file_and_a_bad_calibration_plan(tmp_path:
     assert proc.returncode == 2
     assert "unknown metric 'minors_solicted_per_1k'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------ emulators
+class ConstantEmulator:
+    """A deliberately wrong emulator: the training mean everywhere, claiming to be almost exact."""
+
+    def fit(self, x: np.ndarray, y: np.ndarray, noise_var: np.ndarray) -> ConstantEmulator:
+        self.y = np.asarray(y, dtype=np.float64)
+        return self
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.full(len(x), self.y.mean()), np.full(len(x), 1e-9)
+
+    def loo(self) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.y)
+        return (self.y.sum() - self.y) / (n - 1), np.full(n, 1e-9)
+
+
+LOGSHARE = {SHARE: {"range": (0.001, 0.06), "log": True}, DYADS: (2, 8)}
+
+
+def test_emulated_waves_keep_the_truth_and_rule_out_the_wrong_region(
+    small_baseline: ss.Scenario, truth: dict[str, float]
+) -> None:
+    pytest.importorskip("sklearn")
+    cal = ss.calibrate(small_baseline, LOGSHARE, [synthetic_target(truth)], n=16, reps=3, waves=3, seed=1, emulate=True)
+    diag = cal.emulator_diagnostics()
+    assert diag["wave"].tolist() == [2, 3]
+    assert diag["passed"].all()  # a smooth one-output response: the GP passes its diagnostics
+    assert (diag["ruled_out_by_emulator"] > 0).all()
+    ok = cal.non_implausible()
+    assert ok[SHARE].min() < truth["share"] < ok[SHARE].max()
+    # The wrong region (many more offenders) is ruled out by simulation in wave 1 and never simulated again.
+    far = cal.points[cal.points[SHARE] > 0.03]
+    assert len(far) >= 2
+    assert not far["non_implausible"].any()
+    assert (cal.points[cal.points["wave"] > 1][SHARE] < 0.04).all()
+    # The emulators' leave-one-out errors are in the diagnostics frame, one per training point.
+    d = cal.diagnostics
+    assert len(d[d["wave"] == 2]) == 16
+    assert len(d[d["wave"] == 3]) == 32
+    assert d["standardized_error"].abs().median() < 2
+    # Emulated waves simulate where the emulator could not rule out: none of their points is far off.
+    later = cal.points[cal.points["wave"] > 1]
+    assert later["non_implausible"].mean() >= 0.9
+
+
+def test_a_wrong_emulator_fails_its_diagnostics_and_the_wave_is_simulated(
+    small_baseline: ss.Scenario, truth: dict[str, float]
+) -> None:
+    args = (small_baseline, LOGSHARE, [synthetic_target(truth)])
+    wrong = ss.calibrate(*args, n=10, reps=2, waves=2, seed=3, emulate=True, emulator=ConstantEmulator)
+    plain = ss.calibrate(*args, n=10, reps=2, waves=2, seed=3)
+    (w2,) = [w for w in wrong.waves if w["wave"] == 2]
+    assert w2["emulated"] is True
+    assert w2["passed"] is False
+    assert "fallback" in w2
+    assert w2["simulated"] == 10
+    diag = wrong.emulator_diagnostics()
+    assert not diag["passed"].any()
+    assert diag["beyond_3"].iloc[0] > 0.5
+    # The fallback wave is exactly the wave without emulators (same sampler draws, same runs).
+    assert wrong.points.equals(plain.points)
+
+
+def test_leave_one_out_closed_form_matches_refitting() -> None:
+    pytest.importorskip("sklearn")
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    from safesim.calibration import GaussianProcessEmulator
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(25, 2))
+    y = np.sin(4 * x[:, 0]) + x[:, 1] ** 2 + rng.normal(0, 0.05, 25)
+    noise = np.full(25, 0.05**2)
+    em = GaussianProcessEmulator(seed=1).fit(x, y, noise)
+    mean, sd = em.loo()
+    for i in (0, 7, 24):
+        keep = np.arange(25) != i
+        gp = GaussianProcessRegressor(em.gp.kernel_, alpha=em.alpha[keep], optimizer=None, normalize_y=False)
+        gp.fit(x[keep], em.z[keep])
+        m, s = gp.predict(x[i : i + 1], return_std=True)
+        assert mean[i] == pytest.approx(em.center + em.scale * m[0], rel=1e-6, abs=1e-9)
+        assert sd[i] == pytest.approx(em.scale * math.sqrt(s[0] ** 2 + em.alpha[i]), rel=1e-6)
+
+
+def test_calibrate_takes_a_targets_file_and_fits_only_its_fit_targets(
+    small_baseline: ss.Scenario, truth: dict[str, float], tmp_path: Path
+) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        f"""targets:
+  - name: contacted_share
+    value: {truth["mean"] / 1000}
+    sd: {truth["sd"] / 1000}
+    source: synthetic truth
+    metric: minors_contacted / minors
+    window: [0, 59]
+    used_for: fit
+  - name: only_compared
+    value: 1
+    source: synthetic
+    metric: users
+"""
+    )
+    cal = ss.calibrate(small_baseline, {SHARE: (0.001, 0.06)}, path, n=8, reps=2, seed=1)
+    assert [t.label for t in cal.targets] == ["contacted_share"]
+    # The measure is the file's expression: the per-1k metric / 1000 on the same runs.
+    plain = ss.calibrate(small_baseline, {SHARE: (0.001, 0.06)}, [synthetic_target(truth)], n=8, reps=2, seed=1)
+    assert np.allclose(cal.points["contacted_share:mean"] * 1000, plain.points[f"{CONTACTED}:mean"])
+    assert cal.points["non_implausible"].tolist() == plain.points["non_implausible"].tolist()
+    compared = ss.load_targets(path)[1]
+    with pytest.raises(ValueError, match="only targets marked used_for: fit are fitted"):
+        ss.calibrate(small_baseline, {SHARE: (0.001, 0.06)}, [compared], n=2, reps=1)
+    path.write_text(path.read_text().replace("[0, 59]", "[0, 99]"))
+    with pytest.raises(ss.PlanError, match=r"t.yaml:7:5: targets\[0\].window: last day 99 is beyond the run"):
+        ss.calibrate(small_baseline, {SHARE: (0.001, 0.06)}, path, n=2, reps=1)
+
+
+def test_a_plan_names_a_targets_file_and_asks_for_emulators(tmp_path: Path) -> None:
+    (tmp_path / "targets").mkdir()
+    (tmp_path / "targets" / "t.yaml").write_text(
+        """targets:
+  - name: contacted_share
+    range: [0.005, 0.2]
+    source: synthetic
+    metric: minors_contacted / minors
+    used_for: fit
+"""
+    )
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        f"""scenario: {REPO / "scenarios" / "baseline.yaml"}
+set: {{population.users: 2000, horizon_days: 60}}
+n: 8
+reps: 2
+waves: 2
+emulate: true
+candidates: 5
+parameters:
+  offenders.share_of_adults: [0.001, 0.03]
+targets: targets/t.yaml
+"""
+    )
+    loaded = ss.load_plan(plan)
+    loaded.check()
+    cal = loaded.run(options=ss.RunOptions(progress=False))
+    assert [t.label for t in cal.targets] == ["contacted_share"]
+    assert cal.waves[1]["emulated"] is True
+    plan.write_text(plan.read_text().replace("emulate: true", "emulate: yes please"))
+    with pytest.raises(ss.PlanError, match=r"plan.yaml:6:\d+: emulate: expected true or false"):
+        ss.load_plan(plan)
+    plan.write_text(plan.read_text().replace("emulate: yes please", "emulate: false").replace("t.yaml", "missing.yaml"))
+    with pytest.raises(ss.PlanError, match=r"missing\.yaml: no such targets file"):
+        ss.load_plan(plan).check()

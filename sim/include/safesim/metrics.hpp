@@ -106,7 +106,11 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(false_positive_actions, flow, "actions", "benign users wrongly actioned")                                          \
   X(legit_contacts_blocked, flow, "contacts", "benign adult-minor or peer contacts a control prevented")               \
   X(review_hours, flow, "hours", "moderator workload")                                                                 \
-  X(reporting_effort, flow, "steps", "steps users spent on reports, completed or abandoned")
+  X(reporting_effort, flow, "steps", "steps users spent on reports, completed or abandoned")                           \
+  X(users, level, "users",                                                                                             \
+    "members of the population with an account on the platform, not removed (ecosystem: distinct people)")             \
+  X(minors, level, "minors", "users under 18: the denominator of the minors_*_per_1k metrics")                         \
+  X(adults, level, "users", "users aged 18 or over")
 
 enum class Metric : std::uint16_t {
 #define SAFESIM_X(name, kind, unit, meaning) name,
