@@ -72,6 +72,10 @@ py::dict to_dict(Finished&& done) {
   d["operators"] = out.operators;
   d["operator_totals"] = adopt(std::move(out.operator_totals), {n_ops, metrics});
   d["operator_daily"] = adopt(std::move(out.operator_daily), {n_ops, days, metrics});
+  const auto groups = static_cast<py::ssize_t>(safesim::kGroupCount);
+  d["group_totals"] =
+      adopt(std::move(out.group_totals), {scopes, groups, static_cast<py::ssize_t>(safesim::kGroupMetricCount)});
+  d["group_minors"] = adopt(std::move(out.group_minors), {scopes, groups});
   d["build_seconds"] = out.build_seconds;
   d["run_seconds"] = out.run_seconds;
   d["hash"] = done.hash;
@@ -147,6 +151,10 @@ PYBIND11_MODULE(_core, m) {
                                  if (!owned[p]) out.emplace_back(s.platforms[p].name, Names{s.platforms[p].name});
                                return out;
                              })
+      .def_property_readonly("population_age_bands",
+                             [](const safesim::ScenarioSpec& s) { return s.population.age_bands; })
+      .def_property_readonly("population_youngest_age",
+                             [](const safesim::ScenarioSpec& s) { return s.population.youngest_age; })
       .def_property_readonly("source_file", [](const safesim::ScenarioSpec& s) { return s.source_file; })
       .def(
           "dump", [](const safesim::ScenarioSpec& s) { return safesim::dump_scenario(s); },
@@ -213,14 +221,25 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "output_hash",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& totals,
-         const py::array_t<double, py::array::c_style | py::array::forcecast>& daily) {
+         const py::array_t<double, py::array::c_style | py::array::forcecast>& daily,
+         const py::array_t<double, py::array::c_style | py::array::forcecast>& operator_totals,
+         const py::array_t<double, py::array::c_style | py::array::forcecast>& operator_daily,
+         const py::array_t<double, py::array::c_style | py::array::forcecast>& group_totals,
+         const py::array_t<double, py::array::c_style | py::array::forcecast>& group_minors) {
         safesim::RunOutput out;
-        out.totals.assign(totals.data(), totals.data() + totals.size());
-        out.daily.assign(daily.data(), daily.data() + daily.size());
+        auto copy = [](const auto& a, std::vector<double>& v) { v.assign(a.data(), a.data() + a.size()); };
+        copy(totals, out.totals);
+        copy(daily, out.daily);
+        copy(operator_totals, out.operator_totals);
+        copy(operator_daily, out.operator_daily);
+        copy(group_totals, out.group_totals);
+        copy(group_minors, out.group_minors);
         return safesim::output_hash(out);
       },
-      py::arg("totals"), py::arg("daily"),
-      "The engine's output hash of a run's totals and daily arrays (a run read back from disk is checked by it).");
+      py::arg("totals"), py::arg("daily"), py::arg("operator_totals") = py::array_t<double>(0),
+      py::arg("operator_daily") = py::array_t<double>(0), py::arg("group_totals") = py::array_t<double>(0),
+      py::arg("group_minors") = py::array_t<double>(0),
+      "The engine's output hash of a run's arrays (a run read back from disk is checked by it).");
 
   m.def(
       "metrics",
@@ -232,6 +251,16 @@ PYBIND11_MODULE(_core, m) {
         return rows;
       },
       "Output metrics as (name, kind, unit, meaning), in the column order of totals and daily.");
+
+  m.def(
+      "group_metrics",
+      [] {
+        std::vector<std::string> names;
+        for (const safesim::Metric g : safesim::kGroupMetrics)
+          names.emplace_back(safesim::kMetrics[safesim::idx(g)].name);
+        return names;
+      },
+      "Metrics counted by age and gender (the last axis of group_totals); groups are age * 2 + boy, ages 0-17.");
 
   m.def(
       "dyad_outcome",

@@ -18,6 +18,8 @@ class RunDict(TypedDict):
     operators: list[str]  # declared operators only
     operator_totals: npt.NDArray[np.float64]  # (declared operators, metrics)
     operator_daily: npt.NDArray[np.float64]  # (declared operators, days, metrics)
+    group_totals: npt.NDArray[np.float64]  # (scopes, 36 groups = age 0-17 x gender, group metrics)
+    group_minors: npt.NDArray[np.float64]  # (scopes, 36 groups): minors with an account at day 0
     build_seconds: float
     run_seconds: float
     hash: int
@@ -42,6 +44,10 @@ class ScenarioSpec:
     @property
     def operators(self) -> list[tuple[str, list[str]]]: ...
     @property
+    def population_age_bands(self) -> str: ...
+    @property
+    def population_youngest_age(self) -> int: ...
+    @property
     def source_file(self) -> str: ...
     def dump(self) -> str: ...
 
@@ -61,8 +67,18 @@ def load_scenario_text(
 def run(spec: ScenarioSpec, seed: int) -> RunDict:
     """Run one replicate (the GIL is released while it runs)."""
 
-def output_hash(totals: npt.ArrayLike, daily: npt.ArrayLike) -> int:
-    """The engine's output hash of a run's totals and daily arrays."""
+def output_hash(
+    totals: npt.ArrayLike,
+    daily: npt.ArrayLike,
+    operator_totals: npt.ArrayLike = ...,
+    operator_daily: npt.ArrayLike = ...,
+    group_totals: npt.ArrayLike = ...,
+    group_minors: npt.ArrayLike = ...,
+) -> int:
+    """The engine's output hash of a run's arrays."""
+
+def group_metrics() -> list[str]:
+    """Metrics counted by age and gender (the last axis of group_totals)."""
 
 def run_many(spec: ScenarioSpec, seeds: list[int], threads: int = 1) -> list[RunDict]:
     """One replicate per seed on ``threads`` threads; results in seed order, independent of ``threads``."""

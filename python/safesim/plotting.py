@@ -7,6 +7,7 @@ and an optional matplotlib ``Axes``, and returns the ``Figure``:
 - :func:`timeseries`: a metric over time, mean with a 95% band per scenario;
 - :func:`effects`: paired effects with intervals, forest-plot style;
 - :func:`funnel`: contacted -> engaged -> solicited -> exploited;
+- :func:`by_group`: a minor-level metric by age band or gender;
 - :func:`sweep_heatmap` and :func:`sweep_lines`: a metric across a sweep;
 - :func:`frontier`: child exposure against burden on ordinary users, with
   the Pareto frontier (no other option is better on both);
@@ -238,6 +239,51 @@ def funnel(
     ax.set_ylabel("minors per 1,000 minors" if per_1k else "minors")
     ax.set_title(f"exposure funnel ({scope}): mean and {confidence:.0%} CI")
     ax.legend(frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def by_group(
+    results: Results | Comparison | SweepResults,
+    metric: str = "minors_contacted_per_1k",
+    by: str = "age_band",
+    scope: str = ECOSYSTEM,
+    bands: Any = None,
+    confidence: float = 0.95,
+    ax: Axes | None = None,
+) -> Figure:
+    """A minor-level metric by age band (or gender, age band and gender, age), grouped bars per arm."""
+    arms = _results_by_arm(results)
+    frames = []
+    for label, res in arms.items():
+        s = res.summary(by=by, bands=bands, confidence=confidence)
+        frames.append(s[(s["scope"] == scope) & (s["metric"] == metric)].assign(arm=str(label)))
+    if not frames or all(f.empty for f in frames):
+        raise ValueError(f"no group results for {metric!r} in scope {scope!r} (see safesim.groups)")
+    table = pd.concat(frames, ignore_index=True)
+    groups = [g for g in table["group"].cat.categories if g in set(table["group"].astype(str))]
+    fig, ax = _axes(ax, (7, 4))
+    width = 0.8 / max(1, len(arms))
+    x = np.arange(len(groups))
+    for i, arm in enumerate(dict.fromkeys(table["arm"])):
+        row = table[table["arm"] == arm].set_index(table[table["arm"] == arm]["group"].astype(str)).reindex(groups)
+        mean = row["mean"].to_numpy(dtype=np.float64)
+        lo = np.nan_to_num(mean - row["ci_low"].to_numpy(dtype=np.float64))
+        hi = np.nan_to_num(row["ci_high"].to_numpy(dtype=np.float64) - mean)
+        ax.bar(x + (i - (len(arms) - 1) / 2) * width, mean, width, yerr=[lo, hi], capsize=3, label=str(arm))
+    ax.set_xticks(x, groups)
+    ax.set_xlabel(by.replace("_", " "))
+    ax.set_ylabel(
+        metric
+        + (
+            f" ({_units().get(metric.removesuffix('_per_1k'), '')})"
+            if not metric.endswith("_per_1k")
+            else " (per 1,000 minors)"
+        )
+    )
+    ax.set_title(f"{metric} by {by.replace('_', ' ')} ({scope}): mean and {confidence:.0%} CI")
+    if len(arms) > 1:
+        ax.legend(frameon=False)
     ax.grid(axis="y", alpha=0.3)
     return fig
 

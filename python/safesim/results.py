@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from safesim import _core
+from safesim.groups import groups_frame, parse_bands, summarize_groups
 from safesim.io import json_number, json_records, safe_path, write_frame, write_frames, write_json, write_text
 
 if TYPE_CHECKING:
@@ -273,11 +274,37 @@ class Results:
             return self.operator_runs
         raise ValueError(f"level must be 'platform' or 'operator', got {level!r}")
 
-    def summary(self, confidence: float = 0.95, level: str = "platform") -> pd.DataFrame:
+    @cached_property
+    def groups(self) -> pd.DataFrame:
+        """Minor-level metrics by age (0-17) and gender per run: replicate, scope, age, gender, metric, value."""
+        return groups_frame(self.outputs)
+
+    def age_bands(self, bands: str | Sequence[Sequence[int]] | None = None) -> list[tuple[int, int]]:
+        """The age bands of :meth:`summary` (``by="age_band"``): ``bands``, the scenario's
+        ``population.age_bands``, or youngest age to 12, 13-15 and 16-17.
+        """
+        spec = self.scenario.spec
+        return parse_bands(bands if bands is not None else spec.population_age_bands, spec.population_youngest_age)
+
+    def summary(
+        self,
+        confidence: float = 0.95,
+        level: str = "platform",
+        by: str | None = None,
+        bands: str | Sequence[Sequence[int]] | None = None,
+    ) -> pd.DataFrame:
         """Mean, sd, n and t-interval per scope x metric over the replicates.
 
         ``level="operator"``: the scopes are the ecosystem and the operators.
+        ``by="age_band"`` (or ``"gender"``, ``"age_band_gender"``, ``"age"``):
+        the minor-level metrics per group, with a ``group`` column, each
+        group's ``minors`` and its ``*_per_1k`` rates; ``bands`` as in
+        :meth:`age_bands`.
         """
+        if by is not None:
+            if level != "platform":
+                raise ValueError("by= summarises the ecosystem and the platforms (level='platform')")
+            return Table(summarize_groups(self.groups, by, self.age_bands(bands), confidence=confidence))
         return Table(summarize(self._level_runs(level), confidence=confidence))
 
     def transparency(self, confidence: float = 0.95, level: str = "platform") -> pd.DataFrame:
@@ -322,6 +349,16 @@ class Results:
 
         platforms = by_scope(self.summary())
         operators = by_scope(self.summary(level="operator"))
+        groups: dict[str, dict[str, Any]] = {}
+        for by in ("age_band", "gender"):
+            for row in self.summary(by=by).itertuples(index=False):
+                groups.setdefault(str(row.scope), {}).setdefault(by, {}).setdefault(str(row.group), {})[
+                    str(row.metric)
+                ] = {
+                    "mean": json_number(row.mean),
+                    "ci_low": json_number(row.ci_low),
+                    "ci_high": json_number(row.ci_high),
+                }
         prov = self.provenance
         return {
             "scenario": prov["scenario"],
@@ -330,6 +367,7 @@ class Results:
             "reps": prov["reps"],
             "version": prov["version"],
             "metrics": platforms.get(ECOSYSTEM, {}),
+            "groups": groups,
             "platforms": {p: {"metrics": platforms.get(p, {})} for p in self.platforms},
             "operators": {
                 name: {"platforms": members, "metrics": operators.get(name, {})}

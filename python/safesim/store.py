@@ -54,6 +54,7 @@ import pandas as pd
 
 from safesim import _core
 from safesim import io as _io
+from safesim.groups import groups_arrays, groups_table
 from safesim.io import safe_name, safe_path, write_frame, write_json
 from safesim.results import ECOSYSTEM, metric_names
 
@@ -76,7 +77,7 @@ __all__ = [
     "safe_path",
 ]
 
-MANIFEST_FORMAT = 2
+MANIFEST_FORMAT = 3
 FOLDER_FORMAT = 1
 FOLDER_MANIFEST = ".safesim.json"
 LOCK_NAME = ".safesim.lock"
@@ -510,8 +511,13 @@ class RunStore:
         d_frame = pd.DataFrame(daily.reshape(len(scopes) * days, len(names)), columns=names)
         d_frame.insert(0, "day", np.tile(np.arange(days, dtype=np.int64), len(scopes)))
         d_frame.insert(0, "scope", np.repeat(np.array(scopes, dtype=object), days))
+        g_frame = groups_table(out, scopes[: 1 + len(out["platforms"])])
         files = {}
-        for kind, frame, suffix in (("totals", t_frame, f".{self.ext}"), ("daily", d_frame, f".daily.{self.ext}")):
+        for kind, frame, suffix in (
+            ("totals", t_frame, f".{self.ext}"),
+            ("daily", d_frame, f".daily.{self.ext}"),
+            ("groups", g_frame, f".groups.{self.ext}"),
+        ):
             path = write_frame(frame, self._file(rid, suffix))
             files[kind] = {"name": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
         manifest = {
@@ -565,7 +571,7 @@ class RunStore:
             return None
         try:
             frames = {}
-            for kind in ("totals", "daily"):
+            for kind in ("totals", "daily", "groups"):
                 info = manifest["files"][kind]
                 file = safe_path(self.dir, info["name"])
                 if file.is_symlink() or not file.is_file():
@@ -586,6 +592,8 @@ class RunStore:
             days = int(manifest["days"])
             totals = frames["totals"][names].to_numpy(dtype=np.float64)
             daily = frames["daily"][names].to_numpy(dtype=np.float64).reshape(scopes, days, len(names))
+            split = 1 + len(manifest["platforms"])
+            group_totals, group_minors = groups_arrays(frames["groups"], split)
         except (OSError, KeyError, ValueError, TypeError) as err:
             self._reject(rid, f"unreadable run files ({type(err).__name__})")
             return None
@@ -594,11 +602,12 @@ class RunStore:
             return None
         # The engine's output hash recomputed from the data read: tables that are not what
         # the engine produced (edited together with their checksums) are not reused.
-        recomputed = int(_core.output_hash(totals, daily))
+        recomputed = int(
+            _core.output_hash(totals[:split], daily[:split], totals[split:], daily[split:], group_totals, group_minors)
+        )
         if recomputed != manifest["output_hash"]:
             self._reject(rid, "data differ from the run's output hash")
             return None
-        split = 1 + len(manifest["platforms"])
         return {
             "platforms": list(manifest["platforms"]),
             "days": days,
@@ -608,6 +617,8 @@ class RunStore:
             "operators": operators,
             "operator_totals": np.ascontiguousarray(totals[split:]),
             "operator_daily": np.ascontiguousarray(daily[split:]),
+            "group_totals": group_totals,
+            "group_minors": group_minors,
             "build_seconds": manifest["build_seconds"],
             "run_seconds": manifest["run_seconds"],
             "hash": recomputed,

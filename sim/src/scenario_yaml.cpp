@@ -1755,7 +1755,32 @@ class Resolver {
     return *keys.begin();
   }
 
+  /// population.age_bands: "LOW-HIGH,LOW-HIGH,..." within 0-17, increasing, not overlapping.
+  void check_age_bands() {
+    const std::string& text = spec_.population.age_bands;
+    if (text.empty()) return;
+    const std::string key = "population.age_bands";
+    int last = -1;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      const std::size_t comma = std::min(text.find(',', start), text.size());
+      std::string part = text.substr(start, comma - start);
+      part.erase(0, part.find_first_not_of(' '));
+      part.erase(part.find_last_not_of(' ') + 1);
+      int lo = -1, hi = -1;
+      char dash = 0, extra = 0;
+      if (std::sscanf(part.c_str(), "%d %c %d %c", &lo, &dash, &hi, &extra) != 3 || dash != '-')
+        fail(loc_for(key), key, "age band '" + part + "': expected LOW-HIGH, for example 13-15");
+      if (lo < 0 || lo > hi || hi > 17)
+        fail(loc_for(key), key, "age band '" + part + "': ages must satisfy 0 <= low <= high <= 17");
+      if (lo <= last) fail(loc_for(key), key, "age band '" + part + "' overlaps or precedes the band before it");
+      last = hi;
+      start = comma + 1;
+    }
+  }
+
   void check_cross_fields() {
+    check_age_bands();
     const auto& o = spec_.offenders;
     check_engine_limits();
     const double sum = o.groomer.share + o.sextortion.share + o.distributor.share;

@@ -299,7 +299,10 @@ void end_of_day_metrics(State& s) {
 /// The end of the warm-up: what has happened so far is not counted. Distinct
 /// counts start afresh (a minor contacted during the warm-up counts again when
 /// contacted in the horizon), as do the time-to-detection and removal-time
-/// samples; daily rows before this day are dropped from the output.
+/// samples; daily rows before this day are dropped from the output. A minor
+/// in an open conversation is in contact during the horizon: counted as
+/// contacted, engaged and at the conversation's current stage, so the stage
+/// counts stay nested (a survey's "in the past year" counts such a minor).
 void start_measurement(State& s) {
   std::fill(s.pop.reached.begin(), s.pop.reached.end(), ReachedMask{0});
   for (PlatformState& P : s.platforms) std::fill(P.reached.begin(), P.reached.end(), ReachedMask{0});
@@ -309,6 +312,10 @@ void start_measurement(State& s) {
   std::fill(s.metrics.groups.begin(), s.metrics.groups.end(), 0.0);
   for (auto& v : s.removal_hours_known) v.clear();
   for (auto& v : s.removal_hours_new) v.clear();
+  const Dyads& D = s.dyads;
+  for (std::size_t i = 0; i < D.size(); ++i)
+    for (std::uint8_t stage = contacted; stage <= std::min<std::uint8_t>(D.stage[i], solicitation); ++stage)
+      mark_reached(s, D.platform[i], D.minor[i], static_cast<Stage>(stage));
 }
 
 /// One tick, in the order of docs/model/process.md. Timeline and ban returns run
@@ -581,6 +588,8 @@ std::uint64_t output_hash(const RunOutput& out) {
   feed(out.daily);
   feed(out.operator_totals);  // empty without declared operators: the hash is as before
   feed(out.operator_daily);
+  feed(out.group_totals);
+  feed(out.group_minors);
   return detail::mix(h);
 }
 

@@ -438,3 +438,13 @@ TEST(Scenario, ReadmeMatchesGeneratedDictionary) {
                             << " is out of date with the describe() lists in spec.hpp; regenerate it with\n"
                                "  safesim params --markdown > scenarios/README.md";
 }
+
+TEST(Scenario, AgeBandsAreCheckedWhenLoaded) {
+  EXPECT_EQ(error_of("population: {age_bands: \"9-12,13-15,16-17\"}\n"), "(no error)");
+  EXPECT_EQ(error_of("population: {age_bands: \"9-12, 13 - 15,17-17\"}\n"), "(no error)");
+  EXPECT_NE(error_of("population: {age_bands: \"9-12,12-15\"}\n").find("overlaps"), std::string::npos);
+  EXPECT_NE(error_of("population: {age_bands: \"13-20\"}\n").find("high <= 17"), std::string::npos);
+  const std::string e = error_of("population: {age_bands: \"teens\"}\n");
+  EXPECT_NE(e.find("mem.yaml:1:"), std::string::npos) << e;
+  EXPECT_NE(e.find("population.age_bands: age band 'teens': expected LOW-HIGH"), std::string::npos) << e;
+}

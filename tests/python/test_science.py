@@ -182,7 +182,11 @@ def test_education_lowers_engagement() -> None:
     base = scenario()
     educated = scenario().set(f"{MAIN}education.uptake", 1.0)
     assert_lower(base, educated, "minors_engaged")
-    assert_higher(base, educated, "user_reports")
+    # Educated minors block more (education.block_factor). Reports move less:
+    # report intent rises but fewer conversations open to be reported from
+    # (paired change in minor_reports +2.0 [0.2, 3.8] on these seeds, too
+    # close to zero to hold as a test).
+    assert_higher(base, educated, "minor_blocks")
 
 
 def test_sensitive_media_shield_lowers_exploitation() -> None:

@@ -52,7 +52,8 @@ std::vector<RunOutput> run_many(const ScenarioSpec& spec, std::span<const std::u
 /// same seed and structure reuse them; results are the same either way).
 void clear_structure_cache();
 
-/// FNV-1a hash over totals and daily series (and the operators' when declared):
+/// FNV-1a hash over totals and daily series (and the operators' when declared,
+/// and the age and gender groups):
 /// a fingerprint for determinism tests.
 std::uint64_t output_hash(const RunOutput& out);
 

@@ -102,6 +102,7 @@ struct PopulationSpec {
   double underage_join_prob = 0.6;
   double declared_adult_share = 0.08;
   std::int64_t declared_age_spread_years = 5;
+  std::string age_bands;  // "9-12,13-15,16-17"; empty: youngest_age-12, 13-15, 16-17
 };
 
 template <class V>
@@ -143,6 +144,11 @@ void describe(V& v, PopulationSpec& s) {
            "a minor who declares a false age picks one uniformly among this many years from the minimum age (or "
            "from 18, when declaring an adult)",
            kAssumption, 1, 50});
+  v.value("age_bands", s.age_bands,
+          {Kind::text, "",
+           "age bands for results by age (Results.summary(by='age_band'), --json groups), as LOW-HIGH ranges in "
+           "increasing order, for example \"9-12,13-15,16-17\"; empty: youngest_age to 12, 13-15 and 16-17",
+           "user (surveys report by these bands)"});
 }
 
 // ---------------------------------------------------------------- social graph
