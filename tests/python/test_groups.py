@@ -60,7 +60,7 @@ def test_bands_from_the_call_and_the_scenario() -> None:
         parse_bands("teens")
     declared = ss.replicate(SMALL.set("population.age_bands", "10-13,14-17"), n=2)
     assert list(declared.summary(by="age_band")["group"].cat.categories) == ["10-13", "14-17"]
-    with pytest.raises(ss.ScenarioError, match="population.age_bands"):
+    with pytest.raises(ss.ScenarioError, match=r"population\.age_bands"):
         ss.run(SMALL.set("population.age_bands", "14-19"))
 
 
@@ -75,7 +75,8 @@ def test_json_has_groups_per_scope(res: ss.Results) -> None:
 def test_groups_survive_saving_and_resuming(tmp_path) -> None:
     first = ss.replicate(SMALL, n=2, out=tmp_path / "r")
     again = ss.replicate(SMALL, n=2, out=tmp_path / "r")
-    assert again.loaded_runs == 2 and again.computed_runs == 0
+    assert again.loaded_runs == 2
+    assert again.computed_runs == 0
     np.testing.assert_array_equal(first.groups["value"].to_numpy(), again.groups["value"].to_numpy())
 
 
