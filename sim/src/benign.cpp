@@ -56,7 +56,15 @@ void benign_background(State& s) {
       const double peer_pass = pass_probability(peer_gate, b.stranger_mutual_share, 1.0 - cross_block);
       const std::uint64_t peers = d.poisson(minors * b.peer_stranger_contacts_per_minor_day * dt_days);
       blocked += static_cast<double>(d.binomial(peers, 1.0 - peer_pass));
+      // Which minors accept one of the stranger contacts that reach them (strangers.cpp).
+      advance_strangers(
+          s, p, band,
+          (b.stranger_adult_contacts_per_minor_day * adult_pass + b.peer_stranger_contacts_per_minor_day * peer_pass) *
+              dt_days);
     }
+    // Minors believed adult: nothing stops strangers.
+    advance_strangers(s, p, adult,
+                      (b.stranger_adult_contacts_per_minor_day + b.peer_stranger_contacts_per_minor_day) * dt_days);
     s.add(p, Metric::legit_contacts_blocked, blocked);
     // Benign reports against ordinary users: the same friction applies.
     const auto users = static_cast<double>(P.user.size());

@@ -130,6 +130,7 @@ void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
   ++s.accounts.open_dyads[a];
   s.accounts.connections[a].push_back(m);
   mark_reached(s, p, m, engaged);
+  mark_reached(s, p, m, accepted_stranger);  // an offender is a stranger too
   s.add_minor(p, s.platforms[p].user[m], Metric::dyads_opened, 1);
   schedule_dyad(s, i);
 }

@@ -188,6 +188,7 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
   P.underage_removed = 0;
   for (std::size_t k = 0; k < P.user.size(); ++k)
     if ((P.settings[k] & kRemoved) != 0 && s.pop.age[P.user[k]] < 18) ++P.underage_removed;
+  schedule_strangers(s, p, false, 0);  // bands may have moved
 }
 
 }  // namespace safesim::detail

@@ -110,7 +110,8 @@ void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
                                                                             Metric::minors_images_obtained,
                                                                             Metric::minors_sextorted,
                                                                             Metric::minors_met_offline,
-                                                                            Metric::minors_recontacted};
+                                                                            Metric::minors_recontacted,
+                                                                            Metric::minors_accepted_stranger};
   const auto bit = static_cast<ReachedMask>(1u << stage);
   const std::optional<Metric> metric = kCounts[stage];
   PlatformState& P = s.platforms[p];

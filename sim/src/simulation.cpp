@@ -312,10 +312,13 @@ void start_measurement(State& s) {
   std::fill(s.metrics.groups.begin(), s.metrics.groups.end(), 0.0);
   for (auto& v : s.removal_hours_known) v.clear();
   for (auto& v : s.removal_hours_new) v.clear();
+  for (std::size_t p = 0; p < s.platforms.size(); ++p) schedule_strangers(s, p, true, 1);
   const Dyads& D = s.dyads;
-  for (std::size_t i = 0; i < D.size(); ++i)
+  for (std::size_t i = 0; i < D.size(); ++i) {
     for (std::uint8_t stage = contacted; stage <= std::min<std::uint8_t>(D.stage[i], solicitation); ++stage)
       mark_reached(s, D.platform[i], D.minor[i], static_cast<Stage>(stage));
+    mark_reached(s, D.platform[i], D.minor[i], accepted_stranger);
+  }
 }
 
 /// One tick, in the order of docs/model/process.md. Timeline and ban returns run

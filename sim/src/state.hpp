@@ -93,7 +93,8 @@ enum Stage : std::uint8_t {
   sextorted = 9,
   met_offline = 10,
   recontacted = 11,
-  kStageBits = 12
+  accepted_stranger = 12,
+  kStageBits = 13
 };
 using ReachedMask = std::uint16_t;
 static_assert(kStageBits <= 8 * sizeof(ReachedMask), "every Stage needs a bit of ReachedMask");
@@ -270,6 +271,14 @@ struct PlatformState {
   ReviewQueue queue_normal;
   double review_budget = 0;
   double surge_budget = 0;  // reviews bought to keep the SLA
+  // Minors accepting strangers (strangers.cpp): per member, when (on its
+  // believed band's clock) the minor next accepts a stranger, and that band;
+  // per band, the minors in order of that time, the next one due, the clock.
+  std::vector<float> stranger_due;
+  std::vector<std::uint8_t> stranger_band;
+  std::array<std::vector<std::uint32_t>, 4> stranger_order;
+  std::array<std::size_t, 4> stranger_next{};
+  std::array<double, 4> stranger_clock{};
   // Its declared operator (operators.hpp): index into State::operators and
   // that operator's metrics scope, or kNone for a platform that is its own.
   std::uint32_t op = kNone;
@@ -542,6 +551,12 @@ void revisit_targets(State& s, double t_end);  // 2. remembered minors, from the
 void discover_and_contact(State& s);
 void progress_dyads(State& s, double t_end);
 void benign_background(State& s);
+/// Minors accepting strangers (strangers.cpp): order platform p's minors by when each next
+/// accepts one (after controls change, a fresh draw with `epoch` when `fresh`).
+void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch);
+/// Advance believed band `band`'s clock by `contacts` stranger contacts per minor that reach
+/// the minor, and count the minors whose time has come.
+void advance_strangers(State& s, std::size_t p, int band, double contacts);
 void review_reports(State& s, double t_end);
 void share_material(State& s);                     // 6. distributors upload and share
 void view_material(State& s, double t_end);        // 6. views before removal, expiry, bystander reports

@@ -304,3 +304,51 @@ TEST(Fidelity, AgeAndGenderGroupsAddUpToTheTotals) {
       EXPECT_EQ(out.group_minors[sc * kGroupCount + g], 0);
   }
 }
+
+TEST(Fidelity, MinorsAcceptingStrangersFollowTheirFirstPassage) {
+  // No offenders and every gate open: a minor accepts strangers at rate
+  // a_m x k, k the stranger contacts per minor-day, so the expected number
+  // who accepted one within T days is the sum over minors of
+  // 1 - exp(-a_m k T), a_m = min(max_accept_prob, accept_scale x v_m).
+  ScenarioSpec spec = small(20000, 60);
+  spec.offenders.share_of_adults = 0;
+  spec.population.signup_share = 0;
+  auto& c = spec.platforms[0].controls;
+  c.dm_policy = {DmPolicy::open, DmPolicy::open, DmPolicy::open};
+  c.request_filtering.mutuals_required = false;
+  spec.benign.stranger_adult_contacts_per_minor_day = 0.01;
+  spec.benign.peer_stranger_contacts_per_minor_day = 0.02;
+  const double k = 0.03;
+  detail::State s;
+  s.spec = &spec;
+  s.seed = 21;
+  detail::build_structure(s);
+  detail::finish_platforms(s);
+  double expected = 0, variance = 0;
+  for (std::uint32_t m : s.platforms[0].minors) {
+    const double v = s.pop.vulnerability[s.platforms[0].user[m]];
+    const double a = std::min(spec.response.max_accept_prob, spec.response.accept_scale * v);
+    const double p = 1 - std::exp(-a * k * static_cast<double>(spec.horizon_days));
+    expected += p;
+    variance += p * (1 - p);
+  }
+  const RunOutput out = run(spec, 21);
+  const double got = out.total(Metric::minors_accepted_stranger);
+  std::printf("  accepted a stranger: %.0f, expected %.1f +- %.1f\n", got, expected, std::sqrt(variance));
+  EXPECT_NEAR(got, expected, 4 * std::sqrt(variance));
+  // Closing DMs from strangers to every band leaves only minors believed adult.
+  ScenarioSpec closed = spec;
+  closed.platforms[0].controls.dm_policy = {DmPolicy::disabled, DmPolicy::disabled, DmPolicy::disabled};
+  EXPECT_LT(run(closed, 21).total(Metric::minors_accepted_stranger), 0.5 * got);
+}
+
+TEST(Fidelity, EveryMinorWhoRepliedToAnOffenderAcceptedAStranger) {
+  for (std::int64_t warmup : {0, 30}) {
+    ScenarioSpec s = small(6000, 90);
+    s.warmup_days = warmup;
+    const RunOutput out = run(s, 8);
+    for (std::size_t sc = 0; sc < out.scopes(); ++sc)
+      EXPECT_GE(out.total(Metric::minors_accepted_stranger, sc), out.total(Metric::minors_engaged, sc));
+    EXPECT_GT(out.total(Metric::minors_accepted_stranger), out.total(Metric::minors_engaged));
+  }
+}

@@ -151,7 +151,7 @@ def test_run_options_object_and_keywords_agree(base: ss.Scenario, tmp_path: Path
     assert a.hashes == b.hashes
     for folder in ("a", "b"):
         assert (tmp_path / folder / "runs.csv").is_file()
-        assert len(list((tmp_path / folder / "runs").glob("*.csv"))) == 4  # totals and daily per run
+        assert len(list((tmp_path / folder / "runs").glob("*.csv"))) == 6  # totals, daily and groups per run
     c = ss.sweep(base, {DM: ["requests_inbox"]}, n=2, options=opts, out=tmp_path / "c", csv=False)
     assert (tmp_path / "c" / "runs.parquet").is_file()
     assert c[0].hashes == a.hashes

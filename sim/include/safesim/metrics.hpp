@@ -76,6 +76,8 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
     "contact attempts by any account of a person on a minor who blocked or reported one of his accounts")              \
   X(minors_recontacted, flow, "minors",                                                                                \
     "distinct minors contacted again by a person after blocking or reporting one of his accounts")                     \
+  X(minors_accepted_stranger, flow, "minors",                                                                          \
+    "distinct minors who accepted a request or message from someone they did not know (benign or offender)")           \
   X(trusted_flagger_reports, flow, "notices", "trusted flaggers' notices of abuse-material copies")                    \
   X(reports_actioned, flow, "reports", "reports that led to an action after review")                                   \
   X(review_backlog, level, "reports", "reports waiting for review at the end of the day")                              \
@@ -139,12 +141,13 @@ constexpr std::size_t idx(Metric m) { return static_cast<std::size_t>(m); }
 /// (minors_*) counts each minor once, in the group they were in when first
 /// counted, so the groups of a scope add up to its total.
 inline constexpr std::array kGroupMetrics = {
-    Metric::minors_contacted,       Metric::minors_engaged,         Metric::minors_solicited,
-    Metric::minors_exploited,       Metric::minors_images_obtained, Metric::minors_sextorted,
-    Metric::minors_met_offline,     Metric::minors_blocking,        Metric::minors_reporting,
-    Metric::minors_recontacted,     Metric::exposure_days,          Metric::contact_attempts,
-    Metric::contacts_prevented,     Metric::minor_blocks,           Metric::minor_reports,
-    Metric::recontacts_after_block, Metric::dyads_opened,           Metric::exploitation_events};
+    Metric::minors_contacted,        Metric::minors_engaged,         Metric::minors_solicited,
+    Metric::minors_exploited,        Metric::minors_images_obtained, Metric::minors_sextorted,
+    Metric::minors_met_offline,      Metric::minors_blocking,        Metric::minors_reporting,
+    Metric::minors_recontacted,      Metric::exposure_days,          Metric::contact_attempts,
+    Metric::contacts_prevented,      Metric::minor_blocks,           Metric::minor_reports,
+    Metric::recontacts_after_block,  Metric::dyads_opened,           Metric::exploitation_events,
+    Metric::minors_accepted_stranger};
 inline constexpr std::size_t kGroupMetricCount = kGroupMetrics.size();
 /// Groups: age 0..17 x gender (0 girl, 1 boy); group = age * 2 + boy.
 inline constexpr std::size_t kGroupAges = 18;

@@ -53,6 +53,7 @@ namespace safesim::streams {
   X(trusted_flagger)     /* (uploader's account key, tick, 2 copy seq)             */ \
   X(harvest)             /* (minor's user, account key, 0)                         */ \
   X(revisit)             /* (minor's user, refused account key, try): return and delay */ \
+  X(stranger)            /* (minor's user, platform, epoch): when the minor next accepts a stranger */ \
   X(behavioural_false_positives) /* (account key, 0)                               */ \
   X(copy_surface)        /* (uploader's account key, copy seq): slot 0 group encryption, 1 file surface */ \
   X(operator_record)     /* (sibling account key, banned account key): operator's enforcement record */

@@ -1,0 +1,92 @@
+// Minors accepting strangers (docs/model/submodels/benign.md): which minors
+// accepted a request or message from someone they did not know, counted per
+// minor without per-minor daily work.
+//
+// Benign stranger contacts are drawn in aggregate (benign.cpp): per believed
+// age band, contacts from unconnected adults and peers arrive at rate
+// k_b(t) per minor-day after the platform's gates. A minor m answers one
+// with probability a_m = min(max_accept_prob, accept_scale x v_m), as they
+// would answer an offender who does not pose as a teen. So m accepts at rate
+// a_m k_b(t): with an Exp(1) draw E_m, the first acceptance comes when the
+// band's clock K_b(t) = integral of k_b passes E_m / a_m. Each band keeps its
+// clock and its minors sorted by that time; a tick advances the clock and
+// counts the minors passed, so the work per tick is the number of minors who
+// accept. When controls change (believed bands move), each minor keeps the
+// part of E_m / a_m not yet used and joins the new band's order. At the end
+// of the warm-up every minor draws afresh (epoch 1): the process is
+// memoryless, so the horizon counts minors who accepted a stranger in it.
+// A minor who replied to an offender (a dyad opened) accepted a stranger
+// too and is counted then (contact.cpp).
+//
+// Late sign-ups are in the order from the start; one whose time comes
+// before the join day is not counted for benign strangers (an undercount of
+// about signup_share x the share accepting before joining).
+#include <algorithm>
+#include <limits>
+
+#include "safesim/rng.hpp"
+#include "safesim/streams.hpp"
+#include "state.hpp"
+
+namespace safesim::detail {
+
+namespace {
+constexpr std::uint8_t kNoBand = 0xFF;
+constexpr auto kAccepted = static_cast<ReachedMask>(1u << accepted_stranger);
+}  // namespace
+
+void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch) {
+  PlatformState& P = s.platforms[p];
+  const ResponseSpec& r = s.spec->response;
+  if (P.stranger_due.size() != P.user.size()) {
+    P.stranger_due.assign(P.user.size(), std::numeric_limits<float>::infinity());
+    P.stranger_band.assign(P.user.size(), kNoBand);
+  }
+  for (int band = 0; band < 4; ++band) {
+    auto& order = P.stranger_order[static_cast<std::size_t>(band)];
+    order.clear();
+    P.stranger_next[static_cast<std::size_t>(band)] = 0;
+    const double clock = P.stranger_clock[static_cast<std::size_t>(band)];
+    for (std::uint32_t m : P.minors_by_band[static_cast<std::size_t>(band)]) {
+      if ((P.reached[m] & kAccepted) != 0) continue;  // already counted in this window
+      if (!fresh && P.stranger_band[m] == band) {     // same band: the same time, exactly
+        order.push_back(m);
+        continue;
+      }
+      double left;  // clock units until m accepts
+      if (fresh || P.stranger_band[m] == kNoBand) {
+        const std::uint32_t user = P.user[m];
+        const double a = std::min(r.max_accept_prob, r.accept_scale * s.pop.vulnerability[user]);
+        const double e =
+            rng::Draw(s.seed, streams::stranger, user, static_cast<std::uint32_t>(p), epoch).exponential(1);
+        left = a > 0 ? e / a : std::numeric_limits<double>::infinity();
+      } else {
+        left = std::max(0.0, static_cast<double>(P.stranger_due[m]) - P.stranger_clock[P.stranger_band[m]]);
+      }
+      P.stranger_due[m] = static_cast<float>(clock + left);
+      P.stranger_band[m] = static_cast<std::uint8_t>(band);
+      order.push_back(m);
+    }
+    std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+      return P.stranger_due[x] != P.stranger_due[y] ? P.stranger_due[x] < P.stranger_due[y] : x < y;
+    });
+  }
+}
+
+void advance_strangers(State& s, std::size_t p, int band, double contacts) {
+  PlatformState& P = s.platforms[p];
+  const auto b = static_cast<std::size_t>(band);
+  P.stranger_clock[b] += contacts;
+  const auto& order = P.stranger_order[b];
+  std::size_t& next = P.stranger_next[b];
+  while (next < order.size() && P.stranger_due[order[next]] <= P.stranger_clock[b]) {
+    const std::uint32_t m = order[next++];
+    if ((P.settings[m] & kRemoved) != 0 || P.join_day[m] > s.day) {
+      P.stranger_due[m] = std::numeric_limits<float>::infinity();  // spent before joining: not again
+      continue;
+    }
+    mark_reached(s, p, m, accepted_stranger);
+  }
+}
+
+}  // namespace safesim::detail
