@@ -7,6 +7,7 @@ Layout under the output folder ``OUT``::
     .safesim.lock                the advisory lock held for a whole job
     runs/<run_id>.parquet        run totals, one row per scope, one column per metric
     runs/<run_id>.daily.parquet  daily values, one row per (scope, day)
+    runs/<run_id>.groups.parquet minor-level totals per (scope, age, gender) (safesim.groups)
     runs/<run_id>.json           run manifest: provenance, file sizes and SHA-256, written last
 
 ``run_id`` is ``<first 20 hex digits of the scenario hash>-<seed>``: the same
@@ -87,7 +88,7 @@ _LEGACY_MARK = LOCK_NAME
 _TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 _RUN_TMP = re.compile(r"^\..+\.tmp$")
 #: Run files in a ``runs/`` folder: the data files and the run manifest.
-_RUN_FILE = re.compile(r"^[0-9a-f]{20}-[0-9]+(\.daily)?\.(parquet|csv|json)$")
+_RUN_FILE = re.compile(r"^[0-9a-f]{20}-[0-9]+(\.daily|\.groups)?\.(parquet|csv|json)$")
 
 
 class OutputError(RuntimeError):

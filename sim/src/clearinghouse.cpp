@@ -71,7 +71,8 @@ void clearinghouse_and_law_enforcement(State& s) {
   while (!s.le_pending.empty() && s.le_pending.front().ready_day <= today) {
     const LeCase c = s.le_pending.front();
     s.le_pending.pop_front();
-    rng::Draw d(s.seed, streams::law_enforcement, c.offender, static_cast<std::uint32_t>(c.reported_day * 24.0));
+    rng::Draw d(s.seed, streams::law_enforcement, s.offenders.key[c.offender],
+                static_cast<std::uint32_t>(c.reported_day * 24.0));
     if (s.offenders.removed[c.offender] || d.uniform() >= ch.le_action_prob) continue;
     s.offenders.removed[c.offender] = 1;
     s.add(c.platform, Metric::law_enforcement_actions, 1);

@@ -35,7 +35,7 @@ void act_on_signals(State& s) {
       if (q == origin) continue;
       const SignalSharingSpec& ss = s.platforms[q].spec->controls.signal_sharing;
       if (!ss.participates) continue;
-      rng::Draw d(s.seed, streams::signals, offender, static_cast<std::uint32_t>(q * 65536u + origin));
+      rng::Draw d(s.seed, streams::signals, s.offenders.key[offender], static_cast<std::uint32_t>(q * 65536u + origin));
       bool acted = false;
       for (std::uint32_t a = s.offenders.first_account[offender]; a != kNone; a = s.accounts.next_of_offender[a]) {
         if (s.accounts.platform[a] != q || s.accounts.banned[a]) continue;

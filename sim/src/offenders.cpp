@@ -10,7 +10,7 @@
 // new offender of his type (offenders.replacement), so the number of people
 // offending stays where the scenario put it rather than draining away as bans
 // outpace arrivals; arrivals_per_year adds growth on top.
-// Account RNG keys are offender * 256 + generation (account_key()), stable
+// Account RNG keys are the offender's key * 256 + generation (account_key()), stable
 // across scenarios.
 #include <algorithm>
 #include <cmath>
@@ -59,7 +59,7 @@ std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platf
   Offenders& O = s.offenders;
   const std::uint8_t type = O.type[offender];
   const OffenderTypeSpec& t = s.type_spec(type);
-  const std::uint32_t key = account_key(offender, O.generation[offender]++);
+  const std::uint32_t key = account_key(O.key[offender], O.generation[offender]++);
   const std::uint32_t user = O.user[offender];
   rng::Draw d(s.seed, streams::account, key, 0);
   const int true_age = s.pop.age[user];
@@ -113,7 +113,7 @@ constexpr int kNoType = -1;
 
 /// A user becomes an offender, of `type` (a replacement keeps the type of the
 /// person replaced) or of a type drawn from the shares, with its accounts.
-void add_offender(State& s, std::uint32_t user, rng::Draw& d, int given_type = kNoType) {
+void add_offender(State& s, std::uint32_t user, rng::Draw& d, std::uint32_t key, int given_type = kNoType) {
   const OffendersSpec& os = s.spec->offenders;
   // Types by a low-discrepancy sequence over the offenders in order of
   // arrival (golden-ratio steps from a random start): the shares hold to
@@ -121,8 +121,8 @@ void add_offender(State& s, std::uint32_t user, rng::Draw& d, int given_type = k
   // many accounts and contacts, would otherwise swing every harm metric from
   // one replicate to the next.
   d.uniform();  // the place of the former per-offender type draw
-  const double at = rng::Draw(s.seed, streams::offender, 0xFFFFFFFFu, 3).uniform() +
-                    static_cast<double>(s.offenders.size()) * 0.6180339887498949;
+  const double at =
+      rng::Draw(s.seed, streams::offender, 0xFFFFFFFFu, 3).uniform() + static_cast<double>(key) * 0.6180339887498949;
   const double u = at - std::floor(at);
   const std::uint8_t type = given_type != kNoType                        ? static_cast<std::uint8_t>(given_type)
                             : u < os.groomer.share                       ? 0
@@ -132,7 +132,7 @@ void add_offender(State& s, std::uint32_t user, rng::Draw& d, int given_type = k
     throw std::length_error("safesim: more than " + std::to_string(kMaxOffenders) +
                             " offenders in one run (the engine's limit); lower offenders.share_of_adults, "
                             "offenders.arrivals_per_year or population.users");
-  const std::uint32_t o = s.offenders.push({.user = user, .type = type});
+  const std::uint32_t o = s.offenders.push({.user = user, .key = key, .type = type});
   const OffenderTypeSpec& t = s.type_spec(type);
   const std::uint64_t n_accounts = 1 + d.poisson(t.accounts - 1.0);
   for (std::uint64_t k = 0; k < n_accounts && k < 200; ++k) create_account(s, o, choose_platform(s, d));
@@ -155,20 +155,26 @@ void build_offenders(State& s) {
     d.uniform();  // the place of the former per-adult draw: the type draws after it stay put
     const double at = phase + static_cast<double>(adults++) * os.share_of_adults;
     if (at - std::floor(at) >= os.share_of_adults) continue;
-    add_offender(s, id, d);
+    add_offender(s, id, d, static_cast<std::uint32_t>(s.offenders.size()));
   }
   s.initial_offenders = s.offenders.size();
+  // Room for the arrivals a run can have (their expected number plus six
+  // standard deviations); a replacement's key is its predecessor's plus this.
+  const double expected =
+      os.arrivals_per_year * static_cast<double>(s.initial_offenders) * static_cast<double>(s.total_days) / 365.0;
+  s.key_stride = static_cast<std::uint32_t>(std::min<double>(
+      kMaxOffenders, static_cast<double>(s.initial_offenders) + expected + 6.0 * std::sqrt(expected) + 16));
 }
 
 namespace {
 
-/// A random adult becomes an offender (rejection over ages; adults are most of the population).
-void add_random_offender(State& s, rng::Draw& d, int type) {
+/// A random adult becomes an offender with RNG key `key` (rejection over ages; adults are most of the population).
+void add_random_offender(State& s, rng::Draw& d, std::uint32_t key, int type) {
   const auto users = static_cast<std::uint32_t>(s.pop.size());
   for (int tries = 0; tries < 64; ++tries) {
     const std::uint32_t u = d.below(users);
     if (s.pop.age[u] < 18) continue;
-    add_offender(s, u, d, type);
+    add_offender(s, u, d, key, type);
     return;
   }
 }
@@ -180,15 +186,19 @@ void offender_arrivals(State& s) {
   // that moves one departure leaves the others' replacements where they were.
   auto& replaced = s.replacements_by_day[static_cast<std::size_t>(s.day)];
   for (std::uint32_t o : replaced) {
-    rng::Draw d(s.seed, streams::offender, o, 4);
-    add_random_offender(s, d, s.offenders.type[o]);
+    // Keyed by the person replaced; past the key space there is no replacement.
+    const std::uint64_t key = static_cast<std::uint64_t>(s.offenders.key[o]) + s.key_stride;
+    if (key >= kMaxOffenders) continue;
+    rng::Draw d(s.seed, streams::offender, s.offenders.key[o], 4);
+    add_random_offender(s, d, static_cast<std::uint32_t>(key), s.offenders.type[o]);
   }
   replaced.clear();
   replaced.shrink_to_fit();
   const double rate = s.spec->offenders.arrivals_per_year * static_cast<double>(s.initial_offenders) / 365.0;
   rng::Draw d(s.seed, streams::offender, static_cast<std::uint32_t>(s.day), 1);
   const std::uint64_t n = d.poisson(rate);
-  for (std::uint64_t k = 0; k < n; ++k) add_random_offender(s, d, kNoType);
+  for (std::uint64_t k = 0; k < n && s.initial_offenders + s.arrivals < s.key_stride; ++k)
+    add_random_offender(s, d, static_cast<std::uint32_t>(s.initial_offenders + s.arrivals++), kNoType);
 }
 
 void check_departure(State& s, std::uint32_t o) {
@@ -248,7 +258,7 @@ void return_banned_offenders(State& s) {
       check_departure(s, o);
       continue;
     }
-    rng::Draw d(s.seed, streams::reentry, account_key(o, s.offenders.generation[o]), 1);
+    rng::Draw d(s.seed, streams::reentry, account_key(s.offenders.key[o], s.offenders.generation[o]), 1);
     const std::size_t p = choose_platform(s, d);
     const std::uint32_t a = create_account(s, o, p);
     if (d.uniform() < s.platforms[p].spec->controls.enforcement.linkage_detection)

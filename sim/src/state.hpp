@@ -330,10 +330,12 @@ struct Accounts {
 static_assert(Accounts::kRowBytes == 64 + sizeof(std::vector<std::uint32_t>),
               "Accounts: 64 bytes a row plus connections");
 
-/// Offenders, append-only. Account keys are offender * 256 + generation, so
-/// offenders are limited to kMaxOffenders and accounts per offender to 256.
+/// Offenders, append-only. Account keys are the offender's key * 256 +
+/// generation, so offender keys are limited to kMaxOffenders and accounts per
+/// offender to 256.
 #define SAFESIM_OFFENDER_COLUMNS(X)                                                    \
   X(std::uint32_t, user, 0) /* global user id */                                       \
+  X(std::uint32_t, key, 0)  /* RNG identity: its account keys are key * 256 + n */     \
   X(std::uint32_t, first_account, kNone)                                               \
   X(std::uint32_t, last_account, kNone)                                                \
   X(std::uint8_t, type, 0)                                                             \
@@ -344,7 +346,7 @@ static_assert(Accounts::kRowBytes == 64 + sizeof(std::vector<std::uint32_t>),
 struct Offenders {
   SAFESIM_TABLE(SAFESIM_OFFENDER_COLUMNS)
 };
-static_assert(Offenders::kRowBytes == 19, "Offenders: 19 bytes a row");
+static_assert(Offenders::kRowBytes == 23, "Offenders: 23 bytes a row");
 
 /// An account's stable RNG key: the same offender's n-th account has the same
 /// key in every scenario (common random numbers). Refuses what would wrap.
@@ -484,6 +486,12 @@ struct State {
   std::vector<OperatorState> operators;  // declared operators, in ScenarioSpec::operators order
   Offenders offenders;
   std::size_t initial_offenders = 0;  // offenders at day 0 (scale of new arrivals)
+  // Offender RNG keys (offenders.cpp): the initial offenders' are 0..N0-1,
+  // arrivals' N0.. in arrival order, and a replacement's is the key of the
+  // person replaced plus key_stride, so a design that moves one departure
+  // leaves every other offender's keys, and draws, where they were.
+  std::uint32_t key_stride = 0;
+  std::uint32_t arrivals = 0;  // arrivals so far (beyond replacements)
   Accounts accounts;
   Dyads dyads;
   PairSet blocked_pairs;          // (account key << 32 | user): the minor blocked that account

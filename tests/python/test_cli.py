@@ -88,7 +88,18 @@ def test_run_json_schema_and_intervals() -> None:
     proc = run_cli("run", "baseline", "--reps", "4", "--seed", "7", "--threads", "2", "--json", *SMALL_ARGS)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)  # exactly one JSON document
-    assert set(doc) == {"scenario", "scenario_hash", "seed", "reps", "version", "metrics", "platforms", "operators"}
+    assert set(doc) == {
+        "scenario",
+        "scenario_hash",
+        "seed",
+        "reps",
+        "version",
+        "metrics",
+        "groups",
+        "platforms",
+        "operators",
+    }
+    assert set(doc["groups"]["ecosystem"]) == {"age_band", "gender"}
     assert doc["seed"] == 7
     assert doc["reps"] == 4
     assert doc["version"] == safesim.__version__

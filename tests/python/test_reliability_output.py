@@ -299,10 +299,17 @@ def test_altered_run_file_is_recomputed_and_reported(tmp_path: Path) -> None:
 def test_output_hash_of_a_reused_run_is_recomputed_from_its_data() -> None:
     """_core.output_hash of a run's arrays is the engine's hash; any changed value changes it."""
     out = ss.run(small(), seed=4).outputs[0]
-    assert _core.output_hash(out["totals"], out["daily"]) == out["hash"]
+    groups = {"group_totals": out["group_totals"], "group_minors": out["group_minors"]}
+    assert _core.output_hash(out["totals"], out["daily"], **groups) == out["hash"]
     daily = np.array(out["daily"], copy=True)
     daily[0, 5, 3] += 1
-    assert _core.output_hash(out["totals"], daily) != out["hash"]
+    assert _core.output_hash(out["totals"], daily, **groups) != out["hash"]
+    group_totals = out["group_totals"].copy()
+    group_totals.flat[0] += 1
+    assert (
+        _core.output_hash(out["totals"], out["daily"], group_totals=group_totals, group_minors=out["group_minors"])
+        != out["hash"]
+    )
 
 
 @pytest.mark.parametrize("csv", [False, True])

@@ -101,6 +101,8 @@ def controls() -> dict[str, Control]:
     for key, kind, unit, lo, hi in _core.parameters():
         if kind in HIDDEN_KINDS or key in RUN_KEYS:
             continue
+        if "<" in key.removeprefix(PLATFORM):  # per-operator keys: the explorer's arms have no operators
+            continue
         meta = info.get(key, {})
         choices: tuple[str, ...] = ()
         if kind == "choice":

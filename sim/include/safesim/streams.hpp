@@ -28,7 +28,7 @@ namespace safesim::streams {
   X(declared_age)        /* (user, platform)                                       */ \
   X(age_check)           /* (user, platform)                                       */ \
   X(settings)            /* (user, platform)                                       */ \
-  X(offender)            /* (adult user, 0); arrivals (day, 1); starts (2^32-1, 2|3); replacements (offender, 4) */ \
+  X(offender)            /* (adult user, 0); arrivals (day, 1); starts (2^32-1, 2|3); replacements (replaced offender's key, 4) */ \
   X(account)             /* (account key, 0)                                       */ \
   X(graph_peer)          /* (user, platform): ties outside the class from slot 0; within it from slot 2^16 */ \
   X(graph_family)        /* (user, platform)                                       */ \
@@ -47,9 +47,9 @@ namespace safesim::streams {
   X(upload)              /* (account key, tick)                                    */ \
   X(views)               /* (uploader's account key, tick, 2 copy seq)             */ \
   X(benign_detection)    /* (platform, tick)                                       */ \
-  X(signals)             /* (offender, receiving platform * 65536 + origin)        */ \
+  X(signals)             /* (offender key, receiving platform * 65536 + origin)    */ \
   X(clearinghouse)       /* (platform, the platform's report sequence)             */ \
-  X(law_enforcement)     /* (offender, report hour)                                */ \
+  X(law_enforcement)     /* (offender key, report hour)                            */ \
   X(trusted_flagger)     /* (uploader's account key, tick, 2 copy seq)             */ \
   X(harvest)             /* (minor's user, account key, 0)                         */ \
   X(revisit)             /* (minor's user, refused account key, try): return and delay */ \
