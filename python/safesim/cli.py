@@ -1,4 +1,4 @@
-"""The ``safesim`` command line: run, compare, sweep, sensitivity, calibrate, targets, validate, params,
+"""The ``safesim`` command line: run, compare, sweep, sensitivity, calibrate, targets, crn, validate, params,
 metrics, report, serve.
 
 Argument parsing and printing only: plan files are read, checked and run by
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 import numpy as np
 
 from safesim import _core
-from safesim.api import RunOptions, compare, replicate, unique_label
+from safesim.api import RunOptions, common_seeds, compare, replicate, unique_label
 from safesim.errors import PlanError, ScenarioError, one_line, printable
 from safesim.plans import MAX_POINTS, MAX_REPS, MAX_RUNS, MAX_SEED, check_file, load_plan
 from safesim.readers import did_you_mean
@@ -33,6 +33,8 @@ from safesim.scenario import Scenario, installed_scenarios
 from safesim.store import OutputError, job_folder, job_outputs
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from safesim.calibration import CalibrationResults
     from safesim.sensitivity import SensitivityResults
 
@@ -753,6 +755,119 @@ def _targets_table(check: object) -> str:
     return "\n".join([head, "", *_align(rows, right=[False, False, False, True, True, True, False]), "", foot])
 
 
+def _ratio(x: float) -> str:
+    """A variance ratio for a table: 3 significant digits, whole numbers from 100."""
+    if not math.isfinite(x):
+        return "inf"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _crn_text(table: pd.DataFrame, args: argparse.Namespace, ref: Scenario, n: int, seeds: list[int]) -> str:
+    """The crn table as text: one block per policy, then what the columns mean."""
+    from safesim.crn import INDEPENDENT_SEED_OFFSET
+
+    lo, hi = seeds[0], seeds[-1]
+    out = [
+        f"common random numbers: {ref.name} against each policy, {n} replicates on common seeds {lo}..{hi}, "
+        f"unpaired on seeds {lo + INDEPENDENT_SEED_OFFSET}..{hi + INDEPENDENT_SEED_OFFSET} "
+        f"({args.scope} totals), safesim {_core.version}"
+    ]
+    header = ["metric", "effect", "var paired", "var unpaired", "ratio", "95% CI", "ceiling", "saved", f"{n} paired ="]
+    for policy in args.policy:
+        part = table[table["variant"] == policy]
+        out += ["", f"{ref.name} + {policy}"]
+        if part.empty:
+            out.append("  no metric varies in either arm")
+            continue
+        if (part["var_paired"] == 0).all() and (part["effect"] == 0).all():
+            out.append("  the policy changes nothing here: every paired difference is 0 (ratio inf)")
+        rows = [header]
+        for r in part.itertuples(index=False):
+            finite = math.isfinite(r.reduction)
+            rows.append(
+                [
+                    str(r.metric),
+                    _fmt(r.effect),
+                    _fmt(r.var_paired),
+                    _fmt(r.var_independent),
+                    _ratio(r.reduction),
+                    f"[{_ratio(r.reduction_low)}, {_ratio(r.reduction_high)}]",
+                    _ratio(r.ceiling),
+                    f"{r.saved:.0%}",
+                    f"{_fmt(round(n * r.reduction))} unpaired" if finite else "-",
+                ]
+            )
+        out += ["  " + line for line in _align(rows, right=[False, *[True] * 8])]
+    out += [
+        "",
+        "ratio = var unpaired / var paired: independent seeds need ratio times the replicates for an",
+        "interval as wide (its width goes with sqrt(variance / n)). 95% CI: bootstrap over the seeds.",
+        "saved = 1 - 1/ratio of those replicates; the last column: how many unpaired replicates give the",
+        "paired interval. ceiling = var unpaired / (sd A - sd B)^2, the ratio perfectly correlated arms with",
+        "these spreads would give, which no coupling of the seeds can pass (an estimate, noisy when sd A is",
+        "close to sd B); a ratio far below it is correlation lost between the arms.",
+    ]
+    return "\n".join(out)
+
+
+def cmd_crn(args: argparse.Namespace) -> int:
+    from safesim.crn import crn_table, shipped_bundles
+
+    _check_bounds(args)
+    ref = Scenario.load(args.scenario)
+    for key, text in _overrides(args.set):
+        ref = ref.set_yaml(key, text)
+    known = shipped_bundles()
+    args.policy = list(dict.fromkeys(args.policy or known))
+    if not args.policy:
+        raise InputError("no policy bundle is installed: name one with --policy NAME")
+    variants = {name: ref.with_policy(name) for name in args.policy}
+    for name, sc in variants.items():
+        try:
+            sc.spec  # noqa: B018  (resolve each bundle before any run)
+        except ScenarioError as err:
+            if f"unknown policy bundle {name!r}" in str(err):
+                raise InputError(
+                    f"--policy {printable(name, 60)}: unknown policy bundle{did_you_mean(name, known)} "
+                    f"(one of {', '.join(known)})"
+                ) from None
+            raise
+    if args.scope not in (ECOSYSTEM, *ref.platforms):
+        raise InputError(
+            f"--scope {printable(args.scope, 60)}: not a platform of {ref.name}"
+            f"{did_you_mean(args.scope, list(ref.platforms))} (one of {', '.join([ECOSYSTEM, *ref.platforms])})"
+        )
+    _check_memory([ref, *variants.values()], 2 * args.reps)
+    seeds = common_seeds(ref, args.seed, args.reps)
+    options = RunOptions(workers=args.workers, out=args.out, progress=False if args.no_progress else None)
+    table = crn_table(
+        ref, variants, n=args.reps, seed=args.seed, scope=args.scope, metrics=args.metric, options=options
+    )
+    if args.json:
+        from safesim.io import json_records
+
+        doc = {
+            "reference": ref.name,
+            "replicates": args.reps,
+            "seeds": [seeds[0], seeds[-1]],
+            "scope": args.scope,
+            "safesim": _core.version,
+            "rows": json_records(table),
+        }
+        json.dump(doc, sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        print(_crn_text(table, args, ref, args.reps, seeds))
+        if args.metric:
+            missing = [m for m in args.metric if m not in set(table["metric"])]
+            if missing:
+                print(f"not shown (no variation in either arm): {', '.join(missing)}")
+    if args.out and not args.json:
+        for path in _listing(Path(args.out)):
+            print(f"wrote {path}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.scenarios:
@@ -1035,6 +1150,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_execution_options(p, plan=True)
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser(
+        "crn",
+        help="how much common random numbers tighten each policy's paired effects (variance ratios)",
+        description="For each policy bundle (default: every shipped one) against SCENARIO, run both on common "
+        "seeds S..S+N-1 and the bundle again on independent seeds, and print per metric the paired effect, the "
+        "variance of the paired difference, the variance of an unpaired one (var A + var B), their ratio, the "
+        "share of replicates pairing saves for the same interval width, and the ceiling of the ratio set by "
+        "the two arms' spreads. With --out, keeps every run in DIR/runs/ (resumable) and writes crn.csv and "
+        "crn.json.",
+        epilog="examples:\n"
+        "  safesim crn baseline --policy industry_teen_accounts --reps 60\n"
+        "  safesim crn baseline --metric minors_contacted --metric user_reports --reps 30\n"
+        "  safesim crn scenarios/checks/small_baseline.yaml --policy industry_teen_accounts --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help=scenario_help + "; the reference")
+    p.add_argument(
+        "--policy",
+        action="append",
+        metavar="NAME",
+        help="policy bundle to compare with SCENARIO (repeatable; default: every shipped bundle)",
+    )
+    p.add_argument(
+        "--reps", type=_whole(2, MAX_REPS), default=60, metavar="N", help="common seeds (default: %(default)s)"
+    )
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="first seed (default: the scenario's seed)")
+    p.add_argument("--metric", action="append", metavar="NAME", help="metric to show (repeatable; default: all)")
+    p.add_argument(
+        "--scope", default=ECOSYSTEM, metavar="SCOPE", help="ecosystem (default) or a platform's name: whose totals"
+    )
+    p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of SCENARIO (repeatable)")
+    p.add_argument("--workers", type=WORKERS, default=None, metavar="N", help="parallel workers (default: CPU count)")
+    p.add_argument(
+        "--out", metavar="DIR", help="keep the runs in DIR/runs/ (a rerun reuses them); write crn.csv and crn.json"
+    )
+    _add_force(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of the tables")
+    p.set_defaults(func=cmd_crn)
 
     p = sub.add_parser(
         "validate",
