@@ -1130,6 +1130,7 @@ struct BenignSpec {
   double appeal_prob = 0.3;
   double appeal_success = 0.8;
   double peer_other_band_share = 0.2;
+  double appeal_delay_days = 7.0;
 };
 
 template <class V>
@@ -1150,6 +1151,9 @@ void describe(V& v, BenignSpec& s) {
           {Kind::prob, "probability", "probability a wrongly actioned benign user appeals", kAssumption});
   v.value("appeal_success", s.appeal_success,
           {Kind::prob, "probability", "probability an appeal of a wrongful action succeeds", kAssumption});
+  v.value("appeal_delay_days", s.appeal_delay_days,
+          {Kind::rate, "days", "days from a wrongful ban to reinstatement when the appeal succeeds (a fixed delay)",
+           kAssumption, 0, 3650});
   v.value("stranger_mutual_share", s.stranger_mutual_share,
           {Kind::prob, "share", "share of benign stranger contacts that share a mutual connection", kAssumption});
   v.value("peer_other_band_share", s.peer_other_band_share,
