@@ -1298,6 +1298,15 @@ void describe(V& v, OperatorSpec& o) {
            kAssumption});
 }
 
+/// A named weighted burden (scenario key `burden: {name: {metric: weight}}`):
+/// the weighted sum of metric totals the frontier, reports and checks can use
+/// as one burden axis (python/safesim/results.py). Weights are per unit of
+/// each metric, in the scenario author's own unit of burden.
+struct NamedBurden {
+  std::string name;
+  std::vector<std::pair<std::string, double>> weights;  // metric name, weight, in the order written
+};
+
 struct ScenarioSpec {
   std::string name = "unnamed";
   std::string description;
@@ -1323,6 +1332,7 @@ struct ScenarioSpec {
   std::vector<std::string> policy_log;
   /// Users the population stands for per jurisdiction (bundles' size triggers), as declared.
   std::vector<std::pair<std::string, double>> jurisdiction_users;
+  std::vector<NamedBurden> burdens;  // named weighted burdens, in order of first definition
   std::string source_file;  // for provenance only
 };
 
