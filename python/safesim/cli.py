@@ -383,9 +383,7 @@ def _outputs(args: argparse.Namespace, results: object, metrics: list[str] | Non
         print(f"wrote {path}")
 
 
-def _figures(
-    results: object, out: Path, metrics: list[str] | None, axes: dict[str, str] | None = None
-) -> list[Path]:
+def _figures(results: object, out: Path, metrics: list[str] | None, axes: dict[str, str] | None = None) -> list[Path]:
     """PNG figures for any experiment's results; matplotlib is imported only here."""
     import matplotlib
 

@@ -395,7 +395,9 @@ def frontier(
         lo, hi = table[f"{side}_ci_low"].to_numpy(np.float64), table[f"{side}_ci_high"].to_numpy(np.float64)
         return np.nan_to_num(np.vstack([mean - lo, hi - mean]))
 
-    ax.errorbar(pts[:, 0], pts[:, 1], xerr=err("burden"), yerr=err("exposure"), fmt="o", capsize=3, color="C0", alpha=0.8)
+    ax.errorbar(
+        pts[:, 0], pts[:, 1], xerr=err("burden"), yerr=err("exposure"), fmt="o", capsize=3, color="C0", alpha=0.8
+    )
     front = _pareto(pts)
     if len(front) > 1:
         ax.plot(pts[front, 0], pts[front, 1], "-", color="C3", label="frontier (not dominated)")
@@ -408,10 +410,10 @@ def frontier(
 
     def axis_label(side: str, axis: str | Mapping[str, float]) -> str:
         if not isinstance(axis, str):
-            return f"{side}: " + " + ".join(f"{w:g} × {m}" for m, w in axis.items())
+            return f"{side}: " + " + ".join(f"{w:g} * {m}" for m, w in axis.items())
         weights = results.burdens.get(axis)
         if weights and axis not in units:
-            return f"{side}: {axis} (" + " + ".join(f"{w:g} × {m}" for m, w in weights.items()) + ")"
+            return f"{side}: {axis} (" + " + ".join(f"{w:g} * {m}" for m, w in weights.items()) + ")"
         return f"{side}: {axis}" + (f" ({units.get(axis)})" if units.get(axis) else "")
 
     ax.set_xlabel(axis_label("burden", burden))

@@ -1159,11 +1159,13 @@ def render(data: ReportData) -> str:
                 axes = pd.concat([axes, summarize(rows, by=["scenario", "scope", "metric"])], ignore_index=True)
         s.append(
             "<h2>Exposure against burden</h2><figure>"
-            + frontier_svg(frontier_points(axes, exposure=data.exposure, burden=data.burden), data.exposure, data.burden)
+            + frontier_svg(
+                frontier_points(axes, exposure=data.exposure, burden=data.burden), data.exposure, data.burden
+            )
         )
         weights = data.burdens.get(data.burden)
         what = (
-            f"{_e(data.burden)} (" + " + ".join(f"{w:g} × {_e(m)}" for m, w in weights.items()) + ")"
+            f"{_e(data.burden)} (" + " + ".join(f"{w:g} * {_e(m)}" for m, w in weights.items()) + ")"
             if weights
             else _e(metric_label(data.burden))
         )

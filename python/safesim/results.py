@@ -44,13 +44,13 @@ __all__ = [
     "Comparison",
     "Results",
     "SweepResults",
+    "burden_runs",
+    "burdens_of",
     "daily_frame",
+    "frontier_table",
     "metric_names",
     "operator_outputs",
     "paired_differences",
-    "burden_runs",
-    "burdens_of",
-    "frontier_table",
     "runs_frame",
     "summarize",
     "transparency_view",
@@ -265,7 +265,9 @@ def burden_runs(
     part = runs[metric.isin(list(weights))].copy()
     part["value"] = part["value"] * part["metric"].astype(str).map(weights).astype(np.float64)
     keys = [c for c in part.columns if c not in ("metric", "value")]
-    out = part.groupby(keys, observed=True, sort=False, dropna=False)["value"].agg(lambda v: v.sum(min_count=len(weights)))
+    out = part.groupby(keys, observed=True, sort=False, dropna=False)["value"].agg(
+        lambda v: v.sum(min_count=len(weights))
+    )
     out = out.reset_index()
     out["metric"] = label
     return out[[*keys, "metric", "value"]]
@@ -309,7 +311,8 @@ def frontier_table(
     out = pd.DataFrame(rows)
     x, y = out["burden_mean"].to_numpy(np.float64), out["exposure_mean"].to_numpy(np.float64)
     dominated = [
-        bool(np.any((x <= x[i]) & (y <= y[i]) & ((x < x[i]) | (y < y[i])))) or not (np.isfinite(x[i]) and np.isfinite(y[i]))
+        bool(np.any((x <= x[i]) & (y <= y[i]) & ((x < x[i]) | (y < y[i]))))
+        or not (np.isfinite(x[i]) and np.isfinite(y[i]))
         for i in range(len(out))
     ]
     out["frontier"] = [not d for d in dominated]

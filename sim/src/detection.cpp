@@ -121,15 +121,14 @@ void benign_detections(State& s) {
     const double group_readable = css ? 1.0 : 1.0 - c.e2ee_group_share;
     const double file_readable = css ? 1.0 : 1.0 - c.e2ee_file_share;
     const double f = cs.file_share;
-    const BenignVolume volume{uploads * cs.group_share * ((1.0 - f) * group_readable + f * file_readable),
-                              uploads * (1.0 - cs.group_share) * ((1.0 - f) * readable_share + f * file_readable),
-                              static_cast<double>(P.minors_active) *
-                                  (bs.family_contacts_per_minor_day + bs.peer_stranger_contacts_per_minor_day +
-                                   bs.stranger_adult_contacts_per_minor_day) *
-                                  dt_days * readable_share,
-                              css ? uploads * cs.group_share *
-                                        ((1.0 - f) * c.e2ee_group_share + f * c.e2ee_file_share)
-                                  : 0.0};
+    const BenignVolume volume{
+        uploads * cs.group_share * ((1.0 - f) * group_readable + f * file_readable),
+        uploads * (1.0 - cs.group_share) * ((1.0 - f) * readable_share + f * file_readable),
+        static_cast<double>(P.minors_active) *
+            (bs.family_contacts_per_minor_day + bs.peer_stranger_contacts_per_minor_day +
+             bs.stranger_adult_contacts_per_minor_day) *
+            dt_days * readable_share,
+        css ? uploads * cs.group_share * ((1.0 - f) * c.e2ee_group_share + f * c.e2ee_file_share) : 0.0};
     count_private_scanned(s, p, {volume.group_private, volume.private_uploads, volume.conversations});
     // One draw per scanning channel on, in the table's order.
     for (std::size_t k = 0; k < kChannels.size(); ++k) {

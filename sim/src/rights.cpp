@@ -49,7 +49,7 @@ namespace {
 
 enum MarkKind : std::uint64_t { kPrivateReviewed = 0, kWronglyActioned = 1 };
 
-/// The platform's identity draws for this tick (streams::benign_identity at (platform, tick)).
+/// The platform's identity draws for this tick (stream benign_identity at (platform, tick)).
 rng::Draw& identity(State& s, std::size_t p) {
   RightsState& R = s.rights;
   if (R.draws.size() != s.platforms.size()) {
@@ -93,8 +93,8 @@ std::uint32_t owner(const State& s, std::size_t p, Channel channel, rng::Draw& g
   switch (channel) {
     case Channel::grooming: {
       const BenignSpec& b = s.spec->benign;
-      const double all =
-          b.family_contacts_per_minor_day + b.stranger_adult_contacts_per_minor_day + b.peer_stranger_contacts_per_minor_day;
+      const double all = b.family_contacts_per_minor_day + b.stranger_adult_contacts_per_minor_day +
+                         b.peer_stranger_contacts_per_minor_day;
       const double peer = all > 0 ? b.peer_stranger_contacts_per_minor_day / all : 0.0;
       return g.uniform() < peer ? any_minor(P, g) : any_member(s, P, g, true);
     }
@@ -111,10 +111,10 @@ void mark(State& s, std::size_t p, std::uint32_t user, MarkKind kind) {
   if (user == kNone) return;
   const bool minor = s.pop.age[user] < 18;
   if (kind == kWronglyActioned && !minor) return;  // only minors are counted as people here
-  for (const std::uint32_t scope :
-       {std::uint32_t{0}, static_cast<std::uint32_t>(p + 1), s.platforms[p].op_scope}) {
+  for (const std::uint32_t scope : {std::uint32_t{0}, static_cast<std::uint32_t>(p + 1), s.platforms[p].op_scope}) {
     if (scope == kNone) continue;
-    const std::uint64_t key = (static_cast<std::uint64_t>(kind) << 62) | (static_cast<std::uint64_t>(scope) << 32) | user;
+    const std::uint64_t key =
+        (static_cast<std::uint64_t>(kind) << 62) | (static_cast<std::uint64_t>(scope) << 32) | user;
     if (s.rights.marks.contains(key)) continue;
     s.rights.marks.insert(key);
     double* row = s.metrics.row(scope, s.day);
@@ -196,7 +196,8 @@ void wrongful_actions(State& s, std::size_t p, std::uint64_t n, rng::Draw& d, Ch
   // The consequences draw from the identity stream, so the draws above stay as they were.
   rng::Draw& g = identity(s, p);
   // An appeal of an automated action on a private item puts it in front of a moderator.
-  if (unseen_private > 0 && appeals > 0) private_items_reviewed(s, p, channel, hypergeometric(g, n, unseen_private, appeals));
+  if (unseen_private > 0 && appeals > 0)
+    private_items_reviewed(s, p, channel, hypergeometric(g, n, unseen_private, appeals));
   const ChannelInfo& ch = info(channel);
   if (ch.found_by == FoundBy::detection) {  // a child-safety finding; user reports are about other harms
     if (c.enforcement.zero_tolerance || c.enforcement.strikes_to_ban <= 1) {

@@ -1150,10 +1150,9 @@ Outcome apply_measures(const Bundle& b, PlatformSpec& p, double users, const std
 const std::vector<std::string> kPlatformSpecialKeysList = {"risk_response"};
 const std::set<std::string> kPlatformSpecialKeys(kPlatformSpecialKeysList.begin(), kPlatformSpecialKeysList.end());
 
-const std::vector<std::string> kScenarioSpecialKeys = {"extends",   "policies",        "platform_defaults",
-                                                       "platforms", "platform_series", "timeline",
-                                                       "operators", "expect",          "jurisdiction_users",
-                                                       "burden"};
+const std::vector<std::string> kScenarioSpecialKeys = {
+    "extends",   "policies", "platform_defaults",  "platforms", "platform_series", "timeline",
+    "operators", "expect",   "jurisdiction_users", "burden"};
 
 /// A platform's `risk_response` as written ({policy, set, description}),
 /// resolved once the platform's final keys (and each timeline state) are known.
@@ -1410,7 +1409,8 @@ class Resolver {
           fail(loc_of(ctx, w->second, w->first), key + "." + metric, "expected a finite number, got " + got(w->second));
         b.weights.emplace_back(metric, *x);
       }
-      auto at = std::find_if(spec_.burdens.begin(), spec_.burdens.end(), [&](const NamedBurden& o) { return o.name == name; });
+      auto at = std::find_if(spec_.burdens.begin(), spec_.burdens.end(),
+                             [&](const NamedBurden& o) { return o.name == name; });
       if (at == spec_.burdens.end())
         spec_.burdens.push_back(std::move(b));
       else

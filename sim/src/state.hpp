@@ -229,9 +229,9 @@ struct Report {
   std::uint32_t target;  // account or copy index (unused for benign)
   std::uint32_t count;   // benign items are queued in batches
   ItemKind kind;
-  Channel channel;                 // the detection channel that found it
+  Channel channel;                  // the detection channel that found it
   std::uint32_t private_count = 0;  // benign: how many of `count` are private items (reviewed first; rights.cpp)
-  double filed_hour = 0;           // when it was filed (SLA deadline = filed_hour + review.sla_hours); set by queue_review
+  double filed_hour = 0;  // when it was filed (SLA deadline = filed_hour + review.sla_hours); set by queue_review
 };
 static_assert(sizeof(Report) == 32, "Report: 32 bytes");
 
@@ -433,7 +433,7 @@ class PairSet {
 /// each platform's identity draws for the current tick.
 struct RightsState {
   PairSet marks;                     // (kind, scope, user): counted once per scope
-  std::vector<rng::Draw> draws;      // per platform: streams::benign_identity at (platform, draw_tick)
+  std::vector<rng::Draw> draws;      // per platform: its benign_identity draw at (platform, tick)
   std::vector<std::uint32_t> ticks;  // per platform: the tick its draw is for (kNone: none yet)
 };
 
@@ -610,8 +610,7 @@ struct PrivateScan {
 void count_private_scanned(State& s, std::size_t platform, const PrivateScan& v);
 /// Of `flagged` benign items a channel flagged among `items` scanned, `private_items` of them private: how many
 /// flagged are private (counted in benign_private_items_flagged).
-std::uint64_t private_flags(State& s, std::size_t platform, std::uint64_t flagged, double items,
-                            double private_items);
+std::uint64_t private_flags(State& s, std::size_t platform, std::uint64_t flagged, double items, double private_items);
 /// A moderator saw n benign private items found through `channel`: counted, with whose they were.
 void private_items_reviewed(State& s, std::size_t platform, Channel channel, std::uint64_t n);
 /// Forget the distinct-person marks (the warm-up ends).

@@ -1333,7 +1333,7 @@ struct ScenarioSpec {
   /// Users the population stands for per jurisdiction (bundles' size triggers), as declared.
   std::vector<std::pair<std::string, double>> jurisdiction_users;
   std::vector<NamedBurden> burdens;  // named weighted burdens, in order of first definition
-  std::string source_file;  // for provenance only
+  std::string source_file;           // for provenance only
 };
 
 /// Scenario-level fields (platforms and timeline are handled by the loader,
