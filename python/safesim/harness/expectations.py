@@ -265,7 +265,8 @@ def _parse_item(
         raise parser.error(
             fields["metric"][1],
             f"{base}.metric",
-            f"unknown metric or burden '{metric}'{_suggest(metric, [*metrics, *burdens])}",
+            f"unknown metric '{metric}'{' or burden of this file' if burdens else ''}"
+            f"{_suggest(metric, [*metrics, *burdens])}",
         )
     out["metric"] = metric
     if metric not in metrics:
