@@ -151,6 +151,12 @@ PYBIND11_MODULE(_core, m) {
                                  if (!owned[p]) out.emplace_back(s.platforms[p].name, Names{s.platforms[p].name});
                                return out;
                              })
+      .def_property_readonly("burdens",
+                             [](const safesim::ScenarioSpec& s) {
+                               std::vector<std::pair<std::string, std::vector<std::pair<std::string, double>>>> out;
+                               for (const auto& b : s.burdens) out.emplace_back(b.name, b.weights);
+                               return out;
+                             })
       .def_property_readonly("population_age_bands",
                              [](const safesim::ScenarioSpec& s) { return s.population.age_bands; })
       .def_property_readonly("population_youngest_age",

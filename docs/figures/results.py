@@ -1,6 +1,8 @@
 """Print the measured tables of docs/results.md: ``python docs/figures/results.py NAME ...``.
 
-NAME is one of ``ecosystem``, ``e2ee``, ``risk``, ``flaggers``, ``sla``, ``downloads``, ``bundles`` (no NAME: all).
+NAME is one of ``ecosystem``, ``e2ee``, ``risk``, ``flaggers``, ``sla``, ``downloads``, ``bundles``,
+``scanning`` (no NAME: all). ``bundles`` prints both sides of each bundle: what it prevents and what it
+costs ordinary users in privacy and wrongful actions.
 Each is a paired comparison on common seeds 1..N at the sizes the page states; the page quotes
 the numbers this prints, beside the command. The teen-account table comes from
 ``safesim compare`` directly (see the page).
@@ -153,6 +155,20 @@ BUNDLE_METRICS = [
     ("ecosystem", "legit_contacts_blocked"),
     ("ecosystem", "user_reports"),
 ]
+#: The rights side of each bundle (docs/model/submodels/review-enforcement.md).
+RIGHTS_METRICS = [
+    ("ecosystem", m)
+    for m in [
+        "private_items_scanned",
+        "benign_private_items_reviewed",
+        "users_private_content_reviewed",
+        "minors_private_content_reviewed",
+        "false_positive_actions",
+        "minors_wrongly_actioned",
+        "accounts_wrongly_banned",
+        "clearinghouse_reports_benign",
+    ]
+]
 
 
 def bundles() -> None:
@@ -165,11 +181,33 @@ def bundles() -> None:
         arms[name] = base.with_policy(name)
     for name in ["uk_osa_illegal_content_codes", "uk_osa_protection_of_children_codes", "eu_csar_council_2025"]:
         arms[name + " (risk found)"] = base.with_policy(name, risk_found=True)
-    effects(ss.compare(arms, n=20, options=QUIET), BUNDLE_METRICS)
+    cmp = ss.compare(arms, n=20, options=QUIET)
+    print("\nbundles against the baseline, 20 seeds: what each prevents")
+    effects(cmp, BUNDLE_METRICS)
+    print("\n... and what each costs ordinary users in privacy and wrongful actions")
+    effects(cmp, RIGHTS_METRICS)
+    print("\nreference means (baseline):")
+    m = cmp.means()
+    for scope, metric in RIGHTS_METRICS:
+        r = m[(m["scenario"] == "baseline") & (m["scope"] == scope) & (m["metric"] == metric)].iloc[0]
+        print(f"  {metric:<34} {r['mean']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]")
+
+
+def scanning() -> None:
+    """An end-to-end encrypted baseline (every direct message), mandatory detection without and with
+    client-side scanning; 20 seeds. The privacy side of scanning encrypted messages."""
+    e2ee = ss.Scenario.default().set("platforms.main.controls.e2ee_share", 1.0)
+    md = e2ee.with_policy("mandatory_detection")
+    arms = {"e2ee": e2ee, "e2ee + detection": md, "e2ee + detection + CSS": md.set(
+        "platforms.main.controls.client_side_scanning", True
+    )}
+    cmp = ss.compare(arms, n=20, options=QUIET)
+    print("\nmandatory detection on an encrypted baseline, 20 seeds")
+    effects(cmp, [("ecosystem", "minors_exploited_per_1k"), *RIGHTS_METRICS])
 
 
 def main() -> None:
-    names = sys.argv[1:] or ["ecosystem", "e2ee", "risk", "flaggers", "sla", "downloads", "bundles"]
+    names = sys.argv[1:] or ["ecosystem", "e2ee", "risk", "flaggers", "sla", "downloads", "bundles", "scanning"]
     for name in names:
         globals()[name]()
 

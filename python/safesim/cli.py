@@ -378,12 +378,12 @@ def _outputs(args: argparse.Namespace, results: object, metrics: list[str] | Non
         return
     out = Path(args.out)
     if not args.no_figures:
-        _figures(results, out, metrics)
+        _figures(results, out, metrics, getattr(args, "frontier_axes", None))
     for path in _listing(out):
         print(f"wrote {path}")
 
 
-def _figures(results: object, out: Path, metrics: list[str] | None) -> list[Path]:
+def _figures(results: object, out: Path, metrics: list[str] | None, axes: dict[str, str] | None = None) -> list[Path]:
     """PNG figures for any experiment's results; matplotlib is imported only here."""
     import matplotlib
 
@@ -414,7 +414,7 @@ def _figures(results: object, out: Path, metrics: list[str] | None) -> list[Path
         written.append(sp.save(sp.funnel(results), out / "funnel.png"))
         for metric in metrics or ["minors_contacted"]:
             written.append(sp.save(sp.timeseries(results, metric), out / f"timeseries_{metric}.png"))
-        written.append(sp.save(sp.frontier(results), out / "frontier.png"))
+        written.append(sp.save(sp.frontier(results, **(axes or {})), out / "frontier.png"))
     return written
 
 
@@ -469,12 +469,38 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "legit_contacts_blocked",
     ]
     print(_effects_table(cmp, shown))
+    axes = {"exposure": args.exposure or "minors_exploited_per_1k", "burden": args.burden or "legit_contacts_blocked"}
+    if args.burden or args.exposure:
+        try:
+            table = cmp.frontier(**axes)
+        except ValueError as err:
+            raise InputError(f"--burden/--exposure: {err}") from None
+        print(_frontier_table(cmp, table))
     if args.out and not args.no_report:
         from safesim.report import write_report
 
-        write_report(cmp.to_html(), Path(args.out) / "report.html")
+        write_report(cmp.to_html(**axes), Path(args.out) / "report.html")
+    args.frontier_axes = axes
     _outputs(args, cmp, metrics)
     return 0
+
+
+def _frontier_table(cmp: Comparison, table: pd.DataFrame) -> str:
+    """Both sides per scenario: mean and paired change with its 95% interval."""
+    key = cmp.key
+    first = table.iloc[0]
+    lines = [f"both sides (ecosystem): exposure {first['exposure']}, burden {first['burden']}"]
+    rows = [[key, "exposure", "change [95% CI]", "burden", "change [95% CI]", "frontier"]]
+    for r in table.to_dict("records"):
+        cells = [str(r[key])]
+        for side in ("exposure", "burden"):
+            cells.append(_fmt(r[f"{side}_mean"]))
+            lo, hi = r[f"{side}_diff_ci_low"], r[f"{side}_diff_ci_high"]
+            ci = "-" if math.isnan(lo) else f"[{_fmt(lo)}, {_fmt(hi)}]"
+            cells.append("reference" if r[key] == cmp.reference else f"{_fmt(r[f'{side}_diff'])} {ci}")
+        cells.append("yes" if r["frontier"] else "")
+        rows.append(cells)
+    return "\n".join([*lines, *_align(rows, right=[False, True, True, True, True, False])])
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -967,6 +993,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", action="append", metavar="NAME", help="apply a bundle to every scenario (repeatable)")
     _add_execution_options(p)
     p.add_argument("--no-report", action="store_true", help="with --out, skip report.html")
+    p.add_argument(
+        "--burden",
+        metavar="NAME",
+        help="burden axis of the frontier: a metric or a named burden of the scenarios (their burden: key); "
+        "prints both sides per scenario (default axes: minors_exploited_per_1k and legit_contacts_blocked)",
+    )
+    p.add_argument("--exposure", metavar="NAME", help="exposure axis of the frontier (a metric or a named burden)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(

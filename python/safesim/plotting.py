@@ -29,7 +29,7 @@ and an optional matplotlib ``Axes``, and returns the ``Figure``:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
@@ -369,31 +369,35 @@ def _pareto(points: np.ndarray) -> np.ndarray:
 
 def frontier(
     results: Comparison | SweepResults,
-    exposure: str = "minors_exploited_per_1k",
-    burden: str = "legit_contacts_blocked",
+    exposure: str | Mapping[str, float] = "minors_exploited_per_1k",
+    burden: str | Mapping[str, float] = "legit_contacts_blocked",
     scope: str = ECOSYSTEM,
     label_points: bool = True,
     ax: Axes | None = None,
 ) -> Figure:
     """Trade-off between child exposure (y) and burden on ordinary users (x), with the Pareto frontier.
 
-    Every arm (scenario or sweep point) is a point with 95% intervals on both
-    axes; the line joins the options that no other option beats on both.
+    ``burden`` (and ``exposure``) is any metric, a named weighted burden of the
+    scenarios (``burden: {name: {metric: weight}}``) or {metric: weight}; the
+    rights-side metrics (``benign_private_items_reviewed``,
+    ``minors_wrongly_actioned``, ...) are burdens like any other. Every arm
+    (scenario or sweep point) is a point with 95% intervals on both axes; the
+    line joins the options that no other option beats on both.
     """
-    means = results.means() if isinstance(results, Comparison) else results.summary()
+    table = results.frontier(exposure=exposure, burden=burden, scope=scope)
     key = results.key
-    m = means[means["scope"] == scope]
-    xs = m[m["metric"] == burden].set_index(key)
-    ys = m[m["metric"] == exposure].set_index(key)
-    labels = [lab for lab in xs.index if lab in ys.index]
-    pts = np.array([[xs.loc[lab, "mean"], ys.loc[lab, "mean"]] for lab in labels], dtype=np.float64)
+    labels = list(table[key])
+    pts = table[["burden_mean", "exposure_mean"]].to_numpy(dtype=np.float64)
     fig, ax = _axes(ax, (7, 5))
 
-    def err(frame: pd.DataFrame) -> np.ndarray:
-        f = frame.loc[labels]
-        return np.nan_to_num(np.vstack([f["mean"] - f["ci_low"], f["ci_high"] - f["mean"]]).astype(np.float64))
+    def err(side: str) -> np.ndarray:
+        mean = table[f"{side}_mean"].to_numpy(np.float64)
+        lo, hi = table[f"{side}_ci_low"].to_numpy(np.float64), table[f"{side}_ci_high"].to_numpy(np.float64)
+        return np.nan_to_num(np.vstack([mean - lo, hi - mean]))
 
-    ax.errorbar(pts[:, 0], pts[:, 1], xerr=err(xs), yerr=err(ys), fmt="o", capsize=3, color="C0", alpha=0.8)
+    ax.errorbar(
+        pts[:, 0], pts[:, 1], xerr=err("burden"), yerr=err("exposure"), fmt="o", capsize=3, color="C0", alpha=0.8
+    )
     front = _pareto(pts)
     if len(front) > 1:
         ax.plot(pts[front, 0], pts[front, 1], "-", color="C3", label="frontier (not dominated)")
@@ -403,8 +407,17 @@ def frontier(
             text = _point_label(results, lab)
             ax.annotate(text, (px, py), textcoords="offset points", xytext=(5, 5), fontsize=8)
     units = _units()
-    ax.set_xlabel(f"burden: {burden}" + (f" ({units.get(burden)})" if units.get(burden) else ""))
-    ax.set_ylabel(f"exposure: {exposure}" + (f" ({units.get(exposure)})" if units.get(exposure) else ""))
+
+    def axis_label(side: str, axis: str | Mapping[str, float]) -> str:
+        if not isinstance(axis, str):
+            return f"{side}: " + " + ".join(f"{w:g} * {m}" for m, w in axis.items())
+        weights = results.burdens.get(axis)
+        if weights and axis not in units:
+            return f"{side}: {axis} (" + " + ".join(f"{w:g} * {m}" for m, w in weights.items()) + ")"
+        return f"{side}: {axis}" + (f" ({units.get(axis)})" if units.get(axis) else "")
+
+    ax.set_xlabel(axis_label("burden", burden))
+    ax.set_ylabel(axis_label("exposure", exposure))
     ax.set_title(f"exposure vs burden ({scope}): lower-left is better")
     ax.grid(alpha=0.3)
     return fig

@@ -33,7 +33,15 @@ import pandas as pd
 import yaml
 
 from safesim import _core
-from safesim.results import ECOSYSTEM, PUBLISHED, paired_differences, summarize, transparency_view
+from safesim.results import (
+    ECOSYSTEM,
+    PUBLISHED,
+    RIGHTS,
+    burden_runs,
+    paired_differences,
+    summarize,
+    transparency_view,
+)
 from safesim.scenario import flatten_keys, scenarios_dir
 
 if TYPE_CHECKING:
@@ -245,12 +253,12 @@ def check_rows(results: Sequence[Any]) -> list[CheckRow]:
     return rows
 
 
-def _arm_values(runs: pd.DataFrame, label: str, metric: str, scope: str) -> np.ndarray:
-    part = runs[
-        (runs["scenario"].astype(str) == label)
-        & (runs["metric"].astype(str) == metric)
-        & (runs["scope"].astype(str) == scope)
-    ]
+def _arm_values(
+    runs: pd.DataFrame, label: str, metric: str, scope: str, weights: Sequence[tuple[str, float]] = ()
+) -> np.ndarray:
+    """One arm's run totals of a metric, or of a named burden's weighted sum (``weights``)."""
+    arm = runs[(runs["scenario"].astype(str) == label) & (runs["scope"].astype(str) == scope)]
+    part = burden_runs(arm, dict(weights)) if weights else arm[arm["metric"].astype(str) == metric]
     return part.sort_values("replicate")["value"].to_numpy(dtype=np.float64)
 
 
@@ -292,7 +300,7 @@ def checks_from_arms(data: ReportData) -> list[CheckRow]:
             where = f"{e.metric}" + (f" on {e.platform}" if e.platform else "")
             row = {"check": e.name, "file": shown, "quantity": f"mean {where} in {label}", "bound": e.requirement}
             scope = e.platform or ECOSYSTEM
-            t = _arm_values(data.runs, label, e.metric, scope)
+            t = _arm_values(data.runs, label, e.metric, scope, e.weights)
             ref_label = None
             if e.reference is not None:
                 same = [x for x in data.labels if x != label and _same_file(data.sources.get(x), e.reference)]
@@ -306,7 +314,7 @@ def checks_from_arms(data: ReportData) -> list[CheckRow]:
                     ref_label = data.reference
                 change = "relative change" if e.difference == "relative" else "change"
                 row["quantity"] = f"{change} in {where}: {label} against {ref_label}"
-            r = None if ref_label is None else _arm_values(data.runs, ref_label, e.metric, scope)
+            r = None if ref_label is None else _arm_values(data.runs, ref_label, e.metric, scope, e.weights)
             n = len(t) if r is None else min(len(t), len(r))
             if n < 2:
                 rows.append(_not_evaluated(row, e.confidence, "needs at least 2 replicates for an interval"))
@@ -384,6 +392,18 @@ class ReportData:
     overrides: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     #: Safety-check verdicts given by the caller (``safesim check`` results), shown beside those read here.
     checks: list[CheckRow] = field(default_factory=list)
+    #: The frontier's axes: a metric or a named burden of the scenarios (their ``burden:`` key).
+    exposure: str = EXPOSURE
+    burden: str = BURDEN
+
+    @property
+    def burdens(self) -> dict[str, dict[str, float]]:
+        """Named weighted burdens the arms' scenarios define (``burden:``)."""
+        out: dict[str, dict[str, float]] = {}
+        for sc in self.scenarios.values():
+            for name, weights in (sc.get("burden") or {}).items():
+                out.setdefault(str(name), {str(k): float(v) for k, v in weights.items()})
+        return out
 
     @property
     def labels(self) -> list[str]:
@@ -790,15 +810,17 @@ def frontier_svg(points: Sequence[Mapping[str, Any]], exposure: str = EXPOSURE, 
     return "".join(out)
 
 
-def frontier_points(means: pd.DataFrame, scope: str = ECOSYSTEM) -> list[dict[str, Any]]:
-    """Frontier points (see :func:`frontier_svg`) from per-arm means."""
+def frontier_points(
+    means: pd.DataFrame, scope: str = ECOSYSTEM, exposure: str = EXPOSURE, burden: str = BURDEN
+) -> list[dict[str, Any]]:
+    """Frontier points (see :func:`frontier_svg`) from per-arm means (with rows for a named burden, if used)."""
     m = means[means["scope"].astype(str) == scope]
     pts = []
     for arm in dict.fromkeys(m["scenario"].astype(str)):
         a = m[m["scenario"].astype(str) == arm].set_index(m[m["scenario"].astype(str) == arm]["metric"].astype(str))
-        if EXPOSURE not in a.index or BURDEN not in a.index:
+        if exposure not in a.index or burden not in a.index:
             continue
-        e, b = a.loc[EXPOSURE], a.loc[BURDEN]
+        e, b = a.loc[exposure], a.loc[burden]
         pts.append(
             {
                 "label": arm,
@@ -1130,12 +1152,36 @@ def render(data: ReportData) -> str:
         "contacted them, they replied, they were solicited, they were exploited.</figcaption></figure>"
     )
     if data.paired:
-        s.append("<h2>Exposure against burden</h2><figure>" + frontier_svg(frontier_points(means)))
+        axes = means
+        for axis in (data.exposure, data.burden):
+            if axis not in set(means["metric"].astype(str)):  # a named weighted burden
+                rows = burden_runs(data.runs, axis, data.burdens)
+                axes = pd.concat([axes, summarize(rows, by=["scenario", "scope", "metric"])], ignore_index=True)
         s.append(
-            "<figcaption>Each option's child exposure against the burden on legitimate users, with 95% "
+            "<h2>Exposure against burden</h2><figure>"
+            + frontier_svg(
+                frontier_points(axes, exposure=data.exposure, burden=data.burden), data.exposure, data.burden
+            )
+        )
+        weights = data.burdens.get(data.burden)
+        what = (
+            f"{_e(data.burden)} (" + " + ".join(f"{w:g} * {_e(m)}" for m, w in weights.items()) + ")"
+            if weights
+            else _e(metric_label(data.burden))
+        )
+        s.append(
+            f"<figcaption>Each option's child exposure against the burden on legitimate users ({what}), with 95% "
             "intervals; squares joined by the dashed line are options no other option beats on both."
             "</figcaption></figure>"
         )
+        s.append('<h2 id="rights">The rights side</h2>')
+        s.append(
+            "<p>What each option costs people who did nothing wrong: private items inspected by detectors and "
+            "seen by moderators after a false flag, the people whose private content was seen (minors among "
+            "them), wrongful actions and their consequences. Paired change against the reference with its 95% "
+            "interval.</p>"
+        )
+        s.append(effects_table_html(data.effects(), metrics=RIGHTS))
     if data.daily is not None:
         s.append("<h2>Over time</h2><figure>" + timeseries_svg(data.daily))
         s.append("<figcaption>Cumulative minors contacted by day: mean and 95% band.</figcaption></figure>")
@@ -1206,13 +1252,24 @@ def render(data: ReportData) -> str:
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def comparison_html(cmp: Comparison, title: str = "", question: str = "", checks: Sequence[Any] = ()) -> str:
+def comparison_html(
+    cmp: Comparison,
+    title: str = "",
+    question: str = "",
+    checks: Sequence[Any] = (),
+    exposure: str = EXPOSURE,
+    burden: str = BURDEN,
+) -> str:
     """``cmp`` as a self-contained HTML brief (see the module docstring).
 
     ``checks``: ``safesim check`` results (``safesim.harness.runner.run_checks``)
-    to show beside the verdicts of the arms' own ``expect:`` blocks.
+    to show beside the verdicts of the arms' own ``expect:`` blocks. ``exposure``
+    and ``burden``: the frontier's axes, each a metric or a named burden of the
+    scenarios (``burden:``).
     """
     data = ReportData.from_comparison(cmp)
+    cmp.frontier(exposure=exposure, burden=burden)  # an unknown axis fails here, with the names it knows
+    data.exposure, data.burden = exposure, burden
     data.title, data.question, data.checks = title, question, check_rows(checks)
     return render(data)
 

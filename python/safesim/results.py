@@ -17,8 +17,10 @@ are ``operator_runs`` and ``operator_daily``, with the operator in ``scope``.
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,10 +40,14 @@ __all__ = [
     "ECOSYSTEM",
     "GROUND_TRUTH",
     "PUBLISHED",
+    "RIGHTS",
     "Comparison",
     "Results",
     "SweepResults",
+    "burden_runs",
+    "burdens_of",
     "daily_frame",
+    "frontier_table",
     "metric_names",
     "operator_outputs",
     "paired_differences",
@@ -54,9 +60,31 @@ ECOSYSTEM = "ecosystem"
 
 #: The transparency view (docs/model/design-concepts.md): what each platform would
 #: publish in a transparency report ...
-PUBLISHED = ("user_reports", "reports_actioned", "proactive_share", "clearinghouse_reports")
+PUBLISHED = ("user_reports", "reports_actioned", "proactive_share", "clearinghouse_reports", "appeals_upheld")
 #: ... beside the ground truth only the simulation knows.
-GROUND_TRUTH = ("minors_contacted", "minors_exploited", "material_never_detected", "abuse_material_views")
+GROUND_TRUTH = (
+    "minors_contacted",
+    "minors_exploited",
+    "material_never_detected",
+    "abuse_material_views",
+    "benign_private_items_reviewed",
+    "minors_wrongly_actioned",
+)
+#: The rights side of the trade-off: privacy intrusion and wrongful actions on
+#: ordinary users (docs/model/submodels/review-enforcement.md).
+RIGHTS = (
+    "private_items_scanned",
+    "benign_private_items_reviewed",
+    "minor_private_items_reviewed",
+    "users_private_content_reviewed",
+    "minors_private_content_reviewed",
+    "false_positive_actions",
+    "minors_wrongly_actioned",
+    "accounts_wrongly_banned",
+    "accounts_reinstated",
+    "clearinghouse_reports_benign",
+    "legit_contacts_blocked",
+)
 
 
 class Table(pd.DataFrame):
@@ -190,6 +218,105 @@ def summarize(df: pd.DataFrame, by: Sequence[str] | None = None, confidence: flo
     out["ci_high"] = out["mean"] + half
     out["n"] = out["n"].astype(np.int64)
     return out
+
+
+def burdens_of(scenario: Any) -> dict[str, dict[str, float]]:
+    """The named weighted burdens a scenario defines (its ``burden:`` key): name -> {metric: weight}."""
+    return {name: dict(weights) for name, weights in scenario.spec.burdens}
+
+
+def _axis_weights(axis: str | Mapping[str, float], burdens: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """``axis`` as {metric: weight}: a metric (weight 1), a named burden, or weights given directly."""
+    names = metric_names()
+    if isinstance(axis, Mapping):
+        weights = {str(k): float(v) for k, v in axis.items()}
+    elif axis in names:
+        return {axis: 1.0}
+    elif axis in burdens:
+        weights = dict(burdens[axis])
+    else:
+        close = difflib.get_close_matches(str(axis), [*names, *burdens], n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = ", ".join(burdens) or "none defined"
+        raise ValueError(f"unknown metric or burden {axis!r}{hint}; named burdens: {known}")
+    for metric in weights:
+        if metric not in names:
+            raise ValueError(f"burden weight on unknown metric {metric!r}")
+    return weights
+
+
+def burden_runs(
+    runs: pd.DataFrame, axis: str | Mapping[str, float], burdens: Mapping[str, Mapping[str, float]] | None = None
+) -> pd.DataFrame:
+    """Run totals of one axis: a metric's rows, or a weighted burden's sum per run and scope.
+
+    ``axis`` is a metric, the name of a burden in ``burdens`` (a scenario's
+    ``burden:`` key, :func:`burdens_of`), or {metric: weight}. A weighted
+    burden's rows carry its name (or "weighted burden") as ``metric``; a run
+    in which a weighted metric is NaN gives NaN.
+    """
+    weights = _axis_weights(axis, burdens or {})
+    label = axis if isinstance(axis, str) else "weighted burden"
+    metric = runs["metric"].astype(str)
+    if isinstance(axis, str) and weights == {axis: 1.0}:
+        out = runs[metric == axis].copy()
+        out["metric"] = out["metric"].astype(str)
+        return out
+    part = runs[metric.isin(list(weights))].copy()
+    part["value"] = part["value"] * part["metric"].astype(str).map(weights).astype(np.float64)
+    keys = [c for c in part.columns if c not in ("metric", "value")]
+    out = part.groupby(keys, observed=True, sort=False, dropna=False)["value"].agg(
+        lambda v: v.sum(min_count=len(weights))
+    )
+    out = out.reset_index()
+    out["metric"] = label
+    return out[[*keys, "metric", "value"]]
+
+
+def frontier_table(
+    runs: pd.DataFrame,
+    key: str,
+    labels: Sequence[Any],
+    reference: Any,
+    exposure: str | Mapping[str, float],
+    burden: str | Mapping[str, float],
+    burdens: Mapping[str, Mapping[str, float]] | None = None,
+    scope: str = ECOSYSTEM,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Both sides per arm: exposure and burden means with intervals, paired changes against
+    ``reference`` with intervals, and whether the arm is on the frontier (no arm is lower on both).
+    """
+    sides = {}
+    for side, axis in (("exposure", exposure), ("burden", burden)):
+        r = burden_runs(runs, axis, burdens)
+        r = r[r["scope"].astype(str) == scope].copy()
+        r["metric"] = side
+        sides[side] = r
+    both = pd.concat(sides.values(), ignore_index=True)
+    means = summarize(both, by=[key, "metric"], confidence=confidence)
+    effects = paired_differences(both.assign(scope=scope), reference, by=key, confidence=confidence)
+    rows = []
+    for label in labels:
+        row: dict[str, Any] = {key: label}
+        for side, axis in (("exposure", exposure), ("burden", burden)):
+            m = means[(means[key] == label) & (means["metric"] == side)]
+            e = effects[(effects[key] == label) & (effects["metric"] == side)]
+            row[side] = axis if isinstance(axis, str) else "weighted burden"
+            for col in ("mean", "ci_low", "ci_high"):
+                row[f"{side}_{col}"] = float(m[col].iloc[0]) if len(m) else math.nan
+            for col in ("diff", "diff_ci_low", "diff_ci_high"):
+                row[f"{side}_{col}"] = 0.0 if label == reference else float(e[col].iloc[0]) if len(e) else math.nan
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    x, y = out["burden_mean"].to_numpy(np.float64), out["exposure_mean"].to_numpy(np.float64)
+    dominated = [
+        bool(np.any((x <= x[i]) & (y <= y[i]) & ((x < x[i]) | (y < y[i]))))
+        or not (np.isfinite(x[i]) and np.isfinite(y[i]))
+        for i in range(len(out))
+    ]
+    out["frontier"] = [not d for d in dominated]
+    return Table(out)
 
 
 def transparency_view(frame: pd.DataFrame) -> pd.DataFrame:
@@ -538,6 +665,36 @@ class _Arms:
         """Mean, sd, n and t-interval per arm x scope x metric."""
         return Table(summarize(self.runs, by=[self.key, "scope", "metric"], confidence=confidence))
 
+    @property
+    def burdens(self) -> dict[str, dict[str, float]]:
+        """The named weighted burdens the arms' scenarios define (``burden:``); one definition per name."""
+        out: dict[str, dict[str, float]] = {}
+        for label, res in self.arms.items():
+            for name, weights in burdens_of(res.scenario).items():
+                if name in out and out[name] != weights:
+                    raise ValueError(f"burden {name!r} is defined differently in arm {label!r}")
+                out[name] = weights
+        return out
+
+    def frontier(
+        self,
+        exposure: str | Mapping[str, float] = "minors_exploited_per_1k",
+        burden: str | Mapping[str, float] = "false_positive_actions",
+        scope: str = ECOSYSTEM,
+        confidence: float = 0.95,
+    ) -> pd.DataFrame:
+        """Both sides of the trade-off per arm: what it prevents and what it costs.
+
+        ``exposure`` and ``burden`` are each a metric, a named burden of the
+        scenarios (``burden: {name: {metric: weight}}``) or {metric: weight}.
+        One row per arm: each side's mean with its t-interval, its paired
+        change against the reference with the interval of the paired
+        differences, and ``frontier`` (True when no arm is lower on both).
+        """
+        return frontier_table(
+            self.runs, self.key, self.labels, self.reference, exposure, burden, self.burdens, scope, confidence
+        )
+
     def effects(self, reference: Any = None, confidence: float = 0.95) -> pd.DataFrame:
         """Paired differences of each arm against ``reference`` (default: this object's reference)."""
         ref = self.reference if reference is None else reference
@@ -630,13 +787,18 @@ class Comparison(_Arms):
             "{}.resolved.yaml",
         )
 
-    def to_html(self, title: str = "", question: str = "") -> str:
+    def to_html(
+        self, title: str = "", question: str = "", exposure: str | None = None, burden: str | None = None
+    ) -> str:
         """A self-contained HTML brief: what differs, paired effects in words and tables, funnel,
-        frontier, time series, transparency view, sources and provenance (:mod:`safesim.report`).
+        frontier (``exposure`` against ``burden``: metrics or named burdens), the rights side, time
+        series, transparency view, sources and provenance (:mod:`safesim.report`).
         """
-        from safesim.report import comparison_html
+        from safesim.report import BURDEN, EXPOSURE, comparison_html
 
-        return comparison_html(self, title=title, question=question)
+        return comparison_html(
+            self, title=title, question=question, exposure=exposure or EXPOSURE, burden=burden or BURDEN
+        )
 
     def __repr__(self) -> str:
         return f"<Comparison {self.labels} (reference {self.reference!r}), {self.reps} paired replicate(s)>"

@@ -39,6 +39,7 @@ void clearinghouse_and_law_enforcement(State& s) {
     }
     const std::size_t p = c.platform;
     s.add(p, Metric::clearinghouse_reports, 1);
+    if (c.offender == kNone) s.add(p, Metric::clearinghouse_reports_benign, 1);
     const double completeness = s.platforms[p].spec->controls.clearinghouse_reporting.completeness;
     // Keyed by the report's platform and sequence, not its place in the inbox:
     // a change on one platform leaves every other platform's draws alone.
@@ -57,7 +58,10 @@ void clearinghouse_and_law_enforcement(State& s) {
     LeCase c = s.le_queue.front();
     s.le_queue.pop_front();
     s.le_budget -= 1.0;
-    if (c.offender == kNone) continue;  // nothing to find
+    if (c.offender == kNone) {  // a report about a benign user: capacity spent, nothing to find
+      s.add(c.platform, Metric::law_enforcement_benign_cases, 1);
+      continue;
+    }
     const double retention = s.platforms[c.platform].spec->controls.evidence_retention_days;
     if (today - c.reported_day > retention) {
       s.add(c.platform, Metric::evidence_expired, 1);

@@ -52,6 +52,7 @@ struct BenignVolume {
   double public_uploads;   // group posts
   double private_uploads;  // messages readable by a detector (not end-to-end encrypted, or scanned on the device)
   double conversations;    // readable benign conversations with minors
+  double group_private;    // of public_uploads, posts to encrypted groups scanned on the device (private)
 };
 
 /// A channel that scans benign volume: whether it is on, how many benign
@@ -60,21 +61,24 @@ struct Scan {
   bool enabled = false;
   double items = 0;
   double fp_per_million = 0;
+  double private_items = 0;  // of `items`, private ones (rights.cpp)
 };
 
 Scan benign_scan(Channel channel, const ControlsSpec& c, const BenignVolume& v) {
   switch (channel) {
     case Channel::hash: {
       const HashMatchingSpec& h = c.hash_matching;
-      return {h.enabled, (h.public_surfaces ? v.public_uploads : 0.0) + (h.private_surfaces ? v.private_uploads : 0.0),
-              h.fp_per_million};
+      const double dm = h.private_surfaces ? v.private_uploads : 0.0;
+      return {h.enabled, (h.public_surfaces ? v.public_uploads : 0.0) + dm, h.fp_per_million,
+              (h.public_surfaces ? v.group_private : 0.0) + dm};
     }
     case Channel::classifier: {
       const ClassifierSpec& cl = c.new_material_classifier;
-      return {cl.enabled, v.public_uploads + (cl.private_surfaces ? v.private_uploads : 0.0), cl.fp_per_million};
+      const double dm = cl.private_surfaces ? v.private_uploads : 0.0;
+      return {cl.enabled, v.public_uploads + dm, cl.fp_per_million, v.group_private + dm};
     }
     case Channel::grooming:
-      return {c.grooming_detection.enabled, v.conversations, c.grooming_detection.fp_per_million};
+      return {c.grooming_detection.enabled, v.conversations, c.grooming_detection.fp_per_million, v.conversations};
     default:
       return {};
   }
@@ -117,12 +121,15 @@ void benign_detections(State& s) {
     const double group_readable = css ? 1.0 : 1.0 - c.e2ee_group_share;
     const double file_readable = css ? 1.0 : 1.0 - c.e2ee_file_share;
     const double f = cs.file_share;
-    const BenignVolume volume{uploads * cs.group_share * ((1.0 - f) * group_readable + f * file_readable),
-                              uploads * (1.0 - cs.group_share) * ((1.0 - f) * readable_share + f * file_readable),
-                              static_cast<double>(P.minors_active) *
-                                  (bs.family_contacts_per_minor_day + bs.peer_stranger_contacts_per_minor_day +
-                                   bs.stranger_adult_contacts_per_minor_day) *
-                                  dt_days * readable_share};
+    const BenignVolume volume{
+        uploads * cs.group_share * ((1.0 - f) * group_readable + f * file_readable),
+        uploads * (1.0 - cs.group_share) * ((1.0 - f) * readable_share + f * file_readable),
+        static_cast<double>(P.minors_active) *
+            (bs.family_contacts_per_minor_day + bs.peer_stranger_contacts_per_minor_day +
+             bs.stranger_adult_contacts_per_minor_day) *
+            dt_days * readable_share,
+        css ? uploads * cs.group_share * ((1.0 - f) * c.e2ee_group_share + f * c.e2ee_file_share) : 0.0};
+    count_private_scanned(s, p, {volume.group_private, volume.private_uploads, volume.conversations});
     // One draw per scanning channel on, in the table's order.
     for (std::size_t k = 0; k < kChannels.size(); ++k) {
       if (kChannels[k].false_positives != FalsePositives::scanned) continue;
@@ -132,12 +139,16 @@ void benign_detections(State& s) {
       const std::uint64_t fp = d.poisson(scan.items * scan.fp_per_million / 1e6);
       if (fp == 0) continue;
       s.add(p, Metric::detections, static_cast<double>(fp));
+      const std::uint64_t private_fp = private_flags(s, p, fp, scan.items, scan.private_items);
       if (kChannels[k].automated) {
         // Wrongful removal and account action without review, and a report.
-        wrongful_actions(s, p, fp, d);
+        wrongful_actions(s, p, fp, d, channel, private_fp);
         for (std::uint64_t j = 0; j < fp; ++j) report_to_clearinghouse(s, p, kNone);
       } else {
-        queue_review(s, p, {s.hour, kNone, static_cast<std::uint32_t>(fp), ItemKind::benign, channel}, true);
+        queue_review(s, p,
+                     {s.hour, kNone, static_cast<std::uint32_t>(fp), ItemKind::benign, channel,
+                      static_cast<std::uint32_t>(private_fp)},
+                     true);
       }
     }
   }

@@ -1,6 +1,6 @@
-// Enforcement helpers (docs/model/submodels/review-enforcement.md): the review queue's front door, wrongful
-// actions against ordinary users with appeals, and cross-platform signal
-// sharing between participating platforms.
+// Enforcement helpers (docs/model/submodels/review-enforcement.md): the review queue's front door and
+// cross-platform signal sharing between participating platforms (wrongful
+// actions against ordinary users, with appeals: rights.cpp).
 #include "safesim/rng.hpp"
 #include "safesim/streams.hpp"
 #include "state.hpp"
@@ -15,18 +15,7 @@ void queue_review(State& s, std::size_t p, const Report& r, bool high_priority) 
   (high_priority ? P.queue_high : P.queue_normal).items.push_back(item);
 }
 
-void wrongful_actions(State& s, std::size_t p, std::uint64_t n, rng::Draw& d) {
-  if (n == 0) return;
-  const BenignSpec& b = s.spec->benign;
-  s.add(p, Metric::false_positive_actions, static_cast<double>(n));
-  const std::uint64_t appeals = d.binomial(n, b.appeal_prob);
-  const std::uint64_t upheld = d.binomial(appeals, b.appeal_success);
-  s.add(p, Metric::appeals, static_cast<double>(appeals));
-  s.add(p, Metric::appeals_upheld, static_cast<double>(upheld));
-  // Each appeal is a second review.
-  const ReviewSpec& rv = s.platforms[p].spec->controls.review;
-  s.add(p, Metric::review_hours, static_cast<double>(appeals) * rv.minutes_per_review / 60.0);
-}
+// wrongful_actions: rights.cpp.
 
 void act_on_signals(State& s) {
   auto& today = s.signals_by_day[static_cast<std::size_t>(s.day)];
@@ -45,7 +34,8 @@ void act_on_signals(State& s) {
         }
       }
       // Imprecise matching also hits ordinary users.
-      if (acted && ss.precision < 1.0) wrongful_actions(s, q, d.poisson((1.0 - ss.precision) / ss.precision), d);
+      if (acted && ss.precision < 1.0)
+        wrongful_actions(s, q, d.poisson((1.0 - ss.precision) / ss.precision), d, Channel::signal_sharing);
     }
   }
   today.clear();

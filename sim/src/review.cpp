@@ -91,7 +91,11 @@ double review_front(State& s, std::size_t p, ReviewQueue& q, double& budget, dou
     const auto n = static_cast<std::uint32_t>(std::min<double>(r.count, std::floor(budget)));
     const std::uint64_t wrong = d.binomial(n, 1.0 - rv.accuracy);
     s.add(p, Metric::reports_actioned, static_cast<double>(wrong));
-    wrongful_actions(s, p, wrong, d);
+    // The batch's private items are reviewed first (rights.cpp).
+    const std::uint32_t seen = std::min(n, r.private_count);
+    r.private_count -= seen;
+    private_items_reviewed(s, p, r.channel, seen);
+    wrongful_actions(s, p, wrong, d, r.channel);
     if (late) s.add(p, Metric::review_sla_breaches, n);
     budget -= n;
     r.count -= n;

@@ -1150,9 +1150,9 @@ Outcome apply_measures(const Bundle& b, PlatformSpec& p, double users, const std
 const std::vector<std::string> kPlatformSpecialKeysList = {"risk_response"};
 const std::set<std::string> kPlatformSpecialKeys(kPlatformSpecialKeysList.begin(), kPlatformSpecialKeysList.end());
 
-const std::vector<std::string> kScenarioSpecialKeys = {"extends",   "policies",        "platform_defaults",
-                                                       "platforms", "platform_series", "timeline",
-                                                       "operators", "expect",          "jurisdiction_users"};
+const std::vector<std::string> kScenarioSpecialKeys = {
+    "extends",   "policies", "platform_defaults",  "platforms", "platform_series", "timeline",
+    "operators", "expect",   "jurisdiction_users", "burden"};
 
 /// A platform's `risk_response` as written ({policy, set, description}),
 /// resolved once the platform's final keys (and each timeline state) are known.
@@ -1375,7 +1375,47 @@ class Resolver {
       for (auto it = ko.value.begin(); it != ko.value.end(); ++it)
         raw_operators_.push_back({it->first, it->second, ctx});
     }
+    // burden: named weighted burdens; a later file replaces a name's weights.
+    if (auto kb = find_key(root, "burden"); kb && !kb.value.IsNull()) parse_burdens(kb, ctx);
     // expect: reserved for the test harness, not interpreted here.
+  }
+
+  /// `burden: {name: {metric: weight, ...}, ...}`: metrics from the metric list, finite weights.
+  void parse_burdens(const KeyValue& kb, const Ctx& ctx) {
+    if (!kb.value.IsMap())
+      fail(loc_of(ctx, kb.value, kb.key), "burden",
+           "expected a mapping of burden name -> {metric: weight, ...}, got " + got(kb.value));
+    std::vector<std::string> metrics;
+    for (const auto& m : kMetrics) metrics.emplace_back(m.name);
+    for (auto it = kb.value.begin(); it != kb.value.end(); ++it) {
+      const std::string name = it->first.IsScalar() ? it->first.Scalar() : std::string();
+      const std::string key = "burden." + name;
+      if (!valid_name(name))
+        fail(loc_of(ctx, it->first), "burden", "burden names use letters, digits, '_' and '-', got " + got(it->first));
+      if (std::find(metrics.begin(), metrics.end(), name) != metrics.end())
+        fail(loc_of(ctx, it->first), key, "'" + name + "' is a metric; give the weighted burden another name");
+      if (!it->second.IsMap() || it->second.size() == 0)
+        fail(loc_of(ctx, it->second, it->first), key,
+             "expected a non-empty mapping {metric: weight, ...}, got " + got(it->second));
+      NamedBurden b{name, {}};
+      for (auto w = it->second.begin(); w != it->second.end(); ++w) {
+        const std::string metric = w->first.IsScalar() ? w->first.Scalar() : std::string();
+        if (std::find(metrics.begin(), metrics.end(), metric) == metrics.end())
+          fail(loc_of(ctx, w->first), key + "." + metric,
+               "unknown metric '" + metric + "'" + did_you_mean(metric, metrics) + " (safesim metrics lists them)");
+        std::optional<double> x;
+        if (w->second.IsScalar()) x = parse_double(w->second.Scalar());
+        if (!x || !std::isfinite(*x))
+          fail(loc_of(ctx, w->second, w->first), key + "." + metric, "expected a finite number, got " + got(w->second));
+        b.weights.emplace_back(metric, *x);
+      }
+      auto at = std::find_if(spec_.burdens.begin(), spec_.burdens.end(),
+                             [&](const NamedBurden& o) { return o.name == name; });
+      if (at == spec_.burdens.end())
+        spec_.burdens.push_back(std::move(b));
+      else
+        *at = std::move(b);
+    }
   }
 
   /// Declared operators, in order of first declaration; a later file changes
@@ -2113,6 +2153,14 @@ std::string dump_scenario(const ScenarioSpec& spec_in) {
       });
     }
     d.indent = 0;
+  }
+  if (!spec.burdens.empty()) {  // only when declared: older dumps stay as they were
+    d.line("burden:");
+    for (const auto& b : spec.burdens) {
+      std::vector<std::string> parts;
+      for (const auto& [metric, weight] : b.weights) parts.push_back(metric + ": " + yaml_double(weight));
+      d.line("  " + b.name + ": {" + join_all(parts) + "}");
+    }
   }
   if (spec.timeline.empty()) {
     d.line("timeline: []");

@@ -307,6 +307,7 @@ void start_measurement(State& s) {
   std::fill(s.pop.reached.begin(), s.pop.reached.end(), ReachedMask{0});
   for (PlatformState& P : s.platforms) std::fill(P.reached.begin(), P.reached.end(), ReachedMask{0});
   for (OperatorState& O : s.operators) std::fill(O.reached.begin(), O.reached.end(), ReachedMask{0});
+  reset_rights_marks(s);
   std::fill(s.metrics.ttd_sum.begin(), s.metrics.ttd_sum.end(), 0.0);
   std::fill(s.metrics.ttd_count.begin(), s.metrics.ttd_count.end(), 0.0);
   std::fill(s.metrics.groups.begin(), s.metrics.groups.end(), 0.0);
@@ -399,6 +400,9 @@ void finish_totals(const detail::State& s, RunOutput& out, const std::vector<dou
         s.metrics.ttd_count[sc] > 0 ? s.metrics.ttd_sum[sc] / s.metrics.ttd_count[sc] : std::nan("");
     const double acted = tot[idx(Metric::actioned_by_detection)] + tot[idx(Metric::actioned_by_report)];
     tot[idx(Metric::proactive_share)] = acted > 0 ? tot[idx(Metric::actioned_by_detection)] / acted : std::nan("");
+    const double scanned = tot[idx(Metric::private_items_scanned)];
+    tot[idx(Metric::private_reviewed_per_million_scanned)] =
+        scanned > 0 ? 1e6 * tot[idx(Metric::benign_private_items_reviewed)] / scanned : std::nan("");
     std::vector<float> all(s.removal_hours_known[sc]);
     all.insert(all.end(), s.removal_hours_new[sc].begin(), s.removal_hours_new[sc].end());
     tot[idx(Metric::time_to_removal_hours)] = median(all);
@@ -422,7 +426,8 @@ void finish_totals(const detail::State& s, RunOutput& out, const std::vector<dou
     }
     // Derived figures without a meaningful daily value are NaN in the series.
     for (Metric m : {Metric::time_to_detection_days, Metric::proactive_share, Metric::time_to_removal_hours,
-                     Metric::time_to_removal_hours_known, Metric::time_to_removal_hours_new})
+                     Metric::time_to_removal_hours_known, Metric::time_to_removal_hours_new,
+                     Metric::private_reviewed_per_million_scanned})
       for (std::size_t d = 0; d < days; ++d) out.daily[(sc * days + d) * kMetricCount + idx(m)] = std::nan("");
   }
 }

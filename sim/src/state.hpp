@@ -230,9 +230,11 @@ struct Report {
   std::uint32_t target;  // account or copy index (unused for benign)
   std::uint32_t count;   // benign items are queued in batches
   ItemKind kind;
-  Channel channel;        // the detection channel that found it
+  Channel channel;                  // the detection channel that found it
+  std::uint32_t private_count = 0;  // benign: how many of `count` are private items (reviewed first; rights.cpp)
   double filed_hour = 0;  // when it was filed (SLA deadline = filed_hour + review.sla_hours); set by queue_review
 };
+static_assert(sizeof(Report) == 32, "Report: 32 bytes");
 
 /// A FIFO review queue of one priority class. Items enter with one fixed
 /// delay, so the queue is in order of readiness (within a tick). The first
@@ -438,6 +440,14 @@ class PairSet {
   std::size_t size_ = 0;
 };
 
+/// The rights side's running state (rights.cpp): distinct-person marks and
+/// each platform's identity draws for the current tick.
+struct RightsState {
+  PairSet marks;                     // (kind, scope, user): counted once per scope
+  std::vector<rng::Draw> draws;      // per platform: its benign_identity draw at (platform, tick)
+  std::vector<std::uint32_t> ticks;  // per platform: the tick its draw is for (kNone: none yet)
+};
+
 /// Metric accumulators: [scope][day][metric].
 struct MetricsAcc {
   std::size_t scopes = 0;
@@ -508,6 +518,7 @@ struct State {
   double le_budget = 0;
   std::vector<std::vector<float>> removal_hours_known, removal_hours_new;  // per scope
   std::size_t next_event = 0;                                              // next timeline event
+  RightsState rights;
   MetricsAcc metrics;
 
   double& m(std::size_t platform, Metric metric) { return metrics.row(platform + 1, day)[idx(metric)]; }
@@ -606,8 +617,27 @@ void queue_review(State& s, std::size_t platform, const Report& r, bool high_pri
 void flagger_notice(State& s, std::size_t platform, std::uint32_t copy, double hour);
 /// A platform confirms child exploitation: report to the clearinghouse (if it reports at all).
 void report_to_clearinghouse(State& s, std::size_t platform, std::uint32_t offender);
-/// A wrongful action against a benign user: counted, possibly appealed.
-void wrongful_actions(State& s, std::size_t platform, std::uint64_t n, rng::Draw& d);
+/// Wrongful actions against n benign users found through `channel`: counted,
+/// possibly appealed, with their consequences (rights.cpp). `unseen_private`
+/// of the n are private items no moderator has seen yet (automated actions):
+/// an appeal puts them in front of one.
+void wrongful_actions(State& s, std::size_t platform, std::uint64_t n, rng::Draw& d, Channel channel,
+                      std::uint64_t unseen_private = 0);
+// ---- the rights side (rights.cpp)
+/// The benign private volume a platform's content detectors inspect this tick, counted.
+struct PrivateScan {
+  double group_private;  // encrypted group uploads scanned on the device
+  double dm;             // direct-message uploads readable by a detector
+  double conversations;  // readable benign conversation-days with minors
+};
+void count_private_scanned(State& s, std::size_t platform, const PrivateScan& v);
+/// Of `flagged` benign items a channel flagged among `items` scanned, `private_items` of them private: how many
+/// flagged are private (counted in benign_private_items_flagged).
+std::uint64_t private_flags(State& s, std::size_t platform, std::uint64_t flagged, double items, double private_items);
+/// A moderator saw n benign private items found through `channel`: counted, with whose they were.
+void private_items_reviewed(State& s, std::size_t platform, Channel channel, std::uint64_t n);
+/// Forget the distinct-person marks (the warm-up ends).
+void reset_rights_marks(State& s);
 /// The draws of benign detections (per platform and tick) and of the benign
 /// accounts behavioural risk scoring sends along with an offender's.
 rng::Draw benign_detection_draw(std::uint64_t seed, std::size_t platform, std::uint32_t tick);

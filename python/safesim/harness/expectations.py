@@ -5,7 +5,7 @@ plus a list of expectations::
 
     expect:
       - name: teen defaults cut contact       # optional; default built from the fields
-        metric: minors_contacted_per_1k       # docs/model/design-concepts.md (`safesim metrics`)
+        metric: minors_contacted_per_1k       # a metric (`safesim metrics`) or a named burden of the file (burden:)
         platform: main                        # optional; default the ecosystem
         relation: "<"                         # <, <=, >, >=, within
         reference: small_baseline.yaml        # optional; relative to this file, or an installed name
@@ -90,6 +90,8 @@ class Expectation:
     budget: int = DEFAULT_BUDGET
     batch: int = DEFAULT_BATCH
     line: int = 0
+    #: For a named burden of the check file (its ``burden:`` key): (metric, weight) pairs summed per run.
+    weights: tuple[tuple[str, float], ...] = ()
 
     @property
     def plan(self) -> Plan:
@@ -225,8 +227,14 @@ def _number(parser: _Parser, node: yaml.Node, key_path: str, *, integer: bool = 
 
 
 def _parse_item(
-    parser: _Parser, node: yaml.Node, index: int, platforms: list[str], metrics: list[str]
+    parser: _Parser,
+    node: yaml.Node,
+    index: int,
+    platforms: list[str],
+    metrics: list[str],
+    burdens: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, Any]:
+    burdens = burdens or {}
     base = f"expect[{index}]"
     if not isinstance(node, yaml.MappingNode):
         raise parser.error(node, base, "expected a mapping (metric, relation, ...)")
@@ -253,11 +261,16 @@ def _parse_item(
         return value.strip()
 
     metric = text("metric")
-    if metric not in metrics:
+    if metric not in metrics and metric not in burdens:
         raise parser.error(
-            fields["metric"][1], f"{base}.metric", f"unknown metric '{metric}'{_suggest(metric, metrics)}"
+            fields["metric"][1],
+            f"{base}.metric",
+            f"unknown metric '{metric}'{' or burden of this file' if burdens else ''}"
+            f"{_suggest(metric, [*metrics, *burdens])}",
         )
     out["metric"] = metric
+    if metric not in metrics:
+        out["weights"] = tuple(burdens[metric].items())
     relation = parser.value(fields["relation"][1])
     if relation not in RELATIONS:
         raise parser.error(
@@ -373,7 +386,8 @@ def load_check_file(path: str | os.PathLike[str], *, require_expect: bool = True
         scenario = Scenario.load(path)
         platforms = scenario.platforms  # loads and validates the scenario itself
         metrics = _metric_names()
-        parsed = [_parse_item(parser, item, i, platforms, metrics) for i, item in enumerate(items)]
+        burdens = {name: dict(weights) for name, weights in scenario.spec.burdens}
+        parsed = [_parse_item(parser, item, i, platforms, metrics, burdens) for i, item in enumerate(items)]
     finally:
         parser.dispose()
     expectations = []

@@ -112,11 +112,13 @@ class FileRunner:
         return have[:n]
 
     def _values(self, reference: str | None, e: Expectation, n: int) -> np.ndarray:
-        col = self._metrics.index(e.metric)
+        # A metric, or a named burden: the weighted sum of its metrics in each run.
+        weights = e.weights or ((e.metric, 1.0),)
+        cols = [(self._metrics.index(m), w) for m, w in weights]
         out = np.empty(n)
         for i, run in enumerate(self._totals(reference, n)):
             scope = 0 if e.platform is None else 1 + run["platforms"].index(e.platform)
-            out[i] = run["totals"][scope, col]
+            out[i] = sum(w * run["totals"][scope, c] for c, w in cols)
         return out
 
     def run_expectation(self, e: Expectation) -> ExpectationResult:

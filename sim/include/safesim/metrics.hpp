@@ -106,6 +106,32 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(appeals, flow, "appeals", "appeals by benign users against wrongful actions")                                      \
   X(appeals_upheld, flow, "appeals", "appeals that reversed a wrongful action")                                        \
   X(false_positive_actions, flow, "actions", "benign users wrongly actioned")                                          \
+  /* The rights side (docs/model/submodels/review-enforcement.md, "Burdens on ordinary users"). */                     \
+  X(minors_wrongly_actioned, flow, "minors",                                                                           \
+    "distinct minors wrongly actioned: their account hit by a false finding or a wrong review decision")               \
+  X(accounts_wrongly_banned, flow, "accounts",                                                                         \
+    "benign accounts banned on a false child-safety finding (detector, behavioural risk, shared signal)")              \
+  X(accounts_reinstated, flow, "accounts", "wrongly banned accounts reinstated after a successful appeal")             \
+  X(reinstatement_wait_days, flow, "account-days",                                                                     \
+    "days wrongly banned accounts waited for reinstatement (benign.appeal_delay_days per upheld appeal)")              \
+  X(clearinghouse_reports_benign, flow, "reports",                                                                     \
+    "clearinghouse reports about benign users (false reports: a wrongful child-safety action)")                        \
+  X(law_enforcement_benign_cases, flow, "cases",                                                                       \
+    "actionable clearinghouse reports about benign users that took law-enforcement capacity")                          \
+  X(private_items_scanned, flow, "items",                                                                              \
+    "benign private items inspected by a content detector, server-side or on the device: images, videos and files "    \
+    "in direct messages or encrypted groups, and conversation-days of conversations with minors")                      \
+  X(minor_private_items_scanned, flow, "items",                                                                        \
+    "the part of private_items_scanned that is minors' own: their uploads and their conversations")                    \
+  X(benign_private_items_flagged, flow, "items", "benign private items a content detector wrongly flagged")            \
+  X(benign_private_items_reviewed, flow, "items",                                                                      \
+    "benign private items a human moderator saw: false flags reviewed, and appeals of automated actions")              \
+  X(minor_private_items_reviewed, flow, "items", "the part of benign_private_items_reviewed that is minors' own")      \
+  X(users_private_content_reviewed, flow, "users",                                                                     \
+    "distinct benign users (minors included) with at least one private item a moderator saw")                          \
+  X(minors_private_content_reviewed, flow, "minors", "distinct minors with at least one private item a moderator saw") \
+  X(private_reviewed_per_million_scanned, derived, "per million items",                                                \
+    "benign_private_items_reviewed per million private_items_scanned")                                                 \
   X(legit_contacts_blocked, flow, "contacts", "benign adult-minor or peer contacts a control prevented")               \
   X(review_hours, flow, "hours", "moderator workload")                                                                 \
   X(reporting_effort, flow, "steps", "steps users spent on reports, completed or abandoned")                           \

@@ -1130,6 +1130,7 @@ struct BenignSpec {
   double appeal_prob = 0.3;
   double appeal_success = 0.8;
   double peer_other_band_share = 0.2;
+  double appeal_delay_days = 7.0;
 };
 
 template <class V>
@@ -1150,6 +1151,9 @@ void describe(V& v, BenignSpec& s) {
           {Kind::prob, "probability", "probability a wrongly actioned benign user appeals", kAssumption});
   v.value("appeal_success", s.appeal_success,
           {Kind::prob, "probability", "probability an appeal of a wrongful action succeeds", kAssumption});
+  v.value("appeal_delay_days", s.appeal_delay_days,
+          {Kind::rate, "days", "days from a wrongful ban to reinstatement when the appeal succeeds (a fixed delay)",
+           kAssumption, 0, 3650});
   v.value("stranger_mutual_share", s.stranger_mutual_share,
           {Kind::prob, "share", "share of benign stranger contacts that share a mutual connection", kAssumption});
   v.value("peer_other_band_share", s.peer_other_band_share,
@@ -1294,6 +1298,15 @@ void describe(V& v, OperatorSpec& o) {
            kAssumption});
 }
 
+/// A named weighted burden (scenario key `burden: {name: {metric: weight}}`):
+/// the weighted sum of metric totals the frontier, reports and checks can use
+/// as one burden axis (python/safesim/results.py). Weights are per unit of
+/// each metric, in the scenario author's own unit of burden.
+struct NamedBurden {
+  std::string name;
+  std::vector<std::pair<std::string, double>> weights;  // metric name, weight, in the order written
+};
+
 struct ScenarioSpec {
   std::string name = "unnamed";
   std::string description;
@@ -1319,7 +1332,8 @@ struct ScenarioSpec {
   std::vector<std::string> policy_log;
   /// Users the population stands for per jurisdiction (bundles' size triggers), as declared.
   std::vector<std::pair<std::string, double>> jurisdiction_users;
-  std::string source_file;  // for provenance only
+  std::vector<NamedBurden> burdens;  // named weighted burdens, in order of first definition
+  std::string source_file;           // for provenance only
 };
 
 /// Scenario-level fields (platforms and timeline are handled by the loader,

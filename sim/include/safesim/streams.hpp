@@ -56,7 +56,8 @@ namespace safesim::streams {
   X(stranger)            /* (minor's user, platform, epoch): when the minor next accepts a stranger */ \
   X(behavioural_false_positives) /* (account key, 0)                               */ \
   X(copy_surface)        /* (uploader's account key, copy seq): slot 0 group encryption, 1 file surface */ \
-  X(operator_record)     /* (sibling account key, banned account key): operator's enforcement record */
+  X(operator_record)     /* (sibling account key, banned account key): operator's enforcement record */ \
+  X(benign_identity)     /* (platform, tick): whose benign item or account (rights.cpp), one cursor a tick */
 // clang-format on
 
 #define SAFESIM_X(name) inline constexpr std::uint32_t name = rng::stream_id(#name);
