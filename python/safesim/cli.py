@@ -736,7 +736,8 @@ def _cluster(args: argparse.Namespace) -> Iterator[None]:
         ) from None
     with ex:
         if not quiet:
-            report(f"connected to {shown}: {len(ex.client.nthreads())} worker(s), {ex.threads()} thread(s)")
+            threads = ex.client.nthreads()
+            report(f"connected to {shown}: {len(threads)} worker(s), {sum(threads.values())} thread(s)")
         args.dask_executor = ex
         try:
             yield

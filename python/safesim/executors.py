@@ -16,9 +16,12 @@ is a pure function of its resolved scenario and seed).
   of seeds; for hosts where other Python threads compete for the GIL. As with
   any spawn pool, a script using it needs the ``if __name__ == "__main__":`` guard.
 - ``"serial"``: one run after another in the calling thread (debugging).
-- a ``distributed.Client``: batches submitted as Dask tasks, so a sweep runs on
-  a cluster with no code change. Workers receive the resolved scenario as YAML
-  text (no file paths), so they need safesim installed but not the scenario files.
+- a ``distributed.Client`` (or a :class:`DaskExecutor`, which the command
+  line's ``--executor dask --scheduler ADDRESS`` connects): batches submitted
+  as Dask tasks, so a sweep runs on a cluster with no code change. Workers
+  receive the resolved scenario as YAML text (no file paths), so they need the
+  same safesim installed but not the scenario files. Batches stream: a few are
+  on the cluster at a time and each result is released once handed back.
 """
 
 from __future__ import annotations
