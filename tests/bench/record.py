@@ -65,6 +65,12 @@ FIGURES: dict[str, list[tuple[str, str, str, str]]] = {
         ("runs_per_s_2proc", "1/s", "higher", "runs per second, two processes"),
         ("parallel_efficiency", "1", "higher", "parallel efficiency, wall clock"),
         ("cpu_efficiency", "1", "higher", "parallel efficiency, CPU seconds"),
+        ("runs_per_cpu_s_1proc", "1/s", "higher", "runs per CPU second, one process"),
+        ("outside_runs_ms_per_run", "ms", "lower", "driver time outside the runs (scenario loading) per run"),
+    ],
+    "sweep_small_python": [
+        ("runs_per_s", "1/s", "higher", "safesim.sweep runs per second, serial (one core)"),
+        ("overhead_ms_per_run", "ms", "lower", "time outside the engine's runs per run"),
     ],
     "python_overhead": [
         ("overhead", "1", "lower", "Python replicate over the C++ driver, minus 1"),
