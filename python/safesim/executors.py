@@ -286,8 +286,6 @@ class DaskExecutor:
         except Exception:  # an unusual client: assume a few workers
             return 4
 
-    _workers = threads  # the name before the window was added
-
     def status(self) -> str:
         c = self.counts
         return f"{c['done']:,} run(s) done, {c['failed']:,} failed, {c['retried']:,} retried"
