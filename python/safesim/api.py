@@ -173,10 +173,13 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
         ) as bar:
             if todo:
                 ex = make_executor(options.executor, options.workers)
+                counts = getattr(ex, "counts", None)  # a Dask executor's runs failed and retried
                 for task, output in ex.map_runs(todo):
                     if store is not None:
                         store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
                     done[task.run_id] = output
+                    if counts is not None:
+                        bar.set_postfix(failed=counts["failed"], retried=counts["retried"], refresh=False)
                     bar.update(1)
     finally:
         if store is not None:

@@ -10,13 +10,14 @@ Python traceback means a bug in safesim.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -25,6 +26,7 @@ import numpy as np
 from safesim import _core
 from safesim.api import RunOptions, common_seeds, compare, replicate, unique_label
 from safesim.errors import PlanError, ScenarioError, one_line, printable
+from safesim.executors import RunsFailed
 from safesim.plans import MAX_POINTS, MAX_REPS, MAX_RUNS, MAX_SEED, check_file, load_plan
 from safesim.readers import did_you_mean
 from safesim.resources import check_job_memory
@@ -250,7 +252,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_bounds(args)
     sc = _scenario_from_args(args)
     _check_memory([sc], args.reps)
-    options = RunOptions(out=args.out, csv=args.csv, progress=False)
+    options = RunOptions(executor=run_executor(args), out=args.out, csv=args.csv, progress=False)
     results = replicate(sc, n=args.reps, seed=args.seed, threads=args.threads, options=options)
     written = _listing(Path(args.out)) if args.out else []
     if args.json:
@@ -364,7 +366,7 @@ def _check_common(args: argparse.Namespace) -> None:
 def _run_options(args: argparse.Namespace) -> RunOptions:
     """The execution options of compare, sweep, sensitivity and calibrate."""
     return RunOptions(
-        executor=args.executor,
+        executor=run_executor(args),
         workers=args.workers,
         out=args.out,
         csv=getattr(args, "csv", False),
@@ -688,6 +690,96 @@ def _calibration_summary(cal: CalibrationResults) -> str:
     return "\n".join(out)
 
 
+SCHEDULER_ENV = "SAFESIM_SCHEDULER"
+
+
+def add_executor_options(p: argparse.ArgumentParser) -> None:
+    """--executor and --scheduler: where a command's runs execute. A subcommand that runs
+    replicates calls this (``_add_execution_options`` does), builds its RunOptions with
+    ``executor=run_executor(args)``, and :func:`main` connects to a Dask cluster around it.
+    """
+    p.add_argument(
+        "--executor",
+        choices=["local", "processes", "serial", "dask"],
+        default=None,
+        help="where runs execute: threads on all cores (local, default), a process pool, one by one, or a "
+        "Dask cluster (dask, with --scheduler)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help=f"the Dask scheduler to run on, e.g. tcp://10.0.0.5:8786 (implies --executor dask; default: "
+        f"${SCHEDULER_ENV} with --executor dask); workers need the same safesim installed",
+    )
+
+
+def _executor_choice(args: argparse.Namespace) -> tuple[str, str | None]:
+    """(executor name, scheduler address) from --executor, --scheduler and $SAFESIM_SCHEDULER."""
+    executor, scheduler = getattr(args, "executor", None), getattr(args, "scheduler", None)
+    if scheduler is not None:
+        if executor not in (None, "dask"):
+            raise InputError(f"--scheduler is for --executor dask, not --executor {executor}")
+        executor = "dask"
+    if executor == "dask" and scheduler is None:
+        scheduler = os.environ.get(SCHEDULER_ENV, "").strip() or None
+        if scheduler is None:
+            raise InputError(f"--executor dask needs --scheduler ADDRESS (or ${SCHEDULER_ENV})")
+    if scheduler is not None and not scheduler.strip():
+        raise InputError("--scheduler: empty address")
+    return executor or "local", scheduler
+
+
+@contextlib.contextmanager
+def _cluster(args: argparse.Namespace) -> Iterator[None]:
+    """Around a command: with --executor dask, connect to the scheduler, and at the end say
+    how many runs were done, failed and retried there. Other executors: nothing.
+    """
+    executor, address = _executor_choice(args)
+    if executor != "dask":
+        yield
+        return
+    try:
+        import distributed  # noqa: F401
+
+        from safesim.executors import DaskExecutor
+    except ModuleNotFoundError as err:
+        raise InputError(
+            f"--executor dask needs the dask extra: pip install 'safesim[dask]' ({err.name} missing)"
+        ) from None
+    assert address is not None  # _executor_choice gives dask an address or refuses
+    shown = address if address.isprintable() and len(address) <= 200 else printable(address, 80)
+    quiet = bool(getattr(args, "no_progress", False))
+    bar = args.command != "run" and not quiet and bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+    def report(line: str) -> None:
+        print(f"safesim {args.command}: dask: {line}", file=sys.stderr, flush=True)
+
+    try:
+        ex = DaskExecutor.connect(
+            str(address), workers=getattr(args, "workers", None), report=None if bar or quiet else report
+        )
+    except (OSError, ValueError, TimeoutError) as err:
+        raise InputError(
+            f"--scheduler {shown}: cannot reach the Dask scheduler ({one_line(str(err)) or type(err).__name__})"
+        ) from None
+    with ex:
+        if not quiet:
+            threads = ex.client.nthreads()
+            report(f"connected to {shown}: {len(threads)} worker(s), {sum(threads.values())} thread(s)")
+        args.dask_executor = ex
+        try:
+            yield
+        finally:
+            if not quiet:
+                report(ex.status())
+
+
+def run_executor(args: argparse.Namespace) -> object:
+    """The executor of a command's RunOptions: a name, or the Dask executor :func:`main` connected."""
+    return getattr(args, "dask_executor", None) or _executor_choice(args)[0]
+
+
 def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True, plan: bool = False) -> None:
     """--seed, --executor, --workers, --out, ... (and --metric, --csv with ``tables``); a plan
     command's --set (on the plan's base scenario) first.
@@ -697,13 +789,14 @@ def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True, plan
             "--set", action="append", metavar="KEY.PATH=VALUE", help="override a key of the base scenario (repeatable)"
         )
     p.add_argument("--seed", type=SEED, default=None, metavar="S", help="first seed (default: the scenario's seed)")
+    add_executor_options(p)
     p.add_argument(
-        "--executor",
-        choices=["local", "processes", "serial"],
-        default="local",
-        help="where runs execute: threads on all cores (local, default), a process pool, or one by one",
+        "--workers",
+        type=WORKERS,
+        default=None,
+        metavar="N",
+        help="parallel workers (default: CPU count; with dask, the cluster's threads)",
     )
-    p.add_argument("--workers", type=WORKERS, default=None, metavar="N", help="parallel workers (default: CPU count)")
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -956,6 +1049,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--policy", action="append", metavar="NAME", help="apply a policy bundle after the overrides (repeatable)"
     )
     p.add_argument("--threads", type=WORKERS, default=None, metavar="N", help="worker threads (default: CPU count)")
+    add_executor_options(p)
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -1135,12 +1229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a scenario key (repeatable)")
     p.add_argument("--policy", action="append", metavar="NAME", help="apply a policy bundle (repeatable)")
     p.add_argument("--seed", type=SEED, default=None, metavar="S", help="first seed (default: the scenario's seed)")
-    p.add_argument(
-        "--executor",
-        choices=["local", "processes", "serial"],
-        default="local",
-        help="where runs execute: threads on all cores (local, default), a process pool, or one by one",
-    )
+    add_executor_options(p)
     p.add_argument("--workers", type=WORKERS, default=None, metavar="N", help="parallel workers (default: CPU count)")
     p.add_argument(
         "--out",
@@ -1270,7 +1359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.formatwarning = _one_line_warning
     try:
         # The output folder is held for the whole job: runs, combined files, figures.
-        with job_folder(getattr(args, "out", None), force=bool(getattr(args, "force", False))):
+        # A Dask cluster (--executor dask) is reached before the folder is taken.
+        with _cluster(args), job_folder(getattr(args, "out", None), force=bool(getattr(args, "force", False))):
             return int(args.func(args))
     except ScenarioError as err:
         print(str(err), file=sys.stderr)
@@ -1278,6 +1368,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, PlanError, OutputError) as err:
         print(f"safesim {args.command}: error: {err}", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except RunsFailed as err:
+        kept = (
+            f"; finished runs are in {Path(args.out) / 'runs'}, rerun to compute the rest"
+            if getattr(args, "out", None)
+            else ""
+        )
+        print(f"safesim {args.command}: error: {one_line(str(err))}{kept}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # e.g. `safesim metrics | head`: not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

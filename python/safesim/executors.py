@@ -16,18 +16,25 @@ is a pure function of its resolved scenario and seed).
   of seeds; for hosts where other Python threads compete for the GIL. As with
   any spawn pool, a script using it needs the ``if __name__ == "__main__":`` guard.
 - ``"serial"``: one run after another in the calling thread (debugging).
-- a ``distributed.Client``: batches submitted as Dask tasks, so a sweep runs on
-  a cluster with no code change. Workers receive the resolved scenario as YAML
-  text (no file paths), so they need safesim installed but not the scenario files.
+- a ``distributed.Client`` (or a :class:`DaskExecutor`, which the command
+  line's ``--executor dask --scheduler ADDRESS`` connects): batches submitted
+  as Dask tasks, so a sweep runs on a cluster with no code change. Workers
+  receive the resolved scenario as YAML text (no file paths), so they need the
+  same safesim installed but not the scenario files. Batches stream: a few are
+  on the cluster at a time and each result is released once handed back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
+import contextlib
 import math
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,6 +45,7 @@ __all__ = [
     "DaskExecutor",
     "Executor",
     "ProcessExecutor",
+    "RunsFailed",
     "SerialExecutor",
     "Task",
     "ThreadExecutor",
@@ -86,8 +94,16 @@ def _watch_parent(parent: int, interval: float = 0.2) -> None:
     threading.Thread(target=watch, name="safesim-parent-watch", daemon=True).start()
 
 
-def _run_batch(dump: str, name: str, seeds: list[int]) -> list[RunDict]:
-    """Worker side of the process and Dask executors: load the resolved dump, run each seed."""
+def _run_batch(dump: str, name: str, seeds: list[int], version: str | None = None) -> list[RunDict]:
+    """Worker side of the process and Dask executors: load the resolved dump, run each seed.
+
+    ``version`` is the caller's safesim version: a worker with another one
+    refuses (its results could differ, and would be saved as the caller's).
+    """
+    if version is not None and version != _core.version:
+        raise RuntimeError(
+            f"this worker has safesim {_core.version}, the client {version}: install the same safesim on every worker"
+        )
     spec = _core.load_scenario_text(dump, name)
     return list(_core.run_many(spec, seeds, 1))
 
@@ -170,44 +186,215 @@ class ProcessExecutor:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
+class RunsFailed(RuntimeError):
+    """Some runs of a job failed on a Dask cluster after their retries.
+
+    Raised after every other run has been computed and handed back (and, with
+    an output folder, saved), so a rerun of the same job computes only these.
+    """
+
+    def __init__(self, failed: Sequence[Task], retries: int, first_error: BaseException) -> None:
+        self.failed = list(failed)
+        self.first_error = first_error
+        super().__init__(
+            f"{len(self.failed):,} run(s) failed on the Dask cluster after {retries} retr"
+            f"{'y' if retries == 1 else 'ies'} (first: {type(first_error).__name__}: {first_error})"
+        )
+
+
+#: Most runs in one Dask task: a lost worker costs at most this many runs, and the
+#: client receives at most this many run dicts at once.
+MAX_DASK_BATCH = 32
+
+
 class DaskExecutor:
-    """Batches of runs as tasks on a ``distributed.Client`` (local or a cluster)."""
+    """Batches of runs as tasks on a ``distributed.Client`` (local or a cluster).
+
+    Streaming: at most ``window`` batches are on the cluster at a time (by
+    default twice its threads, capped by ``workers``), each submitted when an
+    earlier one finishes, so neither the client nor the scheduler ever holds a
+    whole large sweep's inputs, and each batch's result is released on the
+    cluster as soon as the caller has it (saved it, with ``out=``).
+
+    A batch whose worker is lost is recomputed by the scheduler; one that
+    raises (or whose workers keep dying: ``KilledWorker``) is submitted again
+    up to ``retries`` times, then its runs count as failed and, once every
+    other run is done, :class:`RunsFailed` is raised. ``counts`` holds runs
+    ``done``, ``failed`` and ``retried`` (requeued after a lost worker or an
+    error), for progress displays; ``report``, if set, is called with a
+    one-line status at most every ``report_every`` seconds.
+    """
 
     name = "dask"
 
-    def __init__(self, client: Any, batch_size: int | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        batch_size: int | None = None,
+        *,
+        workers: int | None = None,
+        retries: int = 2,
+        report: Callable[[str], None] | None = None,
+        report_every: float = 30.0,
+    ) -> None:
         self.client = client
         self.batch_size = batch_size
+        self.workers = workers
+        self.retries = int(retries)
+        self.report = report
+        self.report_every = report_every
+        self.counts = {"done": 0, "failed": 0, "retried": 0}
+        self._owns_client = False
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}  # Dask key -> runs in the batch
+        self._subscribed = False
 
-    def _workers(self) -> int:
+    # ------------------------------------------------------------ connection
+    @classmethod
+    def connect(cls, address: str, timeout: float | None = None, **options: Any) -> DaskExecutor:
+        """Connect to the scheduler at ``address``; the executor closes the client in :meth:`close`.
+
+        ``timeout`` (seconds) defaults to Dask's ``distributed.comm.timeouts.connect``.
+        """
+        from distributed import Client  # optional dependency: the dask extra
+
+        kwargs: dict[str, Any] = {"set_as_default": False}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        client = Client(address, **kwargs)
+        ex = cls(client, **options)
+        ex._owns_client = True
+        return ex
+
+    def close(self) -> None:
+        self._unsubscribe()
+        if self._owns_client:
+            self._owns_client = False
+            with contextlib.suppress(Exception):
+                self.client.close()
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def threads(self) -> int:
+        """Worker threads on the cluster now (at least 1)."""
         try:
-            info = self.client.scheduler_info()
-            return max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
+            return max(1, sum(int(n) for n in self.client.nthreads().values()))
         except Exception:  # an unusual client: assume a few workers
             return 4
 
+    def status(self) -> str:
+        c = self.counts
+        return f"{c['done']:,} run(s) done, {c['failed']:,} failed, {c['retried']:,} retried"
+
+    # ------------------------------------------------------------ lost workers
+    def _on_event(self, event: Any) -> None:
+        """Scheduler event (client's event loop): a worker left holding or running our batches."""
+        msg = event[1] if isinstance(event, tuple) and len(event) == 2 else event
+        if not isinstance(msg, dict) or msg.get("action") != "remove-worker":
+            return
+        keys = set(msg.get("processing-tasks") or ()) | set(msg.get("lost-computed-tasks") or ())
+        with self._lock:
+            self.counts["retried"] += sum(self._in_flight.get(str(k), 0) for k in keys)
+
+    def _subscribe(self) -> None:
+        if self._subscribed:
+            return
+        try:
+            self.client.subscribe_topic("all", self._on_event)
+            self._subscribed = True
+        except Exception:  # an unusual client: no lost-worker counts, runs are still safe
+            pass
+
+    def _unsubscribe(self) -> None:
+        if self._subscribed:
+            self._subscribed = False
+            with contextlib.suppress(Exception):
+                self.client.unsubscribe_topic("all")
+
+    # ------------------------------------------------------------ runs
     def map_runs(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, RunDict]]:
         if not tasks:
             return
         from distributed import as_completed  # optional dependency: the dask extra
 
-        per_batch = self.batch_size or _batch_size(len(tasks), self._workers())
-        batches = _batches(tasks, per_batch)
-        futures = []
-        owner = {}
-        for b in batches:
-            fut = self.client.submit(
-                _run_batch, b[0].scenario.dump(), b[0].scenario.name, [t.seed for t in b], pure=False
-            )
-            futures.append(fut)
-            owner[fut.key] = b
+        threads = self.threads()
+        if self.workers:
+            threads = min(threads, self.workers)
+        per_batch = self.batch_size or min(MAX_DASK_BATCH, _batch_size(len(tasks), threads))
+        pending = _batches(tasks, per_batch)
+        pending.reverse()  # popped from the end: plan order
+        window = max(2, 2 * threads)
+        if self.workers:
+            window = min(window, self.workers)
+        self._subscribe()
+        live: dict[Any, tuple[list[Task], int, Any]] = {}  # Dask key -> (batch, attempt, future)
+        failed: list[Task] = []
+        first_error: BaseException | None = None
+        version = _core.version
+        last_report = time.monotonic()
+
+        def submit(batch: list[Task], attempt: int) -> Any:
+            sc = batch[0].scenario
+            fut = self.client.submit(_run_batch, sc.dump(), sc.name, [t.seed for t in batch], version, pure=False)
+            with self._lock:
+                live[fut.key] = (batch, attempt, fut)
+                self._in_flight[str(fut.key)] = len(batch)
+            return fut
+
+        first = [submit(pending.pop(), 0) for _ in range(min(window, len(pending)))]
+        ac = as_completed(first, loop=self.client.loop)  # the client need not be the default one
+        del first
         try:
-            for fut in as_completed(futures):
-                yield from zip(owner[fut.key], fut.result(), strict=True)
+            for fut in ac:
+                batch, attempt, _ = live[fut.key]
+                try:
+                    # Waits again if the result was lost with its worker: until then the key
+                    # stays in _in_flight, so the lost worker's event counts it as retried.
+                    outputs = fut.result()
+                except (Exception, asyncio.CancelledError) as err:  # the batch raised, or its workers kept dying
+                    outputs = None
+                    if attempt < self.retries:
+                        with self._lock:
+                            self.counts["retried"] += len(batch)
+                        ac.add(submit(batch, attempt + 1))
+                    else:
+                        first_error = first_error or err
+                        failed.extend(batch)
+                        with self._lock:
+                            self.counts["failed"] += len(batch)
+                with self._lock:
+                    live.pop(fut.key, None)
+                    self._in_flight.pop(str(fut.key), None)
+                fut.release()  # the result leaves the cluster now
+                del fut
+                if outputs is not None:
+                    for task, out in zip(batch, outputs, strict=True):
+                        with self._lock:
+                            self.counts["done"] += 1
+                        yield task, out
+                    del outputs
+                while pending and ac.count() < window:
+                    ac.add(submit(pending.pop(), 0))
+                if self.report is not None and time.monotonic() - last_report >= self.report_every:
+                    last_report = time.monotonic()
+                    self.report(self.status())
         finally:
-            pending = [f for f in futures if not f.done()]
-            if pending:
-                self.client.cancel(pending)
+            with self._lock:
+                left = [f for _, _, f in live.values()]
+                for key in live:
+                    self._in_flight.pop(str(key), None)
+                live.clear()
+            if left:  # interrupted (Ctrl-C, an error, the consumer stopped): drop the rest
+                with contextlib.suppress(Exception):
+                    self.client.cancel(left)
+            self._unsubscribe()
+        if failed:
+            assert first_error is not None
+            raise RunsFailed(failed, self.retries, first_error)
 
 
 def _is_dask_client(obj: Any) -> bool:

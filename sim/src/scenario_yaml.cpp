@@ -24,6 +24,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -755,7 +756,12 @@ std::vector<std::string> text_list(const KeyValue& kv, const Ctx& ctx, const std
 }
 
 // ---------------------------------------------------------------- documents
-std::optional<std::string> read_file(const fs::path& path) {
+/// A file a resolution read (its text) or looked for and did not find (nullopt).
+using FileDeps = std::vector<std::pair<std::string, std::optional<std::string>>>;
+/// Where this thread's resolution records the files it depends on (see resolve()).
+thread_local FileDeps* t_file_deps = nullptr;
+
+std::optional<std::string> read_file_unrecorded(const fs::path& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return std::nullopt;
   std::ifstream in(path, std::ios::binary);
@@ -763,6 +769,12 @@ std::optional<std::string> read_file(const fs::path& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::optional<std::string> read_file(const fs::path& path) {
+  auto text = read_file_unrecorded(path);
+  if (t_file_deps) t_file_deps->emplace_back(path.string(), text);
+  return text;
 }
 
 /// Parse YAML text into a top-level mapping, with UTF-8, syntax, emptiness
@@ -1180,15 +1192,24 @@ struct RawEvent {
 class Resolver {
  public:
   Resolver(const LoadOptions& options, std::string root_file)
-      : options_(options), root_file_(std::move(root_file)), root_folder_(folder_of(root_file_)) {}
+      : options_(&options), root_file_(std::move(root_file)), root_folder_(folder_of(root_file_)) {}
 
-  ScenarioSpec resolve_root(const std::string& text, const std::string& file) {
+  /// The file and its extends chain, with their own policies: everything that does
+  /// not depend on LoadOptions::overrides or extra_policies (resolve() keeps it).
+  void prepare(const std::string& text, const std::string& file) {
     spec_ = ScenarioSpec{};
     spec_.platforms.clear();
     resolve_text(text, file);
+  }
+
+  /// A prepared copy finishes with other options (same policy_dirs).
+  void bind(const LoadOptions& options) { options_ = &options; }
+
+  /// The overrides and extra policies on top of prepare(), then the checks.
+  ScenarioSpec finish(const std::string& file) {
     resolve_operators();
     apply_overrides();
-    for (const auto& name : options_.extra_policies) {
+    for (const auto& name : options_->extra_policies) {
       const Ctx ctx{"<--policy>", root_folder_, false};
       apply_policy(name, ctx, {ctx.file, 0, 0}, "policies", nullptr, nullptr);
     }
@@ -1635,12 +1656,15 @@ class Resolver {
 
   const Bundle& find_bundle(const std::string& name, const Ctx& ctx, const Loc& loc, const std::string& key) {
     std::vector<fs::path> dirs = {ctx.folder / "policies", root_folder_ / "policies"};
-    for (const auto& d : options_.policy_dirs) dirs.emplace_back(d);
+    for (const auto& d : options_->policy_dirs) dirs.emplace_back(d);
     if (!valid_name(name)) fail(loc, key, "policy bundle names use letters, digits, '_' and '-', got '" + name + "'");
     for (const auto& d : dirs) {
       const fs::path file = d / (name + ".yaml");
       std::error_code ec;
-      if (!fs::is_regular_file(file, ec)) continue;
+      if (!fs::is_regular_file(file, ec)) {
+        if (t_file_deps) t_file_deps->emplace_back(file.string(), std::nullopt);  // must stay absent
+        continue;
+      }
       const std::string id = canonical_id(file.string());
       auto it = bundles_.find(id);
       if (it == bundles_.end()) it = bundles_.emplace(id, parse_bundle(name, file.lexically_normal().string())).first;
@@ -1728,7 +1752,7 @@ class Resolver {
 
   void apply_overrides() {
     const Ctx ctx{kSetFile, root_folder_, false};
-    for (const auto& [path, value_text] : options_.overrides) {
+    for (const auto& [path, value_text] : options_->overrides) {
       const Loc loc{kSetFile, 0, 0};
       YAML::Node value;
       try {
@@ -2043,7 +2067,7 @@ class Resolver {
   }
 
  private:
-  const LoadOptions& options_;
+  const LoadOptions* options_;
   std::string root_file_;
   fs::path root_folder_;
   ScenarioSpec spec_;
@@ -2059,9 +2083,71 @@ class Resolver {
   std::vector<std::string> stack_ids_, stack_files_;
 };
 
+/// Prepared resolutions (Resolver::prepare) of the scenarios this thread loaded
+/// last, so a sweep parses and resolves its base file and extends chain once and
+/// applies each point's overrides to the prepared state. An entry is used only
+/// while every file it read still has the same text and every bundle file it
+/// looked for and missed is still missing. Per thread: a prepared Resolver shares
+/// yaml-cpp nodes with its copies, which is safe within one thread only.
+struct PreparedCache {
+  struct Entry {
+    std::string file, text;
+    std::vector<std::string> policy_dirs;
+    FileDeps deps;
+    std::shared_ptr<const Resolver> prepared;
+  };
+  static constexpr std::size_t kEntries = 8;
+  static constexpr std::size_t kMaxText = std::size_t{4} << 20;  // bigger texts are not kept
+  std::vector<Entry> entries;                                    // least recently used first
+
+  std::shared_ptr<const Resolver> find(const std::string& text, const std::string& file,
+                                       const std::vector<std::string>& dirs) {
+    for (auto it = entries.begin(); it != entries.end(); ++it) {
+      if (it->file != file || it->policy_dirs != dirs || it->text != text) continue;
+      const bool fresh = std::all_of(it->deps.begin(), it->deps.end(), [](const auto& dep) {
+        if (dep.second) return read_file_unrecorded(dep.first) == dep.second;
+        std::error_code ec;
+        return !fs::is_regular_file(dep.first, ec);
+      });
+      if (!fresh) {
+        entries.erase(it);
+        return nullptr;
+      }
+      std::rotate(it, it + 1, entries.end());
+      return entries.back().prepared;
+    }
+    return nullptr;
+  }
+
+  void keep(Entry entry) {
+    if (entry.text.size() > kMaxText) return;
+    if (entries.size() >= kEntries) entries.erase(entries.begin());
+    entries.push_back(std::move(entry));
+  }
+};
+
 ScenarioSpec resolve(const std::string& text, const std::string& file, const LoadOptions& options) {
-  Resolver r(options, file);
-  return r.resolve_root(text, file);
+  thread_local PreparedCache cache;
+  // The prepared state is never changed: each load finishes its own copy. A copy
+  // points into the prepared state's bundles (risk-waiting measures), so it is held.
+  std::shared_ptr<const Resolver> prepared = cache.find(text, file, options.policy_dirs);
+  if (!prepared) {
+    auto fresh = std::make_shared<Resolver>(options, file);
+    FileDeps deps;
+    t_file_deps = &deps;
+    try {
+      fresh->prepare(text, file);
+    } catch (...) {
+      t_file_deps = nullptr;
+      throw;
+    }
+    t_file_deps = nullptr;
+    cache.keep({file, text, options.policy_dirs, std::move(deps), fresh});
+    prepared = std::move(fresh);
+  }
+  Resolver r(*prepared);
+  r.bind(options);
+  return r.finish(file);
 }
 
 // ---------------------------------------------------------------- dump

@@ -63,7 +63,7 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(tmp_path: Path) ->
     base = ss.Scenario.default().set_many(SMALL)
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
