@@ -70,7 +70,8 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
   const ResponseSpec& r = s.spec->response;
   const std::uint32_t user = P.user[m];
   const bool supervised = (P.settings[m] & kSupervised) != 0;
-  const bool nudged = c.safety_nudges.enabled && P.believed_age[m] < 18 && s.accounts.believed_age[a] >= 18;
+  const bool nudged =
+      c.safety_nudges.enabled && P.believed_age[m] < 18 && protects_against(c, s.accounts.believed_age[a] >= 18, false);
   const bool disguised = s.accounts.claimed_age[a] < 18;
   const bool educated = (P.settings[m] & kEducated) != 0;
   const EducationSpec& edu = c.education;

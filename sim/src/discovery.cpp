@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gates.hpp"
 #include "safesim/rng.hpp"
 #include "state.hpp"
 
@@ -88,7 +89,8 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d) {
       const std::uint32_t deg = P.graph.degree(via);
       if (deg == 0) return kNone;
       const std::uint32_t m = P.graph.targets[P.graph.offsets[via] + pick(u_pick2, deg)];
-      if (P.believed_age[m] >= 18 || !adult) return m;  // protections follow what the platform believes
+      // Protections follow what the platform believes, against whom the platform says.
+      if (P.believed_age[m] >= 18 || !protects_against(c, adult, false)) return m;
       const bool browsing = u_gate < r.list_browsing_share;
       if (browsing) return c.hide_connection_lists ? kNone : m;
       if (c.network_expansion.mode == NetworkExpansion::off) return kNone;
@@ -100,7 +102,7 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d) {
     }
     case 1: {
       const std::uint32_t m = P.minors[pick(u_pick, P.minors.size())];
-      const bool protected_minor = P.believed_age[m] < 18 && adult;
+      const bool protected_minor = P.believed_age[m] < 18 && protects_against(c, adult, false);
       if (protected_minor && c.search_restriction) return kNone;
       if (c.location_hidden && P.believed_age[m] < 18 && u_gate < r.nearby_share) return kNone;
       if ((P.settings[m] & kPrivate) != 0 && u_private >= r.private_discovery_factor) return kNone;

@@ -86,6 +86,21 @@ inline DmPolicy dm_policy_for(const ControlsSpec& c, AgeBand minor) {
   }
 }
 
+/// Do a minor's contact protections apply to a sender? `dm` is true for the
+/// DM policy and mutuals filtering, false for suggestions, lists, search and
+/// nudges (controls.contact_protections_against).
+inline bool protects_against(const ControlsSpec& c, bool sender_believed_adult, bool dm) {
+  switch (c.contact_protections_against) {
+    case ProtectionsAgainst::believed_adults:
+      return sender_believed_adult;
+    case ProtectionsAgainst::all_unconnected:
+      return true;
+    case ProtectionsAgainst::per_surface:
+      break;
+  }
+  return dm || sender_believed_adult;
+}
+
 /// Does age-band segregation keep these two believed bands apart?
 inline bool segregated(const ControlsSpec& c, AgeBand sender, AgeBand minor, Link link) {
   const AgeBandSegregation& seg = c.age_band_segregation;
@@ -106,6 +121,7 @@ inline ContactGate contact_gate(const ControlsSpec& c, const ResponseSpec& r, Ag
     if (policy == DmPolicy::disabled) g.pass = 0.0;
     return g;
   }
+  if (!protects_against(c, sender == adult, true)) return g;  // an unconnected peer the protections let through
   g.needs_mutual = c.request_filtering.mutuals_required;
   switch (policy) {
     case DmPolicy::open:

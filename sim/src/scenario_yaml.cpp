@@ -438,7 +438,7 @@ const std::set<std::string> kFalse = {"false", "False", "FALSE"};
 
 // ---------------------------------------------------------------- field tables
 using FieldPtr = std::variant<double*, std::int64_t*, bool*, std::string*, PlatformKind*, DmPolicy*, NetworkExpansion*,
-                              AgeAssurance*, RiskSignal*>;
+                              AgeAssurance*, RiskSignal*, ProtectionsAgainst*>;
 
 struct FieldRef {
   FieldPtr ptr;

@@ -352,3 +352,22 @@ TEST(Fidelity, EveryMinorWhoRepliedToAnOffenderAcceptedAStranger) {
     EXPECT_GT(out.total(Metric::minors_accepted_stranger), out.total(Metric::minors_engaged));
   }
 }
+
+TEST(Fidelity, ProtectionsAgainstEveryUnconnectedAccountStopOffendersPosingAsTeens) {
+  // Offenders who all pose as teens and suggestions off for minors: with
+  // protections against believed adults (and per surface, for suggestions)
+  // their suggested contacts go through; against every unconnected account
+  // they do not. Against believed adults only, benign peers are not blocked.
+  ScenarioSpec base = small();
+  for (OffenderTypeSpec* t : {&base.offenders.groomer, &base.offenders.sextortion, &base.offenders.distributor})
+    t->claims_teen_prob = 1.0;
+  base.platforms[0].controls.network_expansion.mode = NetworkExpansion::off;
+  base.platforms[0].controls.dm_policy = {DmPolicy::connected_only, DmPolicy::connected_only, DmPolicy::connected_only};
+  ScenarioSpec all = base, adults = base;
+  all.platforms[0].controls.contact_protections_against = ProtectionsAgainst::all_unconnected;
+  adults.platforms[0].controls.contact_protections_against = ProtectionsAgainst::believed_adults;
+  const Paired contacted = paired(base, all, Metric::minors_contacted);
+  EXPECT_LT(contacted.mean + contacted.half_width, 0) << contacted.mean << " +- " << contacted.half_width;
+  const Paired blocked = paired(base, adults, Metric::legit_contacts_blocked);
+  EXPECT_LT(blocked.mean + blocked.half_width, 0) << blocked.mean << " +- " << blocked.half_width;
+}

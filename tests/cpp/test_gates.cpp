@@ -289,3 +289,25 @@ TEST(Gates, MutualsRequiredStopsStrangersWithoutAMutual) {
   EXPECT_EQ(sample_gate(g, true, 0.99, 0.01).gate, Gate::unseen);
   EXPECT_EQ(pass_probability(g, 0.5), 0.5 * r.requests_seen_prob);
 }
+
+// controls.contact_protections_against: against whom the protections apply.
+TEST(Gates, ProtectionsAgainstDecideWhichSendersTheDmPolicyStops) {
+  ControlsSpec c;
+  ResponseSpec r;
+  c.dm_policy = {DmPolicy::disabled, DmPolicy::disabled, DmPolicy::disabled};
+  // The default (per_surface): the DM policy stops every unconnected sender, peers included.
+  EXPECT_EQ(contact_gate(c, r, band_13_15, band_13_15, Link::stranger).pass, 0.0);
+  EXPECT_EQ(contact_gate(c, r, adult, band_13_15, Link::stranger).pass, 0.0);
+  // Against believed adults only: an unconnected peer reaches the minor, an adult does not.
+  c.contact_protections_against = ProtectionsAgainst::believed_adults;
+  EXPECT_EQ(contact_gate(c, r, band_13_15, band_13_15, Link::stranger).pass, 1.0);
+  EXPECT_EQ(contact_gate(c, r, adult, band_13_15, Link::stranger).pass, 0.0);
+  c.contact_protections_against = ProtectionsAgainst::all_unconnected;
+  EXPECT_EQ(contact_gate(c, r, band_13_15, band_13_15, Link::stranger).pass, 0.0);
+  // Suggestions, lists, search and nudges: against believed adults unless all_unconnected.
+  EXPECT_TRUE(protects_against(c, false, false));
+  c.contact_protections_against = ProtectionsAgainst::per_surface;
+  EXPECT_FALSE(protects_against(c, false, false));
+  EXPECT_TRUE(protects_against(c, false, true));
+  EXPECT_TRUE(protects_against(c, true, false));
+}

@@ -32,6 +32,7 @@ enum class DmPolicy : std::uint8_t { open, requests_inbox, confirm_before_view, 
 enum class NetworkExpansion : std::uint8_t { on, mutuals, off };
 enum class AgeAssurance : std::uint8_t { self_declaration, estimation, verification, inference };
 enum class RiskSignal : std::uint8_t { child_safety_reports, detections, actioned };
+enum class ProtectionsAgainst : std::uint8_t { per_surface, believed_adults, all_unconnected };
 
 inline std::span<const char* const> enum_names(PlatformKind) {
   static constexpr const char* n[] = {"social", "messaging", "gaming", "video", "file_hosting"};
@@ -51,6 +52,10 @@ inline std::span<const char* const> enum_names(AgeAssurance) {
 }
 inline std::span<const char* const> enum_names(RiskSignal) {
   static constexpr const char* n[] = {"child_safety_reports", "detections", "actioned"};
+  return n;
+}
+inline std::span<const char* const> enum_names(ProtectionsAgainst) {
+  static constexpr const char* n[] = {"per_surface", "believed_adults", "all_unconnected"};
   return n;
 }
 template <class E>
@@ -583,6 +588,7 @@ struct ControlsSpec {
   PrivateByDefault private_by_default;
   NetworkExpansionSpec network_expansion;
   bool hide_connection_lists = false;
+  ProtectionsAgainst contact_protections_against = ProtectionsAgainst::per_surface;
   bool location_hidden = false;
   bool search_restriction = false;
   bool recommender_safety = false;
@@ -647,6 +653,15 @@ void describe(V& v, ControlsSpec& c) {
   v.value(
       "hide_connection_lists", c.hide_connection_lists,
       {Kind::boolean, "", "minors' friend lists hidden: friends of friends are no longer browsable", "Ofcom ICU F1"});
+  v.value("contact_protections_against", c.contact_protections_against,
+          {Kind::choice, "",
+           "against whom minors' contact protections apply (friend suggestions, connection lists, search, the DM "
+           "policy with mutuals filtering, safety nudges): per_surface (suggestions, lists, search and nudges against "
+           "accounts believed adult; DMs against every unconnected account), believed_adults (all of them against "
+           "accounts believed adult only: unconnected peers reach minors), all_unconnected (all of them against "
+           "every unconnected account, teens and accounts posing as teens included)",
+           "Meta 2024 teen accounts (messages only from people followed or connected); Ofcom ICU F1 (unconnected "
+           "accounts); per_surface: assumption (the pre-2024 defaults)"});
   v.value("location_hidden", c.location_hidden,
           {Kind::boolean, "", "minors' location hidden: removes the 'nearby' share of search discovery",
            "Ofcom ICU F1; EU DSA Art. 28 guidelines"});
