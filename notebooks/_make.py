@@ -131,12 +131,15 @@ sp.effects(parts, metrics=["minors_contacted", "minors_exploited", "legit_contac
 REGULATION = [
     new_markdown_cell(
         "# Modelling a regulation across an ecosystem\n\n"
-        "`ecosystem_us` has five large platforms and a long tail of small services with uneven practice. "
+        "`ecosystem_us` is sized from published US usage figures: a dominant operator (`big_co`: a social "
+        "network, a photo network and two messengers), four other large platforms and a long tail of 1,500 "
+        "small services with uneven practice. "
         "Here we compare today's practice with two regulatory designs:\n\n"
         "- the UK Online Safety Act illegal-content codes, applied only to services above a size threshold "
         "(`where=`), as the codes target large and risky services;\n"
         "- a detection mandate on every service (`mandatory_detection`).\n\n"
-        "The transparency view then puts what platforms would report beside the harm only the simulation sees."
+        "The transparency view then puts what operators would report beside the harm only the simulation "
+        "sees, per operator, as the clearinghouse counts reports by company."
     ),
     new_code_cell(
         SETUP
@@ -166,25 +169,27 @@ eff[(eff.scope == "ecosystem") & eff.metric.isin(shown)]"""
     ),
     new_code_cell("sp.effects(cmp, metrics=shown);"),
     new_markdown_cell(
-        "**Transparency view.** Per platform: the figures it would publish (reports, actions, proactive "
-        "share, clearinghouse reports) beside the ground truth only the simulation knows. A platform that "
+        "**Transparency view.** Per operator: the figures it would publish (reports, actions, proactive "
+        "share, clearinghouse reports) beside the ground truth only the simulation knows. An operator that "
         "reports more is not one with more harm, and the silent tail reports nothing."
     ),
     new_code_cell(
         """\
-today = cmp["today"].transparency()
-big = ["social_a", "social_b", "video", "msgr", "gaming"]
+print(cmp["today"].operators["big_co"])
+today = cmp["today"].transparency(level="operator")
+big = ["big_co", "video", "short_video", "ephemeral", "gaming"]
 today[today.scope.isin(big)].pivot_table(index="scope", columns="metric", values="mean", observed=True).round(1)"""
     ),
     new_code_cell('sp.transparency(cmp, "clearinghouse_reports", "minors_exploited");'),
     new_markdown_cell(
-        "How each design moves what platforms publish against how it moves the harm on them (paired "
+        "How each design moves what each service publishes against how it moves the harm on it (paired "
         "differences against today, with intervals):"
     ),
     new_code_cell(
         """\
-moved = cmp.transparency(reference="today")
-moved[moved.scope.isin(big) & moved.metric.isin(["clearinghouse_reports", "minors_exploited"])]"""
+moved = cmp.transparency(reference="today")  # per platform: big_co's four services, then the others
+services = [*cmp["today"].operators["big_co"], *big[1:]]
+moved[moved.scope.isin(services) & moved.metric.isin(["clearinghouse_reports", "minors_exploited"])]"""
     ),
     new_code_cell('sp.frontier(cmp, exposure="minors_exploited_per_1k", burden="false_positive_actions");'),
     new_code_cell('sp.timeseries(cmp, "clearinghouse_reports");'),

@@ -39,7 +39,7 @@ def effects(cmp: ss.Comparison, rows: list[tuple[str, str]]) -> None:
             )
 
 
-BIG = ["social_a", "social_b", "video", "msgr", "gaming"]
+BIG = ["social_a", "photo", "msgr", "msgr_b", "video", "short_video", "ephemeral", "gaming"]
 ECO_METRICS = [
     "clearinghouse_reports",
     "minors_contacted",
