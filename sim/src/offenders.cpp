@@ -210,8 +210,18 @@ void check_departure(State& s, std::uint32_t o) {
       if (!s.accounts.banned[a] && s.accounts.hunting[a]) return;
   }
   O.departed[o] = 1;
-  if (s.spec->offenders.replacement && s.day + 1 < s.total_days)
-    s.replacements_by_day[static_cast<std::size_t>(s.day + 1)].push_back(o);
+  if (!s.spec->offenders.replacement) return;
+  // The first of the person's keyed replacement times after today: the same
+  // day in any design where he stops between the same two of them.
+  const double gap = s.spec->offenders.replacement_interval_days;
+  std::int64_t when = s.day + 1;
+  if (gap >= 1) {
+    rng::Draw d(s.seed, streams::offender, O.key[o], 5);
+    double t = 0;
+    while (t < static_cast<double>(s.day + 1)) t += d.exponential(1.0 / gap);
+    when = static_cast<std::int64_t>(std::ceil(t));
+  }
+  if (when < s.total_days) s.replacements_by_day[static_cast<std::size_t>(when)].push_back(o);
 }
 
 void ban_account(State& s, std::uint32_t a, Channel channel) {

@@ -88,17 +88,12 @@ void BM_DyadSchedule(benchmark::State& state) {
   const PlatformState& P = s.platforms[0];
   constexpr std::size_t kDyads = 10000;
   for (std::size_t k = 0; k < kDyads; ++k) {
-    D.account.push_back(s.accounts.active[k % s.accounts.active.size()]);
-    D.minor.push_back(P.minors[(k * 7919u) % P.minors.size()]);
-    D.platform.push_back(0);
-    D.stage.push_back(static_cast<std::uint8_t>(k % 5));
-    D.moved.push_back(kOnPlatform);
-    D.exploited_once.push_back(0);
-    D.e2ee_u.push_back(0.5f);
-    D.events.push_back(0);
-    D.start_day.push_back(0);
-    D.next_hour.push_back(0);
-    D.last_hour.push_back(0);
+    // One row through the table's own push, so every column (and any added later) gets its value.
+    D.push({.account = s.accounts.active[k % s.accounts.active.size()],
+            .minor = P.minors[(k * 7919u) % P.minors.size()],
+            .platform = 0,
+            .stage = static_cast<std::uint8_t>(k % 5),
+            .e2ee_u = 0.5f});
   }
   std::size_t i = 0;
   for (auto _ : state) {

@@ -52,7 +52,7 @@ TEST(Streams, EveryStreamIsDrawnAndSharedOnlyWithKeysThatCannotMeet) {
       {"membership", "large platforms at slot 0, small ones at slot 1 (a platform is one or the other)"},
       {"offender",
        "initial offenders keyed (user, 0); arrivals (day, 1); the sampling and type-sequence starts (2^32 - 1, 2 "
-       "and 3), past every user id and day; replacements (departed offender, 4)"},
+       "and 3), past every user id and day; replacements (departed offender's key, 4: who; 5: when)"},
       {"reentry", "return decision keyed (account key, 0); return platform keyed (next key, 1)"},
       {"review", "(platform, tick): drawn by the platform's own review or by its operator's pooled review, never both"},
       {"user_join", "late-join flag at slot 0; join day from slot 1"},

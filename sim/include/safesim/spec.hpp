@@ -277,6 +277,7 @@ struct DetectionVisibilitySpec {
 struct OffendersSpec {
   double share_of_adults = 0.005;
   bool replacement = true;
+  double replacement_interval_days = 30.0;
   double arrivals_per_year = 0.0;
   double risk_aversion = 1.0;
   DetectionVisibilitySpec detection_visibility;
@@ -409,9 +410,15 @@ void describe(V& v, OffendersSpec& s) {
   v.value("replacement", s.replacement,
           {Kind::boolean, "",
            "a person who stops for good (removed by law enforcement, or banned with no live account and no return "
-           "pending) is replaced the next day by a new offender of the same type, so the offender population is "
-           "stationary",
+           "pending) is replaced by a new offender of the same type (see replacement_interval_days), so the "
+           "offender population is stationary",
            "assumption (a stationary offending population; docs/model/entities.md)"});
+  v.value("replacement_interval_days", s.replacement_interval_days,
+          {Kind::rate, "days",
+           "mean days between a person's keyed replacement times (exponential gaps from day 0): one who stops is "
+           "replaced at the first of them after he stops, so two designs that move a departure a little replace "
+           "him on the same day (common random numbers); below 1, the next day",
+           "assumption (vacancies last about half this on average)", 0, 3650});
   v.value("arrivals_per_year", s.arrivals_per_year,
           {Kind::rate, "per year",
            "new offenders arriving per year beyond replacements, as a share of the offenders at day 0 (growth of the "
