@@ -27,6 +27,12 @@
 // can still be reviewed in time next tick, nor on other reports, and it cannot
 // help when the SLA is shorter than the fixed delay (the item breaches before
 // it is ready). Without an SLA nothing is counted and no surge is bought.
+//
+// Other harm categories (moderation.cpp) share the budget: their batches
+// (ItemKind other_report, other_flag) join queue_high for the urgent share and
+// queue_normal for the rest, are reviewed as far as the budget goes, and are
+// never counted as SLA breaches. Child-safety user reports reviewed and
+// actioned are counted here (child_safety_reports_reviewed, _actioned).
 #include <algorithm>
 #include <cmath>
 
