@@ -43,7 +43,7 @@ from safesim.errors import PlanError, ScenarioError, printable
 from safesim.readers import Located, did_you_mean, read_yaml, type_name
 from safesim.resources import check_job_memory
 from safesim.results import ECOSYSTEM, SweepResults
-from safesim.scenario import Scenario, make_parameters
+from safesim.scenario import Scenario, is_file, make_parameters
 from safesim.sensitivity import METHODS, SensitivityResults, sensitivity
 from safesim.targets import load_targets
 
@@ -132,7 +132,7 @@ class Plan:
         source = str(self.data["scenario"])
         candidate = self.path.parent / source
         try:
-            sc = Scenario.load(candidate if candidate.is_file() else source)
+            sc = Scenario.load(candidate if is_file(candidate) else source)
         except ScenarioError as err:
             if err.file == source and self.located is not None:  # no such file: point at the plan's key
                 raise self.located.error("scenario", f"{printable(source, 120)}: {err.message}") from None

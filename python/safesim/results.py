@@ -59,8 +59,27 @@ __all__ = [
 ECOSYSTEM = "ecosystem"
 
 #: The transparency view (docs/model/design-concepts.md): what each platform would
-#: publish in a transparency report ...
-PUBLISHED = ("user_reports", "reports_actioned", "proactive_share", "clearinghouse_reports", "appeals_upheld")
+#: publish in a transparency report, from one pool of counts: reports received
+#: per category (child safety, other harms), the share of reports actioned, the
+#: share of actions restored on appeal and the proactive share, per category
+#: and overall (docs/model/submodels/review-enforcement.md, "Other harm categories") ...
+PUBLISHED = (
+    "user_reports",
+    "reports_actioned",
+    "proactive_share",
+    "clearinghouse_reports",
+    "appeals_upheld",
+    "child_safety_reports",
+    "other_harm_reports",
+    "report_action_share",
+    "child_safety_report_action_share",
+    "other_harm_report_action_share",
+    "restored_share",
+    "child_safety_restored_share",
+    "other_harm_restored_share",
+    "proactive_share_all",
+    "other_harm_proactive_share",
+)
 #: ... beside the ground truth only the simulation knows.
 GROUND_TRUTH = (
     "minors_contacted",
@@ -438,7 +457,10 @@ class Results:
         """Per platform (or operator), what it would publish beside the harm only the simulation sees.
 
         The rows of :meth:`summary` for :data:`PUBLISHED` (reports received,
-        items actioned, proactive share, clearinghouse reports) and
+        items actioned, proactive share, clearinghouse reports, and the rates a
+        transparency report publishes per category, child safety and other
+        harms, and overall: share of reports actioned, share of actions
+        restored on appeal, proactive share) and
         :data:`GROUND_TRUTH` (minors contacted and exploited, material never
         detected, views of abuse material), with a ``view`` column.
         ``level="operator"`` reads them per operator, as the clearinghouse

@@ -105,16 +105,26 @@ def _is_plan(path: Path) -> bool:
     return any(line.startswith(("parameters:", "targets:")) for line in text.splitlines())
 
 
+def is_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a regular file; False, not an OSError, for a name the system refuses
+    (too long, embedded NUL): such a name is then reported as a missing scenario, in one line.
+    """
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_scenario_path(name_or_path: str | os.PathLike[str]) -> Path:
     """A scenario file path, or the bare name of an installed scenario (``baseline``)."""
     path = Path(name_or_path)
-    if path.is_file():
+    if is_file(path):
         return path
     text = str(name_or_path)
     if os.sep not in text and "/" not in text:
         stem = text[:-5] if text.endswith(".yaml") else text
         candidate = scenarios_dir() / f"{stem}.yaml"
-        if candidate.is_file():
+        if is_file(candidate):
             return candidate
     known = ", ".join(installed_scenarios()) or "none"
     msg = f"no such scenario file (installed scenarios: {known})"

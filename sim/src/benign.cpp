@@ -66,7 +66,7 @@ void benign_background(State& s) {
     advance_strangers(s, p, adult,
                       (b.stranger_adult_contacts_per_minor_day + b.peer_stranger_contacts_per_minor_day) * dt_days);
     s.add(p, Metric::legit_contacts_blocked, blocked);
-    // Benign reports against ordinary users: the same friction applies.
+    // Benign (unfounded) reports against ordinary users: the same friction applies.
     const auto users = static_cast<double>(P.user.size());
     const std::uint64_t intended = d.poisson(users * b.false_reports_per_1k_users_day / 1000.0 * dt_days);
     if (intended > 0) {
@@ -84,9 +84,11 @@ void benign_background(State& s) {
       s.add(p, Metric::reporting_effort,
             static_cast<double>(filed) * steps + static_cast<double>(intended - filed) * abandoned_steps);
       if (filed > 0) {
+        // Unfounded reports in the other harm categories (moderation.cpp): they join its queues and review.
         s.add(p, Metric::user_reports, static_cast<double>(filed));
-        queue_review(s, p, {s.hour, kNone, static_cast<std::uint32_t>(filed), ItemKind::benign, Channel::user_report},
-                     false);
+        s.add(p, Metric::other_harm_reports, static_cast<double>(filed));
+        s.add(p, Metric::unfounded_reports, static_cast<double>(filed));
+        queue_other(s, p, filed, 0, ItemKind::other_report, d);
       }
     }
   }

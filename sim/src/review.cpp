@@ -27,6 +27,12 @@
 // can still be reviewed in time next tick, nor on other reports, and it cannot
 // help when the SLA is shorter than the fixed delay (the item breaches before
 // it is ready). Without an SLA nothing is counted and no surge is bought.
+//
+// Other harm categories (moderation.cpp) share the budget: their batches
+// (ItemKind other_report, other_flag) join queue_high for the urgent share and
+// queue_normal for the rest, are reviewed as far as the budget goes, and are
+// never counted as SLA breaches. Child-safety user reports reviewed and
+// actioned are counted here (child_safety_reports_reviewed, _actioned).
 #include <algorithm>
 #include <cmath>
 
@@ -44,23 +50,24 @@ Metric actioned_metric(Channel channel) {
 }
 
 /// Review one item about an offender account; true when it led to an action.
-void review_account(State& s, std::size_t p, const Report& r, rng::Draw& d) {
+bool review_account(State& s, std::size_t p, const Report& r, rng::Draw& d) {
   const ReviewSpec& rv = s.platforms[p].spec->controls.review;
   const EnforcementSpec& en = s.platforms[p].spec->controls.enforcement;
   const std::uint32_t a = r.target;
-  if (s.accounts.banned[a] || d.uniform() >= rv.accuracy) return;
+  if (s.accounts.banned[a] || d.uniform() >= rv.accuracy) return false;
   s.add(p, Metric::reports_actioned, 1);
   s.add(p, actioned_metric(r.channel), 1);
   ++s.accounts.strikes[a];
   if (en.zero_tolerance || s.accounts.strikes[a] >= en.strikes_to_ban) ban_account(s, a, r.channel);
+  return true;
 }
 
 /// Review a reported or flagged copy: confirmed copies are removed, their item
 /// hashed (the learning loop) and the uploader actioned.
-void review_copy(State& s, std::size_t p, const Report& r, double hour, rng::Draw& d) {
+bool review_copy(State& s, std::size_t p, const Report& r, double hour, rng::Draw& d) {
   const ReviewSpec& rv = s.platforms[p].spec->controls.review;
   const std::uint32_t k = r.target;
-  if (s.copies.gone[k] || d.uniform() >= rv.accuracy) return;
+  if (s.copies.gone[k] || d.uniform() >= rv.accuracy) return false;
   s.add(p, Metric::reports_actioned, 1);
   s.add(p, actioned_metric(r.channel), 1);
   remove_copy(s, k, hour);
@@ -71,7 +78,14 @@ void review_copy(State& s, std::size_t p, const Report& r, double hour, rng::Dra
   }
   report_to_clearinghouse(s, p, s.accounts.offender[s.copies.account[k]]);
   ban_account(s, s.copies.account[k], r.channel);
+  return true;
 }
+
+/// Other-harm batches (moderation.cpp) share the queues but are not child-safety items (no SLA).
+bool other_harm(const Report& r) { return r.kind == ItemKind::other_report || r.kind == ItemKind::other_flag; }
+
+/// Child-safety items in a queue entry: what an SLA breach counts.
+double child_safety_count(const Report& r) { return other_harm(r) ? 0.0 : r.count; }
 
 void pop_front(ReviewQueue& q) {
   q.items.pop_front();
@@ -86,6 +100,15 @@ double review_front(State& s, std::size_t p, ReviewQueue& q, double& budget, dou
   Report& r = q.items.front();
   const double hour = std::max(r.ready_hour, s.hour);
   const bool late = sla > 0 && q.breached == 0 && hour > r.filed_hour + sla;
+  if (other_harm(r)) {
+    // A batch of other-harm reports or flags: as many as the budget allows.
+    const auto n = static_cast<std::uint32_t>(std::min<double>(r.count, std::floor(budget)));
+    review_other(s, p, r, n);
+    budget -= n;
+    r.count -= n;
+    if (r.count == 0) pop_front(q);
+    return n;
+  }
   if (r.kind == ItemKind::benign) {
     // A batch about ordinary users: review as many as the budget allows.
     const auto n = static_cast<std::uint32_t>(std::min<double>(r.count, std::floor(budget)));
@@ -112,10 +135,11 @@ double review_front(State& s, std::size_t p, ReviewQueue& q, double& budget, dou
   const std::uint32_t owner = account ? item.target : s.copies.account[item.target];
   rng::Draw own(s.seed, streams::review_item, s.accounts.key[owner], s.tick,
                 account ? 0u : 2u + 2u * s.copies.seq[item.target]);
-  if (account)
-    review_account(s, p, item, own);
-  else
-    review_copy(s, p, item, hour, own);
+  const bool actioned = account ? review_account(s, p, item, own) : review_copy(s, p, item, hour, own);
+  if (item.channel == Channel::user_report) {  // a child-safety user report (the child_safety_reports category)
+    s.add(p, Metric::child_safety_reports_reviewed, 1);
+    if (actioned) s.add(p, Metric::child_safety_reports_actioned, 1);
+  }
   return 1;
 }
 
@@ -171,7 +195,7 @@ void review_reports(State& s, double t_end) {
       // Child-safety items still waiting past their deadline: breached, counted once.
       for (ReviewQueue* q : {&P.queue_high, &P.queue_flagger})
         while (q->breached < q->items.size() && q->items[q->breached].filed_hour + sla < t_end)
-          s.add(p, Metric::review_sla_breaches, q->items[q->breached++].count);
+          s.add(p, Metric::review_sla_breaches, child_safety_count(q->items[q->breached++]));
     }
     s.add(p, Metric::review_hours, reviewed * rv.minutes_per_review / 60.0);
   }
@@ -253,7 +277,7 @@ void review_pooled(State& s, double t_end) {
       if (rv.sla_hours > 0)
         for (ReviewQueue* q : {&P.queue_high, &P.queue_flagger})
           while (q->breached < q->items.size() && q->items[q->breached].filed_hour + rv.sla_hours < t_end)
-            s.add(p, Metric::review_sla_breaches, q->items[q->breached++].count);
+            s.add(p, Metric::review_sla_breaches, child_safety_count(q->items[q->breached++]));
       s.add(p, Metric::review_hours, O.reviewed[i] * rv.minutes_per_review / 60.0);
     }
   }

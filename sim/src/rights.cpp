@@ -181,9 +181,9 @@ void private_items_reviewed(State& s, std::size_t p, Channel channel, std::uint6
   s.add(p, Metric::minor_private_items_reviewed, minors);
 }
 
-void wrongful_actions(State& s, std::size_t p, std::uint64_t n, rng::Draw& d, Channel channel,
-                      std::uint64_t unseen_private) {
-  if (n == 0) return;
+std::uint64_t wrongful_actions(State& s, std::size_t p, std::uint64_t n, rng::Draw& d, Channel channel,
+                               std::uint64_t unseen_private) {
+  if (n == 0) return 0;
   const BenignSpec& b = s.spec->benign;
   const ControlsSpec& c = s.platforms[p].spec->controls;
   s.add(p, Metric::false_positive_actions, static_cast<double>(n));
@@ -210,6 +210,7 @@ void wrongful_actions(State& s, std::size_t p, std::uint64_t n, rng::Draw& d, Ch
       for (std::uint64_t j = 0; j < n; ++j) report_to_clearinghouse(s, p, kNone);
   }
   for (std::uint64_t j = 0; j < n; ++j) mark(s, p, owner(s, p, channel, g), kWronglyActioned);
+  return upheld;
 }
 
 void reset_rights_marks(State& s) { s.rights.marks = PairSet{}; }

@@ -352,6 +352,7 @@ void step_tick(State& s) {
   view_material(s, t_end);    // 6: views before removal, expiry, bystander reports (8)
   benign_background(s);       // 3 and 8 for ordinary users, in aggregate
   benign_detections(s);       // 7: false positives over benign volume, in aggregate
+  other_harms(s);             // 7-8 for the other harm categories, in aggregate (moderation.cpp)
   review_reports(s, t_end);   // 9-10: review and enforcement
   s.hour = t_end;
   ++s.tick;
@@ -371,6 +372,35 @@ double median(std::vector<float> v) {
   double m = v[mid];
   if (v.size() % 2 == 0) m = 0.5 * (m + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid)));
   return m;
+}
+
+/// The rates a transparency report publishes, per category and overall, from one
+/// pool of counts (docs/model/submodels/review-enforcement.md, "Other harm
+/// categories"). Child-safety actions are the rightful ones (actioned_by_*) and
+/// the wrongful ones that are not other-harm; their reversals on appeal are the
+/// upheld appeals that are not other-harm. Each overall share is the mix of the
+/// two categories' shares weighted by their denominators.
+void moderation_shares(double* tot) {
+  auto at = [&](Metric m) { return tot[idx(m)]; };
+  auto share = [](double num, double den) { return den > 0 ? num / den : std::nan(""); };
+  const double cs_reports = at(Metric::child_safety_reports), oh_reports = at(Metric::other_harm_reports);
+  const double cs_rep_act = at(Metric::child_safety_reports_actioned);
+  const double oh_rep_act = at(Metric::other_harm_reports_actioned);
+  tot[idx(Metric::child_safety_report_action_share)] = share(cs_rep_act, cs_reports);
+  tot[idx(Metric::other_harm_report_action_share)] = share(oh_rep_act, oh_reports);
+  tot[idx(Metric::report_action_share)] = share(cs_rep_act + oh_rep_act, cs_reports + oh_reports);
+  const double cs_right = at(Metric::actioned_by_detection) + at(Metric::actioned_by_report);
+  const double cs_actions =
+      cs_right + std::max(0.0, at(Metric::false_positive_actions) - at(Metric::other_harm_wrongful_actions));
+  const double oh_upheld = at(Metric::other_harm_restored) - at(Metric::other_harm_wrongly_restored);
+  const double cs_restored = std::max(0.0, at(Metric::appeals_upheld) - oh_upheld);
+  const double oh_actions = oh_rep_act + at(Metric::other_harm_proactive_actions);
+  tot[idx(Metric::child_safety_restored_share)] = share(cs_restored, cs_actions);
+  tot[idx(Metric::other_harm_restored_share)] = share(at(Metric::other_harm_restored), oh_actions);
+  tot[idx(Metric::restored_share)] = share(cs_restored + at(Metric::other_harm_restored), cs_actions + oh_actions);
+  tot[idx(Metric::other_harm_proactive_share)] = share(at(Metric::other_harm_proactive_actions), oh_actions);
+  tot[idx(Metric::proactive_share_all)] =
+      share(at(Metric::actioned_by_detection) + at(Metric::other_harm_proactive_actions), cs_right + oh_actions);
 }
 
 /// Minors of each scope (the denominator of the per-1k rates): the ecosystem's
@@ -400,6 +430,7 @@ void finish_totals(const detail::State& s, RunOutput& out, const std::vector<dou
         s.metrics.ttd_count[sc] > 0 ? s.metrics.ttd_sum[sc] / s.metrics.ttd_count[sc] : std::nan("");
     const double acted = tot[idx(Metric::actioned_by_detection)] + tot[idx(Metric::actioned_by_report)];
     tot[idx(Metric::proactive_share)] = acted > 0 ? tot[idx(Metric::actioned_by_detection)] / acted : std::nan("");
+    moderation_shares(tot);
     const double scanned = tot[idx(Metric::private_items_scanned)];
     tot[idx(Metric::private_reviewed_per_million_scanned)] =
         scanned > 0 ? 1e6 * tot[idx(Metric::benign_private_items_reviewed)] / scanned : std::nan("");
@@ -427,7 +458,10 @@ void finish_totals(const detail::State& s, RunOutput& out, const std::vector<dou
     // Derived figures without a meaningful daily value are NaN in the series.
     for (Metric m : {Metric::time_to_detection_days, Metric::proactive_share, Metric::time_to_removal_hours,
                      Metric::time_to_removal_hours_known, Metric::time_to_removal_hours_new,
-                     Metric::private_reviewed_per_million_scanned})
+                     Metric::private_reviewed_per_million_scanned, Metric::report_action_share,
+                     Metric::child_safety_report_action_share, Metric::other_harm_report_action_share,
+                     Metric::restored_share, Metric::child_safety_restored_share, Metric::other_harm_restored_share,
+                     Metric::other_harm_proactive_share, Metric::proactive_share_all})
       for (std::size_t d = 0; d < days; ++d) out.daily[(sc * days + d) * kMetricCount + idx(m)] = std::nan("");
   }
 }

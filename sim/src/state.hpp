@@ -222,6 +222,9 @@ enum class ItemKind : std::uint8_t {
   account,  ///< an offender account (user report or detector flag)
   copy,     ///< an abuse-material copy (user report or classifier flag)
   benign,   ///< a batch of reports or flags about benign users or items
+  // Other harm categories (moderation.cpp): batches whose `target` is how many of `count` are violations.
+  other_report,  ///< a batch of other-harm user reports, founded and unfounded
+  other_flag,    ///< a batch of other-harm detector flags, true and false
 };
 
 /// A queued review item: 32 bytes.
@@ -286,6 +289,9 @@ struct PlatformState {
   std::uint32_t op = kNone;
   std::uint32_t op_scope = kNone;
   bool pooled_review = false;  // reviewed by its operator's pooled organisation
+  // Other-harm review outcomes (moderation.cpp): stream moderation_review at (platform, tick), one cursor a tick.
+  rng::Draw moderation_draw{0, 0, 0, 0};
+  std::uint32_t moderation_tick = 0xffffffffu;
 };
 
 /// A declared operator's running state (operators.cpp).
@@ -570,6 +576,13 @@ void revisit_targets(State& s, double t_end);  // 2. remembered minors, from the
 void discover_and_contact(State& s);
 void progress_dyads(State& s, double t_end);
 void benign_background(State& s);
+/// Other harm categories in aggregate (moderation.cpp): violations, detector flags, founded reports.
+void other_harms(State& s);
+/// Queue `count` other-harm items of which `violating` are violations, split urgent / ordinary with `d`.
+void queue_other(State& s, std::size_t platform, std::uint64_t count, std::uint64_t violating, ItemKind kind,
+                 rng::Draw& d);
+/// Review `n` items of the front batch `r` of other-harm items (its count is not changed here).
+void review_other(State& s, std::size_t platform, Report& r, std::uint64_t n);
 /// Minors accepting strangers (strangers.cpp): order platform p's minors by when each next
 /// accepts one (after controls change, a fresh draw with `epoch` when `fresh`).
 void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch);
@@ -621,8 +634,9 @@ void report_to_clearinghouse(State& s, std::size_t platform, std::uint32_t offen
 /// possibly appealed, with their consequences (rights.cpp). `unseen_private`
 /// of the n are private items no moderator has seen yet (automated actions):
 /// an appeal puts them in front of one.
-void wrongful_actions(State& s, std::size_t platform, std::uint64_t n, rng::Draw& d, Channel channel,
-                      std::uint64_t unseen_private = 0);
+/// Returns the appeals upheld (actions reversed).
+std::uint64_t wrongful_actions(State& s, std::size_t platform, std::uint64_t n, rng::Draw& d, Channel channel,
+                               std::uint64_t unseen_private = 0);
 // ---- the rights side (rights.cpp)
 /// The benign private volume a platform's content detectors inspect this tick, counted.
 struct PrivateScan {

@@ -59,6 +59,7 @@ TEST(Model, ReportsAreAccountedFor) {
     s.platforms[0].controls.review.capacity_per_day = 2;  // under-staffed: a backlog builds
     s.platforms[0].controls.review.accuracy = 0.6;        // wrongful actions, each appealed
     s.benign.appeal_prob = 1;
+    s.moderation.violations_per_1k_users_day = 0;  // other-harm flags and appeals: test_moderation.cpp
     s.platforms[0].controls.trusted_flaggers.channel = channel;
     const auto out = run(s, 3);
     const double backlog_end = out.day_value(Metric::review_backlog, out.days - 1);
@@ -248,9 +249,10 @@ TEST(Model, SlaWithSurgeCapacityLowersBreachesAndRaisesReviewHours) {
 }
 
 TEST(Model, SlaBreachesAreCountedOnce) {
-  // No benign reports and no flaggers: the child-safety items are exactly the user reports.
+  // No benign reports, no other harms and no flaggers: the child-safety items are exactly the user reports.
   ScenarioSpec s = small(6000, 120);
   s.benign.false_reports_per_1k_users_day = 0;
+  s.moderation.violations_per_1k_users_day = 0;
   s.content.trusted_flagger_find_per_day = 0;
   ReviewSpec& rv = s.platforms[0].controls.review;
   rv.sla_hours = 48;  // ample capacity, delay 24 hours: nothing misses the SLA

@@ -32,7 +32,9 @@ def test_pairing_divides_the_variance_of_effects() -> None:
     assert table.loc["user_reports", "reduction"] >= 10
     assert table.loc["minors_contacted", "reduction"] >= 2.0
     assert table.loc["legit_contacts_blocked", "reduction"] >= 1.5
-    assert (table["var_paired"] >= 0).all()
+    # A share undefined in some runs (no child-safety report in a small run:
+    # child_safety_report_action_share) has no variance: NaN, not negative.
+    assert (table["var_paired"].dropna() >= 0).all()
 
 
 def test_the_ratios_are_what_their_definitions_give_on_the_runs_themselves() -> None:

@@ -137,3 +137,23 @@ def test_scenario_hash_follows_extends_parents_and_bundles_by_content(tmp_path: 
         "bundle: mine\ntitle: a test bundle\nplatform:\n  controls: {dm_policy: {under_16: disabled}}\n"
     )
     assert ss.Scenario.load(b / "child.yaml").hash != first
+
+
+def test_a_name_too_long_for_the_system_is_a_missing_scenario(tmp_path: Path) -> None:
+    """Found by the reader fuzzer: a 400-character reference name raised OSError (ENAMETOOLONG)."""
+    import yaml
+
+    from safesim.plans import check_file
+
+    p = tmp_path / "exp.yaml"
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "extends": str(Path(ss.scenarios_dir()) / "baseline.yaml"),
+                "expect": [{"metric": "minors_contacted", "reference": "x" * 400, "relation": "<=", "threshold": 5}],
+            }
+        )
+    )
+    with pytest.raises(ss.errors.InputError, match=r"expect\[0\]\.reference: no such scenario") as err:
+        check_file(str(p))
+    assert "\n" not in str(err.value)

@@ -4,6 +4,7 @@ on --reps and plan sizes; refused before any run, in one line."""
 
 from __future__ import annotations
 
+import re
 import resource
 import subprocess
 import sys
@@ -131,7 +132,7 @@ def test_loader_blames_the_horizon_when_the_daily_array_dominates() -> None:
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert "horizon_days: a horizon of 32000 days over 205 platform(s) needs about" in proc.stderr
+    assert re.search(r"horizon_days: a horizon of 32000 days over [0-9,]+ platform\(s\) needs about", proc.stderr)
 
 
 @pytest.mark.parametrize("csv", [False, True])

@@ -36,7 +36,7 @@ import yaml
 from safesim import _core
 from safesim.errors import ScenarioError
 from safesim.harness.sequential import RELATIONS, Plan, Rule
-from safesim.scenario import Scenario, resolve_scenario_path
+from safesim.scenario import Scenario, is_file, resolve_scenario_path
 
 __all__ = [
     "CheckFile",
@@ -293,7 +293,7 @@ def _parse_item(
         label = text("reference")
         candidate = parser.path.parent / label
         try:
-            resolved = candidate if candidate.is_file() else resolve_scenario_path(label)
+            resolved = candidate if is_file(candidate) else resolve_scenario_path(label)
         except ScenarioError:
             raise parser.error(
                 fields["reference"][1],

@@ -135,6 +135,38 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(legit_contacts_blocked, flow, "contacts", "benign adult-minor or peer contacts a control prevented")               \
   X(review_hours, flow, "hours", "moderator workload")                                                                 \
   X(reporting_effort, flow, "steps", "steps users spent on reports, completed or abandoned")                           \
+  /* Moderation at platform scale (moderation.cpp; review-enforcement.md, "Other harm categories"). */                 \
+  X(other_harm_violations, flow, "items",                                                                              \
+    "items breaking a rule of another harm category (not child safety) posted: ground truth")                          \
+  X(other_harm_reports, flow, "reports",                                                                               \
+    "user reports in other harm categories, founded and unfounded (in user_reports)")                                  \
+  X(unfounded_reports, flow, "reports", "the part of other_harm_reports about content that breaks no rule")            \
+  X(other_harm_flags, flow, "flags", "detector flags in other harm categories, true and false")                        \
+  X(other_harm_reports_reviewed, flow, "reports", "other_harm_reports a moderator reviewed")                           \
+  X(other_harm_reports_actioned, flow, "reports",                                                                      \
+    "other_harm_reports that led to an action after review, rightly or wrongly")                                       \
+  X(other_harm_proactive_actions, flow, "actions",                                                                     \
+    "other-harm actions on detector flags, automated or reviewed, rightly or wrongly")                                 \
+  X(other_harm_wrongful_actions, flow, "actions",                                                                      \
+    "other-harm actions on content that broke no rule (in false_positive_actions)")                                    \
+  X(other_harm_appeals, flow, "appeals", "appeals against other-harm actions, rightful and wrongful")                  \
+  X(other_harm_restored, flow, "actions", "other-harm actions reversed on appeal, rightful and wrongful")              \
+  X(other_harm_wrongly_restored, flow, "actions",                                                                      \
+    "the part of other_harm_restored that broke a rule (an appeal review error)")                                      \
+  X(child_safety_reports_reviewed, flow, "reports", "child_safety_reports a moderator reviewed")                       \
+  X(child_safety_reports_actioned, flow, "reports", "child_safety_reports that led to an action after review")         \
+  X(report_action_share, derived, "share", "share of user reports actioned after review, both categories")             \
+  X(child_safety_report_action_share, derived, "share", "child_safety_reports_actioned / child_safety_reports")        \
+  X(other_harm_report_action_share, derived, "share", "other_harm_reports_actioned / other_harm_reports")              \
+  X(restored_share, derived, "share", "share of actions reversed on appeal, both categories")                          \
+  X(child_safety_restored_share, derived, "share",                                                                     \
+    "child-safety actions (right or wrong) reversed on appeal, as a share of them")                                    \
+  X(other_harm_restored_share, derived, "share",                                                                       \
+    "other_harm_restored / other-harm actions (reports and detector flags)")                                           \
+  X(other_harm_proactive_share, derived, "share",                                                                      \
+    "share of other-harm actions found by detectors rather than reports")                                              \
+  X(proactive_share_all, derived, "share",                                                                             \
+    "share of actions found by detectors, both categories (child safety as in proactive_share)")                       \
   X(users, level, "users",                                                                                             \
     "members of the population with an account on the platform, not removed (ecosystem: distinct people)")             \
   X(minors, level, "minors", "users under 18: the denominator of the minors_*_per_1k metrics")                         \

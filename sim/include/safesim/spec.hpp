@@ -1182,6 +1182,61 @@ void describe(V& v, BenignSpec& s) {
           {Kind::prob, "share", "share of benign peer contacts that cross into a neighbouring age band", kAssumption});
 }
 
+// ---------------------------------------------------------------- moderation at platform scale
+/// Other harm categories (not child safety) in aggregate (sim/src/moderation.cpp). Orders of magnitude
+/// only: large platforms' public transparency reports give tens of millions of items actioned a quarter
+/// outside spam and fake accounts, for billions of users; every value is an assumption with its range.
+struct ModerationSpec {
+  double violations_per_1k_users_day = 0.3;
+  double detection_share = 0.7;
+  double detection_precision = 0.9;
+  double auto_action_share = 0.5;
+  double report_prob = 0.1;
+  double review_accuracy = 0.9;
+  double appeal_prob_actioned = 0.05;
+  double urgent_share = 0.05;
+};
+
+template <class V>
+void describe(V& v, ModerationSpec& s) {
+  v.value("violations_per_1k_users_day", s.violations_per_1k_users_day,
+          {Kind::rate, "items per 1,000 user-days",
+           "items breaking a rule of another harm category (hate, harassment, violence, nudity, self-harm, fraud; "
+           "not spam or fake accounts) posted; 0 turns other harms off",
+           "assumption, range 0.03 to 3 (order of magnitude of large platforms' transparency reports)", 0, 1e6});
+  v.value("detection_share", s.detection_share,
+          {Kind::prob, "share", "share of other-harm violations a detector flags before any user reports them",
+           "assumption, range 0.3 to 0.97 (published proactive rates: high for nudity, low for harassment)"});
+  v.value("detection_precision", s.detection_precision,
+          {Kind::prob, "share", "share of other-harm detector flags that are violations (the rest flag benign items)",
+           "assumption, range 0.6 to 0.99"});
+  v.value("auto_action_share", s.auto_action_share,
+          {Kind::prob, "share",
+           "share of other-harm detector flags actioned automatically, without review (no review capacity used)",
+           "assumption, range 0 to 0.95"});
+  v.value("report_prob", s.report_prob,
+          {Kind::prob, "probability",
+           "probability that a user sets out to report an undetected violation (the platform's reporting friction "
+           "then applies)",
+           "assumption, range 0.01 to 0.5"});
+  v.value("review_accuracy", s.review_accuracy,
+          {Kind::prob, "probability",
+           "probability a review of an other-harm item (a report, founded or not, or a detector flag) or of an "
+           "appeal reaches the right decision (context-dependent rules: below child-safety review.accuracy)",
+           "assumption, range 0.8 to 0.98"});
+  v.value("appeal_prob_actioned", s.appeal_prob_actioned,
+          {Kind::prob, "probability",
+           "probability that a user rightly actioned for another harm appeals (wrongly actioned users appeal with "
+           "benign.appeal_prob)",
+           "assumption, range 0.01 to 0.3"});
+  v.value("urgent_share", s.urgent_share,
+          {Kind::prob, "share",
+           "share of other-harm reports and flags sent to review that are triaged urgent (imminent harm: threats, "
+           "self-harm) and join the child-safety queue, sharing its capacity in order of arrival; the rest wait "
+           "behind all child-safety items",
+           "assumption, range 0 to 0.3"});
+}
+
 // ---------------------------------------------------------------- abuse material
 struct ContentSpec {
   double new_items_per_exploitation = 1.0;
@@ -1342,6 +1397,7 @@ struct ScenarioSpec {
   ResponseSpec response;
   AgeMethodsSpec age_methods;
   BenignSpec benign;
+  ModerationSpec moderation;
   ContentSpec content;
   ClearinghouseSpec clearinghouse;
   std::vector<PlatformSpec> platforms;  // at least one; order is the run order
@@ -1383,6 +1439,7 @@ void describe(V& v, ScenarioSpec& s) {
   v.group("response", [&] { describe(v, s.response); });
   v.group("age_methods", [&] { describe(v, s.age_methods); });
   v.group("benign", [&] { describe(v, s.benign); });
+  v.group("moderation", [&] { describe(v, s.moderation); });
   v.group("content", [&] { describe(v, s.content); });
   v.group("clearinghouse", [&] { describe(v, s.clearinghouse); });
 }

@@ -57,7 +57,9 @@ namespace safesim::streams {
   X(behavioural_false_positives) /* (account key, 0)                               */ \
   X(copy_surface)        /* (uploader's account key, copy seq): slot 0 group encryption, 1 file surface */ \
   X(operator_record)     /* (sibling account key, banned account key): operator's enforcement record */ \
-  X(benign_identity)     /* (platform, tick): whose benign item or account (rights.cpp), one cursor a tick */
+  X(benign_identity)     /* (platform, tick): whose benign item or account (rights.cpp), one cursor a tick */ \
+  X(moderation)          /* (platform, tick): other-harm volumes (moderation.cpp)  */ \
+  X(moderation_review)   /* (platform, tick): other-harm reviews and appeals, one cursor a tick */
 // clang-format on
 
 #define SAFESIM_X(name) inline constexpr std::uint32_t name = rng::stream_id(#name);
