@@ -79,27 +79,16 @@ void operator_levels(State& s) {
   }
 }
 
-std::uint64_t operator_users(const State& s, std::size_t op) {
+OperatorPeople operator_people(const State& s, std::size_t op) {
   std::vector<std::uint8_t> present(s.pop.size(), 0);
   for (const std::uint16_t p : s.operators[op].platforms) {
     const PlatformState& P = s.platforms[p];
     for (std::size_t k = 0; k < P.user.size(); ++k)
       if ((P.settings[k] & kRemoved) == 0) present[P.user[k]] = 1;
   }
-  std::uint64_t n = 0;
-  for (std::uint8_t here : present) n += here;
-  return n;
-}
-
-std::uint64_t operator_minors(const State& s, std::size_t op) {
-  std::vector<std::uint8_t> present(s.pop.size(), 0);
-  for (const std::uint16_t p : s.operators[op].platforms) {
-    const PlatformState& P = s.platforms[p];
-    for (std::uint32_t m : P.minors)
-      if ((P.settings[m] & kRemoved) == 0) present[P.user[m]] = 1;
-  }
-  std::uint64_t n = 0;
-  for (std::uint32_t u : s.pop.minors) n += present[u];
+  OperatorPeople n;
+  for (std::uint8_t here : present) n.users += here;
+  for (std::uint32_t u : s.pop.minors) n.minors += present[u];
   return n;
 }
 

@@ -554,8 +554,9 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   for (const auto& P : s.platforms) minors_of.push_back(static_cast<double>(P.minors_active));
   for (std::size_t o = 0; o < s.operators.size(); ++o) {
     // An operator's population counts are distinct people too, like the ecosystem's.
-    const auto minors = static_cast<double>(detail::operator_minors(s, o));
-    const auto users = static_cast<double>(detail::operator_users(s, o));
+    const detail::OperatorPeople people = detail::operator_people(s, o);
+    const auto minors = static_cast<double>(people.minors);
+    const auto users = static_cast<double>(people.users);
     minors_of.push_back(minors);
     for (std::size_t d = 0; d < static_cast<std::size_t>(out.days); ++d) {
       double* row = &out.daily[(s.operators[o].scope * static_cast<std::size_t>(out.days) + d) * kMetricCount];

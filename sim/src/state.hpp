@@ -668,10 +668,11 @@ void build_operators(State& s);
 void enforce_across_operator(State& s, std::uint32_t account);
 /// End-of-day levels of each operator's scope, from its services' (after assess_risk).
 void operator_levels(State& s);
-/// Distinct minors with an account (not removed) on any of the operator's services.
-std::uint64_t operator_minors(const State& s, std::size_t op);
-/// Distinct people with an account (not removed) on any of the operator's services.
-std::uint64_t operator_users(const State& s, std::size_t op);
+/// Distinct people, and minors among them, with an account (not removed) on any of the operator's services.
+struct OperatorPeople {
+  std::uint64_t users = 0, minors = 0;
+};
+OperatorPeople operator_people(const State& s, std::size_t op);
 /// Review by the operators whose organisation is pooled (review.cpp).
 void review_pooled(State& s, double t_end);
 /// Add to an account's behavioural risk score; queue it for review past the threshold.
