@@ -364,27 +364,29 @@ def create_app(
             raise LookupError
         return job
 
-    async def api_state(request: Request) -> Response:
+    def job_and_metric(request: Request) -> tuple[Job, str] | JSONResponse:
+        """The run a request names and its ``?metric=`` (checked), or the error response to send."""
         try:
             job = find(request)
         except LookupError:
             return JSONResponse({"error": "no such run"}, status_code=404)
         try:
-            metric = series_metric(request.query_params.get("metric"))
+            return job, series_metric(request.query_params.get("metric"))
         except InputProblem as err:
             return JSONResponse({"error": str(err)}, status_code=400)
-        return JSONResponse(job_state(job, metric))
+
+    async def api_state(request: Request) -> Response:
+        found = job_and_metric(request)
+        if isinstance(found, JSONResponse):
+            return found
+        return JSONResponse(job_state(*found))
 
     async def api_series(request: Request) -> Response:
         """The time-series figure of one metric (the picker swaps it in without redrawing the page)."""
-        try:
-            job = find(request)
-        except LookupError:
-            return JSONResponse({"error": "no such run"}, status_code=404)
-        try:
-            metric = series_metric(request.query_params.get("metric"))
-        except InputProblem as err:
-            return JSONResponse({"error": str(err)}, status_code=400)
+        found = job_and_metric(request)
+        if isinstance(found, JSONResponse):
+            return found
+        job, metric = found
         cmp = job.comparison()
         if cmp is None:
             return JSONResponse({"error": "no finished replicates yet"}, status_code=409)
