@@ -14,6 +14,9 @@
 //                       DM policy (unseen requests count as blocked)
 //   stranger peers      same band, or for peer_other_band_share of them the
 //                       neighbouring band, which segregation may stop
+//   group adds          a peer the minor is not connected to adds the minor to
+//                       a group chat: stopped by group_add_consent (drawn from
+//                       their own cursor, so the counts above keep their numbers)
 // Minors the platform believes are adults get no protections, so nothing of
 // theirs is blocked: weak age assurance lowers this burden and the protection.
 #include <algorithm>
@@ -32,6 +35,7 @@ void benign_background(State& s) {
     PlatformState& P = s.platforms[p];
     const ControlsSpec& c = P.spec->controls;
     rng::Draw d(s.seed, streams::benign, static_cast<std::uint32_t>(p), s.tick);
+    rng::Draw d_adds(s.seed, streams::benign, static_cast<std::uint32_t>(p), s.tick, 1u << 24);
     double blocked = 0;
     for (int band = 0; band < 3; ++band) {  // band 3 (believed adults) has no protections
       const auto minors = static_cast<double>(P.minors_by_band[band].size());
@@ -56,6 +60,10 @@ void benign_background(State& s) {
       const double peer_pass = pass_probability(peer_gate, b.stranger_mutual_share, 1.0 - cross_block);
       const std::uint64_t peers = d.poisson(minors * b.peer_stranger_contacts_per_minor_day * dt_days);
       blocked += static_cast<double>(d.binomial(peers, 1.0 - peer_pass));
+      if (b.group_adds_per_minor_day > 0) {
+        const std::uint64_t adds = d_adds.poisson(minors * b.group_adds_per_minor_day * dt_days);
+        if (group_add_stopped(c, minor, minor)) blocked += static_cast<double>(adds);  // same band: never segregated
+      }
       // Which minors accept one of the stranger contacts that reach them (strangers.cpp).
       advance_strangers(
           s, p, band,

@@ -29,7 +29,7 @@ namespace {
 /// The gates for offender account a reaching local minor m, decided with the
 /// attempt's draw d. The offender-only controls come first, then the gates
 /// shared with the benign path (gates.hpp).
-GateResult gate_contact(State& s, std::uint32_t a, std::uint32_t m, rng::Draw& d) {
+GateResult gate_contact(State& s, std::uint32_t a, std::uint32_t m, rng::Draw& d, bool group_add) {
   const PlatformState& P = s.platforms[s.accounts.platform[a]];
   const ControlsSpec& c = P.spec->controls;
   const int minor_believed = P.believed_age[m];
@@ -45,6 +45,13 @@ GateResult gate_contact(State& s, std::uint32_t a, std::uint32_t m, rng::Draw& d
   if (protected_minor && adult_account && c.request_filtering.daily_limit_to_minors > 0) {
     if (s.accounts.requests_today[a] >= c.request_filtering.daily_limit_to_minors) return {Gate::prevented, 0, false};
     ++s.accounts.requests_today[a];
+  }
+  if (group_add) {
+    // Added to a group chat: no DM policy or mutuals filter, only segregation and group-add consent.
+    const AgeBand sender = band_of(account_believed), minor = band_of(minor_believed);
+    if (segregated(c, sender, minor, Link::stranger) || group_add_stopped(c, sender, minor))
+      return {Gate::prevented, 0, false};
+    return {Gate::reached, 1.0, false};
   }
   const ContactGate g =
       contact_gate(c, s.spec->response, band_of(account_believed), band_of(minor_believed), Link::stranger);
@@ -138,7 +145,7 @@ void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
 
 }  // namespace
 
-void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, std::uint32_t slot) {
+void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, std::uint32_t slot, bool via_group) {
   Accounts& A = s.accounts;
   const std::size_t p = A.platform[a];
   const PlatformState& P = s.platforms[p];
@@ -154,7 +161,12 @@ void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, st
       A.believed_age[a] >= P.believed_age[m] + P.spec->controls.behavioural_risk.age_gap_years)
     add_risk(s, a, RiskEvent::contact, hour);
   rng::Draw g(s.seed, streams::reach, user, A.key[a], s.tick * 4u + slot);
-  const GateResult gate = gate_contact(s, a, m, g);
+  // Whether a group contact is a group-chat add: its own keyed uniform (the high slot bit keeps it apart from
+  // the gate's slots), drawn only for group contacts so no other number moves.
+  const bool group_add = via_group && s.spec->response.group_add_share > 0 &&
+                         rng::uniform_at(s.seed, streams::reach, user, A.key[a], 0x80000000u | (s.tick * 4u + slot)) <
+                             s.spec->response.group_add_share;
+  const GateResult gate = gate_contact(s, a, m, g, group_add);
   if (gate.gate == Gate::prevented) {
     s.add_minor(p, user, Metric::contacts_prevented, 1);
     return;
@@ -182,7 +194,8 @@ void discover_and_contact(State& s) {
         rng::Draw(s.seed, streams::discovery, key, s.tick).poisson(t.contacts_per_day * dt_days);
     for (std::uint64_t k = 0; k < attempts && A.open_dyads[a] < max_open; ++k) {
       rng::Draw d(s.seed, streams::discovery, key, s.tick, 1024u + 16u * static_cast<std::uint32_t>(k));
-      const std::uint32_t m = discover(s, a, d);
+      bool via_group = false;
+      const std::uint32_t m = discover(s, a, d, &via_group);
       if (m == kNone) continue;
       const std::uint32_t user = P.user[m];
       if (s.pop.age[user] >= 18 || (P.settings[m] & kRemoved) != 0 || P.join_day[m] > s.day) continue;
@@ -190,7 +203,7 @@ void discover_and_contact(State& s) {
       if (s.blocked_pairs.contains((static_cast<std::uint64_t>(key) << 32) | user)) continue;
       const auto& conn = A.connections[a];
       if (std::find(conn.begin(), conn.end(), m) != conn.end()) continue;  // already talking
-      attempt_contact(s, a, m, s.hour + d.uniform() * s.dt_hours, 0);
+      attempt_contact(s, a, m, s.hour + d.uniform() * s.dt_hours, 0, via_group);
     }
   }
   A.active.resize(keep);

@@ -41,7 +41,7 @@ std::uint32_t mutual_connections(const State& s, std::uint32_t a, std::uint32_t 
   return count_mutuals(s, s.platforms[s.accounts.platform[a]], a, m);
 }
 
-std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d) {
+std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_group) {
   const PlatformState& P = s.platforms[s.accounts.platform[a]];
   const ControlsSpec& c = P.spec->controls;
   const ResponseSpec& r = s.spec->response;
@@ -58,6 +58,7 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d) {
     return static_cast<std::uint32_t>(
         std::min<double>(static_cast<double>(n) - 1, std::floor(u * static_cast<double>(n))));
   };
+  if (via_group != nullptr) *via_group = false;
   if (P.minors.empty()) return kNone;
   // The channel: by weight over all four; one that is structurally unavailable
   // (no connection yet, no group) passes the attempt to the available ones by
@@ -119,6 +120,7 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d) {
     }
     default: {
       // Shared groups.
+      if (via_group != nullptr) *via_group = true;
       const std::uint32_t grp = s.accounts.groups[a][pick(u_pick, 4)];
       if (grp == kNone) return kNone;
       const std::uint32_t size = P.groups.offsets[grp + 1] - P.groups.offsets[grp];

@@ -22,6 +22,11 @@
 //                                                if the sender falls back to one
 //                           disabled             stopped
 //                         a trusted link is connected, so only disabled stops it
+//   group_add_consent     a contact made by adding the minor to a group chat
+//                         (response.group_add_share of offender contacts found
+//                         in shared groups; benign.group_adds_per_minor_day)
+//                         meets segregation and then only this: stopped when set
+//                         and the protections apply to the sender (as for DMs)
 // The offender-only controls (suspicious-adult restrictions and the daily
 // limit of requests to minors, which depend on an account's flags and
 // counters) stay in contact.cpp: legitimate adults carry no flags and stay
@@ -99,6 +104,13 @@ inline bool protects_against(const ControlsSpec& c, bool sender_believed_adult, 
       break;
   }
   return dm || sender_believed_adult;
+}
+
+/// Is adding a minor believed in `minor` to a group chat stopped for a sender
+/// believed in `sender` who is not connected to the minor? Group-add consent
+/// protects against the same senders as the DM policy (controls.group_add_consent).
+inline bool group_add_stopped(const ControlsSpec& c, AgeBand sender, AgeBand minor) {
+  return c.group_add_consent && minor != adult && protects_against(c, sender == adult, true);
 }
 
 /// Does age-band segregation keep these two believed bands apart?

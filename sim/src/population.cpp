@@ -5,6 +5,9 @@
 // the same age, vulnerability and propensities (common random numbers).
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <utility>
+#include <vector>
 
 #include "safesim/rng.hpp"
 #include "safesim/streams.hpp"
@@ -66,6 +69,107 @@ int believe_age(const State& s, const AgeAssuranceSpec& aa, std::uint32_t user, 
   return s.spec->age_methods.estimate(aa.method, true_age, z);
 }
 
+/// The age a user declares on joining platform `pid` with controls `c`;
+/// false for an honest child below the minimum age, who does not join.
+bool declares_age(const State& s, const ControlsSpec& c, std::uint32_t id, std::uint32_t pid, int age, int& declared) {
+  const PopulationSpec& ps = s.spec->population;
+  declared = age;
+  if (age >= 18) return true;
+  rng::Draw d(s.seed, streams::declared_age, id, pid);
+  const double u_join = d.uniform();
+  const double u_adult = d.uniform();
+  const std::uint32_t offset = d.below(static_cast<std::uint32_t>(ps.declared_age_spread_years));
+  if (age < c.minimum_age) {
+    if (u_join >= ps.underage_join_prob) return false;  // honest child below the minimum age: not on the platform
+    declared = static_cast<int>(c.minimum_age) + static_cast<int>(offset);
+  }
+  if (u_adult < ps.declared_adult_share) declared = 18 + static_cast<int>(offset);
+  return true;
+}
+
+/// Minors removed from a platform for being under its minimum age move on
+/// (population.displaced_join_prob): each removed minor joins each other
+/// platform he is not on with that probability, from the day of his first
+/// removal. Removal is foreseen here from the platform's controls at day 0 and
+/// after each of its timeline events (the same keyed age checks apply_controls
+/// makes later; a risk response's controls are not foreseen). Members stay in
+/// user order, so the platform's indices are rebuilt.
+void displace_removed_minors(State& s) {
+  const PopulationSpec& ps = s.spec->population;
+  if (!(ps.displaced_join_prob > 0)) return;
+  const std::size_t n = s.pop.size();
+  const auto warmup = static_cast<std::int64_t>(s.spec->warmup_days);
+  constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+  std::vector<std::int64_t> removed_day(n, kNever);
+  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
+    const PlatformState& P = s.platforms[p];
+    // The platform's controls over time: at day 0, then after each of its timeline events.
+    std::vector<std::pair<std::int64_t, const ControlsSpec*>> phases{{0, &s.spec->platforms[p].controls}};
+    for (const TimelineEvent& e : s.spec->timeline)
+      if (e.platform == p) phases.emplace_back(warmup + e.day, &e.after.controls);
+    for (std::uint32_t k : P.minors) {
+      const std::uint32_t id = P.user[k];
+      for (const auto& [day, c] : phases) {
+        if (!c->age_assurance.enforce_minimum_age) continue;
+        const int believed = believe_age(s, c->age_assurance, id, p, s.pop.age[id], P.declared_age[k], true);
+        if (believed >= c->minimum_age) continue;
+        removed_day[id] = std::min(removed_day[id], std::max<std::int64_t>(day, P.join_day[k]));
+        break;  // the first phase that removes him
+      }
+    }
+  }
+  for (std::size_t q = 0; q < s.platforms.size(); ++q) {
+    PlatformState& Q = s.platforms[q];
+    const ControlsSpec& c = s.spec->platforms[q].controls;
+    const auto qid = static_cast<std::uint32_t>(q);
+    struct Arrival {
+      std::uint32_t user;
+      std::uint8_t declared;
+      std::uint16_t day;
+    };
+    std::vector<Arrival> arrivals;  // in user order (pop.minors is)
+    for (std::uint32_t id : s.pop.minors) {
+      if (removed_day[id] == kNever || Q.local_of[id] != kNone) continue;
+      if (rng::uniform_at(s.seed, streams::membership, id, qid, 2) >= ps.displaced_join_prob) continue;
+      int declared = 0;
+      if (!declares_age(s, c, id, qid, s.pop.age[id], declared)) continue;
+      arrivals.push_back(
+          {id, static_cast<std::uint8_t>(std::min(declared, 255)), static_cast<std::uint16_t>(removed_day[id])});
+    }
+    if (arrivals.empty()) continue;
+    std::vector<std::uint32_t> user;
+    std::vector<std::uint8_t> declared;
+    std::vector<std::uint16_t> join_day;
+    const std::size_t total = Q.user.size() + arrivals.size();
+    user.reserve(total);
+    declared.reserve(total);
+    join_day.reserve(total);
+    std::size_t k = 0;
+    for (const Arrival& a : arrivals) {
+      for (; k < Q.user.size() && Q.user[k] < a.user; ++k) {
+        user.push_back(Q.user[k]);
+        declared.push_back(Q.declared_age[k]);
+        join_day.push_back(Q.join_day[k]);
+      }
+      user.push_back(a.user);
+      declared.push_back(a.declared);
+      join_day.push_back(a.day);
+    }
+    for (; k < Q.user.size(); ++k) {
+      user.push_back(Q.user[k]);
+      declared.push_back(Q.declared_age[k]);
+      join_day.push_back(Q.join_day[k]);
+    }
+    Q.user = std::move(user);
+    Q.declared_age = std::move(declared);
+    Q.join_day = std::move(join_day);
+    Q.minors.clear();
+    for (std::size_t j = 0; j < Q.user.size(); ++j)
+      if (s.pop.age[Q.user[j]] < 18) Q.minors.push_back(static_cast<std::uint32_t>(j));
+    Q.local_of.build(Q.user, n);
+  }
+}
+
 }  // namespace
 
 void build_platforms(State& s) {
@@ -84,17 +188,7 @@ void build_platforms(State& s) {
       const auto id = static_cast<std::uint32_t>(i);
       const int age = s.pop.age[i];
       int declared = age;
-      if (age < 18) {
-        rng::Draw d(s.seed, streams::declared_age, id, pid);
-        const double u_join = d.uniform();
-        const double u_adult = d.uniform();
-        const std::uint32_t offset = d.below(static_cast<std::uint32_t>(ps.declared_age_spread_years));
-        if (age < c.minimum_age) {
-          if (u_join >= ps.underage_join_prob) return;  // honest child below the minimum age: not on the platform
-          declared = static_cast<int>(c.minimum_age) + static_cast<int>(offset);
-        }
-        if (u_adult < ps.declared_adult_share) declared = 18 + static_cast<int>(offset);
-      }
+      if (!declares_age(s, c, id, pid, age, declared)) return;
       P.user.push_back(id);
       P.declared_age.push_back(static_cast<std::uint8_t>(std::min(declared, 255)));
       const bool late = rng::uniform_at(s.seed, streams::user_join, id, pid, 0) < ps.signup_share;
@@ -125,6 +219,7 @@ void build_platforms(State& s) {
     }
     P.local_of.build(P.user, n);
   }
+  displace_removed_minors(s);
 }
 
 void finish_platforms(State& s) {
@@ -167,11 +262,17 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
     if (supervised) bits |= kSupervised;
     if (minor && u_educated < c.education.uptake) bits |= kEducated;
     if (reset_all || P.join_day[k] > s.day) {
+      // Accounts that exist when the default is set may have their own threshold; later joiners use age_threshold.
+      const PrivateByDefault& pd = c.private_by_default;
+      const bool existing = P.join_day[k] <= s.day;
+      const std::int64_t threshold =
+          existing && pd.existing_age_threshold >= 0 ? pd.existing_age_threshold : pd.age_threshold;
       bool priv;
-      if (believed < c.private_by_default.age_threshold) {
-        const bool locked =
-            !c.private_by_default.minors_can_change || (supervised && c.parental_supervision.locks_settings);
-        priv = locked || u_change >= c.private_by_default.change_prob;
+      if (believed < threshold) {
+        // Below minors_can_change_from_age a minor needs a parent to loosen it: counted as kept.
+        const bool locked = !pd.minors_can_change || believed < pd.minors_can_change_from_age ||
+                            (supervised && c.parental_supervision.locks_settings);
+        priv = locked || u_change >= pd.change_prob;
       } else {
         priv = u_voluntary < r.voluntary_private_share;
       }

@@ -182,7 +182,8 @@ void clear_cache() {
 }
 
 void build_structure(State& s) {
-  const bool cacheable = s.spec->population.users <= kCacheMaxUsers;
+  // Displaced minors' memberships depend on every platform's age checks and timeline, which the key leaves out.
+  const bool cacheable = s.spec->population.users <= kCacheMaxUsers && !(s.spec->population.displaced_join_prob > 0);
   const std::string key = cacheable ? structure_key(*s.spec, s.seed) : std::string();
   if (cacheable) {
     if (const auto hit = cache_get(key)) {

@@ -606,7 +606,8 @@ void end_of_day_metrics(State& s);
 void assess_risk(State& s);
 
 // ---- shared helpers
-std::uint32_t discover(const State& s, std::uint32_t account, rng::Draw& d);
+/// `via_group`, when given, is set to whether the candidate was found in a shared group.
+std::uint32_t discover(const State& s, std::uint32_t account, rng::Draw& d, bool* via_group = nullptr);
 std::uint32_t mutual_connections(const State& s, std::uint32_t account, std::uint32_t local_minor);
 /// A minor's completed report about an offender account (minor: local index on the platform).
 void file_report(State& s, std::size_t platform, std::uint32_t account, std::uint32_t minor, double hour);
@@ -686,7 +687,10 @@ void remember_target(State& s, std::uint32_t account, std::uint32_t user, double
 /// One contact attempt by account a on local minor m at `hour`: counted, gated,
 /// answered. `slot` separates attempts on one pair within a tick (0: discovery,
 /// 1: a revisit) in the reach and response streams.
-void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, std::uint32_t slot);
+/// `via_group`: the minor was found in a shared group (a share response.group_add_share of such
+/// contacts are group-chat adds, gated by controls.group_add_consent instead of the DM policy).
+void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, std::uint32_t slot,
+                     bool via_group = false);
 double report_completion(const State& s, const PlatformSpec& p);
 int report_steps(const State& s, const PlatformSpec& p);
 double report_intent_factor(const State& s, const PlatformSpec& p, bool supervised, bool nudged, bool educated);

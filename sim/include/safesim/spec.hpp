@@ -106,6 +106,7 @@ struct PopulationSpec {
   double signup_share = 0.10;
   double underage_join_prob = 0.6;
   double declared_adult_share = 0.08;
+  double displaced_join_prob = 0.0;
   std::int64_t declared_age_spread_years = 5;
   std::string age_bands;  // "9-12,13-15,16-17"; empty: youngest_age-12, 13-15, 16-17
 };
@@ -144,6 +145,13 @@ void describe(V& v, PopulationSpec& s) {
            "assumption; Ofcom 2024 Children's Media Lives: most under-13s on social media"});
   v.value("declared_adult_share", s.declared_adult_share,
           {Kind::prob, "share", "share of minors old enough to join who declare an adult age at sign-up", kAssumption});
+  v.value("displaced_join_prob", s.displaced_join_prob,
+          {Kind::prob, "probability",
+           "probability that a minor removed from a platform for being under its minimum age (at day 0, or when a "
+           "timeline change raises it) opens an account on each other platform of the scenario he is not on, from "
+           "the day of removal (that platform's own minimum age then applies to him)",
+           "assumption, range 0 to 0.8 (safesim issue 22: children removed by Australia's under-16 law move to "
+           "services outside it; no published rate used)"});
   v.value("declared_age_spread_years", s.declared_age_spread_years,
           {Kind::count, "years",
            "a minor who declares a false age picks one uniformly among this many years from the minimum age (or "
@@ -458,6 +466,8 @@ struct PrivateByDefault {
   std::int64_t age_threshold = 16;  // minors believed younger than this get a private profile by default
   bool applies_to_existing = false;
   bool minors_can_change = true;
+  std::int64_t minors_can_change_from_age = 0;  // believed younger: cannot switch the default off (0 = no band locked)
+  std::int64_t existing_age_threshold = -1;     // threshold for accounts that already exist (-1 = age_threshold)
   double change_prob = 0.2;
 };
 struct NetworkExpansionSpec {
@@ -596,6 +606,7 @@ struct ControlsSpec {
   NetworkExpansionSpec network_expansion;
   bool hide_connection_lists = false;
   ProtectionsAgainst contact_protections_against = ProtectionsAgainst::per_surface;
+  bool group_add_consent = false;
   bool location_hidden = false;
   bool search_restriction = false;
   bool recommender_safety = false;
@@ -643,6 +654,19 @@ void describe(V& v, ControlsSpec& c) {
              kAssumption});
     v.value("minors_can_change", s.minors_can_change,
             {Kind::boolean, "", "minors may switch the default off", kAssumption});
+    v.value("minors_can_change_from_age", s.minors_can_change_from_age,
+            {Kind::integer, "years",
+             "when minors_can_change is true, only minors the platform believes at least this old may switch the "
+             "default off themselves; younger ones need a parent, which the model counts as keeping it (0 = every "
+             "minor may)",
+             "Meta 2024 teen accounts (under-16s need a parent's permission to loosen a setting; 16-17 may change it)",
+             0, 18});
+    v.value("existing_age_threshold", s.existing_age_threshold,
+            {Kind::integer, "years",
+             "the age_threshold for accounts that already exist when the default is set (at day 0, or at a timeline "
+             "change with applies_to_existing); accounts that join later use age_threshold (-1 = age_threshold for "
+             "both)",
+             "Meta 2021 (new under-16 accounts private; existing ones only prompted); assumption otherwise", -1, 18});
     v.value("change_prob", s.change_prob,
             {Kind::prob, "probability", "probability a minor switches a protective default off",
              "Meta 2021 (80% accepted private at sign-up); Meta 2025 (97% of 13-15 kept teen defaults)"});
@@ -669,6 +693,14 @@ void describe(V& v, ControlsSpec& c) {
            "every unconnected account, teens and accounts posing as teens included)",
            "Meta 2024 teen accounts (messages only from people followed or connected); Ofcom ICU F1 (unconnected "
            "accounts); per_surface: assumption (the pre-2024 defaults)"});
+  v.value(
+      "group_add_consent", c.group_add_consent,
+      {Kind::boolean, "",
+       "minors the platform believes under 18 cannot be added to a group chat by an account their contact "
+       "protections apply to (contact_protections_against, as for DMs) and that they are not connected to: "
+       "such adds (response.group_add_share of group-channel contacts) are stopped",
+       "Meta 2024 teen accounts (only people a teen follows or is connected to can add them to group chats); EU "
+       "DSA Art. 28 guidelines (no group add without consent); Ofcom children's codes (decline group invitations)"});
   v.value("location_hidden", c.location_hidden,
           {Kind::boolean, "", "minors' location hidden: removes the 'nearby' share of search discovery",
            "Ofcom ICU F1; EU DSA Art. 28 guidelines"});
@@ -1038,6 +1070,7 @@ struct ResponseSpec {
   double recommender_share = 0.7;
   double voluntary_private_share = 0.3;
   double livestream_share = 0.2;
+  double group_add_share = 0.0;
   double harvest_leverage_factor = 1.3;
   double download_circumvention = 0.3;
   double max_accept_prob = 0.95;
@@ -1118,6 +1151,12 @@ void describe(V& v, ResponseSpec& s) {
           {Kind::prob, "share",
            "share of public-content discovery that comes from minors' livestreams (closed by livestream_restrictions)",
            kAssumption});
+  v.value("group_add_share", s.group_add_share,
+          {Kind::prob, "share",
+           "share of offender contacts through shared groups made by adding the minor to a new group chat rather "
+           "than by a direct message: such a contact passes no DM policy or mutuals filter, only "
+           "controls.group_add_consent (and age-band segregation); legitimate adds are benign.group_adds_per_minor_day",
+           "assumption, range 0 to 0.5 (default 0 keeps the pre-2024 model, in which every group contact is a DM)"});
   v.value("voluntary_private_share", s.voluntary_private_share,
           {Kind::prob, "share", "share of minors without a private default who make their profile private themselves",
            kAssumption});
@@ -1153,6 +1192,7 @@ struct BenignSpec {
   double appeal_success = 0.8;
   double peer_other_band_share = 0.2;
   double appeal_delay_days = 7.0;
+  double group_adds_per_minor_day = 0.0;
 };
 
 template <class V>
@@ -1180,6 +1220,11 @@ void describe(V& v, BenignSpec& s) {
           {Kind::prob, "share", "share of benign stranger contacts that share a mutual connection", kAssumption});
   v.value("peer_other_band_share", s.peer_other_band_share,
           {Kind::prob, "share", "share of benign peer contacts that cross into a neighbouring age band", kAssumption});
+  v.value("group_adds_per_minor_day", s.group_adds_per_minor_day,
+          {Kind::rate, "adds per minor-day",
+           "legitimate adds of a minor to a group chat by a peer the minor is not connected to (a class or club "
+           "chat); controls.group_add_consent blocks them (legit_contacts_blocked)",
+           "assumption, range 0 to 0.1 (default 0 keeps the pre-2024 model without group adds)", 0, 1e4});
 }
 
 // ---------------------------------------------------------------- moderation at platform scale
