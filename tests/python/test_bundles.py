@@ -133,3 +133,79 @@ def test_size_triggers_use_simulated_users_without_a_jurisdiction():
     log = " ".join(sc.spec.policy_log)
     assert "sizes in simulated users: no jurisdiction_users for UK" in log
     assert "icu-c9-hash-matching (10000 users < 700000)" in log
+
+
+def _main_controls(sc: ss.Scenario) -> dict:
+    return sc.to_dict()["platforms"]["main"]["controls"]
+
+
+# The contact protections each source requires (issue 22): against whom, group-add consent
+# and who may loosen the private default. The base protects against believed adults only
+# and lets every minor loosen the default, so a bundle that pins a value shows it.
+REQUIRED = [
+    # Ofcom ICU F1: suggestions, lists and DMs against every unconnected user (risk found).
+    ("uk_osa_illegal_content_codes", "social", {"contact_protections_against": "all_unconnected"}),
+    # EU Art. 28 guidelines: only accepted accounts interact; no group add without consent.
+    (
+        "eu_dsa_art28_guidelines",
+        "social",
+        {"contact_protections_against": "all_unconnected", "group_add_consent": True},
+    ),
+    # Teen accounts: DMs and group adds only from people followed; under-16s need a parent.
+    (
+        "industry_teen_accounts",
+        "social",
+        {
+            "contact_protections_against": "per_surface",
+            "group_add_consent": True,
+            "private_by_default": {"minors_can_change": True, "minors_can_change_from_age": 16},
+        },
+    ),
+    # Ofcom children's codes: children can decline group-chat invitations.
+    ("uk_osa_protection_of_children_codes", "messaging", {"group_add_consent": True}),
+]
+
+
+@pytest.mark.parametrize(("name", "kind", "expected"), REQUIRED, ids=[r[0] for r in REQUIRED])
+def test_bundle_sets_the_contact_protections_its_source_requires(name, kind, expected):
+    base = _one_platform(kind, "controls: {contact_protections_against: believed_adults}")
+    assert _main_controls(base)["contact_protections_against"] == "believed_adults"
+    assert _main_controls(base)["group_add_consent"] is False
+    controls = _main_controls(base.with_policy(name, risk_found=True))
+    for key, want in expected.items():
+        if isinstance(want, dict):
+            for sub, value in want.items():
+                assert controls[key][sub] == value, (name, key, sub)
+        else:
+            assert controls[key] == want, (name, key)
+
+
+def _leaf_keys(block: dict) -> set[str]:
+    keys: set[str] = set()
+    for k, v in block.items():
+        keys |= _leaf_keys(v) if isinstance(v, dict) else {k}
+    return keys
+
+
+NEW_KEYS = {"contact_protections_against", "group_add_consent", "minors_can_change_from_age", "existing_age_threshold"}
+
+
+@pytest.mark.parametrize("path", BUNDLES, ids=lambda p: p.stem)
+def test_new_contact_keys_are_named_in_the_measures_note(path):
+    """A measure that sets one of the contact keys of issue 22 says so in its note (no silent key)."""
+    for m in _doc(path)["measures"]:
+        for key in _leaf_keys(m.get("platform") or {}) & NEW_KEYS:
+            assert m.get("modelled") is True, (path.stem, m["id"], key)
+            assert key in (m.get("note") or ""), (path.stem, m["id"], key)
+
+
+def test_au_minimum_age_moves_removed_children_outside_the_law():
+    sc = ss.Scenario.load(ss.scenarios_dir() / "au_minimum_age.yaml")
+    d = sc.to_dict()
+    assert d["population"]["displaced_join_prob"] == 0.3
+    log = " ".join(sc.spec.policy_log)
+    # Applied on the restricted kinds on day 120, outside its scope on the others.
+    assert "timeline day 120: au_social_media_minimum_age (law on 2025-12-10) -> social, video: applied" in log
+    for name in ("messaging", "gaming"):
+        assert f"{name}: outside the bundle's scope" in log
+        assert d["platforms"][name]["controls"]["minimum_age"] == 13
