@@ -49,7 +49,15 @@ TEST(Streams, EveryStreamIsDrawnAndSharedOnlyWithKeysThatCannotMeet) {
       {"dyad", "encryption draw at slot 0xFFFFFFFF; events at (start_day < 32767, events) * 2 (+1)"},
       {"graph_peer",
        "ties outside the class from slot 0 (a count and a few words per tie); the class's pairs from slot 2^16"},
-      {"membership", "large platforms at slot 0, small ones at slot 1 (a platform is one or the other)"},
+      {"benign",
+       "(platform, tick): the counts' cursor from slot 0 (a few blocks a tick); legitimate group adds' cursor from "
+       "slot 2^24"},
+      {"membership",
+       "large platforms at slot 0, small ones at slot 1 (a platform is one or the other); a displaced minor's move "
+       "at slot 2"},
+      {"reach",
+       "(minor's user, account key): the gates' block at slot tick * 4 + slot; a group contact's group-add draw at "
+       "slot 2^31 | (tick * 4 + slot), past every gate slot (tick * 4 < 2^31)"},
       {"offender",
        "initial offenders keyed (user, 0); arrivals (day, 1); the sampling and type-sequence starts (2^32 - 1, 2 "
        "and 3), past every user id and day; replacements (departed offender's key, 4: who; 5: when)"},
