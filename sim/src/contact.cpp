@@ -12,6 +12,9 @@
 //     gate_contact builds them with contact_gate and samples them with
 //     sample_gate, so contacts_prevented and legit_contacts_blocked come from
 //     the same rules)
+// A contact found in a shared group is, for response.group_add_share of them, a
+// group-chat add: it skips the DM policy and mutuals filter and meets only
+// segregation and group_add_consent (gates.hpp: group_add_stopped).
 // Every attempt draws two uniforms from its reach stream, u_seen then
 // u_fallback, whatever the outcome, so each random number keeps its slot.
 // What the platform believes about ages decides which minors are protected; an
