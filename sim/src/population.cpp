@@ -49,6 +49,7 @@ void build_population(State& s) {
     rng::Draw a(s.seed, streams::user_activity, id, 0);
     pop.activity[i] = static_cast<float>(a.lognormal(-0.5 * sigma * sigma, sigma));
   }
+  if (ps.ageing) build_joiners(s, rank);
 }
 
 namespace {
@@ -98,9 +99,10 @@ void build_platforms(State& s) {
       P.user.push_back(id);
       P.declared_age.push_back(static_cast<std::uint8_t>(std::min(declared, 255)));
       const bool late = rng::uniform_at(s.seed, streams::user_join, id, pid, 0) < ps.signup_share;
-      const auto jd =
+      auto jd =
           late ? static_cast<std::uint16_t>(warmup + rng::Draw(s.seed, streams::user_join, id, pid, 1).below(horizon))
                : std::uint16_t{0};
+      if (id >= s.pop.first_joiner) jd = std::max(jd, s.pop.joiner_day[id - s.pop.first_joiner]);  // not before
       P.join_day.push_back(jd);
       if (age < 18) P.minors.push_back(static_cast<std::uint32_t>(P.user.size() - 1));
     };
@@ -149,10 +151,14 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
   P.minors_protected = 0;
   P.adults_active = 0;
   for (auto& b : P.minors_by_band) b.clear();
+  const bool ageing = s.spec->population.ageing;
+  if (ageing) P.band_pos.assign(P.user.size(), kNone);
   for (std::size_t k = 0; k < P.user.size(); ++k) {
     const std::uint32_t id = P.user[k];
     const int age = s.pop.age[id];
     const bool minor = age < 18;
+    // A child who joins later (population.ageing) has settings but is not counted until the join.
+    const bool joined = !s.pop.unjoined(id, s.day);
     const int believed = believe_age(s, c.age_assurance, id, p, age, P.declared_age[k], minor);
     P.believed_age[k] = static_cast<std::uint8_t>(believed);
     std::uint8_t bits = P.settings[k] & kPrivate;
@@ -179,15 +185,18 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
     }
     P.settings[k] = bits;
     if (!minor && !removed) ++P.adults_active;
-    if (minor && !removed) {
+    if (minor && !removed && joined) {
       ++P.minors_active;
       if (believed < 18) ++P.minors_protected;
-      P.minors_by_band[band_of(believed)].push_back(static_cast<std::uint32_t>(k));
+      auto& band = P.minors_by_band[band_of(believed)];
+      if (ageing) P.band_pos[k] = static_cast<std::uint32_t>(band.size());
+      band.push_back(static_cast<std::uint32_t>(k));
     }
   }
   P.underage_removed = 0;
   for (std::size_t k = 0; k < P.user.size(); ++k)
-    if ((P.settings[k] & kRemoved) != 0 && s.pop.age[P.user[k]] < 18) ++P.underage_removed;
+    if ((P.settings[k] & kRemoved) != 0 && s.pop.age[P.user[k]] < 18 && !s.pop.unjoined(P.user[k], s.day))
+      ++P.underage_removed;
   schedule_strangers(s, p, false, 0);  // bands may have moved
 }
 
