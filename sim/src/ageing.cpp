@@ -69,35 +69,40 @@ void list_remove(std::vector<std::uint32_t>& list, std::vector<std::uint32_t>& p
 }
 
 bool cohort_member(const State& s, std::uint32_t u) {
-  return u >= s.pop.first_joiner && s.pop.joiner_day[u - s.pop.first_joiner] >= s.warmup && s.ageing.present[u];
+  return u >= s.pop.first_joiner && s.pop.joiner_day[u - s.pop.first_joiner] >= s.warmup && s.ageing.member[u];
 }
 
-/// Joiner u's join day has come: into every minor list and count of its platforms.
-void join(State& s, std::uint32_t u) {
+/// Member k's join day on platform p has come: into its counts and, as a minor, its minor lists.
+void platform_join(State& s, std::size_t p, std::uint32_t k) {
+  PlatformState& P = s.platforms[p];
   AgeingState& g = s.ageing;
-  ++g.joins;
+  const ControlsSpec& c = P.spec->controls;
+  const std::uint32_t u = P.user[k];
+  // An honest child joins at the minimum age: the removal rule of apply_controls, applied now.
+  const bool removed = c.age_assurance.enforce_minimum_age && P.believed_age[k] < c.minimum_age;
+  P.settings[k] = static_cast<std::uint8_t>((P.settings[k] & ~kRemoved) | (removed ? kRemoved : 0));
+  const bool minor = s.pop.age[u] < 18;
   const bool measured = s.day >= s.warmup;
-  if (g.present[u]) {
-    g.eco_minors += 1;
+  if (!removed && g.platforms_on[u]++ == 0) {  // on a platform for the first time
     g.eco_joined += 1;
-    if (measured) g.eco_minors_ever += 1;
+    if (minor) g.eco_minors += 1;
+    if (minor && measured) g.eco_minors_ever += 1;
   }
-  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
-    PlatformState& P = s.platforms[p];
-    const std::uint32_t m = P.local_of[u];
-    if (m == kNone) continue;
-    list_add(P.minors, P.minor_pos, m);
-    if ((P.settings[m] & kRemoved) != 0) {
-      ++P.underage_removed;
-      continue;
-    }
-    ++P.minors_active;
-    if (P.believed_age[m] < 18) ++P.minors_protected;
-    const int band = band_of(P.believed_age[m]);
-    list_add(P.minors_by_band[static_cast<std::size_t>(band)], P.band_pos, m);
-    stranger_enter(s, p, m, band);
-    if (measured) g.platform_minors_ever[p] += 1;
+  if (!minor) {
+    if (!removed) ++P.adults_active;
+    return;
   }
+  list_add(P.minors, P.minor_pos, k);
+  if (removed) {
+    ++P.underage_removed;
+    return;
+  }
+  ++P.minors_active;
+  if (P.believed_age[k] < 18) ++P.minors_protected;
+  const int band = band_of(P.believed_age[k]);
+  list_add(P.minors_by_band[static_cast<std::size_t>(band)], P.band_pos, k);
+  stranger_enter(s, p, k, band);
+  if (measured) g.platform_minors_ever[p] += 1;
 }
 
 /// A cohort member's birthday, turning age + 1: tallied in row `age`, and at 18 in the *_ever metrics.
@@ -115,7 +120,7 @@ void tally_cohort(State& s, std::uint32_t u, int age) {
     if ((ever >> stage) & 1u) eco[idx(metric)] += 1;
 }
 
-/// User u's birthday (already joined).
+/// User u's birthday (the person has joined; a platform it joins later only ages its claims).
 void birthday(State& s, std::uint32_t u) {
   AgeingState& g = s.ageing;
   ++g.birthdays;
@@ -128,7 +133,7 @@ void birthday(State& s, std::uint32_t u) {
   const int now = old + 1;
   s.pop.age[u] = static_cast<std::uint8_t>(now);
   const bool adult = now >= 18;
-  if (adult && g.present[u]) g.eco_minors -= 1;
+  if (adult && g.platforms_on[u] > 0) g.eco_minors -= 1;
   for (std::size_t p = 0; p < s.platforms.size(); ++p) {
     PlatformState& P = s.platforms[p];
     const std::uint32_t m = P.local_of[u];
@@ -136,6 +141,8 @@ void birthday(State& s, std::uint32_t u) {
     if (P.declared_age[m] < 255) ++P.declared_age[m];
     const int was = P.believed_age[m];
     if (was < 255) ++P.believed_age[m];
+    // Not on the platform yet (its join, even if today, comes after the birthdays): counted then, at its age then.
+    if (P.join_day[m] > 0 && P.join_day[m] >= s.day) continue;
     const int believed = P.believed_age[m];
     const bool removed = (P.settings[m] & kRemoved) != 0;
     if (adult) list_remove(P.minors, P.minor_pos, m);
@@ -178,28 +185,50 @@ void build_joiners(State& s, std::size_t minors) {
     const double at = 1.0 + (static_cast<double>(j) + u) * (total - 1.0) / static_cast<double>(joiners);
     pop.joiner_day[j] = static_cast<std::uint16_t>(std::min(total - 1.0, std::floor(at)));
     pop.age.push_back(static_cast<std::uint8_t>(youngest));
-    pop.boy.push_back(rng::uniform_at(s.seed, streams::user_gender, id, 0, 0) < ps.boy_share ? 1 : 0);
-    rng::Draw v(s.seed, streams::user_vulnerability, id, 0);
-    pop.vulnerability.push_back(static_cast<float>(v.beta(ps.vulnerability.alpha, ps.vulnerability.beta)));
-    rng::Draw a(s.seed, streams::user_activity, id, 0);
-    const double sigma = ps.activity_sigma;
-    pop.activity.push_back(static_cast<float>(a.lognormal(-0.5 * sigma * sigma, sigma)));
+    pop.boy.push_back(0);
+    pop.vulnerability.push_back(0.0f);
+    pop.activity.push_back(0.0f);
     pop.reached.push_back(0);
-    pop.minors.push_back(id);
+    draw_person(s, id, true);
   }
   // Birthdays, bucketed by day of the year (counting sort): a joiner's is its join day's.
   std::vector<std::uint16_t> day_of(pop.size(), 0);
   pop.birthday_start.assign(kYear + 1, 0);
   for (std::uint32_t u : pop.minors) {
-    day_of[u] = u >= pop.first_joiner
-                    ? static_cast<std::uint16_t>(pop.joiner_day[u - pop.first_joiner] % kYear)
-                    : static_cast<std::uint16_t>(rng::Draw(s.seed, streams::birthday, u, 0).below(kYear));
+    day_of[u] = static_cast<std::uint16_t>(birthday_of(s, u));
     ++pop.birthday_start[day_of[u] + 1u];
   }
   for (std::uint32_t b = 0; b < kYear; ++b) pop.birthday_start[b + 1] += pop.birthday_start[b];
   pop.birthday_users.resize(pop.minors.size());
   std::vector<std::uint32_t> fill(pop.birthday_start.begin(), pop.birthday_start.end() - 1);
   for (std::uint32_t u : pop.minors) pop.birthday_users[fill[day_of[u]]++] = u;
+}
+
+std::uint32_t birthday_of(const State& s, std::uint32_t u) {
+  if (u >= s.pop.first_joiner) return s.pop.joiner_day[u - s.pop.first_joiner] % kYear;
+  return rng::Draw(s.seed, streams::birthday, u, 0).below(kYear);
+}
+
+std::int64_t minimum_age_day(const State& s, std::uint32_t u, int minimum_age) {
+  const int age = s.pop.age[u];  // at build (a joiner's: youngest_age, from its join day)
+  if (u >= s.pop.first_joiner)   // a joiner's birthdays come a year apart from its join day
+    return s.pop.joiner_day[u - s.pop.first_joiner] + std::int64_t{kYear} * (minimum_age - age);
+  return birthday_of(s, u) + std::int64_t{kYear} * (minimum_age - age - 1);  // the first birthday is day b
+}
+
+void count_presence(State& s) {
+  AgeingState& g = s.ageing;
+  g.platforms_on.assign(s.pop.size(), 0);
+  for (const PlatformState& P : s.platforms)
+    for (std::size_t k = 0; k < P.user.size(); ++k)
+      if (P.join_day[k] <= s.day && (P.settings[k] & kRemoved) == 0) ++g.platforms_on[P.user[k]];
+  g.eco_minors = 0;
+  g.eco_joined = 0;
+  for (std::size_t u = 0; u < g.platforms_on.size(); ++u)
+    if (g.platforms_on[u] > 0) {
+      g.eco_joined += 1;
+      if (s.pop.age[u] < 18) g.eco_minors += 1;
+    }
 }
 
 void prepare_ageing(State& s) {
@@ -211,14 +240,33 @@ void prepare_ageing(State& s) {
   g.platform_minors_ever.assign(s.platforms.size(), 0.0);
   g.eco_daily_minors.assign(static_cast<std::size_t>(s.total_days), 0.0);
   g.eco_daily_users.assign(static_cast<std::size_t>(s.total_days), 0.0);
+  g.member.assign(s.pop.size(), 0);
+  g.join_start.assign(s.platforms.size(), {});
+  g.join_members.assign(s.platforms.size(), {});
+  const auto days = static_cast<std::size_t>(s.total_days);
   for (std::size_t p = 0; p < s.platforms.size(); ++p) {
     PlatformState& P = s.platforms[p];
-    // The graph was built with the joiners as minors; from now on they are minors from their join day.
-    std::erase_if(P.minors, [&](std::uint32_t m) { return s.pop.unjoined(P.user[m], s.day); });
+    for (std::uint32_t u : P.user) g.member[u] = 1;
+    // The graph was built with every member; the minor lists hold those on the platform now.
+    std::erase_if(P.minors, [&](std::uint32_t m) { return P.join_day[m] > s.day; });
     P.minor_pos.assign(P.user.size(), kNone);
     for (std::size_t i = 0; i < P.minors.size(); ++i) P.minor_pos[P.minors[i]] = static_cast<std::uint32_t>(i);
+    // Members joining later, by day (counting sort).
+    auto& start = g.join_start[p];
+    auto& members = g.join_members[p];
+    start.assign(days + 1, 0);
+    const auto later = [&](std::size_t k) { return P.join_day[k] > s.day && P.join_day[k] < days; };
+    for (std::size_t k = 0; k < P.user.size(); ++k)
+      if (later(k)) ++start[P.join_day[k] + 1u];
+    for (std::size_t d = 0; d < days; ++d) start[d + 1] += start[d];
+    members.resize(start[days]);
+    std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
+    for (std::size_t k = 0; k < P.user.size(); ++k)
+      if (later(k)) members[fill[P.join_day[k]]++] = static_cast<std::uint32_t>(k);
     g.platform_minors_ever[p] = static_cast<double>(P.minors_active);
   }
+  count_presence(s);
+  g.eco_minors_ever = g.eco_minors;
 }
 
 void start_ageing_measurement(State& s) {
@@ -257,12 +305,19 @@ void age_population(State& s) {
     if (u >= pop.first_joiner) {
       const std::int64_t jd = pop.joiner_day[u - pop.first_joiner];
       if (jd > s.day) continue;  // not born into the pool yet
-      if (jd == s.day) {
-        join(s, u);
+      if (jd == s.day) {         // joins the population at youngest_age; its platforms from their join days
+        ++s.ageing.joins;
         continue;
       }
     }
     birthday(s, u);
+  }
+  // Then today's platform joins: joiners, honest children reaching the minimum
+  // age (after their birthday above) and late sign-ups.
+  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
+    const auto& start = s.ageing.join_start[p];
+    const auto d = static_cast<std::size_t>(s.day);
+    for (std::uint32_t i = start[d]; i < start[d + 1]; ++i) platform_join(s, p, s.ageing.join_members[p][i]);
   }
 }
 

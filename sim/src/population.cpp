@@ -12,6 +12,20 @@
 
 namespace safesim::detail {
 
+void draw_person(State& s, std::uint32_t id, bool minor) {
+  const PopulationSpec& ps = s.spec->population;
+  Population& pop = s.pop;
+  const double sigma = ps.activity_sigma;
+  pop.boy[id] = rng::uniform_at(s.seed, streams::user_gender, id, 0, 0) < ps.boy_share ? 1 : 0;
+  if (minor) {
+    rng::Draw v(s.seed, streams::user_vulnerability, id, 0);
+    pop.vulnerability[id] = static_cast<float>(v.beta(ps.vulnerability.alpha, ps.vulnerability.beta));
+    pop.minors.push_back(id);
+  }
+  rng::Draw a(s.seed, streams::user_activity, id, 0);
+  pop.activity[id] = static_cast<float>(a.lognormal(-0.5 * sigma * sigma, sigma));
+}
+
 void build_population(State& s) {
   const PopulationSpec& ps = s.spec->population;
   const auto n = static_cast<std::size_t>(ps.users);
@@ -23,7 +37,6 @@ void build_population(State& s) {
   pop.reached.assign(n, 0);
   const int youngest = static_cast<int>(ps.youngest_age);
   const int oldest = static_cast<int>(ps.oldest_age);
-  const double sigma = ps.activity_sigma;
   // Systematic sampling: exactly n x minor_share minors (rounded), spread
   // over the ids from a random start, with ages spread evenly over the
   // minors' years (a low-discrepancy sequence over their ranks).
@@ -40,14 +53,7 @@ void build_population(State& s) {
                           : 18 + static_cast<int>(d.below(static_cast<std::uint32_t>(oldest - 17)));
     if (minor) ++rank;
     pop.age[i] = static_cast<std::uint8_t>(age);
-    pop.boy[i] = rng::uniform_at(s.seed, streams::user_gender, id, 0, 0) < ps.boy_share ? 1 : 0;
-    if (minor) {
-      rng::Draw v(s.seed, streams::user_vulnerability, id, 0);
-      pop.vulnerability[i] = static_cast<float>(v.beta(ps.vulnerability.alpha, ps.vulnerability.beta));
-      pop.minors.push_back(id);
-    }
-    rng::Draw a(s.seed, streams::user_activity, id, 0);
-    pop.activity[i] = static_cast<float>(a.lognormal(-0.5 * sigma * sigma, sigma));
+    draw_person(s, id, minor);
   }
   if (ps.ageing) build_joiners(s, rank);
 }
@@ -76,6 +82,7 @@ void build_platforms(State& s) {
   // Late joiners join during the measured horizon, after the warm-up.
   const auto horizon = static_cast<std::uint32_t>(s.spec->horizon_days);
   const auto warmup = static_cast<std::uint32_t>(s.spec->warmup_days);
+  const std::int64_t total = s.spec->warmup_days + s.spec->horizon_days;
   for (std::size_t p = 0; p < s.platforms.size(); ++p) {
     PlatformState& P = s.platforms[p];
     P.spec = &s.spec->platforms[p];
@@ -85,14 +92,22 @@ void build_platforms(State& s) {
       const auto id = static_cast<std::uint32_t>(i);
       const int age = s.pop.age[i];
       int declared = age;
+      std::int64_t of_age = 0;  // population.ageing: the day an honest child reaches the minimum age and joins
       if (age < 18) {
         rng::Draw d(s.seed, streams::declared_age, id, pid);
         const double u_join = d.uniform();
         const double u_adult = d.uniform();
         const std::uint32_t offset = d.below(static_cast<std::uint32_t>(ps.declared_age_spread_years));
         if (age < c.minimum_age) {
-          if (u_join >= ps.underage_join_prob) return;  // honest child below the minimum age: not on the platform
-          declared = static_cast<int>(c.minimum_age) + static_cast<int>(offset);
+          if (u_join >= ps.underage_join_prob) {
+            // An honest child below the minimum age: not on the platform; with
+            // ageing, on it from the birthday that brings the minimum age, honestly.
+            if (!ps.ageing) return;
+            of_age = minimum_age_day(s, id, static_cast<int>(c.minimum_age));
+            if (of_age >= total) return;
+          } else {
+            declared = static_cast<int>(c.minimum_age) + static_cast<int>(offset);
+          }
         }
         if (u_adult < ps.declared_adult_share) declared = 18 + static_cast<int>(offset);
       }
@@ -103,6 +118,7 @@ void build_platforms(State& s) {
           late ? static_cast<std::uint16_t>(warmup + rng::Draw(s.seed, streams::user_join, id, pid, 1).below(horizon))
                : std::uint16_t{0};
       if (id >= s.pop.first_joiner) jd = std::max(jd, s.pop.joiner_day[id - s.pop.first_joiner]);  // not before
+      jd = std::max(jd, static_cast<std::uint16_t>(of_age));
       P.join_day.push_back(jd);
       if (age < 18) P.minors.push_back(static_cast<std::uint32_t>(P.user.size() - 1));
     };
@@ -157,8 +173,9 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
     const std::uint32_t id = P.user[k];
     const int age = s.pop.age[id];
     const bool minor = age < 18;
-    // A child who joins later (population.ageing) has settings but is not counted until the join.
-    const bool joined = !s.pop.unjoined(id, s.day);
+    // With population.ageing a member is counted from its join day (ageing.cpp
+    // platform_join); it has its settings before.
+    const bool joined = !ageing || P.join_day[k] <= s.day;
     const int believed = believe_age(s, c.age_assurance, id, p, age, P.declared_age[k], minor);
     P.believed_age[k] = static_cast<std::uint8_t>(believed);
     std::uint8_t bits = P.settings[k] & kPrivate;
@@ -184,6 +201,7 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
       bits = static_cast<std::uint8_t>((bits & ~kPrivate) | (priv ? kPrivate : 0));
     }
     P.settings[k] = bits;
+    if (!joined) continue;
     if (!minor && !removed) ++P.adults_active;
     if (minor && !removed && joined) {
       ++P.minors_active;
@@ -195,9 +213,10 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
   }
   P.underage_removed = 0;
   for (std::size_t k = 0; k < P.user.size(); ++k)
-    if ((P.settings[k] & kRemoved) != 0 && s.pop.age[P.user[k]] < 18 && !s.pop.unjoined(P.user[k], s.day))
+    if ((P.settings[k] & kRemoved) != 0 && s.pop.age[P.user[k]] < 18 && (!ageing || P.join_day[k] <= s.day))
       ++P.underage_removed;
   schedule_strangers(s, p, false, 0);  // bands may have moved
+  if (s.ageing.on) count_presence(s);  // people on at least one platform, now
 }
 
 }  // namespace safesim::detail

@@ -511,8 +511,9 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
     std::vector<std::uint8_t> present(s.pop.size(), 0);
     for (std::size_t p = 0; p < np; ++p) {
       const auto& P = s.platforms[p];
+      // (With population.ageing, only those on the platform at day 0; the rest join later.)
       for (std::size_t k = 0; k < P.user.size(); ++k)
-        if ((P.settings[k] & detail::kRemoved) == 0) present[P.user[k]] = 1;
+        if ((P.settings[k] & detail::kRemoved) == 0 && (!s.ageing.on || P.join_day[k] == 0)) present[P.user[k]] = 1;
       for (std::uint32_t m : P.minors)
         if ((P.settings[m] & detail::kRemoved) == 0) {
           const std::uint32_t u = P.user[m];
@@ -520,18 +521,11 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
         }
     }
     for (std::uint32_t u : s.pop.minors)
-      if (present[u] && !s.pop.unjoined(u, 0)) {
+      if (present[u]) {
         ++eco_minors;
         group_minors[group_of(s.pop.age[u], s.pop.boy[u] != 0)] += 1;
       }
-    for (std::size_t u = 0; u < present.size(); ++u)
-      eco_users += present[u] != 0 && !s.pop.unjoined(static_cast<std::uint32_t>(u), 0) ? 1 : 0;
-    if (s.ageing.on) {
-      s.ageing.eco_minors = static_cast<double>(eco_minors);
-      s.ageing.eco_joined = static_cast<double>(eco_users);
-      s.ageing.eco_minors_ever = static_cast<double>(eco_minors);
-      s.ageing.present = std::move(present);
-    }
+    for (std::uint8_t here : present) eco_users += here;
   }
   const auto t_built = Clock::now();
 

@@ -509,12 +509,14 @@ struct Revisit {
 /// population.ageing's running state (ageing.cpp).
 struct AgeingState {
   bool on = false;
-  std::vector<std::uint8_t> present;  // per user: an account not removed on some platform (at build)
+  std::vector<std::uint8_t> member;    // per user: a member of some platform (maybe joining later)
+  std::vector<std::uint16_t> platforms_on;  // per user: platforms joined and not removed, now
+  std::vector<std::vector<std::uint32_t>> join_start, join_members;  // per platform: members by join day (CSR)
   std::vector<ReachedMask> ever;      // per joiner: Stage bits reached since joining (never reset)
   std::vector<double> cohort;         // [age 0..17][kCohortColumns]: RunOutput::cohort
-  double eco_minors = 0;              // present minors who have joined and are under 18, now
-  double eco_joined = 0;              // present people who have joined (users), now
-  double eco_minors_ever = 0;         // distinct present minors under 18 at some time of the horizon
+  double eco_minors = 0;              // people under 18 on at least one platform, now
+  double eco_joined = 0;              // people on at least one platform, now
+  double eco_minors_ever = 0;         // distinct people under 18 on a platform at some time of the horizon
   std::vector<double> platform_minors_ever;
   std::vector<double> eco_daily_minors, eco_daily_users;  // per simulated day, end of day
   std::vector<std::uint32_t> aged_out;                    // today's 18th birthdays (sorted)
@@ -595,7 +597,15 @@ struct State {
 
 // ---- stages, one file each (called in the order of docs/model/process.md by simulation.cpp)
 void build_population(State& s);
+/// A person's keyed draws (gender, vulnerability for a minor, activity) into pop's arrays at id.
+void draw_person(State& s, std::uint32_t id, bool minor);
 // ---- population.ageing (ageing.cpp)
+/// User u's birthday, a day of the year (0-364).
+std::uint32_t birthday_of(const State& s, std::uint32_t u);
+/// The day a child under `minimum_age` at build (or a joiner) reaches it.
+std::int64_t minimum_age_day(const State& s, std::uint32_t u, int minimum_age);
+/// Recount who is on at least one platform (joined, not removed) and the ecosystem's current minors.
+void count_presence(State& s);
 /// Children who join during the run and everyone's birthday buckets (in build_population).
 void build_joiners(State& s, std::size_t minors);
 /// After the structure and controls: take unjoined children out of the minor lists and counts.

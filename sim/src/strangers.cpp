@@ -34,11 +34,20 @@ namespace safesim::detail {
 namespace {
 constexpr std::uint8_t kNoBand = 0xFF;
 constexpr auto kAccepted = static_cast<ReachedMask>(1u << accepted_stranger);
+/// Clock units (stranger contacts reaching the minor) until local minor m
+/// accepts one: E_m / a_m, E_m ~ Exp(1) keyed by (user, platform, epoch).
+double stranger_time(const State& s, std::size_t p, std::uint32_t m, std::uint32_t epoch) {
+  const ResponseSpec& r = s.spec->response;
+  const std::uint32_t user = s.platforms[p].user[m];
+  const double a = std::min(r.max_accept_prob, r.accept_scale * s.pop.vulnerability[user]);
+  const double e = rng::Draw(s.seed, streams::stranger, user, static_cast<std::uint32_t>(p), epoch).exponential(1);
+  return a > 0 ? e / a : std::numeric_limits<double>::infinity();
+}
+
 }  // namespace
 
 void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch) {
   PlatformState& P = s.platforms[p];
-  const ResponseSpec& r = s.spec->response;
   if (P.stranger_due.size() != P.user.size()) {
     P.stranger_due.assign(P.user.size(), std::numeric_limits<float>::infinity());
     P.stranger_band.assign(P.user.size(), kNoBand);
@@ -57,11 +66,7 @@ void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch
       }
       double left;  // clock units until m accepts
       if (fresh || P.stranger_band[m] == kNoBand) {
-        const std::uint32_t user = P.user[m];
-        const double a = std::min(r.max_accept_prob, r.accept_scale * s.pop.vulnerability[user]);
-        const double e =
-            rng::Draw(s.seed, streams::stranger, user, static_cast<std::uint32_t>(p), epoch).exponential(1);
-        left = a > 0 ? e / a : std::numeric_limits<double>::infinity();
+        left = stranger_time(s, p, m, epoch);
       } else {
         left = std::max(0.0, static_cast<double>(P.stranger_due[m]) - P.stranger_clock[P.stranger_band[m]]);
       }
@@ -114,12 +119,7 @@ void stranger_enter(State& s, std::size_t p, std::uint32_t m, int band) {
   const auto b = static_cast<std::size_t>(band);
   double left;  // clock units until m accepts, as in schedule_strangers
   if (P.stranger_band[m] == kNoBand) {
-    const ResponseSpec& r = s.spec->response;
-    const std::uint32_t user = P.user[m];
-    const double a = std::min(r.max_accept_prob, r.accept_scale * s.pop.vulnerability[user]);
-    const std::uint32_t epoch = s.day >= s.warmup && s.warmup > 0 ? 1 : 0;
-    const double e = rng::Draw(s.seed, streams::stranger, user, static_cast<std::uint32_t>(p), epoch).exponential(1);
-    left = a > 0 ? e / a : std::numeric_limits<double>::infinity();
+    left = stranger_time(s, p, m, s.day >= s.warmup && s.warmup > 0 ? 1u : 0u);  // the window's epoch
   } else {
     left = std::max(0.0, static_cast<double>(P.stranger_due[m]) - P.stranger_clock[P.stranger_band[m]]);
   }
