@@ -78,8 +78,7 @@ py::dict to_dict(Finished&& done) {
   d["group_minors"] = adopt(std::move(out.group_minors), {scopes, groups});
   // population.ageing's cohort table (0 rows without it).
   const auto cohort_rows = static_cast<py::ssize_t>(out.cohort.empty() ? 0 : safesim::kCohortAges);
-  d["cohort"] =
-      adopt(std::move(out.cohort), {cohort_rows, static_cast<py::ssize_t>(safesim::kCohortColumns.size())});
+  d["cohort"] = adopt(std::move(out.cohort), {cohort_rows, static_cast<py::ssize_t>(safesim::kCohortColumns.size())});
   d["build_seconds"] = out.build_seconds;
   d["run_seconds"] = out.run_seconds;
   d["hash"] = done.hash;

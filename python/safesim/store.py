@@ -623,9 +623,7 @@ class RunStore:
             "operator_daily": np.ascontiguousarray(daily[split:]),
             "group_totals": group_totals,
             "group_minors": group_minors,
-            "cohort": np.asarray(manifest.get("cohort", []), dtype=np.float64).reshape(
-                -1, len(_core.cohort_columns())
-            ),
+            "cohort": np.asarray(manifest.get("cohort", []), dtype=np.float64).reshape(-1, len(_core.cohort_columns())),
             "build_seconds": manifest["build_seconds"],
             "run_seconds": manifest["run_seconds"],
             "hash": recomputed,

@@ -39,8 +39,8 @@ constexpr std::uint32_t kYear = 365;
 
 /// The Stage of each kCohortColumns column after "members".
 constexpr std::array<Stage, kCohortColumns.size() - 1> kCohortStages = {
-    contacted,        engaged,   solicitation,   exploited,         images_obtained,
-    sextorted,        met_offline, accepted_stranger, blocked_offender, reported_offender};
+    contacted, engaged,     solicitation,      exploited,        images_obtained,
+    sextorted, met_offline, accepted_stranger, blocked_offender, reported_offender};
 /// The *_ever metric counted at 18 for a column, where there is one.
 constexpr std::array<std::pair<Stage, Metric>, 8> kEverMetrics = {{
     {contacted, Metric::minors_contacted_ever},

@@ -509,14 +509,14 @@ struct Revisit {
 /// population.ageing's running state (ageing.cpp).
 struct AgeingState {
   bool on = false;
-  std::vector<std::uint8_t> member;    // per user: a member of some platform (maybe joining later)
+  std::vector<std::uint8_t> member;         // per user: a member of some platform (maybe joining later)
   std::vector<std::uint16_t> platforms_on;  // per user: platforms joined and not removed, now
   std::vector<std::vector<std::uint32_t>> join_start, join_members;  // per platform: members by join day (CSR)
-  std::vector<ReachedMask> ever;      // per joiner: Stage bits reached since joining (never reset)
-  std::vector<double> cohort;         // [age 0..17][kCohortColumns]: RunOutput::cohort
-  double eco_minors = 0;              // people under 18 on at least one platform, now
-  double eco_joined = 0;              // people on at least one platform, now
-  double eco_minors_ever = 0;         // distinct people under 18 on a platform at some time of the horizon
+  std::vector<ReachedMask> ever;  // per joiner: Stage bits reached since joining (never reset)
+  std::vector<double> cohort;     // [age 0..17][kCohortColumns]: RunOutput::cohort
+  double eco_minors = 0;          // people under 18 on at least one platform, now
+  double eco_joined = 0;          // people on at least one platform, now
+  double eco_minors_ever = 0;     // distinct people under 18 on a platform at some time of the horizon
   std::vector<double> platform_minors_ever;
   std::vector<double> eco_daily_minors, eco_daily_users;  // per simulated day, end of day
   std::vector<std::uint32_t> aged_out;                    // today's 18th birthdays (sorted)

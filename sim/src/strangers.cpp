@@ -112,7 +112,7 @@ void advance_strangers(State& s, std::size_t p, int band, double contacts) {
 void stranger_enter(State& s, std::size_t p, std::uint32_t m, int band) {
   PlatformState& P = s.platforms[p];
   if (P.stranger_due.size() != P.user.size()) return;  // not scheduled yet
-  if (band < 0) {  // left the minor pool
+  if (band < 0) {                                      // left the minor pool
     P.stranger_band[m] = kNoBand;
     return;
   }

@@ -125,7 +125,8 @@ TEST(Cohort, GroupsAddUpAndNobodyOver17IsCounted) {
   for (std::size_t sc = 0; sc < o.scopes(); ++sc)
     for (std::size_t k = 0; k < kGroupMetricCount; ++k) {
       double sum = 0;
-      for (std::size_t g = 0; g < kGroupCount; ++g) sum += o.group_totals[(sc * kGroupCount + g) * kGroupMetricCount + k];
+      for (std::size_t g = 0; g < kGroupCount; ++g)
+        sum += o.group_totals[(sc * kGroupCount + g) * kGroupMetricCount + k];
       EXPECT_NEAR(sum, o.total(kGroupMetrics[k], sc), 1e-9 * (1 + sum)) << kMetrics[idx(kGroupMetrics[k])].name;
     }
   // The outcomes nest by age: a member counted by the end of age a is counted at every later age.
@@ -165,14 +166,14 @@ TEST(Cohort, BirthdaysAreBucketedAndAgeingTouchesOnlyTodaysBirthdays) {
     for (std::uint32_t k = pop.birthday_start[b]; k < pop.birthday_start[b + 1]; ++k) {
       const std::uint32_t u = pop.birthday_users[k];
       ++seen[u];
-      const std::uint32_t want = u >= pop.first_joiner
-                                     ? pop.joiner_day[u - pop.first_joiner] % 365u
-                                     : rng::Draw(s.seed, streams::birthday, u, 0).below(365);
+      const std::uint32_t want = u >= pop.first_joiner ? pop.joiner_day[u - pop.first_joiner] % 365u
+                                                       : rng::Draw(s.seed, streams::birthday, u, 0).below(365);
       EXPECT_EQ(b, want) << "user " << u;
     }
   for (std::uint32_t u : pop.minors) EXPECT_EQ(seen[u], 1);
   const std::size_t joiners = pop.joiner_day.size();
-  EXPECT_NEAR(static_cast<double>(joiners), static_cast<double>(pop.first_joiner) * spec.population.minor_share / 8.0 * 3,
+  EXPECT_NEAR(static_cast<double>(joiners),
+              static_cast<double>(pop.first_joiner) * spec.population.minor_share / 8.0 * 3,
               0.05 * static_cast<double>(joiners));
   detail::PlatformState& P = s.platforms[0];
   for (s.day = 0; s.day < s.total_days; ++s.day) {
