@@ -144,7 +144,7 @@ TEST(Cohort, BirthdaysAreBucketedAndAgeingTouchesOnlyTodaysBirthdays) {
   // Birthdays are keyed by the user id and bucketed once at build; each
   // day's ageing events are exactly the users of that day's bucket who have
   // joined, and the platforms' minor lists and counts stay what a full
-  // recount gives.
+  // recount gives (also after the controls are applied again mid-run).
   ScenarioSpec spec = ageing(5000, 3, 10);
   detail::State s;
   s.spec = &spec;
@@ -184,6 +184,7 @@ TEST(Cohort, BirthdaysAreBucketedAndAgeingTouchesOnlyTodaysBirthdays) {
       due += pop.unjoined(pop.birthday_users[k], s.day) ? 0 : 1;
     detail::age_population(s);
     ASSERT_EQ(s.ageing.birthdays + s.ageing.joins - before, due) << "day " << s.day;
+    if (s.day == 500) detail::apply_controls(s, 0, false);  // a timeline event: the lists are rebuilt, then kept
     if (s.day % 200 != 0 && s.day != s.total_days - 1) continue;
     // A full recount of the platform's minors against its maintained lists.
     std::size_t minors = 0, active = 0;
@@ -207,6 +208,11 @@ TEST(Cohort, BirthdaysAreBucketedAndAgeingTouchesOnlyTodaysBirthdays) {
     EXPECT_EQ(P.minors.size(), minors) << "day " << s.day;
     EXPECT_EQ(P.minors_active, active) << "day " << s.day;
     EXPECT_EQ(in_bands, active) << "day " << s.day;
+    // The ecosystem's people on a platform, kept by joins and birthdays, against a recount.
+    const double eco_minors = s.ageing.eco_minors, eco_users = s.ageing.eco_joined;
+    detail::count_presence(s);
+    EXPECT_EQ(s.ageing.eco_minors, eco_minors) << "day " << s.day;
+    EXPECT_EQ(s.ageing.eco_joined, eco_users) << "day " << s.day;
   }
 }
 
