@@ -76,6 +76,9 @@ py::dict to_dict(Finished&& done) {
   d["group_totals"] =
       adopt(std::move(out.group_totals), {scopes, groups, static_cast<py::ssize_t>(safesim::kGroupMetricCount)});
   d["group_minors"] = adopt(std::move(out.group_minors), {scopes, groups});
+  // population.ageing's cohort table (0 rows without it).
+  const auto cohort_rows = static_cast<py::ssize_t>(out.cohort.empty() ? 0 : safesim::kCohortAges);
+  d["cohort"] = adopt(std::move(out.cohort), {cohort_rows, static_cast<py::ssize_t>(safesim::kCohortColumns.size())});
   d["build_seconds"] = out.build_seconds;
   d["run_seconds"] = out.run_seconds;
   d["hash"] = done.hash;
@@ -257,6 +260,15 @@ PYBIND11_MODULE(_core, m) {
         return rows;
       },
       "Output metrics as (name, kind, unit, meaning), in the column order of totals and daily.");
+
+  m.def(
+      "cohort_columns",
+      [] {
+        std::vector<std::string> names;
+        for (const std::string_view c : safesim::kCohortColumns) names.emplace_back(c);
+        return names;
+      },
+      "Columns of a run's cohort table (population.ageing): members, then the outcomes; rows are ages 0-17.");
 
   m.def(
       "group_metrics",

@@ -20,6 +20,7 @@ class RunDict(TypedDict):
     operator_daily: npt.NDArray[np.float64]  # (declared operators, days, metrics)
     group_totals: npt.NDArray[np.float64]  # (scopes, 36 groups = age 0-17 x gender, group metrics)
     group_minors: npt.NDArray[np.float64]  # (scopes, 36 groups): minors with an account at day 0
+    cohort: npt.NDArray[np.float64]  # (18 ages or 0 without population.ageing, cohort_columns())
     build_seconds: float
     run_seconds: float
     hash: int
@@ -78,6 +79,9 @@ def output_hash(
     group_minors: npt.ArrayLike = ...,
 ) -> int:
     """The engine's output hash of a run's arrays."""
+
+def cohort_columns() -> list[str]:
+    """Columns of a run's cohort table (population.ageing): members, then the outcomes."""
 
 def group_metrics() -> list[str]:
     """Metrics counted by age and gender (the last axis of group_totals)."""

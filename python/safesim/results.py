@@ -453,6 +453,22 @@ class Results:
             return Table(summarize_groups(self.groups, by, self.age_bands(bands), confidence=confidence))
         return Table(summarize(self._level_runs(level), confidence=confidence))
 
+    def cohort(self, confidence: float = 0.95) -> pd.DataFrame:
+        """Lifetime measures (``population.ageing``): per age and outcome, the share of the cohort who ever had it.
+
+        The cohort is the children who joined at ``youngest_age`` during the
+        measured horizon (with an account); a row for age ``a`` reads "of the
+        members observed to the end of age ``a``, the share who had been
+        contacted (solicited, exploited, ...) by then", as surveys of young
+        adults ask. Columns: age, outcome, mean (the share), sd, n, ci_low,
+        ci_high (t-interval over replicates), members and count (per run,
+        means). Empty without ``population.ageing``. See
+        docs/how-to/results-by-age.md.
+        """
+        from safesim.cohort import cohort_frame, summarize_cohort
+
+        return Table(summarize_cohort(cohort_frame(self.outputs), confidence=confidence))
+
     def transparency(self, confidence: float = 0.95, level: str = "platform") -> pd.DataFrame:
         """Per platform (or operator), what it would publish beside the harm only the simulation sees.
 
@@ -509,6 +525,21 @@ class Results:
                     "ci_high": json_number(row.ci_high),
                 }
         prov = self.provenance
+        extra: dict[str, Any] = {}
+        cohort = self.cohort()
+        if not cohort.empty:  # population.ageing: share ever, by age and outcome
+            extra["cohort"] = {
+                str(outcome): {
+                    str(int(row.age)): {
+                        "mean": json_number(row.mean),
+                        "ci_low": json_number(row.ci_low),
+                        "ci_high": json_number(row.ci_high),
+                        "members": json_number(row.members),
+                    }
+                    for row in part.itertuples(index=False)
+                }
+                for outcome, part in cohort.groupby("outcome", sort=False)
+            }
         return {
             "scenario": prov["scenario"],
             "scenario_hash": prov["scenario_hash"],
@@ -522,6 +553,7 @@ class Results:
                 name: {"platforms": members, "metrics": operators.get(name, {})}
                 for name, members in self.operators.items()
             },
+            **extra,
         }
 
     def save(self, out_dir: str | os.PathLike[str], csv: bool = False) -> list[Path]:

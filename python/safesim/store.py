@@ -539,6 +539,9 @@ class RunStore:
             "run_seconds": float(out["run_seconds"]),
             "files": files,
         }
+        cohort = np.asarray(out.get("cohort", ()), dtype=np.float64)
+        if cohort.size:  # population.ageing's cohort table: 18 ages x cohort_columns(), small
+            manifest["cohort"] = cohort.tolist()
         write_json(self.manifest_path(rid), manifest)
 
     # ------------------------------------------------------------ read
@@ -620,6 +623,7 @@ class RunStore:
             "operator_daily": np.ascontiguousarray(daily[split:]),
             "group_totals": group_totals,
             "group_minors": group_minors,
+            "cohort": np.asarray(manifest.get("cohort", []), dtype=np.float64).reshape(-1, len(_core.cohort_columns())),
             "build_seconds": manifest["build_seconds"],
             "run_seconds": manifest["run_seconds"],
             "hash": recomputed,

@@ -153,6 +153,7 @@ void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, st
   const std::size_t p = A.platform[a];
   const PlatformState& P = s.platforms[p];
   const std::uint32_t user = P.user[m];
+  if (s.pop.age[user] >= 18) return;  // aged out since remembered (population.ageing)
   s.add_minor(p, user, Metric::contact_attempts, 1);
   if (s.refused_pairs.contains((static_cast<std::uint64_t>(A.offender[a]) << 32) | user)) {
     // The same person again, after the minor blocked or reported one of his accounts.

@@ -259,4 +259,22 @@ void progress_dyads(State& s, double t_end) {
   }
 }
 
+/// population.ageing: a minor turning 18 leaves the minor pool, and so do
+/// their open conversations with offenders: exposure is charged up to the
+/// birthday (day start), then each is ended and counted in dyads_aged_out.
+/// The offender keeps the connection (he does not come back for an adult).
+void close_dyads_aged_out(State& s, const std::vector<std::uint32_t>& users) {
+  Dyads& D = s.dyads;
+  for (std::size_t i = 0; i < D.size();) {
+    const std::uint32_t user = s.platforms[D.platform[i]].user[D.minor[i]];
+    if (!std::binary_search(users.begin(), users.end(), user)) {
+      ++i;
+      continue;
+    }
+    add_exposure(s, i, s.hour);
+    s.add(D.platform[i], Metric::dyads_aged_out, 1);
+    close_dyad(s, i);  // the last dyad moves into i: look at i again
+  }
+}
+
 }  // namespace safesim::detail

@@ -84,11 +84,12 @@ OperatorPeople operator_people(const State& s, std::size_t op) {
   for (const std::uint16_t p : s.operators[op].platforms) {
     const PlatformState& P = s.platforms[p];
     for (std::size_t k = 0; k < P.user.size(); ++k)
-      if ((P.settings[k] & kRemoved) == 0) present[P.user[k]] = 1;
+      if ((P.settings[k] & kRemoved) == 0 && (!s.ageing.on || P.join_day[k] <= s.day)) present[P.user[k]] = 1;
   }
   OperatorPeople n;
   for (std::uint8_t here : present) n.users += here;
-  for (std::uint32_t u : s.pop.minors) n.minors += present[u];
+  // With population.ageing: those on a service at the end, minors by their age then.
+  for (std::uint32_t u : s.pop.minors) n.minors += present[u] != 0 && s.pop.age[u] < 18 ? 1 : 0;
   return n;
 }
 

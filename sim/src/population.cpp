@@ -15,6 +15,20 @@
 
 namespace safesim::detail {
 
+void draw_person(State& s, std::uint32_t id, bool minor) {
+  const PopulationSpec& ps = s.spec->population;
+  Population& pop = s.pop;
+  const double sigma = ps.activity_sigma;
+  pop.boy[id] = rng::uniform_at(s.seed, streams::user_gender, id, 0, 0) < ps.boy_share ? 1 : 0;
+  if (minor) {
+    rng::Draw v(s.seed, streams::user_vulnerability, id, 0);
+    pop.vulnerability[id] = static_cast<float>(v.beta(ps.vulnerability.alpha, ps.vulnerability.beta));
+    pop.minors.push_back(id);
+  }
+  rng::Draw a(s.seed, streams::user_activity, id, 0);
+  pop.activity[id] = static_cast<float>(a.lognormal(-0.5 * sigma * sigma, sigma));
+}
+
 void build_population(State& s) {
   const PopulationSpec& ps = s.spec->population;
   const auto n = static_cast<std::size_t>(ps.users);
@@ -26,7 +40,6 @@ void build_population(State& s) {
   pop.reached.assign(n, 0);
   const int youngest = static_cast<int>(ps.youngest_age);
   const int oldest = static_cast<int>(ps.oldest_age);
-  const double sigma = ps.activity_sigma;
   // Systematic sampling: exactly n x minor_share minors (rounded), spread
   // over the ids from a random start, with ages spread evenly over the
   // minors' years (a low-discrepancy sequence over their ranks).
@@ -43,15 +56,9 @@ void build_population(State& s) {
                           : 18 + static_cast<int>(d.below(static_cast<std::uint32_t>(oldest - 17)));
     if (minor) ++rank;
     pop.age[i] = static_cast<std::uint8_t>(age);
-    pop.boy[i] = rng::uniform_at(s.seed, streams::user_gender, id, 0, 0) < ps.boy_share ? 1 : 0;
-    if (minor) {
-      rng::Draw v(s.seed, streams::user_vulnerability, id, 0);
-      pop.vulnerability[i] = static_cast<float>(v.beta(ps.vulnerability.alpha, ps.vulnerability.beta));
-      pop.minors.push_back(id);
-    }
-    rng::Draw a(s.seed, streams::user_activity, id, 0);
-    pop.activity[i] = static_cast<float>(a.lognormal(-0.5 * sigma * sigma, sigma));
+    draw_person(s, id, minor);
   }
+  if (ps.ageing) build_joiners(s, rank);
 }
 
 namespace {
@@ -70,8 +77,11 @@ int believe_age(const State& s, const AgeAssuranceSpec& aa, std::uint32_t user, 
 }
 
 /// The age a user declares on joining platform `pid` with controls `c`;
-/// false for an honest child below the minimum age, who does not join.
-bool declares_age(const State& s, const ControlsSpec& c, std::uint32_t id, std::uint32_t pid, int age, int& declared) {
+/// false for an honest child below the minimum age, who does not join. With
+/// population.ageing and `of_age` given, such a child joins instead, honestly,
+/// from the birthday that brings the minimum age (`*of_age`, a day).
+bool declares_age(const State& s, const ControlsSpec& c, std::uint32_t id, std::uint32_t pid, int age, int& declared,
+                  std::int64_t* of_age = nullptr) {
   const PopulationSpec& ps = s.spec->population;
   declared = age;
   if (age >= 18) return true;
@@ -80,8 +90,12 @@ bool declares_age(const State& s, const ControlsSpec& c, std::uint32_t id, std::
   const double u_adult = d.uniform();
   const std::uint32_t offset = d.below(static_cast<std::uint32_t>(ps.declared_age_spread_years));
   if (age < c.minimum_age) {
-    if (u_join >= ps.underage_join_prob) return false;  // honest child below the minimum age: not on the platform
-    declared = static_cast<int>(c.minimum_age) + static_cast<int>(offset);
+    if (u_join >= ps.underage_join_prob) {
+      if (of_age == nullptr || !ps.ageing) return false;  // honest child below the minimum age: not on the platform
+      *of_age = minimum_age_day(s, id, static_cast<int>(c.minimum_age));
+    } else {
+      declared = static_cast<int>(c.minimum_age) + static_cast<int>(offset);
+    }
   }
   if (u_adult < ps.declared_adult_share) declared = 18 + static_cast<int>(offset);
   return true;
@@ -179,6 +193,7 @@ void build_platforms(State& s) {
   // Late joiners join during the measured horizon, after the warm-up.
   const auto horizon = static_cast<std::uint32_t>(s.spec->horizon_days);
   const auto warmup = static_cast<std::uint32_t>(s.spec->warmup_days);
+  const std::int64_t total = s.spec->warmup_days + s.spec->horizon_days;
   for (std::size_t p = 0; p < s.platforms.size(); ++p) {
     PlatformState& P = s.platforms[p];
     P.spec = &s.spec->platforms[p];
@@ -188,13 +203,16 @@ void build_platforms(State& s) {
       const auto id = static_cast<std::uint32_t>(i);
       const int age = s.pop.age[i];
       int declared = age;
-      if (!declares_age(s, c, id, pid, age, declared)) return;
+      std::int64_t of_age = 0;  // population.ageing: the day an honest child reaches the minimum age and joins
+      if (!declares_age(s, c, id, pid, age, declared, &of_age) || of_age >= total) return;
       P.user.push_back(id);
       P.declared_age.push_back(static_cast<std::uint8_t>(std::min(declared, 255)));
       const bool late = rng::uniform_at(s.seed, streams::user_join, id, pid, 0) < ps.signup_share;
-      const auto jd =
+      auto jd =
           late ? static_cast<std::uint16_t>(warmup + rng::Draw(s.seed, streams::user_join, id, pid, 1).below(horizon))
                : std::uint16_t{0};
+      if (id >= s.pop.first_joiner) jd = std::max(jd, s.pop.joiner_day[id - s.pop.first_joiner]);  // not before
+      jd = std::max(jd, static_cast<std::uint16_t>(of_age));
       P.join_day.push_back(jd);
       if (age < 18) P.minors.push_back(static_cast<std::uint32_t>(P.user.size() - 1));
     };
@@ -244,10 +262,15 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
   P.minors_protected = 0;
   P.adults_active = 0;
   for (auto& b : P.minors_by_band) b.clear();
+  const bool ageing = s.spec->population.ageing;
+  if (ageing) P.band_pos.assign(P.user.size(), kNone);
   for (std::size_t k = 0; k < P.user.size(); ++k) {
     const std::uint32_t id = P.user[k];
     const int age = s.pop.age[id];
     const bool minor = age < 18;
+    // With population.ageing a member is counted from its join day (ageing.cpp
+    // platform_join); it has its settings before.
+    const bool joined = !ageing || P.join_day[k] <= s.day;
     const int believed = believe_age(s, c.age_assurance, id, p, age, P.declared_age[k], minor);
     P.believed_age[k] = static_cast<std::uint8_t>(believed);
     std::uint8_t bits = P.settings[k] & kPrivate;
@@ -279,17 +302,22 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
       bits = static_cast<std::uint8_t>((bits & ~kPrivate) | (priv ? kPrivate : 0));
     }
     P.settings[k] = bits;
+    if (!joined) continue;
     if (!minor && !removed) ++P.adults_active;
-    if (minor && !removed) {
+    if (minor && !removed && joined) {
       ++P.minors_active;
       if (believed < 18) ++P.minors_protected;
-      P.minors_by_band[band_of(believed)].push_back(static_cast<std::uint32_t>(k));
+      auto& band = P.minors_by_band[band_of(believed)];
+      if (ageing) P.band_pos[k] = static_cast<std::uint32_t>(band.size());
+      band.push_back(static_cast<std::uint32_t>(k));
     }
   }
   P.underage_removed = 0;
   for (std::size_t k = 0; k < P.user.size(); ++k)
-    if ((P.settings[k] & kRemoved) != 0 && s.pop.age[P.user[k]] < 18) ++P.underage_removed;
+    if ((P.settings[k] & kRemoved) != 0 && s.pop.age[P.user[k]] < 18 && (!ageing || P.join_day[k] <= s.day))
+      ++P.underage_removed;
   schedule_strangers(s, p, false, 0);  // bands may have moved
+  if (s.ageing.on) count_presence(s);  // people on at least one platform, now
 }
 
 }  // namespace safesim::detail

@@ -116,6 +116,8 @@ void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
   const std::optional<Metric> metric = kCounts[stage];
   PlatformState& P = s.platforms[p];
   const std::uint32_t user = P.user[m];
+  if (s.pop.age[user] >= 18) return;  // aged out (population.ageing): no longer a minor
+  cohort_mark(s, user, stage);        // population.ageing's cohort (a no-op without it)
   const std::size_t slot = metric ? group_slot(*metric) : kGroupMetricCount;
   const std::size_t group = group_of(s.pop.age[user], s.pop.boy[user] != 0);
   if ((P.reached[m] & bit) == 0) {

@@ -315,6 +315,7 @@ void start_measurement(State& s) {
   for (auto& v : s.removal_hours_known) v.clear();
   for (auto& v : s.removal_hours_new) v.clear();
   for (std::size_t p = 0; p < s.platforms.size(); ++p) schedule_strangers(s, p, true, 1);
+  start_ageing_measurement(s);
   const Dyads& D = s.dyads;
   for (std::size_t i = 0; i < D.size(); ++i) {
     for (std::uint8_t stage = contacted; stage <= std::min<std::uint8_t>(D.stage[i], solicitation); ++stage)
@@ -330,6 +331,7 @@ void step_tick(State& s);
 /// One day: the day-level stages around the day's ticks.
 void step_day(State& s) {
   if (s.day == s.warmup && s.warmup > 0) start_measurement(s);  // 0. the warm-up ends
+  age_population(s);                                            //    birthdays and joins (population.ageing)
   apply_timeline(s);                                            // 1. timeline
   return_banned_offenders(s);                                   // 10. ban evasion (new accounts appear at day start)
   offender_arrivals(s);                                         //     and new offenders arrive
@@ -339,6 +341,7 @@ void step_day(State& s) {
   act_on_signals(s);                     // 10. cross-platform signal sharing
   clearinghouse_and_law_enforcement(s);  // 11.
   end_of_day_metrics(s);                 // 12. metrics
+  record_ageing_day(s);                  //     the day's minors (population.ageing)
   assess_risk(s);                        //     platforms review what they measured
   operator_levels(s);                    //     operators' levels from their services'
 }
@@ -497,6 +500,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   detail::finish_platforms(s);
   for (std::size_t p = 0; p < np; ++p) detail::update_detection_risk(s, p);
   detail::build_offenders(s);
+  if (spec.population.ageing) detail::prepare_ageing(s);  // joiners out of the minor lists until they join
   // Minors with an account (not removed) on at least one platform: marked
   // platform by platform over each one's own minors, so the cost is the
   // number of memberships, not minors x platforms.
@@ -508,8 +512,9 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
     std::vector<std::uint8_t> present(s.pop.size(), 0);
     for (std::size_t p = 0; p < np; ++p) {
       const auto& P = s.platforms[p];
+      // (With population.ageing, only those on the platform at day 0; the rest join later.)
       for (std::size_t k = 0; k < P.user.size(); ++k)
-        if ((P.settings[k] & detail::kRemoved) == 0) present[P.user[k]] = 1;
+        if ((P.settings[k] & detail::kRemoved) == 0 && (!s.ageing.on || P.join_day[k] == 0)) present[P.user[k]] = 1;
       for (std::uint32_t m : P.minors)
         if ((P.settings[m] & detail::kRemoved) == 0) {
           const std::uint32_t u = P.user[m];
@@ -545,14 +550,21 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   }
   // The ecosystem's population counts: distinct people, fixed when the run is
   // built (as the ecosystem's *_per_1k denominator is).
+  // With population.ageing they change day by day (joins, 18th birthdays), and
+  // the *_per_1k denominators are the distinct minors of the horizon.
   for (std::size_t d = 0; d < static_cast<std::size_t>(out.days); ++d) {
     double* row = &out.daily[d * kMetricCount];
-    row[idx(Metric::users)] = static_cast<double>(eco_users);
-    row[idx(Metric::minors)] = static_cast<double>(eco_minors);
-    row[idx(Metric::adults)] = static_cast<double>(eco_users - eco_minors);
+    const std::size_t at = static_cast<std::size_t>(s.warmup) + d;
+    const double users = s.ageing.on ? s.ageing.eco_daily_users[at] : static_cast<double>(eco_users);
+    const double minors = s.ageing.on ? s.ageing.eco_daily_minors[at] : static_cast<double>(eco_minors);
+    row[idx(Metric::users)] = users;
+    row[idx(Metric::minors)] = minors;
+    row[idx(Metric::adults)] = users - minors;
   }
-  std::vector<double> minors_of{static_cast<double>(eco_minors)};
-  for (const auto& P : s.platforms) minors_of.push_back(static_cast<double>(P.minors_active));
+  std::vector<double> minors_of{s.ageing.on ? s.ageing.eco_minors_ever : static_cast<double>(eco_minors)};
+  for (std::size_t p = 0; p < s.platforms.size(); ++p)
+    minors_of.push_back(s.ageing.on ? s.ageing.platform_minors_ever[p]
+                                    : static_cast<double>(s.platforms[p].minors_active));
   for (std::size_t o = 0; o < s.operators.size(); ++o) {
     // An operator's population counts are distinct people too, like the ecosystem's.
     const detail::OperatorPeople people = detail::operator_people(s, o);
@@ -569,6 +581,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   finish_totals(s, out, minors_of);
   out.group_totals = std::move(s.metrics.groups);
   out.group_minors = std::move(group_minors);
+  out.cohort = std::move(s.ageing.cohort);
   if (!spec.operators.empty()) {
     // Operator scopes go to their own arrays: totals and daily keep their layout.
     for (const auto& o : spec.operators) out.operators.push_back(o.name);

@@ -112,7 +112,19 @@ struct Population {
   std::vector<float> activity;        // log-normal, mean 1
   std::vector<ReachedMask> reached;   // Stage bits reached anywhere (ecosystem distinct counts)
   std::vector<std::uint32_t> minors;  // ids of minors
+  // population.ageing (ageing.cpp): users first_joiner.. are children who join
+  // at youngest_age on joiner_day[u - first_joiner] (inactive before); every
+  // user under 18 at build has a birthday, and birthday_users lists them by
+  // it: birthday_users[birthday_start[b] .. birthday_start[b + 1]) for day b of 365.
+  std::uint32_t first_joiner = std::numeric_limits<std::uint32_t>::max();
+  std::vector<std::uint16_t> joiner_day;
+  std::vector<std::uint32_t> birthday_start;
+  std::vector<std::uint32_t> birthday_users;
   std::size_t size() const { return age.size(); }
+  /// Is user u a child who has not joined yet on `day`?
+  bool unjoined(std::uint32_t u, std::int64_t day) const {
+    return u >= first_joiner && joiner_day[u - first_joiner] > day;
+  }
 };
 
 /// Global user id -> local member index (kNone if not a member). Dense, 4
@@ -284,6 +296,12 @@ struct PlatformState {
   std::array<std::vector<std::uint32_t>, 4> stranger_order;
   std::array<std::size_t, 4> stranger_next{};
   std::array<double, 4> stranger_clock{};
+  // population.ageing: minors joining a band after its order was built (a
+  // joiner, a birthday into a new band), a min-heap of (due, member) per band;
+  // and each member's position in `minors` and in its believed band's
+  // minors_by_band list (kNone: not in it), so a birthday moves one entry.
+  std::array<std::vector<std::pair<float, std::uint32_t>>, 4> stranger_late;
+  std::vector<std::uint32_t> minor_pos, band_pos;
   // Its declared operator (operators.hpp): index into State::operators and
   // that operator's metrics scope, or kNone for a platform that is its own.
   std::uint32_t op = kNone;
@@ -488,6 +506,23 @@ struct Revisit {
   }
 };
 
+/// population.ageing's running state (ageing.cpp).
+struct AgeingState {
+  bool on = false;
+  std::vector<std::uint8_t> member;         // per user: a member of some platform (maybe joining later)
+  std::vector<std::uint16_t> platforms_on;  // per user: platforms joined and not removed, now
+  std::vector<std::vector<std::uint32_t>> join_start, join_members;  // per platform: members by join day (CSR)
+  std::vector<ReachedMask> ever;  // per joiner: Stage bits reached since joining (never reset)
+  std::vector<double> cohort;     // [age 0..17][kCohortColumns]: RunOutput::cohort
+  double eco_minors = 0;          // people under 18 on at least one platform, now
+  double eco_joined = 0;          // people on at least one platform, now
+  double eco_minors_ever = 0;     // distinct people under 18 on a platform at some time of the horizon
+  std::vector<double> platform_minors_ever;
+  std::vector<double> eco_daily_minors, eco_daily_users;  // per simulated day, end of day
+  std::vector<std::uint32_t> aged_out;                    // today's 18th birthdays (sorted)
+  std::uint64_t birthdays = 0, joins = 0;                 // events processed (tests)
+};
+
 struct State {
   const ScenarioSpec* spec = nullptr;
   std::uint64_t seed = 0;
@@ -526,6 +561,7 @@ struct State {
   std::size_t next_event = 0;                                              // next timeline event
   RightsState rights;
   MetricsAcc metrics;
+  AgeingState ageing;
 
   double& m(std::size_t platform, Metric metric) { return metrics.row(platform + 1, day)[idx(metric)]; }
   /// Add to a platform's metric, its operator's and the ecosystem total.
@@ -546,6 +582,7 @@ struct State {
   /// id) when the metric is one of kGroupMetrics. Sites that concern one
   /// minor use this; add() is for everything else.
   void add_minor(std::size_t platform, std::uint32_t user, Metric metric, double value) {
+    if (pop.age[user] >= 18) return;  // aged out (population.ageing): no longer counted as a minor
     add(platform, metric, value);
     const std::size_t slot = group_slot(metric);
     if (slot == kGroupMetricCount) return;
@@ -560,6 +597,31 @@ struct State {
 
 // ---- stages, one file each (called in the order of docs/model/process.md by simulation.cpp)
 void build_population(State& s);
+/// A person's keyed draws (gender, vulnerability for a minor, activity) into pop's arrays at id.
+void draw_person(State& s, std::uint32_t id, bool minor);
+// ---- population.ageing (ageing.cpp)
+/// User u's birthday, a day of the year (0-364).
+std::uint32_t birthday_of(const State& s, std::uint32_t u);
+/// The day a child under `minimum_age` at build (or a joiner) reaches it.
+std::int64_t minimum_age_day(const State& s, std::uint32_t u, int minimum_age);
+/// Recount who is on at least one platform (joined, not removed) and the ecosystem's current minors.
+void count_presence(State& s);
+/// Children who join during the run and everyone's birthday buckets (in build_population).
+void build_joiners(State& s, std::size_t minors);
+/// After the structure and controls: take unjoined children out of the minor lists and counts.
+void prepare_ageing(State& s);
+/// Day start: today's birthdays and joins.
+void age_population(State& s);
+/// A cohort member reached a stage (from mark_reached).
+inline void cohort_mark(State& s, std::uint32_t user, Stage stage);
+/// The end of the warm-up: the horizon's distinct minors start from those now present.
+void start_ageing_measurement(State& s);
+/// The minor count of one day's end (ecosystem), for the daily level.
+void record_ageing_day(State& s);
+/// population.ageing: end the open dyads of users in `users` (sorted), who turned 18 (grooming.cpp).
+void close_dyads_aged_out(State& s, const std::vector<std::uint32_t>& users);
+/// Stranger acceptance for a minor entering believed band `band` after the order was built.
+void stranger_enter(State& s, std::size_t p, std::uint32_t m, int band);
 void build_platforms(State& s);   // membership and declared ages (no control but minimum_age)
 void finish_platforms(State& s);  // believed ages and settings from the controls
 /// Population, memberships and graphs: built, or copied from the per-process
@@ -694,5 +756,10 @@ void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, st
 double report_completion(const State& s, const PlatformSpec& p);
 int report_steps(const State& s, const PlatformSpec& p);
 double report_intent_factor(const State& s, const PlatformSpec& p, bool supervised, bool nudged, bool educated);
+
+inline void cohort_mark(State& s, std::uint32_t user, Stage stage) {
+  if (user < s.pop.first_joiner) return;
+  s.ageing.ever[user - s.pop.first_joiner] |= static_cast<ReachedMask>(1u << stage);
+}
 
 }  // namespace safesim::detail

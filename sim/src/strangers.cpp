@@ -22,6 +22,7 @@
 // before the join day is not counted for benign strangers (an undercount of
 // about signup_share x the share accepting before joining).
 #include <algorithm>
+#include <functional>
 #include <limits>
 
 #include "safesim/rng.hpp"
@@ -33,15 +34,25 @@ namespace safesim::detail {
 namespace {
 constexpr std::uint8_t kNoBand = 0xFF;
 constexpr auto kAccepted = static_cast<ReachedMask>(1u << accepted_stranger);
+/// Clock units (stranger contacts reaching the minor) until local minor m
+/// accepts one: E_m / a_m, E_m ~ Exp(1) keyed by (user, platform, epoch).
+double stranger_time(const State& s, std::size_t p, std::uint32_t m, std::uint32_t epoch) {
+  const ResponseSpec& r = s.spec->response;
+  const std::uint32_t user = s.platforms[p].user[m];
+  const double a = std::min(r.max_accept_prob, r.accept_scale * s.pop.vulnerability[user]);
+  const double e = rng::Draw(s.seed, streams::stranger, user, static_cast<std::uint32_t>(p), epoch).exponential(1);
+  return a > 0 ? e / a : std::numeric_limits<double>::infinity();
+}
+
 }  // namespace
 
 void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch) {
   PlatformState& P = s.platforms[p];
-  const ResponseSpec& r = s.spec->response;
   if (P.stranger_due.size() != P.user.size()) {
     P.stranger_due.assign(P.user.size(), std::numeric_limits<float>::infinity());
     P.stranger_band.assign(P.user.size(), kNoBand);
   }
+  for (auto& late : P.stranger_late) late.clear();
   for (int band = 0; band < 4; ++band) {
     auto& order = P.stranger_order[static_cast<std::size_t>(band)];
     order.clear();
@@ -55,11 +66,7 @@ void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch
       }
       double left;  // clock units until m accepts
       if (fresh || P.stranger_band[m] == kNoBand) {
-        const std::uint32_t user = P.user[m];
-        const double a = std::min(r.max_accept_prob, r.accept_scale * s.pop.vulnerability[user]);
-        const double e =
-            rng::Draw(s.seed, streams::stranger, user, static_cast<std::uint32_t>(p), epoch).exponential(1);
-        left = a > 0 ? e / a : std::numeric_limits<double>::infinity();
+        left = stranger_time(s, p, m, epoch);
       } else {
         left = std::max(0.0, static_cast<double>(P.stranger_due[m]) - P.stranger_clock[P.stranger_band[m]]);
       }
@@ -77,16 +84,50 @@ void advance_strangers(State& s, std::size_t p, int band, double contacts) {
   PlatformState& P = s.platforms[p];
   const auto b = static_cast<std::size_t>(band);
   P.stranger_clock[b] += contacts;
+  const auto due_now = [&](std::uint32_t m) {
+    if ((P.settings[m] & kRemoved) != 0 || P.join_day[m] > s.day) {
+      P.stranger_due[m] = std::numeric_limits<float>::infinity();  // spent before joining: not again
+      return;
+    }
+    mark_reached(s, p, m, accepted_stranger);
+  };
   const auto& order = P.stranger_order[b];
   std::size_t& next = P.stranger_next[b];
   while (next < order.size() && P.stranger_due[order[next]] <= P.stranger_clock[b]) {
     const std::uint32_t m = order[next++];
-    if ((P.settings[m] & kRemoved) != 0 || P.join_day[m] > s.day) {
-      P.stranger_due[m] = std::numeric_limits<float>::infinity();  // spent before joining: not again
-      continue;
-    }
-    mark_reached(s, p, m, accepted_stranger);
+    if (P.stranger_band[m] != band) continue;  // moved to another band since (population.ageing)
+    due_now(m);
   }
+  // Minors who entered the band after its order was built (population.ageing).
+  auto& late = P.stranger_late[b];
+  while (!late.empty() && late.front().first <= P.stranger_clock[b]) {
+    std::pop_heap(late.begin(), late.end(), std::greater<>());
+    const auto [due, m] = late.back();
+    late.pop_back();
+    if (P.stranger_band[m] != band || P.stranger_due[m] != due) continue;  // stale
+    due_now(m);
+  }
+}
+
+void stranger_enter(State& s, std::size_t p, std::uint32_t m, int band) {
+  PlatformState& P = s.platforms[p];
+  if (P.stranger_due.size() != P.user.size()) return;  // not scheduled yet
+  if (band < 0) {                                      // left the minor pool
+    P.stranger_band[m] = kNoBand;
+    return;
+  }
+  const auto b = static_cast<std::size_t>(band);
+  double left;  // clock units until m accepts, as in schedule_strangers
+  if (P.stranger_band[m] == kNoBand) {
+    left = stranger_time(s, p, m, s.day >= s.warmup && s.warmup > 0 ? 1u : 0u);  // the window's epoch
+  } else {
+    left = std::max(0.0, static_cast<double>(P.stranger_due[m]) - P.stranger_clock[P.stranger_band[m]]);
+  }
+  P.stranger_due[m] = static_cast<float>(P.stranger_clock[b] + left);
+  P.stranger_band[m] = static_cast<std::uint8_t>(band);
+  if ((P.reached[m] & kAccepted) != 0) return;  // already counted in this window
+  P.stranger_late[b].emplace_back(P.stranger_due[m], m);
+  std::push_heap(P.stranger_late[b].begin(), P.stranger_late[b].end(), std::greater<>());
 }
 
 }  // namespace safesim::detail

@@ -78,6 +78,19 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
     "distinct minors contacted again by a person after blocking or reporting one of his accounts")                     \
   X(minors_accepted_stranger, flow, "minors",                                                                          \
     "distinct minors who accepted a request or message from someone they did not know (benign or offender)")           \
+  /* Cohort measures (population.ageing; docs/model/submodels/ageing.md): counted on the day a cohort member, a */     \
+  /* child who joined at youngest_age during the measured horizon, turns 18. Ecosystem scope only. */                  \
+  X(cohort_completed, flow, "minors",                                                                                  \
+    "cohort members who turned 18 (joined at youngest_age in the horizon): the denominator of the *_ever measures")    \
+  X(minors_contacted_ever, flow, "minors", "cohort_completed members contacted by an offender at some age")            \
+  X(minors_engaged_ever, flow, "minors", "cohort_completed members who replied to an offender at some age")            \
+  X(minors_solicited_ever, flow, "minors", "cohort_completed members solicited at some age")                           \
+  X(minors_exploited_ever, flow, "minors", "cohort_completed members exploited at some age")                           \
+  X(minors_images_obtained_ever, flow, "minors", "cohort_completed members from whom images were obtained")            \
+  X(minors_sextorted_ever, flow, "minors", "cohort_completed members who received a sextortion demand")                \
+  X(minors_met_offline_ever, flow, "minors", "cohort_completed members who met an offender offline")                   \
+  X(minors_accepted_stranger_ever, flow, "minors", "cohort_completed members who accepted a stranger at some age")     \
+  X(dyads_aged_out, flow, "dyads", "open offender dyads ended because the minor turned 18 (population.ageing)")        \
   X(trusted_flagger_reports, flow, "notices", "trusted flaggers' notices of abuse-material copies")                    \
   X(reports_actioned, flow, "reports", "reports that led to an action after review")                                   \
   X(review_backlog, level, "reports", "reports waiting for review at the end of the day")                              \

@@ -1,15 +1,27 @@
 // safesim: running a scenario. The spec is immutable; a run owns all state.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "safesim/metrics.hpp"
 #include "safesim/spec.hpp"
 
 namespace safesim {
+
+/// population.ageing's cohort table (RunOutput::cohort), [age 0..17][column]:
+/// row a counts the cohort members (children who joined at youngest_age in the
+/// measured horizon, with an account) observed to the end of age a, that is
+/// who had their (a + 1)th birthday in the run, and of them how many had each
+/// outcome by then (distinct minors, over all platforms).
+inline constexpr std::array<std::string_view, 11> kCohortColumns = {
+    "members",   "contacted",   "engaged",           "solicited", "exploited", "images_obtained",
+    "sextorted", "met_offline", "accepted_stranger", "blocking",  "reporting"};
+inline constexpr std::size_t kCohortAges = 18;
 
 /// Outputs of one run. Scope 0 is the whole ecosystem, scope 1 + p is
 /// platform p (in ScenarioSpec::platforms order).
@@ -31,6 +43,8 @@ struct RunOutput {
   std::vector<std::string> operators;
   std::vector<double> operator_totals;
   std::vector<double> operator_daily;
+  /// population.ageing: kCohortAges x kCohortColumns (see kCohortColumns); empty when off.
+  std::vector<double> cohort;
   double build_seconds = 0;  ///< population and graph build (wall clock)
   double run_seconds = 0;    ///< whole run incl. build (wall clock)
 

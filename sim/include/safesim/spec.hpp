@@ -109,6 +109,7 @@ struct PopulationSpec {
   double displaced_join_prob = 0.0;
   std::int64_t declared_age_spread_years = 5;
   std::string age_bands;  // "9-12,13-15,16-17"; empty: youngest_age-12, 13-15, 16-17
+  bool ageing = false;    // birthdays, 18-year-olds leave, children join (ageing.cpp)
 };
 
 template <class V>
@@ -162,6 +163,12 @@ void describe(V& v, PopulationSpec& s) {
            "age bands for results by age (Results.summary(by='age_band'), --json groups), as LOW-HIGH ranges in "
            "increasing order, for example \"9-12,13-15,16-17\"; empty: youngest_age to 12, 13-15 and 16-17",
            "user (surveys report by these bands)"});
+  v.value("ageing", s.ageing,
+          {Kind::boolean, "",
+           "minors age: each has a birthday (a day of the year), turns 18 and leaves the minor pool, and new "
+           "children join at youngest_age at the rate that keeps the minor pool stationary; enables the cohort "
+           "measures (*_ever, cohort_completed, Results.cohort()). Off: ages are fixed for the run",
+           "docs/model/submodels/ageing.md (design choice; off by default, see the performance note there)"});
 }
 
 // ---------------------------------------------------------------- social graph

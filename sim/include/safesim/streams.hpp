@@ -59,7 +59,9 @@ namespace safesim::streams {
   X(operator_record)     /* (sibling account key, banned account key): operator's enforcement record */ \
   X(benign_identity)     /* (platform, tick): whose benign item or account (rights.cpp), one cursor a tick */ \
   X(moderation)          /* (platform, tick): other-harm volumes (moderation.cpp)  */ \
-  X(moderation_review)   /* (platform, tick): other-harm reviews and appeals, one cursor a tick */
+  X(moderation_review)   /* (platform, tick): other-harm reviews and appeals, one cursor a tick */ \
+  X(birthday)            /* (user, 0): day of the year of a minor's birthday (ageing.cpp) */ \
+  X(joiner)              /* (joiner j, 0): the day child j joins at youngest_age (ageing.cpp) */
 // clang-format on
 
 #define SAFESIM_X(name) inline constexpr std::uint32_t name = rng::stream_id(#name);
