@@ -21,7 +21,7 @@ from safesim.scenario import Scenario
 __all__ = ["MIXTURE_SHARES", "OFFENDER_TYPES", "oracle"]
 
 #: Offender types in the engine's order.
-OFFENDER_TYPES = ("groomer", "sextortion", "distributor")
+OFFENDER_TYPES = ("groomer", "sextortion", "distributor", "peer")
 
 #: The shares the oracle mixes over, each with its meaning and default, as
 #: declared in the C++ oracle (``mixture_dimensions()``); :func:`oracle` takes
