@@ -179,20 +179,24 @@ void build_offenders(State& s) {
       s.adult_key_limit, static_cast<double>(s.initial_offenders) + expected + 6.0 * std::sqrt(expected) + 16));
   if (!peers) return;
   // Peer perpetrators: the same systematic sampling over the users aged
-  // peer_age_min to peer_age_max who are not adult offenders already, with
-  // their own start, draws (slot 6) and keys (from kPeerKeyBase).
+  // peer_age_min to peer_age_max, with their own start, draws (slot 6) and
+  // keys (from kPeerKeyBase). A user drawn who is an adult offender already
+  // stays one (the sampling does not shift, so the other peers are the same
+  // whatever share_of_adults is).
   std::vector<std::uint8_t> taken(s.pop.size(), 0);
   for (std::size_t o = 0; o < s.offenders.size(); ++o) taken[s.offenders.user[o]] = 1;
   const double peer_phase = rng::Draw(s.seed, streams::offender, 0xFFFFFFFFu, 6).uniform();
   std::size_t eligible = 0;
   for (std::size_t i = 0; i < s.pop.size(); ++i) {
     const int age = s.pop.age[i];
-    if (age < os.peer_age_min || age > os.peer_age_max || taken[i]) continue;
+    if (age < os.peer_age_min || age > os.peer_age_max) continue;
     const auto id = static_cast<std::uint32_t>(i);
     const double at = peer_phase + static_cast<double>(eligible++) * os.peer_share;
     if (at - std::floor(at) >= os.peer_share) continue;
+    const auto key = kPeerKeyBase + static_cast<std::uint32_t>(s.initial_peers++);  // a key slot either way
+    if (taken[i]) continue;
     rng::Draw d(s.seed, streams::offender, id, 6);
-    add_offender(s, id, d, kPeerKeyBase + static_cast<std::uint32_t>(s.initial_peers++), kPeerType);
+    add_offender(s, id, d, key, kPeerType);
   }
   const double peer_expected =
       os.arrivals_per_year * static_cast<double>(s.initial_peers) * static_cast<double>(s.total_days) / 365.0;

@@ -522,7 +522,7 @@ struct State {
   // key space: keys from kMaxOffenders / 2, replacements key + peer_stride,
   // arrivals after the initial ones; adults keep below adult_key_limit.
   std::uint32_t adult_key_limit = kMaxOffenders;
-  std::size_t initial_peers = 0;
+  std::size_t initial_peers = 0;  // peer key slots at day 0 (peers drawn, with any who were adult offenders)
   std::uint32_t peer_stride = 0;
   std::uint32_t peer_arrivals = 0;
   Accounts accounts;
