@@ -417,9 +417,9 @@ void describe(V& v, OffendersSpec& s) {
   v.value("peer_share", s.peer_share,
           {Kind::prob, "share",
            "share of users aged peer_age_min to peer_age_max who are peer perpetrators (type offenders.peer; those "
-           "under 18 are minors on the platforms); 0 = none. Order of magnitude 0.01 (range 0.003-0.03): peers a "
-           "third to a half of perpetrators when their contact rates are the groomers', the share of online abusers "
-           "under 18 in Finkelhor, Turner & Colburn 2022 (motivation only, not fitted)",
+           "under 18 are minors on the platforms); 0 = none. Order of magnitude 0.01 (range 0.003-0.03): by head "
+           "count peers are then a third to a half of perpetrators, as online abusers under 18 were a third in "
+           "Finkelhor, Turner & Colburn 2022 (motivation only, not fitted)",
            "assumption (default 0: off until calibrated; docs/model/submodels/offenders.md)"});
   v.value("peer_age_min", s.peer_age_min,
           {Kind::integer, "years", "youngest age of a peer perpetrator", "assumption (older minors)", 10, 110});
