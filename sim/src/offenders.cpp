@@ -201,8 +201,8 @@ void build_offenders(State& s) {
   const double peer_expected =
       os.arrivals_per_year * static_cast<double>(s.initial_peers) * static_cast<double>(s.total_days) / 365.0;
   s.peer_stride = static_cast<std::uint32_t>(
-      std::min<double>(kMaxOffenders - kPeerKeyBase, static_cast<double>(s.initial_peers) + peer_expected +
-                                                         6.0 * std::sqrt(peer_expected) + 16));
+      std::min<double>(kMaxOffenders - kPeerKeyBase,
+                       static_cast<double>(s.initial_peers) + peer_expected + 6.0 * std::sqrt(peer_expected) + 16));
 }
 
 namespace {

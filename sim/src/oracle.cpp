@@ -355,8 +355,7 @@ const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type) {
     case 3:
       return spec.offenders.peer;
     default:
-      throw std::out_of_range(
-          "offender_type: type must be 0 (groomer), 1 (sextortion), 2 (distributor) or 3 (peer)");
+      throw std::out_of_range("offender_type: type must be 0 (groomer), 1 (sextortion), 2 (distributor) or 3 (peer)");
   }
 }
 
@@ -431,8 +430,7 @@ DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, i
     for (const std::size_t d : in_nodes)
       if (context.*kMixture[d].flag) factor *= kMixture[d].accept_factor(p);
     add_accept_nodes(nodes, alpha, beta, r.accept_scale * factor, share * (1.0 - teen), context);
-    add_accept_nodes(nodes, alpha, beta, r.accept_scale * r.teen_disguise_factor * factor, share * teen,
-                     context);
+    add_accept_nodes(nodes, alpha, beta, r.accept_scale * r.teen_disguise_factor * factor, share * teen, context);
   });
   if (nodes.empty()) {
     // Nobody accepts (accept_scale 0): fall back to the plain Beta mean.

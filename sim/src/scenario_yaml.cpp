@@ -1933,12 +1933,14 @@ class Resolver {
            "about " + approx(expected) + " offenders expected over the run (users x adult share x share_of_adults, " +
                "plus arrivals); the engine holds at most " + approx(room) +
                (peers ? " adult offenders when there are peer perpetrators" : ""));
-    const double peer_expected = static_cast<double>(pop.users) * spec_.offenders.peer_share *
-                                 (1.0 + spec_.offenders.arrivals_per_year * years);
+    const double peer_expected =
+        static_cast<double>(pop.users) * spec_.offenders.peer_share * (1.0 + spec_.offenders.arrivals_per_year * years);
     if (peers && peer_expected + 6.0 * std::sqrt(peer_expected) >= room)
       fail(loc_for("offenders.peer_share"), "offenders.peer_share",
-           "up to " + approx(peer_expected) + " peer perpetrators over the run (users x peer_share, plus arrivals); "
-           "the engine holds at most " + approx(room));
+           "up to " + approx(peer_expected) +
+               " peer perpetrators over the run (users x peer_share, plus arrivals); "
+               "the engine holds at most " +
+               approx(room));
   }
 
   void check_memory() const {

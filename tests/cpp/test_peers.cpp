@@ -42,11 +42,11 @@ ScenarioSpec uncoupled(ScenarioSpec s) {
   return s;
 }
 
-const Metric kAdultMetrics[] = {Metric::minors_contacted,  Metric::minors_engaged,      Metric::minors_solicited,
-                                Metric::minors_exploited,  Metric::contact_attempts,    Metric::contacts_prevented,
-                                Metric::dyads_opened,      Metric::exposure_days,       Metric::exploitation_events,
-                                Metric::minors_blocking,   Metric::minors_reporting,    Metric::minor_blocks,
-                                Metric::minors_sextorted,  Metric::minors_met_offline,  Metric::minors_images_obtained,
+const Metric kAdultMetrics[] = {Metric::minors_contacted,  Metric::minors_engaged,     Metric::minors_solicited,
+                                Metric::minors_exploited,  Metric::contact_attempts,   Metric::contacts_prevented,
+                                Metric::dyads_opened,      Metric::exposure_days,      Metric::exploitation_events,
+                                Metric::minors_blocking,   Metric::minors_reporting,   Metric::minor_blocks,
+                                Metric::minors_sextorted,  Metric::minors_met_offline, Metric::minors_images_obtained,
                                 Metric::minors_recontacted};
 
 }  // namespace

@@ -33,8 +33,8 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(peer_contact_attempts, flow, "attempts", "peer perpetrators' contact attempts to minors, reached or blocked")      \
   X(peer_contacts_prevented, flow, "attempts", "peer perpetrators' contact attempts to minors blocked by a control")   \
   X(peer_dyads_opened, flow, "dyads", "conversations of a peer perpetrator with a minor opened (the minor replied)")   \
-  X(peer_exposure_days, flow, "minor-days", "minor-days spent in open conversations with peer perpetrators")          \
-  X(peer_exploitation_events, flow, "events", "exploitation events by peer perpetrators, counting repeats")           \
+  X(peer_exposure_days, flow, "minor-days", "minor-days spent in open conversations with peer perpetrators")           \
+  X(peer_exploitation_events, flow, "events", "exploitation events by peer perpetrators, counting repeats")            \
   X(minors_contacted_per_1k, derived, "per 1,000 minors", "minors_contacted per 1,000 minors on the platform")         \
   X(minors_engaged_per_1k, derived, "per 1,000 minors", "minors_engaged per 1,000 minors on the platform")             \
   X(minors_solicited_per_1k, derived, "per 1,000 minors", "minors_solicited per 1,000 minors on the platform")         \
@@ -209,12 +209,12 @@ constexpr std::size_t idx(Metric m) { return static_cast<std::size_t>(m); }
 /// (minors_*) counts each minor once, in the group they were in when first
 /// counted, so the groups of a scope add up to its total.
 inline constexpr std::array kGroupMetrics = {
-    Metric::minors_contacted,        Metric::minors_engaged,         Metric::minors_solicited,
-    Metric::minors_exploited,        Metric::minors_images_obtained, Metric::minors_sextorted,
-    Metric::minors_met_offline,      Metric::minors_blocking,        Metric::minors_reporting,
-    Metric::minors_recontacted,      Metric::exposure_days,          Metric::contact_attempts,
-    Metric::contacts_prevented,      Metric::minor_blocks,           Metric::minor_reports,
-    Metric::recontacts_after_block,  Metric::dyads_opened,           Metric::exploitation_events,
+    Metric::minors_contacted,         Metric::minors_engaged,         Metric::minors_solicited,
+    Metric::minors_exploited,         Metric::minors_images_obtained, Metric::minors_sextorted,
+    Metric::minors_met_offline,       Metric::minors_blocking,        Metric::minors_reporting,
+    Metric::minors_recontacted,       Metric::exposure_days,          Metric::contact_attempts,
+    Metric::contacts_prevented,       Metric::minor_blocks,           Metric::minor_reports,
+    Metric::recontacts_after_block,   Metric::dyads_opened,           Metric::exploitation_events,
     Metric::minors_accepted_stranger, Metric::minors_contacted_any,   Metric::minors_solicited_any,
     Metric::minors_exploited_any,     Metric::peer_contact_attempts,  Metric::peer_contacts_prevented,
     Metric::peer_dyads_opened,        Metric::peer_exposure_days,     Metric::peer_exploitation_events};
