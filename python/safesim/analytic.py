@@ -56,8 +56,8 @@ def oracle(
       that a sextortion offender can save their images (leverage,
       ``response.harvest_leverage_factor``; ``download_restrictions`` limit it).
       The engine knows this share only by simulating; the default 1 is an
-      upper bound on the leverage. It does not matter for groomers and
-      distributors.
+      upper bound on the leverage. It does not matter for groomers,
+      distributors and peer perpetrators (``offender_type="peer"``).
     - ``educated_share``: minors reached by an education campaign (default
       ``education.uptake``).
     - ``readable_share``: conversations that grooming detection can read
