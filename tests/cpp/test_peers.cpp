@@ -125,6 +125,24 @@ TEST(Peers, GroupsOfTheNewMetricsAddUpToTheirTotals) {
   }
 }
 
+TEST(Peers, ConversationsEndedAreAmongThoseOpenedByAnyone) {
+  // The end counts (dyads_*) take every perpetrator's conversations; those
+  // opened are dyads_opened (adults) plus peer_dyads_opened. From a cold start
+  // no more can end than opened, and with many peers more end than adults opened.
+  ScenarioSpec s = with_peers(0.08);
+  s.offenders.share_of_adults = 0.002;
+  int more_than_adults = 0;
+  for (const RunOutput& o : run_many(s, seeds(3), 2)) {
+    const double opened = o.total(Metric::dyads_opened) + o.total(Metric::peer_dyads_opened);
+    // Each conversation ends at most once by a report, an exit, detection or a ban.
+    const double closed = o.total(Metric::dyads_reported) + o.total(Metric::dyads_exited) +
+                          o.total(Metric::dyads_detected) + o.total(Metric::dyads_ended_by_ban);
+    EXPECT_LE(closed, opened);
+    if (closed > o.total(Metric::dyads_opened)) ++more_than_adults;
+  }
+  EXPECT_EQ(more_than_adults, 3) << "peers' conversations must be among the ends counted";
+}
+
 TEST(Peers, UnderAgePeersPassProtectionsAgainstBelievedAdultsOnly) {
   // Messages to minors disabled from unconnected senders the protections
   // cover. Against believed adults only, peers under 18 (believed minors)
