@@ -285,7 +285,7 @@ PYBIND11_MODULE(_core, m) {
       [](const safesim::ScenarioSpec& spec, std::size_t platform, int offender_type,
          const safesim::MixtureShares& shares) {
         if (platform >= spec.platforms.size()) throw py::index_error("platform index out of range");
-        if (offender_type < 0 || offender_type > 2) throw py::index_error("offender_type must be 0, 1 or 2");
+        if (offender_type < 0 || offender_type > 3) throw py::index_error("offender_type must be 0, 1, 2 or 3");
         safesim::DyadOutcome o;
         {
           py::gil_scoped_release release;  // a bad share throws std::invalid_argument: ValueError
@@ -320,7 +320,7 @@ PYBIND11_MODULE(_core, m) {
       py::arg("shares") = safesim::MixtureShares{},
       "Analytic per-dyad outcome (absorbing Markov chain, docs/model/submodels/oracle.md) for one platform and "
       "offender "
-      "type (0 groomer, 1 sextortion, 2 distributor); shares: mixture shares by name (see dyad_mixture), "
+      "type (0 groomer, 1 sextortion, 2 distributor, 3 peer); shares: mixture shares by name (see dyad_mixture), "
       "e.g. {'public_share': 0.7}; a share not given takes its default.");
   m.def(
       "dyad_mixture",

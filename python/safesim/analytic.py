@@ -21,7 +21,7 @@ from safesim.scenario import Scenario
 __all__ = ["MIXTURE_SHARES", "OFFENDER_TYPES", "oracle"]
 
 #: Offender types in the engine's order.
-OFFENDER_TYPES = ("groomer", "sextortion", "distributor")
+OFFENDER_TYPES = ("groomer", "sextortion", "distributor", "peer")
 
 #: The shares the oracle mixes over, each with its meaning and default, as
 #: declared in the C++ oracle (``mixture_dimensions()``); :func:`oracle` takes
@@ -56,8 +56,8 @@ def oracle(
       that a sextortion offender can save their images (leverage,
       ``response.harvest_leverage_factor``; ``download_restrictions`` limit it).
       The engine knows this share only by simulating; the default 1 is an
-      upper bound on the leverage. It does not matter for groomers and
-      distributors.
+      upper bound on the leverage. It does not matter for groomers,
+      distributors and peer perpetrators (``offender_type="peer"``).
     - ``educated_share``: minors reached by an education campaign (default
       ``education.uptake``).
     - ``readable_share``: conversations that grooming detection can read

@@ -100,8 +100,8 @@ void respond(State& s, std::uint32_t a, std::uint32_t m, const GateResult& g, do
     return;
   }
   if (u_block < p_block) {
-    s.add_minor(p, user, Metric::minor_blocks, 1);
-    mark_reached(s, p, m, blocked_offender);
+    s.add_by(a, p, user, Metric::minor_blocks, 1);
+    mark_reached(s, p, m, blocked_offender, a);
     ++s.accounts.flags[a];
     add_risk(s, a, RiskEvent::flag, hour);
     s.blocked_pairs.insert((static_cast<std::uint64_t>(s.accounts.key[a]) << 32) | user);
@@ -140,9 +140,9 @@ void open_dyad(State& s, std::uint32_t a, std::uint32_t m, double hour) {
                                   .last_hour = hour});
   ++s.accounts.open_dyads[a];
   s.accounts.connections[a].push_back(m);
-  mark_reached(s, p, m, engaged);
-  mark_reached(s, p, m, accepted_stranger);  // an offender is a stranger too
-  s.add_minor(p, s.platforms[p].user[m], Metric::dyads_opened, 1);
+  mark_reached(s, p, m, engaged, a);
+  mark_reached(s, p, m, accepted_stranger, a);  // an offender is a stranger too
+  s.add_by(a, p, s.platforms[p].user[m], Metric::dyads_opened, 1);
   schedule_dyad(s, i);
 }
 
@@ -154,11 +154,11 @@ void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, st
   const PlatformState& P = s.platforms[p];
   const std::uint32_t user = P.user[m];
   if (s.pop.age[user] >= 18) return;  // aged out since remembered (population.ageing)
-  s.add_minor(p, user, Metric::contact_attempts, 1);
+  s.add_by(a, p, user, Metric::contact_attempts, 1);
   if (s.refused_pairs.contains((static_cast<std::uint64_t>(A.offender[a]) << 32) | user)) {
     // The same person again, after the minor blocked or reported one of his accounts.
-    s.add_minor(p, user, Metric::recontacts_after_block, 1);
-    mark_reached(s, p, m, recontacted);
+    s.add_by(a, p, user, Metric::recontacts_after_block, 1);
+    mark_reached(s, p, m, recontacted, a);
   }
   if (A.first_contact_day[a] < 0) A.first_contact_day[a] = static_cast<std::int32_t>(s.day);
   if (P.believed_age[m] < 18 &&
@@ -172,11 +172,11 @@ void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, st
                              s.spec->response.group_add_share;
   const GateResult gate = gate_contact(s, a, m, g, group_add);
   if (gate.gate == Gate::prevented) {
-    s.add_minor(p, user, Metric::contacts_prevented, 1);
+    s.add_by(a, p, user, Metric::contacts_prevented, 1);
     return;
   }
   if (gate.gate == Gate::unseen) return;
-  mark_reached(s, p, m, contacted);
+  mark_reached(s, p, m, contacted, a);
   respond(s, a, m, gate, hour, slot);
 }
 
@@ -203,6 +203,7 @@ void discover_and_contact(State& s) {
       if (m == kNone) continue;
       const std::uint32_t user = P.user[m];
       if (s.pop.age[user] >= 18 || (P.settings[m] & kRemoved) != 0 || P.join_day[m] > s.day) continue;
+      if (user == s.offenders.user[A.offender[a]]) continue;  // a peer perpetrator under 18 finds himself
       if (!preferred(s, t, user, d)) continue;
       if (s.blocked_pairs.contains((static_cast<std::uint64_t>(key) << 32) | user)) continue;
       const auto& conn = A.connections[a];

@@ -119,10 +119,10 @@ void move_conversation(State& s, std::size_t i) {
   D.platform[i] = static_cast<std::uint16_t>(best);
   D.minor[i] = s.platforms[best].local_of[user];
   D.moved[i] = kMovedInEcosystem;
-  mark_reached(s, best, D.minor[i], contacted);
-  mark_reached(s, best, D.minor[i], engaged);
-  mark_reached(s, best, D.minor[i], trust);
-  mark_reached(s, best, D.minor[i], isolation);
+  mark_reached(s, best, D.minor[i], contacted, dest_account);
+  mark_reached(s, best, D.minor[i], engaged, dest_account);
+  mark_reached(s, best, D.minor[i], trust, dest_account);
+  mark_reached(s, best, D.minor[i], isolation, dest_account);
 }
 
 /// What a first exploitation is, from one uniform: a sextortion demand with
@@ -168,21 +168,21 @@ bool fire_event(State& s, std::size_t i) {
         s.add(p, Metric::dyads_exploited, 1);
         D.outcome[i] = exploitation_kind(t, D.harvested[i] != 0, u_kind);
       }
-      mark_reached(s, p, D.minor[i], exploited);
-      if (D.outcome[i] & kImages) mark_reached(s, p, D.minor[i], images_obtained);
-      if (D.outcome[i] & kDemand) mark_reached(s, p, D.minor[i], sextorted);
-      if (D.outcome[i] & kMeeting) mark_reached(s, p, D.minor[i], met_offline);
+      mark_reached(s, p, D.minor[i], exploited, a);
+      if (D.outcome[i] & kImages) mark_reached(s, p, D.minor[i], images_obtained, a);
+      if (D.outcome[i] & kDemand) mark_reached(s, p, D.minor[i], sextorted, a);
+      if (D.outcome[i] & kMeeting) mark_reached(s, p, D.minor[i], met_offline, a);
       if (D.outcome[i] & kImages) {
         rng::Draw md(s.seed, streams::material, s.platforms[p].user[D.minor[i]], s.accounts.key[a], D.events[i]);
         create_material(s, i, hour, md);
       }
-      s.add_minor(p, s.platforms[p].user[D.minor[i]], Metric::exploitation_events, 1);
+      s.add_by(a, p, s.platforms[p].user[D.minor[i]], Metric::exploitation_events, 1);
       if (u_extra < t.repeat_prob) return true;  // a repeat: back in solicitation
       close_dyad(s, i);
       return false;
     }
     D.stage[i] = next;
-    mark_reached(s, p, D.minor[i], next);
+    mark_reached(s, p, D.minor[i], next, a);
     if (next == isolation) {
       const OffenderTypeSpec& t = s.type_spec(s.accounts.type[a]);
       if (u_extra < t.move_request_prob * t.move_accept_prob) {
@@ -217,8 +217,9 @@ bool fire_event(State& s, std::size_t i) {
 void add_exposure(State& s, std::size_t i, double hour) {
   Dyads& D = s.dyads;
   const double days = std::max(0.0, hour - D.last_hour[i]) / 24.0;
-  s.add_minor(D.platform[i], s.platforms[D.platform[i]].user[D.minor[i]], Metric::exposure_days, days);
-  if (D.moved[i] == kOffAllPlatforms) s.add(D.platform[i], Metric::exposure_days_off_platform, days);
+  s.add_by(D.account[i], D.platform[i], s.platforms[D.platform[i]].user[D.minor[i]], Metric::exposure_days, days);
+  if (D.moved[i] == kOffAllPlatforms && !s.is_peer(D.account[i]))  // the part of exposure_days: adult offenders'
+    s.add(D.platform[i], Metric::exposure_days_off_platform, days);
   D.last_hour[i] = hour;
 }
 

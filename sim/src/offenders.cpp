@@ -1,6 +1,10 @@
 // Offenders and their accounts: creation, bans, and ban evasion.
 //
-// An offender is an adult user with a type (groomer, sextortion, distributor).
+// An offender is an adult user with a type (groomer, sextortion, distributor),
+// or a peer perpetrator (type peer): a user aged offenders.peer_age_min to
+// peer_age_max, drawn as a share peer_share of them, so an older minor or a
+// young adult. A peer under 18 presents his own age; he is not believed an
+// adult, so protections against adults do not stop him.
 // It runs one or more accounts at a time; each account has a claimed age
 // (understated, or posing as a teen) and the age the platform believes after
 // age assurance. A banned account's owner may come back with a new account
@@ -11,7 +15,9 @@
 // offending stays where the scenario put it rather than draining away as bans
 // outpace arrivals; arrivals_per_year adds growth on top.
 // Account RNG keys are the offender's key * 256 + generation (account_key()), stable
-// across scenarios.
+// across scenarios. Peer perpetrators have their own keys, in the upper half of
+// the key space, and their own draws (the offender stream at other slots), so
+// adding them leaves every adult offender's draws where they were.
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -68,6 +74,8 @@ std::uint32_t create_account(State& s, std::uint32_t offender, std::size_t platf
     claimed = static_cast<int>(t.claimed_teen_age_min) +
               static_cast<int>(d.below(static_cast<std::uint32_t>(
                   std::max<std::int64_t>(1, t.claimed_teen_age_max - t.claimed_teen_age_min + 1))));
+  else if (true_age < 18)
+    claimed = true_age;  // a peer perpetrator under 18 presents his own age
   else
     claimed = std::max(18, static_cast<int>(std::lround(true_age - t.age_understatement_years)));
   // Age assurance: offenders circumvent at the same rate as anyone else.
@@ -147,6 +155,8 @@ void build_offenders(State& s) {
   // minors. How many offenders a run has is a scenario input, not noise that
   // every replicate should redraw: it scales every harm metric at once.
   const double phase = rng::Draw(s.seed, streams::offender, 0xFFFFFFFFu, 2).uniform();
+  const bool peers = os.peer_share > 0;
+  s.adult_key_limit = peers ? kPeerKeyBase : kMaxOffenders;
   std::size_t adults = 0;
   for (std::size_t i = 0; i < s.pop.size(); ++i) {
     if (s.pop.age[i] < 18) continue;
@@ -155,6 +165,9 @@ void build_offenders(State& s) {
     d.uniform();  // the place of the former per-adult draw: the type draws after it stay put
     const double at = phase + static_cast<double>(adults++) * os.share_of_adults;
     if (at - std::floor(at) >= os.share_of_adults) continue;
+    if (s.offenders.size() >= s.adult_key_limit)
+      throw std::length_error("safesim: more than " + std::to_string(s.adult_key_limit) +
+                              " adult offenders (the engine's limit with peer perpetrators)");
     add_offender(s, id, d, static_cast<std::uint32_t>(s.offenders.size()));
   }
   s.initial_offenders = s.offenders.size();
@@ -163,17 +176,46 @@ void build_offenders(State& s) {
   const double expected =
       os.arrivals_per_year * static_cast<double>(s.initial_offenders) * static_cast<double>(s.total_days) / 365.0;
   s.key_stride = static_cast<std::uint32_t>(std::min<double>(
-      kMaxOffenders, static_cast<double>(s.initial_offenders) + expected + 6.0 * std::sqrt(expected) + 16));
+      s.adult_key_limit, static_cast<double>(s.initial_offenders) + expected + 6.0 * std::sqrt(expected) + 16));
+  if (!peers) return;
+  // Peer perpetrators: the same systematic sampling over the users aged
+  // peer_age_min to peer_age_max, with their own start, draws (slot 6) and
+  // keys (from kPeerKeyBase). A user drawn who is an adult offender already
+  // stays one (the sampling does not shift, so the other peers are the same
+  // whatever share_of_adults is).
+  std::vector<std::uint8_t> taken(s.pop.size(), 0);
+  for (std::size_t o = 0; o < s.offenders.size(); ++o) taken[s.offenders.user[o]] = 1;
+  const double peer_phase = rng::Draw(s.seed, streams::offender, 0xFFFFFFFFu, 6).uniform();
+  std::size_t eligible = 0;
+  for (std::size_t i = 0; i < s.pop.size(); ++i) {
+    const int age = s.pop.age[i];
+    if (age < os.peer_age_min || age > os.peer_age_max) continue;
+    const auto id = static_cast<std::uint32_t>(i);
+    const double at = peer_phase + static_cast<double>(eligible++) * os.peer_share;
+    if (at - std::floor(at) >= os.peer_share) continue;
+    const auto key = kPeerKeyBase + static_cast<std::uint32_t>(s.initial_peers++);  // a key slot either way
+    if (taken[i]) continue;
+    rng::Draw d(s.seed, streams::offender, id, 6);
+    add_offender(s, id, d, key, kPeerType);
+  }
+  const double peer_expected =
+      os.arrivals_per_year * static_cast<double>(s.initial_peers) * static_cast<double>(s.total_days) / 365.0;
+  s.peer_stride = static_cast<std::uint32_t>(
+      std::min<double>(kMaxOffenders - kPeerKeyBase,
+                       static_cast<double>(s.initial_peers) + peer_expected + 6.0 * std::sqrt(peer_expected) + 16));
 }
 
 namespace {
 
-/// A random adult becomes an offender with RNG key `key` (rejection over ages; adults are most of the population).
+/// A random user becomes an offender of `type` with RNG key `key` (rejection
+/// over ages: an adult, or for a peer perpetrator a user in the peer ages).
 void add_random_offender(State& s, rng::Draw& d, std::uint32_t key, int type) {
+  const OffendersSpec& os = s.spec->offenders;
   const auto users = static_cast<std::uint32_t>(s.pop.size());
   for (int tries = 0; tries < 64; ++tries) {
     const std::uint32_t u = d.below(users);
-    if (s.pop.age[u] < 18) continue;
+    const int age = s.pop.age[u];
+    if (type == kPeerType ? age < os.peer_age_min || age > os.peer_age_max : age < 18) continue;
     add_offender(s, u, d, key, type);
     return;
   }
@@ -187,8 +229,9 @@ void offender_arrivals(State& s) {
   auto& replaced = s.replacements_by_day[static_cast<std::size_t>(s.day)];
   for (std::uint32_t o : replaced) {
     // Keyed by the person replaced; past the key space there is no replacement.
-    const std::uint64_t key = static_cast<std::uint64_t>(s.offenders.key[o]) + s.key_stride;
-    if (key >= kMaxOffenders) continue;
+    const bool peer = s.offenders.type[o] == kPeerType;
+    const std::uint64_t key = static_cast<std::uint64_t>(s.offenders.key[o]) + (peer ? s.peer_stride : s.key_stride);
+    if (key >= (peer ? kMaxOffenders : s.adult_key_limit)) continue;
     rng::Draw d(s.seed, streams::offender, s.offenders.key[o], 4);
     add_random_offender(s, d, static_cast<std::uint32_t>(key), s.offenders.type[o]);
   }
@@ -199,6 +242,14 @@ void offender_arrivals(State& s) {
   const std::uint64_t n = d.poisson(rate);
   for (std::uint64_t k = 0; k < n && s.initial_offenders + s.arrivals < s.key_stride; ++k)
     add_random_offender(s, d, static_cast<std::uint32_t>(s.initial_offenders + s.arrivals++), kNoType);
+  if (s.initial_peers == 0) return;
+  // Peer arrivals at the same rate per peer at day 0, from their own draws.
+  const double peer_rate = s.spec->offenders.arrivals_per_year * static_cast<double>(s.initial_peers) / 365.0;
+  rng::Draw dp(s.seed, streams::offender, static_cast<std::uint32_t>(s.day), 7);
+  const std::uint64_t np = dp.poisson(peer_rate);
+  for (std::uint64_t k = 0; k < np && s.initial_peers + s.peer_arrivals < s.peer_stride; ++k)
+    add_random_offender(s, dp, kPeerKeyBase + static_cast<std::uint32_t>(s.initial_peers + s.peer_arrivals++),
+                        kPeerType);
 }
 
 void check_departure(State& s, std::uint32_t o) {

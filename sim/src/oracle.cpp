@@ -352,9 +352,32 @@ const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type) {
       return spec.offenders.sextortion;
     case 2:
       return spec.offenders.distributor;
+    case 3:
+      return spec.offenders.peer;
     default:
-      throw std::out_of_range("offender_type: type must be 0 (groomer), 1 (sextortion) or 2 (distributor)");
+      throw std::out_of_range("offender_type: type must be 0 (groomer), 1 (sextortion), 2 (distributor) or 3 (peer)");
   }
+}
+
+double teen_presenting_share(const ScenarioSpec& spec, int type) {
+  const OffenderTypeSpec& t = offender_type(spec, type);
+  if (type != 3) return t.claims_teen_prob;
+  // Peer perpetrators under 18 present their own age; the adults among them
+  // pose as teens with claims_teen_prob. Their ages follow the population's:
+  // minors spread evenly over youngest_age..17 (population.cpp), adults
+  // uniform over 18..oldest_age, both cut to peer_age_min..peer_age_max.
+  const PopulationSpec& ps = spec.population;
+  const auto overlap = [](std::int64_t lo, std::int64_t hi, std::int64_t a, std::int64_t b) {
+    return static_cast<double>(std::max<std::int64_t>(0, std::min(hi, b) - std::max(lo, a) + 1));
+  };
+  const OffendersSpec& os = spec.offenders;
+  const double minors = ps.minor_share * overlap(ps.youngest_age, 17, os.peer_age_min, os.peer_age_max) /
+                        static_cast<double>(18 - ps.youngest_age);
+  const double adults = (1.0 - ps.minor_share) * overlap(18, ps.oldest_age, os.peer_age_min, os.peer_age_max) /
+                        static_cast<double>(ps.oldest_age - 17);
+  if (minors + adults <= 0) return t.claims_teen_prob;
+  const double minor_share = minors / (minors + adults);
+  return minor_share + (1.0 - minor_share) * t.claims_teen_prob;
 }
 
 double harvested_share(const ScenarioSpec& spec, std::size_t platform, int type, double public_share) {
@@ -381,6 +404,7 @@ DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, i
       throw std::invalid_argument("dyad_outcome_mixed: " + name + " must be in [0, 1]");
   }
   const OffenderTypeSpec& t = offender_type(spec, type);
+  const double teen = teen_presenting_share(spec, type);  // accounts that present as teens
   const PlatformSpec& p = spec.platforms[platform];
   const ResponseSpec& r = spec.response;
   const double alpha = spec.population.vulnerability.alpha, beta = spec.population.vulnerability.beta;
@@ -405,9 +429,8 @@ DyadOutcome dyad_outcome_mixed(const ScenarioSpec& spec, std::size_t platform, i
     double factor = 1.0;
     for (const std::size_t d : in_nodes)
       if (context.*kMixture[d].flag) factor *= kMixture[d].accept_factor(p);
-    add_accept_nodes(nodes, alpha, beta, r.accept_scale * factor, share * (1.0 - t.claims_teen_prob), context);
-    add_accept_nodes(nodes, alpha, beta, r.accept_scale * r.teen_disguise_factor * factor, share * t.claims_teen_prob,
-                     context);
+    add_accept_nodes(nodes, alpha, beta, r.accept_scale * factor, share * (1.0 - teen), context);
+    add_accept_nodes(nodes, alpha, beta, r.accept_scale * r.teen_disguise_factor * factor, share * teen, context);
   });
   if (nodes.empty()) {
     // Nobody accepts (accept_scale 0): fall back to the plain Beta mean.

@@ -74,7 +74,7 @@ void file_report(State& s, std::size_t p, std::uint32_t account, std::uint32_t m
   s.add(p, Metric::user_reports, 1);
   s.add(p, Metric::child_safety_reports, 1);
   s.add_minor(p, s.platforms[p].user[minor], Metric::minor_reports, 1);
-  mark_reached(s, p, minor, reported_offender);
+  mark_reached(s, p, minor, reported_offender, account);
   remember_target(s, account, s.platforms[p].user[minor], hour, true);
   ++s.accounts.flags[account];
   add_risk(s, account, RiskEvent::flag, hour);
@@ -111,7 +111,10 @@ void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
                                                                             Metric::minors_sextorted,
                                                                             Metric::minors_met_offline,
                                                                             Metric::minors_recontacted,
-                                                                            Metric::minors_accepted_stranger};
+                                                                            Metric::minors_accepted_stranger,
+                                                                            Metric::minors_contacted_any,
+                                                                            Metric::minors_solicited_any,
+                                                                            Metric::minors_exploited_any};
   const auto bit = static_cast<ReachedMask>(1u << stage);
   const std::optional<Metric> metric = kCounts[stage];
   PlatformState& P = s.platforms[p];
@@ -137,6 +140,17 @@ void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
       if (metric) s.metrics.row(O.scope, s.day)[idx(*metric)] += 1;
     }
   }
+}
+
+void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage, std::uint32_t account) {
+  // The all-perpetrator bit of a stage, if it has one.
+  const Stage any = stage == contacted      ? contacted_any
+                    : stage == solicitation ? solicited_any
+                    : stage == exploited    ? exploited_any
+                                            : kStageBits;
+  // A peer perpetrator is a stranger too; every other stage bit is adult offenders'.
+  if (!s.is_peer(account) || stage == accepted_stranger) mark_reached(s, p, m, stage);
+  if (any != kStageBits) mark_reached(s, p, m, any);
 }
 
 }  // namespace safesim::detail

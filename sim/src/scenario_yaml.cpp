@@ -95,6 +95,8 @@ std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec) {
   for (const auto* t : {&o.groomer, &o.sextortion, &o.distributor})
     per_offender += t->share * t->accounts * (256.0 + 64.0 * static_cast<double>(t->max_open_dyads));
   bytes += offenders * per_offender;
+  // Peer perpetrators: at most peer_share of all users (those in the age range are fewer).
+  bytes += users * o.peer_share * o.peer.accounts * (256.0 + 64.0 * static_cast<double>(o.peer.max_open_dyads));
   // Group memberships: a 4-byte member id per membership, on each platform.
   bytes += users * share_sum * spec.graph.groups_per_user * 4.0;
   // The daily output array twice: the engine's, and the copy handed to Python.
@@ -1856,7 +1858,13 @@ class Resolver {
                " + sextortion " + human(o.sextortion.share) + " + distributor " + human(o.distributor.share) + ")");
     }
     const std::pair<const char*, const OffenderTypeSpec*> types[] = {
-        {"groomer", &o.groomer}, {"sextortion", &o.sextortion}, {"distributor", &o.distributor}};
+        {"groomer", &o.groomer}, {"sextortion", &o.sextortion}, {"distributor", &o.distributor}, {"peer", &o.peer}};
+    if (o.peer_age_min > o.peer_age_max) {
+      const std::string key = known_key({"offenders.peer_age_min", "offenders.peer_age_max"});
+      fail(loc_for(key), key,
+           "peer_age_min (" + std::to_string(o.peer_age_min) + ") must not exceed peer_age_max (" +
+               std::to_string(o.peer_age_max) + ")");
+    }
     for (const auto& [name, t] : types) {
       if (t->target_age_min > t->target_age_max) {
         const std::string base = std::string("offenders.") + name + ".";
@@ -1917,10 +1925,22 @@ class Resolver {
     const double years = static_cast<double>(spec_.horizon_days + spec_.warmup_days) / 365.0;
     const double expected = static_cast<double>(pop.users) * (1.0 - pop.minor_share) * spec_.offenders.share_of_adults *
                             (1.0 + spec_.offenders.arrivals_per_year * years);
-    if (expected + 6.0 * std::sqrt(expected) >= static_cast<double>(kMaxOffenders))
+    // With peer perpetrators the key space is halved: adults below kMaxOffenders / 2, peers above (offenders.cpp).
+    const bool peers = spec_.offenders.peer_share > 0;
+    const double room = static_cast<double>(peers ? kMaxOffenders / 2 : kMaxOffenders);
+    if (expected + 6.0 * std::sqrt(expected) >= room)
       fail(loc_for("offenders.share_of_adults"), "offenders.share_of_adults",
            "about " + approx(expected) + " offenders expected over the run (users x adult share x share_of_adults, " +
-               "plus arrivals); the engine holds at most " + std::to_string(kMaxOffenders));
+               "plus arrivals); the engine holds at most " + approx(room) +
+               (peers ? " adult offenders when there are peer perpetrators" : ""));
+    const double peer_expected =
+        static_cast<double>(pop.users) * spec_.offenders.peer_share * (1.0 + spec_.offenders.arrivals_per_year * years);
+    if (peers && peer_expected + 6.0 * std::sqrt(peer_expected) >= room)
+      fail(loc_for("offenders.peer_share"), "offenders.peer_share",
+           "up to " + approx(peer_expected) +
+               " peer perpetrators over the run (users x peer_share, plus arrivals); "
+               "the engine holds at most " +
+               approx(room));
   }
 
   void check_memory() const {

@@ -319,8 +319,8 @@ void start_measurement(State& s) {
   const Dyads& D = s.dyads;
   for (std::size_t i = 0; i < D.size(); ++i) {
     for (std::uint8_t stage = contacted; stage <= std::min<std::uint8_t>(D.stage[i], solicitation); ++stage)
-      mark_reached(s, D.platform[i], D.minor[i], static_cast<Stage>(stage));
-    mark_reached(s, D.platform[i], D.minor[i], accepted_stranger);
+      mark_reached(s, D.platform[i], D.minor[i], static_cast<Stage>(stage), D.account[i]);
+    mark_reached(s, D.platform[i], D.minor[i], accepted_stranger, D.account[i]);
   }
 }
 

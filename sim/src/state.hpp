@@ -94,10 +94,20 @@ enum Stage : std::uint8_t {
   met_offline = 10,
   recontacted = 11,
   accepted_stranger = 12,
-  kStageBits = 13
+  // Reached by any perpetrator, adult offender or peer (the *_any metrics);
+  // the bits above, accepted_stranger aside, are adult offenders' only.
+  contacted_any = 13,
+  solicited_any = 14,
+  exploited_any = 15,
+  kStageBits = 16
 };
 using ReachedMask = std::uint16_t;
 static_assert(kStageBits <= 8 * sizeof(ReachedMask), "every Stage needs a bit of ReachedMask");
+
+/// Offender type index of peer perpetrators (0 groomer, 1 sextortion, 2 distributor, 3 peer).
+inline constexpr std::uint8_t kPeerType = 3;
+/// First RNG key of peer perpetrators (offenders.cpp): the upper half of the key space.
+inline constexpr std::uint32_t kPeerKeyBase = kMaxOffenders / 2;
 
 /// What an exploitation was (Dyads::outcome bits; 0 = none yet). The kind is
 /// drawn at the dyad's first exploitation (offender type's sextortion_share
@@ -334,7 +344,7 @@ using GroupSlots = std::array<std::uint32_t, 4>;
   X(std::uint32_t, offender, 0)                                                             \
   X(std::uint32_t, next_of_offender, kNone)                                                 \
   X(std::uint16_t, platform, 0)                                                             \
-  X(std::uint8_t, type, 0) /* 0 groomer, 1 sextortion, 2 distributor */                     \
+  X(std::uint8_t, type, 0) /* 0 groomer, 1 sextortion, 2 distributor, 3 peer */             \
   X(std::uint8_t, claimed_age, 0)                                                           \
   X(std::uint8_t, believed_age, 0)                                                          \
   X(std::uint8_t, banned, 0)                                                                \
@@ -543,6 +553,13 @@ struct State {
   // leaves every other offender's keys, and draws, where they were.
   std::uint32_t key_stride = 0;
   std::uint32_t arrivals = 0;  // arrivals so far (beyond replacements)
+  // Peer perpetrators (offenders.peer_share > 0) hold the upper half of the
+  // key space: keys from kMaxOffenders / 2, replacements key + peer_stride,
+  // arrivals after the initial ones; adults keep below adult_key_limit.
+  std::uint32_t adult_key_limit = kMaxOffenders;
+  std::size_t initial_peers = 0;  // peer key slots at day 0 (peers drawn, with any who were adult offenders)
+  std::uint32_t peer_stride = 0;
+  std::uint32_t peer_arrivals = 0;
   Accounts accounts;
   Dyads dyads;
   PairSet blocked_pairs;          // (account key << 32 | user): the minor blocked that account
@@ -591,7 +608,19 @@ struct State {
     metrics.group_row(0, g)[slot] += value;
   }
   const OffenderTypeSpec& type_spec(std::uint8_t type) const {
-    return type == 0 ? spec->offenders.groomer : type == 1 ? spec->offenders.sextortion : spec->offenders.distributor;
+    return type == 0   ? spec->offenders.groomer
+           : type == 1 ? spec->offenders.sextortion
+           : type == 2 ? spec->offenders.distributor
+                       : spec->offenders.peer;
+  }
+  bool is_peer(std::uint32_t account) const { return accounts.type[account] == kPeerType; }
+  /// A minor-level flow caused by offender account `account` (contact attempts,
+  /// conversations): an adult offender's counts in `metric`, a peer
+  /// perpetrator's in its peer_* counterpart, or nowhere if it has none.
+  void add_by(std::uint32_t account, std::size_t platform, std::uint32_t user, Metric metric, double value) {
+    if (!is_peer(account)) return add_minor(platform, user, metric, value);
+    const Metric peer = peer_metric(metric);
+    if (peer != metric) add_minor(platform, user, peer, value);
   }
 };
 
@@ -742,6 +771,10 @@ void review_pooled(State& s, double t_end);
 enum class RiskEvent : std::uint8_t { contact, flag };
 void add_risk(State& s, std::uint32_t account, RiskEvent event, double hour);
 void mark_reached(State& s, std::size_t platform, std::uint32_t local_minor, Stage stage);
+/// mark_reached for a stage reached through offender account `account`: an
+/// adult offender's marks the stage and its *_any bit; a peer perpetrator's
+/// only the *_any bit (and accepted_stranger).
+void mark_reached(State& s, std::size_t platform, std::uint32_t local_minor, Stage stage, std::uint32_t account);
 /// The person behind `account` remembers minor `user`: refused (the minor
 /// blocked or reported the account) or not (the account was banned while they
 /// talked). With the type's revisit_prob he plans a return (revisits.cpp).

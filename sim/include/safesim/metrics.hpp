@@ -25,6 +25,16 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(minors_sextorted, flow, "minors",                                                                                  \
     "distinct minors who received a sextortion demand (a threat to spread images, their own or harvested ones)")       \
   X(minors_met_offline, flow, "minors", "distinct minors who met an offender offline (a meeting arranged and held)")   \
+  /* All perpetrators, adult offenders and peers (the metrics above count adult offenders only). */                    \
+  X(minors_contacted_any, flow, "minors",                                                                              \
+    "distinct minors reached by a contact attempt of any perpetrator: an adult offender or a peer (offenders.peer)")   \
+  X(minors_solicited_any, flow, "minors", "distinct minors who reached the solicitation stage with any perpetrator")   \
+  X(minors_exploited_any, flow, "minors", "distinct minors exploited (any kind) by any perpetrator")                   \
+  X(peer_contact_attempts, flow, "attempts", "peer perpetrators' contact attempts to minors, reached or blocked")      \
+  X(peer_contacts_prevented, flow, "attempts", "peer perpetrators' contact attempts to minors blocked by a control")   \
+  X(peer_dyads_opened, flow, "dyads", "conversations of a peer perpetrator with a minor opened (the minor replied)")   \
+  X(peer_exposure_days, flow, "minor-days", "minor-days spent in open conversations with peer perpetrators")           \
+  X(peer_exploitation_events, flow, "events", "exploitation events by peer perpetrators, counting repeats")            \
   X(minors_contacted_per_1k, derived, "per 1,000 minors", "minors_contacted per 1,000 minors on the platform")         \
   X(minors_engaged_per_1k, derived, "per 1,000 minors", "minors_engaged per 1,000 minors on the platform")             \
   X(minors_solicited_per_1k, derived, "per 1,000 minors", "minors_solicited per 1,000 minors on the platform")         \
@@ -212,14 +222,34 @@ constexpr std::size_t idx(Metric m) { return static_cast<std::size_t>(m); }
 /// (minors_*) counts each minor once, in the group they were in when first
 /// counted, so the groups of a scope add up to its total.
 inline constexpr std::array kGroupMetrics = {
-    Metric::minors_contacted,        Metric::minors_engaged,         Metric::minors_solicited,
-    Metric::minors_exploited,        Metric::minors_images_obtained, Metric::minors_sextorted,
-    Metric::minors_met_offline,      Metric::minors_blocking,        Metric::minors_reporting,
-    Metric::minors_recontacted,      Metric::exposure_days,          Metric::contact_attempts,
-    Metric::contacts_prevented,      Metric::minor_blocks,           Metric::minor_reports,
-    Metric::recontacts_after_block,  Metric::dyads_opened,           Metric::exploitation_events,
-    Metric::minors_accepted_stranger};
+    Metric::minors_contacted,         Metric::minors_engaged,         Metric::minors_solicited,
+    Metric::minors_exploited,         Metric::minors_images_obtained, Metric::minors_sextorted,
+    Metric::minors_met_offline,       Metric::minors_blocking,        Metric::minors_reporting,
+    Metric::minors_recontacted,       Metric::exposure_days,          Metric::contact_attempts,
+    Metric::contacts_prevented,       Metric::minor_blocks,           Metric::minor_reports,
+    Metric::recontacts_after_block,   Metric::dyads_opened,           Metric::exploitation_events,
+    Metric::minors_accepted_stranger, Metric::minors_contacted_any,   Metric::minors_solicited_any,
+    Metric::minors_exploited_any,     Metric::peer_contact_attempts,  Metric::peer_contacts_prevented,
+    Metric::peer_dyads_opened,        Metric::peer_exposure_days,     Metric::peer_exploitation_events};
 inline constexpr std::size_t kGroupMetricCount = kGroupMetrics.size();
+/// The peer perpetrators' counterpart of an adult offender's minor-level flow
+/// (State::add_by), or the metric itself if it has none (not counted for peers).
+constexpr Metric peer_metric(Metric m) {
+  switch (m) {
+    case Metric::contact_attempts:
+      return Metric::peer_contact_attempts;
+    case Metric::contacts_prevented:
+      return Metric::peer_contacts_prevented;
+    case Metric::dyads_opened:
+      return Metric::peer_dyads_opened;
+    case Metric::exposure_days:
+      return Metric::peer_exposure_days;
+    case Metric::exploitation_events:
+      return Metric::peer_exploitation_events;
+    default:
+      return m;
+  }
+}
 /// Groups: age 0..17 x gender (0 girl, 1 boy); group = age * 2 + boy.
 inline constexpr std::size_t kGroupAges = 18;
 inline constexpr std::size_t kGroupCount = kGroupAges * 2;

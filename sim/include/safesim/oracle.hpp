@@ -159,11 +159,17 @@ std::span<const MixtureDimension> mixture_dimensions();
 /// each in [0, 1]. A dimension not named takes its default.
 using MixtureShares = std::map<std::string, double, std::less<>>;
 
-/// Offender type by index (0 groomer, 1 sextortion, 2 distributor).
+/// Offender type by index (0 groomer, 1 sextortion, 2 distributor, 3 peer).
 const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
 
+/// Share of the type's accounts that present as teens (a claimed age under
+/// 18): claims_teen_prob, and for peer perpetrators also those under 18, who
+/// present their own age (their share from the population's ages in
+/// offenders.peer_age_min..peer_age_max). They reply at teen_disguise_factor.
+double teen_presenting_share(const ScenarioSpec& spec, int type);
+
 /// Outcome averaged over the minors who open dyads with offender type
-/// `type` (0 groomer, 1 sextortion, 2 distributor) on platform `platform`.
+/// `type` (0 groomer, 1 sextortion, 2 distributor, 3 peer) on platform `platform`.
 /// The binary conditions of a dyad's context are mixed over with the shares of
 /// the dimensions of mixture_dimensions() (in `shares`, or their defaults):
 ///  - education (educated_share, default controls.education.uptake): minors
@@ -192,7 +198,7 @@ const OffenderTypeSpec& offender_type(const ScenarioSpec& spec, int type);
 /// contacted minor accepts with probability min(0.95, accept_scale x v x
 /// disguise), so among dyads v has density proportional to min(0.95, k v) x
 /// Beta(v; alpha, beta), with k = accept_scale x teen_disguise_factor for the
-/// share claims_teen_prob of accounts posing as teens and k = accept_scale
+/// share teen_presenting_share() of accounts presenting as teens and k = accept_scale
 /// otherwise. The cap is handled exactly (the integral is split at v = 0.95 /
 /// k). Other reply factors (DM gates, nudges) and their effect on the cap are
 /// ignored; they only matter where k v would exceed 0.95.

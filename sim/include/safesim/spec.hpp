@@ -291,6 +291,11 @@ struct DetectionVisibilitySpec {
 
 struct OffendersSpec {
   double share_of_adults = 0.005;
+  // Peer perpetrators (offenders.peer): a share of the users aged
+  // peer_age_min..peer_age_max, minors among them; 0 = none (docs/model/submodels/offenders.md).
+  double peer_share = 0.0;
+  std::int64_t peer_age_min = 13;
+  std::int64_t peer_age_max = 24;
   bool replacement = true;
   double replacement_interval_days = 30.0;
   double arrivals_per_year = 0.0;
@@ -299,6 +304,7 @@ struct OffendersSpec {
   OffenderTypeSpec groomer;
   OffenderTypeSpec sextortion;
   OffenderTypeSpec distributor;
+  OffenderTypeSpec peer;  // peer-aged perpetrators: sized by peer_share, not by the type shares
   OffendersSpec();
 };
 
@@ -339,9 +345,10 @@ void describe(V& v, ChannelWeights& s) {
 }
 
 template <class V>
-void describe(V& v, OffenderTypeSpec& s) {
-  v.value("share", s.share,
-          {Kind::prob, "share", "share of offenders of this type (the three shares sum to 1)", kAssumption});
+void describe(V& v, OffenderTypeSpec& s, bool typed_share = true) {
+  if (typed_share)  // the peer type is sized by offenders.peer_share instead
+    v.value("share", s.share,
+            {Kind::prob, "share", "share of offenders of this type (the three shares sum to 1)", kAssumption});
   v.value(
       "accounts", s.accounts,
       {Kind::rate, "accounts",
@@ -422,6 +429,18 @@ void describe(V& v, OffendersSpec& s) {
   v.value("share_of_adults", s.share_of_adults,
           {Kind::prob, "share", "share of adult users who are offenders",
            "docs/model/initialization.md (0.5%); weakly grounded"});
+  v.value("peer_share", s.peer_share,
+          {Kind::prob, "share",
+           "share of users aged peer_age_min to peer_age_max who are peer perpetrators (type offenders.peer; those "
+           "under 18 are minors on the platforms); 0 = none. Order of magnitude 0.01 (range 0.003-0.03): by head "
+           "count peers are then a third to a half of perpetrators, as online abusers under 18 were a third in "
+           "Finkelhor, Turner & Colburn 2022 (motivation only, not fitted)",
+           "assumption (default 0: off until calibrated; docs/model/submodels/offenders.md)"});
+  v.value("peer_age_min", s.peer_age_min,
+          {Kind::integer, "years", "youngest age of a peer perpetrator", "assumption (older minors)", 10, 110});
+  v.value("peer_age_max", s.peer_age_max,
+          {Kind::integer, "years", "oldest age of a peer perpetrator (young adults up to this age)",
+           "assumption (most YISS solicitors were under 25: Mitchell, Jones, Finkelhor & Wolak 2013)", 10, 110});
   v.value("replacement", s.replacement,
           {Kind::boolean, "",
            "a person who stops for good (removed by law enforcement, or banned with no live account and no return "
@@ -466,6 +485,7 @@ void describe(V& v, OffendersSpec& s) {
   v.group("groomer", [&] { describe(v, s.groomer); });
   v.group("sextortion", [&] { describe(v, s.sextortion); });
   v.group("distributor", [&] { describe(v, s.distributor); });
+  v.group("peer", [&] { describe(v, s.peer, false); });
 }
 
 // ---------------------------------------------------------------- controls
@@ -1544,6 +1564,35 @@ inline OffendersSpec::OffendersSpec() {
   distributor.meeting_share = 0.05;
   distributor.revisit_prob = 0.1;
   distributor.revisit_delay_days = 14.0;
+
+  // Peer perpetrators (older minors and young adults): assumptions, documented
+  // in docs/model/submodels/offenders.md. They present their own age (no
+  // posing as a teen, no understatement), target minors near their own ages,
+  // reach them mostly through people they share (friend suggestions, groups),
+  // escalate faster than groomers, move conversations less, meet offline more
+  // and persist less after a ban.
+  peer.share = 0.0;  // unused: offenders.peer_share sizes the type
+  peer.accounts = 1.2;
+  peer.contacts_per_day = 0.1;
+  peer.max_open_dyads = 3;
+  peer.claims_teen_prob = 0.0;
+  peer.age_understatement_years = 0.0;
+  peer.target_age_min = 13;
+  peer.target_age_max = 17;
+  peer.target_boys_share = 0.3;
+  peer.channels = {0.45, 0.15, 0.2, 0.2};
+  peer.dwell_hours = {24, 48, 24, 24};
+  peer.exit_per_day = {0.8, 0.4, 0.4, 1.5};
+  peer.report_per_day = {0.01, 0.005, 0.01, 0.05};
+  peer.move_request_prob = 0.3;
+  peer.move_accept_prob = 0.5;
+  peer.repeat_prob = 0.1;
+  peer.reentry_prob = 0.3;
+  peer.reentry_delay_days = 30.0;
+  peer.sextortion_share = 0.1;
+  peer.meeting_share = 0.3;
+  peer.revisit_prob = 0.2;
+  peer.revisit_delay_days = 14.0;
 }
 
 /// A scenario with defaults and one platform named "main".

@@ -28,7 +28,7 @@ namespace safesim::streams {
   X(declared_age)        /* (user, platform)                                       */ \
   X(age_check)           /* (user, platform)                                       */ \
   X(settings)            /* (user, platform)                                       */ \
-  X(offender)            /* (adult user, 0); arrivals (day, 1); starts (2^32-1, 2|3); replacements (replaced offender's key, 4 | 5: who, when) */ \
+  X(offender)            /* (adult user, 0); arrivals (day, 1); starts (2^32-1, 2|3); replacements (replaced offender's key, 4 | 5: who, when); peers: (user, 6), start (2^32-1, 6), arrivals (day, 7) */ \
   X(account)             /* (account key, 0)                                       */ \
   X(graph_peer)          /* (user, platform): ties outside the class from slot 0; within it from slot 2^16 */ \
   X(graph_family)        /* (user, platform)                                       */ \
