@@ -343,7 +343,7 @@ void describe(V& v, ChannelWeights& s) {
 template <class V>
 void describe(V& v, SurfaceNeeds& s) {
   const char* unit = "log weight";
-  const char* src = "assumption (docs/model/submodels/offenders.md, platform choice: range 0-3)";
+  const char* src = "assumption (docs/model/submodels/offenders.md: defaults and plausible ranges per type)";
   v.value("public_discovery", s.public_discovery,
           {Kind::rate, unit,
            "how much the type values a public surface to find victims (surfaces.public_discovery): a platform "
