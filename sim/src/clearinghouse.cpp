@@ -1,13 +1,25 @@
 // Clearinghouse and law enforcement (docs/model/submodels/clearinghouse.md).
 //
-// A platform that reports sends one report per confirmed offender account and
-// per confirmed copy, arriving after its delay. A report is actionable with
-// probability equal to the platform's report completeness (NCMEC: about 49%
-// of ESP reports actionable in 2022). Law enforcement works through actionable
-// reports at a limited rate; each takes le_delay_days and needs the platform's
-// evidence, kept for evidence_retention_days after the report. An action
-// removes the offender from every platform for good. Reports about benign
-// users (hash false positives) use capacity and lead to nothing.
+// A provider that reports sends one report per confirmed offender account and
+// per confirmed copy, arriving after its delay. Who reports, and on what
+// terms, is the reporting account's: a declared operator with reporting
+// registered or unregistered overrides its services' controls; otherwise
+// (per_platform, or a platform of its own) each service's
+// controls.clearinghouse_reporting decide. A provider reports whatever it
+// confirms, from its own detection or from users' reports (18 U.S.C. 2258A:
+// actual knowledge, with no duty to scan). What an unregistered or
+// non-reporting provider confirms is counted as clearinghouse_unreported.
+// Bundling (clearinghouse.bundle_window_days): copies of one item that one
+// reporting account confirms within the window of the first are one report;
+// the later copies are files folded into it (counted in clearinghouse_files
+// when they arrive, with no report and no law-enforcement case of their own).
+// A report is actionable with probability equal to its provider's report
+// completeness (NCMEC: about 49% of ESP reports actionable in 2022). Law
+// enforcement works through actionable reports at a limited rate; each takes
+// le_delay_days and needs the platform's evidence, kept for
+// evidence_retention_days after the report. An action removes the offender
+// from every platform for good. Reports about benign users (hash false
+// positives) use capacity and lead to nothing.
 #include <algorithm>
 #include <cmath>
 
@@ -17,12 +29,72 @@
 
 namespace safesim::detail {
 
-void report_to_clearinghouse(State& s, std::size_t p, std::uint32_t offender) {
-  const ClearinghouseReportingSpec& cr = s.platforms[p].spec->controls.clearinghouse_reporting;
-  if (!cr.enabled) return;
+namespace {
+
+/// The terms a platform reports on: its operator's when that operator's
+/// reporting is registered or unregistered, else its own controls'.
+struct ReportingTerms {
+  bool reports;
+  double completeness;
+  double delay_days;
+};
+
+ReportingTerms reporting_terms(const State& s, std::size_t p) {
+  const PlatformState& P = s.platforms[p];
+  if (P.op != kNone) {
+    const OperatorSpec& op = s.spec->operators[P.op];
+    if (op.reporting == OperatorReporting::registered) return {true, op.completeness, op.delay_days};
+    if (op.reporting == OperatorReporting::unregistered) return {false, op.completeness, op.delay_days};
+  }
+  const ClearinghouseReportingSpec& cr = P.spec->controls.clearinghouse_reporting;
+  return {cr.enabled, cr.completeness, cr.delay_days};
+}
+
+void send(State& s, std::size_t p, std::uint32_t offender, std::uint8_t files, double delay_days) {
   const double day = static_cast<double>(s.day);
-  s.clearinghouse_inbox.push_back({day + cr.delay_days, offender, static_cast<std::uint16_t>(p),
-                                   s.platforms[p].clearinghouse_sent++, day + cr.delay_days});
+  LeCase c{day + delay_days, offender, static_cast<std::uint16_t>(p), s.platforms[p].clearinghouse_sent++,
+           day + delay_days};
+  c.files = files;
+  s.clearinghouse_inbox.push_back(c);
+}
+
+}  // namespace
+
+void report_to_clearinghouse(State& s, std::size_t p, std::uint32_t offender) {
+  const ReportingTerms t = reporting_terms(s, p);
+  if (!t.reports) {
+    s.add(p, Metric::clearinghouse_unreported, 1);
+    return;
+  }
+  send(s, p, offender, 0, t.delay_days);
+}
+
+void report_copy_to_clearinghouse(State& s, std::size_t p, std::uint32_t copy) {
+  const ReportingTerms t = reporting_terms(s, p);
+  if (!t.reports) {
+    s.add(p, Metric::clearinghouse_unreported, 1);
+    return;
+  }
+  const std::uint32_t offender = s.accounts.offender[s.copies.account[copy]];
+  const double window = s.spec->clearinghouse.bundle_window_days;
+  if (window > 0) {
+    // One reporting account per operator (its scope), or the platform's own.
+    const PlatformState& P = s.platforms[p];
+    const std::uint64_t account = P.op_scope != kNone ? P.op_scope : p + 1;
+    const std::uint64_t key = account << 32 | s.copies.item[copy];
+    const double today = static_cast<double>(s.day);
+    const auto [it, opened] = s.clearinghouse_bundles.try_emplace(key, today);
+    if (!opened && today - it->second < window) {
+      // Folded into the bundle's report: a file, arriving with this copy's delay.
+      LeCase c{today + t.delay_days, offender, static_cast<std::uint16_t>(p), kNone, today + t.delay_days};
+      c.files = 1;
+      c.folded = true;
+      s.clearinghouse_inbox.push_back(c);
+      return;
+    }
+    it->second = today;  // a new bundle opens with this copy
+  }
+  send(s, p, offender, 1, t.delay_days);
 }
 
 void clearinghouse_and_law_enforcement(State& s) {
@@ -38,9 +110,11 @@ void clearinghouse_and_law_enforcement(State& s) {
       continue;
     }
     const std::size_t p = c.platform;
+    if (c.files > 0) s.add(p, Metric::clearinghouse_files, c.files);
+    if (c.folded) continue;  // a file of an earlier report: no report, no case of its own
     s.add(p, Metric::clearinghouse_reports, 1);
     if (c.offender == kNone) s.add(p, Metric::clearinghouse_reports_benign, 1);
-    const double completeness = s.platforms[p].spec->controls.clearinghouse_reporting.completeness;
+    const double completeness = reporting_terms(s, p).completeness;
     // Keyed by the report's platform and sequence, not its place in the inbox:
     // a change on one platform leaves every other platform's draws alone.
     rng::Draw d(s.seed, streams::clearinghouse, static_cast<std::uint32_t>(p), c.sequence);

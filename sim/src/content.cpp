@@ -103,7 +103,7 @@ void upload_copy(State& s, std::uint32_t a, std::uint32_t item, double hour, rng
       s.add(p, Metric::detections, 1);
       s.add(p, Metric::actioned_by_detection, 1);
       remove_copy(s, k, hour + cs.auto_removal_hours);
-      report_to_clearinghouse(s, p, s.accounts.offender[a]);
+      report_copy_to_clearinghouse(s, p, k);
       ban_account(s, a, Channel::hash);
     } else {
       const ClassifierSpec& cl = c.new_material_classifier;

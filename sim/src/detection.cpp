@@ -167,6 +167,7 @@ void update_detection_risk(State& s, std::size_t p) {
     if (seen > 0) r += w.*weight * seen;
   }
   P.detection_risk = r;
+  s.choice_stale = true;  // offenders' platform choice weighs it (offenders.cpp); its members may have moved too
 }
 
 }  // namespace safesim::detail

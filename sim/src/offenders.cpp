@@ -30,27 +30,68 @@
 namespace safesim::detail {
 namespace {
 
-/// Offenders go where children are and detection is weak: a platform drawn in
-/// proportion to minors x exp(-risk_aversion x detection_risk).
-double platform_weight(const State& s, std::size_t p) {
+/// Platform choice (docs/model/submodels/offenders.md): an offender of
+/// type t opening an account picks platform p with weight
+///   minors_p x exp(-risk_aversion x detection_risk_p + sum over surfaces s of need_ts x value_ps),
+/// where value_ps is how fully p offers surface s (surfaces.*) and, for the
+/// private and file channels, how much of it the platform cannot read: a
+/// readable channel is worth readable_channel_value of an unreadable one.
+double platform_weight(const State& s, std::size_t p, const SurfaceNeeds& need) {
   const PlatformState& P = s.platforms[p];
-  return static_cast<double>(P.minors_active) * std::exp(-s.spec->offenders.risk_aversion * P.detection_risk);
+  const ControlsSpec& c = P.spec->controls;
+  const SurfacesSpec& offer = P.spec->surfaces;
+  const double r = s.spec->offenders.readable_channel_value;
+  const bool css = c.client_side_scanning;
+  // What of each channel the platform cannot read: messages in direct
+  // messages; material as content.cpp sends it (groups or messages, inline or
+  // through the file-transfer surface).
+  const double hidden_dm = css ? 0.0 : c.e2ee_share;
+  const ContentSpec& cs = s.spec->content;
+  const double f = cs.file_share;
+  const double hidden_files = css ? 0.0
+                                  : cs.group_share * ((1.0 - f) * c.e2ee_group_share + f * c.e2ee_file_share) +
+                                        (1.0 - cs.group_share) * ((1.0 - f) * c.e2ee_share + f * c.e2ee_file_share);
+  const double utility = -s.spec->offenders.risk_aversion * P.detection_risk +
+                         need.public_discovery * offer.public_discovery +
+                         need.private_messages * offer.private_messages * (r + (1.0 - r) * hidden_dm) +
+                         need.file_transfer * offer.file_transfer * (r + (1.0 - r) * hidden_files);
+  return static_cast<double>(P.minors_active) * std::exp(utility);
 }
 
-std::size_t choose_platform(const State& s, rng::Draw& d) {
+/// The cumulative weights per type, rebuilt when controls changed (O(platforms) then).
+void refresh_choice(State& s) {
+  if (!s.choice_stale) return;
+  for (std::uint8_t t = 0; t < s.choice_cumulative.size(); ++t) {
+    if (t == kPeerType && s.spec->offenders.peer_share <= 0) continue;  // no peers: nothing to choose
+    auto& cum = s.choice_cumulative[t];
+    cum.resize(s.platforms.size());
+    double total = 0;
+    for (std::size_t p = 0; p < s.platforms.size(); ++p) cum[p] = total += platform_weight(s, p, s.type_spec(t).needs);
+  }
+  s.choice_stale = false;
+}
+
+/// One uniform per choice (common random numbers), then a binary search: O(log platforms).
+std::size_t choose_platform(State& s, std::uint8_t type, rng::Draw& d) {
   const double u0 = d.uniform();
   if (s.platforms.size() == 1) return 0;
-  double total = 0;
-  for (std::size_t p = 0; p < s.platforms.size(); ++p) total += platform_weight(s, p);
-  double u = u0 * total;
-  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
-    u -= platform_weight(s, p);
-    if (u < 0) return p;
-  }
-  return s.platforms.size() - 1;
+  refresh_choice(s);
+  const auto& cum = s.choice_cumulative[type];
+  const double u = u0 * cum.back();
+  const auto it = std::upper_bound(cum.begin(), cum.end(), u);
+  return it == cum.end() ? cum.size() - 1 : static_cast<std::size_t>(it - cum.begin());
 }
 
 }  // namespace
+
+std::vector<double> platform_choice_shares(State& s, std::uint8_t type) {
+  if (s.platforms.size() == 1) return {1.0};
+  refresh_choice(s);
+  const auto& cum = s.choice_cumulative[type];
+  std::vector<double> share(cum.size());
+  for (std::size_t p = 0; p < cum.size(); ++p) share[p] = (cum[p] - (p > 0 ? cum[p - 1] : 0.0)) / cum.back();
+  return share;
+}
 
 std::uint32_t account_key(std::uint32_t offender, std::uint32_t generation) {
   if (offender >= kMaxOffenders || generation >= kMaxAccountsPerOffender)
@@ -143,7 +184,7 @@ void add_offender(State& s, std::uint32_t user, rng::Draw& d, std::uint32_t key,
   const std::uint32_t o = s.offenders.push({.user = user, .key = key, .type = type});
   const OffenderTypeSpec& t = s.type_spec(type);
   const std::uint64_t n_accounts = 1 + d.poisson(t.accounts - 1.0);
-  for (std::uint64_t k = 0; k < n_accounts && k < 200; ++k) create_account(s, o, choose_platform(s, d));
+  for (std::uint64_t k = 0; k < n_accounts && k < 200; ++k) create_account(s, o, choose_platform(s, type, d));
 }
 
 }  // namespace
@@ -320,7 +361,7 @@ void return_banned_offenders(State& s) {
       continue;
     }
     rng::Draw d(s.seed, streams::reentry, account_key(s.offenders.key[o], s.offenders.generation[o]), 1);
-    const std::size_t p = choose_platform(s, d);
+    const std::size_t p = choose_platform(s, s.offenders.type[o], d);
     const std::uint32_t a = create_account(s, o, p);
     if (d.uniform() < s.platforms[p].spec->controls.enforcement.linkage_detection)
       ban_account(s, a, Channel::linkage);

@@ -76,7 +76,7 @@ bool review_copy(State& s, std::size_t p, const Report& r, double hour, rng::Dra
     s.items.known[item] = 1;
     s.add(p, Metric::new_material_hashed, 1);
   }
-  report_to_clearinghouse(s, p, s.accounts.offender[s.copies.account[k]]);
+  report_copy_to_clearinghouse(s, p, k);
   ban_account(s, s.copies.account[k], r.channel);
   return true;
 }

@@ -440,7 +440,7 @@ const std::set<std::string> kFalse = {"false", "False", "FALSE"};
 
 // ---------------------------------------------------------------- field tables
 using FieldPtr = std::variant<double*, std::int64_t*, bool*, std::string*, PlatformKind*, DmPolicy*, NetworkExpansion*,
-                              AgeAssurance*, RiskSignal*, ProtectionsAgainst*>;
+                              AgeAssurance*, RiskSignal*, ProtectionsAgainst*, OperatorReporting*>;
 
 struct FieldRef {
   FieldPtr ptr;
@@ -1456,7 +1456,9 @@ class Resolver {
              "operator names use letters, digits, '_' and '-' and may not be 'all', got '" + name + "'");
       if (!r.body.IsMap())
         fail(loc_of(ctx, r.body, r.name), key,
-             "expected a mapping {platforms, enforcement_reach, pooled_review}, got " + got(r.body));
+             "expected a mapping {platforms, enforcement_reach, pooled_review, reporting, completeness, delay_days}, "
+             "got " +
+                 got(r.body));
       std::size_t o = 0;
       while (o < spec_.operators.size() && spec_.operators[o].name != name) ++o;
       if (o == spec_.operators.size()) {

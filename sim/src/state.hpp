@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <span>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -423,6 +424,8 @@ struct LeCase {
   std::uint16_t platform;
   std::uint32_t sequence;  // the platform's n-th clearinghouse report: its stable RNG key
   double reported_day;     // platform's report day (evidence retention counts from here)
+  std::uint8_t files = 0;  // copies it carries (1 for a copy's report, 0 for an account's)
+  bool folded = false;     // a copy folded into an earlier report of its bundle: a file, no report
 };
 
 enum Moved : std::uint8_t { kOnPlatform = 0, kMovedInEcosystem = 1, kOffAllPlatforms = 2 };
@@ -571,14 +574,21 @@ struct State {
   Items items;
   Copies copies;
   std::deque<LeCase> clearinghouse_inbox;  // platform reports in transit, in the order sent
-  std::deque<LeCase> le_queue;             // actionable reports waiting for law enforcement
-  std::deque<LeCase> le_pending;           // investigations under way (sorted by ready_day)
+  // Open bundles (clearinghouse.cpp): (reporting account scope << 32 | item) -> day the bundle opened.
+  std::unordered_map<std::uint64_t, double> clearinghouse_bundles;
+  std::deque<LeCase> le_queue;    // actionable reports waiting for law enforcement
+  std::deque<LeCase> le_pending;  // investigations under way (sorted by ready_day)
   double le_budget = 0;
   std::vector<std::vector<float>> removal_hours_known, removal_hours_new;  // per scope
   std::size_t next_event = 0;                                              // next timeline event
   RightsState rights;
   MetricsAcc metrics;
   AgeingState ageing;
+  // Platform choice (offenders.cpp): per offender type, the cumulative choice
+  // weights over platforms, rebuilt when `choice_stale` (update_detection_risk
+  // sets it whenever a platform's controls, and so its members, change).
+  std::array<std::vector<double>, kPeerType + 1> choice_cumulative;
+  bool choice_stale = true;
 
   double& m(std::size_t platform, Metric metric) { return metrics.row(platform + 1, day)[idx(metric)]; }
   /// Add to a platform's metric, its operator's and the ecosystem total.
@@ -660,6 +670,9 @@ void clear_cache();
 void apply_controls(State& s, std::size_t p, bool reset_existing_defaults);
 void build_graph(State& s, std::size_t p);
 void build_offenders(State& s);
+/// Platform choice (offenders.cpp): the probability that an offender of
+/// `type` opening an account picks each platform (tests and diagnostics).
+std::vector<double> platform_choice_shares(State& s, std::uint8_t type);
 void apply_timeline(State& s);
 void return_banned_offenders(State& s);
 void offender_arrivals(State& s);              // new offenders join over the horizon
@@ -722,6 +735,9 @@ void queue_review(State& s, std::size_t platform, const Report& r, bool high_pri
 void flagger_notice(State& s, std::size_t platform, std::uint32_t copy, double hour);
 /// A platform confirms child exploitation: report to the clearinghouse (if it reports at all).
 void report_to_clearinghouse(State& s, std::size_t platform, std::uint32_t offender);
+/// A platform confirms abuse-material copy `copy`: its report carries the file, or
+/// the file joins an open bundle of the same item (clearinghouse.bundle_window_days).
+void report_copy_to_clearinghouse(State& s, std::size_t platform, std::uint32_t copy);
 /// Wrongful actions against n benign users found through `channel`: counted,
 /// possibly appealed, with their consequences (rights.cpp). `unseen_private`
 /// of the n are private items no moderator has seen yet (automated actions):

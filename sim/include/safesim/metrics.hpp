@@ -124,6 +124,10 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(new_material_hashed, flow, "items", "new items confirmed and added to the shared hash list (learning loop)")       \
   X(clearinghouse_reports, flow, "reports", "reports the platform sent to the clearinghouse")                          \
   X(clearinghouse_actionable, flow, "reports", "clearinghouse reports complete enough to act on")                      \
+  X(clearinghouse_files, flow, "files",                                                                                \
+    "abuse-material copies carried by the clearinghouse reports: one per copy reported, several in a bundled report")  \
+  X(clearinghouse_unreported, flow, "findings",                                                                        \
+    "findings a provider confirmed but did not report: it is unregistered or its clearinghouse reporting is off")      \
   X(law_enforcement_actions, flow, "offenders", "offenders removed from every platform by law enforcement")            \
   X(evidence_expired, flow, "reports", "actionable reports law enforcement could not act on: evidence gone")           \
   X(appeals, flow, "appeals", "appeals by benign users against wrongful actions")                                      \

@@ -33,6 +33,7 @@ enum class NetworkExpansion : std::uint8_t { on, mutuals, off };
 enum class AgeAssurance : std::uint8_t { self_declaration, estimation, verification, inference };
 enum class RiskSignal : std::uint8_t { child_safety_reports, detections, actioned };
 enum class ProtectionsAgainst : std::uint8_t { per_surface, believed_adults, all_unconnected };
+enum class OperatorReporting : std::uint8_t { per_platform, registered, unregistered };
 
 inline std::span<const char* const> enum_names(PlatformKind) {
   static constexpr const char* n[] = {"social", "messaging", "gaming", "video", "file_hosting"};
@@ -56,6 +57,10 @@ inline std::span<const char* const> enum_names(RiskSignal) {
 }
 inline std::span<const char* const> enum_names(ProtectionsAgainst) {
   static constexpr const char* n[] = {"per_surface", "believed_adults", "all_unconnected"};
+  return n;
+}
+inline std::span<const char* const> enum_names(OperatorReporting) {
+  static constexpr const char* n[] = {"per_platform", "registered", "unregistered"};
   return n;
 }
 template <class E>
@@ -244,6 +249,16 @@ struct ChannelWeights {
   double groups = 0.1;
 };
 
+/// What an offender type needs of a platform when choosing where to open an
+/// account (offenders.cpp, platform choice): per surface, the log weight a
+/// platform offering it in full gains (exp(need) times the weight of one
+/// without it). Matched to PlatformSpec::surfaces.
+struct SurfaceNeeds {
+  double public_discovery = 1.0;  // a public surface to find victims
+  double private_messages = 1.0;  // a private channel to groom
+  double file_transfer = 0.0;     // a file channel to share material
+};
+
 /// One offender type. The member defaults are the groomer's (the most common
 /// type); OffendersSpec() sets the sextortion and distributor values.
 struct OffenderTypeSpec {
@@ -276,6 +291,7 @@ struct OffenderTypeSpec {
   // reported one of his accounts, from another account.
   double revisit_prob = 0.3;
   double revisit_delay_days = 14.0;
+  SurfaceNeeds needs;
 };
 
 /// How visible each detector is to offenders choosing where to operate
@@ -300,6 +316,7 @@ struct OffendersSpec {
   double replacement_interval_days = 30.0;
   double arrivals_per_year = 0.0;
   double risk_aversion = 1.0;
+  double readable_channel_value = 0.5;  // a channel the platform can read, as a share of an encrypted one
   DetectionVisibilitySpec detection_visibility;
   OffenderTypeSpec groomer;
   OffenderTypeSpec sextortion;
@@ -342,6 +359,27 @@ void describe(V& v, ChannelWeights& s) {
           {Kind::rate, "weight", "relative use of public posts and comments", kAssumption, 0, 1e6});
   v.value("groups", s.groups,
           {Kind::rate, "weight", "relative use of shared groups and communities", kAssumption, 0, 1e6});
+}
+
+template <class V>
+void describe(V& v, SurfaceNeeds& s) {
+  const char* unit = "log weight";
+  const char* src = "assumption (docs/model/submodels/offenders.md: defaults and plausible ranges per type)";
+  v.value("public_discovery", s.public_discovery,
+          {Kind::rate, unit,
+           "how much the type values a public surface to find victims (surfaces.public_discovery): a platform "
+           "offering it in full has exp(this) times the choice weight of one without it",
+           src, 0, 20});
+  v.value("private_messages", s.private_messages,
+          {Kind::rate, unit,
+           "how much the type values a private channel to groom (surfaces.private_messages, worth more the more "
+           "of it is end-to-end encrypted and unscanned; offenders.readable_channel_value)",
+           src, 0, 20});
+  v.value("file_transfer", s.file_transfer,
+          {Kind::rate, unit,
+           "how much the type values a file channel to share material (surfaces.file_transfer, worth more the more "
+           "of the material sent there is end-to-end encrypted and unscanned)",
+           src, 0, 20});
 }
 
 template <class V>
@@ -422,6 +460,7 @@ void describe(V& v, OffenderTypeSpec& s, bool typed_share = true) {
            "mean delay (exponential) before such a return; retried at the same mean delay while the person has no "
            "usable account",
            kAssumption, 0, 1e5});
+  v.group("needs", [&] { describe(v, s.needs); });
 }
 
 template <class V>
@@ -463,6 +502,11 @@ void describe(V& v, OffendersSpec& s) {
            "how strongly offenders avoid platforms with visible detection when choosing where to open accounts (0 = go "
            "only where the children are)",
            "assumption (adaptation, docs/model/entities.md)", 0, 100});
+  v.value("readable_channel_value", s.readable_channel_value,
+          {Kind::prob, "share",
+           "what a private or file channel the platform can read (not end-to-end encrypted, or scanned on the "
+           "device) is worth to an offender who needs it, as a share of one it cannot read (platform choice)",
+           "assumption (offenders prefer encrypted channels; range 0.2-1, 1 = encryption does not matter)"});
   v.group("detection_visibility", [&] {
     auto& w = s.detection_visibility;
     const char* unit = "weight";
@@ -1033,10 +1077,36 @@ void describe(V& v, ControlsSpec& c) {
 }
 
 // ---------------------------------------------------------------- platform
+/// The surfaces a platform offers, as offenders choosing where to open an
+/// account see them (offenders.cpp, platform choice; matched to each type's
+/// offenders.<type>.needs). 1 = the surface in full, 0 = none. The engine's
+/// contact, grooming and sharing mechanics run on every platform whatever
+/// these say; they weigh only the choice.
+struct SurfacesSpec {
+  double public_discovery = 1.0;  // public profiles, search, suggestions, public content and communities
+  double private_messages = 1.0;  // one-to-one messages
+  double file_transfer = 1.0;     // sending files and albums
+};
+
+template <class V>
+void describe(V& v, SurfacesSpec& s) {
+  const char* src = "scenario choice (docs/model/submodels/offenders.md, platform choice)";
+  v.value("public_discovery", s.public_discovery,
+          {Kind::prob, "share",
+           "how fully the platform offers a public surface to find people (public profiles, search, suggestions, "
+           "public content, open communities): 1 = in full, 0 = none (a messenger reached by phone number)",
+           src});
+  v.value("private_messages", s.private_messages,
+          {Kind::prob, "share", "how fully the platform offers one-to-one private messages", src});
+  v.value("file_transfer", s.file_transfer,
+          {Kind::prob, "share", "how fully the platform offers sending files (images, videos, albums)", src});
+}
+
 struct PlatformSpec {
   std::string name = "main";
   PlatformKind kind = PlatformKind::social;
   double user_share = 1.0;
+  SurfacesSpec surfaces;
   ControlsSpec controls;
   /// The platform as it runs after its risk assessment fires: this platform
   /// with its `risk_response` applied (resolved by the loader, like a
@@ -1050,6 +1120,7 @@ void describe(V& v, PlatformSpec& p) {
   v.value("kind", p.kind, {Kind::choice, "", "kind of service", "docs/model/entities.md"});
   v.value("user_share", p.user_share,
           {Kind::prob, "share", "share of the population with an account here", kAssumption});
+  v.group("surfaces", [&] { describe(v, p.surfaces); });
   v.group("controls", [&] { describe(v, p.controls); });
 }
 
@@ -1393,6 +1464,7 @@ struct ClearinghouseSpec {
   double le_capacity_per_million_users_day = 5.0;
   double le_delay_days = 30.0;
   double le_action_prob = 0.5;
+  double bundle_window_days = 0.0;
 };
 
 template <class V>
@@ -1407,6 +1479,12 @@ void describe(V& v, ClearinghouseSpec& s) {
   v.value("le_action_prob", s.le_action_prob,
           {Kind::prob, "probability",
            "probability that work on an actionable report leads to action against the offender", kAssumption});
+  v.value("bundle_window_days", s.bundle_window_days,
+          {Kind::rate, "days",
+           "bundling: copies of one item that one reporting account (an operator, or a platform of its own) confirms "
+           "within this many days of the first are one report carrying a file each (clearinghouse_files); 0 = one "
+           "report per copy",
+           "NCMEC's bundling of reports about one viral incident (docs/model/submodels/clearinghouse.md)", 0, 3650});
 }
 
 // ---------------------------------------------------------------- timeline and whole scenario
@@ -1431,6 +1509,12 @@ struct OperatorSpec {
   std::vector<std::size_t> platforms;  // indices into ScenarioSpec::platforms (set by the loader)
   double enforcement_reach = 0.5;
   bool pooled_review = true;
+  // One clearinghouse reporting account (clearinghouse.cpp): per_platform
+  // leaves each service's controls.clearinghouse_reporting in force;
+  // registered and unregistered override them with these.
+  OperatorReporting reporting = OperatorReporting::per_platform;
+  double completeness = 0.49;
+  double delay_days = 3.0;
 };
 
 template <class V>
@@ -1445,6 +1529,19 @@ void describe(V& v, OperatorSpec& o) {
            "one review organisation: the services' review capacities form one pool that works their queues in "
            "order of readiness (false = each service reviews with its own capacity)",
            kAssumption});
+  v.value("reporting", o.reporting,
+          {Kind::choice, "",
+           "the operator's clearinghouse reporting, overriding its services' controls.clearinghouse_reporting: "
+           "per_platform (each service's own keys), registered (every service reports all it confirms, from "
+           "detection or from users' reports, with the operator's completeness and delay_days) or unregistered "
+           "(no service reports; what they confirm counts as clearinghouse_unreported)",
+           "18 U.S.C. 2258A(a) (a provider reports once it has actual knowledge; 2258A(f): no duty to scan)"});
+  v.value("completeness", o.completeness,
+          {Kind::prob, "share",
+           "completeness of the operator's reports when registered: a report is actionable with this probability",
+           "NCMEC 2022 (about 49% of ESP reports actionable)"});
+  v.value("delay_days", o.delay_days,
+          {Kind::rate, "days", "delay from confirmation to the report when registered", kAssumption, 0, 1e4});
 }
 
 /// A named weighted burden (scenario key `burden: {name: {metric: weight}}`):
@@ -1541,6 +1638,7 @@ inline OffendersSpec::OffendersSpec() {
   sextortion.meeting_share = 0.0;
   sextortion.revisit_prob = 0.5;
   sextortion.revisit_delay_days = 2.0;
+  sextortion.needs = {1.5, 1.0, 0.0};
 
   distributor.share = 0.37;
   distributor.accounts = 2.0;
@@ -1564,6 +1662,7 @@ inline OffendersSpec::OffendersSpec() {
   distributor.meeting_share = 0.05;
   distributor.revisit_prob = 0.1;
   distributor.revisit_delay_days = 14.0;
+  distributor.needs = {0.0, 0.5, 1.5};
 
   // Peer perpetrators (older minors and young adults): assumptions, documented
   // in docs/model/submodels/offenders.md. They present their own age (no
@@ -1593,6 +1692,7 @@ inline OffendersSpec::OffendersSpec() {
   peer.meeting_share = 0.3;
   peer.revisit_prob = 0.2;
   peer.revisit_delay_days = 14.0;
+  peer.needs = {1.0, 1.0, 0.0};  // as a groomer: a public surface to meet, a private channel to talk
 }
 
 /// A scenario with defaults and one platform named "main".
