@@ -284,12 +284,16 @@ def main(argv: list[str] | None = None) -> int:
 
     times: dict[str, float] = {}
     commit = engine_commit(ROOT)
+    kept = len(list(args.work.glob("wave*/runs/*.json")))  # runs a previous run of this script left
     t0 = time.perf_counter()
     plan = ss.load_plan(PLAN)
     cal = plan.run(
         ss.RunOptions(out=args.work, workers=args.workers, progress=True), n=args.n, reps=args.reps, waves=args.waves
     )
-    times["calibration (history matching with emulators)"] = time.perf_counter() - t0
+    read_back = min(kept, cal.simulations)
+    times[
+        f"calibration (history matching with emulators; {cal.simulations:,} runs, {read_back:,} read back from --work)"
+    ] = time.perf_counter() - t0
     print(cal, file=sys.stderr)
     t0 = time.perf_counter()
     written = emit_calibrated(

@@ -402,6 +402,8 @@ def _figures(results: object, out: Path, metrics: list[str] | None, axes: dict[s
     elif isinstance(results, CalibrationResults):
         written.append(sp.save(sp.calibration(results), out / "calibration.png"))
         written.append(sp.save(sp.calibration_fit(results), out / "calibration_fit.png"))
+        if len(results.diagnostics):
+            written.append(sp.save(sp.emulator_diagnostics(results), out / "emulator_diagnostics.png"))
     elif isinstance(results, SweepResults):
         shown = metrics or ["minors_exploited", "minors_contacted"]
         for metric in shown:

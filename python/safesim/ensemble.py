@@ -9,7 +9,7 @@ their policy questions over the non-implausible parameter sets):
 - :func:`sample_ensemble` draws K parameter sets from the non-implausible
   points of a calibration (each was judged by simulation, not by an emulator);
 - :func:`chosen_point` picks the point a calibrated scenario ships with: the
-  medoid of the non-implausible points (see its docstring for why);
+  best fit among the non-implausible points (see its docstring for why);
 - :func:`emit_calibrated` writes a calibrated scenario (``extends:`` the
   original, only the fitted keys), its ensemble and a machine-readable record;
 - :func:`compare_ensemble` (``ss.compare(..., ensemble=...)``) runs the
@@ -105,8 +105,8 @@ class Ensemble:
 
     def values(self, i: int) -> dict[str, Any]:
         """Set ``i`` as ``{key.path: value}`` (whole numbers as int)."""
-        row = self.sets.iloc[int(i)]
-        return {k: _plain(row[k]) for k in self.keys}
+        i = int(i)  # per column: a row of mixed columns would turn whole numbers into floats
+        return {k: _plain(self.sets[k].iloc[i]) for k in self.keys}
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return (self.values(i) for i in range(len(self)))
@@ -198,12 +198,6 @@ def as_ensemble(ensemble: Ensemble | str | os.PathLike[str] | Sequence[Mapping[s
 
 
 # ------------------------------------------------------------------ from a calibration
-def _unit(cal: CalibrationResults, frame: pd.DataFrame) -> np.ndarray:
-    from safesim.calibration import _to_unit
-
-    return _to_unit(cal.parameters, frame)
-
-
 def region(cal: CalibrationResults) -> dict[str, Any]:
     """The non-implausible region: per parameter the bounds of the non-implausible points (every wave),
     and its share of the original box, estimated from wave 1 (a Latin hypercube over the whole box)
@@ -249,27 +243,23 @@ def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float | None,
 
 
 def chosen_point(cal: CalibrationResults) -> tuple[pd.Series, str]:
-    """The point a calibrated scenario ships with, and why.
+    """The point a calibrated scenario ships with, and why: the best fit of the region.
 
-    The medoid of the non-implausible points (the one whose summed distance to
-    the others, in the unit cube of the original ranges, log where sampled in
-    logs, is smallest): a member of the region (a centroid could fall outside a
-    curved region) and a typical one. The point of smallest largest
-    implausibility is not used: with a few replicates per point it picks the
-    luckiest replicate noise, often at the region's edge. With no
-    non-implausible point, that smallest-implausibility point is returned and
-    the reason says so.
+    The non-implausible point with the smallest largest implausibility: of the values the targets
+    leave open, the one at which the model sits closest to every target at once. It is one point of
+    the region, not its summary: the region's spread is carried by the ensemble
+    (:func:`sample_ensemble`). (A central point such as the region's medoid was tried and not used:
+    the region is wide and lopsided against the targets, and its medoid fitted a target worse than
+    the best-fitting survivors.) With no non-implausible point, the smallest-implausibility point
+    is still returned and the reason says so.
     """
-    keep = cal.points[cal.points["non_implausible"]]
-    if keep.empty:
-        return cal.best(), "no point is non-implausible: the point of smallest largest implausibility"
-    u = _unit(cal, keep)
-    dist = np.sqrt(((u[:, None, :] - u[None, :, :]) ** 2).sum(axis=2)).sum(axis=1)
-    row = keep.iloc[int(np.argmin(dist))]
-    return row, (
-        f"medoid of the {len(keep)} non-implausible points (smallest summed distance to the others in the unit "
-        "cube of the original ranges, log where sampled in logs): a typical member of the region; the point of "
-        "smallest largest implausibility is not used because, with few replicates, it picks replicate noise"
+    best = cal.best()
+    n_ok = int(cal.points["non_implausible"].sum())
+    if not n_ok:
+        return best, "no point is non-implausible: the point of smallest largest implausibility"
+    return best, (
+        f"of the {n_ok} non-implausible points, the one with the smallest largest implausibility (the best fit to "
+        "every target at once); the region's spread is carried by the ensemble, not by this point"
     )
 
 
@@ -462,7 +452,8 @@ def emit_calibrated(
         f"{name}: {sc.name} calibrated by history matching (generated; do not edit by hand).",
         f"Made by: {command}" if command else "Made by safesim.ensemble.emit_calibrated.",
         f"Engine: safesim {_core.version}, commit {commit}.",
-        f"Fitted keys at the chosen point: {reason.split(':')[0]} (record: {name}.record.json).",
+        f"Fitted keys at the chosen point: the best fit of {int(cal.points['non_implausible'].sum())} "
+        f"non-implausible points (record: {name}.record.json).",
         f"Targets: {', '.join(t.label for t in cal.targets)}.",
         f"Ensemble of {len(ensemble)} non-implausible sets: {name}.ensemble.csv.",
     ]
