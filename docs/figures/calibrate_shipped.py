@@ -87,7 +87,7 @@ def ecosystem_yaml(values: dict[str, Any], commit: str, version: str) -> str:
         "runs): the fitted offender keys of baseline.yaml are carried over, and the ecosystem is checked",
         "against the same targets with `safesim targets` instead (RECORD.md).",
     ]
-    return scenario_yaml(values, "../ecosystem_us.yaml", header)
+    return scenario_yaml(values, "../ecosystem_us.yaml", header, name="ecosystem_us_calibrated")
 
 
 def render_record(

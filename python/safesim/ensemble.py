@@ -408,12 +408,14 @@ def emit_calibrated(
     command: str = "",
     commit: str | None = None,
     extends: str | os.PathLike[str] | None = None,
+    scenario_name: str | None = None,
 ) -> dict[str, Path]:
     """Write a calibrated scenario and its record from a calibration, into ``out_dir``.
 
     Files (``NAME`` default: the calibrated scenario's name):
 
-    - ``NAME.yaml``: ``extends:`` the calibrated scenario's file (relative to
+    - ``NAME.yaml``: named ``scenario_name`` (default: the original's name with
+      ``_calibrated``), ``extends:`` the calibrated scenario's file (relative to
       ``out_dir``; or ``extends``), with the plan's ``set:`` overrides and the
       fitted keys at :func:`chosen_point`, under a header saying how it was made
       (``command``), on which engine version and commit;
@@ -463,7 +465,9 @@ def emit_calibrated(
     rec["scenario_file"] = f"{name}.yaml"
     rec["extends"] = extends
     written = {
-        "scenario": write_text(out / f"{name}.yaml", scenario_yaml(values, extends, header)),
+        "scenario": write_text(
+            out / f"{name}.yaml", scenario_yaml(values, extends, header, name=scenario_name or f"{sc.name}_calibrated")
+        ),
         "ensemble": ensemble.save(out / f"{name}.ensemble.csv"),
         "points": write_frame(cal.points, out / f"{name}.points.csv", csv=True),
     }

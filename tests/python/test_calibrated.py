@@ -69,12 +69,13 @@ def test_the_emitted_scenario_loads_extends_and_lies_in_the_region(
     data = yaml.safe_load(text)
     assert not Path(data["extends"]).is_absolute()
     assert (out / data["extends"]).resolve() == small_file.resolve()
-    assert set(data) == {"extends", "offenders"}  # the fitted keys only
+    assert set(data) == {"name", "extends", "offenders"}  # the fitted keys only
+    assert data["name"] == "small_calibrated"
     assert "commit abc123" in text
     assert "Made by: pytest" in text
     emitted = ss.Scenario.load(written["scenario"])
     base = ss.Scenario.load(small_file)
-    assert set(emitted.diff(base)) <= {SHARE, DYADS}
+    assert set(emitted.diff(base)) <= {"name", SHARE, DYADS}
     value = float(emitted.to_dict()["offenders"]["share_of_adults"])
     dyads = int(emitted.to_dict()["offenders"]["groomer"]["max_open_dyads"])
     chosen, _ = chosen_point(calibration)
@@ -85,7 +86,7 @@ def test_the_emitted_scenario_loads_extends_and_lies_in_the_region(
     assert bounds[SHARE]["low"] <= value <= bounds[SHARE]["high"]
     assert bounds[DYADS]["low"] <= dyads <= bounds[DYADS]["high"]
     # the same values resolve to the same scenario as setting them on the base
-    assert emitted.hash == base.set(SHARE, value).set(DYADS, dyads).hash
+    assert emitted.hash == base.set(SHARE, value).set(DYADS, dyads).set("name", "small_calibrated").hash
     rec = json.loads(written["record"].read_text())
     assert rec["chosen"]["values"] == {SHARE: value, DYADS: dyads}
     assert rec["commit"] == "abc123"
@@ -158,6 +159,7 @@ def test_shipped_calibrated_scenarios_agree_with_their_record() -> None:
     for name, parent in (("baseline", "baseline"), ("ecosystem_us", "ecosystem_us")):
         data = yaml.safe_load((SHIPPED / f"{name}.yaml").read_text())
         assert data["extends"] == f"../{parent}.yaml"
+        assert data["name"] == f"{parent}_calibrated"
         sc = ss.Scenario.load(SHIPPED / f"{name}.yaml")
         flat = sc.to_dict()
         for key in keys:
