@@ -13,7 +13,7 @@ One command for the whole pipeline (issue 15, item 4). It
 3. writes ``scenarios/calibrated/ecosystem_us.yaml``: ``extends:
    ../ecosystem_us.yaml`` with the offender parameters of the baseline fit.
    The 1,508-platform ecosystem is not calibrated directly (one of its runs
-   costs about a hundred baseline runs); instead it is checked against the same
+   costs as much as a few hundred baseline runs); instead it is checked against the same
    targets with ``safesim targets``;
 4. checks both calibrated scenarios against the targets file
    (``safesim targets ... --json``) and writes ``targets_*.json``;
@@ -83,9 +83,9 @@ def ecosystem_yaml(values: dict[str, Any], commit: str, version: str) -> str:
         "ecosystem_us with the offender parameters of the baseline calibration (generated; do not edit by hand).",
         f"Made by: {COMMAND}",
         f"Engine: safesim {version}, commit {commit}.",
-        "The 1,508-platform ecosystem is not calibrated directly (one run costs about a hundred baseline",
-        "runs): the fitted offender keys of baseline.yaml are carried over, and the ecosystem is checked",
-        "against the same targets with `safesim targets` instead (RECORD.md).",
+        "The 1,508-platform ecosystem is not calibrated directly (one of its runs costs as much as a few",
+        "hundred baseline runs; RECORD.md has the times): the fitted offender keys of baseline.yaml are",
+        "carried over, and the ecosystem is checked against the same targets with `safesim targets` instead.",
     ]
     return scenario_yaml(values, "../ecosystem_us.yaml", header, name="ecosystem_us_calibrated")
 
@@ -234,7 +234,8 @@ def render_record(
         "## The calibrated scenarios against the targets",
         "",
         "`ecosystem_us.yaml` carries the baseline fit's offender keys over (its 1,508 platforms are not calibrated "
-        "directly); both are checked against `scenarios/targets/open.yaml` with `safesim targets`:",
+        "directly; one of its runs costs as much as a few hundred baseline runs); both are checked against "
+        "`scenarios/targets/open.yaml` with `safesim targets`:",
         "",
     ]
     for name, doc in checks.items():
