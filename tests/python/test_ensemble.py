@@ -172,3 +172,18 @@ def test_cli_compare_with_an_ensemble(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert "bad.csv:2: column offenders.share_of_adults: expected a number" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_dask_client_gives_the_threads_result(small_baseline: ss.Scenario, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    sets = [{SHARE: 0.004}, {SHARE: 0.012}]
+    threads = ss.compare(_arms(small_baseline), n=2, ensemble=sets)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0", silence_logs=50
+        ) as lc,
+        distributed.Client(lc, set_as_default=False) as client,
+    ):
+        dask = ss.compare(_arms(small_baseline), n=2, ensemble=sets, executor=client, out=tmp_path)
+    pd.testing.assert_frame_equal(threads.effects(), dask.effects())
+    assert dask.computed_runs == 8
