@@ -522,6 +522,16 @@ def mixture_interval(
             a = np.where(below, m, a)
             b = np.where(below, b, m)
         x = np.where(same, lo, 0.5 * (a + b))
+        # A quantile at a set's point mass (no spread within it) is that set's value exactly, not
+        # the bisection's last step beside it.
+        atoms = np.where(present & ~(scale > 0), mid, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gap = np.abs(atoms - x[:, None])
+            nearest = np.nanargmin(np.where(np.isfinite(gap), gap, np.inf), axis=1)
+        snap = atoms[np.arange(len(x)), nearest]
+        close = np.isfinite(snap) & (np.abs(snap - x) <= 1e-9 * np.maximum(hi - lo, 1e-300))
+        x = np.where(close, snap, x)
         out.append(np.where(bad, np.nan, x))
     return out[0], out[1]
 
@@ -635,6 +645,9 @@ class EnsembleComparison:
             sets = present.sum(axis=1)
             diff = np.where(sets > 0, np.nansum(mid, axis=1) / np.maximum(sets, 1), np.nan)
             between = np.where(sets > 1, np.nanstd(np.where(present, mid, np.nan), axis=1, ddof=1), np.nan)
+            # equal per-set effects differ only by rounding in their means: no spread
+            spread = np.nanmax(mid, axis=1) - np.nanmin(mid, axis=1)
+            between = np.where(spread == 0, np.where(sets > 1, 0.0, np.nan), between)
             within = np.sqrt(np.nanmean(np.where(present, se**2, np.nan), axis=1))
             total = np.nan_to_num(between) ** 2 + within**2
             share = np.where(total > 0, np.nan_to_num(between) ** 2 / total, np.nan)
