@@ -187,3 +187,12 @@ def test_a_dask_client_gives_the_threads_result(small_baseline: ss.Scenario, tmp
         dask = ss.compare(_arms(small_baseline), n=2, ensemble=sets, executor=client, out=tmp_path)
     pd.testing.assert_frame_equal(threads.effects(), dask.effects())
     assert dask.computed_runs == 8
+
+
+def test_identical_sets_give_the_one_set_interval(small_baseline: ss.Scenario) -> None:
+    one = ss.compare(_arms(small_baseline), n=4, ensemble=[{SHARE: 0.009}]).effects()
+    three = ss.compare(_arms(small_baseline), n=4, ensemble=[{SHARE: 0.009}] * 3).effects()
+    defined = three["sets"] == 3
+    assert (three.loc[defined, "between_sd"] == 0).all()  # no spread from rounding the mean
+    for col in ("diff", "diff_ci_low", "diff_ci_high"):
+        np.testing.assert_allclose(three[col].to_numpy(float), one[col].to_numpy(float), rtol=1e-9, atol=1e-9)
