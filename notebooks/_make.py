@@ -315,62 +315,109 @@ sb.indices(["minors_exploited", "minors_contacted"]).round(3)"""
 
 CALIBRATION = [
     new_markdown_cell(
-        "# Calibrating weakly grounded offender parameters\n\n"
+        "# Calibrating weakly grounded offender parameters, and carrying the uncertainty into a comparison\n\n"
         "How many adults offend, how often they reach out and how long grooming takes are weakly grounded "
         "(docs/validation.md). History matching (Vernon, Goldstein & Bower 2010; Andrianakis et al. 2015) does "
         "not pick one best value: it rules out the values at which the model cannot reproduce the published "
         "figures, given the figures' uncertainty, the model's replicate noise and a stated model discrepancy, "
-        "and keeps the rest. The plan `scenarios/calibration_baseline.yaml` states for each target how the "
-        "survey figure maps to the model's own measure."
+        "and keeps the rest. The targets are data (`scenarios/targets/open.yaml`); Gaussian-process emulators "
+        "screen each later wave so that only candidates they cannot rule out are simulated. The shipped "
+        "calibrated scenarios in `scenarios/calibrated/` were made this way at full size "
+        "(`python docs/figures/calibrate_shipped.py`, record in `scenarios/calibrated/RECORD.md`)."
     ),
     new_code_cell(
         SETUP
         + """
+import tempfile
+from pathlib import Path
+
 import yaml
 
-plan = yaml.safe_load((ss.scenarios_dir() / "calibration_baseline.yaml").read_text())
-N, REPS, WAVES = (10, 2, 2) if SMALL else (plan["n"], plan["reps"], plan["waves"])
-base = ss.Scenario.load("baseline")
-targets = [ss.Target.from_dict(t) for t in plan["targets"]]
-pd.DataFrame([t.to_dict() for t in targets])[["name", "metric", "transform", "value", "sd", "interval", "source"]]"""
+from safesim.ensemble import chosen_point, emit_calibrated, region, sample_ensemble
+
+plan = yaml.safe_load((ss.scenarios_dir() / "calibrated" / "plan.yaml").read_text())
+targets = ss.load_targets(ss.scenarios_dir() / "targets" / "open.yaml")
+# Small: fewer users, points and replicates (the targets need the full year).
+USERS, N, REPS, WAVES, K, CMP_REPS = (2000, 10, 2, 2, 4, 3) if SMALL else (10000, plan["n"], plan["reps"], 3, 20, 10)
+base = ss.Scenario.load("baseline").set("population.users", USERS)
+pd.DataFrame(
+    [{"name": t.name, "metric": str(t.expression), "low": t.low, "high": t.high, "used_for": t.used_for,
+      "source": t.source} for t in targets]
+)"""
     ),
-    new_markdown_cell("Each target's mapping, in words:"),
+    new_markdown_cell(
+        "Only the targets marked `used_for: fit` are fitted; a compared-only figure never is. Each states how the "
+        "survey figure maps to the model's own measure:"
+    ),
     new_code_cell(
-        """for t in targets:
-    print(f"{t.label}: {t.mapping}", end="\\n\\n")"""
+        """for t in targets.fitted():
+    print(f"{t.name}: {t.mapping}", end="\\n\\n")"""
     ),
     new_markdown_cell(
         "Wave 1 samples the ranges by Latin hypercube; every point runs `REPS` times on common seeds. A point is "
         "ruled out when, for some target, |model mean - target| / sqrt(target var + model var / reps + "
-        "discrepancy var) exceeds 3. Wave 2 samples the bounding box of wave 1's survivors."
+        "discrepancy var) exceeds 3. Later waves fit an emulator per target on every point simulated so far, "
+        "screen many candidates with it and simulate only those it cannot rule out."
     ),
     new_code_cell(
-        """cal = ss.calibrate(base, plan["parameters"], targets, n=N, reps=REPS, waves=WAVES, cutoff=plan["cutoff"], seed=1)
+        """cal = ss.calibrate(base, plan["parameters"], targets, n=N, reps=REPS, waves=WAVES, emulate=True, seed=1)
 cal"""
     ),
-    new_code_cell("cal.ranges()"),
+    new_markdown_cell(
+        "**Emulator diagnostics.** Each emulator is checked by its leave-one-out standardized errors before it "
+        "is trusted: at least 85% within ±2 and at most 5% beyond ±3, else the wave is simulated in full."
+    ),
+    new_code_cell("cal.emulator_diagnostics()"),
+    new_code_cell("sp.emulator_diagnostics(cal);"),
+    new_markdown_cell(
+        "**The non-implausible region**: the bounds of the points not ruled out and the share of the original "
+        "box they occupy (wave 1 is a uniform sample of the box, so its surviving share estimates the volume)."
+    ),
+    new_code_cell(
+        """reg = region(cal)
+print(reg["volume_share"])
+pd.DataFrame(reg["bounds"]).T"""
+    ),
     new_code_cell("sp.calibration(cal);"),
     new_markdown_cell(
-        "The box of each parameter barely shrinks: the targets constrain how many contact attempts offenders "
-        "make in all (share of adults x contacts per day), not each factor. The product separates the points:"
+        "**The chosen point** of a calibrated scenario is the best fit of the region (the non-implausible "
+        "point with the smallest largest implausibility); the region's spread is carried by an ensemble of "
+        "parameter sets drawn from it. `emit_calibrated` writes the calibrated scenario (extending the original, only "
+        "the fitted keys), an ensemble of parameter sets from the region and the record "
+        "(`safesim calibrate PLAN --emit DIR` does the same from the command line)."
     ),
     new_code_cell(
-        """pts = cal.points.assign(
-    attempts_per_adult_day=lambda d: d["offenders.share_of_adults"] * d["offenders.groomer.contacts_per_day"]
-)
-pts.groupby("non_implausible")["attempts_per_adult_day"].describe()"""
+        """chosen, why = chosen_point(cal)
+print(why)
+folder = Path(tempfile.mkdtemp())
+written = emit_calibrated(cal, folder, name="baseline_small", k=K)
+print(written["scenario"].read_text())"""
     ),
-    new_markdown_cell("The fit at the point with the smallest largest implausibility (one point of a region):"),
-    new_code_cell('cal.fit()[["target", "value", "target_sd", "model_mean", "model_sd", "implausibility"]]'),
-    new_code_cell("sp.calibration_fit(cal);"),
-    new_code_cell(
-        """best = cal.scenario_at()  # the baseline with the best point's values set
-best.diff(base)"""
-    ),
+    new_code_cell('cal.fit(chosen)[["target", "value", "target_sd", "model_mean", "model_sd", "implausibility"]]'),
     new_markdown_cell(
-        "Non-implausible is not probable: the survivors are the values the figures cannot rule out, not a "
-        "posterior. Policy comparisons should be repeated across them (e.g. `ss.compare` at several rows of "
-        "`cal.non_implausible()`) rather than run at `best` alone."
+        "Non-implausible is not probable, and one point is not the answer. An **ensemble comparison** runs the "
+        "policy question at every parameter set of the ensemble on common seeds. Its interval is the "
+        "equal-weight mixture of the per-set paired t distributions: parameter and stochastic uncertainty "
+        "together; `between_sd` and the per-set range show how much of it is the parameters."
+    ),
+    new_code_cell(
+        """ensemble = ss.load_ensemble(written["ensemble"])
+cmp = ss.compare({"baseline": base, "teen_accounts": base.with_policy("industry_teen_accounts")},
+                 n=CMP_REPS, ensemble=ensemble)
+eff = cmp.effects()
+cols = ["metric", "diff", "diff_ci_low", "diff_ci_high", "between_sd", "set_diff_min", "set_diff_max", "parameter_share"]
+eff[(eff.scope == "ecosystem") & eff.metric.isin(["minors_contacted", "minors_solicited", "minors_exploited"])][cols]"""
+    ),
+    new_code_cell("sp.effects(cmp);"),
+    new_markdown_cell(
+        "The shipped calibrated baseline and its ensemble are used the same way: "
+        "`ss.compare(..., ensemble=ss.scenarios_dir() / \"calibrated\" / \"baseline.ensemble.csv\")`, or "
+        "`safesim compare scenarios/calibrated/baseline.yaml --policy-arm industry_teen_accounts --ensemble "
+        "scenarios/calibrated/baseline.ensemble.csv`."
+    ),
+    new_code_cell(
+        """shipped = ss.load_ensemble(ss.scenarios_dir() / "calibrated" / "baseline.ensemble.csv")
+shipped.sets.describe().T[["min", "50%", "max"]]"""
     ),
 ]
 

@@ -3,12 +3,20 @@ prevents, and both sides (what it prevents and what it costs in privacy and wron
 
     python docs/figures/bundle_tables.py     # prints both tables (20 common seeds, about a minute)
 
+On the calibrated baseline with ensemble intervals (issue 15, item 6): every bundle compared at each
+of the ensemble's parameter sets, the interval combining parameter and stochastic uncertainty
+(docs/how-to/calibrate.md), the between-set sd after it:
+
+    python docs/figures/bundle_tables.py --scenario scenarios/calibrated/baseline.yaml \
+        --ensemble scenarios/calibrated/baseline.ensemble.csv --reps 10
+
 Cells are bundle - baseline with the 95% t-interval of the paired differences, "0" when every
 paired difference is zero; the baseline's mean is in each column's heading.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 
 import safesim as ss
@@ -56,17 +64,26 @@ def num(x: float, signed: bool = True) -> str:
 def cell(row) -> str:
     if row["diff"] == 0 and row["diff_ci_low"] == 0 and row["diff_ci_high"] == 0:
         return "0"
-    return f"{num(row['diff'])} [{num(row['diff_ci_low'])}, {num(row['diff_ci_high'])}]"
+    text = f"{num(row['diff'])} [{num(row['diff_ci_low'])}, {num(row['diff_ci_high'])}]"
+    between = row.get("between_sd", math.nan)
+    if isinstance(between, float) and math.isfinite(between) and between > 0:
+        text += f" (sets sd {num(between, signed=False)})"
+    return text
 
 
 def main() -> None:
-    base = ss.Scenario.load("baseline")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="baseline", help="the reference scenario (default: baseline)")
+    parser.add_argument("--ensemble", default=None, help="an ensemble file: compare at each of its parameter sets")
+    parser.add_argument("--reps", type=int, default=20, help="paired replicates (per set with --ensemble)")
+    args = parser.parse_args()
+    base = ss.Scenario.load(args.scenario)
     arms = {"baseline": base}
     for name in sorted(p.stem for p in (ss.scenarios_dir() / "policies").glob("*.yaml")):
         arms[name] = base.with_policy(name)
     for name in RISK:
         arms[name + " (risk found)"] = base.with_policy(name, risk_found=True)
-    cmp = ss.compare(arms, n=20, options=ss.RunOptions(progress=False))
+    cmp = ss.compare(arms, n=args.reps, ensemble=args.ensemble, options=ss.RunOptions(progress=False))
     eff = cmp.effects()
     eff = eff[eff["scope"] == "ecosystem"]
     means = cmp.means()

@@ -24,6 +24,7 @@ from safesim.analytic import oracle
 from safesim.api import RunOptions, compare, expand_sweep, replicate, run, sweep
 from safesim.calibration import CalibrationResults, Target, calibrate, implausibility
 from safesim.crn import variance_reduction
+from safesim.ensemble import Ensemble, EnsembleComparison, emit_calibrated, load_ensemble
 from safesim.errors import PlanError, ScenarioError
 from safesim.plans import load_plan
 from safesim.results import (
@@ -46,6 +47,8 @@ __version__: str = _core.version
 __all__ = [
     "CalibrationResults",
     "Comparison",
+    "Ensemble",
+    "EnsembleComparison",
     "PlanError",
     "Results",
     "RunOptions",
@@ -62,9 +65,11 @@ __all__ = [
     "check_targets",
     "compare",
     "daily_frame",
+    "emit_calibrated",
     "expand_sweep",
     "implausibility",
     "installed_scenarios",
+    "load_ensemble",
     "load_plan",
     "load_targets",
     "metric_names",

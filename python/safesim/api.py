@@ -273,9 +273,10 @@ def compare(
     reference: str | None = None,
     seed: int | None = None,
     *,
+    ensemble: Any = None,
     options: RunOptions | None = None,
     **run_options: Any,
-) -> Comparison:
+) -> Any:
     """Run every scenario on the same ``n`` seeds and pair them (common random numbers).
 
     ``scenarios`` is ``{label: scenario}`` (or a list, labelled by scenario
@@ -284,6 +285,11 @@ def compare(
     from the reference per scope x metric, with its 95% t-interval and the
     relative difference; ``.means()`` the per-scenario summaries. ``options``
     and the run keywords are as for :func:`replicate`.
+
+    ``ensemble`` (an ensemble file, :class:`~safesim.ensemble.Ensemble` or a
+    list of ``{key.path: value}``) runs the comparison at every parameter set
+    on the same seeds and returns an :class:`~safesim.ensemble.EnsembleComparison`
+    whose intervals combine parameter and stochastic uncertainty.
 
     >>> import safesim as ss
     >>> base = ss.Scenario.default().set("population.users", 3000)
@@ -299,6 +305,13 @@ def compare(
     if ref not in arms:
         raise ValueError(f"reference {ref!r} is not one of {list(arms)}")
     seeds = common_seeds(arms[ref], seed, n)
+    if ensemble is not None:
+        from safesim.ensemble import compare_ensemble
+
+        with job_folder(opts.out):
+            ens_cmp = compare_ensemble(arms, ref, seeds, ensemble, opts)
+            opts.save(ens_cmp)
+        return ens_cmp
     with job_folder(opts.out):
         results = execute(list(arms.values()), seeds, opts, "compare")
         cmp = Comparison(dict(zip(arms, results, strict=True)), ref, seeds)

@@ -402,6 +402,8 @@ def _figures(results: object, out: Path, metrics: list[str] | None, axes: dict[s
     elif isinstance(results, CalibrationResults):
         written.append(sp.save(sp.calibration(results), out / "calibration.png"))
         written.append(sp.save(sp.calibration_fit(results), out / "calibration_fit.png"))
+        if len(results.diagnostics):
+            written.append(sp.save(sp.emulator_diagnostics(results), out / "emulator_diagnostics.png"))
     elif isinstance(results, SweepResults):
         shown = metrics or ["minors_exploited", "minors_contacted"]
         for metric in shown:
@@ -411,6 +413,8 @@ def _figures(results: object, out: Path, metrics: list[str] | None, axes: dict[s
                 written.append(sp.save(sp.sweep_lines(results, metric), out / f"lines_{metric}.png"))
         written.append(sp.save(sp.frontier(results), out / "frontier.png"))
         written.append(sp.save(sp.funnel(results), out / "funnel.png"))
+    elif type(results).__name__ == "EnsembleComparison":
+        written.append(sp.save(sp.effects(results, metrics=metrics), out / "effects.png"))
     elif isinstance(results, Comparison):
         written.append(sp.save(sp.effects(results, metrics=metrics), out / "effects.png"))
         written.append(sp.save(sp.funnel(results), out / "funnel.png"))
@@ -454,6 +458,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(arms) < 2:
         raise InputError("give at least two scenarios, or one with --policy-arm NAME")
     _check_memory(list(arms.values()), args.reps)
+    if args.ensemble:
+        return _compare_ensemble(args, arms)
     cmp = compare(arms, n=args.reps, seed=args.seed, options=_run_options(args))
     metrics = args.metric or None
     print(
@@ -483,6 +489,53 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         write_report(cmp.to_html(**axes), Path(args.out) / "report.html")
     args.frontier_axes = axes
+    _outputs(args, cmp, metrics)
+    return 0
+
+
+DEFAULT_SHOWN = (
+    "minors_contacted",
+    "minors_engaged",
+    "minors_solicited",
+    "minors_exploited",
+    "exposure_days",
+    "user_reports",
+    "false_positive_actions",
+    "legit_contacts_blocked",
+)
+
+
+def _compare_ensemble(args: argparse.Namespace, arms: dict[str, Scenario]) -> int:
+    """Run compare --ensemble FILE: the paired comparison at every parameter set, intervals combined."""
+    from safesim.ensemble import load_ensemble
+
+    if args.burden or args.exposure:
+        raise InputError("--burden/--exposure: the frontier is not combined across an ensemble yet")
+    try:
+        ens = load_ensemble(args.ensemble)
+    except ValueError as err:
+        raise InputError(f"--ensemble: {err}") from None
+    _check_memory([sc for sc in arms.values() for _ in range(len(ens))], args.reps)
+    cmp = compare(arms, n=args.reps, seed=args.seed, ensemble=ens, options=_run_options(args))
+    metrics = args.metric or None
+    print(
+        f"paired comparison against {cmp.reference!r} at {len(ens)} parameter set(s) of {args.ensemble}: "
+        f"{cmp.reps} replicate(s) per scenario and set on common seeds {cmp.seeds[0]}..{cmp.seeds[-1]}, "
+        f"safesim {_core.version}"
+    )
+    eff = cmp.effects()
+    eff = eff[(eff["scope"] == ECOSYSTEM) & eff["metric"].isin(metrics or DEFAULT_SHOWN)]
+    rows = [["scenario", "metric", "reference", "difference", "95% CI (sets + noise)", "between sets", "relative"]]
+    for d in eff.to_dict("records"):
+        ci = "-" if math.isnan(d["diff_ci_low"]) else f"[{_fmt(d['diff_ci_low'])}, {_fmt(d['diff_ci_high'])}]"
+        spread = "-" if math.isnan(d["between_sd"]) else f"sd {_fmt(d['between_sd'])}"
+        rel = "-" if math.isnan(d["rel_diff"]) else f"{d['rel_diff']:+.1%}"
+        rows.append([str(d["scenario"]), str(d["metric"]), _fmt(d["ref_mean"]), _fmt(d["diff"]), ci, spread, rel])
+    print("\n".join(_align(rows, right=[False, False, True, True, True, True, True])))
+    print(
+        "The interval is the equal-weight mixture of the per-set paired t distributions (parameter and "
+        "stochastic uncertainty); 'between sets' is the sd of the per-set mean effects."
+    )
     _outputs(args, cmp, metrics)
     return 0
 
@@ -634,6 +687,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         emulate=True if args.emulate else None,
     )
     print(_calibration_summary(cal))
+    if args.emit:
+        import shlex
+
+        from safesim.ensemble import emit_calibrated
+
+        try:
+            written = emit_calibrated(
+                cal, args.emit, k=args.ensemble_size, command=shlex.join(["safesim", *getattr(args, "argv", [])])
+            )
+        except ValueError as err:
+            raise InputError(f"--emit: {err}") from None
+        for path in written.values():
+            print(f"wrote {path}")
     _outputs(args, cal, None)
     return 0
 
@@ -1094,6 +1160,13 @@ def build_parser() -> argparse.ArgumentParser:
         "prints both sides per scenario (default axes: minors_exploited_per_1k and legit_contacts_blocked)",
     )
     p.add_argument("--exposure", metavar="NAME", help="exposure axis of the frontier (a metric or a named burden)")
+    p.add_argument(
+        "--ensemble",
+        metavar="FILE",
+        help="run the comparison at every parameter set of an ensemble file (e.g. "
+        "scenarios/calibrated/baseline.ensemble.csv) on the same seeds; intervals combine parameter and "
+        "stochastic uncertainty (docs/how-to/calibrate.md)",
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(
@@ -1199,6 +1272,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="screen each wave after the first with Gaussian-process emulators (needs scikit-learn; "
         "default: the plan's 'emulate')",
+    )
+    p.add_argument(
+        "--emit",
+        metavar="DIR",
+        help="write the calibrated scenario (NAME.yaml extending the plan's scenario, fitted keys at the medoid of "
+        "the non-implausible points), NAME.ensemble.csv, NAME.record.json, NAME.points.csv and the emulators' "
+        "leave-one-out errors to DIR (docs/how-to/calibrate.md)",
+    )
+    p.add_argument(
+        "--ensemble-size",
+        type=_whole(1, 10_000),
+        default=20,
+        metavar="K",
+        help="with --emit: parameter sets drawn from the non-implausible points (default: %(default)s)",
     )
     _add_execution_options(p, tables=False, plan=True)
     p.set_defaults(func=cmd_calibrate)
@@ -1356,6 +1443,7 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *_: objec
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = _parse(parser, argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     warnings.formatwarning = _one_line_warning
     try:
         # The output folder is held for the whole job: runs, combined files, figures.

@@ -52,6 +52,7 @@ __all__ = [
     "calibration",
     "calibration_fit",
     "effects",
+    "emulator_diagnostics",
     "frontier",
     "funnel",
     "save",
@@ -198,7 +199,19 @@ def effects(
             his.append(row["diff_ci_high"] * scale)
         xs_a, lo_a, hi_a = np.array(xs), np.array(los), np.array(his)
         err = np.vstack([xs_a - lo_a, hi_a - xs_a]) if len(xs) else None
-        ax.errorbar(xs_a, ys, xerr=err, fmt="o", capsize=3, label=str(arm))
+        line = ax.errorbar(xs_a, ys, xerr=err, fmt="o", capsize=3, label=str(arm))
+        if "set_diff_min" in part.columns:  # an ensemble comparison: the per-set effects' range behind
+            spans = [
+                (
+                    part.loc[m, "set_diff_min"] * (100.0 / part.loc[m, "ref_mean"] if relative else 1.0),
+                    part.loc[m, "set_diff_max"] * (100.0 / part.loc[m, "ref_mean"] if relative else 1.0),
+                )
+                for m in metrics
+                if m in part.index
+                and not (relative and (part.loc[m, "ref_mean"] == 0 or not np.isfinite(part.loc[m, "ref_mean"])))
+            ]
+            for y, (a, b) in zip(ys, spans, strict=True):
+                ax.plot([a, b], [y, y], linewidth=7, alpha=0.25, color=line[0].get_color(), solid_capstyle="butt")
     ax.axvline(0, color="0.3", linewidth=1)
     ax.set_yticks(range(len(metrics)), metrics)
     ax.invert_yaxis()
@@ -206,7 +219,14 @@ def effects(
     ax.set_xlabel(
         f"{'change vs reference, % of reference mean' if relative else 'paired difference'} ({confidence:.0%} CI)"
     )
-    ax.set_title(f"paired effects against {ref!r} ({scope}, {comparison.reps} paired runs)")
+    sets = len(getattr(comparison, "sets", [None]))
+    if sets > 1:
+        ax.set_title(
+            f"paired effects vs {ref!r} ({scope}): {sets} parameter sets x {comparison.reps} runs\n"
+            "whiskers: sets and noise together; shaded: per-set range"
+        )
+    else:
+        ax.set_title(f"paired effects against {ref!r} ({scope}, {comparison.reps} paired runs)")
     ax.grid(axis="x", alpha=0.3)
     if len(arms) > 1 or key == "scenario":
         ax.legend(frameon=False, loc="best")
@@ -705,6 +725,30 @@ def calibration_fit(results: CalibrationResults, point: Any = None, ax: Axes | N
     ax.legend(frameon=False, fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title("calibration targets against the model at the best point", fontsize=10)
+    return fig
+
+
+def emulator_diagnostics(results: CalibrationResults, ax: Axes | None = None) -> Figure:
+    """Leave-one-out standardized errors of a calibration's emulators, per wave and target.
+
+    Each training point's (model mean - leave-one-out prediction) / prediction sd, against the
+    leave-one-out prediction; lines at +-2 and +-3. A good emulator keeps about 95% within +-2.
+    """
+    d = results.diagnostics
+    fig, ax = _axes(ax, (7, 4))
+    if d.empty:
+        ax.text(0.5, 0.5, "no emulator was fitted", ha="center", va="center", transform=ax.transAxes)
+        return fig
+    for (wave, target), part in d.groupby(["wave", "target"], sort=True):
+        errors = part["standardized_error"].to_numpy(dtype=np.float64)
+        ax.scatter(np.arange(len(errors)), np.clip(errors, -6, 6), s=14, label=f"wave {wave}: {target}")
+    for y, style in ((2, "--"), (3, ":")):
+        ax.axhline(y, color="0.4", linestyle=style, linewidth=1)
+        ax.axhline(-y, color="0.4", linestyle=style, linewidth=1)
+    ax.set_xlabel("training point")
+    ax.set_ylabel("leave-one-out standardized error (clipped at +-6)")
+    ax.set_title("emulator diagnostics: leave-one-out standardized errors")
+    ax.legend(frameon=False, fontsize="small", loc="best")
     return fig
 
 
