@@ -17,6 +17,9 @@ inline ScenarioSpec small(std::int64_t users = 6000, std::int64_t days = 180) {
   s.horizon_days = days;
   s.graph.mean_degree = 20;
   s.offenders.share_of_adults = 0.01;  // more offenders: more events per run, tighter tests
+  // Adult offenders only: each mechanism's test reads the adult-offender metrics
+  // (test_peers.cpp turns peers on where they are the subject).
+  s.offenders.peer_share = 0.0;
   // A cold start: conservation tests count what happens from an empty state
   // (queues, dyads); test_fidelity.cpp tests the warm-up itself.
   s.warmup_days = 0;

@@ -121,10 +121,16 @@ TEST(Limits, LoaderRefusesSizesPastTheEngine) {
   const std::string e = error_of(many);
   EXPECT_NE(e.find("65535 platforms"), std::string::npos) << e;
   // More offenders than account keys: refused up front, not mid-run.
-  const std::string crowd = "population: {users: 2000000000}\noffenders: {share_of_adults: 0.02}\n";
+  const std::string crowd = "population: {users: 2000000000}\noffenders: {share_of_adults: 0.02, peer_share: 0}\n";
   const std::string o = error_of(crowd);
   EXPECT_NE(o.find("offenders.share_of_adults"), std::string::npos) << o;
   EXPECT_NE(o.find("16777216"), std::string::npos) << o;
+  // With peer perpetrators, adults keep half the key space and peers the other half.
+  const std::string with_peers = "population: {users: 2000000000}\noffenders: {share_of_adults: 0.02}\n";
+  EXPECT_NE(error_of(with_peers).find("8388608 adult offenders"), std::string::npos) << error_of(with_peers);
+  const std::string many_peers =
+      "population: {users: 2000000000}\noffenders: {share_of_adults: 0.001, peer_share: 0.05}\n";
+  EXPECT_NE(error_of(many_peers).find("offenders.peer_share"), std::string::npos) << error_of(many_peers);
 }
 
 TEST(Limits, TablesGeneratePushAndSwapRemove) {

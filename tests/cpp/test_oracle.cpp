@@ -54,6 +54,7 @@ ScenarioSpec analytic_config() {
   s.offenders.groomer.share = 1.0;
   s.offenders.sextortion.share = 0.0;
   s.offenders.distributor.share = 0.0;
+  s.offenders.peer_share = 0.0;  // groomers only (test_peers.cpp compares the peer type with its oracle)
   OffenderTypeSpec& g = s.offenders.groomer;
   g.contacts_per_day = 2.0;
   g.max_open_dyads = 50;

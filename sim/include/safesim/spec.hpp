@@ -309,7 +309,7 @@ struct OffendersSpec {
   double share_of_adults = 0.005;
   // Peer perpetrators (offenders.peer): a share of the users aged
   // peer_age_min..peer_age_max, minors among them; 0 = none (docs/model/submodels/offenders.md).
-  double peer_share = 0.0;
+  double peer_share = 0.01;
   std::int64_t peer_age_min = 13;
   std::int64_t peer_age_max = 24;
   bool replacement = true;
@@ -471,10 +471,10 @@ void describe(V& v, OffendersSpec& s) {
   v.value("peer_share", s.peer_share,
           {Kind::prob, "share",
            "share of users aged peer_age_min to peer_age_max who are peer perpetrators (type offenders.peer; those "
-           "under 18 are minors on the platforms); 0 = none. Order of magnitude 0.01 (range 0.003-0.03): by head "
-           "count peers are then a third to a half of perpetrators, as online abusers under 18 were a third in "
-           "Finkelhor, Turner & Colburn 2022 (motivation only, not fitted)",
-           "assumption (default 0: off until calibrated; docs/model/submodels/offenders.md)"});
+           "under 18 are minors on the platforms); 0 = none. Default 0.01 (range 0.003-0.03): by head count peers "
+           "are then about a third of perpetrators, as online abusers under 18 were a third in Finkelhor, Turner & "
+           "Colburn 2022 (an order of magnitude, not a fit; the calibrated scenarios fit it)",
+           "assumption (docs/model/submodels/offenders.md)"});
   v.value("peer_age_min", s.peer_age_min,
           {Kind::integer, "years", "youngest age of a peer perpetrator", "assumption (older minors)", 10, 110});
   v.value("peer_age_max", s.peer_age_max,
