@@ -128,6 +128,20 @@ def common_seeds(scenario: Scenario, seed: int | None, n: int) -> list[int]:
     return [base + i for i in range(n)]
 
 
+def _in_flight(options: RunOptions, runs: int) -> int:
+    """Runs whose daily arrays a streamed job may hold at once: one per worker thread, a
+    batch per worker for the process pool (see :mod:`safesim.executors`).
+    """
+    from safesim.executors import _batch_size
+
+    workers = max(1, options.workers or os.cpu_count() or 1)
+    if options.executor == "serial":
+        return 1
+    if options.executor == "processes":
+        return min(runs, workers * _batch_size(runs, workers))
+    return min(runs, workers)
+
+
 def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions, desc: str) -> list[Results]:
     """Compute every (arm, seed) run once, reading finished ones from ``options.out``.
 
@@ -137,8 +151,14 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
     """
     for sc in arms:
         sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
-    # What the runs' results will hold, against this process's memory limit, before any run.
-    check_runs_memory([(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds), desc)
+    # What the runs' results will hold, against this process's memory limit, before any run. With
+    # an output folder the daily arrays stay in the run files (DailyOnDisk): only runs in flight count.
+    check_runs_memory(
+        [(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds),
+        desc,
+        streamed=options.out is not None,
+        in_flight=_in_flight(options, len(arms) * len(seeds)),
+    )
     plan: list[list[str]] = []  # run ids per arm, in seed order
     unique: dict[str, Task] = {}
     for sc in arms:
@@ -157,7 +177,7 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
             for rid, task in unique.items():
                 got = store.load(rid, task.scenario.hash, task.seed)
                 if got is not None:
-                    done[rid] = got
+                    done[rid] = store.on_disk(rid, got)
                     loaded.add(rid)
         todo = [t for rid, t in unique.items() if rid not in done]
         from tqdm import tqdm
@@ -177,7 +197,9 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
                 for task, output in ex.map_runs(todo):
                     if store is not None:
                         store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
+                        output = store.on_disk(task.run_id, output)  # the daily arrays stay on disk
                     done[task.run_id] = output
+                    del output
                     if counts is not None:
                         bar.set_postfix(failed=counts["failed"], retried=counts["retried"], refresh=False)
                     bar.update(1)

@@ -238,12 +238,16 @@ def _check_bounds(args: argparse.Namespace) -> None:
             )
 
 
-def _check_memory(scenarios: list[Scenario], reps: int) -> None:
-    """Refuse a job whose results would not fit in this process's memory, before any run."""
+def _check_memory(scenarios: list[Scenario], reps: int, out: str | None = None) -> None:
+    """Refuse a job whose results would not fit in this process's memory, before any run
+    (with ``--out`` the daily results are streamed to disk: only the runs in flight count).
+    """
     for sc in scenarios:
         spec = sc.spec  # a scenario's own error (ScenarioError) is printed as it is
         try:
-            check_job_memory(len(spec.platforms), int(spec.horizon_days), reps * len(scenarios), sc.name)
+            check_job_memory(
+                len(spec.platforms), int(spec.horizon_days), reps * len(scenarios), sc.name, streamed=out is not None
+            )
         except ValueError as err:
             raise InputError(str(err)) from None
 
@@ -251,7 +255,7 @@ def _check_memory(scenarios: list[Scenario], reps: int) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     _check_bounds(args)
     sc = _scenario_from_args(args)
-    _check_memory([sc], args.reps)
+    _check_memory([sc], args.reps, getattr(args, "out", None))
     options = RunOptions(executor=run_executor(args), out=args.out, csv=args.csv, progress=False)
     results = replicate(sc, n=args.reps, seed=args.seed, threads=args.threads, options=options)
     written = _listing(Path(args.out)) if args.out else []
@@ -453,7 +457,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         arms[unique_label(names.pop(0) if names else policy, arms)] = first.with_policy(policy)
     if len(arms) < 2:
         raise InputError("give at least two scenarios, or one with --policy-arm NAME")
-    _check_memory(list(arms.values()), args.reps)
+    _check_memory(list(arms.values()), args.reps, getattr(args, "out", None))
     cmp = compare(arms, n=args.reps, seed=args.seed, options=_run_options(args))
     metrics = args.metric or None
     print(
@@ -829,7 +833,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
         raise InputError(f"--reps must be between 2 and {MAX_REPS:,} (an interval needs two), got {args.reps}")
     sc = _scenario_from_args(args)
     targets = load_targets(args.targets)
-    _check_memory([sc], args.reps)
+    _check_memory([sc], args.reps, getattr(args, "out", None))
     check = check_targets(sc, targets, n=args.reps, seed=args.seed, options=_run_options(args))
     if args.json:
         json.dump(check.to_json_dict(), sys.stdout, indent=2, allow_nan=False)
@@ -956,7 +960,7 @@ def cmd_crn(args: argparse.Namespace) -> int:
             f"--scope {printable(args.scope, 60)}: not a platform of {ref.name}"
             f"{did_you_mean(args.scope, list(ref.platforms))} (one of {', '.join([ECOSYSTEM, *ref.platforms])})"
         )
-    _check_memory([ref, *variants.values()], 2 * args.reps)
+    _check_memory([ref, *variants.values()], 2 * args.reps, args.out)
     seeds = common_seeds(ref, args.seed, args.reps)
     options = RunOptions(workers=args.workers, out=args.out, progress=False if args.no_progress else None)
     table = crn_table(

@@ -150,7 +150,9 @@ class ThreadExecutor:
         futures = {pool.submit(_core.run, t.scenario.spec, t.seed): t for t in tasks}
         try:
             for fut in cf.as_completed(futures):
-                yield futures[fut], fut.result()
+                # Popped: a finished future holds its run until dropped (a job that streams
+                # its runs to an output folder must not keep them all here).
+                yield futures.pop(fut), fut.result()
         finally:
             # Interrupted (Ctrl-C, an error, the consumer stopped): drop queued runs; the
             # few in flight finish in the background and are discarded.
@@ -181,7 +183,7 @@ class ProcessExecutor:
         }
         try:
             for fut in cf.as_completed(futures):
-                yield from zip(futures[fut], fut.result(), strict=True)
+                yield from zip(futures.pop(fut), fut.result(), strict=True)  # popped: see ThreadExecutor
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 

@@ -143,19 +143,17 @@ def operator_outputs(
         platforms = list(o["platforms"])
         declared = [str(x) for x in o.get("operators", [])]
         totals = np.asarray(o["totals"], dtype=np.float64)
-        daily = np.asarray(o["daily"], dtype=np.float64)
         op_totals = np.asarray(o.get("operator_totals", np.empty((0, totals.shape[1]))), dtype=np.float64)
-        op_daily = np.asarray(o.get("operator_daily", np.empty((0, *daily.shape[1:]))), dtype=np.float64)
-        rows_t, rows_d = [totals[0]], [daily[0]]
+        rows_t, picks = [totals[0]], [("daily", 0)]
         for name, members in operators:
             if name in declared:
                 j = declared.index(name)
                 rows_t.append(op_totals[j])
-                rows_d.append(op_daily[j])
+                picks.append(("operator_daily", j))
             elif len(members) == 1 and members[0] in platforms:
                 p = 1 + platforms.index(members[0])
                 rows_t.append(totals[p])
-                rows_d.append(daily[p])
+                picks.append(("daily", p))
             else:
                 raise ValueError(f"run output has no figures for operator {name!r}")
         out.append(
@@ -164,10 +162,29 @@ def operator_outputs(
                 "days": o["days"],
                 "seed": o["seed"],
                 "totals": np.stack(rows_t),
-                "daily": np.stack(rows_d),
+                "daily": _DailyRows(o, picks),
             }
         )
     return out
+
+
+class _DailyRows:
+    """Scope rows picked from a run's daily arrays, stacked when used (``np.asarray``,
+    indexing): the operator view of a run holds no copy of its daily values (which may
+    be kept on disk, :class:`safesim.store.DailyOnDisk`).
+    """
+
+    def __init__(self, output: dict[str, Any], picks: list[tuple[str, int]]) -> None:
+        self._output = output
+        self._picks = picks
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        arrays = {key: np.asarray(self._output[key], dtype=np.float64) for key in {k for k, _ in self._picks}}
+        rows = np.stack([arrays[key][i] for key, i in self._picks])
+        return rows if dtype is None else rows.astype(dtype, copy=False)
+
+    def __getitem__(self, key: Any) -> Any:
+        return np.asarray(self)[key]
 
 
 def _categorical(values: np.ndarray, categories: Sequence[str]) -> pd.Categorical:

@@ -47,6 +47,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ except ImportError:  # Windows: no advisory lock
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
+    "DailyOnDisk",
     "OutputError",
     "OutputFolder",
     "OutputLocked",
@@ -419,6 +421,95 @@ def job_folder(out_dir: str | os.PathLike[str] | None, force: bool = False) -> I
         release_folder(folder, ok)
 
 
+class DailyOnDisk:
+    """A run's daily array (or its operator rows) kept in the run's daily file, read when used.
+
+    A job with an output folder keeps these in its run dicts instead of the
+    arrays themselves (``daily``, ``operator_daily``), so the memory it holds
+    does not grow with the number of runs. It behaves as the array it stands
+    for where the package uses one: ``np.asarray(x)``, ``x[...]``, ``shape``,
+    ``len(x)``. Each read checks the file against the size and SHA-256 its
+    run manifest recorded; a file removed or changed since is an
+    :class:`OutputError`, never other figures. The last file read is kept (one
+    run's array, refreshed if the file's inode, size or time changes), so
+    repeated reads of one run cost one read.
+
+    Parameters
+    ----------
+    path : Path
+        The run's ``.daily.parquet`` or ``.daily.csv`` file.
+    size, sha256 : int, str
+        What the run manifest recorded for it.
+    scopes : int
+        Scopes in the file (ecosystem, platforms, then declared operators).
+    rows : slice
+        The scopes this array holds (platform rows or operator rows).
+    days : int
+        Days of the run.
+    """
+
+    dtype = np.dtype(np.float64)
+    ndim = 3
+
+    def __init__(self, path: Path, size: int, sha256: str, scopes: int, rows: slice, days: int) -> None:
+        self.path = path
+        self.size = int(size)
+        self.sha256 = str(sha256)
+        self.scopes = int(scopes)
+        self.rows = rows
+        self.days = int(days)
+        first, last, _ = rows.indices(self.scopes)
+        self.shape = (max(0, last - first), self.days, len(metric_names()))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"DailyOnDisk({self.path.name}, rows {self.rows.start}:{self.rows.stop}, shape {self.shape})"
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        array = self.load()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.load()[key]
+
+    def load(self) -> np.ndarray:
+        """Read the array from the run's daily file (checked against its run manifest)."""
+        try:
+            st = os.lstat(self.path)
+            key: Any = (str(self.path), self.sha256, st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            key = None
+        with _daily_lock:
+            if key is not None and _daily_cache and _daily_cache[0] == key:
+                return _daily_cache[1][self.rows]
+        try:
+            data = (
+                self.path.read_bytes()
+                if key is not None and self.path.is_file() and not self.path.is_symlink()
+                else None
+            )
+        except OSError:
+            data = None
+        if data is None or len(data) != self.size or hashlib.sha256(data).hexdigest() != self.sha256:
+            raise OutputError(
+                f"{self.path}: removed or changed since the run was saved; its daily values are kept only there "
+                "(run the job again to recompute it)"
+            )
+        names = metric_names()
+        buffer = BytesIO(data)
+        frame = pd.read_csv(buffer, **_EXACT_CSV) if self.path.suffix == ".csv" else pd.read_parquet(buffer)
+        full = frame[names].to_numpy(dtype=np.float64).reshape(self.scopes, self.days, len(names))
+        with _daily_lock:
+            _daily_cache[:] = [key, full]
+        return full[self.rows]
+
+
+_daily_cache: list[Any] = []  # [key, array] of the last daily file read
+_daily_lock = threading.Lock()
+
+
 def run_id(scenario_hash: str, seed: int) -> str:
     """The file stem of a run: scenario hash prefix and seed."""
     if not re.fullmatch(r"[0-9a-f]{20,}", scenario_hash):
@@ -438,6 +529,7 @@ class RunStore:
         self._folder: OutputFolder | None = None
         #: Run ids whose files were on disk but failed verification (recomputed), with the reason.
         self.rejected: dict[str, str] = {}
+        self._manifests: dict[str, dict[str, Any]] = {}  # runs saved or verified by this store
 
     def _reject(self, rid: str, reason: str, damaged: bool = True) -> None:
         self.rejected[rid] = reason
@@ -540,6 +632,22 @@ class RunStore:
             "files": files,
         }
         write_json(self.manifest_path(rid), manifest)
+        self._manifests[rid] = manifest
+
+    def on_disk(self, rid: str, output: dict[str, Any]) -> dict[str, Any]:
+        """``output`` (run ``rid``, saved or verified by this store) with its daily arrays
+        replaced by :class:`DailyOnDisk` references to the run's daily file.
+        """
+        manifest = self._manifests[rid]
+        info = manifest["files"]["daily"]
+        split = 1 + len(manifest["platforms"])
+        scopes = split + len(manifest.get("operators", []))
+        path = safe_path(self.dir, info["name"])
+        days = int(manifest["days"])
+        out = dict(output)
+        out["daily"] = DailyOnDisk(path, info["bytes"], info["sha256"], scopes, slice(0, split), days)
+        out["operator_daily"] = DailyOnDisk(path, info["bytes"], info["sha256"], scopes, slice(split, scopes), days)
+        return out
 
     # ------------------------------------------------------------ read
     def load(self, rid: str, scenario_hash: str, seed: int) -> dict[str, Any] | None:
@@ -609,6 +717,7 @@ class RunStore:
         if recomputed != manifest["output_hash"]:
             self._reject(rid, "data differ from the run's output hash")
             return None
+        self._manifests[rid] = manifest
         return {
             "platforms": list(manifest["platforms"]),
             "days": days,
