@@ -62,7 +62,8 @@ def test_streamed_outputs_equal_the_in_memory_ones(tmp_path: Path) -> None:
     for a, b in zip(streamed.outputs, held.outputs, strict=True):
         np.testing.assert_array_equal(np.asarray(a["daily"]), b["daily"])
         np.testing.assert_array_equal(a["daily"][0][:, 3], b["daily"][0][:, 3])
-        assert a["daily"].shape == b["daily"].shape and len(a["daily"]) == len(b["daily"])
+        assert a["daily"].shape == b["daily"].shape
+        assert len(a["daily"]) == len(b["daily"])
         np.testing.assert_array_equal(np.asarray(a["operator_daily"]), b["operator_daily"])
     # A resumed job reads its runs back as files too, with the same figures.
     again = ss.replicate(sc, n=3, executor="serial", out=tmp_path / "a")
@@ -101,17 +102,20 @@ def test_a_job_too_big_for_memory_streams_with_out(tmp_path: Path, monkeypatch, 
     ex = CountingExecutor()
     with pytest.raises(ValueError, match=r"give an output folder \(--out DIR, out=\) to stream them") as err:
         ss.replicate(sc, n=n, executor=ex, workers=1)
-    assert "\n" not in str(err.value) and ex.runs == 0
+    assert "\n" not in str(err.value)
+    assert ex.runs == 0
     path = tmp_path / "s.yaml"
     path.write_text(sc.dump())
     assert cli.main(["run", str(path), "--reps", str(n), "--executor", "serial"]) == 2
     line = capsys.readouterr().err.strip()
-    assert len(line.splitlines()) == 1 and "--out DIR" in line
+    assert len(line.splitlines()) == 1
+    assert "--out DIR" in line
 
     # With one: the job completes, and no more than one run's daily array is alive at any time.
     ex = CountingExecutor()
     res = ss.replicate(sc, n=n, executor=ex, workers=1, out=tmp_path / "out")
-    assert ex.runs == n and ex.peak == 1
+    assert ex.runs == n
+    assert ex.peak == 1
     daily = pd.read_parquet(tmp_path / "out" / "daily.parquet")
     assert len(daily) == n * (1 + len(sc.platforms)) * DAYS * len(ss.metric_names())
     assert cli.main(["run", str(path), "--reps", str(n), "--executor", "serial",
