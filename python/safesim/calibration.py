@@ -59,6 +59,7 @@ from safesim.api import PathLike, RunOptions, as_scenario, check_n, common_seeds
 from safesim.io import json_number, json_records, write_frame, write_json, write_text
 from safesim.results import ECOSYSTEM, Results, Table, metric_names
 from safesim.scenario import Parameter, Scenario, make_parameters
+from safesim.store import holds_out_folder
 
 __all__ = [
     "TRANSFORMS",
@@ -824,6 +825,7 @@ def check_inputs(
     return params, tlist
 
 
+@holds_out_folder  # the lock covers the runs and the combined files
 def calibrate(
     scenario: Scenario | PathLike,
     parameters: Mapping[str, Any],

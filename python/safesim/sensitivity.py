@@ -64,6 +64,7 @@ from safesim.api import PathLike, RunOptions, as_scenario, common_seeds, execute
 from safesim.io import json_records, write_frame, write_json, write_text
 from safesim.results import ECOSYSTEM, SweepResults, Table, metric_names
 from safesim.scenario import Parameter, Scenario, make_parameters, parameter_bounds
+from safesim.store import holds_out_folder
 
 __all__ = ["METHODS", "Parameter", "SensitivityResults", "make_parameters", "parameter_bounds", "sensitivity"]
 
@@ -391,6 +392,7 @@ class SensitivityResults:
         )
 
 
+@holds_out_folder  # the lock covers the runs and the combined files
 def sensitivity(
     scenario: Scenario | PathLike,
     parameters: Mapping[str, Any],

@@ -39,6 +39,7 @@ has finished.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -49,7 +50,7 @@ import warnings
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,7 @@ __all__ = [
     "OutputRefused",
     "RecomputedRunWarning",
     "RunStore",
+    "holds_out_folder",
     "job_folder",
     "job_outputs",
     "run_id",
@@ -199,6 +201,10 @@ class OutputFolder:
                         self.files[name] = {"job": "legacy"}
                     elif (p.is_dir() and not p.is_symlink() and (p / "runs").is_dir()) or name == "runs":
                         self.dirs.add(name if name == "runs" else f"{name}/runs")
+            elif entries and not self.force and all(self._library_subfolder(name) for name in entries):
+                # Left by a library job of an earlier safesim that held only its sub-folders (a
+                # calibration's wave<k>/, each with its own manifest): adopted, as the job resumes.
+                self.dirs.update(f"{name}/runs" for name in entries)
             elif entries and not self.force:
                 shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
                 raise OutputRefused(
@@ -217,6 +223,11 @@ class OutputFolder:
                 self.job = job["id"]
                 self.cleared = bool(job.get("cleared")) if job.get("pid") == os.getpid() else True
         self.previous = sorted(k for k, v in self.files.items() if str(v.get("job")) != self.job)
+
+    def _library_subfolder(self, name: str) -> bool:
+        """Whether ``name`` is a sub-folder with a safesim manifest (not a link)."""
+        path = self.root / name
+        return path.is_dir() and not path.is_symlink() and (path / FOLDER_MANIFEST).is_file()
 
     def _flush(self) -> None:
         doc = {
@@ -508,6 +519,31 @@ class DailyOnDisk:
 
 _daily_cache: list[Any] = []  # [key, array] of the last daily file read
 _daily_lock = threading.Lock()
+
+
+_F = TypeVar("_F")
+
+
+def holds_out_folder(func: _F) -> _F:
+    """Hold the job's output folder (``out=`` or ``options.out``) for the whole call.
+
+    For a library job that writes runs and then combined files (such as
+    :func:`safesim.sensitivity` or :func:`safesim.calibrate`): the lock is
+    taken before the first run and kept until the last combined file is
+    written, so no other job can take the folder in between. Sub-folders the
+    job writes (a calibration's ``wave<k>/runs``) are part of the held folder
+    (:func:`acquire_folder` nests them). A killed job leaves no lock behind: an
+    advisory lock ends with its process, so a rerun resumes.
+    """
+
+    @functools.wraps(func)  # type: ignore[arg-type]
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        options = kwargs.get("options")
+        out = kwargs.get("out", getattr(options, "out", None))
+        with job_folder(out):
+            return func(*args, **kwargs)  # type: ignore[operator]
+
+    return wrapper  # type: ignore[return-value]
 
 
 def run_id(scenario_hash: str, seed: int) -> str:
