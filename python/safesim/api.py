@@ -82,10 +82,11 @@ class RunOptions:
         return base.replace(**keywords) if keywords else base
 
     def replace(self, **changes: Any) -> RunOptions:
-        """A copy with some fields changed."""
+        """Return a copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
     def show_progress(self) -> bool:
+        """Tell whether to show a progress bar: ``progress`` if set, else at a terminal or in Jupyter."""
         if self.progress is not None:
             return bool(self.progress)
         # Default: on at a terminal and in Jupyter, off in pipes, logs and tests.
@@ -98,7 +99,7 @@ class RunOptions:
 
 
 def as_scenario(scenario: Scenario | PathLike) -> Scenario:
-    """A Scenario as is; a path or an installed scenario's name loaded."""
+    """Return a Scenario as is; a path or an installed scenario's name loaded."""
     if isinstance(scenario, Scenario):
         return scenario
     if isinstance(scenario, (str, Path, os.PathLike)):
@@ -122,15 +123,17 @@ def check_n(n: int) -> int:
 
 
 def common_seeds(scenario: Scenario, seed: int | None, n: int) -> list[int]:
-    """The seeds of ``n`` replicates: S, S + 1, ..., S + n - 1, with S ``seed`` or the scenario's seed."""
+    """Return the seeds of ``n`` replicates: S, S + 1, ..., S + n - 1, with S ``seed`` or the scenario's seed."""
     n = check_n(n)
     base = check_seed(scenario.seed if seed is None else seed)
     return [base + i for i in range(n)]
 
 
 def _in_flight(options: RunOptions, runs: int) -> int:
-    """Runs whose daily arrays a streamed job may hold at once: one per worker thread, a
-    batch per worker for the process pool (see :mod:`safesim.executors`).
+    """Return how many runs' daily arrays a streamed job may hold at once.
+
+    One per worker thread, a batch per worker for the process pool (see :mod:`safesim.executors`), one for the
+    serial executor.
     """
     from safesim.executors import _batch_size
 
@@ -358,7 +361,7 @@ def expand_sweep(grid_or_samples: Mapping[str, Iterable[Any]] | Sequence[Mapping
 
 
 def point_scenario(base: Scenario, point: Mapping[str, Any]) -> Scenario:
-    """``base`` with a sweep point applied: ``.set`` per key; the key ``policy`` applies bundles."""
+    """Return ``base`` with a sweep point applied: ``.set`` per key; the key ``policy`` applies bundles."""
     sc = base
     for key, value in point.items():
         if key == POLICY_KEY:
