@@ -1,5 +1,6 @@
-"""The resource guard of a whole job: what its results hold in memory, against
-what this process may really use (not the machine's RAM).
+"""The resource guard of a whole job.
+
+What its results hold in memory, against what this process may really use (not the machine's RAM).
 
 The C++ loader refuses a scenario one run of which does not fit
 (``estimate_memory_bytes``: users, ties, groups, offenders and the run's daily
@@ -71,8 +72,9 @@ def _cgroup_limit(path: Path) -> int:
 
 
 def cgroup_limits(root: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc/self/cgroup")) -> list[int]:
-    """Memory limits of this process's cgroup and of every cgroup above it (a limit on
-    an ancestor binds too), v2 ``memory.max`` and v1 ``memory.limit_in_bytes``, in bytes.
+    """Return the memory limits of this process's cgroup and of every cgroup above it, in bytes.
+
+    A limit on an ancestor binds too; v2 ``memory.max`` and v1 ``memory.limit_in_bytes`` are read.
     """
     places = [root / "memory.max", root / "memory" / "memory.limit_in_bytes"]
     try:
@@ -99,8 +101,9 @@ def cgroup_limits(root: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc/
 
 
 def memory_limit_bytes() -> int:
-    """The lowest of physical memory, the address-space and data rlimits and the
-    cgroup memory limit, in bytes; 0 if none is known.
+    """Return the lowest of physical memory, the address-space and data rlimits and the cgroup limit, in bytes.
+
+    0 if none is known.
     """
     limits = []
     with contextlib.suppress(ValueError, OSError):
@@ -144,8 +147,9 @@ def runs_memory_bytes(runs: Iterable[tuple[int, int]], streamed: bool = False, i
 
 
 def check_runs_memory(runs: Iterable[tuple[int, int]], what: str, streamed: bool = False, in_flight: int = 0) -> None:
-    """An InputError (a ValueError) naming ``what`` if a job of ``runs`` ((platforms, days) each)
-    would not fit in this process's memory (``streamed``, ``in_flight``: see :func:`runs_memory_bytes`).
+    """Raise an InputError (a ValueError) naming ``what`` if a job of ``runs`` would not fit in memory.
+
+    ``runs`` are (platforms, days) each; ``streamed`` and ``in_flight`` as for :func:`runs_memory_bytes`.
     """
     runs = list(runs)
     need = runs_memory_bytes(runs, streamed, in_flight)
@@ -174,5 +178,5 @@ def check_runs_memory(runs: Iterable[tuple[int, int]], what: str, streamed: bool
 
 
 def check_job_memory(platforms: int, days: int, runs: int, what: str, streamed: bool = False) -> None:
-    """An InputError (a ValueError) naming ``what`` if the job's results would not fit in this process's memory."""
+    """Raise an InputError (a ValueError) naming ``what`` if the job's results would not fit in memory."""
     check_runs_memory([(platforms, days)] * runs, what, streamed)
