@@ -1,5 +1,6 @@
-"""Per-run result files and the output folder they live in: resumable,
-atomic, verified on reuse, confined to one folder that one job writes at a time.
+"""Per-run result files and the output folder they live in.
+
+Resumable, atomic, verified on reuse, confined to one folder that one job writes at a time.
 
 Layout under the output folder ``OUT``::
 
@@ -146,6 +147,11 @@ class OutputFolder:
 
     # ------------------------------------------------------------ lock and manifest
     def acquire(self) -> None:
+        """Take the folder's lock and read its manifest, or raise OutputLocked / OutputRefused.
+
+        Creates the folder if needed; refuses a path that is not a folder, a lock file that is a link, and a
+        non-empty folder safesim did not write (unless ``force``).
+        """
         root = self.root
         if root.is_symlink():
             root = root.resolve()
@@ -251,6 +257,7 @@ class OutputFolder:
             self._lock_fd = None
 
     def release(self, ok: bool) -> None:
+        """Record the job as complete (``ok``) or failed in the manifest, and release the lock."""
         try:
             if ok:
                 self.state = "complete"
@@ -282,6 +289,11 @@ class OutputFolder:
             self._flush()
 
     def before(self, path: Path) -> None:
+        """Admit a write of ``path``: record it in the manifest first, or refuse a file safesim did not write.
+
+        The first combined output of a job removes the previous job's set; run files in a runs folder of the
+        job pass as they are.
+        """
         rel = self.relative(path)
         parent = rel.rpartition("/")[0]
         if parent in self.dirs and _RUN_FILE.match(path.name):
@@ -350,7 +362,7 @@ class _Guard(_io.WriteGuard):
 
 
 def _safesim_folder(path: Path) -> Path | None:
-    """The nearest folder holding ``path`` (up to three levels up) with a safesim manifest."""
+    """Return the nearest folder holding ``path`` (up to three levels up) with a safesim manifest."""
     folder = Path(os.path.abspath(path)).parent
     for _ in range(3):
         if (folder / FOLDER_MANIFEST).is_file():
@@ -367,7 +379,7 @@ _io.set_write_guard(_Guard())
 
 
 def _holder(path: Path) -> OutputFolder | None:
-    """The folder held by this process that ``path`` is written into, if any."""
+    """Return the folder held by this process that ``path`` is written into, if any."""
     with _held_lock:
         if not _held:
             return None
@@ -406,7 +418,7 @@ def release_folder(folder: OutputFolder, ok: bool = True) -> None:
 
 
 def job_outputs(out_dir: str | os.PathLike[str]) -> list[Path]:
-    """The files the job holding ``out_dir`` in this process has written there so far."""
+    """Return the files the job holding ``out_dir`` in this process has written there so far."""
     folder = _holder(Path(out_dir) / LOCK_NAME)
     if folder is None:
         return []
@@ -547,7 +559,7 @@ def holds_out_folder(func: _F) -> _F:
 
 
 def run_id(scenario_hash: str, seed: int) -> str:
-    """The file stem of a run: scenario hash prefix and seed."""
+    """Return the file stem of a run: scenario hash prefix and seed."""
     if not re.fullmatch(r"[0-9a-f]{20,}", scenario_hash):
         raise ValueError(f"not a scenario hash: {scenario_hash!r}")
     return f"{scenario_hash[:20]}-{int(seed)}"
@@ -600,6 +612,7 @@ class RunStore:
         return self
 
     def close(self) -> None:
+        """Release the folder (see :meth:`open`)."""
         if self._folder is not None:
             folder, self._folder = self._folder, None
             release_folder(folder, ok=True)
@@ -615,6 +628,7 @@ class RunStore:
         return safe_path(self.dir, f"{rid}{suffix}")
 
     def manifest_path(self, rid: str) -> Path:
+        """Return the path of run ``rid``'s manifest."""
         return self._file(rid, ".json")
 
     def completed(self) -> list[str]:
@@ -671,8 +685,9 @@ class RunStore:
         self._manifests[rid] = manifest
 
     def on_disk(self, rid: str, output: dict[str, Any]) -> dict[str, Any]:
-        """``output`` (run ``rid``, saved or verified by this store) with its daily arrays
-        replaced by :class:`DailyOnDisk` references to the run's daily file.
+        """Return ``output`` with its daily arrays replaced by references to its daily file.
+
+        ``output`` is run ``rid``, saved or verified by this store; the references are :class:`DailyOnDisk`.
         """
         manifest = self._manifests[rid]
         info = manifest["files"]["daily"]
@@ -687,7 +702,7 @@ class RunStore:
 
     # ------------------------------------------------------------ read
     def load(self, rid: str, scenario_hash: str, seed: int) -> dict[str, Any] | None:
-        """The finished run ``rid`` as a run dict, or None if it is missing, unfinished, stale or damaged.
+        """Return the finished run ``rid`` as a run dict, or None if it is missing, unfinished, stale or damaged.
 
         A run whose manifest exists but whose files fail verification (size,
         SHA-256, shape) is recorded in :attr:`rejected` with the reason; the
