@@ -169,9 +169,10 @@ def operator_outputs(
 
 
 class _DailyRows:
-    """Scope rows picked from a run's daily arrays, stacked when used (``np.asarray``,
-    indexing): the operator view of a run holds no copy of its daily values (which may
-    be kept on disk, :class:`safesim.store.DailyOnDisk`).
+    """Scope rows picked from a run's daily arrays, stacked when used (``np.asarray``, indexing).
+
+    The operator view of a run holds no copy of its daily values (which may be kept on disk,
+    :class:`safesim.store.DailyOnDisk`).
     """
 
     def __init__(self, output: dict[str, Any], picks: list[tuple[str, int]]) -> None:
@@ -257,7 +258,7 @@ def summarize(df: pd.DataFrame, by: Sequence[str] | None = None, confidence: flo
 
 
 def burdens_of(scenario: Any) -> dict[str, dict[str, float]]:
-    """The named weighted burdens a scenario defines (its ``burden:`` key): name -> {metric: weight}."""
+    """Return the named weighted burdens a scenario defines (its ``burden:`` key): name -> {metric: weight}."""
     return {name: dict(weights) for name, weights in scenario.spec.burdens}
 
 
@@ -320,8 +321,10 @@ def frontier_table(
     scope: str = ECOSYSTEM,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Both sides per arm: exposure and burden means with intervals, paired changes against
-    ``reference`` with intervals, and whether the arm is on the frontier (no arm is lower on both).
+    """Tabulate both sides per arm.
+
+    Exposure and burden means with intervals, paired changes against ``reference`` with intervals, and whether the
+    arm is on the frontier (no arm is lower on both).
     """
     sides = {}
     for side, axis in (("exposure", exposure), ("burden", burden)):
@@ -387,6 +390,7 @@ class Results:
 
     @property
     def platforms(self) -> list[str]:
+        """The scenario's platforms, in the engine's order (the scopes after the ecosystem)."""
         return list(self.outputs[0]["platforms"]) if self.outputs else []
 
     @property
@@ -396,6 +400,7 @@ class Results:
 
     @property
     def reps(self) -> int:
+        """Number of replicates."""
         return len(self.outputs)
 
     @property
@@ -405,10 +410,12 @@ class Results:
 
     @cached_property
     def runs(self) -> pd.DataFrame:
+        """Run totals, one row per (replicate, seed, scope, metric)."""
         return runs_frame(self.outputs)
 
     @cached_property
     def daily(self) -> pd.DataFrame:
+        """Daily values, one row per (replicate, scope, day, metric); large: see :meth:`daily_chunks`."""
         return daily_frame(self.outputs)
 
     def daily_chunks(self) -> Iterator[pd.DataFrame]:
@@ -443,8 +450,9 @@ class Results:
         return groups_frame(self.outputs)
 
     def age_bands(self, bands: str | Sequence[Sequence[int]] | None = None) -> list[tuple[int, int]]:
-        """The age bands of :meth:`summary` (``by="age_band"``): ``bands``, the scenario's
-        ``population.age_bands``, or youngest age to 12, 13-15 and 16-17.
+        """Return the age bands of :meth:`summary` (``by="age_band"``).
+
+        ``bands``, the scenario's ``population.age_bands``, or youngest age to 12, 13-15 and 16-17.
         """
         spec = self.scenario.spec
         return parse_bands(bands if bands is not None else spec.population_age_bands, spec.population_youngest_age)
@@ -487,6 +495,7 @@ class Results:
 
     @cached_property
     def provenance(self) -> dict[str, Any]:
+        """What produced these runs: scenario, hash, seeds, versions, policies and overrides."""
         return {
             "scenario": self.scenario.name,
             "scenario_hash": self.scenario.hash,
@@ -501,7 +510,7 @@ class Results:
         }
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The summary as plain data: ecosystem metrics, then per platform, then per operator."""
+        """Return the summary as plain data: ecosystem metrics, then per platform, then per operator."""
 
         def by_scope(summary: pd.DataFrame) -> dict[str, dict[str, dict[str, float | None]]]:
             out: dict[str, dict[str, dict[str, float | None]]] = {}
@@ -557,7 +566,7 @@ class Results:
         return written
 
     def to_html(self, title: str = "", question: str = "") -> str:
-        """A self-contained HTML brief of these replicates (:mod:`safesim.report`)."""
+        """Return a self-contained HTML brief of these replicates (:mod:`safesim.report`)."""
         from safesim.report import results_html
 
         return results_html(self, title=title, question=question)
@@ -770,9 +779,11 @@ class _Arms:
         doc: dict[str, Any],
         scenario_file: str,
     ) -> list[Path]:
-        """The runs and daily frames, ``tables`` (CSV, by file name), each arm's resolved
-        scenario (``scenario_file`` formatted with its label) under ``scenarios/``, and
-        summary.json: the provenance and ``doc``, written last to mark the set complete.
+        """Write the runs and daily frames, ``tables``, each arm's resolved scenario and summary.json to ``out_dir``.
+
+        ``tables`` are CSV, by file name; each arm's scenario goes under ``scenarios/`` as ``scenario_file``
+        formatted with its label; summary.json (the provenance and ``doc``) is written last to mark the set
+        complete.
         """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -829,9 +840,11 @@ class Comparison(_Arms):
     def to_html(
         self, title: str = "", question: str = "", exposure: str | None = None, burden: str | None = None
     ) -> str:
-        """A self-contained HTML brief: what differs, paired effects in words and tables, funnel,
-        frontier (``exposure`` against ``burden``: metrics or named burdens), the rights side, time
-        series, transparency view, sources and provenance (:mod:`safesim.report`).
+        """Return a self-contained HTML brief.
+
+        What differs, paired effects in words and tables, funnel, frontier (``exposure`` against ``burden``: metrics
+        or named burdens), the rights side, time series, transparency view, sources and provenance
+        (:mod:`safesim.report`).
         """
         from safesim.report import BURDEN, EXPOSURE, comparison_html
 
@@ -854,6 +867,7 @@ class SweepResults(_Arms):
 
     @property
     def parameters(self) -> list[str]:
+        """The key paths the sweep varies, in order of first appearance among the points."""
         names: list[str] = []
         for p in self.points:
             names += [k for k in p if k not in names]
@@ -872,13 +886,16 @@ class SweepResults(_Arms):
 
     @cached_property
     def runs(self) -> pd.DataFrame:
+        """Run totals, one row per (point, replicate, scope, metric), with the point's parameters."""
         return self._with_params(self._concat([r.runs for r in self.arms.values()]))
 
     @cached_property
     def daily(self) -> pd.DataFrame:
+        """Daily values, one row per (point, replicate, scope, day, metric), with the point's parameters."""
         return self._with_params(self._concat([r.daily for r in self.arms.values()]))
 
     def daily_chunks(self) -> Iterator[pd.DataFrame]:
+        """Yield :attr:`daily` one run at a time (its rows in order), for writing without holding it."""
         for chunk in self._labelled_daily_chunks():
             yield self._with_params(chunk)
 
@@ -903,6 +920,7 @@ class SweepResults(_Arms):
 
     @cached_property
     def provenance(self) -> dict[str, Any]:
+        """The provenance of the arms, with the sweep's points."""
         prov = dict(super().provenance)
         prov["points"] = self.points
         return prov
@@ -912,7 +930,7 @@ class SweepResults(_Arms):
 
 
 def _cell(value: Any) -> Any:
-    """A parameter value as a frame cell (lists become text so they can be grouped)."""
+    """Return a parameter value as a frame cell (lists become text so they can be grouped)."""
     if isinstance(value, (list, tuple, dict)):
         import json
 
