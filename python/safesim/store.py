@@ -495,7 +495,10 @@ class DailyOnDisk:
         return array if dtype is None else array.astype(dtype, copy=False)
 
     def __getitem__(self, key: Any) -> Any:
-        return self.load()[key]
+        part = self.load()[key]
+        # A copy, not a view: a view would keep the whole run's array alive (a list of one
+        # metric's series over many runs would then hold every run's array).
+        return np.array(part) if isinstance(part, np.ndarray) else part
 
     def load(self) -> np.ndarray:
         """Read the array from the run's daily file (checked against its run manifest)."""

@@ -62,6 +62,7 @@ def test_streamed_outputs_equal_the_in_memory_ones(tmp_path: Path) -> None:
     for a, b in zip(streamed.outputs, held.outputs, strict=True):
         np.testing.assert_array_equal(np.asarray(a["daily"]), b["daily"])
         np.testing.assert_array_equal(a["daily"][0][:, 3], b["daily"][0][:, 3])
+        assert a["daily"][0].flags.owndata  # a copy: a view would keep the whole run's array alive
         assert a["daily"].shape == b["daily"].shape
         assert len(a["daily"]) == len(b["daily"])
         np.testing.assert_array_equal(np.asarray(a["operator_daily"]), b["operator_daily"])
