@@ -19,7 +19,7 @@ CPP_FILES = $(shell find sim python tests/cpp tests/bench tests/fuzz -name '*.cp
 
 help:
 	@echo "make demo    install everything, then compare the baseline with teen-account defaults"
-	@echo "make test    lint, C++ tests (debug, ASan+UBSan, TSan), Python tests, 110 s of fuzzing"
+	@echo "make test    lint, C++ tests (debug, ASan+UBSan, TSan), Python tests, 130 s of fuzzing"
 	@echo "make docs    the documentation site in build/docs/ (warnings are errors; runs the notebooks)"
 	@echo "make deps    system packages, .venv and the safesim package"
 	@echo "make format  clang-format and ruff format in place"
@@ -64,10 +64,12 @@ test-tsan:
 	cmake --build --preset tsan
 	ctest --preset tsan
 
-# A short libFuzzer run of scenario loading (clang); findings become regression inputs.
+# Short libFuzzer runs (clang): scenario loading, the engine, the edge-list reader; then the Python readers.
+# Findings become regression inputs.
 test-fuzz:
 	scripts/fuzz 50
 	SAFESIM_FUZZ_TARGET=fuzz_engine scripts/fuzz 30
+	SAFESIM_FUZZ_TARGET=fuzz_edge_list scripts/fuzz 20
 	PYTHON=$(VPY) scripts/fuzz python 30
 
 test-python: deps

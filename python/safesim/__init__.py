@@ -94,5 +94,5 @@ def metrics() -> list[tuple[str, str, str, str]]:
 
 
 def parameter_dictionary() -> str:
-    """The parameter dictionary (every scenario key) as Markdown."""
+    """Return the parameter dictionary (every scenario key) as Markdown."""
     return _core.parameter_dictionary()

@@ -78,7 +78,7 @@ def output_hash(
     group_totals: npt.ArrayLike = ...,
     group_minors: npt.ArrayLike = ...,
 ) -> int:
-    """The engine's output hash of a run's arrays."""
+    """Return the engine's output hash of a run's arrays."""
 
 def cohort_columns() -> list[str]:
     """Columns of a run's cohort table (population.ageing): members, then the outcomes."""
@@ -99,7 +99,7 @@ def dyad_outcome(
     """
 
 def dyad_mixture() -> list[tuple[str, str, str]]:
-    """The dimensions the oracle mixes over, as (share, context flag, meaning)."""
+    """Return the dimensions the oracle mixes over, as (share, context flag, meaning)."""
 
 def metrics() -> list[tuple[str, str, str, str]]: ...
 def parameter_dictionary() -> str: ...

@@ -30,7 +30,7 @@ MIXTURE_SHARES: dict[str, str] = {share: meaning for share, _flag, meaning in _c
 
 
 def _as_scenario(scenario: Scenario | str | os.PathLike[str]) -> Scenario:
-    """A Scenario as is; a path or an installed scenario's name loaded (as ``safesim.api.as_scenario``)."""
+    """Return a Scenario as is; a path or an installed scenario's name loaded (as ``safesim.api.as_scenario``)."""
     if isinstance(scenario, Scenario):
         return scenario
     if isinstance(scenario, (str, Path, os.PathLike)):

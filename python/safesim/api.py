@@ -82,10 +82,11 @@ class RunOptions:
         return base.replace(**keywords) if keywords else base
 
     def replace(self, **changes: Any) -> RunOptions:
-        """A copy with some fields changed."""
+        """Return a copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
     def show_progress(self) -> bool:
+        """Tell whether to show a progress bar: ``progress`` if set, else at a terminal or in Jupyter."""
         if self.progress is not None:
             return bool(self.progress)
         # Default: on at a terminal and in Jupyter, off in pipes, logs and tests.
@@ -98,7 +99,7 @@ class RunOptions:
 
 
 def as_scenario(scenario: Scenario | PathLike) -> Scenario:
-    """A Scenario as is; a path or an installed scenario's name loaded."""
+    """Return a Scenario as is; a path or an installed scenario's name loaded."""
     if isinstance(scenario, Scenario):
         return scenario
     if isinstance(scenario, (str, Path, os.PathLike)):
@@ -122,10 +123,26 @@ def check_n(n: int) -> int:
 
 
 def common_seeds(scenario: Scenario, seed: int | None, n: int) -> list[int]:
-    """The seeds of ``n`` replicates: S, S + 1, ..., S + n - 1, with S ``seed`` or the scenario's seed."""
+    """Return the seeds of ``n`` replicates: S, S + 1, ..., S + n - 1, with S ``seed`` or the scenario's seed."""
     n = check_n(n)
     base = check_seed(scenario.seed if seed is None else seed)
     return [base + i for i in range(n)]
+
+
+def _in_flight(options: RunOptions, runs: int) -> int:
+    """Return how many runs' daily arrays a streamed job may hold at once.
+
+    One per worker thread, a batch per worker for the process pool (see :mod:`safesim.executors`), one for the
+    serial executor.
+    """
+    from safesim.executors import _batch_size
+
+    workers = max(1, options.workers or os.cpu_count() or 1)
+    if options.executor == "serial":
+        return 1
+    if options.executor == "processes":
+        return min(runs, workers * _batch_size(runs, workers))
+    return min(runs, workers)
 
 
 def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions, desc: str) -> list[Results]:
@@ -137,8 +154,14 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
     """
     for sc in arms:
         sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
-    # What the runs' results will hold, against this process's memory limit, before any run.
-    check_runs_memory([(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds), desc)
+    # What the runs' results will hold, against this process's memory limit, before any run. With
+    # an output folder the daily arrays stay in the run files (DailyOnDisk): only runs in flight count.
+    check_runs_memory(
+        [(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds),
+        desc,
+        streamed=options.out is not None,
+        in_flight=_in_flight(options, len(arms) * len(seeds)),
+    )
     plan: list[list[str]] = []  # run ids per arm, in seed order
     unique: dict[str, Task] = {}
     for sc in arms:
@@ -157,7 +180,7 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
             for rid, task in unique.items():
                 got = store.load(rid, task.scenario.hash, task.seed)
                 if got is not None:
-                    done[rid] = got
+                    done[rid] = store.on_disk(rid, got)
                     loaded.add(rid)
         todo = [t for rid, t in unique.items() if rid not in done]
         from tqdm import tqdm
@@ -177,7 +200,9 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
                 for task, output in ex.map_runs(todo):
                     if store is not None:
                         store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
+                        output = store.on_disk(task.run_id, output)  # the daily arrays stay on disk
                     done[task.run_id] = output
+                    del output
                     if counts is not None:
                         bar.set_postfix(failed=counts["failed"], retried=counts["retried"], refresh=False)
                     bar.update(1)
@@ -349,7 +374,7 @@ def expand_sweep(grid_or_samples: Mapping[str, Iterable[Any]] | Sequence[Mapping
 
 
 def point_scenario(base: Scenario, point: Mapping[str, Any]) -> Scenario:
-    """``base`` with a sweep point applied: ``.set`` per key; the key ``policy`` applies bundles."""
+    """Return ``base`` with a sweep point applied: ``.set`` per key; the key ``policy`` applies bundles."""
     sc = base
     for key, value in point.items():
         if key == POLICY_KEY:

@@ -59,6 +59,7 @@ from safesim.api import PathLike, RunOptions, as_scenario, check_n, common_seeds
 from safesim.io import json_number, json_records, write_frame, write_json, write_text
 from safesim.results import ECOSYSTEM, Results, Table, metric_names
 from safesim.scenario import Parameter, Scenario, make_parameters
+from safesim.store import holds_out_folder
 
 __all__ = [
     "TRANSFORMS",
@@ -185,21 +186,24 @@ class Target:
 
     @property
     def target_sd(self) -> float:
+        """The target's standard deviation: ``sd``, or the width of its 95% interval over 2 x 1.96."""
         if self.interval is not None:
             return (self.interval[1] - self.interval[0]) / (2.0 * INTERVAL_Z)
         return float(self.sd or 0.0)
 
     @property
     def target_var(self) -> float:
+        """The target's variance (``target_sd`` squared)."""
         return self.target_sd**2
 
     @property
     def discrepancy_var(self) -> float:
+        """The model discrepancy's variance (``discrepancy_sd`` squared)."""
         return float(self.discrepancy_sd) ** 2
 
     @classmethod
     def from_spec(cls, spec: Any) -> Target:
-        """A target from a targets-file entry (:class:`safesim.targets.TargetSpec`) marked ``used_for: fit``.
+        """Return a target from a targets-file entry (:class:`safesim.targets.TargetSpec`) marked ``used_for: fit``.
 
         The range is read as a 95% interval (``interval``), a value with its
         ``sd``; the measure is the entry's expression on the entry's scope
@@ -255,7 +259,7 @@ class Target:
             _check_against(scenario, TargetSet([self.spec], located=located))
 
     def measure(self, totals: Mapping[str, float]) -> float:
-        """The model's measure for one run, from that run's totals for the scope."""
+        """Return the model's measure for one run, from that run's totals for the scope."""
         if callable(self.metric):
             x = float(self.metric(totals))
         else:
@@ -271,6 +275,7 @@ class Target:
         return float((TRANSFORMS[f] if isinstance(f, str) else f)(x))
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the target as plain data (for provenance and calibration.json)."""
         if self.spec is not None:
             metric = str(self.spec.expression)
         else:
@@ -290,7 +295,10 @@ class Target:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Target:
-        """A target from plan data: metric, value, sd or interval, scope, transform, discrepancy_sd, mapping, source, name."""
+        """Return a target from plan data.
+
+        Keys: metric, value, sd or interval, scope, transform, discrepancy_sd, mapping, source, name.
+        """
         known = set(TARGET_KEYS)
         unknown = sorted(set(data) - known)
         if unknown:
@@ -360,8 +368,10 @@ class CalibrationResults:
         return len(self.points) * self.reps
 
     def emulator_diagnostics(self) -> pd.DataFrame:
-        """Per wave x target: whether the emulator passed, the share of leave-one-out standardized
-        errors within +-2 and beyond +-3, candidates screened, ruled out and points simulated.
+        """Summarise the emulators' leave-one-out diagnostics per wave x target.
+
+        Whether the emulator passed, the share of leave-one-out standardized errors within +-2 and beyond +-3,
+        candidates screened, ruled out and points simulated.
         """
         rows = []
         for w in self.waves:
@@ -383,14 +393,18 @@ class CalibrationResults:
 
     @property
     def keys(self) -> list[str]:
+        """The parameters' key paths, in order."""
         return [p.key for p in self.parameters]
 
     def non_implausible(self) -> pd.DataFrame:
-        """The points not ruled out (largest implausibility <= cutoff), from every wave."""
+        """Return the points not ruled out (largest implausibility <= cutoff), from every wave."""
         return Table(self.points[self.points["non_implausible"]].reset_index(drop=True))
 
     def best(self) -> pd.Series:
-        """The point with the smallest largest implausibility (one point of a region: read it with ``ranges``)."""
+        """Return the point with the smallest largest implausibility.
+
+        One point of a region: read it with ``ranges``.
+        """
         return self.points.loc[self.points["max_implausibility"].idxmin()]
 
     def ranges(self) -> pd.DataFrame:
@@ -442,7 +456,7 @@ class CalibrationResults:
         raise TypeError(f"expected a point index or a row of .points, got {type(point).__name__}")
 
     def scenario_at(self, point: Any = None) -> Scenario:
-        """The base scenario with a point's parameter values set (default: :meth:`best`).
+        """Return the base scenario with a point's parameter values set (default: :meth:`best`).
 
         ``point`` is a point index, a row of :attr:`points`, or ``{key: value}``.
         """
@@ -455,6 +469,7 @@ class CalibrationResults:
 
     @cached_property
     def provenance(self) -> dict[str, Any]:
+        """What produced this calibration: scenario, parameters, targets, waves, seeds and versions."""
         return {
             "kind": "CalibrationResults",
             "method": "history matching",
@@ -478,8 +493,10 @@ class CalibrationResults:
         }
 
     def save(self, out_dir: PathLike) -> list[Path]:
-        """Write points.csv, ranges.csv, fit.csv, best.resolved.yaml, emulator_diagnostics.csv (when
-        emulators were used) and calibration.json (last) to ``out_dir``.
+        """Write the calibration's tables and calibration.json (last) to ``out_dir``.
+
+        The tables: points.csv, ranges.csv, fit.csv, best.resolved.yaml, and emulator_diagnostics.csv when
+        emulators were used.
 
         Every table is small and always CSV (as ``summary.csv`` is for :meth:`Results.save`);
         the runs behind them are the per-run files of each wave, written as the runs finish.
@@ -518,7 +535,7 @@ class CalibrationResults:
 
 
 def _jsonable(value: Any) -> Any:
-    """A wave record as plain JSON data."""
+    """Return a wave record as plain JSON data."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -642,10 +659,11 @@ def _emulated_wave(
     wave: int,
     reps: int,
 ) -> tuple[list[dict[str, Any]] | None, dict[str, Any], list[dict[str, Any]]]:
-    """Fit an emulator per target on every simulated point, check it, and screen ``n * candidates``
-    Latin-hypercube candidates in the current ranges. Returns the points to simulate (None when a
-    diagnostic fails: the wave falls back to simulating ``n`` points), the wave's emulator record and
-    the per-point diagnostics rows.
+    """Fit an emulator per target on every simulated point, check it, and screen candidates with it.
+
+    The ``n * candidates`` Latin-hypercube candidates are drawn in the current ranges. Returns the points to
+    simulate (None when a diagnostic fails: the wave falls back to simulating ``n`` points), the wave's emulator
+    record and the per-point diagnostics rows.
     """
     record: dict[str, Any] = {"emulated": True, "diagnostics": {}}
     rows: list[dict[str, Any]] = []
@@ -757,7 +775,7 @@ def _judge(
 def _next_ranges(
     params: list[Parameter], original: list[Parameter], keep: pd.DataFrame, margin: float
 ) -> list[Parameter]:
-    """The survivors' bounding box, widened by ``margin`` of its width, clipped to the original ranges."""
+    """Return the survivors' bounding box, widened by ``margin`` of its width, clipped to the original ranges."""
     out = []
     for p, orig in zip(params, original, strict=True):
         lo, hi = float(keep[p.key].min()), float(keep[p.key].max())
@@ -779,8 +797,10 @@ def _next_ranges(
 
 
 def as_targets(targets: Any) -> list[Target]:
-    """Targets for :func:`calibrate`: Targets, plan dicts, or a targets file / :class:`~safesim.targets.TargetSet`
-    (only its ``used_for: fit`` entries; a file with none is an error).
+    """Return the targets for :func:`calibrate` from what the caller gave.
+
+    Targets, plan dicts, or a targets file / :class:`~safesim.targets.TargetSet` (only its ``used_for: fit``
+    entries; a file with none is an error).
     """
     from safesim.targets import TargetSet, TargetSpec, load_targets
 
@@ -805,9 +825,9 @@ def as_targets(targets: Any) -> list[Target]:
 def check_inputs(
     scenario: Scenario, parameters: Mapping[str, Any], targets: Any
 ) -> tuple[list[Parameter], list[Target]]:
-    """The checks :func:`calibrate` makes before any run (``safesim validate`` makes them too).
+    """Make the checks :func:`calibrate` makes before any run; return the parameters and targets.
 
-    Parameters against the parameter dictionary, targets against the engine's
+    ``safesim validate`` makes them too. Parameters against the parameter dictionary, targets against the engine's
     metrics and the scenario's scopes, target names unique; a ValueError (or
     the scenario's own ScenarioError) names the culprit.
     """
@@ -824,6 +844,7 @@ def check_inputs(
     return params, tlist
 
 
+@holds_out_folder  # the lock covers the runs and the combined files
 def calibrate(
     scenario: Scenario | PathLike,
     parameters: Mapping[str, Any],

@@ -1,5 +1,6 @@
-"""The ``safesim`` command line: run, compare, sweep, sensitivity, calibrate, targets, crn, validate, params,
-metrics, report, serve.
+"""The ``safesim`` command line.
+
+Run, compare, sweep, sensitivity, calibrate, targets, crn, validate, params, metrics, report, serve.
 
 Argument parsing and printing only: plan files are read, checked and run by
 :mod:`safesim.plans`, everything else by the library. Input errors (a bad
@@ -56,9 +57,10 @@ class InputError(Exception):
 
 # ------------------------------------------------------------------ argument parsing
 class _Parser(argparse.ArgumentParser):
-    """argparse in safesim's style: a command-line mistake is one line on stderr,
-    ``safesim COMMAND: error: --flag: message``, exit status 2, without the usage
-    block (``--help`` prints it). Subcommand parsers are of this class too.
+    """An argparse parser in safesim's style: a command-line mistake is one line on stderr.
+
+    The line is ``safesim COMMAND: error: --flag: message``, exit status 2, without the usage block (``--help``
+    prints it). Subcommand parsers are of this class too.
     """
 
     def error(self, message: str) -> NoReturn:
@@ -78,7 +80,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
-    """An argparse type: a whole number from ``low`` to ``high``, worded as the plan readers word it."""
+    """Return an argparse type: a whole number from ``low`` to ``high``, worded as the plan readers word it."""
 
     def parse(text: str) -> int:
         try:
@@ -97,7 +99,7 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
 
 
 def _positive(high: float) -> Callable[[str], float]:
-    """An argparse type: a number above 0 and at most ``high``."""
+    """Return an argparse type: a number above 0 and at most ``high``."""
 
     def parse(text: str) -> float:
         try:
@@ -148,7 +150,7 @@ def _scenario_from_args(args: argparse.Namespace, source: str | None = None) -> 
 
 
 def _fmt(x: float) -> str:
-    """A number for a table: integers with separators, others to 4 significant digits."""
+    """Return a number for a table: integers with separators, others to 4 significant digits."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     if math.isinf(x):
@@ -238,12 +240,17 @@ def _check_bounds(args: argparse.Namespace) -> None:
             )
 
 
-def _check_memory(scenarios: list[Scenario], reps: int) -> None:
-    """Refuse a job whose results would not fit in this process's memory, before any run."""
+def _check_memory(scenarios: list[Scenario], reps: int, out: str | None = None) -> None:
+    """Refuse a job whose results would not fit in this process's memory, before any run.
+
+    With ``--out`` the daily results are streamed to disk: only the runs in flight count.
+    """
     for sc in scenarios:
         spec = sc.spec  # a scenario's own error (ScenarioError) is printed as it is
         try:
-            check_job_memory(len(spec.platforms), int(spec.horizon_days), reps * len(scenarios), sc.name)
+            check_job_memory(
+                len(spec.platforms), int(spec.horizon_days), reps * len(scenarios), sc.name, streamed=out is not None
+            )
         except ValueError as err:
             raise InputError(str(err)) from None
 
@@ -251,7 +258,7 @@ def _check_memory(scenarios: list[Scenario], reps: int) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     _check_bounds(args)
     sc = _scenario_from_args(args)
-    _check_memory([sc], args.reps)
+    _check_memory([sc], args.reps, getattr(args, "out", None))
     options = RunOptions(executor=run_executor(args), out=args.out, csv=args.csv, progress=False)
     results = replicate(sc, n=args.reps, seed=args.seed, threads=args.threads, options=options)
     written = _listing(Path(args.out)) if args.out else []
@@ -284,9 +291,10 @@ TIMELINE_METRICS = (
 
 
 def _timeline_table(results: Results, window: int = 30) -> str:
-    """For each scheduled change, daily means of key flows in the `window` days
-    before and after its day (ecosystem, mean over replicates): the step a
-    timeline event makes in the time series, without opening daily.parquet.
+    """Return, for each scheduled change, daily means of key flows in the `window` days before and after its day.
+
+    Ecosystem, mean over replicates: the step a timeline event makes in the time series, without opening
+    daily.parquet.
     """
     events = results.scenario.to_dict().get("timeline") or []
     if not events or not results.outputs:
@@ -312,8 +320,9 @@ def _timeline_table(results: Results, window: int = 30) -> str:
 
 
 def _risk_lines(results: Results) -> str:
-    """For each platform with a risk assessment: on which day its risk response
-    started, across the replicates (or that it never did).
+    """Return, for each platform with a risk assessment, the day its risk response started.
+
+    Across the replicates (or that it never did).
     """
     platforms = results.scenario.to_dict().get("platforms") or {}
     names = [m[0] for m in _core.metrics()]
@@ -343,8 +352,9 @@ def _risk_lines(results: Results) -> str:
 
 
 def _listing(out: Path) -> list[str]:
-    """The combined outputs this job wrote in ``out`` (the per-run folder with a trailing slash),
-    for the 'wrote' lines; files safesim did not write are not listed.
+    """Return the combined outputs this job wrote in ``out``, for the 'wrote' lines.
+
+    The per-run folder is listed with a trailing slash; files safesim did not write are not listed.
     """
     root = out.resolve()
     files, folders = set(), set()
@@ -364,7 +374,7 @@ def _check_common(args: argparse.Namespace) -> None:
 
 
 def _run_options(args: argparse.Namespace) -> RunOptions:
-    """The execution options of compare, sweep, sensitivity and calibrate."""
+    """Return the execution options of compare, sweep, sensitivity and calibrate."""
     return RunOptions(
         executor=run_executor(args),
         workers=args.workers,
@@ -457,7 +467,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         arms[unique_label(names.pop(0) if names else policy, arms)] = first.with_policy(policy)
     if len(arms) < 2:
         raise InputError("give at least two scenarios, or one with --policy-arm NAME")
-    _check_memory(list(arms.values()), args.reps)
+    _check_memory(list(arms.values()), args.reps, getattr(args, "out", None))
     if args.ensemble:
         return _compare_ensemble(args, arms)
     cmp = compare(arms, n=args.reps, seed=args.seed, options=_run_options(args))
@@ -610,7 +620,7 @@ def _pm(value: float, half: float) -> str:
 
 
 def _sensitivity_table(sa: SensitivityResults, metrics: list[str]) -> str:
-    """The indices of ``metrics`` as aligned text, most important parameter first."""
+    """Return the indices of ``metrics`` as aligned text, most important parameter first."""
     idx = sa.indices(metrics)
     if sa.method == "morris":
         rows = [["metric", "parameter", "mu*", "sigma", "noise mu*", "noise share"]]
@@ -760,8 +770,9 @@ SCHEDULER_ENV = "SAFESIM_SCHEDULER"
 
 
 def add_executor_options(p: argparse.ArgumentParser) -> None:
-    """--executor and --scheduler: where a command's runs execute. A subcommand that runs
-    replicates calls this (``_add_execution_options`` does), builds its RunOptions with
+    """Add --executor and --scheduler: where a command's runs execute.
+
+    A subcommand that runs replicates calls this (``_add_execution_options`` does), builds its RunOptions with
     ``executor=run_executor(args)``, and :func:`main` connects to a Dask cluster around it.
     """
     p.add_argument(
@@ -798,8 +809,10 @@ def _executor_choice(args: argparse.Namespace) -> tuple[str, str | None]:
 
 @contextlib.contextmanager
 def _cluster(args: argparse.Namespace) -> Iterator[None]:
-    """Around a command: with --executor dask, connect to the scheduler, and at the end say
-    how many runs were done, failed and retried there. Other executors: nothing.
+    """Wrap a command in its executor's context.
+
+    With --executor dask, connect to the scheduler, and at the end say how many runs were done, failed and retried
+    there. Other executors: nothing.
     """
     executor, address = _executor_choice(args)
     if executor != "dask":
@@ -842,13 +855,14 @@ def _cluster(args: argparse.Namespace) -> Iterator[None]:
 
 
 def run_executor(args: argparse.Namespace) -> object:
-    """The executor of a command's RunOptions: a name, or the Dask executor :func:`main` connected."""
+    """Return the executor of a command's RunOptions: a name, or the Dask executor :func:`main` connected."""
     return getattr(args, "dask_executor", None) or _executor_choice(args)[0]
 
 
 def _add_execution_options(p: argparse.ArgumentParser, tables: bool = True, plan: bool = False) -> None:
-    """--seed, --executor, --workers, --out, ... (and --metric, --csv with ``tables``); a plan
-    command's --set (on the plan's base scenario) first.
+    """Add --seed, --executor, --workers, --out, ... (and --metric, --csv with ``tables``).
+
+    A plan command's --set (on the plan's base scenario) comes first.
     """
     if plan:
         p.add_argument(
@@ -895,7 +909,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
         raise InputError(f"--reps must be between 2 and {MAX_REPS:,} (an interval needs two), got {args.reps}")
     sc = _scenario_from_args(args)
     targets = load_targets(args.targets)
-    _check_memory([sc], args.reps)
+    _check_memory([sc], args.reps, getattr(args, "out", None))
     check = check_targets(sc, targets, n=args.reps, seed=args.seed, options=_run_options(args))
     if args.json:
         json.dump(check.to_json_dict(), sys.stdout, indent=2, allow_nan=False)
@@ -941,14 +955,14 @@ def _targets_table(check: object) -> str:
 
 
 def _ratio(x: float) -> str:
-    """A variance ratio for a table: 3 significant digits, whole numbers from 100."""
+    """Return a variance ratio for a table: 3 significant digits, whole numbers from 100."""
     if not math.isfinite(x):
         return "inf"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
 def _crn_text(table: pd.DataFrame, args: argparse.Namespace, ref: Scenario, n: int, seeds: list[int]) -> str:
-    """The crn table as text: one block per policy, then what the columns mean."""
+    """Return the crn table as text: one block per policy, then what the columns mean."""
     from safesim.crn import INDEPENDENT_SEED_OFFSET
 
     lo, hi = seeds[0], seeds[-1]
@@ -1022,7 +1036,7 @@ def cmd_crn(args: argparse.Namespace) -> int:
             f"--scope {printable(args.scope, 60)}: not a platform of {ref.name}"
             f"{did_you_mean(args.scope, list(ref.platforms))} (one of {', '.join([ECOSYSTEM, *ref.platforms])})"
         )
-    _check_memory([ref, *variants.values()], 2 * args.reps)
+    _check_memory([ref, *variants.values()], 2 * args.reps, args.out)
     seeds = common_seeds(ref, args.seed, args.reps)
     options = RunOptions(workers=args.workers, out=args.out, progress=False if args.no_progress else None)
     table = crn_table(
@@ -1081,6 +1095,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
+    """Build the ``safesim`` argument parser with every subcommand (the CLI reference is generated from it)."""
     installed = ", ".join(installed_scenarios()) or "none"
     scenario_help = f"a scenario YAML file, or the name of an installed scenario ({installed})"
     parser = _Parser(
@@ -1441,6 +1456,7 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *_: objec
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``safesim`` command line on ``argv`` (default: ``sys.argv[1:]``) and return its exit status."""
     parser = build_parser()
     args = _parse(parser, argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)

@@ -1,5 +1,6 @@
-"""Cohort measures of ``population.ageing``: the share of a cohort who ever
-experienced an outcome by each age (docs/model/submodels/ageing.md).
+"""Cohort measures of ``population.ageing``.
+
+The share of a cohort who ever experienced an outcome by each age (docs/model/submodels/ageing.md).
 
 Each run's engine output carries a cohort table, ages 0-17 by
 :func:`safesim._core.cohort_columns`: row ``a`` counts the cohort members

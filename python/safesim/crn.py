@@ -91,8 +91,10 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _interval(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray, draws: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """95% percentile-bootstrap interval of the reduction: pairs (A, B) resampled together, the
-    independent B runs apart (the resamples are the same for every metric of a variant).
+    """Return the 95% percentile-bootstrap interval of the reduction.
+
+    Pairs (A, B) resampled together, the independent B runs apart (the resamples are the same for every metric of a
+    variant).
     """
     pairs, alone = draws
     num = np.var(a[pairs], axis=1, ddof=1) + np.var(b_ind[alone], axis=1, ddof=1)
@@ -103,7 +105,7 @@ def _interval(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray, draws: tuple[np.n
 def _row(
     a: np.ndarray, b: np.ndarray, b_ind: np.ndarray, draws: tuple[np.ndarray, np.ndarray]
 ) -> tuple[float, ...] | None:
-    """The COLUMNS after ``metric`` for one metric, or None if it varies in neither arm."""
+    """Return the COLUMNS after ``metric`` for one metric, or None if it varies in neither arm."""
     diff = b - a
     var_paired = float(np.var(diff, ddof=1))
     sd_a, sd_b = float(np.std(a, ddof=1)), float(np.std(b, ddof=1))

@@ -92,7 +92,7 @@ class Ensemble:
 
     @classmethod
     def of(cls, sets: Sequence[Mapping[str, Any]]) -> Ensemble:
-        """An ensemble from a list of ``{key.path: value}``."""
+        """Build an ensemble from a list of ``{key.path: value}``."""
         return cls(pd.DataFrame([dict(s) for s in sets]))
 
     @property
@@ -116,6 +116,7 @@ class Ensemble:
         return scenario.set_many(self.values(i))
 
     def to_csv(self) -> str:
+        """Return the ensemble as CSV text: the header comment lines, then one row per set."""
         buf = io.StringIO()
         for line in self.header:
             buf.write(f"# {line}\n" if line else "#\n")
@@ -139,7 +140,7 @@ def _plain(value: Any) -> Any:
 
 
 def load_ensemble(path: str | os.PathLike[str]) -> Ensemble:
-    """An ensemble file: CSV, ``#`` comment lines first, then a header of key paths and one row per set.
+    """Load an ensemble file: CSV, ``#`` comment lines first, then a header of key paths and one row per set.
 
     A column ``set`` numbers the sets; ``wave``, ``point`` and
     ``max_implausibility`` are information; every other column is a scenario
@@ -187,7 +188,7 @@ def _number(text: str, where: str) -> Any:
 
 
 def as_ensemble(ensemble: Ensemble | str | os.PathLike[str] | Sequence[Mapping[str, Any]]) -> Ensemble:
-    """An :class:`Ensemble` as is, a file loaded, a list of ``{key: value}`` wrapped."""
+    """Return an :class:`Ensemble` as is, load a file, or wrap a list of ``{key: value}``."""
     if isinstance(ensemble, Ensemble):
         return ensemble
     if isinstance(ensemble, (str, os.PathLike)):
@@ -199,8 +200,10 @@ def as_ensemble(ensemble: Ensemble | str | os.PathLike[str] | Sequence[Mapping[s
 
 # ------------------------------------------------------------------ from a calibration
 def region(cal: CalibrationResults) -> dict[str, Any]:
-    """The non-implausible region: per parameter the bounds of the non-implausible points (every wave),
-    and its share of the original box, estimated from wave 1 (a Latin hypercube over the whole box)
+    """Describe the non-implausible region of a calibration.
+
+    Per parameter the bounds of the non-implausible points (every wave),
+    and the region's share of the original box, estimated from wave 1 (a Latin hypercube over the whole box)
     with a Wilson 95% interval; with emulators also the last wave's emulated share.
     """
     keep = cal.points[cal.points["non_implausible"]]
@@ -243,7 +246,7 @@ def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float | None,
 
 
 def chosen_point(cal: CalibrationResults) -> tuple[pd.Series, str]:
-    """The point a calibrated scenario ships with, and why: the best fit of the region.
+    """Choose the point a calibrated scenario ships with, and say why: the best fit of the region.
 
     The non-implausible point with the smallest largest implausibility: of the values the targets
     leave open, the one at which the model sits closest to every target at once. It is one point of
@@ -308,7 +311,7 @@ def _yaml_value(value: Any) -> str:
 
 
 def scenario_yaml(values: Mapping[str, Any], extends: str, header: Sequence[str], name: str | None = None) -> str:
-    """A scenario file that extends ``extends`` and sets only ``values`` (key paths, written nested)."""
+    """Write a scenario file that extends ``extends`` and sets only ``values`` (key paths, written nested)."""
     tree: dict[str, Any] = {}
     for key, value in values.items():
         node = tree
@@ -336,8 +339,9 @@ def scenario_yaml(values: Mapping[str, Any], extends: str, header: Sequence[str]
 
 
 def engine_commit(where: str | os.PathLike[str] | None = None) -> str:
-    """The git commit of the checkout at ``where`` (default: this file's), ``-dirty`` when it has
-    uncommitted changes; ``unknown`` outside a git checkout.
+    """Return the git commit of the checkout at ``where`` (default: this file's).
+
+    The commit ends in ``-dirty`` when the checkout has uncommitted changes; ``unknown`` outside a git checkout.
     """
     import subprocess
 
@@ -359,7 +363,7 @@ def engine_commit(where: str | os.PathLike[str] | None = None) -> str:
 
 
 def record(cal: CalibrationResults, chosen: pd.Series, reason: str, ensemble: Ensemble) -> dict[str, Any]:
-    """The calibration record as JSON data: plan, waves, emulator diagnostics, region, chosen point, ensemble."""
+    """Return the calibration record as JSON data: plan, waves, emulator diagnostics, region, chosen point, ensemble."""
     diag = cal.emulator_diagnostics()
     fit = cal.fit(chosen)
     return {
@@ -554,18 +558,22 @@ class EnsembleComparison:
 
     @property
     def labels(self) -> list[Any]:
+        """The arms' labels, as in every set's comparison."""
         return self.sets[0].labels
 
     @property
     def reps(self) -> int:
+        """Replicates per arm and set (common seeds across sets)."""
         return len(self.seeds)
 
     @property
     def loaded_runs(self) -> int:
+        """Runs read back from the output folder instead of computed, over all sets."""
         return sum(c.loaded_runs for c in self.sets)
 
     @property
     def computed_runs(self) -> int:
+        """Runs computed by this job, over all sets."""
         return sum(c.computed_runs for c in self.sets)
 
     @property
@@ -601,7 +609,7 @@ class EnsembleComparison:
         return Table(summarize(runs, by=[self.key, "scope", "metric"], confidence=confidence))
 
     def effects(self, reference: Any = None, confidence: float = 0.95) -> pd.DataFrame:
-        """Combined paired effects against the reference, per arm x scope x metric.
+        """Combine paired effects against the reference, per arm x scope x metric.
 
         ``diff`` is the mean over sets of each set's mean paired difference;
         ``diff_ci_low``/``diff_ci_high`` the interval of the equal-weight mixture
@@ -678,14 +686,16 @@ class EnsembleComparison:
         return Table(out)
 
     def summary(self, confidence: float = 0.95) -> pd.DataFrame:
-        """The combined paired effects (:meth:`effects`)."""
+        """Return the combined paired effects (:meth:`effects`)."""
         return self.effects(confidence=confidence)
 
     def frontier(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        """Refuse: the frontier is not combined across an ensemble yet (read ``.sets[j].frontier()``)."""
         raise ValueError("the frontier is not combined across an ensemble yet: read .sets[j].frontier()")
 
     @property
     def provenance(self) -> dict[str, Any]:
+        """The first set's provenance, marked as an ensemble comparison with its sets."""
         prov = dict(self.sets[0].provenance)
         prov["kind"] = "EnsembleComparison"
         prov["ensemble"] = {
@@ -698,8 +708,10 @@ class EnsembleComparison:
         return prov
 
     def save(self, out_dir: str | os.PathLike[str], csv: bool = False) -> list[Path]:
-        """Write runs (with a set column), summary.csv (pooled means), comparison.csv (combined
-        effects), comparison_by_set.csv, ensemble.csv and summary.json (last).
+        """Write the comparison's files to ``out_dir``.
+
+        Runs (with a set column), summary.csv (pooled means), comparison.csv (combined effects),
+        comparison_by_set.csv, ensemble.csv and summary.json (last).
         """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -732,8 +744,9 @@ def compare_ensemble(
     ensemble: Ensemble | str | os.PathLike[str] | Sequence[Mapping[str, Any]],
     options: RunOptions,
 ) -> EnsembleComparison:
-    """Every arm at every set of ``ensemble`` on ``seeds`` (one :func:`safesim.api.execute` call, so the
-    runs resume from ``options.out`` and use its executor); see :func:`safesim.compare`.
+    """Run every arm at every set of ``ensemble`` on ``seeds``; see :func:`safesim.compare`.
+
+    One :func:`safesim.api.execute` call, so the runs resume from ``options.out`` and use its executor.
     """
     from safesim.api import execute
 

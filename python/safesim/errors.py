@@ -11,8 +11,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: object, limit: int = 0) -> str:
-    r"""``text`` quoted and safe for a terminal: control characters and ANSI escapes
-    shown as ``\x1b`` and the like, cut to ``limit`` characters (0: no limit).
+    r"""Return ``text`` quoted and safe for a terminal.
+
+    Control characters and ANSI escapes shown as ``\x1b`` and the like, cut to ``limit`` characters (0: no limit).
     """
     s = str(text)
     if limit and len(s) > limit:

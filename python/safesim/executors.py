@@ -69,7 +69,8 @@ class Executor(Protocol):
 
     name: str
 
-    def map_runs(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, RunDict]]: ...
+    def map_runs(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, RunDict]]:
+        """Compute ``tasks``, yielding each with its run dict as it finishes (in any order)."""
 
 
 def _watch_parent(parent: int, interval: float = 0.2) -> None:
@@ -131,6 +132,7 @@ class SerialExecutor:
     name = "serial"
 
     def map_runs(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, RunDict]]:
+        """Compute ``tasks`` one after another, yielding each with its run dict."""
         for t in tasks:
             yield t, _core.run(t.scenario.spec, t.seed)
 
@@ -144,13 +146,16 @@ class ThreadExecutor:
         self.workers = max(1, workers or os.cpu_count() or 1)
 
     def map_runs(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, RunDict]]:
+        """Compute ``tasks`` on the thread pool, yielding each with its run dict as it finishes."""
         for t in tasks:  # resolve specs here: cached_property is not meant for racing threads
             t.scenario.spec  # noqa: B018
         pool = cf.ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(tasks))), thread_name_prefix="safesim")
         futures = {pool.submit(_core.run, t.scenario.spec, t.seed): t for t in tasks}
         try:
             for fut in cf.as_completed(futures):
-                yield futures[fut], fut.result()
+                # Popped: a finished future holds its run until dropped (a job that streams
+                # its runs to an output folder must not keep them all here).
+                yield futures.pop(fut), fut.result()
         finally:
             # Interrupted (Ctrl-C, an error, the consumer stopped): drop queued runs; the
             # few in flight finish in the background and are discarded.
@@ -166,6 +171,7 @@ class ProcessExecutor:
         self.workers = max(1, workers or os.cpu_count() or 1)
 
     def map_runs(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, RunDict]]:
+        """Compute ``tasks`` in batches on the process pool, yielding each with its run dict as its batch finishes."""
         if not tasks:
             return
         batches = _batches(tasks, _batch_size(len(tasks), self.workers))
@@ -181,7 +187,7 @@ class ProcessExecutor:
         }
         try:
             for fut in cf.as_completed(futures):
-                yield from zip(futures[fut], fut.result(), strict=True)
+                yield from zip(futures.pop(fut), fut.result(), strict=True)  # popped: see ThreadExecutor
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -267,6 +273,7 @@ class DaskExecutor:
         return ex
 
     def close(self) -> None:
+        """Stop listening to the scheduler's events, and close the client if this executor opened it."""
         self._unsubscribe()
         if self._owns_client:
             self._owns_client = False
@@ -287,6 +294,7 @@ class DaskExecutor:
             return 4
 
     def status(self) -> str:
+        """Return the runs done, failed and retried so far, as one line."""
         c = self.counts
         return f"{c['done']:,} run(s) done, {c['failed']:,} failed, {c['retried']:,} retried"
 
@@ -317,6 +325,11 @@ class DaskExecutor:
 
     # ------------------------------------------------------------ runs
     def map_runs(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, RunDict]]:
+        """Compute ``tasks`` in batches on the cluster, retrying lost ones, yielding each run as its batch finishes.
+
+        At most a window of batches is submitted at a time; runs whose batch failed after its retries are
+        raised together as :class:`RunsFailed` at the end.
+        """
         if not tasks:
             return
         from distributed import as_completed  # optional dependency: the dask extra
@@ -402,7 +415,7 @@ def _is_dask_client(obj: Any) -> bool:
 
 
 def make_executor(executor: Any = None, workers: int | None = None) -> Executor:
-    """An executor from a name (``local``, ``processes``, ``serial``), a Dask client, or as is."""
+    """Return an executor from a name (``local``, ``processes``, ``serial``), a Dask client, or as is."""
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if executor is None or executor in ("local", "threads"):

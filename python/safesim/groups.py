@@ -32,7 +32,7 @@ BY = ("age_band", "gender", "age_band_gender", "age")
 
 
 def group_metric_names() -> list[str]:
-    """The metrics counted by age and gender, in the engine's order."""
+    """Return the metrics counted by age and gender, in the engine's order."""
     return list(_core.group_metrics())
 
 

@@ -1,5 +1,7 @@
-"""Output files: atomic writes (a reader never sees a half-written file), safe
-names inside an output folder, frames and JSON-safe records.
+"""Output files.
+
+Atomic writes (a reader never sees a half-written file), safe names inside an output folder, frames and JSON-safe
+records.
 
 The bottom layer of the output code: it imports no other safesim module, so
 results, the run store and the analyses can all write through it.
@@ -53,17 +55,20 @@ _MODE = _file_mode()
 
 
 class WriteGuard:
-    """Told of every file safesim writes through this module (the run store's
-    output-folder manifest): ``before`` may refuse a path by raising, ``after``
-    records it once it is in place. Install with :func:`set_write_guard`.
+    """Told of every file safesim writes through this module (the run store's output-folder manifest).
+
+    ``before`` may refuse a path by raising, ``after`` records it once it is in place. Install with
+    :func:`set_write_guard`.
     """
 
-    def before(self, path: Path) -> None: ...
+    def before(self, path: Path) -> None:
+        """Check ``path`` before it is written; raise to refuse it."""
 
-    def after(self, path: Path) -> None: ...
+    def after(self, path: Path) -> None:
+        """Record ``path``, now in place."""
 
     def failed(self, path: Path) -> None:
-        """The write of ``path`` failed (``before`` passed)."""
+        """Note that the write of ``path`` failed (``before`` passed)."""
 
 
 _guard: WriteGuard = WriteGuard()
@@ -150,8 +155,9 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], csv: bool = False) -> Path:
-    """``frame`` to ``path`` atomically, as CSV or Parquet by the suffix; without
-    a ``.csv`` or ``.parquet`` suffix, ``csv`` picks one and it is added.
+    """Write ``frame`` to ``path`` atomically, as CSV or Parquet by the suffix.
+
+    Without a ``.csv`` or ``.parquet`` suffix, ``csv`` picks one and it is added.
     """
     path = Path(path)
     if path.suffix not in (".csv", ".parquet"):
@@ -165,7 +171,7 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], csv: bool = F
 
 
 def write_frames(chunks: Iterable[pd.DataFrame], path: str | os.PathLike[str], csv: bool = False) -> Path:
-    """The concatenation of ``chunks`` to ``path`` atomically, one chunk in memory at a time.
+    """Write the concatenation of ``chunks`` to ``path`` atomically, one chunk in memory at a time.
 
     The file reads back as :func:`write_frame` of the concatenated frame would
     (same columns, types and rows; a Parquet row group per chunk). Every chunk

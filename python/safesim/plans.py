@@ -103,10 +103,10 @@ class Plan:
 
     @contextlib.contextmanager
     def errors(self, key_path: str = "") -> Iterator[None]:
-        """Report a ValueError or TypeError raised inside as a :class:`PlanError` naming the
-        file, and the line, column and ``key_path`` of the value concerned when known.
+        """Report a ValueError or TypeError raised inside as a :class:`PlanError` naming the file.
 
-        A :class:`ScenarioError` (or a PlanError) already names its file and passes through.
+        The error carries the line, column and ``key_path`` of the value concerned when known. A
+        :class:`ScenarioError` (or a PlanError) already names its file and passes through.
         """
         try:
             yield
@@ -126,8 +126,9 @@ class Plan:
             raise PlanError(f"{self.path}: {key_path + ': ' if key_path else ''}{message}") from None
 
     def scenario(self, overrides: Iterable[tuple[str, str]] = ()) -> Scenario:
-        """The base scenario with the plan's ``set`` and ``policies``, then ``overrides``
-        (``(key.path, YAML text)`` pairs, the command line's ``--set``) on top.
+        """Return the base scenario with the plan's ``set`` and ``policies``, then ``overrides`` on top.
+
+        ``overrides`` are ``(key.path, YAML text)`` pairs: the command line's ``--set``.
         """
         source = str(self.data["scenario"])
         candidate = self.path.parent / source
@@ -150,7 +151,7 @@ class Plan:
         return sc
 
     def settings(self, **overrides: Any) -> dict[str, Any]:
-        """The run settings (reps, seed, n, ...): the file's, or their defaults, with non-None ``overrides`` on top."""
+        """Return the run settings (reps, seed, n, ...): the file's or the defaults, non-None ``overrides`` on top."""
         defaults = _SETTINGS[self.kind]
         unknown = sorted(set(overrides) - set(defaults))
         if unknown:
@@ -162,8 +163,10 @@ class Plan:
     def run(
         self, options: RunOptions | None = None, *, scenario: Scenario | None = None, **settings: Any
     ) -> SweepResults | SensitivityResults | CalibrationResults:
-        """Run the plan on ``scenario`` (default: :meth:`scenario`); ``settings`` (e.g. ``reps=3``;
-        None keeps the file's) replace the file's; ``options`` say where runs are computed and kept.
+        """Run the plan on ``scenario`` (default: :meth:`scenario`).
+
+        ``settings`` (e.g. ``reps=3``; None keeps the file's) replace the file's; ``options`` say where runs are
+        computed and kept.
         """
         sc = self.scenario() if scenario is None else scenario
         if self.located is not None:
@@ -201,12 +204,12 @@ class Plan:
             )
 
     def targets_file(self) -> Path:
-        """A calibration plan's ``targets:`` file (``targets: targets/open.yaml``), relative to the plan."""
+        """Return a calibration plan's ``targets:`` file (``targets: targets/open.yaml``), relative to the plan."""
         p = Path(str(self.data["targets"]))
         return p if p.is_absolute() else self.path.parent / p
 
     def points(self) -> list[dict[str, Any]]:
-        """A sweep's points: the grid's cartesian product, or the samples."""
+        """Return a sweep's points: the grid's cartesian product, or the samples."""
         with self.errors():
             return expand_sweep(self.data["grid"] if "grid" in self.data else self.data["samples"])
 
@@ -243,7 +246,7 @@ class Plan:
 
 
 def _read_mapping(path: Path) -> Any:
-    """The YAML document in ``path``; a missing file or bad YAML is a PlanError."""
+    """Return the YAML document in ``path``; a missing file or bad YAML is a PlanError."""
     return read_yaml(path, PlanError, "plan file").data
 
 
@@ -391,8 +394,9 @@ def _check_shape(loc: Located, kind: str) -> None:
 
 
 def load_plan(path: PathLike, kind: str | None = None) -> Plan:
-    """Read a plan file and check its shape: known keys only, the required ones present,
-    each setting of the right type and within bounds.
+    """Read a plan file and check its shape.
+
+    Known keys only, the required ones present, each setting of the right type and within bounds.
 
     ``kind`` (sweep, sensitivity or calibration) defaults to what the file
     holds: ``targets`` and ``parameters`` make a calibration, ``parameters`` a
@@ -416,7 +420,7 @@ def load_plan(path: PathLike, kind: str | None = None) -> Plan:
 
 # ------------------------------------------------------------------ safesim validate
 def _top_level(path: PathLike) -> dict[str, Any] | None:
-    """The top-level mapping of a YAML file, or None (not .yaml, missing, unreadable, not a mapping).
+    """Return the top-level mapping of a YAML file, or None (not .yaml, missing, unreadable, not a mapping).
 
     Only to tell what a file is: the loader that reads it reports its errors with file and line.
     """
@@ -431,9 +435,10 @@ def _top_level(path: PathLike) -> dict[str, Any] | None:
 
 
 def plan_kind(path: PathLike) -> str | None:
-    """'calibration', 'sensitivity' or 'sweep' for a file with a top-level ``scenario:``
-    and ``parameters:`` (with ``targets:`` for calibration) or ``grid:``/``samples:``;
-    None for anything else.
+    """Return the kind of plan a file is: 'calibration', 'sensitivity', 'sweep', or None.
+
+    A plan has a top-level ``scenario:`` and ``parameters:`` (with ``targets:`` for calibration) or
+    ``grid:``/``samples:``; anything else is None.
     """
     data = _top_level(path)
     if data is None or "scenario" not in data:
@@ -442,10 +447,10 @@ def plan_kind(path: PathLike) -> str | None:
 
 
 def check_bundle(path: PathLike) -> None:
-    """Apply the bundle, and only this file, to the installed baseline: the
-    loader checks every key of its `platform:` block against the schema.
-    A copy sits in a scratch `policies/` folder so that an installed bundle
-    of the same name is not picked up instead; errors name the original file.
+    """Apply the bundle, and only this file, to the installed baseline.
+
+    The loader checks every key of its `platform:` block against the schema. A copy sits in a scratch `policies/`
+    folder so that an installed bundle of the same name is not picked up instead; errors name the original file.
     """
     original = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
@@ -462,11 +467,11 @@ def check_bundle(path: PathLike) -> None:
 
 
 def check_file(path: PathLike) -> None:
-    """Validate any file safesim reads without running anything, with the reader that
-    running uses: a scenario, a policy bundle (top-level ``bundle:``), a sweep,
-    sensitivity or calibration plan, a targets file (top-level ``targets:``
-    without ``scenario:``), or a check file (a scenario with ``expect:``, read
-    as ``safesim check`` reads it). A ScenarioError or PlanError if it is bad.
+    """Validate any file safesim reads without running anything, with the reader that running uses.
+
+    A scenario, a policy bundle (top-level ``bundle:``), a sweep, sensitivity or calibration plan, a targets file
+    (top-level ``targets:`` without ``scenario:``), or a check file (a scenario with ``expect:``, read as ``safesim
+    check`` reads it). A ScenarioError or PlanError if it is bad.
     """
     kind = plan_kind(path)
     data = _top_level(path)

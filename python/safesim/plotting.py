@@ -240,7 +240,7 @@ def funnel(
     confidence: float = 0.95,
     ax: Axes | None = None,
 ) -> Figure:
-    """The exposure funnel: minors contacted, engaged, solicited, exploited, grouped bars per arm."""
+    """Plot the exposure funnel: minors contacted, engaged, solicited, exploited, grouped bars per arm."""
     key, runs = _runs(results)
     stages = [f"{m}_per_1k" if per_1k else m for m in FUNNEL]
     part = runs[(runs["scope"] == scope) & runs["metric"].isin(stages)]
@@ -272,7 +272,7 @@ def by_group(
     confidence: float = 0.95,
     ax: Axes | None = None,
 ) -> Figure:
-    """A minor-level metric by age band (or gender, age band and gender, age), grouped bars per arm."""
+    """Plot a minor-level metric by age band (or gender, age band and gender, age), grouped bars per arm."""
     arms = _results_by_arm(results)
     frames = []
     for label, res in arms.items():
@@ -378,7 +378,7 @@ def sweep_lines(
 
 
 def _pareto(points: np.ndarray) -> np.ndarray:
-    """Indices of points not dominated (lower is better on both axes), sorted by x."""
+    """Return indices of points not dominated (lower is better on both axes), sorted by x."""
     keep = []
     for i, (px, py) in enumerate(points):
         dominated = np.any((points[:, 0] <= px) & (points[:, 1] <= py) & ((points[:, 0] < px) | (points[:, 1] < py)))
@@ -579,7 +579,7 @@ def sensitivity(
 
 
 def _short_key(key: str) -> str:
-    """A key path for an axis label: ``platforms.main.controls.x.y`` -> ``main: x.y``."""
+    """Return a key path for an axis label: ``platforms.main.controls.x.y`` -> ``main: x.y``."""
     parts = key.split(".")
     if len(parts) > 3 and parts[0] == "platforms" and parts[2] == "controls":
         return f"{parts[1]}: {'.'.join(parts[3:])}"
@@ -587,8 +587,9 @@ def _short_key(key: str) -> str:
 
 
 def _clipped_err(wide: pd.DataFrame, metric: str) -> np.ndarray:
-    """Error-bar lengths from a wide (mean, ci_low, ci_high) frame, cut at zero:
-    counts and shares are never negative.
+    """Error-bar lengths from a wide (mean, ci_low, ci_high) frame, cut at zero.
+
+    Counts and shares are never negative.
     """
     mean = wide["mean"][metric].to_numpy(float)
     lo = np.minimum(np.nan_to_num(mean - wide["ci_low"][metric].to_numpy(float)), np.maximum(mean, 0))
@@ -604,7 +605,7 @@ def _point_label(results: Any, label: Any) -> str:
 
 
 def _short(key: str) -> str:
-    """A key path's last two parts, for axis labels."""
+    """Return a key path's last two parts, for axis labels."""
     return ".".join(key.split(".")[-2:])
 
 

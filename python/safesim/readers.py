@@ -1,5 +1,6 @@
-"""Reading the YAML files safesim takes besides scenarios (plans, ``expect:``
-files, targets): one clear line per problem, with file, line, column and key path.
+"""Reading the YAML files safesim takes besides scenarios (plans, ``expect:`` files, targets).
+
+One clear line per problem, with file, line, column and key path.
 
 :func:`read_yaml` refuses what would hang or crash a plain ``yaml.safe_load``
 (a FIFO or folder, a huge file, nesting deep enough to exhaust the stack) and
@@ -59,7 +60,7 @@ class Located:
             key = key[:cut] if cut > 0 else ""
 
     def error(self, key_path: str, message: str) -> Exception:
-        """An error naming the file, the position of ``key_path`` and the key path."""
+        """Return an error naming the file, the position of ``key_path`` and the key path."""
         line, column = self.position(key_path)
         where = f"{self.path}:{line}:{column}" if line else str(self.path)
         text = f"{where}: {key_path}: {message}" if key_path else f"{where}: {message}"
@@ -122,7 +123,7 @@ class _Reader:
 
 
 def read_yaml(path: str | os.PathLike[str], error_type: type[Exception] = PlanError, what: str = "file") -> Located:
-    """The YAML document in ``path`` with the position of every key path.
+    """Return the YAML document in ``path`` with the position of every key path.
 
     Refused with one line (``error_type``, default :class:`PlanError`): a
     missing file, a folder, FIFO or device, a file over
@@ -189,7 +190,7 @@ def read_yaml(path: str | os.PathLike[str], error_type: type[Exception] = PlanEr
 
 
 def type_name(value: Any) -> str:
-    """What a YAML value is, for an error message."""
+    """Return what a YAML value is, for an error message."""
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):

@@ -142,7 +142,7 @@ def parameter_info() -> dict[str, dict[str, str]]:
 
 
 def dictionary_key(key: str) -> str:
-    """A resolved key path as the dictionary spells it (``platforms.main.x`` -> ``platforms.<name>.x``)."""
+    """Return a resolved key path as the dictionary spells it (``platforms.main.x`` -> ``platforms.<name>.x``)."""
     parts = key.split(".")
     if parts[0] == "platforms" and len(parts) > 2:
         return ".".join(["platforms", "<name>", *parts[2:]])
@@ -187,6 +187,7 @@ class CheckRow:
 
     @property
     def interval(self) -> str:
+        """The interval as text, e.g. ``95% [1.2, 3.4]`` (an en dash when not evaluated)."""
         if self.verdict == NOT_EVALUATED:
             return NONE
         return f"{self.confidence:.0%} [{self.low}, {self.high}]"
@@ -336,7 +337,10 @@ def _minus(text: str) -> str:
 
 
 def checks_html(rows: Sequence[CheckRow]) -> str:
-    """The safety-check verdicts as a table: check, measured quantity, bound, estimate and interval, verdict."""
+    """Return the safety-check verdicts as a table.
+
+    Columns: check, measured quantity, bound, estimate and interval, verdict.
+    """
     head = (
         "<thead><tr><th scope=col>check</th><th scope=col>measured</th><th scope=col>bound</th>"
         "<th scope=col class=num>estimate</th><th scope=col class=num>interval</th><th scope=col class=num>replicates</th>"
@@ -407,20 +411,25 @@ class ReportData:
 
     @property
     def labels(self) -> list[str]:
+        """The arms' labels, in order."""
         return list(self.scenarios)
 
     @property
     def paired(self) -> bool:
+        """Whether there are arms to compare (more than one)."""
         return len(self.scenarios) > 1
 
     def effects(self) -> pd.DataFrame:
+        """Return the paired differences of every arm against the reference."""
         return paired_differences(self.runs, self.reference)
 
     def means(self) -> pd.DataFrame:
+        """Return the mean, sd and interval per arm x scope x metric."""
         return summarize(self.runs, by=["scenario", "scope", "metric"])
 
     @classmethod
     def from_comparison(cls, cmp: Comparison) -> ReportData:
+        """Gather what the brief shows from a :class:`~safesim.results.Comparison`."""
         labels = [str(x) for x in cmp.labels]
         runs = cmp.runs.copy()
         runs["scenario"] = runs["scenario"].astype(str)
@@ -442,6 +451,7 @@ class ReportData:
 
     @classmethod
     def from_results(cls, res: Results) -> ReportData:
+        """Gather what the brief shows from replicates of one scenario (:class:`~safesim.results.Results`)."""
         label = res.scenario.name
         runs = res.runs.copy()
         runs.insert(0, "scenario", label)
@@ -462,7 +472,7 @@ class ReportData:
 
     @classmethod
     def from_dir(cls, folder: str | os.PathLike[str]) -> ReportData:
-        """A folder written by ``safesim run/compare --out`` (or ``.save()``)."""
+        """Read a folder written by ``safesim run/compare --out`` (or ``.save()``)."""
         root = Path(folder)
         summary = root / "summary.json"
         if not summary.is_file():
@@ -516,7 +526,7 @@ class ReportData:
 
 
 def _recorded_file(path: Any) -> str | None:
-    """A scenario file named in a results folder's provenance, if it is still there to read."""
+    """Return a scenario file named in a results folder's provenance, if it is still there to read."""
     if not isinstance(path, str) or not path or path.startswith("<"):
         return None
     return path if Path(path).is_file() else None
@@ -538,7 +548,7 @@ def _read_frame(root: Path, stem: str, required: bool = True) -> pd.DataFrame | 
 
 # ------------------------------------------------------------------ numbers and words
 def fmt(x: Any, signed: bool = False) -> str:
-    """A number for people: separators, 4 significant digits, a real minus sign."""
+    """Return a number for people: separators, 4 significant digits, a real minus sign."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return NONE
     x = float(x)
@@ -563,7 +573,7 @@ def fmt_pct(x: Any) -> str:
 
 
 def _row(frame: pd.DataFrame, metric: str, arm: str) -> pd.Series | None:
-    """The first row of ``frame`` for this metric and scenario arm, or None."""
+    """Return the first row of ``frame`` for this metric and scenario arm, or None."""
     part = frame[(frame["metric"].astype(str) == metric) & (frame["scenario"].astype(str) == arm)]
     return None if part.empty else part.iloc[0]
 
@@ -585,7 +595,7 @@ def effect_sentence(row: Mapping[str, Any], reference: str) -> str:
 
 # ------------------------------------------------------------------ scenario differences
 def scenario_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Resolved values that differ between two scenarios' plain data (name and description left out)."""
+    """Return resolved values that differ between two scenarios' plain data (name and description left out)."""
     fa, fb = flatten_keys(dict(a)), flatten_keys(dict(b))
     out = {}
     for key in [*fa, *(k for k in fb if k not in fa)]:
@@ -737,7 +747,7 @@ def funnel_svg(means: pd.DataFrame, scope: str = ECOSYSTEM, labels: Sequence[str
 
 
 def pareto(points: Sequence[tuple[float, float]]) -> list[int]:
-    """Indices of the points no other point beats on both coordinates (lower is better), by x."""
+    """Return indices of the points no other point beats on both coordinates (lower is better), by x."""
     idx = []
     for i, (xi, yi) in enumerate(points):
         dominated = any((xj <= xi and yj <= yi) and (xj < xi or yj < yi) for j, (xj, yj) in enumerate(points) if j != i)
@@ -855,7 +865,7 @@ def timeseries_svg(daily: pd.DataFrame, metric: str = "minors_contacted", scope:
 
 
 def series_svg(values: Mapping[str, tuple[np.ndarray, np.ndarray]], metric: str) -> str:
-    """The time-series figure from per-arm ``(days, replicate x day matrix)`` (see :func:`daily_series`)."""
+    """Draw the time-series figure (SVG) from per-arm ``(days, replicate x day matrix)`` (see :func:`daily_series`)."""
     if not values:
         return ""
     cumulative = _metric_info().get(metric, ("flow",))[0] == "flow"
@@ -975,7 +985,7 @@ def means_table_html(means: pd.DataFrame, metrics: Sequence[str] | None = None, 
 
 
 def transparency_html(frame: pd.DataFrame, paired: bool) -> str:
-    """The transparency view per platform: what it would publish beside the ground truth."""
+    """Return the transparency view per platform: what it would publish beside the ground truth."""
     view = transparency_view(frame)
     if view.empty:
         return ""
@@ -1047,7 +1057,7 @@ def _default_question(data: ReportData) -> str:
 
 
 def render(data: ReportData) -> str:
-    """The HTML brief of ``data`` (see the module docstring for its sections)."""
+    """Render the HTML brief of ``data`` (see the module docstring for its sections)."""
     title = data.title or ("Comparison: " + " vs ".join(data.labels) if data.paired else f"Results: {data.reference}")
     question = data.question or _default_question(data)
     means = data.means()
@@ -1284,7 +1294,7 @@ def results_html(res: Results, title: str = "", question: str = "", checks: Sequ
 def report_from_dir(
     folder: str | os.PathLike[str], title: str = "", question: str = "", checks: Sequence[Any] = ()
 ) -> str:
-    """The brief of a folder written by ``safesim run/compare --out`` (``safesim report DIR``)."""
+    """Render the brief of a folder written by ``safesim run/compare --out`` (``safesim report DIR``)."""
     data = ReportData.from_dir(folder)
     data.title, data.question, data.checks = title, question, check_rows(checks)
     return render(data)

@@ -1,5 +1,6 @@
-"""The resource guard of a whole job: what its results hold in memory, against
-what this process may really use (not the machine's RAM).
+"""The resource guard of a whole job.
+
+What its results hold in memory, against what this process may really use (not the machine's RAM).
 
 The C++ loader refuses a scenario one run of which does not fit
 (``estimate_memory_bytes``: users, ties, groups, offenders and the run's daily
@@ -17,6 +18,15 @@ arrays are 168 MB; the job's peak rose by 146 MB without ``--out`` and
 by 175 MB with it (1.04 copies). Before the combined daily file was written a
 run at a time (``safesim.io.write_frames``) the peak with ``--out`` rose by
 1,210 MB (7.2 copies: the long daily frame and its Arrow copy).
+
+With an output folder (``--out DIR`` / ``out=``) a job keeps no daily array in
+memory: each run's goes to its per-run file as the run finishes and is read
+back from there when used (:class:`safesim.store.DailyOnDisk`), and the
+combined daily file is written from those files a run at a time. Such a job is
+checked as *streamed*: only the runs in flight (one per worker, or a batch per
+worker for the process pool) and one run being written count, whatever the
+number of runs. Without an output folder a job that does not fit is refused,
+and the message says that ``--out`` would stream it.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from safesim import _core
+from safesim.errors import InputError
 
 __all__ = [
     "RESULT_COPIES",
@@ -61,8 +72,9 @@ def _cgroup_limit(path: Path) -> int:
 
 
 def cgroup_limits(root: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc/self/cgroup")) -> list[int]:
-    """Memory limits of this process's cgroup and of every cgroup above it (a limit on
-    an ancestor binds too), v2 ``memory.max`` and v1 ``memory.limit_in_bytes``, in bytes.
+    """Return the memory limits of this process's cgroup and of every cgroup above it, in bytes.
+
+    A limit on an ancestor binds too; v2 ``memory.max`` and v1 ``memory.limit_in_bytes`` are read.
     """
     places = [root / "memory.max", root / "memory" / "memory.limit_in_bytes"]
     try:
@@ -89,8 +101,9 @@ def cgroup_limits(root: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc/
 
 
 def memory_limit_bytes() -> int:
-    """The lowest of physical memory, the address-space and data rlimits and the
-    cgroup memory limit, in bytes; 0 if none is known.
+    """Return the lowest of physical memory, the address-space and data rlimits and the cgroup limit, in bytes.
+
+    0 if none is known.
     """
     limits = []
     with contextlib.suppress(ValueError, OSError):
@@ -116,33 +129,54 @@ def job_memory_bytes(platforms: int, days: int, runs: int) -> int:
     return runs_memory_bytes([(platforms, days)] * runs) if runs > 0 else 0
 
 
-def runs_memory_bytes(runs: Iterable[tuple[int, int]]) -> int:
-    """Bytes a job of ``runs`` (each as (platforms, days)) keeps in memory at its peak:
-    every run's daily array, and one run's while the combined files are written.
+def runs_memory_bytes(runs: Iterable[tuple[int, int]], streamed: bool = False, in_flight: int = 0) -> int:
+    """Bytes a job of ``runs`` (each as (platforms, days)) keeps in memory at its peak.
+
+    In memory (``streamed`` false): every run's daily array, and one run's
+    while the combined files are written. Streamed to an output folder: the
+    ``in_flight`` largest runs (default: one per core), and one run's while it
+    is written or read back.
     """
-    sizes = [_run_bytes(p, d) for p, d in runs]
+    sizes = sorted((_run_bytes(p, d) for p, d in runs), reverse=True)
     if not sizes:
         return 0
-    return int(sum(sizes) * RESULT_COPIES + max(sizes) * WRITE_COPIES)
+    if streamed:
+        held = sizes[: max(1, in_flight or os.cpu_count() or 1)]
+        return int(sum(held) * RESULT_COPIES + sizes[0] * WRITE_COPIES)
+    return int(sum(sizes) * RESULT_COPIES + sizes[0] * WRITE_COPIES)
 
 
-def check_runs_memory(runs: Iterable[tuple[int, int]], what: str) -> None:
-    """A ValueError naming ``what`` if a job of ``runs`` ((platforms, days) each) would not fit
-    in this process's memory.
+def check_runs_memory(runs: Iterable[tuple[int, int]], what: str, streamed: bool = False, in_flight: int = 0) -> None:
+    """Raise an InputError (a ValueError) naming ``what`` if a job of ``runs`` would not fit in memory.
+
+    ``runs`` are (platforms, days) each; ``streamed`` and ``in_flight`` as for :func:`runs_memory_bytes`.
     """
     runs = list(runs)
-    need = runs_memory_bytes(runs)
+    need = runs_memory_bytes(runs, streamed, in_flight)
     have = memory_limit_bytes()
     if have and need > have:
         days = max(d for _, d in runs)
         scopes = max(p for p, _ in runs) + 1
-        raise ValueError(
+        if streamed:
+            raise InputError(
+                f"{what}: even streamed to the output folder, the runs in flight of up to {days:,} days over "
+                f"{scopes} scope(s) keep about {need / 1e9:.1f} GB of daily results in memory; this process may use "
+                f"{have / 1e9:.1f} GB (the lowest of RAM, ulimit and cgroup limit): use fewer workers or a "
+                "shorter horizon"
+            )
+        fits = runs_memory_bytes(runs, streamed=True, in_flight=in_flight) <= have
+        raise InputError(
             f"{what}: {len(runs):,} runs of up to {days:,} days over {scopes} scope(s) keep about {need / 1e9:.1f} GB "
             f"of daily results in memory; this process may use {have / 1e9:.1f} GB (the lowest of RAM, ulimit and "
-            "cgroup limit): use fewer replicates or points, or a shorter horizon"
+            "cgroup limit): "
+            + (
+                "give an output folder (--out DIR, out=) to stream them to disk, or use fewer replicates or points"
+                if fits
+                else "use fewer replicates or points, or a shorter horizon"
+            )
         )
 
 
-def check_job_memory(platforms: int, days: int, runs: int, what: str) -> None:
-    """A ValueError naming ``what`` if the job's results would not fit in this process's memory."""
-    check_runs_memory([(platforms, days)] * runs, what)
+def check_job_memory(platforms: int, days: int, runs: int, what: str, streamed: bool = False) -> None:
+    """Raise an InputError (a ValueError) naming ``what`` if the job's results would not fit in memory."""
+    check_runs_memory([(platforms, days)] * runs, what, streamed)

@@ -143,19 +143,17 @@ def operator_outputs(
         platforms = list(o["platforms"])
         declared = [str(x) for x in o.get("operators", [])]
         totals = np.asarray(o["totals"], dtype=np.float64)
-        daily = np.asarray(o["daily"], dtype=np.float64)
         op_totals = np.asarray(o.get("operator_totals", np.empty((0, totals.shape[1]))), dtype=np.float64)
-        op_daily = np.asarray(o.get("operator_daily", np.empty((0, *daily.shape[1:]))), dtype=np.float64)
-        rows_t, rows_d = [totals[0]], [daily[0]]
+        rows_t, picks = [totals[0]], [("daily", 0)]
         for name, members in operators:
             if name in declared:
                 j = declared.index(name)
                 rows_t.append(op_totals[j])
-                rows_d.append(op_daily[j])
+                picks.append(("operator_daily", j))
             elif len(members) == 1 and members[0] in platforms:
                 p = 1 + platforms.index(members[0])
                 rows_t.append(totals[p])
-                rows_d.append(daily[p])
+                picks.append(("daily", p))
             else:
                 raise ValueError(f"run output has no figures for operator {name!r}")
         out.append(
@@ -164,10 +162,30 @@ def operator_outputs(
                 "days": o["days"],
                 "seed": o["seed"],
                 "totals": np.stack(rows_t),
-                "daily": np.stack(rows_d),
+                "daily": _DailyRows(o, picks),
             }
         )
     return out
+
+
+class _DailyRows:
+    """Scope rows picked from a run's daily arrays, stacked when used (``np.asarray``, indexing).
+
+    The operator view of a run holds no copy of its daily values (which may be kept on disk,
+    :class:`safesim.store.DailyOnDisk`).
+    """
+
+    def __init__(self, output: dict[str, Any], picks: list[tuple[str, int]]) -> None:
+        self._output = output
+        self._picks = picks
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        arrays = {key: np.asarray(self._output[key], dtype=np.float64) for key in {k for k, _ in self._picks}}
+        rows = np.stack([arrays[key][i] for key, i in self._picks])
+        return rows if dtype is None else rows.astype(dtype, copy=False)
+
+    def __getitem__(self, key: Any) -> Any:
+        return np.asarray(self)[key]
 
 
 def _categorical(values: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
@@ -240,7 +258,7 @@ def summarize(df: pd.DataFrame, by: Sequence[str] | None = None, confidence: flo
 
 
 def burdens_of(scenario: Any) -> dict[str, dict[str, float]]:
-    """The named weighted burdens a scenario defines (its ``burden:`` key): name -> {metric: weight}."""
+    """Return the named weighted burdens a scenario defines (its ``burden:`` key): name -> {metric: weight}."""
     return {name: dict(weights) for name, weights in scenario.spec.burdens}
 
 
@@ -303,8 +321,10 @@ def frontier_table(
     scope: str = ECOSYSTEM,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Both sides per arm: exposure and burden means with intervals, paired changes against
-    ``reference`` with intervals, and whether the arm is on the frontier (no arm is lower on both).
+    """Tabulate both sides per arm.
+
+    Exposure and burden means with intervals, paired changes against ``reference`` with intervals, and whether the
+    arm is on the frontier (no arm is lower on both).
     """
     sides = {}
     for side, axis in (("exposure", exposure), ("burden", burden)):
@@ -370,6 +390,7 @@ class Results:
 
     @property
     def platforms(self) -> list[str]:
+        """The scenario's platforms, in the engine's order (the scopes after the ecosystem)."""
         return list(self.outputs[0]["platforms"]) if self.outputs else []
 
     @property
@@ -379,6 +400,7 @@ class Results:
 
     @property
     def reps(self) -> int:
+        """Number of replicates."""
         return len(self.outputs)
 
     @property
@@ -388,10 +410,12 @@ class Results:
 
     @cached_property
     def runs(self) -> pd.DataFrame:
+        """Run totals, one row per (replicate, seed, scope, metric)."""
         return runs_frame(self.outputs)
 
     @cached_property
     def daily(self) -> pd.DataFrame:
+        """Daily values, one row per (replicate, scope, day, metric); large: see :meth:`daily_chunks`."""
         return daily_frame(self.outputs)
 
     def daily_chunks(self) -> Iterator[pd.DataFrame]:
@@ -426,8 +450,9 @@ class Results:
         return groups_frame(self.outputs)
 
     def age_bands(self, bands: str | Sequence[Sequence[int]] | None = None) -> list[tuple[int, int]]:
-        """The age bands of :meth:`summary` (``by="age_band"``): ``bands``, the scenario's
-        ``population.age_bands``, or youngest age to 12, 13-15 and 16-17.
+        """Return the age bands of :meth:`summary` (``by="age_band"``).
+
+        ``bands``, the scenario's ``population.age_bands``, or youngest age to 12, 13-15 and 16-17.
         """
         spec = self.scenario.spec
         return parse_bands(bands if bands is not None else spec.population_age_bands, spec.population_youngest_age)
@@ -486,6 +511,7 @@ class Results:
 
     @cached_property
     def provenance(self) -> dict[str, Any]:
+        """What produced these runs: scenario, hash, seeds, versions, policies and overrides."""
         return {
             "scenario": self.scenario.name,
             "scenario_hash": self.scenario.hash,
@@ -500,7 +526,7 @@ class Results:
         }
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The summary as plain data: ecosystem metrics, then per platform, then per operator."""
+        """Return the summary as plain data: ecosystem metrics, then per platform, then per operator."""
 
         def by_scope(summary: pd.DataFrame) -> dict[str, dict[str, dict[str, float | None]]]:
             out: dict[str, dict[str, dict[str, float | None]]] = {}
@@ -572,7 +598,7 @@ class Results:
         return written
 
     def to_html(self, title: str = "", question: str = "") -> str:
-        """A self-contained HTML brief of these replicates (:mod:`safesim.report`)."""
+        """Return a self-contained HTML brief of these replicates (:mod:`safesim.report`)."""
         from safesim.report import results_html
 
         return results_html(self, title=title, question=question)
@@ -785,9 +811,11 @@ class _Arms:
         doc: dict[str, Any],
         scenario_file: str,
     ) -> list[Path]:
-        """The runs and daily frames, ``tables`` (CSV, by file name), each arm's resolved
-        scenario (``scenario_file`` formatted with its label) under ``scenarios/``, and
-        summary.json: the provenance and ``doc``, written last to mark the set complete.
+        """Write the runs and daily frames, ``tables``, each arm's resolved scenario and summary.json to ``out_dir``.
+
+        ``tables`` are CSV, by file name; each arm's scenario goes under ``scenarios/`` as ``scenario_file``
+        formatted with its label; summary.json (the provenance and ``doc``) is written last to mark the set
+        complete.
         """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -844,9 +872,11 @@ class Comparison(_Arms):
     def to_html(
         self, title: str = "", question: str = "", exposure: str | None = None, burden: str | None = None
     ) -> str:
-        """A self-contained HTML brief: what differs, paired effects in words and tables, funnel,
-        frontier (``exposure`` against ``burden``: metrics or named burdens), the rights side, time
-        series, transparency view, sources and provenance (:mod:`safesim.report`).
+        """Return a self-contained HTML brief.
+
+        What differs, paired effects in words and tables, funnel, frontier (``exposure`` against ``burden``: metrics
+        or named burdens), the rights side, time series, transparency view, sources and provenance
+        (:mod:`safesim.report`).
         """
         from safesim.report import BURDEN, EXPOSURE, comparison_html
 
@@ -869,6 +899,7 @@ class SweepResults(_Arms):
 
     @property
     def parameters(self) -> list[str]:
+        """The key paths the sweep varies, in order of first appearance among the points."""
         names: list[str] = []
         for p in self.points:
             names += [k for k in p if k not in names]
@@ -887,13 +918,16 @@ class SweepResults(_Arms):
 
     @cached_property
     def runs(self) -> pd.DataFrame:
+        """Run totals, one row per (point, replicate, scope, metric), with the point's parameters."""
         return self._with_params(self._concat([r.runs for r in self.arms.values()]))
 
     @cached_property
     def daily(self) -> pd.DataFrame:
+        """Daily values, one row per (point, replicate, scope, day, metric), with the point's parameters."""
         return self._with_params(self._concat([r.daily for r in self.arms.values()]))
 
     def daily_chunks(self) -> Iterator[pd.DataFrame]:
+        """Yield :attr:`daily` one run at a time (its rows in order), for writing without holding it."""
         for chunk in self._labelled_daily_chunks():
             yield self._with_params(chunk)
 
@@ -918,6 +952,7 @@ class SweepResults(_Arms):
 
     @cached_property
     def provenance(self) -> dict[str, Any]:
+        """The provenance of the arms, with the sweep's points."""
         prov = dict(super().provenance)
         prov["points"] = self.points
         return prov
@@ -927,7 +962,7 @@ class SweepResults(_Arms):
 
 
 def _cell(value: Any) -> Any:
-    """A parameter value as a frame cell (lists become text so they can be grouped)."""
+    """Return a parameter value as a frame cell (lists become text so they can be grouped)."""
     if isinstance(value, (list, tuple, dict)):
         import json
 

@@ -46,7 +46,7 @@ __all__ = [
 
 
 def scenarios_dir() -> Path:
-    """The scenarios folder: installed beside the package, else the source checkout's."""
+    """Return the scenarios folder: installed beside the package, else the source checkout's."""
     here = Path(__file__).resolve().parent
     installed = here / "scenarios"
     if installed.is_dir():
@@ -106,8 +106,10 @@ def _is_plan(path: Path) -> bool:
 
 
 def is_file(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` names a regular file; False, not an OSError, for a name the system refuses
-    (too long, embedded NUL): such a name is then reported as a missing scenario, in one line.
+    """Whether ``path`` names a regular file.
+
+    False, not an OSError, for a name the system refuses (too long, embedded NUL): such a name is then reported as a
+    missing scenario, in one line.
     """
     try:
         return Path(path).is_file()
@@ -116,7 +118,7 @@ def is_file(path: str | os.PathLike[str]) -> bool:
 
 
 def resolve_scenario_path(name_or_path: str | os.PathLike[str]) -> Path:
-    """A scenario file path, or the bare name of an installed scenario (``baseline``)."""
+    """Return the file of a scenario path, or of the bare name of an installed scenario (``baseline``)."""
     path = Path(name_or_path)
     if is_file(path):
         return path
@@ -132,7 +134,7 @@ def resolve_scenario_path(name_or_path: str | os.PathLike[str]) -> Path:
 
 
 def yaml_scalar(value: Any) -> str:
-    """A Python value as YAML text for the C++ overrides (``True`` -> ``true``)."""
+    """Return a Python value as YAML text for the C++ overrides (``True`` -> ``true``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -179,17 +181,17 @@ class Scenario:
     # ------------------------------------------------------------- constructors
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Scenario:
-        """A scenario file, or the bare name of an installed scenario."""
+        """Load a scenario file, or the bare name of an installed scenario."""
         return cls(resolve_scenario_path(path))
 
     @classmethod
     def from_text(cls, text: str, name: str = "<text>") -> Scenario:
-        """A scenario from YAML text; ``name`` appears in errors and anchors ``extends:``."""
+        """Return a scenario from YAML text; ``name`` appears in errors and anchors ``extends:``."""
         return cls(text=text, text_name=name)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], name: str = "<dict>") -> Scenario:
-        """A scenario from plain data (e.g. a ``to_dict()`` result, edited).
+        """Return a scenario from plain data (e.g. a ``to_dict()`` result, edited).
 
         The dict is written as JSON, which is YAML, and loaded like a file, so
         the same validation and error messages apply; ``name`` stands for the
@@ -205,7 +207,7 @@ class Scenario:
 
     @classmethod
     def default(cls) -> Scenario:
-        """The installed baseline scenario."""
+        """Return the installed baseline scenario."""
         return cls.load("baseline")
 
     # ------------------------------------------------------------- changes (each returns a new Scenario)
@@ -221,17 +223,17 @@ class Scenario:
         return Scenario(**fields)
 
     def set(self, key_path: str, value: Any) -> Scenario:
-        """A copy with ``key_path`` (e.g. ``population.users``) set to ``value``."""
+        """Return a copy with ``key_path`` (e.g. ``population.users``) set to ``value``."""
         return self.set_yaml(key_path, yaml_scalar(value))
 
     def set_yaml(self, key_path: str, yaml_text: str) -> Scenario:
-        """A copy with ``key_path`` set from YAML text as typed (the CLI's ``--set``)."""
+        """Return a copy with ``key_path`` set from YAML text as typed (the CLI's ``--set``)."""
         if not key_path:
             raise ValueError("empty key path")
         return self._replace(overrides=(*self._overrides, (key_path, yaml_text)))
 
     def set_many(self, values: dict[str, Any]) -> Scenario:
-        """A copy with every ``key_path: value`` of ``values`` set, in order."""
+        """Return a copy with every ``key_path: value`` of ``values`` set, in order."""
         sc = self
         for key, value in values.items():
             sc = sc.set(key, value)
@@ -246,7 +248,7 @@ class Scenario:
         law_on: str | None = None,
         risk_found: bool = False,
     ) -> Scenario:
-        """A copy with the policy bundle ``name`` applied after everything set so far.
+        """Return a copy with the policy bundle ``name`` applied after everything set so far.
 
         By default the bundle reaches every platform its ``applies_to`` matches.
         ``platforms=[...]`` names the platforms instead, and ``where={"kinds":
@@ -281,26 +283,30 @@ class Scenario:
         return Scenario.from_dict(data, name=f"{self.name}+{name}")
 
     def copy(self) -> Scenario:
-        """An equal, independent Scenario."""
+        """Return an equal, independent Scenario."""
         return self._replace()
 
     # ------------------------------------------------------------- resolved views
     @property
     def overrides(self) -> tuple[tuple[str, str], ...]:
+        """The ``(key.path, YAML text)`` overrides set on the file, in order."""
         return self._overrides
 
     @property
     def policies(self) -> tuple[str, ...]:
+        """The policy bundles applied with :meth:`with_policy`, in order."""
         return self._policies
 
     @property
     def path(self) -> str | None:
+        """The scenario's file, or None for one made from text or data."""
         return self._path
 
     @cached_property
     def spec(self) -> _core.ScenarioSpec:
-        """The resolved, validated C++ spec (loaded once, then cached); an edge list
-        it names is read and checked here too (:func:`check_edge_list`).
+        """The resolved, validated C++ spec (loaded once, then cached).
+
+        An edge list it names is read and checked here too (:func:`check_edge_list`).
         """
         overrides = list(self._overrides)
         policies = list(self._policies)
@@ -318,7 +324,7 @@ class Scenario:
         return spec
 
     def dump(self) -> str:
-        """The resolved scenario as YAML (every field, defaults included)."""
+        """Return the resolved scenario as YAML (every field, defaults included)."""
         return self._dump
 
     @cached_property
@@ -326,7 +332,7 @@ class Scenario:
         return self.spec.dump()
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved scenario as plain Python data (a fresh copy each call)."""
+        """Return the resolved scenario as plain Python data (a fresh copy each call)."""
         return copy.deepcopy(self._data)
 
     @cached_property
@@ -337,14 +343,17 @@ class Scenario:
 
     @property
     def name(self) -> str:
+        """The scenario's name."""
         return self.spec.name
 
     @property
     def seed(self) -> int:
+        """The scenario's own seed (the first replicate's, unless a seed is given)."""
         return int(self.spec.seed)
 
     @property
     def platforms(self) -> list[str]:
+        """The platforms' names, in the engine's order."""
         return list(self.spec.platforms)
 
     @property
@@ -365,7 +374,7 @@ class Scenario:
         return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
     def diff(self, other: Scenario) -> dict[str, tuple[Any, Any]]:
-        """Resolved values that differ: ``{key.path: (value in self, value in other)}``.
+        """Return resolved values that differ: ``{key.path: (value in self, value in other)}``.
 
         Both scenarios are compared fully resolved (bundles, ``extends`` and
         defaults applied); a key present in only one side pairs with ``None``.
@@ -415,8 +424,9 @@ _TOP_LEVEL = "expected a mapping of keys at the top level"
 
 
 def _without_content(err: ScenarioError) -> ScenarioError:
-    """``err`` without the text of the file it is about: ``extends: /etc/passwd``
-    must not print that file. The loader quotes a non-mapping document whole.
+    """``err`` without the text of the file it is about: ``extends: /etc/passwd`` must not print that file.
+
+    The loader quotes a non-mapping document whole.
     """
     if not err.message.startswith(_TOP_LEVEL + ", got"):
         return err
@@ -433,7 +443,7 @@ _edge_cache: dict[tuple[str, int, int, int, int], str] = {}
 
 
 def _edge_list_of(dump: str) -> str:
-    """The ``graph.edge_list`` path of a resolved dump ('' for a generated graph)."""
+    """Return the ``graph.edge_list`` path of a resolved dump ('' for a generated graph)."""
     for line in dump.splitlines():
         m = _EDGE_LIST_LINE.match(line)
         if m:
@@ -602,14 +612,16 @@ class Parameter:
 
     @property
     def integer(self) -> bool:
+        """Whether the key takes whole numbers (kind count or integer): it is sampled as whole numbers."""
         return self.kind in INTEGER_KINDS
 
     @property
     def log(self) -> bool:
+        """Whether the parameter is sampled uniformly in log space."""
         return self.dist == "loguniform"
 
     def value(self, u: float) -> Any:
-        """The parameter value for a unit-hypercube coordinate ``u`` in [0, 1]."""
+        """Return the parameter value for a unit-hypercube coordinate ``u`` in [0, 1]."""
         u = min(max(float(u), 0.0), 1.0)
         if self.integer:
             # Equal probability for every whole number in [low, high] (rounding would halve the ends).
@@ -638,10 +650,11 @@ class Parameter:
         return self.low + u * (self.high - self.low)
 
     def narrowed(self, low: float, high: float) -> Parameter:
-        """The same key, distribution and kind over ``[low, high]``."""
+        """Return the same key, distribution and kind over ``[low, high]``."""
         return replace(self, low=low, high=high)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the parameter as plain data: key, low, high, dist and kind."""
         return {"key": self.key, "low": self.low, "high": self.high, "dist": self.dist, "kind": self.kind}
 
 
@@ -682,7 +695,9 @@ def _parse_range(key: str, spec: Any) -> tuple[float, float, str]:
 
 
 def make_parameters(scenario: Scenario, parameters: Mapping[str, Any]) -> list[Parameter]:
-    """Checked :class:`Parameter` list from ``{key.path: range}``: known numeric keys, ranges inside their bounds.
+    """Return the checked :class:`Parameter` list of ``{key.path: range}``.
+
+    Keys must be known and numeric, ranges inside their bounds.
 
     A range is ``(low, high)`` (uniform) or ``{"range": [low, high], "dist":
     "loguniform"}`` (``"log": True`` says the same). An unknown key raises the

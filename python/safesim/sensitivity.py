@@ -64,6 +64,7 @@ from safesim.api import PathLike, RunOptions, as_scenario, common_seeds, execute
 from safesim.io import json_records, write_frame, write_json, write_text
 from safesim.results import ECOSYSTEM, SweepResults, Table, metric_names
 from safesim.scenario import Parameter, Scenario, make_parameters, parameter_bounds
+from safesim.store import holds_out_folder
 
 __all__ = ["METHODS", "Parameter", "SensitivityResults", "make_parameters", "parameter_bounds", "sensitivity"]
 
@@ -202,10 +203,12 @@ class SensitivityResults:
 
     @property
     def reps(self) -> int:
+        """Replicates run at every point."""
         return self.sweep.reps
 
     @property
     def keys(self) -> list[str]:
+        """The parameters' key paths, in order."""
         return [p.key for p in self.parameters]
 
     @cached_property
@@ -228,7 +231,7 @@ class SensitivityResults:
         return pd.DataFrame(rows, columns=["point", *self.keys])
 
     def point_means(self) -> pd.DataFrame:
-        """The replicate mean of every metric at every point, with the parameter values (wide)."""
+        """Return the replicate mean of every metric at every point, with the parameter values (wide)."""
         means = np.stack([_point_means(self._values[:, :, j]) for j in range(len(self.metrics))], axis=1)
         return pd.concat([self.samples, pd.DataFrame(means, columns=self.metrics)], axis=1)
 
@@ -342,6 +345,7 @@ class SensitivityResults:
 
     @cached_property
     def provenance(self) -> dict[str, Any]:
+        """What produced these indices: versions, method, sampling, seeds, runs and the base scenario."""
         from importlib.metadata import version
 
         sc = self.sweep[0].scenario
@@ -391,6 +395,7 @@ class SensitivityResults:
         )
 
 
+@holds_out_folder  # the lock covers the runs and the combined files
 def sensitivity(
     scenario: Scenario | PathLike,
     parameters: Mapping[str, Any],

@@ -1,5 +1,6 @@
-"""Per-run result files and the output folder they live in: resumable,
-atomic, verified on reuse, confined to one folder that one job writes at a time.
+"""Per-run result files and the output folder they live in.
+
+Resumable, atomic, verified on reuse, confined to one folder that one job writes at a time.
 
 Layout under the output folder ``OUT``::
 
@@ -39,6 +40,7 @@ has finished.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -47,8 +49,9 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -65,12 +68,14 @@ except ImportError:  # Windows: no advisory lock
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
+    "DailyOnDisk",
     "OutputError",
     "OutputFolder",
     "OutputLocked",
     "OutputRefused",
     "RecomputedRunWarning",
     "RunStore",
+    "holds_out_folder",
     "job_folder",
     "job_outputs",
     "run_id",
@@ -142,6 +147,11 @@ class OutputFolder:
 
     # ------------------------------------------------------------ lock and manifest
     def acquire(self) -> None:
+        """Take the folder's lock and read its manifest, or raise OutputLocked / OutputRefused.
+
+        Creates the folder if needed; refuses a path that is not a folder, a lock file that is a link, and a
+        non-empty folder safesim did not write (unless ``force``).
+        """
         root = self.root
         if root.is_symlink():
             root = root.resolve()
@@ -197,6 +207,10 @@ class OutputFolder:
                         self.files[name] = {"job": "legacy"}
                     elif (p.is_dir() and not p.is_symlink() and (p / "runs").is_dir()) or name == "runs":
                         self.dirs.add(name if name == "runs" else f"{name}/runs")
+            elif entries and not self.force and all(self._library_subfolder(name) for name in entries):
+                # Left by a library job of an earlier safesim that held only its sub-folders (a
+                # calibration's wave<k>/, each with its own manifest): adopted, as the job resumes.
+                self.dirs.update(f"{name}/runs" for name in entries)
             elif entries and not self.force:
                 shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
                 raise OutputRefused(
@@ -215,6 +229,11 @@ class OutputFolder:
                 self.job = job["id"]
                 self.cleared = bool(job.get("cleared")) if job.get("pid") == os.getpid() else True
         self.previous = sorted(k for k, v in self.files.items() if str(v.get("job")) != self.job)
+
+    def _library_subfolder(self, name: str) -> bool:
+        """Whether ``name`` is a sub-folder with a safesim manifest (not a link)."""
+        path = self.root / name
+        return path.is_dir() and not path.is_symlink() and (path / FOLDER_MANIFEST).is_file()
 
     def _flush(self) -> None:
         doc = {
@@ -238,6 +257,7 @@ class OutputFolder:
             self._lock_fd = None
 
     def release(self, ok: bool) -> None:
+        """Record the job as complete (``ok``) or failed in the manifest, and release the lock."""
         try:
             if ok:
                 self.state = "complete"
@@ -269,6 +289,11 @@ class OutputFolder:
             self._flush()
 
     def before(self, path: Path) -> None:
+        """Admit a write of ``path``: record it in the manifest first, or refuse a file safesim did not write.
+
+        The first combined output of a job removes the previous job's set; run files in a runs folder of the
+        job pass as they are.
+        """
         rel = self.relative(path)
         parent = rel.rpartition("/")[0]
         if parent in self.dirs and _RUN_FILE.match(path.name):
@@ -337,7 +362,7 @@ class _Guard(_io.WriteGuard):
 
 
 def _safesim_folder(path: Path) -> Path | None:
-    """The nearest folder holding ``path`` (up to three levels up) with a safesim manifest."""
+    """Return the nearest folder holding ``path`` (up to three levels up) with a safesim manifest."""
     folder = Path(os.path.abspath(path)).parent
     for _ in range(3):
         if (folder / FOLDER_MANIFEST).is_file():
@@ -354,7 +379,7 @@ _io.set_write_guard(_Guard())
 
 
 def _holder(path: Path) -> OutputFolder | None:
-    """The folder held by this process that ``path`` is written into, if any."""
+    """Return the folder held by this process that ``path`` is written into, if any."""
     with _held_lock:
         if not _held:
             return None
@@ -393,7 +418,7 @@ def release_folder(folder: OutputFolder, ok: bool = True) -> None:
 
 
 def job_outputs(out_dir: str | os.PathLike[str]) -> list[Path]:
-    """The files the job holding ``out_dir`` in this process has written there so far."""
+    """Return the files the job holding ``out_dir`` in this process has written there so far."""
     folder = _holder(Path(out_dir) / LOCK_NAME)
     if folder is None:
         return []
@@ -419,8 +444,125 @@ def job_folder(out_dir: str | os.PathLike[str] | None, force: bool = False) -> I
         release_folder(folder, ok)
 
 
+class DailyOnDisk:
+    """A run's daily array (or its operator rows) kept in the run's daily file, read when used.
+
+    A job with an output folder keeps these in its run dicts instead of the
+    arrays themselves (``daily``, ``operator_daily``), so the memory it holds
+    does not grow with the number of runs. It behaves as the array it stands
+    for where the package uses one: ``np.asarray(x)``, ``x[...]``, ``shape``,
+    ``len(x)``. Each read checks the file against the size and SHA-256 its
+    run manifest recorded; a file removed or changed since is an
+    :class:`OutputError`, never other figures. The last file read is kept (one
+    run's array, refreshed if the file's inode, size or time changes), so
+    repeated reads of one run cost one read.
+
+    Parameters
+    ----------
+    path : Path
+        The run's ``.daily.parquet`` or ``.daily.csv`` file.
+    size, sha256 : int, str
+        What the run manifest recorded for it.
+    scopes : int
+        Scopes in the file (ecosystem, platforms, then declared operators).
+    rows : slice
+        The scopes this array holds (platform rows or operator rows).
+    days : int
+        Days of the run.
+    """
+
+    dtype = np.dtype(np.float64)
+    ndim = 3
+
+    def __init__(self, path: Path, size: int, sha256: str, scopes: int, rows: slice, days: int) -> None:
+        self.path = path
+        self.size = int(size)
+        self.sha256 = str(sha256)
+        self.scopes = int(scopes)
+        self.rows = rows
+        self.days = int(days)
+        first, last, _ = rows.indices(self.scopes)
+        self.shape = (max(0, last - first), self.days, len(metric_names()))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"DailyOnDisk({self.path.name}, rows {self.rows.start}:{self.rows.stop}, shape {self.shape})"
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        array = self.load()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __getitem__(self, key: Any) -> Any:
+        part = self.load()[key]
+        # A copy, not a view: a view would keep the whole run's array alive (a list of one
+        # metric's series over many runs would then hold every run's array).
+        return np.array(part) if isinstance(part, np.ndarray) else part
+
+    def load(self) -> np.ndarray:
+        """Read the array from the run's daily file (checked against its run manifest)."""
+        try:
+            st = os.lstat(self.path)
+            key: Any = (str(self.path), self.sha256, st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            key = None
+        with _daily_lock:
+            if key is not None and _daily_cache and _daily_cache[0] == key:
+                return _daily_cache[1][self.rows]
+        try:
+            data = (
+                self.path.read_bytes()
+                if key is not None and self.path.is_file() and not self.path.is_symlink()
+                else None
+            )
+        except OSError:
+            data = None
+        if data is None or len(data) != self.size or hashlib.sha256(data).hexdigest() != self.sha256:
+            raise OutputError(
+                f"{self.path}: removed or changed since the run was saved; its daily values are kept only there "
+                "(run the job again to recompute it)"
+            )
+        names = metric_names()
+        buffer = BytesIO(data)
+        frame = pd.read_csv(buffer, **_EXACT_CSV) if self.path.suffix == ".csv" else pd.read_parquet(buffer)
+        full = frame[names].to_numpy(dtype=np.float64).reshape(self.scopes, self.days, len(names))
+        with _daily_lock:
+            _daily_cache[:] = [key, full]
+        return full[self.rows]
+
+
+_daily_cache: list[Any] = []  # [key, array] of the last daily file read
+_daily_lock = threading.Lock()
+
+
+_F = TypeVar("_F")
+
+
+def holds_out_folder(func: _F) -> _F:
+    """Hold the job's output folder (``out=`` or ``options.out``) for the whole call.
+
+    For a library job that writes runs and then combined files (such as
+    :func:`safesim.sensitivity` or :func:`safesim.calibrate`): the lock is
+    taken before the first run and kept until the last combined file is
+    written, so no other job can take the folder in between. Sub-folders the
+    job writes (a calibration's ``wave<k>/runs``) are part of the held folder
+    (:func:`acquire_folder` nests them). A killed job leaves no lock behind: an
+    advisory lock ends with its process, so a rerun resumes.
+    """
+
+    @functools.wraps(func)  # type: ignore[arg-type]
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        options = kwargs.get("options")
+        out = kwargs.get("out", getattr(options, "out", None))
+        with job_folder(out):
+            return func(*args, **kwargs)  # type: ignore[operator]
+
+    return wrapper  # type: ignore[return-value]
+
+
 def run_id(scenario_hash: str, seed: int) -> str:
-    """The file stem of a run: scenario hash prefix and seed."""
+    """Return the file stem of a run: scenario hash prefix and seed."""
     if not re.fullmatch(r"[0-9a-f]{20,}", scenario_hash):
         raise ValueError(f"not a scenario hash: {scenario_hash!r}")
     return f"{scenario_hash[:20]}-{int(seed)}"
@@ -438,6 +580,7 @@ class RunStore:
         self._folder: OutputFolder | None = None
         #: Run ids whose files were on disk but failed verification (recomputed), with the reason.
         self.rejected: dict[str, str] = {}
+        self._manifests: dict[str, dict[str, Any]] = {}  # runs saved or verified by this store
 
     def _reject(self, rid: str, reason: str, damaged: bool = True) -> None:
         self.rejected[rid] = reason
@@ -472,6 +615,7 @@ class RunStore:
         return self
 
     def close(self) -> None:
+        """Release the folder (see :meth:`open`)."""
         if self._folder is not None:
             folder, self._folder = self._folder, None
             release_folder(folder, ok=True)
@@ -487,6 +631,7 @@ class RunStore:
         return safe_path(self.dir, f"{rid}{suffix}")
 
     def manifest_path(self, rid: str) -> Path:
+        """Return the path of run ``rid``'s manifest."""
         return self._file(rid, ".json")
 
     def completed(self) -> list[str]:
@@ -543,10 +688,27 @@ class RunStore:
         if cohort.size:  # population.ageing's cohort table: 18 ages x cohort_columns(), small
             manifest["cohort"] = cohort.tolist()
         write_json(self.manifest_path(rid), manifest)
+        self._manifests[rid] = manifest
+
+    def on_disk(self, rid: str, output: dict[str, Any]) -> dict[str, Any]:
+        """Return ``output`` with its daily arrays replaced by references to its daily file.
+
+        ``output`` is run ``rid``, saved or verified by this store; the references are :class:`DailyOnDisk`.
+        """
+        manifest = self._manifests[rid]
+        info = manifest["files"]["daily"]
+        split = 1 + len(manifest["platforms"])
+        scopes = split + len(manifest.get("operators", []))
+        path = safe_path(self.dir, info["name"])
+        days = int(manifest["days"])
+        out = dict(output)
+        out["daily"] = DailyOnDisk(path, info["bytes"], info["sha256"], scopes, slice(0, split), days)
+        out["operator_daily"] = DailyOnDisk(path, info["bytes"], info["sha256"], scopes, slice(split, scopes), days)
+        return out
 
     # ------------------------------------------------------------ read
     def load(self, rid: str, scenario_hash: str, seed: int) -> dict[str, Any] | None:
-        """The finished run ``rid`` as a run dict, or None if it is missing, unfinished, stale or damaged.
+        """Return the finished run ``rid`` as a run dict, or None if it is missing, unfinished, stale or damaged.
 
         A run whose manifest exists but whose files fail verification (size,
         SHA-256, shape) is recorded in :attr:`rejected` with the reason; the
@@ -612,6 +774,7 @@ class RunStore:
         if recomputed != manifest["output_hash"]:
             self._reject(rid, "data differ from the run's output hash")
             return None
+        self._manifests[rid] = manifest
         return {
             "platforms": list(manifest["platforms"]),
             "days": days,

@@ -173,6 +173,7 @@ class Expression:
     precedence = 9
 
     def names(self) -> list[str]:
+        """Return the metric names the expression reads, in order of first appearance."""
         out: list[str] = []
         self._names(out)
         return out
@@ -181,6 +182,7 @@ class Expression:
         return None
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
+        """Compute the expression with ``values`` (metric name -> number or array); a division by zero is NaN."""
         raise NotImplementedError
 
 
@@ -270,7 +272,9 @@ class Binary(Expression):
 
 
 class _Parser:
-    """expr := term (('+'|'-') term)* ; term := unary (('*'|'/') unary)* ;
+    """A recursive-descent parser of target expressions.
+
+    Grammar: expr := term (('+'|'-') term)* ; term := unary (('*'|'/') unary)* ;
     unary := '-' unary | '+' unary | atom ; atom := number | name | '(' expr ')'.
     """
 
@@ -406,6 +410,7 @@ class TargetSpec:
 
     @cached_property
     def expression(self) -> Expression:
+        """The parsed ``metric`` expression."""
         return parse_expression(self.metric)
 
     @property
@@ -418,6 +423,7 @@ class TargetSpec:
 
     @property
     def high(self) -> float:
+        """The high end of the target's interval: range, or value + 1.96 sd, or value."""
         if self.range is not None:
             return self.range[1]
         assert self.value is not None
@@ -441,6 +447,7 @@ class TargetSpec:
         return 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the entry as plain data, as a targets file gives it (optional keys only when set)."""
         out: dict[str, Any] = {"name": self.name}
         if self.value is not None:
             out["value"] = self.value
@@ -480,16 +487,19 @@ class TargetSet:
 
     @property
     def names(self) -> list[str]:
+        """The targets' names, in file order."""
         return [t.name for t in self.targets]
 
     def fitted(self) -> list[TargetSpec]:
+        """Return the targets marked ``used_for: fit`` (calibration uses them)."""
         return [t for t in self.targets if t.used_for == "fit"]
 
     def compared(self) -> list[TargetSpec]:
+        """Return the targets marked ``used_for: compare`` (compared only, never fitted)."""
         return [t for t in self.targets if t.used_for == "compare"]
 
     def error(self, index: int, key: str, message: str) -> Exception:
-        """An error about ``targets[index].key``: with file, line and column when read from a file."""
+        """Return an error about ``targets[index].key``: with file, line and column when read from a file."""
         key_path = f"targets[{index}]" + (f".{key}" if key else "")
         if self.located is not None:
             return self.located.error(key_path, message)
@@ -656,8 +666,9 @@ def _read_scope(raw: Any, fail: Any) -> Scope:
 
 
 def load_targets(path: PathLike) -> TargetSet:
-    """Read and check a targets file: a :class:`TargetSet`, or one :class:`PlanError` line
-    (``FILE:LINE:COL: targets[i].key: message``) for the first mistake.
+    """Read and check a targets file: a :class:`TargetSet`, or one :class:`PlanError` line for the first mistake.
+
+    The line is ``FILE:LINE:COL: targets[i].key: message``.
 
     Checks what needs no scenario: keys, types, value or range, the expression
     (syntax, known metrics), scope form, group, window, relative_to form,
@@ -692,7 +703,7 @@ def load_targets(path: PathLike) -> TargetSet:
 
 
 def as_target_set(targets: TargetSet | PathLike | Sequence[TargetSpec | Mapping[str, Any]]) -> TargetSet:
-    """A TargetSet from a set, a file, or a list of TargetSpecs or dicts (checked as a file would be)."""
+    """Return a TargetSet from a set, a file, or a list of TargetSpecs or dicts (checked as a file would be)."""
     if isinstance(targets, TargetSet):
         return targets
     if isinstance(targets, (str, os.PathLike)):
@@ -740,7 +751,7 @@ def verdict(model: tuple[float, float, float], target: tuple[float, float], cent
 
 
 def _variant(base: Scenario, rel: Any, targets_file: Path | None) -> Scenario:
-    """The scenario a ``relative_to`` names: ``base`` with key overrides, or a scenario file."""
+    """Return the scenario a ``relative_to`` names: ``base`` with key overrides, or a scenario file."""
     if isinstance(rel, str):
         p = Path(rel)
         if not p.is_absolute() and targets_file is not None and (targets_file.parent / p).is_file():
@@ -759,7 +770,7 @@ def _scope_index(t: TargetSpec, scopes: list[str]) -> int:
 
 
 def _run_values(results: Results, t: TargetSpec, scope: int) -> np.ndarray:
-    """The target's measure in each run of ``results`` (NaN where undefined)."""
+    """Return the target's measure in each run of ``results`` (NaN where undefined)."""
     names = t.expression.names()
     all_names = metric_names()
     cols = [all_names.index(n) for n in names]
@@ -797,9 +808,10 @@ def _interval(x: np.ndarray, confidence: float = 0.95) -> tuple[float, float, fl
 def paired_relative(
     values: np.ndarray, reference: np.ndarray, confidence: float = 0.95
 ) -> tuple[float, float, float, int]:
-    """Relative change of ``values`` against ``reference`` (paired by replicate), as ``ss.compare`` gives it:
-    ``rel_diff`` = mean paired difference / reference mean, its interval the difference's
-    t-interval divided by the reference mean.
+    """Return the relative change of ``values`` against ``reference`` (paired by replicate), as ``ss.compare`` does.
+
+    ``rel_diff`` = mean paired difference / reference mean, its interval the difference's t-interval divided by the
+    reference mean.
     """
     reps = np.arange(len(values))
     frame = pd.DataFrame(
@@ -834,6 +846,7 @@ class TargetCheck:
 
     @property
     def reps(self) -> int:
+        """Number of replicates run."""
         return len(self.seeds)
 
     def table(self) -> pd.DataFrame:
@@ -841,6 +854,7 @@ class TargetCheck:
         return Table(pd.DataFrame(self.rows))
 
     def counts(self) -> dict[str, int]:
+        """Return the number of targets with each verdict."""
         return {v: sum(r["verdict"] == v for r in self.rows) for v in VERDICTS}
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -885,7 +899,7 @@ class TargetCheck:
 
 
 def _check_against(sc: Scenario, tset: TargetSet) -> None:
-    """What needs the scenario: scope names, operators, groups, windows within the horizon."""
+    """Check what needs the scenario: scope names, operators, groups, windows within the horizon."""
     platforms = sc.platforms
     horizon = int(sc.to_dict().get("horizon_days", 0)) or None
     for j, t in enumerate(tset):

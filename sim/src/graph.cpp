@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iterator>
 #include <stdexcept>
 #include <string_view>
@@ -34,6 +35,7 @@
 
 #include <boost/graph/compressed_sparse_row_graph.hpp>
 
+#include "edge_list.hpp"
 #include "safesim/rng.hpp"
 #include "safesim/scenario.hpp"
 #include "safesim/streams.hpp"
@@ -461,10 +463,10 @@ struct ReadTie {
   std::uint64_t line() const { return line_swapped >> 1; }
 };
 
-void load_edge_list(const State& s, const PlatformState& P, EdgeList& edges) {
-  const std::string& path = s.spec->graph.edge_list;
-  const std::string& where = s.spec->source_file.empty() ? path : s.spec->source_file;
-  const std::int64_t users = s.spec->population.users;
+}  // namespace
+
+void read_edge_list(const std::string& path, const std::string& where, std::int64_t users,
+                    const std::function<void(std::uint64_t, std::uint64_t, bool)>& tie) {
   const std::string last = std::to_string(users - 1);
   const auto cannot_read = [&](int err) {
     if (err == ENOENT) edge_error(where, 0, 0, "no such edge list file " + shown(path));
@@ -551,8 +553,7 @@ void load_edge_list(const State& s, const PlatformState& P, EdgeList& edges) {
       break;
     }
     read.push_back({std::min(id[0], id[1]) << 32 | std::max(id[0], id[1]), lineno << 1 | (id[0] > id[1] ? 1u : 0u)});
-    const std::uint32_t la = P.local_of[id[0]], lb = P.local_of[id[1]];
-    if (la != kNone && lb != kNone) edges.add(la, lb, fields.size() == 3 && fields[2].second == "1");  // both here
+    tie(id[0], id[1], fields.size() == 3 && fields[2].second == "1");
   }
   if (bad_line == 0 && std::ferror(file.f)) cannot_read(errno);
   // Duplicates: sorted by pair, then line, every tie after the first of its pair
@@ -583,6 +584,17 @@ void load_edge_list(const State& s, const PlatformState& P, EdgeList& edges) {
   }
   if (bad_line != 0) edge_error(path, bad_line, bad_column, bad_message);
   if (read.empty()) edge_error(path, 0, 0, "the edge list has no edges (the graph would be empty)");
+}
+
+namespace {
+
+void load_edge_list(const State& s, const PlatformState& P, EdgeList& edges) {
+  const std::string& path = s.spec->graph.edge_list;
+  const std::string& where = s.spec->source_file.empty() ? path : s.spec->source_file;
+  read_edge_list(path, where, s.spec->population.users, [&](std::uint64_t a, std::uint64_t b, bool trusted) {
+    const std::uint32_t la = P.local_of[a], lb = P.local_of[b];
+    if (la != kNone && lb != kNone) edges.add(la, lb, trusted);  // both on this platform
+  });
 }
 
 void build_groups(const State& s, PlatformState& P, std::size_t p) {

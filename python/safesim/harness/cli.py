@@ -100,6 +100,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the harness's subcommands alone (``check``, ``golden``) on ``argv``; return the exit status."""
     from safesim.errors import ScenarioError
 
     parser = argparse.ArgumentParser(prog="safesim")

@@ -95,10 +95,12 @@ class Expectation:
 
     @property
     def plan(self) -> Plan:
+        """The sequential plan: replicate budget, batch per look and confidence."""
         return Plan(budget=self.budget, batch=self.batch, confidence=self.confidence)
 
     @property
     def rule(self) -> Rule:
+        """What must hold of the quantity: relation, threshold and tolerance."""
         return Rule(self.relation, self.threshold, self.tolerance)
 
     @property
@@ -187,7 +189,7 @@ class _Parser:
 
 
 def _expect_node(parser: _Parser) -> tuple[yaml.Node | None, yaml.Node | None]:
-    """The (key, value) nodes of the top-level ``expect`` entry, or (None, None)."""
+    """Return the (key, value) nodes of the top-level ``expect`` entry, or (None, None)."""
     root = parser.root()
     if not isinstance(root, yaml.MappingNode):
         return None, None

@@ -68,7 +68,7 @@ def _scenario(name: str) -> Scenario:
 
 
 def compute_summary(name: str, threads: int | None = None) -> dict[str, Any]:
-    """The golden summary of reference scenario ``name`` as JSON-ready data."""
+    """Return the golden summary of reference scenario ``name`` as JSON-ready data."""
     sc = _scenario(name)
     seeds = list(SEEDS)
     threads = threads or min(len(seeds), os.cpu_count() or 1)
@@ -101,9 +101,11 @@ class GoldenDiff:
 
     @property
     def ok(self) -> bool:
+        """Whether the golden file exists and the scenario's summary matches it."""
         return not self.problems and not self.missing
 
     def describe(self, limit: int = 8) -> str:
+        """Describe the comparison in one line (MISSING, OK or CHANGED), with up to ``limit`` differences."""
         shown_path = os.path.relpath(self.path) if self.path.is_absolute() else str(self.path)
         if self.missing:
             return f"MISSING {self.name}: no {shown_path} (create it with 'safesim golden --update')"

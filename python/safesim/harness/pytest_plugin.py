@@ -106,6 +106,7 @@ class ScenarioChecksFile(pytest.File):
     _error: Exception | None = None
 
     def collect(self):  # type: ignore[override]
+        """Load the check file and yield one test item per expectation (one failing item if it does not load)."""
         from safesim.errors import ScenarioError
         from safesim.harness.expectations import load_check_file
 
@@ -132,6 +133,7 @@ class ExpectationItem(pytest.Item):
             self.user_properties.append(("metric", expectation.metric))
 
     def runtest(self) -> None:
+        """Run the expectation: fail on FAIL, skip on INCONCLUSIVE (fail in strict mode)."""
         from safesim.harness.sequential import Verdict
 
         parent: ScenarioChecksFile = self.parent  # type: ignore[assignment]
@@ -148,11 +150,13 @@ class ExpectationItem(pytest.Item):
             pytest.skip(f"INCONCLUSIVE {result.message()}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        """Report a failed expectation as one line with the check file and line, without a traceback."""
         if isinstance(excinfo.value, ExpectationFailed):
             where = f"{self.path}:{self.expectation.line}" if self.expectation else str(self.path)
             return f"{where}: {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
+        """Give pytest the check file, the expectation's line and the item's name."""
         line = self.expectation.line - 1 if self.expectation else 0
         return self.path, line, f"safesim check: {self.name}"

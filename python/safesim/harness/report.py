@@ -33,7 +33,7 @@ def _align(rows: list[list[str]], right: Sequence[int] = ()) -> list[str]:
 
 
 def table(results: list[FileResult]) -> str:
-    """The report: one row per expectation, then one line per failure, inconclusive case or error."""
+    """Return the report: one row per expectation, then one line per failure, inconclusive case or error."""
     rows = [["file", "expectation", "metric", "expected", "estimate", "interval", "verdict", "replicates"]]
     notes: list[str] = []
     for fr in results:
@@ -148,6 +148,7 @@ def junit_xml(results: list[FileResult], strict: bool = False) -> ET.ElementTree
 
 
 def write_junit(results: list[FileResult], path: str | os.PathLike[str], strict: bool = False) -> Path:
+    """Write :func:`junit_xml` of ``results`` to ``path`` atomically and return the path."""
     tree = junit_xml(results, strict)
     text = ET.tostring(tree.getroot(), encoding="unicode", xml_declaration=False)
     return write_text(Path(path), '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n")

@@ -43,6 +43,7 @@ class ExpectationResult:
 
     @property
     def passed(self) -> bool:
+        """Whether the verdict is PASS."""
         return self.verdict is Verdict.PASS
 
     def message(self) -> str:
@@ -122,6 +123,7 @@ class FileRunner:
         return out
 
     def run_expectation(self, e: Expectation) -> ExpectationResult:
+        """Decide one expectation sequentially: replicates in batches until the verdict is clear or the budget spent."""
         start = time.perf_counter()
         plan, rule = e.plan, e.rule
         decision: Decision | None = None
@@ -145,6 +147,7 @@ class FileRunner:
         )
 
     def run(self) -> list[ExpectationResult]:
+        """Decide every expectation of the check file, in file order (runs shared between them)."""
         return [self.run_expectation(e) for e in self.check.expectations]
 
 

@@ -71,6 +71,8 @@ Array = npt.NDArray[np.float64]
 
 
 class Verdict(str, Enum):
+    """The outcome of an expectation: PASS, FAIL, or INCONCLUSIVE when the budget ran out undecided."""
+
     PASS = "PASS"
     FAIL = "FAIL"
     INCONCLUSIVE = "INCONCLUSIVE"
@@ -99,6 +101,7 @@ class Plan:
 
     @property
     def looks(self) -> int:
+        """Number of looks: the budget in batches, the last one possibly short."""
         return math.ceil(self.budget / self.batch)
 
     @property
@@ -108,10 +111,12 @@ class Plan:
 
     @property
     def alpha(self) -> float:
+        """Error rate of the whole plan: 1 - confidence."""
         return 1.0 - self.confidence
 
     @property
     def alpha_per_look(self) -> float:
+        """Error rate spent at each look (Bonferroni: ``alpha`` over the looks)."""
         return self.alpha / self.looks
 
 
@@ -130,6 +135,7 @@ class Rule:
             raise ValueError(f"tolerance must be >= 0, got {self.tolerance}")
 
     def describe(self) -> str:
+        """Describe the rule in words, e.g. ``< 5`` or ``within 3 ± 0.5``."""
         if self.relation == "within":
             return f"within {self.threshold:g} ± {self.tolerance:g}"
         return f"{self.relation} {self.threshold:g}"
@@ -215,7 +221,7 @@ class Decision:
 
 
 def interval_at(t: npt.ArrayLike, r: npt.ArrayLike | None, difference: str, alpha: float) -> tuple[Array, Array, Array]:
-    """The estimate and interval of the quantity from treatment (and reference) replicates."""
+    """Return the estimate and interval of the quantity from treatment (and reference) replicates."""
     if r is None:
         return t_interval(t, alpha)
     if difference == "relative":

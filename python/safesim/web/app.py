@@ -54,7 +54,7 @@ def series_metrics() -> list[tuple[str, str, str]]:
 
 
 def series_metric(value: str | None) -> str:
-    """The metric the page asked for (the default when it asked for none); InputProblem for an unknown one."""
+    """Return the metric the page asked for (the default when it asked for none); InputProblem for an unknown one."""
     if not value:
         return DEFAULT_SERIES
     if value not in {m for m, _, _ in series_metrics()}:
@@ -223,7 +223,7 @@ class Explorer:
         return list(points.values())
 
     def rendered(self, key: tuple[Any, ...], make: Any) -> str:
-        """The results fragment for ``key`` (run, status, replicates, metric, finished runs), drawn once.
+        """Return the results fragment for ``key`` (run, status, replicates, metric, finished runs), drawn once.
 
         The page polls a few times a second; a fragment is redrawn only when
         one of these changed, so polling does not compete with the runs.
@@ -261,7 +261,7 @@ def create_app(
     workers: int | None = None,
     allowed_hosts: list[str] | None = None,
 ) -> Starlette:
-    """The explorer as an ASGI app (``safesim serve`` runs it with uvicorn)."""
+    """Return the explorer as an ASGI app (``safesim serve`` runs it with uvicorn)."""
     ex = Explorer(scenarios, limits or Limits(), workers)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(fmt=report.fmt, version=_core.version, series_metrics=series_metrics())
@@ -365,7 +365,7 @@ def create_app(
         return job
 
     def job_and_metric(request: Request) -> tuple[Job, str] | JSONResponse:
-        """The run a request names and its ``?metric=`` (checked), or the error response to send."""
+        """Return the run a request names and its ``?metric=`` (checked), or the error response to send."""
         try:
             job = find(request)
         except LookupError:
@@ -382,7 +382,7 @@ def create_app(
         return JSONResponse(job_state(*found))
 
     async def api_series(request: Request) -> Response:
-        """The time-series figure of one metric (the picker swaps it in without redrawing the page)."""
+        """Return the time-series figure of one metric (the picker swaps it in without redrawing the page)."""
         found = job_and_metric(request)
         if isinstance(found, JSONResponse):
             return found
@@ -489,7 +489,7 @@ def _attachment(data: bytes, filename: str, media_type: str) -> Response:
 
 
 def _series_svg(cmp: Any, metric: str) -> str:
-    """The ecosystem time series of ``metric``, read straight from the runs' daily arrays.
+    """Return the ecosystem time series of ``metric``, read straight from the runs' daily arrays.
 
     The same figure as :func:`safesim.report.timeseries_svg` of ``cmp.daily``,
     without building that frame (every metric, scope and day of every run),

@@ -35,6 +35,8 @@ FIRST = ("controls",)
 
 @dataclass(frozen=True)
 class Control:
+    """One form control of the explorer: a scenario key with its kind, unit, bounds, choices and default."""
+
     key: str  # dictionary spelling (platforms.<name>.…)
     kind: str
     unit: str
@@ -47,23 +49,28 @@ class Control:
 
     @property
     def label(self) -> str:
+        """The control's label: the key's last two parts, in words."""
         tail = self.key.removeprefix(PLATFORM).split(".")
         return " ".join(tail[-2:] if len(tail) > 1 else tail).replace("_", " ")
 
     @property
     def field(self) -> str:
+        """The form field's name (``set:`` and the key)."""
         return PREFIX + self.key
 
     @property
     def dom_id(self) -> str:
+        """The HTML element id: the key with characters an id may not hold replaced."""
         return "c-" + re.sub(r"[^A-Za-z0-9_-]", "-", self.key)
 
     @property
     def step(self) -> str:
+        """The number input's step: 1 for whole numbers, ``any`` otherwise."""
         return "1" if self.kind in ("count", "integer") else "any"
 
     @property
     def hint(self) -> str:
+        """A short hint beside the control: unit and allowed range."""
         parts = [self.unit] if self.unit else []
         if self.kind == "prob":
             parts.append("0 to 1")
@@ -75,22 +82,27 @@ class Control:
 
     @property
     def tooltip(self) -> str:
+        """The control's tooltip: meaning, default and source, from the parameter dictionary."""
         return f"{self.meaning}. Default {self.default}. Source: {self.source}."
 
 
 @dataclass(frozen=True)
 class Group:
+    """A fieldset of the explorer's form: the controls under one key prefix."""
+
     name: str
     platform: bool
     controls: tuple[Control, ...]
 
     @property
     def title(self) -> str:
+        """The fieldset's title, in words."""
         name = self.name.removeprefix(PLATFORM).removeprefix("platforms.<name>")
         return (name or "platform").replace("controls.", "").replace("_", " ") or "platform"
 
     @property
     def open(self) -> bool:
+        """Whether the fieldset starts open (the direct-message policy does)."""
         return self.name == "platforms.<name>.controls.dm_policy"
 
 
@@ -141,7 +153,7 @@ def installed_bundles() -> dict[str, str]:
 
 
 def current_values(resolved: dict[str, Any], platform: str) -> dict[str, Any]:
-    """The value of each control in a resolved scenario, platform keys from ``platform``."""
+    """Return the value of each control in a resolved scenario, platform keys from ``platform``."""
     flat = flatten_keys(resolved)
     out = {}
     for key in controls():
@@ -160,7 +172,7 @@ def value_text(value: Any) -> str:
 
 
 def form_overrides(form: dict[str, str], current: dict[str, Any], platform: str) -> list[tuple[str, str]]:
-    """The ``(key.path, YAML text)`` overrides where the form differs from ``current``.
+    """Return the ``(key.path, YAML text)`` overrides where the form differs from ``current``.
 
     Raises ValueError naming the field for an unknown key or a value not of
     the key's kind; bounds are left to the scenario loader, whose one-line

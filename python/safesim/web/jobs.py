@@ -50,15 +50,17 @@ class Job:
 
     @property
     def done_reps(self) -> int:
+        """Replicates finished in every arm so far."""
         with self.lock:
             return min((len(v) for v in self.outputs.values()), default=0)
 
     @property
     def total(self) -> int:
+        """Replicates the job asked for."""
         return len(self.seeds)
 
     def comparison(self) -> Comparison | None:
-        """The paired comparison over the replicates finished so far (None before the first)."""
+        """Return the paired comparison over the replicates finished so far (None before the first)."""
         return self.snapshot()[2]
 
     def snapshot(self) -> tuple[str, int, Comparison | None]:
@@ -99,9 +101,11 @@ class Runner:
         self._thread.start()
 
     def new_id(self) -> str:
+        """Return a new job id."""
         return str(next(self._ids))
 
     def submit(self, job: Job) -> Job:
+        """Queue ``job``, forgetting the oldest finished jobs beyond the number kept; return it."""
         with self._lock:
             self.jobs[job.id] = job
             while len(self.jobs) > self._keep_jobs:
@@ -113,6 +117,7 @@ class Runner:
         return job
 
     def get(self, job_id: str) -> Job | None:
+        """Return the job ``job_id``, or None if it is unknown or forgotten."""
         with self._lock:
             return self.jobs.get(job_id)
 
@@ -124,6 +129,7 @@ class Runner:
             return sum(1 for j in self.jobs.values() if j.status in ("queued", "running") and j.created < job.created)
 
     def cancel(self, job: Job) -> None:
+        """Ask ``job`` to stop: a queued job is cancelled at once, a running one after its current batch."""
         job.cancel_event.set()
         with job.lock:
             if job.status == "queued":
@@ -131,6 +137,7 @@ class Runner:
                 job.finished = time.monotonic()
 
     def finished_jobs(self) -> list[Job]:
+        """Return the jobs that finished successfully and are still kept."""
         with self._lock:
             return [j for j in self.jobs.values() if j.status == "done"]
 
@@ -183,7 +190,7 @@ class Runner:
             job.status, job.finished = "done", time.monotonic()
 
     def _runs(self, sc: Scenario, seeds: list[int]) -> list[dict[str, Any]]:
-        """Outputs of ``sc`` on ``seeds``, from the cache where it has them."""
+        """Return outputs of ``sc`` on ``seeds``, from the cache where it has them."""
         h = sc.hash
         missing = [s for s in seeds if (h, s) not in self._cache]
         if missing:

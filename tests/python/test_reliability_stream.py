@@ -1,0 +1,163 @@
+"""Daily results streamed to the output folder (issue 17, item 5): with ``out=``
+a job keeps no run's daily array in memory after the run is saved, reads it
+back from the run's file when used, writes the combined daily file from those
+files, and is checked by the memory guard as such; without ``out=`` a job that
+does not fit is refused in one line that names ``--out``."""
+
+from __future__ import annotations
+
+import tracemalloc
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import safesim as ss
+from safesim import cli, resources
+from safesim.executors import SerialExecutor
+from safesim.store import DailyOnDisk, OutputError
+
+DAYS = 120
+
+
+def small(users: int = 300, days: int = DAYS) -> ss.Scenario:
+    return ss.Scenario.load("baseline").set("population.users", users).set("horizon_days", days)
+
+
+class CountingExecutor:
+    """The serial executor, counting the run outputs' daily arrays still alive (a weakref each)."""
+
+    def __init__(self) -> None:
+        self.live = 0
+        self.peak = 0
+        self.runs = 0
+
+    def _gone(self) -> None:
+        self.live -= 1
+
+    def map_runs(self, tasks):
+        for task, out in SerialExecutor().map_runs(tasks):
+            self.runs += 1
+            self.live += 1
+            weakref.finalize(out["daily"], self._gone)
+            self.peak = max(self.peak, self.live)
+            yield task, out
+            del out
+            self.peak = max(self.peak, self.live)
+
+
+def test_streamed_outputs_equal_the_in_memory_ones(tmp_path: Path) -> None:
+    sc = small()
+    streamed = ss.replicate(sc, n=3, executor="serial", out=tmp_path / "a")
+    held = ss.replicate(sc, n=3, executor="serial")
+    held.save(tmp_path / "b")
+    assert all(isinstance(o["daily"], DailyOnDisk) for o in streamed.outputs)
+    assert not any(isinstance(o["daily"], DailyOnDisk) for o in held.outputs)
+    for name in ("daily.parquet", "runs.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / name), pd.read_parquet(tmp_path / "b" / name))
+    assert (tmp_path / "a" / "summary.csv").read_bytes() == (tmp_path / "b" / "summary.csv").read_bytes()
+    pd.testing.assert_frame_equal(streamed.daily, held.daily)
+    for a, b in zip(streamed.outputs, held.outputs, strict=True):
+        np.testing.assert_array_equal(np.asarray(a["daily"]), b["daily"])
+        np.testing.assert_array_equal(a["daily"][0][:, 3], b["daily"][0][:, 3])
+        assert a["daily"][0].flags.owndata  # a copy: a view would keep the whole run's array alive
+        assert a["daily"].shape == b["daily"].shape
+        assert len(a["daily"]) == len(b["daily"])
+        np.testing.assert_array_equal(np.asarray(a["operator_daily"]), b["operator_daily"])
+    # A resumed job reads its runs back as files too, with the same figures.
+    again = ss.replicate(sc, n=3, executor="serial", out=tmp_path / "a")
+    assert again.loaded_runs == 3
+    pd.testing.assert_frame_equal(again.daily, held.daily)
+
+
+def test_a_changed_run_file_is_refused_not_read(tmp_path: Path) -> None:
+    res = ss.replicate(small(), n=2, executor="serial", out=tmp_path)
+    daily = res.outputs[1]["daily"]
+    path = daily.path
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(OutputError, match="changed since the run was saved"):
+        np.asarray(daily)
+    path.unlink()
+    with pytest.raises(OutputError, match="removed or changed"):
+        daily[0]
+
+
+def _limits(sc: ss.Scenario, runs: int) -> tuple[int, int]:
+    """(streamed, in-memory) estimates of a serial job of ``runs`` runs."""
+    shape = [(len(sc.platforms), int(sc.spec.horizon_days))] * runs
+    return resources.runs_memory_bytes(shape, streamed=True, in_flight=1), resources.runs_memory_bytes(shape)
+
+
+def test_a_job_too_big_for_memory_streams_with_out(tmp_path: Path, monkeypatch, capsys) -> None:
+    sc, n = small(), 12
+    streamed, held = _limits(sc, n)
+    assert streamed * 2 < held
+    limit = (streamed + held) // 2
+    monkeypatch.setattr(resources, "memory_limit_bytes", lambda: limit)
+
+    # Without an output folder: refused before any run, in one line that says --out would stream it.
+    ex = CountingExecutor()
+    with pytest.raises(ValueError, match=r"give an output folder \(--out DIR, out=\) to stream them") as err:
+        ss.replicate(sc, n=n, executor=ex, workers=1)
+    assert "\n" not in str(err.value)
+    assert ex.runs == 0
+    path = tmp_path / "s.yaml"
+    path.write_text(sc.dump())
+    assert cli.main(["run", str(path), "--reps", str(n), "--executor", "serial"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1
+    assert "--out DIR" in line
+
+    # With one: the job completes, and no more than one run's daily array is alive at any time.
+    ex = CountingExecutor()
+    res = ss.replicate(sc, n=n, executor=ex, workers=1, out=tmp_path / "out")
+    assert ex.runs == n
+    assert ex.peak == 1
+    daily = pd.read_parquet(tmp_path / "out" / "daily.parquet")
+    assert len(daily) == n * (1 + len(sc.platforms)) * DAYS * len(ss.metric_names())
+    assert cli.main(["run", str(path), "--reps", str(n), "--executor", "serial",
+                     "--out", str(tmp_path / "cli")]) == 0  # fmt: skip
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cli" / "daily.parquet"), daily)
+
+    # The counting hook does count: the in-memory path holds every run's array to the end.
+    monkeypatch.setattr(resources, "memory_limit_bytes", lambda: 0)
+    ex = CountingExecutor()
+    kept = ss.replicate(sc, n=n, executor=ex, workers=1)
+    assert ex.peak == n
+    pd.testing.assert_frame_equal(kept.daily, res.daily)
+
+
+def test_streamed_job_memory_does_not_grow_with_runs(tmp_path: Path) -> None:
+    """Python-side peak (tracemalloc: frames, arrays read back) of a streamed job and its save,
+    for 3 and 12 runs: nine more runs add far less than one run's daily array each."""
+    sc = small()
+    one_run = (1 + len(sc.platforms)) * DAYS * len(ss.metric_names()) * 8
+
+    def peak(n: int, where: Path) -> int:
+        tracemalloc.start()
+        try:
+            res = ss.replicate(sc, n=n, executor="serial", out=where)
+            res.daily_chunks  # noqa: B018
+            for o in res.outputs:  # every run read back once, as a report would
+                np.asarray(o["daily"]).sum()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(3, tmp_path / "warm")  # imports and caches out of the way
+    small_job, big_job = peak(3, tmp_path / "three"), peak(12, tmp_path / "twelve")
+    assert big_job - small_job < 3 * one_run, (small_job, big_job, one_run)
+
+
+def test_streamed_guard_counts_runs_in_flight_only() -> None:
+    metrics = len(ss.metric_names())
+    run = 2 * 365 * metrics * 8
+    runs = [(1, 365)] * 1000
+    assert resources.runs_memory_bytes(runs, streamed=True, in_flight=4) == int(
+        4 * run * resources.RESULT_COPIES + run * resources.WRITE_COPIES
+    )
+    assert resources.runs_memory_bytes(runs) > 100 * resources.runs_memory_bytes(runs, streamed=True, in_flight=4)
