@@ -526,6 +526,7 @@ struct State {
   std::size_t next_event = 0;                                              // next timeline event
   RightsState rights;
   MetricsAcc metrics;
+  int build_threads = 1;  // threads for the graph build (results do not depend on it)
 
   double& m(std::size_t platform, Metric metric) { return metrics.row(platform + 1, day)[idx(metric)]; }
   /// Add to a platform's metric, its operator's and the ecosystem total.
@@ -567,7 +568,9 @@ void finish_platforms(State& s);  // believed ages and settings from the control
 void build_structure(State& s);
 void clear_cache();
 void apply_controls(State& s, std::size_t p, bool reset_existing_defaults);
-void build_graph(State& s, std::size_t p);
+/// Every platform's graph and interest groups (graph.cpp), on `threads`
+/// threads: the same graphs, bit for bit, at any thread count.
+void build_graphs(State& s, int threads);
 void build_offenders(State& s);
 void apply_timeline(State& s);
 void return_banned_offenders(State& s);
