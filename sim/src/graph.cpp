@@ -121,8 +121,7 @@ std::vector<std::uint32_t> row_ranges(const std::vector<std::uint32_t>& start, s
   bound[0] = 0;
   for (std::size_t t = 1; t < parts; ++t)
     bound[t] = static_cast<std::uint32_t>(
-        std::lower_bound(start.begin(), start.end(), static_cast<std::uint64_t>(start[n]) * t / parts) -
-        start.begin());
+        std::lower_bound(start.begin(), start.end(), static_cast<std::uint64_t>(start[n]) * t / parts) - start.begin());
   return bound;
 }
 
@@ -348,8 +347,7 @@ std::vector<TieList> generate_edges(const State& s, const PlatformState& P, std:
           std::uint32_t pos = chunk;
           for (int tries = 0; tries < 8 && pos >= chunk && pos < chunk_end; ++tries) {
             const std::int64_t off = static_cast<std::int64_t>(d.below(2 * window + 1)) - window;
-            pos =
-                static_cast<std::uint32_t>(std::clamp<std::int64_t>(static_cast<std::int64_t>(i) + off, 0, n - 1));
+            pos = static_cast<std::uint32_t>(std::clamp<std::int64_t>(static_cast<std::int64_t>(i) + off, 0, n - 1));
           }
           if (pos < chunk || pos >= chunk_end) add_tie(ties, v, order[pos], false);
         }
@@ -784,7 +782,8 @@ void build_graphs(State& s, int threads) {
   std::size_t large = 0;
   while (large < by_size.size() && s.platforms[by_size[large]].user.size() >= kSplitMembers) ++large;
   for (std::size_t j = 0; j < large; ++j) build_graph(s, by_size[j], threads);
-  parallel_for(by_size.size() - large, threads, [&](std::size_t j, std::size_t) { build_graph(s, by_size[large + j], 1); });
+  parallel_for(by_size.size() - large, threads,
+               [&](std::size_t j, std::size_t) { build_graph(s, by_size[large + j], 1); });
 }
 
 }  // namespace safesim::detail
