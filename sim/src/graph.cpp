@@ -185,9 +185,8 @@ std::shared_ptr<GraphArrays> freeze(std::vector<TieList>& lists, std::vector<std
   });
   std::vector<std::uint32_t>().swap(rows);
   // Repeats of a pair are now side by side in its rows: merged (one tie,
-  // trusted if any draw was) as the rows are compacted into arrays of exactly
-  // the distinct ties, the flags split off. `cursor` becomes each row's
-  // distinct count.
+  // trusted if any draw was) as the rows are compacted, the flags split off.
+  // `cursor` becomes each row's distinct count.
   const std::size_t row_blocks = (static_cast<std::size_t>(n) + kBlock - 1) / kBlock;
   parallel_for(row_blocks, threads, [&](std::size_t rb, std::size_t) {
     const std::uint32_t v1 = static_cast<std::uint32_t>(std::min<std::size_t>(n, (rb + 1) * kBlock));
@@ -206,23 +205,32 @@ std::shared_ptr<GraphArrays> freeze(std::vector<TieList>& lists, std::vector<std
     distinct += cursor[v];
   }
   g->offsets[n] = distinct;
-  g->targets.resize(distinct);
   g->trusted.resize(distinct);
-  parallel_for(row_blocks, threads, [&](std::size_t rb, std::size_t) {
-    const std::uint32_t v1 = static_cast<std::uint32_t>(std::min<std::size_t>(n, (rb + 1) * kBlock));
-    for (auto v = static_cast<std::uint32_t>(rb * kBlock); v < v1; ++v) {
-      std::uint32_t w = g->offsets[v];
+  // In place, so the build never holds a second copy of the targets: each
+  // thread compacts its range's rows to the front of the range's own entries
+  // (a row only moves towards the front), then the ranges move down to their
+  // final places, in order.
+  parallel_for(parts, threads, [&](std::size_t t, std::size_t) {
+    std::uint32_t w = start[bound[t]], f = g->offsets[bound[t]];
+    for (std::uint32_t v = bound[t]; v < bound[t + 1]; ++v) {
+      std::uint32_t prev = 0;
       for (std::uint32_t e = start[v]; e < start[v + 1]; ++e) {
-        if (e > start[v] && (sorted[e] >> 1) == (sorted[e - 1] >> 1)) {
-          g->trusted[w - 1] = static_cast<std::uint8_t>(g->trusted[w - 1] | (sorted[e] & 1u));
+        const std::uint32_t x = sorted[e];
+        if (e > start[v] && (x >> 1) == (prev >> 1)) {
+          g->trusted[f - 1] = static_cast<std::uint8_t>(g->trusted[f - 1] | (x & 1u));
           continue;
         }
-        g->targets[w] = sorted[e] >> 1;
-        g->trusted[w] = static_cast<std::uint8_t>(sorted[e] & 1u);
-        ++w;
+        prev = x;
+        sorted[w++] = x >> 1;
+        g->trusted[f++] = static_cast<std::uint8_t>(x & 1u);
       }
     }
   });
+  for (std::size_t t = 0; t < parts; ++t)
+    std::memmove(sorted.data() + g->offsets[bound[t]], sorted.data() + start[bound[t]],
+                 sizeof(std::uint32_t) * (g->offsets[bound[t + 1]] - g->offsets[bound[t]]));
+  sorted.resize(distinct);
+  g->targets = std::move(sorted);
   return g;
 }
 
@@ -319,13 +327,28 @@ std::vector<TieList> generate_edges(const State& s, const PlatformState& P, std:
     position.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) position[order[i]] = i;
   }
+  // Lists reserved here, for their expected ties with room for the spread,
+  // rather than grown by the worker threads: glibc gives each thread its own
+  // arena, and memory freed in one is not reused by another.
+  for (std::size_t b = 0; b < lists.size(); ++b) {
+    double expected = 0;
+    if (b < peer_blocks)
+      expected = static_cast<double>(std::min<std::size_t>(kBlock, n - b * kBlock)) * 0.5 * g.mean_degree * 1.05;
+    else if (b < peer_blocks + family_blocks)
+      expected = static_cast<double>(std::min<std::size_t>(kBlock, P.minors.size() - (b - peer_blocks) * kBlock)) *
+                 g.family_adults_per_minor * 1.1;
+    else
+      expected = static_cast<double>(std::min<std::size_t>(kBlock, n - (b - peer_blocks - family_blocks) * kBlock)) *
+                 g.coach_share * g.coach_minor_ties * 1.2;
+    lists[b].reserve(static_cast<std::size_t>(expected) + 64);
+  }
   std::vector<std::vector<std::uint32_t>> counts(static_cast<std::size_t>(std::max(threads, 1)) - 1);
+  for (auto& c : counts) c.assign(n, 0);
   parallel_for(lists.size(), threads, [&](std::size_t b, std::size_t w) {
     TieList& ties = lists[b];
     if (b < peer_blocks) {
       const std::uint32_t i0 = static_cast<std::uint32_t>(b * kBlock);
       const std::uint32_t i1 = static_cast<std::uint32_t>(std::min<std::size_t>(n, (b + 1) * kBlock));
-      ties.reserve(static_cast<std::size_t>((i1 - i0) * (0.5 * g.mean_degree * 1.05)) + 64);
       for (std::uint32_t i = i0; i < i1; ++i) {
         const std::uint32_t v = order[i];
         const std::uint32_t chunk = i / class_size * class_size;
@@ -355,7 +378,6 @@ std::vector<TieList> generate_edges(const State& s, const PlatformState& P, std:
     } else if (b < peer_blocks + family_blocks) {
       if (parent_age.empty()) return;
       const std::size_t m0 = (b - peer_blocks) * kBlock, m1 = std::min(P.minors.size(), m0 + kBlock);
-      ties.reserve(static_cast<std::size_t>(static_cast<double>(m1 - m0) * g.family_adults_per_minor * 1.1) + 64);
       for (std::size_t mi = m0; mi < m1; ++mi) {
         const std::uint32_t m = P.minors[mi];
         rng::Draw d(s.seed, streams::graph_family, P.user[m], pid);
@@ -382,7 +404,6 @@ std::vector<TieList> generate_edges(const State& s, const PlatformState& P, std:
         }
       }
     }
-    if (w > 0 && counts[w - 1].empty()) counts[w - 1].assign(n, 0);
     std::uint32_t* count = w == 0 ? degree.data() : counts[w - 1].data();
     for (const Tie& t : ties) {
       ++count[t.a];
@@ -390,8 +411,7 @@ std::vector<TieList> generate_edges(const State& s, const PlatformState& P, std:
     }
   });
   for (const auto& c : counts)
-    if (!c.empty())
-      for (std::uint32_t v = 0; v < n; ++v) degree[v] += c[v];
+    for (std::uint32_t v = 0; v < n; ++v) degree[v] += c[v];
   return lists;
 }
 
