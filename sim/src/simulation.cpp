@@ -468,8 +468,6 @@ void finish_totals(const detail::State& s, RunOutput& out, const std::vector<dou
 
 }  // namespace
 
-RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) { return run(spec, seed, 1); }
-
 RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
   const auto t0 = Clock::now();
   detail::State s;
@@ -586,6 +584,8 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
   out.run_seconds = std::chrono::duration<double>(t1 - t0).count();
   return out;
 }
+
+RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) { return run(spec, seed, 1); }
 
 std::vector<RunOutput> run_many(const ScenarioSpec& spec, std::span<const std::uint64_t> seeds, int threads) {
   std::vector<RunOutput> outs(seeds.size());
