@@ -196,16 +196,21 @@ PYBIND11_MODULE(_core, m) {
 
   m.def(
       "run",
-      [](const safesim::ScenarioSpec& spec, std::uint64_t seed) {
+      [](const safesim::ScenarioSpec& spec, std::uint64_t seed, int threads) {
         Finished done;
         {
           py::gil_scoped_release release;
-          done.out = safesim::run(spec, seed);
+          done.out = safesim::run(spec, seed, threads);
           done.hash = safesim::output_hash(done.out);
         }
         return to_dict(std::move(done));
       },
-      py::arg("spec"), py::arg("seed"), "Run one replicate; returns a dict of NumPy arrays and timings.");
+      py::arg("spec"), py::arg("seed"), py::arg("threads") = 1,
+      "Run one replicate; returns a dict of NumPy arrays and timings. The graphs are built on `threads` threads "
+      "(the same result at any thread count).");
+
+  m.def("clear_structure_cache", &safesim::clear_structure_cache,
+        "Forget the per-process cache of built populations and graphs (results are the same either way).");
 
   m.def(
       "run_many",

@@ -67,8 +67,11 @@ def load_scenario_text(
     policies: list[str] = ...,
     policy_dirs: list[str] = ...,
 ) -> ScenarioSpec: ...
-def run(spec: ScenarioSpec, seed: int) -> RunDict:
-    """Run one replicate (the GIL is released while it runs)."""
+def run(spec: ScenarioSpec, seed: int, threads: int = 1) -> RunDict:
+    """Run one replicate (the GIL is released while it runs); graphs built on ``threads`` threads."""
+
+def clear_structure_cache() -> None:
+    """Forget the per-process cache of built populations and graphs."""
 
 def output_hash(
     totals: npt.ArrayLike,

@@ -1129,7 +1129,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--policy", action="append", metavar="NAME", help="apply a policy bundle after the overrides (repeatable)"
     )
-    p.add_argument("--threads", type=WORKERS, default=None, metavar="N", help="worker threads (default: CPU count)")
+    p.add_argument(
+        "--threads",
+        type=WORKERS,
+        default=None,
+        metavar="N",
+        help="worker threads (default: CPU count); with fewer runs than threads, the spare ones build the graphs",
+    )
     add_executor_options(p)
     p.add_argument(
         "--out",

@@ -150,7 +150,9 @@ class ThreadExecutor:
         for t in tasks:  # resolve specs here: cached_property is not meant for racing threads
             t.scenario.spec  # noqa: B018
         pool = cf.ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(tasks))), thread_name_prefix="safesim")
-        futures = {pool.submit(_core.run, t.scenario.spec, t.seed): t for t in tasks}
+        # Fewer runs than workers: the spare threads build each run's graphs (same results).
+        build_threads = max(1, self.workers // max(1, len(tasks)))
+        futures = {pool.submit(_core.run, t.scenario.spec, t.seed, build_threads): t for t in tasks}
         try:
             for fut in cf.as_completed(futures):
                 # Popped: a finished future holds its run until dropped (a job that streams

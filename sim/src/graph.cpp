@@ -1,32 +1,53 @@
 // Social graph per platform: age-assortative communities (school classes for
 // minors, peer circles for adults), ties to similar-age users, family ties
 // between minors and adults, and teachers or coaches tied to a class.
-// Built as a list of undirected ties, handed to Boost.Graph's
-// compressed_sparse_row_graph, and frozen: the CSR row starts, columns and
-// the trusted-tie edge property are moved out into safesim's Graph without a
-// copy.
+// Generated as lists of undirected ties, then frozen into a compressed sparse
+// row (CSR) graph over local member indices.
 //
-// Data layout of the build (docs/performance.md): each tie is stored once, 8
-// bytes (two local indices, the trusted flag in the top bit of the second),
-// and Boost reads it through a multi-pass iterator that yields both
-// directions, (a, b) then (b, a). Boost's histogram sort places edges in a
-// row in the order the iterator yields them, so the frozen graph is the one a
-// list holding both directions explicitly would give, with a third of the
-// memory (8 instead of 18 bytes per tie) and half the bytes read per pass.
+// The frozen graph is canonical: each row holds its distinct targets in
+// ascending order, a pair drawn more than once (by both members, or by a peer
+// draw and a family or coach tie) held once and trusted if any of its draws
+// was. It therefore depends only on the set of ties drawn, never on the order
+// they were drawn or placed in, and every tie is drawn from keyed random
+// numbers (user, platform): so the build can be split across threads (blocks
+// of members within a platform, platforms side by side) and gives the same
+// graph, bit for bit, at any thread count.
+//
+// The build (docs/performance.md, "National-size ecosystems"):
+//   1. community order: members sorted by (age, keyed draw, index); ages are
+//      bucketed first and the buckets sorted in parallel;
+//   2. ties generated in blocks of community positions (and of minors, for
+//      family ties, and of members, for coaches), one list per block, each
+//      tie 8 bytes (two local indices, the trusted flag in the top bit); the
+//      thread that generates a block also counts its ties into the degrees;
+//   3. row starts from the degrees; each block's ties scattered into their
+//      two rows, packed as target << 1 | trusted, and the block freed at once;
+//   4. each row sorted and its repeats merged (in parallel over rows), then
+//      the rows compacted in place and the trusted flags split off;
+//   5. the canonical rows handed to Boost.Graph's compressed_sparse_row_graph
+//      (its sorted-edge constructor: one pass, no sort), whose arrays the
+//      engine's Graph view reads; one platform at a time holds both copies.
+// The peak of one platform's build is its list plus its packed rows (8 bytes
+// per directed edge), and platforms are built largest first, so the peak of
+// a whole ecosystem is its frozen graphs plus the smallest platforms' lists.
 //
 // Interest groups are a second structure (group -> minors in it, CSR) used by
 // the "shared groups" discovery channel.
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <functional>
-#include <iterator>
+#include <mutex>
+#include <numeric>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include <fcntl.h>
@@ -44,120 +65,247 @@
 namespace safesim::detail {
 namespace {
 
+constexpr std::uint32_t kTrustedBit = 0x80000000u;
+
+/// Community positions (or minors, or members) per block of tie generation.
+constexpr std::uint32_t kBlock = 16384;
+/// Platforms with at least this many members are built one at a time, each
+/// on every build thread; smaller ones side by side, one thread each.
+constexpr std::uint32_t kSplitMembers = 4 * kBlock;
+
+/// Undirected ties, one 8-byte entry each: (a, b | trusted << 31).
+struct Tie {
+  std::uint32_t a, b;
+};
+using TieList = std::vector<Tie>;
+inline void add_tie(TieList& ties, std::uint32_t a, std::uint32_t b, bool trusted) {
+  if (a == b) return;
+  ties.push_back({a, b | (trusted ? kTrustedBit : 0u)});
+}
+
+/// Runs f(i, w) for i in [0, count) on up to `threads` threads (the calling
+/// thread among them, w = 0 .. threads - 1 the worker), each taking the next
+/// index as it frees up. The first exception (by index) is rethrown once all
+/// have stopped.
+template <class F>
+void parallel_for(std::size_t count, int threads, F&& f) {
+  const std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), count);
+  if (workers <= 1) {
+    for (std::size_t i = 0; i < count; ++i) f(i, std::size_t{0});
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  std::size_t error_index = count;
+  auto work = [&](std::size_t w) {
+    for (std::size_t i = next++; i < count; i = next++) {
+      try {
+        f(i, w);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (i < error_index) {
+          error_index = i;
+          error = std::current_exception();
+        }
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(workers - 1);
+  for (std::size_t t = 1; t < workers; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+/// Row ranges [bound[t], bound[t + 1]) of about equal entry counts, one per
+/// part: each thread of a scatter owns the rows of one range, reads every
+/// entry and writes those of its rows, so no two threads write one row.
+std::vector<std::uint32_t> row_ranges(const std::vector<std::uint32_t>& start, std::size_t parts) {
+  const std::uint32_t n = static_cast<std::uint32_t>(start.size() - 1);
+  std::vector<std::uint32_t> bound(parts + 1, n);
+  bound[0] = 0;
+  for (std::size_t t = 1; t < parts; ++t)
+    bound[t] = static_cast<std::uint32_t>(
+        std::lower_bound(start.begin(), start.end(), static_cast<std::uint64_t>(start[n]) * t / parts) - start.begin());
+  return bound;
+}
+
+/// Appends x to row r of `out` if r is in [lo, lo + span), without a branch
+/// (half the entries fall outside a thread's range when two threads share a
+/// scatter, at random: a branch would mispredict on each of them).
+struct RangeScatter {
+  std::uint32_t lo, span;
+  std::uint32_t* cursor;
+  std::uint32_t* out;
+  std::uint32_t spare_cursor = 0, spare_slot = 0;
+  void put(std::uint32_t r, std::uint32_t x) {
+    const bool in = r - lo < span;
+    std::uint32_t* c = in ? cursor + r : &spare_cursor;
+    std::uint32_t* slot = in ? out + *c : &spare_slot;
+    *slot = x;
+    *c += in ? 1u : 0u;
+  }
+};
+
+/// Freezes tie lists into the canonical CSR graph over n members (see the
+/// top of the file), freeing the lists once their ties are placed. `degree`
+/// holds each member's tie count over all lists (repeats included) and is
+/// used up. Two scatters, as in a two-pass radix sort: each tie into its two
+/// rows in list order (`rows`), then that graph transposed in order of the
+/// source row (`sorted`): the graph is symmetric, so the transpose is the
+/// same graph, and each of its rows receives its targets in ascending order,
+/// repeats side by side. No row is sorted.
+/// The frozen graph's type: Boost.Graph's compressed sparse row graph over
+/// local member indices, with the trusted flag as its edge property.
 using CsrGraph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property, std::uint8_t,
                                                     boost::no_property, std::uint32_t, std::uint32_t>;
 
-constexpr std::uint32_t kTrustedBit = 0x80000000u;
-
-/// Undirected ties, one 8-byte entry each: (a, b | trusted << 31).
-struct EdgeList {
-  struct Tie {
-    std::uint32_t a, b;
-  };
-  std::vector<Tie> ties;
-  void add(std::uint32_t a, std::uint32_t b, bool trusted) {
-    if (a == b) return;
-    ties.push_back({a, b | (trusted ? kTrustedBit : 0u)});
-  }
-};
-
-/// Directed edge k of the list: tie k / 2, forwards when k is even.
-/// Multi-pass forward iterators, as Boost's unsorted multi-pass CSR
-/// constructor requires (it reads the list twice: count, then place).
-class DirectedEdgeIt {
+/// Directed edges of canonical rows, row by row: the sorted-edge input of
+/// Boost's CSR constructor.
+class RowEdgeIt {
  public:
-  using iterator_category = std::forward_iterator_tag;
+  using iterator_category = std::input_iterator_tag;
   using value_type = std::pair<std::uint32_t, std::uint32_t>;
   using difference_type = std::ptrdiff_t;
-  using pointer = void;
-  using reference = value_type;
-  DirectedEdgeIt() = default;
-  DirectedEdgeIt(const EdgeList::Tie* t, std::size_t k) : t_(t), k_(k) {}
-  value_type operator*() const {
-    const EdgeList::Tie& e = t_[k_ >> 1];
-    const std::uint32_t b = e.b & ~kTrustedBit;
-    return (k_ & 1) == 0 ? value_type{e.a, b} : value_type{b, e.a};
-  }
-  DirectedEdgeIt& operator++() {
-    ++k_;
+  using pointer = const value_type*;
+  using reference = const value_type&;
+  RowEdgeIt(const GraphArrays& g, std::uint32_t e) : g_(&g), e_(e) { settle(); }
+  reference operator*() const { return cur_; }
+  pointer operator->() const { return &cur_; }
+  RowEdgeIt& operator++() {
+    ++e_;
+    settle();
     return *this;
   }
-  DirectedEdgeIt operator++(int) {
-    DirectedEdgeIt old = *this;
-    ++k_;
+  RowEdgeIt operator++(int) {
+    RowEdgeIt old = *this;
+    ++*this;
     return old;
   }
-  bool operator==(const DirectedEdgeIt& o) const { return k_ == o.k_; }
-  bool operator!=(const DirectedEdgeIt& o) const { return k_ != o.k_; }
+  bool operator==(const RowEdgeIt& o) const { return e_ == o.e_; }
+  bool operator!=(const RowEdgeIt& o) const { return e_ != o.e_; }
 
  private:
-  const EdgeList::Tie* t_ = nullptr;
-  std::size_t k_ = 0;
-};
-
-/// The trusted flag of directed edge k (both directions share the tie's flag).
-class TrustedIt {
- public:
-  using iterator_category = std::forward_iterator_tag;
-  using value_type = std::uint8_t;
-  using difference_type = std::ptrdiff_t;
-  using pointer = void;
-  using reference = value_type;
-  explicit TrustedIt(const EdgeList::Tie* t) : t_(t) {}
-  value_type operator*() const { return static_cast<std::uint8_t>(t_[k_ >> 1].b >> 31); }
-  TrustedIt& operator++() {
-    ++k_;
-    return *this;
+  void settle() {  // the row of entry e_ (rows may be empty)
+    const std::size_t n = g_->offsets.size() - 1;
+    while (v_ < n && g_->offsets[v_ + 1] <= e_) ++v_;
+    if (e_ < g_->targets.size()) cur_ = {v_, g_->targets[e_]};
   }
-  TrustedIt operator++(int) {
-    TrustedIt old = *this;
-    ++k_;
-    return old;
-  }
-
- private:
-  const EdgeList::Tie* t_;
-  std::size_t k_ = 0;
+  const GraphArrays* g_;
+  std::uint32_t e_;
+  std::uint32_t v_ = 0;
+  value_type cur_{0, 0};
 };
 
 /// Boost keeps the edge-property vector protected; a pointer to member formed
-/// through a derived class reaches it, so the frozen flags are moved out
-/// rather than copied edge by edge (50 million edges at platform_1m).
+/// through a derived class reaches it, so the flags are moved out rather than
+/// copied edge by edge.
 using CsrStructure = decltype(std::declval<CsrGraph&>().m_forward);
 struct EdgePropertyAccess : CsrStructure {
   static constexpr auto member() { return &EdgePropertyAccess::m_edge_properties; }
 };
 
-/// One tie per pair: a pair drawn twice (by both members, or by a peer draw
-/// and a family or coach tie) is held once, trusted if any of its draws was.
-/// Row by row: sort the row's (target, trusted) entries, merge equal targets,
-/// compact in place. Both directions of a pair repeat together, so the rows
-/// stay symmetric.
-void merge_repeated_ties(GraphArrays& g) {
-  const std::size_t n = g.offsets.size() - 1;
-  std::vector<std::uint64_t> row;
-  std::uint32_t write = 0;
-  for (std::size_t v = 0; v < n; ++v) {
-    const std::uint32_t begin = g.offsets[v], end = g.offsets[v + 1];
-    row.clear();
-    for (std::uint32_t e = begin; e < end; ++e)
-      row.push_back((static_cast<std::uint64_t>(g.targets[e]) << 1) | (g.trusted[e] != 0 ? 1u : 0u));
-    std::sort(row.begin(), row.end());
-    g.offsets[v] = write;
-    for (std::size_t k = 0; k < row.size(); ++k) {
-      const auto target = static_cast<std::uint32_t>(row[k] >> 1);
-      if (write > g.offsets[v] && g.targets[write - 1] == target) {
-        g.trusted[write - 1] = static_cast<std::uint8_t>(g.trusted[write - 1] | (row[k] & 1u));
-        continue;
-      }
-      g.targets[write] = target;
-      g.trusted[write] = static_cast<std::uint8_t>(row[k] & 1u);
-      ++write;
-    }
+/// The canonical rows frozen as a Boost.Graph CSR graph (sorted-edge
+/// constructor: one pass, no sort), whose row starts, targets and flags the
+/// engine's Graph view then reads. Boost's row starts must equal the rows'
+/// offsets: a check that the rows really are sorted by source.
+void freeze_with_boost(GraphArrays& g) {
+  const auto n = static_cast<std::uint32_t>(g.offsets.size() - 1);
+  const std::uint32_t total = g.offsets[n];
+  CsrGraph csr(boost::edges_are_sorted, RowEdgeIt(g, 0), RowEdgeIt(g, total), g.trusted.cbegin(), n, total);
+  if (csr.m_forward.m_rowstart != g.offsets)
+    throw std::logic_error("graph: Boost's CSR row starts differ from the canonical rows");
+  std::vector<std::uint32_t>().swap(g.targets);  // Boost holds its own copy of the targets now
+  g.offsets = std::move(csr.m_forward.m_rowstart);
+  g.targets = std::move(csr.m_forward.m_column);
+  g.trusted = std::move(csr.m_forward.*EdgePropertyAccess::member());
+}
+
+std::shared_ptr<GraphArrays> freeze(std::vector<TieList>& lists, std::vector<std::uint32_t>& degree, std::uint32_t n,
+                                    int threads) {
+  std::vector<std::uint32_t> start(static_cast<std::size_t>(n) + 1);
+  std::uint64_t total = 0;
+  for (std::uint32_t v = 0; v < n; ++v) {
+    start[v] = static_cast<std::uint32_t>(total);
+    total += degree[v];
+    if (total > UINT32_MAX) throw std::runtime_error("graph: more than 2^32 - 1 directed edges on one platform");
   }
-  g.offsets[n] = write;
-  g.targets.resize(write);
-  g.trusted.resize(write);
+  start[n] = static_cast<std::uint32_t>(total);
+  const std::size_t parts = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), std::max(n, 1u));
+  const std::vector<std::uint32_t> bound = row_ranges(start, parts);
+  // Entries are packed as target << 1 | trusted (n < 2^31).
+  std::vector<std::uint32_t>& cursor = degree;
+  std::copy(start.begin(), start.end() - 1, cursor.begin());
+  std::vector<std::uint32_t> rows(total);
+  parallel_for(parts, threads, [&](std::size_t t, std::size_t) {
+    RangeScatter out{bound[t], bound[t + 1] - bound[t], cursor.data(), rows.data()};
+    for (const TieList& list : lists)
+      for (const Tie& e : list) {
+        const std::uint32_t trusted = e.b >> 31, other = e.b & ~kTrustedBit;
+        out.put(e.a, other << 1 | trusted);
+        out.put(other, e.a << 1 | trusted);
+      }
+  });
+  std::vector<TieList>().swap(lists);
+  std::copy(start.begin(), start.end() - 1, cursor.begin());
+  std::vector<std::uint32_t> sorted(total);
+  parallel_for(parts, threads, [&](std::size_t t, std::size_t) {
+    RangeScatter out{bound[t], bound[t + 1] - bound[t], cursor.data(), sorted.data()};
+    for (std::uint32_t v = 0; v < n; ++v)
+      for (std::uint32_t e = start[v]; e < start[v + 1]; ++e) out.put(rows[e] >> 1, v << 1 | (rows[e] & 1u));
+  });
+  std::vector<std::uint32_t>().swap(rows);
+  // Repeats of a pair are now side by side in its rows: merged (one tie,
+  // trusted if any draw was) as the rows are compacted, the flags split off.
+  // `cursor` becomes each row's distinct count.
+  const std::size_t row_blocks = (static_cast<std::size_t>(n) + kBlock - 1) / kBlock;
+  parallel_for(row_blocks, threads, [&](std::size_t rb, std::size_t) {
+    const std::uint32_t v1 = static_cast<std::uint32_t>(std::min<std::size_t>(n, (rb + 1) * kBlock));
+    for (auto v = static_cast<std::uint32_t>(rb * kBlock); v < v1; ++v) {
+      std::uint32_t d = 0;
+      for (std::uint32_t e = start[v]; e < start[v + 1]; ++e)
+        d += e == start[v] || (sorted[e] >> 1) != (sorted[e - 1] >> 1) ? 1u : 0u;
+      cursor[v] = d;
+    }
+  });
+  auto g = std::make_shared<GraphArrays>();
+  g->offsets.resize(static_cast<std::size_t>(n) + 1);
+  std::uint32_t distinct = 0;
+  for (std::uint32_t v = 0; v < n; ++v) {
+    g->offsets[v] = distinct;
+    distinct += cursor[v];
+  }
+  g->offsets[n] = distinct;
+  g->trusted.resize(distinct);
+  // In place, so the build never holds a second copy of the targets: each
+  // thread compacts its range's rows to the front of the range's own entries
+  // (a row only moves towards the front), then the ranges move down to their
+  // final places, in order.
+  parallel_for(parts, threads, [&](std::size_t t, std::size_t) {
+    std::uint32_t w = start[bound[t]], f = g->offsets[bound[t]];
+    for (std::uint32_t v = bound[t]; v < bound[t + 1]; ++v) {
+      std::uint32_t prev = 0;
+      for (std::uint32_t e = start[v]; e < start[v + 1]; ++e) {
+        const std::uint32_t x = sorted[e];
+        if (e > start[v] && (x >> 1) == (prev >> 1)) {
+          g->trusted[f - 1] = static_cast<std::uint8_t>(g->trusted[f - 1] | (x & 1u));
+          continue;
+        }
+        prev = x;
+        sorted[w++] = x >> 1;
+        g->trusted[f++] = static_cast<std::uint8_t>(x & 1u);
+      }
+    }
+  });
+  for (std::size_t t = 0; t < parts; ++t)
+    std::memmove(sorted.data() + g->offsets[bound[t]], sorted.data() + start[bound[t]],
+                 sizeof(std::uint32_t) * (g->offsets[bound[t + 1]] - g->offsets[bound[t]]));
+  sorted.resize(distinct);
+  g->targets = std::move(sorted);
+  freeze_with_boost(*g);
+  return g;
 }
 
 }  // namespace
@@ -173,28 +321,60 @@ std::vector<std::uint32_t> community_order(std::vector<CommunityKey> keyed) {
 
 namespace {
 
-void generate_edges(const State& s, const PlatformState& P, std::size_t p, EdgeList& edges) {
+/// community_order on several threads: keys bucketed by age (the leading
+/// part of the key), each bucket sorted on its own. Same order.
+std::vector<std::uint32_t> community_order_parallel(const State& s, const PlatformState& P, std::size_t p,
+                                                    int threads) {
+  const auto pid = static_cast<std::uint32_t>(p);
+  const auto n = static_cast<std::uint32_t>(P.user.size());
+  std::vector<std::uint32_t> start(257, 0);
+  for (std::uint32_t k = 0; k < n; ++k) ++start[s.pop.age[P.user[k]] + 1u];
+  std::partial_sum(start.begin(), start.end(), start.begin());
+  std::vector<CommunityKey> keyed(n);
+  {
+    std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
+    for (std::uint32_t k = 0; k < n; ++k) keyed[fill[s.pop.age[P.user[k]]]++] = {0, k};
+  }
+  const std::size_t blocks = (static_cast<std::size_t>(n) + kBlock - 1) / kBlock;
+  parallel_for(blocks, threads, [&](std::size_t b, std::size_t) {
+    const std::size_t i1 = std::min<std::size_t>(n, (b + 1) * kBlock);
+    for (std::size_t i = b * kBlock; i < i1; ++i) {
+      const std::uint32_t k = keyed[i].member;
+      const std::uint32_t r = rng::Draw(s.seed, streams::graph_community, P.user[k], pid).u32();
+      keyed[i] = community_key(s.pop.age[P.user[k]], r, k);
+    }
+  });
+  // Largest buckets first, so one long sort does not start last.
+  std::vector<std::uint32_t> ages(256);
+  std::iota(ages.begin(), ages.end(), 0u);
+  std::stable_sort(ages.begin(), ages.end(),
+                   [&](std::uint32_t x, std::uint32_t y) { return start[x + 1] - start[x] > start[y + 1] - start[y]; });
+  std::vector<std::uint32_t> order(n);
+  parallel_for(ages.size(), threads, [&](std::size_t j, std::size_t) {
+    const std::uint32_t a = ages[j];
+    const auto first = keyed.begin() + start[a], last = keyed.begin() + start[a + 1];
+    std::sort(first, last, [](const CommunityKey& x, const CommunityKey& y) {
+      return x.age_draw != y.age_draw ? x.age_draw < y.age_draw : x.member < y.member;
+    });
+    for (std::uint32_t i = start[a]; i < start[a + 1]; ++i) order[i] = keyed[i].member;
+  });
+  return order;
+}
+
+/// Generates a platform's ties into lists, one per block of work, and counts
+/// them into `degree` (n entries, zero on entry; each thread counts into an
+/// array of its own, added up at the end).
+std::vector<TieList> generate_edges(const State& s, const PlatformState& P, std::size_t p,
+                                    std::vector<std::uint32_t>& degree, int threads) {
   const GraphSpec& g = s.spec->graph;
   const auto pid = static_cast<std::uint32_t>(p);
   const auto n = static_cast<std::uint32_t>(P.user.size());
-  if (n < 2) return;
+  if (n < 2) return {};
   // Age-sorted order with random tie-breaks: consecutive chunks are communities.
-  std::vector<CommunityKey> keyed(n);
-  for (std::uint32_t k = 0; k < n; ++k) {
-    const std::uint32_t r = rng::Draw(s.seed, streams::graph_community, P.user[k], pid).u32();
-    keyed[k] = community_key(s.pop.age[P.user[k]], r, k);
-  }
-  const std::vector<std::uint32_t> order = community_order(std::move(keyed));
-  std::vector<std::uint32_t> position(n);
-  for (std::uint32_t i = 0; i < n; ++i) position[order[i]] = i;
+  const std::vector<std::uint32_t> order = community_order_parallel(s, P, p, threads);
   const auto class_size = static_cast<std::uint32_t>(std::min<std::int64_t>(g.class_size, n));
   const std::uint32_t window = std::max<std::uint32_t>(class_size * 8, n / 50);
-  // Peer ties (n x mean_degree / 2) plus family and coach ties, with room
-  // for the Poisson spread so the list is not reallocated (and copied) midway.
-  edges.ties.reserve(static_cast<std::size_t>(n * (0.5 * g.mean_degree * 1.05 + g.family_adults_per_minor +
-                                                   g.coach_share * g.coach_minor_ties)) +
-                     1024);
-  // Peer ties, held once per pair (duplicates are merged after the build), so
+  // Peer ties, held once per pair (duplicates are merged in freeze()), so
   // mean_degree counts distinct contacts. Within a community every pair is
   // tied with probability q = community_share x mean_degree /
   // (class_size - 1): a member's expected distinct ties inside the class are
@@ -205,58 +385,108 @@ void generate_edges(const State& s, const PlatformState& P, std::size_t p, EdgeL
   const double c_in = g.community_share * g.mean_degree;
   const double q = class_size > 1 ? std::min(1.0, c_in / static_cast<double>(class_size - 1)) : 0.0;
   const double c_out = std::max(0.0, g.mean_degree - q * static_cast<double>(class_size - 1));
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const std::uint32_t v = order[i];
-    const std::uint32_t chunk = i / class_size * class_size;
-    const std::uint32_t chunk_end = std::min(chunk + class_size, n);
-    const double a_v = s.pop.activity[P.user[v]];
-    // Within the class: the pairs (v, later members), from v's draws.
-    rng::Draw in(s.seed, streams::graph_peer, P.user[v], pid, 1u << 16);
-    for (std::uint32_t j = i + 1; j < chunk_end; ++j)
-      if (in.uniform() < q) edges.add(v, order[j], false);
-    // Outside the class: a position in the age window, not in v's class.
-    rng::Draw d(s.seed, streams::graph_peer, P.user[v], pid);
-    const std::uint64_t k = d.poisson(0.5 * c_out * a_v);
-    for (std::uint64_t j = 0; j < k; ++j) {
-      std::uint32_t pos = chunk;
-      for (int tries = 0; tries < 8 && pos >= chunk && pos < chunk_end; ++tries) {
-        const std::int64_t off = static_cast<std::int64_t>(d.below(2 * window + 1)) - window;
-        pos = static_cast<std::uint32_t>(std::clamp<std::int64_t>(static_cast<std::int64_t>(i) + off, 0, n - 1));
-      }
-      if (pos < chunk || pos >= chunk_end) edges.add(v, order[pos], false);
-    }
-  }
+  // Blocks: community positions, then minors (family ties), then members (coaches).
+  const std::size_t peer_blocks = (static_cast<std::size_t>(n) + kBlock - 1) / kBlock;
+  const std::size_t family_blocks = (P.minors.size() + kBlock - 1) / kBlock;
+  const std::size_t coach_blocks = P.minors.empty() ? 0 : peer_blocks;
+  std::vector<TieList> lists(peer_blocks + family_blocks + coach_blocks);
   // Family ties: adults aged 25-60 stand for parents, aunts and uncles.
   std::vector<std::uint32_t> parent_age;
   for (std::uint32_t k = 0; k < n; ++k) {
     const int a = s.pop.age[P.user[k]];
     if (a >= 25 && a <= 60) parent_age.push_back(k);
   }
-  if (!parent_age.empty()) {
-    for (std::uint32_t m : P.minors) {
-      rng::Draw d(s.seed, streams::graph_family, P.user[m], pid);
-      const std::uint64_t f = d.poisson(g.family_adults_per_minor);
-      for (std::uint64_t j = 0; j < f; ++j)
-        edges.add(m, parent_age[d.below(static_cast<std::uint32_t>(parent_age.size()))], true);
-    }
+  std::vector<std::uint32_t> position;
+  if (coach_blocks > 0) {
+    position.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) position[order[i]] = i;
   }
-  // Teachers and coaches: tied to minors of one class.
-  if (!P.minors.empty()) {
-    for (std::uint32_t k = 0; k < n; ++k) {
-      if (s.pop.age[P.user[k]] < 21) continue;
-      rng::Draw d(s.seed, streams::graph_coach, P.user[k], pid);
-      if (d.uniform() >= g.coach_share) continue;
-      const std::uint32_t seed_minor = P.minors[d.below(static_cast<std::uint32_t>(P.minors.size()))];
-      const std::uint32_t i = position[seed_minor];
-      const std::uint32_t chunk = i / class_size * class_size;
-      const std::uint32_t chunk_len = std::min(class_size, n - chunk);
-      const std::uint64_t ties = d.poisson(g.coach_minor_ties);
-      for (std::uint64_t j = 0; j < ties; ++j) {
-        const std::uint32_t m = order[chunk + d.below(chunk_len)];
-        if (s.pop.age[P.user[m]] < 18) edges.add(k, m, true);
+  // Lists reserved here, for their expected ties with room for the spread,
+  // rather than grown by the worker threads: glibc gives each thread its own
+  // arena, and memory freed in one is not reused by another.
+  for (std::size_t b = 0; b < lists.size(); ++b) {
+    double expected = 0;
+    if (b < peer_blocks)
+      expected = static_cast<double>(std::min<std::size_t>(kBlock, n - b * kBlock)) * 0.5 * g.mean_degree * 1.05;
+    else if (b < peer_blocks + family_blocks)
+      expected = static_cast<double>(std::min<std::size_t>(kBlock, P.minors.size() - (b - peer_blocks) * kBlock)) *
+                 g.family_adults_per_minor * 1.1;
+    else
+      expected = static_cast<double>(std::min<std::size_t>(kBlock, n - (b - peer_blocks - family_blocks) * kBlock)) *
+                 g.coach_share * g.coach_minor_ties * 1.2;
+    lists[b].reserve(static_cast<std::size_t>(expected) + 64);
+  }
+  std::vector<std::vector<std::uint32_t>> counts(static_cast<std::size_t>(std::max(threads, 1)) - 1);
+  for (auto& c : counts) c.assign(n, 0);
+  parallel_for(lists.size(), threads, [&](std::size_t b, std::size_t w) {
+    TieList& ties = lists[b];
+    if (b < peer_blocks) {
+      const std::uint32_t i0 = static_cast<std::uint32_t>(b * kBlock);
+      const std::uint32_t i1 = static_cast<std::uint32_t>(std::min<std::size_t>(n, (b + 1) * kBlock));
+      for (std::uint32_t i = i0; i < i1; ++i) {
+        const std::uint32_t v = order[i];
+        const std::uint32_t chunk = i / class_size * class_size;
+        const std::uint32_t chunk_end = std::min(chunk + class_size, n);
+        const double a_v = s.pop.activity[P.user[v]];
+        // Within the class: the pairs (v, later members), from v's draws (a
+        // uniform in (0, 1) is always below q = 1: a complete class needs none).
+        if (q >= 1.0) {
+          for (std::uint32_t j = i + 1; j < chunk_end; ++j) add_tie(ties, v, order[j], false);
+        } else {
+          rng::Draw in(s.seed, streams::graph_peer, P.user[v], pid, 1u << 16);
+          for (std::uint32_t j = i + 1; j < chunk_end; ++j)
+            if (in.uniform() < q) add_tie(ties, v, order[j], false);
+        }
+        // Outside the class: a position in the age window, not in v's class.
+        rng::Draw d(s.seed, streams::graph_peer, P.user[v], pid);
+        const std::uint64_t k = d.poisson(0.5 * c_out * a_v);
+        for (std::uint64_t j = 0; j < k; ++j) {
+          std::uint32_t pos = chunk;
+          for (int tries = 0; tries < 8 && pos >= chunk && pos < chunk_end; ++tries) {
+            const std::int64_t off = static_cast<std::int64_t>(d.below(2 * window + 1)) - window;
+            pos = static_cast<std::uint32_t>(std::clamp<std::int64_t>(static_cast<std::int64_t>(i) + off, 0, n - 1));
+          }
+          if (pos < chunk || pos >= chunk_end) add_tie(ties, v, order[pos], false);
+        }
+      }
+    } else if (b < peer_blocks + family_blocks) {
+      if (parent_age.empty()) return;
+      const std::size_t m0 = (b - peer_blocks) * kBlock, m1 = std::min(P.minors.size(), m0 + kBlock);
+      for (std::size_t mi = m0; mi < m1; ++mi) {
+        const std::uint32_t m = P.minors[mi];
+        rng::Draw d(s.seed, streams::graph_family, P.user[m], pid);
+        const std::uint64_t f = d.poisson(g.family_adults_per_minor);
+        for (std::uint64_t j = 0; j < f; ++j)
+          add_tie(ties, m, parent_age[d.below(static_cast<std::uint32_t>(parent_age.size()))], true);
+      }
+    } else {
+      // Teachers and coaches: tied to minors of one class.
+      const std::uint32_t k0 = static_cast<std::uint32_t>((b - peer_blocks - family_blocks) * kBlock);
+      const std::uint32_t k1 = std::min<std::uint32_t>(n, k0 + kBlock);
+      for (std::uint32_t k = k0; k < k1; ++k) {
+        if (s.pop.age[P.user[k]] < 21) continue;
+        rng::Draw d(s.seed, streams::graph_coach, P.user[k], pid);
+        if (d.uniform() >= g.coach_share) continue;
+        const std::uint32_t seed_minor = P.minors[d.below(static_cast<std::uint32_t>(P.minors.size()))];
+        const std::uint32_t i = position[seed_minor];
+        const std::uint32_t chunk = i / class_size * class_size;
+        const std::uint32_t chunk_len = std::min(class_size, n - chunk);
+        const std::uint64_t ties_k = d.poisson(g.coach_minor_ties);
+        for (std::uint64_t j = 0; j < ties_k; ++j) {
+          const std::uint32_t m = order[chunk + d.below(chunk_len)];
+          if (s.pop.age[P.user[m]] < 18) add_tie(ties, k, m, true);
+        }
       }
     }
-  }
+    std::uint32_t* count = w == 0 ? degree.data() : counts[w - 1].data();
+    for (const Tie& t : ties) {
+      ++count[t.a];
+      ++count[t.b & ~kTrustedBit];
+    }
+  });
+  for (const auto& c : counts)
+    for (std::uint32_t v = 0; v < n; ++v) degree[v] += c[v];
+  return lists;
 }
 
 // ---------------------------------------------------------------- edge lists
@@ -588,12 +818,12 @@ void read_edge_list(const std::string& path, const std::string& where, std::int6
 
 namespace {
 
-void load_edge_list(const State& s, const PlatformState& P, EdgeList& edges) {
+void load_edge_list(const State& s, const PlatformState& P, TieList& edges) {
   const std::string& path = s.spec->graph.edge_list;
   const std::string& where = s.spec->source_file.empty() ? path : s.spec->source_file;
   read_edge_list(path, where, s.spec->population.users, [&](std::uint64_t a, std::uint64_t b, bool trusted) {
     const std::uint32_t la = P.local_of[a], lb = P.local_of[b];
-    if (la != kNone && lb != kNone) edges.add(la, lb, trusted);  // both on this platform
+    if (la != kNone && lb != kNone) add_tie(edges, la, lb, trusted);  // both on this platform
   });
 }
 
@@ -620,30 +850,44 @@ void build_groups(const State& s, PlatformState& P, std::size_t p) {
   P.groups = Groups::of(std::move(groups));
 }
 
-}  // namespace
-
-void build_graph(State& s, std::size_t p) {
+/// One platform's graph and groups, on `threads` threads.
+void build_graph(State& s, std::size_t p, int threads) {
   PlatformState& P = s.platforms[p];
   const auto n = static_cast<std::uint32_t>(P.user.size());
-  if (n >= kTrustedBit) throw std::runtime_error("graph: more than 2^31 members on one platform");
-  EdgeList edges;
-  if (s.spec->graph.edge_list.empty())
-    generate_edges(s, P, p, edges);
-  else
-    load_edge_list(s, P, edges);
-  const EdgeList::Tie* t = edges.ties.data();
-  CsrGraph csr(boost::edges_are_unsorted_multi_pass, DirectedEdgeIt(t, 0), DirectedEdgeIt(t, 2 * edges.ties.size()),
-               TrustedIt(t), n);
-  edges = {};
-  // Freeze: take the CSR arrays and the edge flags out of the Boost graph without copying.
-  auto arrays = std::make_shared<GraphArrays>();
-  arrays->offsets = std::move(csr.m_forward.m_rowstart);
-  arrays->targets = std::move(csr.m_forward.m_column);
-  arrays->trusted = std::move(csr.m_forward.*EdgePropertyAccess::member());
-  if (arrays->offsets.empty()) arrays->offsets.assign(n + 1, 0);
-  merge_repeated_ties(*arrays);
-  P.graph = Graph::of(std::move(arrays));
+  if (P.user.size() >= kTrustedBit) throw std::runtime_error("graph: more than 2^31 members on one platform");
+  std::vector<std::uint32_t> degree(n, 0);
+  std::vector<TieList> lists;
+  if (s.spec->graph.edge_list.empty()) {
+    lists = generate_edges(s, P, p, degree, threads);
+  } else {
+    lists.resize(1);
+    load_edge_list(s, P, lists[0]);
+    for (const Tie& t : lists[0]) {
+      ++degree[t.a];
+      ++degree[t.b & ~kTrustedBit];
+    }
+  }
+  P.graph = Graph::of(freeze(lists, degree, n, threads));
   build_groups(s, P, p);
+}
+
+}  // namespace
+
+void build_graphs(State& s, int threads) {
+  threads = std::max(threads, 1);
+  // Largest first: the large platforms one at a time, each on every thread
+  // (so at most one large build's lists are held at once, and before the
+  // other graphs exist); then the small ones side by side, one thread each.
+  std::vector<std::size_t> by_size(s.platforms.size());
+  std::iota(by_size.begin(), by_size.end(), std::size_t{0});
+  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t x, std::size_t y) {
+    return s.platforms[x].user.size() > s.platforms[y].user.size();
+  });
+  std::size_t large = 0;
+  while (large < by_size.size() && s.platforms[by_size[large]].user.size() >= kSplitMembers) ++large;
+  for (std::size_t j = 0; j < large; ++j) build_graph(s, by_size[j], threads);
+  parallel_for(by_size.size() - large, threads,
+               [&](std::size_t j, std::size_t) { build_graph(s, by_size[large + j], 1); });
 }
 
 }  // namespace safesim::detail

@@ -84,10 +84,16 @@ ScenarioError::ScenarioError(std::string file, int line, int column, std::string
 std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec) {
   const double users = static_cast<double>(spec.population.users);
   double bytes = users * 64.0;
-  double share_sum = 0;
-  for (const auto& p : spec.platforms) share_sum += p.user_share;
-  if (spec.platforms.empty()) share_sum = 1.0;
-  bytes += users * share_sum * 16.0 * spec.graph.mean_degree;
+  double share_sum = 0, share_max = 0;
+  for (const auto& p : spec.platforms) {
+    share_sum += p.user_share;
+    share_max = std::max(share_max, p.user_share);
+  }
+  if (spec.platforms.empty()) share_sum = share_max = 1.0;
+  // Frozen graphs: 5 bytes per directed edge (4-byte target, 1-byte flag) on
+  // every platform; the largest platform's build also holds two 4-byte
+  // scatter arrays (graph.cpp builds platforms largest first, one at a time).
+  bytes += users * (share_sum * 5.0 + share_max * 8.0) * spec.graph.mean_degree;
   // Offender accounts: bookkeeping plus their open dyads.
   const auto& o = spec.offenders;
   const double offenders = users * (1.0 - spec.population.minor_share) * o.share_of_adults;

@@ -205,7 +205,7 @@ void build_structure(State& s) {
   }
   build_population(s);
   build_platforms(s);
-  for (std::size_t p = 0; p < s.platforms.size(); ++p) build_graph(s, p);
+  build_graphs(s, s.build_threads);
   if (!cacheable) return;
   auto snapshot = std::make_shared<Structure>();
   snapshot->pop = s.pop;
@@ -472,11 +472,12 @@ void finish_totals(const detail::State& s, RunOutput& out, const std::vector<dou
 
 }  // namespace
 
-RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
+RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
   const auto t0 = Clock::now();
   detail::State s;
   s.spec = &spec;
   s.seed = seed;
+  s.build_threads = std::max(threads, 1);
   s.dt_hours = spec.dt_hours;
   const std::size_t np = spec.platforms.size();
   const std::size_t n_scopes = np + 1 + spec.operators.size();  // ecosystem, platforms, declared operators
@@ -598,17 +599,21 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) {
   return out;
 }
 
+RunOutput run(const ScenarioSpec& spec, std::uint64_t seed) { return run(spec, seed, 1); }
+
 std::vector<RunOutput> run_many(const ScenarioSpec& spec, std::span<const std::uint64_t> seeds, int threads) {
   std::vector<RunOutput> outs(seeds.size());
   const std::size_t n_threads = std::clamp<std::size_t>(threads > 0 ? static_cast<std::size_t>(threads) : 1, 1,
                                                         std::max<std::size_t>(1, seeds.size()));
+  // Threads left over when there are fewer runs than threads build each run's graphs.
+  const int build_threads = std::max(1, threads / static_cast<int>(std::max<std::size_t>(1, seeds.size())));
   std::atomic<std::size_t> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;
   auto worker = [&] {
     for (std::size_t i = next++; i < seeds.size(); i = next++) {
       try {
-        outs[i] = run(spec, seeds[i]);
+        outs[i] = run(spec, seeds[i], build_threads);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!error) error = std::current_exception();

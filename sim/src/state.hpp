@@ -589,6 +589,7 @@ struct State {
   // sets it whenever a platform's controls, and so its members, change).
   std::array<std::vector<double>, kPeerType + 1> choice_cumulative;
   bool choice_stale = true;
+  int build_threads = 1;  // threads for the graph build (results do not depend on it)
 
   double& m(std::size_t platform, Metric metric) { return metrics.row(platform + 1, day)[idx(metric)]; }
   /// Add to a platform's metric, its operator's and the ecosystem total.
@@ -668,7 +669,9 @@ void finish_platforms(State& s);  // believed ages and settings from the control
 void build_structure(State& s);
 void clear_cache();
 void apply_controls(State& s, std::size_t p, bool reset_existing_defaults);
-void build_graph(State& s, std::size_t p);
+/// Every platform's graph and interest groups (graph.cpp), on `threads`
+/// threads: the same graphs, bit for bit, at any thread count.
+void build_graphs(State& s, int threads);
 void build_offenders(State& s);
 /// Platform choice (offenders.cpp): the probability that an offender of
 /// `type` opening an account picks each platform (tests and diagnostics).

@@ -57,9 +57,13 @@ struct RunOutput {
 
 /// Run one replicate with the given seed (the spec's own seed is not used).
 RunOutput run(const ScenarioSpec& spec, std::uint64_t seed);
+/// The same, with the graphs built on `threads` threads (the same result at
+/// any thread count: only the build's wall time differs).
+RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads);
 
 /// Run one replicate per seed on `threads` threads. Results are in seed order
-/// and identical whatever the thread count.
+/// and identical whatever the thread count. With fewer seeds than threads,
+/// each run builds its graphs on threads / seeds threads.
 std::vector<RunOutput> run_many(const ScenarioSpec& spec, std::span<const std::uint64_t> seeds, int threads);
 
 /// Forget the per-process cache of built populations and graphs (runs with the
