@@ -49,7 +49,7 @@ std::unique_ptr<Built> build(const std::vector<std::pair<std::string, std::strin
   s.removal_hours_new.resize(np + 1);
   build_population(s);
   build_platforms(s);
-  for (std::size_t p = 0; p < np; ++p) build_graph(s, p);
+  build_graphs(s, 1);
   for (std::size_t p = 0; p < np; ++p) update_detection_risk(s, p);
   build_offenders(s);
   return b;
