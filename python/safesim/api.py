@@ -30,12 +30,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from safesim.executors import Task, make_executor
-from safesim.resources import check_runs_memory
+from safesim.resources import check_runs_memory, release_freed_memory
 from safesim.results import Comparison, Results, SweepResults
 from safesim.scenario import Scenario
 from safesim.store import RunStore, job_folder, run_id
 
 __all__ = ["RunOptions", "as_scenario", "compare", "execute", "expand_sweep", "replicate", "run", "sweep"]
+
+# Once streamed runs have dropped this many bytes of arrays, their freed pages go back to the system
+# (resources.release_freed_memory): amortised, so small runs do not pay an allocator walk each.
+_TRIM_BYTES = 64 << 20
 
 PathLike = str | os.PathLike[str]
 
@@ -197,12 +201,19 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
             if todo:
                 ex = make_executor(options.executor, options.workers)
                 counts = getattr(ex, "counts", None)  # a Dask executor's runs failed and retried
+                dropped = 0  # bytes of streamed runs' arrays dropped since the last trim
                 for task, output in ex.map_runs(todo):
                     if store is not None:
                         store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
+                        dropped += sum(
+                            getattr(output.get(k), "nbytes", 0) for k in ("daily", "operator_daily", "groups")
+                        )
                         output = store.on_disk(task.run_id, output)  # the daily arrays stay on disk
                     done[task.run_id] = output
                     del output
+                    if dropped >= _TRIM_BYTES:
+                        release_freed_memory()  # the dropped arrays' pages go back (resources.py)
+                        dropped = 0
                     if counts is not None:
                         bar.set_postfix(failed=counts["failed"], retried=counts["retried"], refresh=False)
                     bar.update(1)

@@ -32,6 +32,9 @@ and the message says that ``--out`` would stream it.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import os
 import resource
 from collections.abc import Iterable
@@ -180,3 +183,30 @@ def check_runs_memory(runs: Iterable[tuple[int, int]], what: str, streamed: bool
 def check_job_memory(platforms: int, days: int, runs: int, what: str, streamed: bool = False) -> None:
     """Raise an InputError (a ValueError) naming ``what`` if the job's results would not fit in memory."""
     check_runs_memory([(platforms, days)] * runs, what, streamed)
+
+
+@functools.cache
+def _malloc_trim() -> object | None:
+    """Return the C library's ``malloc_trim`` (glibc), or ``None`` where there is none (macOS, musl)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        return ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_freed_memory() -> bool:
+    """Return memory the C allocator keeps after large frees to the system; True if it could.
+
+    A run's engine output (its daily arrays) is allocated on the worker thread that ran it, in that
+    thread's malloc arena, and glibc keeps a freed arena's pages. When a streamed job drops each
+    run's arrays once they are on disk, the pages would stay resident and the process's peak would
+    grow with the number of runs all the same; ``malloc_trim(0)`` hands them back.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
