@@ -476,16 +476,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         f"paired comparison against {cmp.reference!r}: {cmp.reps} replicate(s) per scenario on common seeds "
         f"{cmp.seeds[0]}..{cmp.seeds[-1]}, safesim {_core.version}"
     )
-    shown = metrics or [
-        "minors_contacted",
-        "minors_engaged",
-        "minors_solicited",
-        "minors_exploited",
-        "exposure_days",
-        "user_reports",
-        "false_positive_actions",
-        "legit_contacts_blocked",
-    ]
+    shown = metrics or list(DEFAULT_SHOWN)
     print(_effects_table(cmp, shown))
     axes = {"exposure": args.exposure or "minors_exploited_per_1k", "burden": args.burden or "legit_contacts_blocked"}
     if args.burden or args.exposure:
@@ -503,6 +494,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+# The metrics `safesim compare` shows without --metric (plain and --ensemble).
 DEFAULT_SHOWN = (
     "minors_contacted",
     "minors_engaged",
