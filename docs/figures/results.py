@@ -11,6 +11,7 @@ the numbers this prints, beside the command. The teen-account table comes from
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -221,6 +222,44 @@ def scanning() -> None:
     cmp = ss.compare(arms, n=20, options=QUIET)
     print("\nmandatory detection on an encrypted baseline, 20 seeds")
     effects(cmp, [("ecosystem", "minors_exploited_per_1k"), *RIGHTS_METRICS])
+
+
+ENSEMBLE = "scenarios/calibrated/baseline.ensemble.csv"
+
+
+def ensemble_effects(arms: dict[str, ss.Scenario], rows: list[tuple[str, str]], reps: int = 5) -> None:
+    """Paired effects at every parameter set of the calibrated ensemble, intervals combined."""
+    cmp = ss.compare(arms, n=reps, ensemble=str(Path(__file__).resolve().parents[2] / ENSEMBLE), options=QUIET)
+    eff = cmp.effects()
+    print(f"  ({len(cmp.sets)} parameter sets x {reps} common seeds; 95% interval over both)")
+    for scope, metric in rows:
+        r = eff[(eff["scope"].astype(str) == scope) & (eff["metric"].astype(str) == metric)].iloc[0]
+        print(
+            f"  {scope:<10} {metric:<24} ref {r['ref_mean']:>10.4g}  arm {r['mean']:>10.4g}  "
+            f"diff {r['diff']:+.4g} [{r['diff_ci_low']:+.4g}, {r['diff_ci_high']:+.4g}]  sets sd {r['between_sd']:.3g}"
+        )
+
+
+def e2ee_ensemble() -> None:
+    """e2ee_rollout against no rollout at the calibrated ensemble's 20 parameter sets, 5 seeds each (whole year)."""
+    roll = ss.Scenario.load("e2ee_rollout")
+    plain = roll.to_dict()
+    plain.pop("timeline")
+    arms = {"no rollout": ss.Scenario.from_dict(plain, name="no_rollout"), "rollout": roll}
+    print("\ne2ee_rollout vs no rollout on the calibrated ensemble, totals over the year")
+    m = ["detections", "clearinghouse_reports", "minors_exploited", "abuse_material_views"]
+    ensemble_effects(arms, [("ecosystem", x) for x in m])
+
+
+def risk_ensemble() -> None:
+    """risk_assessment against assessments off at the calibrated ensemble's 20 parameter sets, 5 seeds each."""
+    sc = ss.Scenario.load("risk_assessment")
+    off = sc
+    for p in ["aware", "unaware"]:
+        off = off.set(f"platforms.{p}.controls.risk_assessment.enabled", False)
+    print("\nrisk_assessment vs assessments off on the calibrated ensemble")
+    rows = [(p, x) for p in ["aware", "unaware"] for x in ["minors_contacted_per_1k", "minors_exploited_per_1k"]]
+    ensemble_effects({"assessments off": off, "assessments on": sc}, rows)
 
 
 def main() -> None:
