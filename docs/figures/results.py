@@ -52,24 +52,30 @@ ECO_METRICS = [
 ]
 
 
-def ecosystem() -> None:
-    """ecosystem_us at 300,000 users, 4 replicates: by operator (as the clearinghouse counts), then by platform
-    with and without trusted flaggers.
-    """
-    sc = ss.Scenario.load("ecosystem_us").set("population.users", 300_000)
+def by_operator(sc: ss.Scenario, label: str) -> ss.Results:
+    """Print the five operators sending most reports and their shares of reports, harm and copies; 4 replicates."""
     res = ss.replicate(sc, n=4, options=QUIET)
     ops = res.operator_runs
     ops = ops[ops["metric"].isin(ECO_METRICS) & (ops["scope"] != "ecosystem")]
     per_run = ops.groupby(["replicate", "scope", "metric"])["value"].sum().unstack("metric")
     totals = per_run.groupby("replicate").sum()
     top = per_run.groupby("scope")["clearinghouse_reports"].mean().nlargest(5).index
-    print("\necosystem_us, 300,000 users, 4 replicates, by operator: the five operators sending most reports")
+    print(f"\n{label}, 300,000 users, 4 replicates, by operator: the five operators sending most reports")
     print(per_run.groupby("scope").mean().loc[top].round(0).astype(int).to_string())
     share = per_run.loc[(slice(None), list(top)), :].groupby("replicate").sum() / totals
     for m in ["clearinghouse_reports", "minors_exploited", "material_copies", "material_never_detected"]:
         v = share[m].to_numpy()
         half = 2.776 * v.std(ddof=1) / np.sqrt(len(v))  # t(0.975, 3)
         print(f"  share of the five in {m:<24} {v.mean():.3f} [{v.mean() - half:.3f}, {v.mean() + half:.3f}]")
+    return res
+
+
+def ecosystem() -> None:
+    """ecosystem_us at 300,000 users, 4 replicates: by operator (as the clearinghouse counts), then by platform
+    with and without trusted flaggers.
+    """
+    sc = ss.Scenario.load("ecosystem_us").set("population.users", 300_000)
+    res = by_operator(sc, "ecosystem_us")
     for label, s in [("as shipped", sc), ("no trusted flaggers", sc.set("content.trusted_flagger_find_per_day", 0))]:
         runs = res.runs if label == "as shipped" else ss.replicate(s, n=4, options=QUIET).runs
         means = runs[runs["metric"].isin(ECO_METRICS)].groupby(["scope", "metric"])["value"].mean().unstack()
@@ -225,6 +231,12 @@ def scanning() -> None:
 
 
 ENSEMBLE = "scenarios/calibrated/baseline.ensemble.csv"
+
+
+def ecosystem_calibrated() -> None:
+    """The operator view of scenarios/calibrated/ecosystem_us.yaml (the baseline fit's offender keys), 300,000 users."""
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "calibrated" / "ecosystem_us.yaml"
+    by_operator(ss.Scenario.load(path).set("population.users", 300_000), "calibrated ecosystem_us")
 
 
 def ensemble_effects(arms: dict[str, ss.Scenario], rows: list[tuple[str, str]], reps: int = 5) -> None:
