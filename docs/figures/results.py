@@ -252,6 +252,28 @@ def ensemble_effects(arms: dict[str, ss.Scenario], rows: list[tuple[str, str]], 
         )
 
 
+def ecosystem_ensemble() -> None:
+    """The five large operators' shares in the calibrated ecosystem at each of the ensemble's 20 sets (2 seeds each)."""
+    root = Path(__file__).resolve().parents[2]
+    base = ss.Scenario.load(root / "scenarios" / "calibrated" / "ecosystem_us.yaml").set("population.users", 300_000)
+    ens = ss.load_ensemble(root / ENSEMBLE)
+    five = ["big_co", "video", "ephemeral", "short_video", "gaming"]
+    metrics = ["clearinghouse_reports", "minors_exploited", "material_copies", "material_never_detected"]
+    per_set = []
+    for i in range(len(ens)):
+        ops = ss.replicate(ens.apply(base, i), n=2, options=QUIET).operator_runs
+        ops = ops[ops["metric"].isin(metrics) & (ops["scope"] != "ecosystem")]
+        t = ops.groupby(["scope", "metric"])["value"].sum().unstack("metric")
+        per_set.append(t.loc[five].sum() / t.sum())
+    shares = pd.DataFrame(per_set)
+    print(f"\ncalibrated ecosystem_us, 300,000 users, {len(ens)} parameter sets x 2 seeds: the five operators' shares")
+    for m in metrics:
+        v = shares[m]
+        print(
+            f"  {m:<24} mean over sets {v.mean():.3f}  range {v.min():.3f}-{v.max():.3f}  sets sd {v.std(ddof=1):.3f}"
+        )
+
+
 def e2ee_ensemble() -> None:
     """e2ee_rollout against no rollout at the calibrated ensemble's 20 parameter sets, 5 seeds each (whole year)."""
     roll = ss.Scenario.load("e2ee_rollout")
