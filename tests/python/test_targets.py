@@ -181,8 +181,8 @@ def test_open_targets_load_and_are_all_fitted() -> None:
     assert [t.used_for for t in tset] == ["fit"] * 3
     assert all(t.source and t.mapping for t in tset)
     solicited = tset[0]
-    assert (solicited.low, solicited.high) == (0.0225, 0.06)
-    assert solicited.expression.names() == ["minors_solicited", "minors"]
+    assert (solicited.low, solicited.high) == (0.06, 0.12)
+    assert solicited.expression.names() == ["minors_solicited_any", "minors"]
 
 
 def test_a_full_target_reads_every_field(tmp_path: Path) -> None:

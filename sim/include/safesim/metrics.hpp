@@ -40,12 +40,14 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(minors_solicited_per_1k, derived, "per 1,000 minors", "minors_solicited per 1,000 minors on the platform")         \
   X(minors_exploited_per_1k, derived, "per 1,000 minors", "minors_exploited per 1,000 minors on the platform")         \
   X(exploitation_events, flow, "events", "exploitation events, counting sextortion repeats")                           \
-  X(dyads_opened, flow, "dyads", "offender-minor conversations opened (the minor replied)")                            \
-  X(dyads_exploited, flow, "dyads", "dyads that reached exploitation (first time)")                                    \
-  X(dyads_reported, flow, "dyads", "dyads ended by the minor's completed report")                                      \
-  X(dyads_exited, flow, "dyads", "dyads ended by the minor stopping (safe exit)")                                      \
-  X(dyads_ended_by_ban, flow, "dyads", "on-platform dyads ended because the account was banned")                       \
-  X(dyads_detected, flow, "dyads", "dyads interrupted by grooming detection")                                          \
+  X(dyads_opened, flow, "dyads",                                                                                       \
+    "adult offender-minor conversations opened (the minor replied; peers' in peer_dyads_opened)")                      \
+  X(dyads_exploited, flow, "dyads", "dyads that reached exploitation (first time; adult and peer perpetrators)")       \
+  X(dyads_reported, flow, "dyads", "dyads ended by the minor's completed report (adult and peer perpetrators)")        \
+  X(dyads_exited, flow, "dyads", "dyads ended by the minor stopping (safe exit; adult and peer perpetrators)")         \
+  X(dyads_ended_by_ban, flow, "dyads",                                                                                 \
+    "on-platform dyads ended because the account was banned (adult and peer perpetrators)")                            \
+  X(dyads_detected, flow, "dyads", "dyads interrupted by grooming detection (adult and peer perpetrators)")            \
   X(exposure_days, flow, "minor-days",                                                                                 \
     "minor-days spent in open offender dyads, on the platform the conversation is on (or left, if off all platforms)") \
   X(exposure_days_off_platform, flow, "minor-days",                                                                    \
