@@ -187,6 +187,17 @@ void add_offender(State& s, std::uint32_t user, rng::Draw& d, std::uint32_t key,
   for (std::uint64_t k = 0; k < n_accounts && k < 200; ++k) create_account(s, o, choose_platform(s, type, d));
 }
 
+/// Keys one kind of offender (adults, or peers) needs past its `initial`
+/// ones: room for the arrivals a run can have (their expected number plus six
+/// standard deviations), at most `limit`. A replacement's key is its
+/// predecessor's plus this stride.
+std::uint32_t key_room(const State& s, std::size_t initial, std::uint32_t limit) {
+  const double expected =
+      s.spec->offenders.arrivals_per_year * static_cast<double>(initial) * static_cast<double>(s.total_days) / 365.0;
+  return static_cast<std::uint32_t>(
+      std::min<double>(limit, static_cast<double>(initial) + expected + 6.0 * std::sqrt(expected) + 16));
+}
+
 }  // namespace
 
 void build_offenders(State& s) {
@@ -212,12 +223,7 @@ void build_offenders(State& s) {
     add_offender(s, id, d, static_cast<std::uint32_t>(s.offenders.size()));
   }
   s.initial_offenders = s.offenders.size();
-  // Room for the arrivals a run can have (their expected number plus six
-  // standard deviations); a replacement's key is its predecessor's plus this.
-  const double expected =
-      os.arrivals_per_year * static_cast<double>(s.initial_offenders) * static_cast<double>(s.total_days) / 365.0;
-  s.key_stride = static_cast<std::uint32_t>(std::min<double>(
-      s.adult_key_limit, static_cast<double>(s.initial_offenders) + expected + 6.0 * std::sqrt(expected) + 16));
+  s.key_stride = key_room(s, s.initial_offenders, s.adult_key_limit);
   if (!peers) return;
   // Peer perpetrators: the same systematic sampling over the users aged
   // peer_age_min to peer_age_max, with their own start, draws (slot 6) and
@@ -239,11 +245,7 @@ void build_offenders(State& s) {
     rng::Draw d(s.seed, streams::offender, id, 6);
     add_offender(s, id, d, key, kPeerType);
   }
-  const double peer_expected =
-      os.arrivals_per_year * static_cast<double>(s.initial_peers) * static_cast<double>(s.total_days) / 365.0;
-  s.peer_stride = static_cast<std::uint32_t>(
-      std::min<double>(kMaxOffenders - kPeerKeyBase,
-                       static_cast<double>(s.initial_peers) + peer_expected + 6.0 * std::sqrt(peer_expected) + 16));
+  s.peer_stride = key_room(s, s.initial_peers, kMaxOffenders - kPeerKeyBase);
 }
 
 namespace {
@@ -262,6 +264,18 @@ void add_random_offender(State& s, rng::Draw& d, std::uint32_t key, int type) {
   }
 }
 
+/// Today's new offenders of one kind: Poisson at arrivals_per_year per person
+/// of its `initial` ones, from the day's draws in `slot`, keyed after the
+/// initial ones from `base` while they fit the kind's `stride`.
+void arrive(State& s, std::uint32_t slot, std::size_t initial, std::uint32_t& arrived, std::uint32_t stride,
+            std::uint32_t base, int type) {
+  const double rate = s.spec->offenders.arrivals_per_year * static_cast<double>(initial) / 365.0;
+  rng::Draw d(s.seed, streams::offender, static_cast<std::uint32_t>(s.day), slot);
+  const std::uint64_t n = d.poisson(rate);
+  for (std::uint64_t k = 0; k < n && initial + arrived < stride; ++k)
+    add_random_offender(s, d, base + static_cast<std::uint32_t>(initial + arrived++), type);
+}
+
 }  // namespace
 
 void offender_arrivals(State& s) {
@@ -278,19 +292,9 @@ void offender_arrivals(State& s) {
   }
   replaced.clear();
   replaced.shrink_to_fit();
-  const double rate = s.spec->offenders.arrivals_per_year * static_cast<double>(s.initial_offenders) / 365.0;
-  rng::Draw d(s.seed, streams::offender, static_cast<std::uint32_t>(s.day), 1);
-  const std::uint64_t n = d.poisson(rate);
-  for (std::uint64_t k = 0; k < n && s.initial_offenders + s.arrivals < s.key_stride; ++k)
-    add_random_offender(s, d, static_cast<std::uint32_t>(s.initial_offenders + s.arrivals++), kNoType);
-  if (s.initial_peers == 0) return;
+  arrive(s, 1, s.initial_offenders, s.arrivals, s.key_stride, 0, kNoType);
   // Peer arrivals at the same rate per peer at day 0, from their own draws.
-  const double peer_rate = s.spec->offenders.arrivals_per_year * static_cast<double>(s.initial_peers) / 365.0;
-  rng::Draw dp(s.seed, streams::offender, static_cast<std::uint32_t>(s.day), 7);
-  const std::uint64_t np = dp.poisson(peer_rate);
-  for (std::uint64_t k = 0; k < np && s.initial_peers + s.peer_arrivals < s.peer_stride; ++k)
-    add_random_offender(s, dp, kPeerKeyBase + static_cast<std::uint32_t>(s.initial_peers + s.peer_arrivals++),
-                        kPeerType);
+  if (s.initial_peers > 0) arrive(s, 7, s.initial_peers, s.peer_arrivals, s.peer_stride, kPeerKeyBase, kPeerType);
 }
 
 void check_departure(State& s, std::uint32_t o) {
