@@ -52,18 +52,26 @@ ECO_METRICS = [
 ]
 
 
+SHARE_METRICS = ["clearinghouse_reports", "minors_exploited", "material_copies", "material_never_detected"]
+
+
+def operator_table(res: ss.Results) -> pd.DataFrame:
+    """Run totals per (replicate, operator), one column per metric of ECO_METRICS, the ecosystem left out."""
+    ops = res.operator_runs
+    ops = ops[ops["metric"].isin(ECO_METRICS) & (ops["scope"] != "ecosystem")]
+    return ops.groupby(["replicate", "scope", "metric"])["value"].sum().unstack("metric")
+
+
 def by_operator(sc: ss.Scenario, label: str) -> ss.Results:
     """Print the five operators sending most reports and their shares of reports, harm and copies; 4 replicates."""
     res = ss.replicate(sc, n=4, options=QUIET)
-    ops = res.operator_runs
-    ops = ops[ops["metric"].isin(ECO_METRICS) & (ops["scope"] != "ecosystem")]
-    per_run = ops.groupby(["replicate", "scope", "metric"])["value"].sum().unstack("metric")
+    per_run = operator_table(res)
     totals = per_run.groupby("replicate").sum()
     top = per_run.groupby("scope")["clearinghouse_reports"].mean().nlargest(5).index
     print(f"\n{label}, 300,000 users, 4 replicates, by operator: the five operators sending most reports")
     print(per_run.groupby("scope").mean().loc[top].round(0).astype(int).to_string())
     share = per_run.loc[(slice(None), list(top)), :].groupby("replicate").sum() / totals
-    for m in ["clearinghouse_reports", "minors_exploited", "material_copies", "material_never_detected"]:
+    for m in SHARE_METRICS:
         v = share[m].to_numpy()
         half = 2.776 * v.std(ddof=1) / np.sqrt(len(v))  # t(0.975, 3)
         print(f"  share of the five in {m:<24} {v.mean():.3f} [{v.mean() - half:.3f}, {v.mean() + half:.3f}]")
@@ -258,16 +266,13 @@ def ecosystem_ensemble() -> None:
     base = ss.Scenario.load(root / "scenarios" / "calibrated" / "ecosystem_us.yaml").set("population.users", 300_000)
     ens = ss.load_ensemble(root / ENSEMBLE)
     five = ["big_co", "video", "ephemeral", "short_video", "gaming"]
-    metrics = ["clearinghouse_reports", "minors_exploited", "material_copies", "material_never_detected"]
     per_set = []
     for i in range(len(ens)):
-        ops = ss.replicate(ens.apply(base, i), n=2, options=QUIET).operator_runs
-        ops = ops[ops["metric"].isin(metrics) & (ops["scope"] != "ecosystem")]
-        t = ops.groupby(["scope", "metric"])["value"].sum().unstack("metric")
-        per_set.append(t.loc[five].sum() / t.sum())
+        t = operator_table(ss.replicate(ens.apply(base, i), n=2, options=QUIET)).groupby("scope").sum()
+        per_set.append(t.loc[five, SHARE_METRICS].sum() / t[SHARE_METRICS].sum())
     shares = pd.DataFrame(per_set)
     print(f"\ncalibrated ecosystem_us, 300,000 users, {len(ens)} parameter sets x 2 seeds: the five operators' shares")
-    for m in metrics:
+    for m in SHARE_METRICS:
         v = shares[m]
         print(
             f"  {m:<24} mean over sets {v.mean():.3f}  range {v.min():.3f}-{v.max():.3f}  sets sd {v.std(ddof=1):.3f}"
