@@ -47,6 +47,7 @@ from scipy import special, stats
 
 from safesim import _core
 from safesim.io import json_number, json_records, write_frame, write_json, write_text
+from safesim.readers import parse_finite
 from safesim.results import Comparison, Table, summarize
 
 if TYPE_CHECKING:
@@ -178,13 +179,7 @@ def _number(text: str, where: str) -> Any:
         return int(text, 10)
     except ValueError:
         pass
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{where}: expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{where}: expected a finite number, got {text!r}")
-    return value
+    return parse_finite(text, where)
 
 
 def as_ensemble(ensemble: Ensemble | str | os.PathLike[str] | Sequence[Mapping[str, Any]]) -> Ensemble:

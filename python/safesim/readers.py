@@ -13,6 +13,7 @@ every node so later checks can point at the value they refuse
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import stat
 from collections.abc import Iterable
@@ -23,7 +24,7 @@ import yaml
 
 from safesim.errors import PlanError, printable
 
-__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "Located", "did_you_mean", "read_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "Located", "did_you_mean", "parse_finite", "read_yaml"]
 
 #: The largest plan or expectations file read (bytes).
 MAX_FILE_BYTES = 16 << 20
@@ -187,6 +188,21 @@ def read_yaml(path: str | os.PathLike[str], error_type: type[Exception] = PlanEr
     except RecursionError:
         raise fail(f"nested more than {MAX_DEPTH} levels deep") from None
     return Located(p, data, reader.positions, error_type)
+
+
+def parse_finite(text: str, where: str) -> float:
+    """Return the finite number written in ``text``; ValueError naming ``where`` otherwise.
+
+    The one check behind every number typed as text (ensemble files, the
+    explorer's form fields): not a number, and ``nan`` or ``inf``, are refused.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{where}: expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: expected a finite number, got {text!r}")
+    return value
 
 
 def type_name(value: Any) -> str:

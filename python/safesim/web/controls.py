@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from safesim import _core
+from safesim.readers import parse_finite
 from safesim.report import parameter_info
 from safesim.scenario import flatten_keys, scenarios_dir
 
@@ -197,12 +198,7 @@ def form_overrides(form: dict[str, str], current: dict[str, Any], platform: str)
             if text not in c.choices:
                 raise ValueError(f"{key}: expected one of {', '.join(c.choices)}, got {text!r}")
         else:
-            try:
-                number = float(text)
-            except ValueError:
-                raise ValueError(f"{key}: expected a number, got {text!r}") from None
-            if not math.isfinite(number):
-                raise ValueError(f"{key}: expected a finite number, got {text!r}")
+            number = parse_finite(text, key)
             old = current.get(key)
             if isinstance(old, (int, float)) and not isinstance(old, bool) and float(old) == number:
                 continue
