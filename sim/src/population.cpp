@@ -13,6 +13,19 @@
 #include "safesim/streams.hpp"
 #include "state.hpp"
 
+namespace safesim {
+
+double share_aged(const PopulationSpec& ps, double lo, double hi) {
+  const auto years_in = [lo, hi](double from, double to) {
+    return std::max(0.0, std::min(hi, to) - std::max(lo, from) + 1.0);
+  };
+  const double youngest = static_cast<double>(ps.youngest_age), oldest = static_cast<double>(ps.oldest_age);
+  return ps.minor_share * years_in(youngest, 17) / std::max(1.0, 18 - youngest) +
+         (1.0 - ps.minor_share) * years_in(18, oldest) / std::max(1.0, oldest - 17);
+}
+
+}  // namespace safesim
+
 namespace safesim::detail {
 
 void draw_person(State& s, std::uint32_t id, bool minor) {
@@ -40,9 +53,9 @@ void build_population(State& s) {
   pop.reached.assign(n, 0);
   const int youngest = static_cast<int>(ps.youngest_age);
   const int oldest = static_cast<int>(ps.oldest_age);
-  // Systematic sampling: exactly n x minor_share minors (rounded), spread
-  // over the ids from a random start, with ages spread evenly over the
-  // minors' years (a low-discrepancy sequence over their ranks).
+  // Systematic sampling (share_aged, spec.hpp, states the distribution): exactly n x minor_share minors (rounded),
+  // spread over the ids from a random start, with ages spread evenly over the minors' years (a low-discrepancy sequence
+  // over their ranks).
   rng::Draw start(s.seed, streams::user_age, 0xFFFFFFFFu, 0);
   const double phase = start.uniform(), age_phase = start.uniform();
   std::size_t rank = 0;

@@ -1941,17 +1941,9 @@ class Resolver {
            "about " + approx(expected) + " offenders expected over the run (users x adult share x share_of_adults, " +
                "plus arrivals); the engine holds at most " + approx(room) +
                (peers ? " adult offenders when there are peer perpetrators" : ""));
-    // Users in the peer ages (population.cpp: minors spread evenly over youngest_age..17, adults over
-    // 18..oldest_age), so the refusal names what the run would really hold.
-    const auto years_in = [](double lo, double hi, double from, double to) {
-      return std::max(0.0, std::min(hi, to) - std::max(lo, from) + 1.0);
-    };
-    const double pmin = static_cast<double>(spec_.offenders.peer_age_min);
-    const double pmax = static_cast<double>(spec_.offenders.peer_age_max);
-    const double youngest = static_cast<double>(pop.youngest_age), oldest = static_cast<double>(pop.oldest_age);
-    const double peer_age_share =
-        pop.minor_share * years_in(youngest, 17, pmin, pmax) / std::max(1.0, 18 - youngest) +
-        (1.0 - pop.minor_share) * years_in(18, oldest, pmin, pmax) / std::max(1.0, oldest - 17);
+    // Users in the peer ages, as population.cpp draws them, so the refusal names what the run would really hold.
+    const double peer_age_share = share_aged(pop, static_cast<double>(spec_.offenders.peer_age_min),
+                                             static_cast<double>(spec_.offenders.peer_age_max));
     const double peer_expected = static_cast<double>(pop.users) * peer_age_share * spec_.offenders.peer_share *
                                  (1.0 + spec_.offenders.arrivals_per_year * years);
     if (peers && peer_expected + 6.0 * std::sqrt(peer_expected) >= room)

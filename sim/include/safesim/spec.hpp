@@ -117,6 +117,11 @@ struct PopulationSpec {
   bool ageing = false;    // birthdays, 18-year-olds leave, children join (ageing.cpp)
 };
 
+/// Expected share of users aged lo..hi years (inclusive) under the population's
+/// age distribution: minors spread evenly over youngest_age..17, adults over
+/// 18..oldest_age (population.cpp, which draws the ages this way).
+double share_aged(const PopulationSpec& ps, double lo, double hi);
+
 template <class V>
 void describe(V& v, VulnerabilitySpec& s) {
   v.value("alpha", s.alpha,
