@@ -10,11 +10,14 @@ One command for the whole pipeline (issue 15, item 4). It
    the fitted keys only), ``baseline.ensemble.csv`` (K parameter sets from the
    non-implausible region), ``baseline.record.json``, ``baseline.points.csv``
    and ``baseline.emulator_loo.csv`` (:func:`safesim.emit_calibrated`);
-3. writes ``scenarios/calibrated/ecosystem_us.yaml``: ``extends:
-   ../ecosystem_us.yaml`` with the offender parameters of the baseline fit.
-   The 1,508-platform ecosystem is not calibrated directly (one of its runs
-   costs as much as a few hundred baseline runs); instead it is checked against the same
-   targets with ``safesim targets``;
+3. calibrates ``scenarios/ecosystem_us.yaml`` directly: history matching
+   with emulators of the same parameters over the same prior box, against
+   the same targets (``--ecosystem-n`` points x ``--ecosystem-waves`` waves, two
+   replicates each: one ecosystem run costs as much as about 150 baseline runs,
+   and a million users leave little run-to-run noise). It writes
+   ``scenarios/calibrated/ecosystem_us.yaml`` and its own ensemble, record,
+   points and diagnostics (``ecosystem_us.*``). ``--ecosystem-n 0`` carries the
+   baseline fit's offender keys over instead, as earlier versions did;
 4. checks both calibrated scenarios against the targets file
    (``safesim targets ... --json``) and writes ``targets_*.json``;
 5. writes ``scenarios/calibrated/RECORD.md`` from all of the above, with this
@@ -22,8 +25,9 @@ One command for the whole pipeline (issue 15, item 4). It
 
 Options: ``--n``, ``--reps``, ``--waves`` (override the plan, for a quick
 trial), ``--ensemble K`` (default 20), ``--check-reps N`` (baseline target
-check, default 20), ``--ecosystem-reps N`` (default 3; 0 skips the ecosystem
-check), ``--workers N``, ``--work DIR`` (default build/calibrate_shipped),
+check, default 20), ``--ecosystem-n N`` and ``--ecosystem-waves W`` (the
+ecosystem's own calibration, default 16 and 2), ``--ecosystem-reps N``
+(its target check, default 3; 0 skips the check), ``--workers N``, ``--work DIR`` (default build/calibrate_shipped),
 ``--out DIR`` (default scenarios/calibrated).
 """
 
@@ -37,7 +41,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "scenarios" / "calibrated" / "plan.yaml"
@@ -76,22 +80,139 @@ def run_targets(scenario: Path, reps: int, workers: int | None) -> dict[str, Any
     return json.loads(proc.stdout)
 
 
-def ecosystem_yaml(values: dict[str, Any], commit: str, version: str) -> str:
+class NoEnsemble:
+    """What the record says of an ensemble when no point survived: none."""
+
+    header: ClassVar[list[str]] = ["none: no point was non-implausible"]
+
+    def __len__(self) -> int:
+        return 0
+
+
+def ecosystem_parameters() -> dict[str, Any]:
+    """The plan's parameters and prior ranges: the ecosystem is fitted over the same box as the baseline."""
+    import yaml
+
+    return dict(yaml.safe_load(PLAN.read_text(encoding="utf-8"))["parameters"])
+
+
+def ecosystem_yaml(values: dict[str, Any], commit: str, version: str, direct: bool = False) -> str:
     from safesim.ensemble import scenario_yaml
 
+    how = (
+        [
+            "Calibrated directly (ecosystem_us.record.json), but no point was non-implausible: these are the",
+            "keys of the point of smallest largest implausibility. RECORD.md has the fit.",
+        ]
+        if direct
+        else [
+            "Not calibrated directly (--ecosystem-n 0): the fitted offender keys of baseline.yaml are carried",
+            "over, and the ecosystem is checked against the same targets with `safesim targets` instead.",
+        ]
+    )
     header = [
-        "ecosystem_us with the offender parameters of the baseline calibration (generated; do not edit by hand).",
+        "ecosystem_us_calibrated (generated; do not edit by hand).",
         f"Made by: {COMMAND}",
         f"Engine: safesim {version}, commit {commit}.",
-        "The 1,508-platform ecosystem is not calibrated directly (one of its runs costs as much as a few",
-        "hundred baseline runs; RECORD.md has the times): the fitted offender keys of baseline.yaml are",
-        "carried over, and the ecosystem is checked against the same targets with `safesim targets` instead.",
+        *how,
     ]
     return scenario_yaml(values, "../ecosystem_us.yaml", header, name="ecosystem_us_calibrated")
 
 
+def waves_table(rec: dict[str, Any]) -> list[str]:
+    """The waves of a calibration record as a Markdown table, with any fallbacks and the totals."""
+    lines = _table(
+        [
+            "wave",
+            "simulated points",
+            "non-implausible",
+            "emulated",
+            "emulators passed",
+            "candidates",
+            "ruled out by emulator",
+        ],
+        [
+            [
+                w["wave"],
+                w["simulated"],
+                w["non_implausible"],
+                w["emulated"],
+                DASH if w["emulator_passed"] is None else bool(w["emulator_passed"]),
+                w["candidates"],
+                w["ruled_out_by_emulator"],
+            ]
+            for w in rec["waves"]
+        ],
+    )
+    for w in rec["waves"]:
+        if w.get("fallback"):
+            lines += ["", f"Wave {w['wave']}: {w['fallback']}."]
+    lines += [
+        "",
+        f"{rec['points']} points simulated ({rec['simulations']:,} runs), {rec['non_implausible']} non-implausible.",
+    ]
+    return lines
+
+
+def chosen_tables(rec: dict[str, Any]) -> list[str]:
+    """The chosen point of a calibration record: why, its keys, and its fit to each target."""
+    ch = rec["chosen"]
+    lines = [
+        f"Point {ch['point']} (wave {ch['wave']}), largest implausibility {_num(ch['max_implausibility'])}. "
+        f"Why: {ch['rule']}.",
+        "",
+    ]
+    lines += _table(["key", "value"], [[f"`{k}`", v] for k, v in ch["values"].items()])
+    lines += ["", "Fit at the chosen point (the point's own replicates):", ""]
+    lines += _table(
+        ["target", "value", "target sd", "model mean", "model sd", "implausibility"],
+        [
+            [f["target"], f["value"], f["target_sd"], f["model_mean"], f["model_sd"], f["implausibility"]]
+            for f in ch["fit"]
+        ],
+    )
+    return lines
+
+
+def ecosystem_section(eco: dict[str, Any] | None) -> list[str]:
+    """How ecosystem_us.yaml was made: its own calibration, or the baseline's keys carried over."""
+    if eco is None:
+        return [
+            "## ecosystem_us.yaml",
+            "",
+            "Made with `--ecosystem-n 0`: it carries the baseline fit's offender keys over (its 1,508 platforms "
+            "are not calibrated directly).",
+            "",
+        ]
+    prov = eco["provenance"]
+    lines = [
+        "## The ecosystem's own calibration (ecosystem_us.yaml)",
+        "",
+        "The ecosystem is calibrated directly: history matching with emulators of the same parameters over the "
+        f"same prior box, against the same targets, {prov['reps']} replicates per point (seeds "
+        f"{prov['seeds'][0]}..{prov['seeds'][-1]}; a million users leave little run-to-run noise), cutoff "
+        f"{prov['cutoff']:g}. "
+        + (
+            "Its ensemble is `ecosystem_us.ensemble.csv`; every point is in `ecosystem_us.points.csv`."
+            if eco["ensemble"]["sets"]
+            else "No point was non-implausible, so it ships the point of smallest largest implausibility "
+            "and no ensemble of its own; every point is in `ecosystem_us.points.csv`."
+        ),
+        "",
+    ]
+    lines += waves_table(eco)
+    lines += ["", "The chosen point:", ""]
+    lines += chosen_tables(eco)
+    lines += [""]
+    return lines
+
+
 def render_record(
-    rec: dict[str, Any], checks: dict[str, dict[str, Any]], times: dict[str, float], argv: list[str]
+    rec: dict[str, Any],
+    checks: dict[str, dict[str, Any]],
+    times: dict[str, float],
+    argv: list[str],
+    eco: dict[str, Any] | None = None,
 ) -> str:
     prov = rec["provenance"]
     lines = [
@@ -130,36 +251,7 @@ def render_record(
         ],
     )
     lines += ["", "## Waves", ""]
-    lines += _table(
-        [
-            "wave",
-            "simulated points",
-            "non-implausible",
-            "emulated",
-            "emulators passed",
-            "candidates",
-            "ruled out by emulator",
-        ],
-        [
-            [
-                w["wave"],
-                w["simulated"],
-                w["non_implausible"],
-                w["emulated"],
-                DASH if w["emulator_passed"] is None else bool(w["emulator_passed"]),
-                w["candidates"],
-                w["ruled_out_by_emulator"],
-            ]
-            for w in rec["waves"]
-        ],
-    )
-    falls = [w for w in rec["waves"] if w.get("fallback")]
-    for w in falls:
-        lines += ["", f"Wave {w['wave']}: {w['fallback']}."]
-    lines += [
-        "",
-        f"{rec['points']} points simulated ({rec['simulations']:,} runs), {rec['non_implausible']} non-implausible.",
-    ]
+    lines += waves_table(rec)
     lines += [
         "",
         "## Emulator diagnostics",
@@ -203,24 +295,8 @@ def render_record(
             for k, b in reg["bounds"].items()
         ],
     )
-    ch = rec["chosen"]
-    lines += [
-        "",
-        "## The chosen point (baseline.yaml)",
-        "",
-        f"Point {ch['point']} (wave {ch['wave']}), largest implausibility {_num(ch['max_implausibility'])}. "
-        f"Why: {ch['rule']}.",
-        "",
-    ]
-    lines += _table(["key", "value"], [[f"`{k}`", v] for k, v in ch["values"].items()])
-    lines += ["", "Fit at the chosen point (the point's own replicates):", ""]
-    lines += _table(
-        ["target", "value", "target sd", "model mean", "model sd", "implausibility"],
-        [
-            [f["target"], f["value"], f["target_sd"], f["model_mean"], f["model_sd"], f["implausibility"]]
-            for f in ch["fit"]
-        ],
-    )
+    lines += ["", "## The chosen point (baseline.yaml)", ""]
+    lines += chosen_tables(rec)
     ens = rec["ensemble"]
     lines += [
         "",
@@ -228,14 +304,14 @@ def render_record(
         "",
         f"{ens['sets']} parameter sets: {ens['header'][0]}. Use: `ss.compare(..., ensemble="
         '"scenarios/calibrated/baseline.ensemble.csv")` or `safesim compare ... --ensemble '
-        "scenarios/calibrated/baseline.ensemble.csv`; the sets' keys are offender parameters, so the same file "
-        "serves ecosystem_us.yaml.",
+        "scenarios/calibrated/baseline.ensemble.csv`.",
         "",
+    ]
+    lines += ecosystem_section(eco)
+    lines += [
         "## The calibrated scenarios against the targets",
         "",
-        "`ecosystem_us.yaml` carries the baseline fit's offender keys over (its 1,508 platforms are not calibrated "
-        "directly; one of its runs costs as much as a few hundred baseline runs); both are checked against "
-        "`scenarios/targets/open.yaml` with `safesim targets`:",
+        "Both are checked against `scenarios/targets/open.yaml` with `safesim targets`, on fresh seeds:",
         "",
     ]
     for name, doc in checks.items():
@@ -273,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--waves", type=int, default=None)
     parser.add_argument("--ensemble", type=int, default=20, metavar="K")
     parser.add_argument("--check-reps", type=int, default=20)
+    parser.add_argument("--ecosystem-n", type=int, default=16)
+    parser.add_argument("--ecosystem-waves", type=int, default=2)
     parser.add_argument("--ecosystem-reps", type=int, default=3)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "calibrate_shipped")
@@ -306,10 +384,47 @@ def main(argv: list[str] | None = None) -> int:
         commit=commit,
     )
     rec = json.loads(written["record"].read_text())
-    fitted = {k: v for k, v in rec["chosen"]["values"].items()}
+    times["baseline scenario and ensemble written"] = time.perf_counter() - t0
     eco = args.out / "ecosystem_us.yaml"
-    eco.write_text(ecosystem_yaml(fitted, commit, ss.__version__), encoding="utf-8")
-    times["scenarios and ensemble written"] = time.perf_counter() - t0
+    eco_rec: dict[str, Any] | None = None
+    t0 = time.perf_counter()
+    if args.ecosystem_n > 0:
+        eco_cal = ss.calibrate(
+            ROOT / "scenarios" / "ecosystem_us.yaml",
+            ecosystem_parameters(),
+            TARGETS,
+            n=args.ecosystem_n,
+            reps=2,  # two, so each point has a model variance: the actionable-share target has none of its own
+            waves=args.ecosystem_waves,
+            cutoff=float(rec["provenance"]["cutoff"]),
+            emulate=True,
+            options=ss.RunOptions(out=args.work / "ecosystem", workers=args.workers, progress=True),
+        )
+        print(eco_cal, file=sys.stderr)
+        command = shlex.join(["python", "docs/figures/calibrate_shipped.py", *raw])
+        if int(eco_cal.points["non_implausible"].sum()):
+            eco_written = emit_calibrated(
+                eco_cal, args.out, name="ecosystem_us", k=args.ensemble, command=command, commit=commit
+            )
+            eco_rec = json.loads(eco_written["record"].read_text())
+        else:  # no survivor: the best point, its record, and no ensemble
+            from safesim.ensemble import chosen_point, record
+
+            best, reason = chosen_point(eco_cal)
+            values = {p.key: int(best[p.key]) if p.integer else float(best[p.key]) for p in eco_cal.parameters}
+            eco_rec = record(eco_cal, best, reason, NoEnsemble())  # type: ignore[arg-type]
+            eco.write_text(ecosystem_yaml(values, commit, ss.__version__, direct=True), encoding="utf-8")
+            eco_written = {"record": args.out / "ecosystem_us.record.json", "scenario": eco}
+            eco_written["record"].write_text(json.dumps(eco_rec, indent=2) + "\n", encoding="utf-8")
+            eco_cal.points.to_csv(args.out / "ecosystem_us.points.csv", index=False)
+        written.update({f"ecosystem {k}": v for k, v in eco_written.items()})
+        times[f"ecosystem_us calibration ({eco_cal.simulations:,} runs), its scenario and ensemble written"] = (
+            time.perf_counter() - t0
+        )
+    else:
+        fitted = {k: v for k, v in rec["chosen"]["values"].items()}
+        eco.write_text(ecosystem_yaml(fitted, commit, ss.__version__), encoding="utf-8")
+        times["ecosystem_us.yaml written (baseline keys carried over)"] = time.perf_counter() - t0
     checks: dict[str, dict[str, Any]] = {}
     t0 = time.perf_counter()
     checks["baseline"] = run_targets(args.out / "baseline.yaml", args.check_reps, args.workers)
@@ -320,8 +435,8 @@ def main(argv: list[str] | None = None) -> int:
         times[f"safesim targets ecosystem_us ({args.ecosystem_reps} reps)"] = time.perf_counter() - t0
     for name, doc in checks.items():
         (args.out / f"targets_{name}.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    (args.out / "RECORD.md").write_text(render_record(rec, checks, times, raw), encoding="utf-8")
-    for path in [*written.values(), eco, args.out / "RECORD.md"]:
+    (args.out / "RECORD.md").write_text(render_record(rec, checks, times, raw, eco_rec), encoding="utf-8")
+    for path in dict.fromkeys([*written.values(), eco, args.out / "RECORD.md"]):
         print(f"wrote {path}")
     return 0
 
