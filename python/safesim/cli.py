@@ -678,6 +678,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     runs = int(settings["n"]) * int(settings["reps"]) * int(settings["waves"])
     if runs > MAX_RUNS:
         raise InputError(f"{runs:,} runs (n x reps x waves) is more than {MAX_RUNS:,}")
+    if args.keep_daily and not args.out:
+        raise InputError("--keep-daily needs --out DIR (the daily files are written there)")
     cal = plan.run(
         _run_options(args),
         scenario=plan.scenario(_overrides(args.set)),
@@ -687,6 +689,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         cutoff=args.cutoff,
         seed=args.seed,
         emulate=True if args.emulate else None,
+        keep_daily=True if args.keep_daily else None,
     )
     print(_calibration_summary(cal))
     if args.emit:
@@ -1253,7 +1256,8 @@ def build_parser() -> argparse.ArgumentParser:
         "|model mean - target| / sqrt(target var + model var / reps + discrepancy var) exceeds the cutoff for any "
         "target; later waves sample within the survivors' bounding box. Prints the non-implausible ranges, the "
         "best point and each target's fit; with --out writes points.csv, ranges.csv, fit.csv, calibration.json, "
-        "best.resolved.yaml, each wave's runs (wave<k>/runs/, resumable) and PNG figures.",
+        "best.resolved.yaml, a record per run (wave<k>/runs/, resumable; daily files only with --keep-daily) and "
+        "PNG figures.",
         epilog="example PLAN.yaml:\n"
         "  scenario: baseline              # relative to the plan, or an installed scenario's name\n"
         "  n: 40                           # points per wave\n"
@@ -1285,6 +1289,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="screen each wave after the first with Gaussian-process emulators (needs scikit-learn; "
         "default: the plan's 'emulate')",
+    )
+    p.add_argument(
+        "--keep-daily",
+        action="store_true",
+        help="with --out, also write each run's daily, totals and groups files to wave<k>/runs/ (default: only a "
+        "small record per run, its totals and the windowed values its targets read)",
     )
     p.add_argument(
         "--emit",
