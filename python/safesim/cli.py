@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from safesim.calibration import CalibrationResults
+    from safesim.ensemble import EnsembleComparison
     from safesim.sensitivity import SensitivityResults
 
 __all__ = ["build_parser", "main"]
@@ -425,6 +426,7 @@ def _figures(results: object, out: Path, metrics: list[str] | None, axes: dict[s
         written.append(sp.save(sp.funnel(results), out / "funnel.png"))
     elif type(results).__name__ == "EnsembleComparison":
         written.append(sp.save(sp.effects(results, metrics=metrics), out / "effects.png"))
+        written.append(sp.save(sp.frontier(results, **(axes or {})), out / "frontier.png"))
     elif isinstance(results, Comparison):
         written.append(sp.save(sp.effects(results, metrics=metrics), out / "effects.png"))
         written.append(sp.save(sp.funnel(results), out / "funnel.png"))
@@ -511,8 +513,6 @@ def _compare_ensemble(args: argparse.Namespace, arms: dict[str, Scenario]) -> in
     """Run compare --ensemble FILE: the paired comparison at every parameter set, intervals combined."""
     from safesim.ensemble import load_ensemble
 
-    if args.burden or args.exposure:
-        raise InputError("--burden/--exposure: the frontier is not combined across an ensemble yet")
     try:
         ens = load_ensemble(args.ensemble)
     except ValueError as err:
@@ -538,11 +538,24 @@ def _compare_ensemble(args: argparse.Namespace, arms: dict[str, Scenario]) -> in
         "The interval is the equal-weight mixture of the per-set paired t distributions (parameter and "
         "stochastic uncertainty); 'between sets' is the sd of the per-set mean effects."
     )
+    axes = {"exposure": args.exposure or "minors_exploited_per_1k", "burden": args.burden or "legit_contacts_blocked"}
+    if args.burden or args.exposure:
+        try:
+            table = cmp.frontier(**axes)
+        except ValueError as err:
+            raise InputError(f"--burden/--exposure: {err}") from None
+        print(_frontier_table(cmp, table))
+    if args.out and not args.no_report:
+        print(
+            "report.html is not written for an ensemble comparison (the HTML report covers one parameter set): "
+            "its tables and figures are in --out"
+        )
+    args.frontier_axes = axes
     _outputs(args, cmp, metrics)
     return 0
 
 
-def _frontier_table(cmp: Comparison, table: pd.DataFrame) -> str:
+def _frontier_table(cmp: Comparison | EnsembleComparison, table: pd.DataFrame) -> str:
     """Both sides per scenario: mean and paired change with its 95% interval."""
     key = cmp.key
     first = table.iloc[0]
