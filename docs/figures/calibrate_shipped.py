@@ -363,15 +363,18 @@ def main(argv: list[str] | None = None) -> int:
 
     times: dict[str, float] = {}
     commit = engine_commit(ROOT)
-    kept = len(list(args.work.glob("wave*/runs/*.json")))  # runs a previous run of this script left
+    # Runs a previous run of this script left: a record each (and a manifest too where daily files were kept).
+    kept = len({p.name.partition(".")[0] for p in args.work.glob("wave*/runs/*.json")})
     t0 = time.perf_counter()
     plan = ss.load_plan(PLAN)
     cal = plan.run(
         ss.RunOptions(out=args.work, workers=args.workers, progress=True), n=args.n, reps=args.reps, waves=args.waves
     )
     read_back = min(kept, cal.simulations)
+    on_disk = sum(p.stat().st_size for p in args.work.glob("wave*/runs/*") if p.is_file())
     times[
-        f"calibration (history matching with emulators; {cal.simulations:,} runs, {read_back:,} read back from --work)"
+        f"calibration (history matching with emulators; {cal.simulations:,} runs, {read_back:,} read back from --work, "
+        f"whose run files hold {on_disk / 1e6:.1f} MB)"
     ] = time.perf_counter() - t0
     print(cal, file=sys.stderr)
     t0 = time.perf_counter()

@@ -7,8 +7,11 @@ agent-based models) rules out the parameter values at which the model cannot
 match the targets, given every source of uncertainty, and keeps the rest:
 
 1. sample the parameter ranges with a Latin hypercube (``scipy.stats.qmc``);
-2. run every point ``reps`` times on common seeds (the machinery of
-   :func:`safesim.sweep`: executors, resumable per-run files, progress);
+2. run every point ``reps`` times on common seeds (the executors and
+   progress of :func:`safesim.sweep`); each run is reduced, as it finishes,
+   to what step 3 reads (its totals and the windowed values of the metrics
+   its targets read), kept with ``out=DIR`` as a small resumable record per
+   run, without the daily files unless ``keep_daily=True``;
 3. for each target, the implausibility of a point is
 
    ``I = |model mean - target| / sqrt(target var + model var / reps + discrepancy var)``
@@ -44,6 +47,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -55,11 +59,22 @@ import pandas as pd
 from scipy.stats import qmc
 
 from safesim import _core
-from safesim.api import PathLike, RunOptions, as_scenario, check_n, common_seeds, execute, point_scenario
+from safesim.api import (
+    _TRIM_BYTES,
+    PathLike,
+    RunOptions,
+    _in_flight,
+    as_scenario,
+    check_n,
+    common_seeds,
+    point_scenario,
+)
+from safesim.executors import Task, make_executor
 from safesim.io import json_number, json_records, write_frame, write_json, write_text
-from safesim.results import ECOSYSTEM, Results, Table, metric_names
+from safesim.resources import check_runs_memory, release_freed_memory
+from safesim.results import ECOSYSTEM, Table, metric_names
 from safesim.scenario import Parameter, Scenario, make_parameters
-from safesim.store import holds_out_folder
+from safesim.store import RunStore, holds_out_folder, run_id
 
 __all__ = [
     "TRANSFORMS",
@@ -728,16 +743,16 @@ def _lhs(params: Sequence[Parameter], n: int, rng: np.random.Generator) -> list[
     return [{p.key: _native(cols[j][i], p.integer) for j, p in enumerate(params)} for i in range(n)]
 
 
-def _measures(results: Results, targets: Sequence[Target], scopes: list[str]) -> np.ndarray:
-    """(targets, reps) array of each target's measure in each run of one point."""
-    from safesim.targets import _run_values
+def _measures(runs: Sequence[Mapping[str, Any]], targets: Sequence[Target], scopes: list[str]) -> np.ndarray:
+    """(targets, reps) array of each target's measure in each run of one point (run dicts or summaries)."""
+    from safesim.targets import run_values
 
     names = metric_names()
-    out = np.full((len(targets), len(results.outputs)), np.nan)
+    out = np.full((len(targets), len(runs)), np.nan)
     for i, t in enumerate(targets):
         if t.spec is not None:
-            out[i] = _run_values(results, t.spec, scopes.index(t.scope))
-    for r, output in enumerate(results.outputs):
+            out[i] = run_values(runs, t.spec, scopes.index(t.scope))
+    for r, output in enumerate(runs):
         totals = np.asarray(output["totals"], dtype=np.float64)
         for i, t in enumerate(targets):
             if t.spec is not None:
@@ -749,8 +764,16 @@ def _measures(results: Results, targets: Sequence[Target], scopes: list[str]) ->
 
 
 def _judge(
-    points: list[dict[str, Any]], arms: Sequence[Results], targets: Sequence[Target], scenario: Scenario, cutoff: float
+    points: list[dict[str, Any]],
+    arms: Sequence[Sequence[Mapping[str, Any]]],
+    targets: Sequence[Target],
+    scenario: Scenario,
+    cutoff: float,
 ) -> pd.DataFrame:
+    """One row per point: its parameter values, each target's mean, sd and implausibility, and the verdict.
+
+    ``arms`` holds each point's runs (run dicts with totals, and daily arrays or windowed values).
+    """
     scopes = [ECOSYSTEM, *scenario.platforms]
     rows = []
     for i, p in enumerate(points):
@@ -770,6 +793,131 @@ def _judge(
         row["non_implausible"] = worst <= cutoff
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _window_needs(targets: Sequence[Target]) -> list[tuple[str, int, int, str]]:
+    """Return the windowed values the targets read, (scope, first day, last day, metric) each, sorted.
+
+    What a calibration keeps of each run's daily array (in its summary record) so that it can judge the run
+    without it; targets without a window read the run's totals.
+    """
+    from safesim.targets import window_keys
+
+    keys: set[tuple[str, int, int, str]] = set()
+    for t in targets:
+        if t.spec is not None:
+            keys.update(window_keys(t.spec, t.scope))
+    return sorted(keys)
+
+
+def _summary(output: Mapping[str, Any], windows: dict[tuple[str, int, int, str], float]) -> dict[str, Any]:
+    """Return what the judge reads of a run: its totals (ecosystem and platforms) and windowed values."""
+    return {
+        "platforms": list(output["platforms"]),
+        "days": int(output["days"]),
+        "seed": int(output["seed"]),
+        "totals": np.array(output["totals"], dtype=np.float64),
+        "windows": windows,
+        "hash": int(output["hash"]),
+    }
+
+
+def _simulate(
+    arms: Sequence[Scenario],
+    seeds: Sequence[int],
+    options: RunOptions,
+    desc: str,
+    needs: Sequence[tuple[str, int, int, str]],
+    keep_daily: bool = False,
+) -> list[list[dict[str, Any]]]:
+    """Compute every (arm, seed) run of a calibration wave once; return each arm's run summaries in seed order.
+
+    A summary (:func:`_summary`) is what the judge reads: the run's totals and the windowed values ``needs``
+    (:func:`safesim.targets.windowed_values`, taken from the daily array as the run finishes; the array is then
+    dropped). With ``options.out`` each run's summary record goes to ``runs/<run_id>.summary.json``
+    (:meth:`safesim.store.RunStore.save_summary`: totals, windowed values, their SHA-256), and with
+    ``keep_daily`` also its run files (totals, daily, groups: what every other job writes). A rerun reuses a
+    run whose summary record verifies (or, with ``keep_daily``, whose run files verify); a run with verified run
+    files but no record (an earlier safesim, or a kill between the two writes) gets its record from its daily
+    file without being computed again. A damaged file is computed again, with a
+    :class:`~safesim.store.RecomputedRunWarning`.
+    """
+    from tqdm import tqdm
+
+    from safesim.targets import windowed_values
+
+    if keep_daily and options.out is None:
+        raise ValueError("keep_daily needs an output folder (out=DIR): the daily files are written there")
+    for sc in arms:
+        sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
+    # Only the runs in flight hold a daily array: each is reduced to its summary as it finishes.
+    check_runs_memory(
+        [(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds),
+        desc,
+        streamed=True,
+        in_flight=_in_flight(options, len(arms) * len(seeds)),
+    )
+    plan: list[list[str]] = []
+    unique: dict[str, Task] = {}
+    for sc in arms:
+        ids = []
+        for s in seeds:
+            rid = run_id(sc.hash, s)
+            ids.append(rid)
+            unique.setdefault(rid, Task(rid, sc, int(s)))
+        plan.append(ids)
+
+    done: dict[str, dict[str, Any]] = {}
+    store = RunStore(options.out, csv=options.csv).open() if options.out is not None else None
+    try:
+        if store is not None:
+            for rid, task in unique.items():
+                got = None if keep_daily else store.load_summary(rid, task.scenario.hash, task.seed, needs)
+                if got is None:
+                    full = store.load(rid, task.scenario.hash, task.seed)  # run files kept (keep_daily, earlier)
+                    if full is not None:
+                        got = store.load_summary(rid, task.scenario.hash, task.seed, needs) if keep_daily else None
+                        if got is None:
+                            got = _summary(full, windowed_values(full, needs))
+                            store.save_summary(rid, task.scenario.name, task.scenario.hash, full, got["windows"])
+                        del full
+                if got is not None:
+                    done[rid] = got
+        todo = [t for rid, t in unique.items() if rid not in done]
+        with tqdm(
+            total=len(unique),
+            initial=len(done),
+            desc=desc,
+            unit="run",
+            disable=not options.show_progress(),
+            file=sys.stderr,
+            dynamic_ncols=True,
+        ) as bar:
+            if todo:
+                ex = make_executor(options.executor, options.workers)
+                counts = getattr(ex, "counts", None)  # a Dask executor's runs failed and retried
+                dropped = 0  # bytes of daily arrays dropped since the last trim
+                for task, output in ex.map_runs(todo):
+                    summary = _summary(output, windowed_values(output, needs))
+                    if store is not None:
+                        if keep_daily:
+                            store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
+                        store.save_summary(
+                            task.run_id, task.scenario.name, task.scenario.hash, output, summary["windows"]
+                        )
+                    done[task.run_id] = summary
+                    dropped += sum(getattr(output.get(k), "nbytes", 0) for k in ("daily", "operator_daily", "groups"))
+                    del output
+                    if dropped >= _TRIM_BYTES:
+                        release_freed_memory()  # the dropped arrays' pages go back (resources.py)
+                        dropped = 0
+                    if counts is not None:
+                        bar.set_postfix(failed=counts["failed"], retried=counts["retried"], refresh=False)
+                    bar.update(1)
+    finally:
+        if store is not None:
+            store.close()
+    return [[done[rid] for rid in ids] for ids in plan]
 
 
 def _next_ranges(
@@ -859,6 +1007,7 @@ def calibrate(
     emulate: bool = False,
     candidates: int = 20,
     emulator: Callable[[], Any] | None = None,
+    keep_daily: bool = False,
     options: RunOptions | None = None,
     **run_options: Any,
 ) -> CalibrationResults:
@@ -894,6 +1043,14 @@ def calibrate(
     without emulators. Every simulated point is judged by simulation, as
     without emulators; :meth:`CalibrationResults.emulator_diagnostics` gives the
     leave-one-out errors and each wave's record says what the emulator did.
+
+    Each run is judged by its totals and, for a target with a ``window``, the
+    windowed values of the metrics it reads, taken from the run's daily array
+    as the run finishes; the array is then dropped. With ``out=DIR`` a run's
+    record is ``DIR/wave<k>/runs/<run_id>.summary.json`` (those values and a
+    SHA-256 over them, checked when a rerun reuses the run); its daily, totals
+    and groups files are written too only with ``keep_daily=True`` (needs
+    ``out``). The judged points are the same either way.
     """
     opts = RunOptions.of(options, run_options, "calibrate")
     n = check_n(n)
@@ -915,6 +1072,9 @@ def calibrate(
     if int(candidates) < 1:
         raise ValueError(f"candidates must be >= 1, got {candidates}")
     make_emulator = emulator or (lambda: GaussianProcessEmulator(seed=base))
+    needs = _window_needs(tlist)
+    if keep_daily and opts.out is None:
+        raise ValueError("keep_daily needs an output folder (out=DIR): the daily files are written there")
     diagnostics: list[dict[str, Any]] = []
     for k in range(1, int(waves) + 1):
         record: dict[str, Any] = {"emulated": False}
@@ -940,11 +1100,18 @@ def calibrate(
                 break  # the emulators rule out every candidate: nothing left to simulate
         if points is None:
             points = _lhs(params, n, rng)
-        # The sweep machinery without its combined tables: a wave's per-run
-        # files (resumable) are all a calibration needs, and the daily frames
-        # of hundreds of runs would dwarf everything else it writes.
+        # Each run is reduced to what the judge reads (totals and the targets' windowed values) as it
+        # finishes; with an output folder that summary is the run's record (resumable), and the daily
+        # files, which would dwarf everything else a calibration writes, only with keep_daily.
         wave_options = opts.replace(out=None if opts.out is None else Path(opts.out) / f"wave{k}")
-        arms = execute([point_scenario(sc, p) for p in points], seeds, wave_options, f"calibrate wave {k}/{int(waves)}")
+        arms = _simulate(
+            [point_scenario(sc, p) for p in points],
+            seeds,
+            wave_options,
+            f"calibrate wave {k}/{int(waves)}",
+            needs,
+            keep_daily=keep_daily,
+        )
         judged = _judge(points, arms, tlist, sc, cutoff)
         judged.insert(0, "point", np.arange(offset, offset + len(points)))
         judged.insert(0, "wave", k)

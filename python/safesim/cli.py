@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from safesim.calibration import CalibrationResults
+    from safesim.ensemble import EnsembleComparison
     from safesim.sensitivity import SensitivityResults
 
 __all__ = ["build_parser", "main"]
@@ -425,6 +426,7 @@ def _figures(results: object, out: Path, metrics: list[str] | None, axes: dict[s
         written.append(sp.save(sp.funnel(results), out / "funnel.png"))
     elif type(results).__name__ == "EnsembleComparison":
         written.append(sp.save(sp.effects(results, metrics=metrics), out / "effects.png"))
+        written.append(sp.save(sp.frontier(results, **(axes or {})), out / "frontier.png"))
     elif isinstance(results, Comparison):
         written.append(sp.save(sp.effects(results, metrics=metrics), out / "effects.png"))
         written.append(sp.save(sp.funnel(results), out / "funnel.png"))
@@ -511,8 +513,6 @@ def _compare_ensemble(args: argparse.Namespace, arms: dict[str, Scenario]) -> in
     """Run compare --ensemble FILE: the paired comparison at every parameter set, intervals combined."""
     from safesim.ensemble import load_ensemble
 
-    if args.burden or args.exposure:
-        raise InputError("--burden/--exposure: the frontier is not combined across an ensemble yet")
     try:
         ens = load_ensemble(args.ensemble)
     except ValueError as err:
@@ -538,11 +538,24 @@ def _compare_ensemble(args: argparse.Namespace, arms: dict[str, Scenario]) -> in
         "The interval is the equal-weight mixture of the per-set paired t distributions (parameter and "
         "stochastic uncertainty); 'between sets' is the sd of the per-set mean effects."
     )
+    axes = {"exposure": args.exposure or "minors_exploited_per_1k", "burden": args.burden or "legit_contacts_blocked"}
+    if args.burden or args.exposure:
+        try:
+            table = cmp.frontier(**axes)
+        except ValueError as err:
+            raise InputError(f"--burden/--exposure: {err}") from None
+        print(_frontier_table(cmp, table))
+    if args.out and not args.no_report:
+        print(
+            "report.html is not written for an ensemble comparison (the HTML report covers one parameter set): "
+            "its tables and figures are in --out"
+        )
+    args.frontier_axes = axes
     _outputs(args, cmp, metrics)
     return 0
 
 
-def _frontier_table(cmp: Comparison, table: pd.DataFrame) -> str:
+def _frontier_table(cmp: Comparison | EnsembleComparison, table: pd.DataFrame) -> str:
     """Both sides per scenario: mean and paired change with its 95% interval."""
     key = cmp.key
     first = table.iloc[0]
@@ -678,6 +691,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     runs = int(settings["n"]) * int(settings["reps"]) * int(settings["waves"])
     if runs > MAX_RUNS:
         raise InputError(f"{runs:,} runs (n x reps x waves) is more than {MAX_RUNS:,}")
+    if args.keep_daily and not args.out:
+        raise InputError("--keep-daily needs --out DIR (the daily files are written there)")
     cal = plan.run(
         _run_options(args),
         scenario=plan.scenario(_overrides(args.set)),
@@ -687,6 +702,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         cutoff=args.cutoff,
         seed=args.seed,
         emulate=True if args.emulate else None,
+        keep_daily=True if args.keep_daily else None,
     )
     print(_calibration_summary(cal))
     if args.emit:
@@ -1253,7 +1269,8 @@ def build_parser() -> argparse.ArgumentParser:
         "|model mean - target| / sqrt(target var + model var / reps + discrepancy var) exceeds the cutoff for any "
         "target; later waves sample within the survivors' bounding box. Prints the non-implausible ranges, the "
         "best point and each target's fit; with --out writes points.csv, ranges.csv, fit.csv, calibration.json, "
-        "best.resolved.yaml, each wave's runs (wave<k>/runs/, resumable) and PNG figures.",
+        "best.resolved.yaml, a record per run (wave<k>/runs/, resumable; daily files only with --keep-daily) and "
+        "PNG figures.",
         epilog="example PLAN.yaml:\n"
         "  scenario: baseline              # relative to the plan, or an installed scenario's name\n"
         "  n: 40                           # points per wave\n"
@@ -1285,6 +1302,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="screen each wave after the first with Gaussian-process emulators (needs scikit-learn; "
         "default: the plan's 'emulate')",
+    )
+    p.add_argument(
+        "--keep-daily",
+        action="store_true",
+        help="with --out, also write each run's daily, totals and groups files to wave<k>/runs/ (default: only a "
+        "small record per run, its totals and the windowed values its targets read)",
     )
     p.add_argument(
         "--emit",

@@ -48,7 +48,7 @@ from scipy import special, stats
 from safesim import _core
 from safesim.io import json_number, json_records, write_frame, write_json, write_text
 from safesim.readers import parse_finite
-from safesim.results import Comparison, Table, summarize
+from safesim.results import ECOSYSTEM, Comparison, Table, on_frontier, summarize
 
 if TYPE_CHECKING:
     from safesim.api import RunOptions
@@ -580,6 +580,11 @@ class EnsembleComparison:
         return self.sets[0][label]
 
     @property
+    def burdens(self) -> dict[str, dict[str, float]]:
+        """The scenarios' named burdens (``burden:``), as in every set's comparison."""
+        return self.sets[0].burdens
+
+    @property
     def runs(self) -> pd.DataFrame:
         """Run totals of every set, one row per (set, arm, replicate, scope, metric)."""
         parts = []
@@ -684,9 +689,47 @@ class EnsembleComparison:
         """Return the combined paired effects (:meth:`effects`)."""
         return self.effects(confidence=confidence)
 
-    def frontier(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        """Refuse: the frontier is not combined across an ensemble yet (read ``.sets[j].frontier()``)."""
-        raise ValueError("the frontier is not combined across an ensemble yet: read .sets[j].frontier()")
+    def frontier(
+        self,
+        exposure: str | Mapping[str, float] = "minors_exploited_per_1k",
+        burden: str | Mapping[str, float] = "false_positive_actions",
+        scope: str = ECOSYSTEM,
+        confidence: float = 0.95,
+    ) -> pd.DataFrame:
+        """Both sides of the trade-off per arm, combined across the sets as :meth:`effects` combines effects.
+
+        The columns of :meth:`Comparison.frontier <safesim.results.Comparison.frontier>`: per arm and side, the
+        mean over sets of each set's mean and of its paired change against the reference, each with the
+        interval of the equal-weight mixture of the sets' t-intervals (``reps - 1`` degrees of freedom), and
+        ``frontier`` (no arm lower on both combined means). ``between_sd`` columns give the sd of the per-set
+        changes. With one set, exactly the plain comparison's table.
+        """
+        tables = [c.frontier(exposure, burden, scope, confidence) for c in self.sets]
+        if len(tables) == 1:
+            return tables[0]
+        out = tables[0][[self.key, "exposure", "burden"]].copy()
+        dof = np.full((len(out), len(tables)), float(self.reps - 1))
+        for side in ("exposure", "burden"):
+            for mid_col, stem in ((f"{side}_mean", f"{side}_ci"), (f"{side}_diff", f"{side}_diff_ci")):
+                mid, low, high = (
+                    np.column_stack([t[col].to_numpy(dtype=np.float64) for t in tables])
+                    for col in (mid_col, f"{stem}_low", f"{stem}_high")
+                )
+                low_q, high_q = mixture_interval(low, mid, high, dof, confidence)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # an arm no set defines: NaN
+                    out[mid_col] = np.nanmean(mid, axis=1)
+                    if mid_col.endswith("_diff"):
+                        out[f"{side}_between_sd"] = np.nanstd(mid, axis=1, ddof=1)
+                out[f"{stem}_low"], out[f"{stem}_high"] = low_q, high_q
+        ref = (out[self.key] == self.reference).to_numpy()
+        for side in ("exposure", "burden"):  # the reference against itself: no change, as in one set
+            for col in (f"{side}_diff", f"{side}_diff_ci_low", f"{side}_diff_ci_high", f"{side}_between_sd"):
+                out.loc[ref, col] = 0.0
+        order = [c for c in tables[0].columns if c != "frontier"]
+        out = out[order + [c for c in out.columns if c not in order]]
+        out["frontier"] = on_frontier(out["burden_mean"], out["exposure_mean"])
+        return Table(out)
 
     @property
     def provenance(self) -> dict[str, Any]:

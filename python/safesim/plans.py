@@ -83,7 +83,7 @@ _SHAPE = {
 _SETTINGS: dict[str, dict[str, Any]] = {
     "sweep": {"reps": 10, "seed": None},
     "sensitivity": {"method": "morris", "n": None, "reps": 5, "seed": None},
-    "calibration": {"n": 40, "reps": 5, "waves": 1, "cutoff": 3.0, "seed": None, "emulate": False},
+    "calibration": {"n": 40, "reps": 5, "waves": 1, "cutoff": 3.0, "seed": None, "emulate": False, "keep_daily": False},
 }
 
 
@@ -200,6 +200,7 @@ class Plan:
                 margin=float(self.data.get("margin", 0.1)),
                 emulate=bool(s["emulate"]),
                 candidates=int(self.data.get("candidates", 20)),
+                keep_daily=bool(s.get("keep_daily", False)),
                 options=options,
             )
 

@@ -504,7 +504,8 @@ class ReportData:
                 overrides={k: [tuple(kv) for kv in v.get("overrides", [])] for k, v in prov["arms"].items()},
             )
         if "kind" in prov:
-            raise ValueError(f"{root}: a {prov['kind']} folder; reports cover run and compare results")
+            kind = {"EnsembleComparison": "an ensemble comparison"}.get(str(prov["kind"]), f"a {prov['kind']}")
+            raise ValueError(f"{root}: {kind} folder; reports cover run and compare results (one parameter set)")
         label = str(prov.get("scenario", doc.get("scenario", "scenario")))
         runs.insert(0, "scenario", label)
         if daily is not None:

@@ -348,14 +348,19 @@ def frontier_table(
                 row[f"{side}_{col}"] = 0.0 if label == reference else float(e[col].iloc[0]) if len(e) else math.nan
         rows.append(row)
     out = pd.DataFrame(rows)
-    x, y = out["burden_mean"].to_numpy(np.float64), out["exposure_mean"].to_numpy(np.float64)
+    out["frontier"] = on_frontier(out["burden_mean"], out["exposure_mean"])
+    return Table(out)
+
+
+def on_frontier(burden: Any, exposure: Any) -> list[bool]:
+    """Whether each option is on the frontier: finite, and no other option lower on both sides (lower on one)."""
+    x, y = np.asarray(burden, dtype=np.float64), np.asarray(exposure, dtype=np.float64)
     dominated = [
         bool(np.any((x <= x[i]) & (y <= y[i]) & ((x < x[i]) | (y < y[i]))))
         or not (np.isfinite(x[i]) and np.isfinite(y[i]))
-        for i in range(len(out))
+        for i in range(len(x))
     ]
-    out["frontier"] = [not d for d in dominated]
-    return Table(out)
+    return [not d for d in dominated]
 
 
 def transparency_view(frame: pd.DataFrame) -> pd.DataFrame:

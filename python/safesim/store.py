@@ -10,6 +10,9 @@ Layout under the output folder ``OUT``::
     runs/<run_id>.daily.parquet  daily values, one row per (scope, day)
     runs/<run_id>.groups.parquet minor-level totals per (scope, age, gender) (safesim.groups)
     runs/<run_id>.json           run manifest: provenance, file sizes and SHA-256, written last
+    runs/<run_id>.summary.json   a calibration's run record instead of the files above (unless it keeps
+                                 them): totals and the windowed values its targets read, with a SHA-256
+                                 of that content
 
 ``run_id`` is ``<first 20 hex digits of the scenario hash>-<seed>``: the same
 resolved scenario and seed always map to the same files, so a rerun of an
@@ -43,12 +46,13 @@ import contextlib
 import functools
 import hashlib
 import json
+import math
 import os
 import re
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any, TypeVar
@@ -93,7 +97,11 @@ _LEGACY_MARK = LOCK_NAME
 _TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 _RUN_TMP = re.compile(r"^\..+\.tmp$")
 #: Run files in a ``runs/`` folder: the data files and the run manifest.
-_RUN_FILE = re.compile(r"^[0-9a-f]{20}-[0-9]+(\.daily|\.groups)?\.(parquet|csv|json)$")
+_RUN_FILE = re.compile(r"^[0-9a-f]{20}-[0-9]+(\.daily|\.groups|\.summary)?\.(parquet|csv|json)$")
+#: Format of a run's summary record (``<run_id>.summary.json``, :meth:`RunStore.save_summary`).
+SUMMARY_FORMAT = 1
+#: A windowed value's key in a summary record: (scope name, first day, last day, metric).
+WindowKey = tuple[str, int, int, str]
 
 
 class OutputError(RuntimeError):
@@ -636,7 +644,11 @@ class RunStore:
 
     def completed(self) -> list[str]:
         """Run ids with a manifest (finished runs)."""
-        return sorted(p.name[: -len(".json")] for p in self.dir.glob("*.json") if not p.name.startswith("."))
+        return sorted(
+            p.name[: -len(".json")]
+            for p in self.dir.glob("*.json")
+            if not p.name.startswith(".") and not p.name.endswith(".summary.json")
+        )
 
     # ------------------------------------------------------------ write
     def save(self, rid: str, scenario_name: str, scenario_hash: str, out: dict[str, Any]) -> None:
@@ -791,3 +803,137 @@ class RunStore:
             "run_seconds": manifest["run_seconds"],
             "hash": recomputed,
         }
+
+    # ------------------------------------------------------------ summary records (calibration)
+    def summary_path(self, rid: str) -> Path:
+        """Return the path of run ``rid``'s summary record."""
+        return self._file(rid, ".summary.json")
+
+    def save_summary(
+        self,
+        rid: str,
+        scenario_name: str,
+        scenario_hash: str,
+        out: dict[str, Any],
+        windows: dict[WindowKey, float],
+    ) -> None:
+        """Write a run's summary record: what a calibration judges a run by, without its daily arrays.
+
+        The record holds the run's totals (ecosystem and platforms, every metric) and ``windows``, the windowed
+        value of each metric its targets read (``{(scope, first, last, metric): value}``, see
+        :func:`safesim.targets.windowed_values`), with the provenance of a run manifest and a SHA-256 of all of
+        it, which :meth:`load_summary` checks. One small JSON file, written atomically: a run with a record is
+        finished.
+        """
+        totals = np.asarray(out["totals"], dtype=np.float64)
+        body = {
+            "format": SUMMARY_FORMAT,
+            "run_id": rid,
+            "complete": True,
+            "scenario": scenario_name,
+            "scenario_hash": scenario_hash,
+            "seed": int(out["seed"]),
+            "version": _core.version,
+            "build_type": _core.build_type,
+            "output_hash": int(out["hash"]),
+            "platforms": list(out["platforms"]),
+            "days": int(out["days"]),
+            "metrics": metric_names(),
+            "build_seconds": float(out["build_seconds"]),
+            "run_seconds": float(out["run_seconds"]),
+            "totals": [[_exact(v) for v in row] for row in totals.tolist()],
+            "windows": [
+                {"scope": k[0], "window": [int(k[1]), int(k[2])], "metric": k[3], "value": _exact(windows[k])}
+                for k in sorted(windows)
+            ],
+        }
+        body["sha256"] = _content_sha256(body)
+        write_json(self.summary_path(rid), body)
+
+    def load_summary(
+        self, rid: str, scenario_hash: str, seed: int, needs: Iterable[WindowKey] = ()
+    ) -> dict[str, Any] | None:
+        """Return run ``rid`` from its summary record, or None if missing, of another run or damaged.
+
+        The run dict holds ``platforms``, ``days``, ``seed``, ``totals``, ``windows`` and ``hash`` (no daily
+        arrays). A record whose SHA-256 does not match its content, or that cannot be read, is recorded in
+        :attr:`rejected` and a :class:`RecomputedRunWarning` says so; one of another scenario, seed or version,
+        or without a windowed value in ``needs`` (made for other targets), is recorded quietly. The caller
+        computes the run again.
+        """
+        path = self.summary_path(rid)
+        if not path.exists():
+            return None
+        name = path.name
+        try:
+            if path.is_symlink() or not path.is_file():
+                self._reject(rid, f"{name}: not a regular file")
+                return None
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            self._reject(rid, f"{name}: unreadable summary record")
+            return None
+        if not isinstance(doc, dict) or doc.get("format") != SUMMARY_FORMAT:
+            self._reject(rid, f"{name}: summary record of another format", damaged=False)
+            return None
+        recorded = doc.pop("sha256", None)
+        if recorded != _content_sha256(doc):
+            self._reject(rid, f"{name}: checksum differs from the record's content")
+            return None
+        names = metric_names()
+        if (
+            not doc.get("complete")
+            or doc.get("scenario_hash") != scenario_hash
+            or doc.get("seed") != int(seed)
+            or doc.get("version") != _core.version
+            or doc.get("metrics") != names
+        ):
+            self._reject(rid, f"{name}: summary record of another scenario, seed or version", damaged=False)
+            return None
+        try:
+            platforms = [str(p) for p in doc["platforms"]]
+            totals = np.array([[float(v) for v in row] for row in doc["totals"]], dtype=np.float64)
+            windows = {
+                (str(w["scope"]), int(w["window"][0]), int(w["window"][1]), str(w["metric"])): float(w["value"])
+                for w in doc["windows"]
+            }
+            days, hash_ = int(doc["days"]), int(doc["output_hash"])
+        except (KeyError, IndexError, ValueError, TypeError) as err:
+            self._reject(rid, f"{name}: unreadable summary record ({type(err).__name__})")
+            return None
+        if totals.shape != (1 + len(platforms), len(names)):
+            self._reject(rid, f"{name}: run totals of the wrong shape")
+            return None
+        missing = [k for k in needs if k not in windows]
+        if missing:
+            self._reject(
+                rid,
+                f"{name}: no windowed value of {missing[0][3]} over days {missing[0][1]}-"
+                f"{missing[0][2]} (a record made for other targets)",
+                damaged=False,
+            )
+            return None
+        return {
+            "platforms": platforms,
+            "days": days,
+            "seed": int(doc["seed"]),
+            "totals": totals,
+            "windows": windows,
+            "hash": hash_,
+        }
+
+
+def _exact(x: float) -> float | str:
+    """Return ``x`` as JSON that reads back bit for bit.
+
+    A number (Python writes the shortest exact repr), or ``"nan"``, ``"inf"``, ``"-inf"`` (JSON has none of
+    them; ``float()`` reads them back).
+    """
+    x = float(x)
+    return x if math.isfinite(x) else str(x)
+
+
+def _content_sha256(body: dict[str, Any]) -> str:
+    """SHA-256 of a record's content, as canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

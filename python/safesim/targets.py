@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -771,25 +771,79 @@ def _scope_index(t: TargetSpec, scopes: list[str]) -> int:
 
 def _run_values(results: Results, t: TargetSpec, scope: int) -> np.ndarray:
     """Return the target's measure in each run of ``results`` (NaN where undefined)."""
+    return run_values(results.outputs, t, scope)
+
+
+def run_values(outputs: Sequence[Mapping[str, Any]], t: TargetSpec, scope: int) -> np.ndarray:
+    """Return the target's measure in each run of ``outputs`` (run dicts; NaN where undefined).
+
+    ``scope`` indexes the runs' scopes (ecosystem, then platforms). A windowed
+    target reads each run's ``windows`` (a calibration's summary record, see
+    :func:`windowed_values`) when the run has them, else its daily array: the
+    same numbers either way.
+    """
     names = t.expression.names()
     all_names = metric_names()
     cols = [all_names.index(n) for n in names]
     values: dict[str, np.ndarray] = {}
     if t.window is None:
-        tot = np.stack([np.asarray(o["totals"], dtype=np.float64)[scope] for o in results.outputs])
+        tot = np.stack([np.asarray(o["totals"], dtype=np.float64)[scope] for o in outputs])
         for n, c in zip(names, cols, strict=True):
             values[n] = tot[:, c]
     else:
-        kinds = {row[0]: row[1] for row in _core.metrics()}
+        kinds = _metric_kinds()
         first, last = t.window
         for n, c in zip(names, cols, strict=True):
             per_run = []
-            for o in results.outputs:
-                daily = np.asarray(o["daily"], dtype=np.float64)[scope, first : last + 1, c]
-                per_run.append(daily.sum() if kinds[n] == "flow" else daily.mean())
-            values[n] = np.asarray(per_run)
+            for o in outputs:
+                if "windows" in o:
+                    per_run.append(o["windows"][([ECOSYSTEM, *o["platforms"]][scope], first, last, n)])
+                else:
+                    per_run.append(_window(np.asarray(o["daily"], dtype=np.float64), scope, first, last, c, kinds[n]))
+            values[n] = np.asarray(per_run, dtype=np.float64)
     out = np.asarray(t.expression.evaluate(values), dtype=np.float64)
-    return np.broadcast_to(out, (len(results.outputs),)).copy()
+    return np.broadcast_to(out, (len(outputs),)).copy()
+
+
+def _metric_kinds() -> dict[str, str]:
+    """Each metric's kind (``flow`` or a level) from the engine."""
+    return {row[0]: row[1] for row in _core.metrics()}
+
+
+def _window(daily: np.ndarray, scope: int, first: int, last: int, col: int, kind: str) -> float:
+    """One metric over days ``first``..``last`` of one scope: a flow summed, a level averaged."""
+    series = daily[scope, first : last + 1, col]
+    return float(series.sum() if kind == "flow" else series.mean())
+
+
+def window_keys(t: TargetSpec, scope: str) -> list[tuple[str, int, int, str]]:
+    """Return the windowed values a target reads on ``scope`` (a scope name): (scope, first, last, metric) each.
+
+    Empty for a target without a window (it reads the run's totals).
+    """
+    if t.window is None:
+        return []
+    first, last = t.window
+    return [(scope, int(first), int(last), n) for n in t.expression.names()]
+
+
+def windowed_values(
+    output: Mapping[str, Any], keys: Iterable[tuple[str, int, int, str]]
+) -> dict[tuple[str, int, int, str], float]:
+    """Return the windowed value of each key in one run, from its daily array (what :func:`run_values` reads).
+
+    A key is (scope name, first day, last day, metric): a flow metric summed over the window, a level averaged.
+    A calibration computes these as each run finishes and keeps them in the run's summary record instead of
+    its daily file.
+    """
+    keys = list(keys)
+    if not keys:
+        return {}
+    daily = np.asarray(output["daily"], dtype=np.float64)
+    scopes = [ECOSYSTEM, *output["platforms"]]
+    kinds = _metric_kinds()
+    names = metric_names()
+    return {k: _window(daily, scopes.index(k[0]), k[1], k[2], names.index(k[3]), kinds[k[3]]) for k in keys}
 
 
 def _interval(x: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float, int]:

@@ -245,17 +245,23 @@ def test_rerun_with_out_reads_the_runs_back(
     first = ss.calibrate(*args, n=4, reps=2, waves=2, seed=3, out=tmp_path)
     again = ss.calibrate(*args, n=4, reps=2, waves=2, seed=3, out=tmp_path)
     assert first.points.equals(again.points)
-    assert len(list((tmp_path / "wave2" / "runs").glob("*.json"))) == 8  # one manifest per run
+    assert len(list((tmp_path / "wave2" / "runs").glob("*.json"))) == 8  # one record per run
 
 
 def test_csv_writes_the_wave_runs_as_csv(small_baseline: ss.Scenario, truth: dict[str, float], tmp_path: Path) -> None:
-    """``csv=True`` means what it means for the other experiments: the per-run files are CSV."""
+    """``csv=True`` means what it means for the other experiments: the per-run files kept are CSV."""
     args = (small_baseline, {SHARE: (0.001, 0.03)}, [synthetic_target(truth)])
-    ss.calibrate(*args, n=2, reps=1, seed=3, out=tmp_path, csv=True)
+    ss.calibrate(*args, n=2, reps=1, seed=3, out=tmp_path, csv=True, keep_daily=True)
     runs = tmp_path / "wave1" / "runs"
     assert len(list(runs.glob("*.daily.csv"))) == 2
     assert not list(runs.glob("*.parquet"))
     assert (tmp_path / "points.csv").is_file()
+    # Without keep_daily a run leaves its record only.
+    ss.calibrate(*args, n=2, reps=1, seed=3, out=tmp_path / "records", csv=True)
+    assert sorted(p.name.partition(".")[2] for p in (tmp_path / "records" / "wave1" / "runs").iterdir()) == [
+        "summary.json",
+        "summary.json",
+    ]
 
 
 def test_the_plan_is_not_listed_as_a_scenario() -> None:

@@ -196,3 +196,52 @@ def test_identical_sets_give_the_one_set_interval(small_baseline: ss.Scenario) -
     assert (three.loc[defined, "between_sd"] == 0).all()  # no spread from rounding the mean
     for col in ("diff", "diff_ci_low", "diff_ci_high"):
         np.testing.assert_allclose(three[col].to_numpy(float), one[col].to_numpy(float), rtol=1e-9, atol=1e-9)
+
+
+FRONTIER = ["exposure_mean", "exposure_ci_low", "exposure_ci_high", "exposure_diff", "exposure_diff_ci_low"]
+FRONTIER += ["exposure_diff_ci_high", "burden_mean", "burden_ci_low", "burden_ci_high", "burden_diff"]
+FRONTIER += ["burden_diff_ci_low", "burden_diff_ci_high"]
+
+
+def test_the_frontier_is_combined_across_sets(small_baseline: ss.Scenario) -> None:
+    axes = {"exposure": "minors_contacted", "burden": "legit_contacts_blocked"}
+    x = 0.009
+    plain = ss.compare(
+        {"base": small_baseline.set(SHARE, x), "teen": small_baseline.with_policy(TEEN).set(SHARE, x)}, n=4, seed=3
+    ).frontier(**axes)
+    one = ss.compare(_arms(small_baseline), n=4, seed=3, ensemble=[{SHARE: x}]).frontier(**axes)
+    pd.testing.assert_frame_equal(one, plain)  # one set: exactly the plain comparison's table
+    same = ss.compare(_arms(small_baseline), n=4, seed=3, ensemble=[{SHARE: x}] * 3).frontier(**axes)
+    np.testing.assert_allclose(same[FRONTIER].to_numpy(float), plain[FRONTIER].to_numpy(float), rtol=1e-9)
+    assert same["frontier"].tolist() == plain["frontier"].tolist()
+    assert (same["exposure_between_sd"] == 0).all()
+    sets = [{SHARE: v} for v in (0.003, 0.009, 0.025)]
+    ens = ss.compare(_arms(small_baseline), n=4, seed=3, ensemble=sets)
+    table = ens.frontier(**axes).set_index("scenario")
+    per = [c.frontier(**axes).set_index("scenario") for c in ens.sets]
+    teen = [p.loc["teen", "exposure_diff"] for p in per]
+    assert table.loc["teen", "exposure_diff"] == pytest.approx(np.mean(teen))
+    assert table.loc["teen", "exposure_between_sd"] == pytest.approx(np.std(teen, ddof=1))
+    assert table.loc["teen", "exposure_diff_ci_low"] <= min(teen)
+    assert table.loc["teen", "exposure_diff_ci_high"] >= max(teen)
+    # the frontier's changes are the combined effects of the two metrics
+    eff = ens.effects()
+    row = eff[(eff["scenario"] == "teen") & (eff["scope"] == "ecosystem") & (eff["metric"] == "minors_contacted")]
+    assert table.loc["teen", "exposure_diff"] == pytest.approx(float(row["diff"].iloc[0]))
+    assert table.loc["teen", "exposure_diff_ci_low"] == pytest.approx(float(row["diff_ci_low"].iloc[0]), rel=1e-6)
+    assert table.loc["base", "exposure_diff"] == 0.0
+
+
+def test_cli_frontier_and_report_under_an_ensemble(tmp_path: Path) -> None:
+    Ensemble.of([{SHARE: 0.004}, {SHARE: 0.012}]).save(tmp_path / "e.csv")
+    out = tmp_path / "out"
+    args = ["compare", "baseline", "--policy-arm", TEEN, "--reps", "2", *SMALL_ARGS, "--no-progress"]
+    proc = run_cli(*args, "--ensemble", tmp_path / "e.csv", "--burden", "legit_contacts_blocked", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "both sides (ecosystem): exposure minors_exploited_per_1k, burden legit_contacts_blocked" in proc.stdout
+    assert "report.html is not written for an ensemble comparison" in proc.stdout
+    assert (out / "frontier.png").is_file()
+    assert not (out / "report.html").exists()
+    report = run_cli("report", out)
+    assert report.returncode == 2
+    assert "an ensemble comparison folder; reports cover run and compare results" in report.stderr

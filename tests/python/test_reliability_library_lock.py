@@ -54,16 +54,20 @@ if a.hold:  # stop before the first combined file (a top-level output) until DIR
 
     io.atomic_path = holding
 
-if a.kill_after:  # SIGKILL this process right after its K-th saved run
-    save, saved = store.RunStore.save, []
+if a.kill_after:  # SIGKILL this process right after its K-th saved run (a calibration saves a record per run)
+    saved = []
 
-    def save_then_maybe_die(self, *args, **kwargs):
-        save(self, *args, **kwargs)
-        saved.append(1)
-        if len(saved) == a.kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
+    def then_maybe_die(save):
+        def save_then_maybe_die(self, *args, **kwargs):
+            save(self, *args, **kwargs)
+            saved.append(1)
+            if len(saved) == a.kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
 
-    store.RunStore.save = save_then_maybe_die
+        return save_then_maybe_die
+
+    store.RunStore.save = then_maybe_die(store.RunStore.save)
+    store.RunStore.save_summary = then_maybe_die(store.RunStore.save_summary)
 
 sc = ss.Scenario.load("baseline").set_many({"population.users": 300, "horizon_days": 20})
 params = {"offenders.share_of_adults": (0.002, 0.01), "platforms.main.controls.reporting.steps": (1, 9)}
