@@ -236,6 +236,7 @@ def test_au_minimum_age_moves_removed_children_outside_the_law():
 
 # ---------------------------------------------------------------- group adds at the defaults
 
+
 def _group_add_measures() -> list[tuple[str, str]]:
     """(bundle, measure id) of every shipped measure that sets controls.group_add_consent."""
     found = []
