@@ -6,7 +6,8 @@
 //   search              profiles found by search; search_restriction, private
 //                       profiles, location_hidden
 //   public content      public posts and comments; private profiles,
-//                       recommender_safety
+//                       recommender_safety, livestream_restrictions (below
+//                       livestream_age_threshold)
 //   shared groups       minors in the interest groups the account joined
 // An attempt that a control closes finds nobody; structural unavailability
 // (no connection yet for friend suggestions, no group) re-weights channels.
@@ -113,7 +114,10 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_
       const std::uint32_t m = P.minors[pick(u_pick, P.minors.size())];
       if ((P.settings[m] & kPrivate) != 0) return kNone;  // nothing public to find
       if (c.recommender_safety && P.believed_age[m] < 18 && adult && u_gate < r.recommender_share) return kNone;
-      if (c.livestream_restrictions && P.believed_age[m] < 18 && u_livestream < r.livestream_share) return kNone;
+      // Live restriction by believed age (teen accounts: under 16 only).
+      if (c.livestream_restrictions && P.believed_age[m] < std::min<std::int64_t>(18, c.livestream_age_threshold) &&
+          u_livestream < r.livestream_share)
+        return kNone;
       // More active minors post more: accept in proportion to activity (capped).
       if (u_activity * r.public_activity_cap >= s.pop.activity[P.user[m]]) return kNone;
       return m;

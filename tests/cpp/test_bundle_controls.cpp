@@ -1,5 +1,6 @@
-// Engine controls the regulation bundles use (issue 22): group-add consent,
-// per-band minors_can_change and separate thresholds for existing accounts,
+// Engine controls the regulation bundles use (issue 22): group-add consent (on
+// at the defaults), the Live restriction by age band, per-band
+// minors_can_change and separate thresholds for existing accounts,
 // and minors removed by a minimum age who move to other platforms.
 #include <gtest/gtest.h>
 
@@ -170,9 +171,64 @@ TEST(BundleControls, GroupAddConsentFollowsContactProtectionsAgainst) {
 
 TEST(BundleControls, WithoutGroupAddsTheConsentChangesNothing) {
   ScenarioSpec base = small(5000, 90);
+  base.response.group_add_share = 0.0;  // the pre-2024 model: no group-chat adds at all
+  base.benign.group_adds_per_minor_day = 0.0;
   ScenarioSpec consent = base;
   consent.platforms[0].controls.group_add_consent = true;
   EXPECT_EQ(output_hash(run(base, 4)), output_hash(run(consent, 4)));
+}
+
+TEST(BundleControls, AtTheDefaultsGroupAddConsentChangesOutcomes) {
+  // The defaults carry group-chat adds (response.group_add_share, benign.group_adds_per_minor_day), so a
+  // bundle's group-add measure acts without a scenario setting them (issue 22).
+  const ScenarioSpec defaults = default_scenario();
+  EXPECT_GT(defaults.response.group_add_share, 0.0);
+  EXPECT_GT(defaults.benign.group_adds_per_minor_day, 0.0);
+  ScenarioSpec base = small(6000, 120);
+  ScenarioSpec consent = base;
+  consent.platforms[0].controls.group_add_consent = true;
+  const Paired prevented = paired(base, consent, Metric::contacts_prevented);
+  std::printf("  contacts_prevented %+.1f +- %.1f\n", prevented.mean, prevented.half_width);
+  EXPECT_GT(prevented.mean - prevented.half_width, 0);
+  const Paired blocked = paired(base, consent, Metric::legit_contacts_blocked);
+  std::printf("  legit_contacts_blocked %+.1f +- %.1f\n", blocked.mean, blocked.half_width);
+  EXPECT_GT(blocked.mean - blocked.half_width, 0);
+}
+
+// ---------------------------------------------------------------- Live restriction by age band
+
+namespace {
+/// Every offender contact found through minors' public content, all of it
+/// from livestreams, on a platform where every minor is public.
+ScenarioSpec live_only() {
+  ScenarioSpec s = small(6000, 120);
+  for (OffenderTypeSpec* t : {&s.offenders.groomer, &s.offenders.sextortion, &s.offenders.distributor})
+    t->channels = {0, 0, 1, 0};
+  s.response.livestream_share = 1.0;
+  s.response.voluntary_private_share = 0.0;
+  s.platforms[0].controls.private_by_default.age_threshold = 0;
+  return s;
+}
+}  // namespace
+
+TEST(BundleControls, LiveRestrictionCoversOnlyMinorsBelowItsAge) {
+  const ScenarioSpec open = live_only();
+  ScenarioSpec every = open;
+  every.platforms[0].controls.livestream_restrictions = true;  // threshold 18: every believed minor
+  ScenarioSpec under16 = every;
+  under16.platforms[0].controls.livestream_age_threshold = 16;
+  // Under-16s lose the livestream share of discovery: fewer minors reached than with Live open to all.
+  const Paired teen = paired(open, under16, Metric::minors_contacted);
+  std::printf("  under-16 restriction vs open: minors_contacted %+.1f +- %.1f\n", teen.mean, teen.half_width);
+  EXPECT_LT(teen.mean + teen.half_width, 0);
+  // 16-17-year-olds may still go live: more minors reached than when every believed minor is restricted.
+  const Paired older = paired(every, under16, Metric::minors_contacted);
+  std::printf("  under-16 vs every minor: minors_contacted %+.1f +- %.1f\n", older.mean, older.half_width);
+  EXPECT_GT(older.mean - older.half_width, 0);
+  // Threshold 0 restricts nobody: the run is the unrestricted one, bit for bit.
+  ScenarioSpec nobody = every;
+  nobody.platforms[0].controls.livestream_age_threshold = 0;
+  EXPECT_EQ(output_hash(run(nobody, 4)), output_hash(run(open, 4)));
 }
 
 // ---------------------------------------------------------------- removed minors move

@@ -152,6 +152,8 @@ TEST(Peers, UnderAgePeersPassProtectionsAgainstBelievedAdultsOnly) {
   a.population.declared_adult_share = 0;  // every minor believed a minor: protections cover them all
   for (PlatformSpec& p : a.platforms) {
     p.controls.dm_policy = {DmPolicy::disabled, DmPolicy::disabled, DmPolicy::disabled};
+    // Group-chat adds (on at the defaults) are not DMs: consent stops them from the same senders.
+    p.controls.group_add_consent = true;
     p.controls.contact_protections_against = ProtectionsAgainst::believed_adults;
   }
   ScenarioSpec b = a;

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 import yaml
+from scipy import stats
 
 import safesim as ss
+from safesim import _core
 
 KINDS = ["social", "messaging", "gaming", "video", "file_hosting"]
 BUNDLES = sorted((ss.scenarios_dir() / "policies").glob("*.yaml"))
@@ -146,19 +149,33 @@ REQUIRED = [
     # Ofcom ICU F1: suggestions, lists and DMs against every unconnected user (risk found).
     ("uk_osa_illegal_content_codes", "social", {"contact_protections_against": "all_unconnected"}),
     # EU Art. 28 guidelines: only accepted accounts interact; no group add without consent.
+    # ... and minors' accounts are not discoverable by default: not suggested, not searchable.
     (
         "eu_dsa_art28_guidelines",
         "social",
-        {"contact_protections_against": "all_unconnected", "group_add_consent": True},
+        {
+            "contact_protections_against": "all_unconnected",
+            "group_add_consent": True,
+            "network_expansion": {"mode": "off"},
+            "search_restriction": True,
+        },
     ),
-    # Teen accounts: DMs and group adds only from people followed; under-16s need a parent.
+    # Teen accounts: DMs and group adds only from people followed; under-16s need a parent, to
+    # loosen the private default and to go Live; existing accounts made private under 16.
     (
         "industry_teen_accounts",
         "social",
         {
             "contact_protections_against": "per_surface",
             "group_add_consent": True,
-            "private_by_default": {"minors_can_change": True, "minors_can_change_from_age": 16},
+            "private_by_default": {
+                "minors_can_change": True,
+                "minors_can_change_from_age": 16,
+                "age_threshold": 18,
+                "existing_age_threshold": 16,
+            },
+            "livestream_restrictions": True,
+            "livestream_age_threshold": 16,
         },
     ),
     # Ofcom children's codes: children can decline group-chat invitations.
@@ -187,7 +204,13 @@ def _leaf_keys(block: dict) -> set[str]:
     return keys
 
 
-NEW_KEYS = {"contact_protections_against", "group_add_consent", "minors_can_change_from_age", "existing_age_threshold"}
+NEW_KEYS = {
+    "contact_protections_against",
+    "group_add_consent",
+    "minors_can_change_from_age",
+    "existing_age_threshold",
+    "livestream_age_threshold",
+}
 
 
 @pytest.mark.parametrize("path", BUNDLES, ids=lambda p: p.stem)
@@ -209,3 +232,61 @@ def test_au_minimum_age_moves_removed_children_outside_the_law():
     for name in ("messaging", "gaming"):
         assert f"{name}: outside the bundle's scope" in log
         assert d["platforms"][name]["controls"]["minimum_age"] == 13
+
+
+# ---------------------------------------------------------------- group adds at the defaults
+
+
+def _group_add_measures() -> list[tuple[str, str]]:
+    """(bundle, measure id) of every shipped measure that sets controls.group_add_consent."""
+    found = []
+    for path in BUNDLES:
+        for m in _doc(path)["measures"]:
+            controls = (m.get("platform") or {}).get("controls") or {}
+            if controls.get("group_add_consent") is True:
+                found.append((path.stem, m["id"]))
+    return found
+
+
+GROUP_ADD_MEASURES = _group_add_measures()
+_METRICS = [m[0] for m in _core.metrics()]
+
+
+def _paired(a: ss.Scenario, b: ss.Scenario, metric: str, seeds: list[int]) -> tuple[float, float, float]:
+    """Mean of b - a over common seeds and its 95% t-interval."""
+    col = _METRICS.index(metric)
+    ta = np.array([r["totals"][0, col] for r in _core.run_many(a.spec, seeds, 2)])
+    tb = np.array([r["totals"][0, col] for r in _core.run_many(b.spec, seeds, 2)])
+    d = tb - ta
+    half = float(stats.t.ppf(0.975, len(d) - 1) * np.std(d, ddof=1) / np.sqrt(len(d)))
+    return float(d.mean()), float(d.mean()) - half, float(d.mean()) + half
+
+
+def test_the_group_add_measures_are_the_three_known_ones():
+    assert sorted(GROUP_ADD_MEASURES) == [
+        ("eu_dsa_art28_guidelines", "eu-group-consent"),
+        ("industry_teen_accounts", "teen-group-add"),
+        ("uk_osa_protection_of_children_codes", "pcc-group-invitations"),
+    ]
+
+
+@pytest.mark.parametrize(("name", "measure"), GROUP_ADD_MEASURES, ids=[m for _, m in GROUP_ADD_MEASURES])
+def test_group_add_measure_changes_outcomes_at_the_defaults(name, measure):
+    """No silent measure: at the shipped defaults (no scenario sets the group-add volumes), the
+    bundle with its group-add measure prevents more offender contacts and blocks more legitimate
+    adds than the same bundle with the measure's key reset, each with a paired interval above 0."""
+    base = (
+        ss.Scenario.default()
+        .set("population.users", 6000)
+        .set("horizon_days", 120)
+        .set("offenders.share_of_adults", 0.01)
+    )
+    with_bundle = base.with_policy(name, risk_found=True)
+    applied = re.findall(r"applied ([^;]*)", " ".join(with_bundle.spec.policy_log))
+    assert any(measure in part.split(", ") for part in applied), with_bundle.spec.policy_log
+    assert _main_controls(with_bundle)["group_add_consent"] is True
+    without = with_bundle.set("platforms.main.controls.group_add_consent", False)
+    seeds = list(range(500, 510))
+    for metric in ("contacts_prevented", "legit_contacts_blocked"):
+        mean, lo, hi = _paired(without, with_bundle, metric, seeds)
+        assert lo > 0, f"{name} {measure}: {metric} {mean:.3g} [{lo:.3g}, {hi:.3g}] should be above zero"

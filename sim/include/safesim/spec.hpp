@@ -687,6 +687,7 @@ struct ControlsSpec {
   bool search_restriction = false;
   bool recommender_safety = false;
   bool livestream_restrictions = false;
+  std::int64_t livestream_age_threshold = 18;  // believed younger: restricted (18 = every believed minor)
   bool download_restrictions = false;
   DmPolicyByBand dm_policy;
   RequestFiltering request_filtering;
@@ -790,6 +791,14 @@ void describe(V& v, ControlsSpec& c) {
            "minors cannot livestream to strangers: removes the livestream share of public-content discovery "
            "(response.livestream_share)",
            "docs/model/submodels; Ofcom children's codes"});
+  v.value("livestream_age_threshold", c.livestream_age_threshold,
+          {Kind::integer, "years",
+           "when livestream_restrictions is true, only minors the platform believes younger than this are "
+           "restricted; older ones may go live, which the model counts as the livestream share of discovery "
+           "staying open for them (18 = every believed minor)",
+           "Meta 2025 teen accounts (under-16s cannot go Live without a parent's permission, which the model counts "
+           "as not going live)",
+           0, 18});
   v.value("download_restrictions", c.download_restrictions,
           {Kind::boolean, "",
            "other accounts cannot download minors' images: removes the sextortion leverage of harvested images "
@@ -1173,7 +1182,7 @@ struct ResponseSpec {
   double recommender_share = 0.7;
   double voluntary_private_share = 0.3;
   double livestream_share = 0.2;
-  double group_add_share = 0.0;
+  double group_add_share = 0.2;
   double harvest_leverage_factor = 1.3;
   double download_circumvention = 0.3;
   double max_accept_prob = 0.95;
@@ -1259,7 +1268,10 @@ void describe(V& v, ResponseSpec& s) {
            "share of offender contacts through shared groups made by adding the minor to a new group chat rather "
            "than by a direct message: such a contact passes no DM policy or mutuals filter, only "
            "controls.group_add_consent (and age-band segregation); legitimate adds are benign.group_adds_per_minor_day",
-           "assumption, range 0 to 0.5 (default 0 keeps the pre-2024 model, in which every group contact is a DM)"});
+           "assumption, range 0 to 0.5 (no published share found; 0 is the pre-2024 model, in which every group "
+           "contact is a DM). Qualitative: FBI San Francisco 'group grooming' warning (6 July 2023, as reported by "
+           "Yahoo News); UK police advice to stop children being added to groups by people they do not know "
+           "(Derbyshire Constabulary, as reported by brumdaily.uk)"});
   v.value("voluntary_private_share", s.voluntary_private_share,
           {Kind::prob, "share", "share of minors without a private default who make their profile private themselves",
            kAssumption});
@@ -1295,7 +1307,7 @@ struct BenignSpec {
   double appeal_success = 0.8;
   double peer_other_band_share = 0.2;
   double appeal_delay_days = 7.0;
-  double group_adds_per_minor_day = 0.0;
+  double group_adds_per_minor_day = 0.01;
 };
 
 template <class V>
@@ -1327,7 +1339,9 @@ void describe(V& v, BenignSpec& s) {
           {Kind::rate, "adds per minor-day",
            "legitimate adds of a minor to a group chat by a peer the minor is not connected to (a class or club "
            "chat); controls.group_add_consent blocks them (legit_contacts_blocked)",
-           "assumption, range 0 to 0.1 (default 0 keeps the pre-2024 model without group adds)", 0, 1e4});
+           "assumption, range 0 to 0.1 (about 3.7 adds a year by an unconnected peer; no published rate found; 0 is "
+           "the pre-2024 model without group adds)",
+           0, 1e4});
 }
 
 // ---------------------------------------------------------------- moderation at platform scale
