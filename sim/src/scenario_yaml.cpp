@@ -1207,6 +1207,7 @@ class Resolver {
   void prepare(const std::string& text, const std::string& file) {
     spec_ = ScenarioSpec{};
     spec_.platforms.clear();
+    forget_index();
     resolve_text(text, file);
   }
 
@@ -1259,6 +1260,7 @@ class Resolver {
       // The root of an extends chain: defaults.
       spec_ = ScenarioSpec{};
       spec_.platforms.clear();
+      forget_index();
       template_ = PlatformSpec{};
       template_response_.reset();
       responses_.clear();
@@ -1348,14 +1350,25 @@ class Resolver {
           response = raw_response(kf.value, ctx, key + ".platform");
         }
         const std::size_t width = std::to_string(*count).size();
+        const Loc where = loc_of(ctx, kp.value, kp.key);
+        // New members are copies of one prototype (the template with the
+        // series' keys), so the keys are checked and applied once, not once
+        // per member; members that exist already take the keys themselves.
+        std::optional<PlatformSpec> prototype;
         for (std::int64_t j = 1; j <= *count; ++j) {
           std::string num = std::to_string(j);
           num.insert(0, width - std::min(width, num.size()), '0');
           const std::string name = prefix + "_" + num;
-          PlatformSpec* p = find_platform(name);
-          if (!p) p = &new_platform(name);
-          locs_["platforms." + name] = loc_of(ctx, kp.value, kp.key);
-          apply_platform_entries(*p, entries, ctx, key + ".platform");
+          if (PlatformSpec* p = find_platform(name)) {
+            apply_platform_entries(*p, entries, ctx, key + ".platform");
+          } else {
+            if (!prototype) {
+              prototype = template_;
+              apply_platform_entries(*prototype, entries, ctx, key + ".platform");
+            }
+            new_platform(name, *prototype);
+          }
+          locs_["platforms." + name] = where;
           if (response) responses_[name] = *response;
         }
       }
@@ -1501,11 +1514,10 @@ class Resolver {
       }
     }
     for (std::size_t o = 0; o < spec_.operators.size(); ++o)
-      for (std::size_t p = 0; p < spec_.platforms.size(); ++p)
-        if (spec_.platforms[p].name == spec_.operators[o].name && owner[p] != o)
-          fail(platform_locs[o], "operators." + spec_.operators[o].name,
-               "operator '" + spec_.operators[o].name + "' has the name of platform '" + spec_.platforms[p].name +
-                   "', which is not one of its services");
+      if (auto p = index_of(spec_.operators[o].name); p && owner[*p] != o)
+        fail(platform_locs[o], "operators." + spec_.operators[o].name,
+             "operator '" + spec_.operators[o].name + "' has the name of platform '" + spec_.platforms[*p].name +
+                 "', which is not one of its services");
   }
 
   static std::string canonical_id(const std::string& file) {
@@ -1515,8 +1527,11 @@ class Resolver {
   }
 
   /// A new platform from the template (platform_defaults so far).
-  PlatformSpec& new_platform(const std::string& name) {
-    spec_.platforms.push_back(template_);
+  PlatformSpec& new_platform(const std::string& name) { return new_platform(name, template_); }
+
+  /// A new platform from `from` (the template, or a series' prototype built from it).
+  PlatformSpec& new_platform(const std::string& name, const PlatformSpec& from) {
+    spec_.platforms.push_back(from);
     spec_.platforms.back().name = name;
     if (template_response_) responses_[name] = *template_response_;
     return spec_.platforms.back();
@@ -1611,10 +1626,33 @@ class Resolver {
     }
   }
 
+  /// The index of platform `name`, if there is one. Platforms are looked up
+  /// by name once per platform key, series member and operator, so a linear
+  /// search made loading quadratic in the platform count (a 1,500-service
+  /// tail took seconds under the sanitizers). The index follows spec_.platforms,
+  /// which only grows or is reset, and a name never changes once set.
+  std::optional<std::size_t> index_of(const std::string& name) const {
+    const auto& ps = spec_.platforms;
+    if (indexed_ > ps.size()) forget_index();
+    for (; indexed_ < ps.size(); ++indexed_) index_.emplace(ps[indexed_].name, indexed_);
+    auto it = index_.find(name);
+    if (it == index_.end()) return std::nullopt;
+    if (ps[it->second].name != name) {  // reset without forget_index(): rebuild once
+      forget_index();
+      return index_of(name);
+    }
+    return it->second;
+  }
+
+  /// Called wherever spec_ is reset, so index_of does not keep stale names.
+  void forget_index() const {
+    index_.clear();
+    indexed_ = 0;
+  }
+
   PlatformSpec* find_platform(const std::string& name) {
-    for (auto& p : spec_.platforms)
-      if (p.name == name) return &p;
-    return nullptr;
+    auto i = index_of(name);
+    return i ? &spec_.platforms[*i] : nullptr;
   }
 
   std::vector<std::string> platform_names() const {
@@ -1624,8 +1662,7 @@ class Resolver {
   }
 
   std::size_t platform_index(const std::string& name, const Loc& loc, const std::string& key) const {
-    for (std::size_t i = 0; i < spec_.platforms.size(); ++i)
-      if (spec_.platforms[i].name == name) return i;
+    if (auto i = index_of(name)) return *i;
     fail(loc, key,
          "unknown platform '" + name + "'; platforms are " + join_all(platform_names()) +
              did_you_mean(name, platform_names()));
@@ -2108,6 +2145,9 @@ class Resolver {
   std::vector<RawEvent> raw_events_;
   std::vector<RawOperator> raw_operators_;
   std::map<std::string, RawResponse> responses_;  // platform name -> its risk_response
+  // index_of's cache: platform name -> index, for the first indexed_ platforms.
+  mutable std::unordered_map<std::string, std::size_t> index_;
+  mutable std::size_t indexed_ = 0;
   std::optional<RawResponse> template_response_;  // from platform_defaults
   std::map<std::string, Bundle> bundles_;
   std::map<std::string, std::vector<RiskMeasure>> waiting_;  // platform -> bundle measures waiting for risk
