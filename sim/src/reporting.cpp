@@ -114,8 +114,11 @@ void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
                                                                             Metric::minors_accepted_stranger,
                                                                             Metric::minors_contacted_any,
                                                                             Metric::minors_solicited_any,
-                                                                            Metric::minors_exploited_any};
-  const auto bit = static_cast<ReachedMask>(1u << stage);
+                                                                            Metric::minors_exploited_any,
+                                                                            Metric::minors_images_obtained_any,
+                                                                            Metric::minors_sextorted_any,
+                                                                            Metric::minors_met_offline_any};
+  const auto bit = static_cast<ReachedMask>(ReachedMask{1} << stage);
   const std::optional<Metric> metric = kCounts[stage];
   PlatformState& P = s.platforms[p];
   const std::uint32_t user = P.user[m];
@@ -144,10 +147,13 @@ void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
 
 void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage, std::uint32_t account) {
   // The all-perpetrator bit of a stage, if it has one.
-  const Stage any = stage == contacted      ? contacted_any
-                    : stage == solicitation ? solicited_any
-                    : stage == exploited    ? exploited_any
-                                            : kStageBits;
+  const Stage any = stage == contacted         ? contacted_any
+                    : stage == solicitation    ? solicited_any
+                    : stage == exploited       ? exploited_any
+                    : stage == images_obtained ? images_obtained_any
+                    : stage == sextorted       ? sextorted_any
+                    : stage == met_offline     ? met_offline_any
+                                               : kStageBits;
   // A peer perpetrator is a stranger too; every other stage bit is adult offenders'.
   if (!s.is_peer(account) || stage == accepted_stranger) mark_reached(s, p, m, stage);
   if (any != kStageBits) mark_reached(s, p, m, any);

@@ -96,13 +96,18 @@ enum Stage : std::uint8_t {
   recontacted = 11,
   accepted_stranger = 12,
   // Reached by any perpetrator, adult offender or peer (the *_any metrics);
-  // the bits above, accepted_stranger aside, are adult offenders' only.
+  // the bits above, accepted_stranger aside, are adult offenders' only. The
+  // kinds of exploitation have theirs too (mark_reached maps each adult bit
+  // to its *_any bit).
   contacted_any = 13,
   solicited_any = 14,
   exploited_any = 15,
-  kStageBits = 16
+  images_obtained_any = 16,
+  sextorted_any = 17,
+  met_offline_any = 18,
+  kStageBits = 19
 };
-using ReachedMask = std::uint16_t;
+using ReachedMask = std::uint32_t;
 static_assert(kStageBits <= 8 * sizeof(ReachedMask), "every Stage needs a bit of ReachedMask");
 
 /// Offender type index of peer perpetrators (0 groomer, 1 sextortion, 2 distributor, 3 peer).
@@ -115,7 +120,7 @@ inline constexpr std::uint32_t kPeerKeyBase = kMaxOffenders / 2;
 /// and meeting_share) and kept for its repeats.
 enum OutcomeBits : std::uint8_t { kImages = 1, kDemand = 2, kMeeting = 4 };
 
-/// The whole population (all platforms). 15 bytes per user.
+/// The whole population (all platforms). 17 bytes per user.
 struct Population {
   std::vector<std::uint8_t> age;      // true age, years
   std::vector<std::uint8_t> boy;      // 1 = boy / man
@@ -273,7 +278,7 @@ struct ReviewQueue {
 /// One platform's running state.
 struct PlatformState {
   const PlatformSpec* spec = nullptr;  // controls in force (timeline swaps it)
-  // members: 13 bytes each
+  // members: 15 bytes each
   std::vector<std::uint32_t> user;  // global user id
   std::vector<std::uint8_t> declared_age;
   std::vector<std::uint8_t> believed_age;
@@ -811,7 +816,7 @@ double report_intent_factor(const State& s, const PlatformSpec& p, bool supervis
 
 inline void cohort_mark(State& s, std::uint32_t user, Stage stage) {
   if (user < s.pop.first_joiner) return;
-  s.ageing.ever[user - s.pop.first_joiner] |= static_cast<ReachedMask>(1u << stage);
+  s.ageing.ever[user - s.pop.first_joiner] |= static_cast<ReachedMask>(ReachedMask{1} << stage);
 }
 
 }  // namespace safesim::detail

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <vector>
 
 #include "model_util.hpp"
@@ -49,6 +50,18 @@ const Metric kAdultMetrics[] = {Metric::minors_contacted,  Metric::minors_engage
                                 Metric::minors_sextorted,  Metric::minors_met_offline, Metric::minors_images_obtained,
                                 Metric::minors_recontacted};
 
+/// The kinds of exploitation: adult offenders' count and the all-perpetrator one.
+const std::pair<Metric, Metric> kKindPairs[] = {{Metric::minors_images_obtained, Metric::minors_images_obtained_any},
+                                                {Metric::minors_sextorted, Metric::minors_sextorted_any},
+                                                {Metric::minors_met_offline, Metric::minors_met_offline_any}};
+
+/// Peers whose exploitations come in every kind, many of each.
+ScenarioSpec every_kind(ScenarioSpec s) {
+  s.offenders.peer.sextortion_share = 0.3;
+  s.offenders.peer.meeting_share = 0.4;
+  return s;
+}
+
 }  // namespace
 
 TEST(Peers, PeerShareZeroIsOffWhateverThePeerTypeSays) {
@@ -66,6 +79,10 @@ TEST(Peers, PeerShareZeroIsOffWhateverThePeerTypeSays) {
   EXPECT_EQ(o.total(Metric::minors_contacted_any), o.total(Metric::minors_contacted));
   EXPECT_EQ(o.total(Metric::minors_solicited_any), o.total(Metric::minors_solicited));
   EXPECT_EQ(o.total(Metric::minors_exploited_any), o.total(Metric::minors_exploited));
+  // The kinds of exploitation too, in every scope.
+  for (std::size_t sc = 0; sc < o.scopes(); ++sc)
+    for (const auto& [adult, any] : kKindPairs)
+      EXPECT_EQ(o.total(any, sc), o.total(adult, sc)) << kMetrics[idx(any)].name << " scope " << sc;
   EXPECT_EQ(o.total(Metric::peer_contact_attempts), 0);
   EXPECT_EQ(o.total(Metric::peer_dyads_opened), 0);
 }
@@ -88,33 +105,82 @@ TEST(Peers, AllPerpetratorCountsLieBetweenTheirParts) {
   // Adults only (A), peers only (P), both (B), on common seeds without shared
   // resources: B's all-perpetrator distinct counts are the union of A's and
   // P's minors, so max(A, P) <= B_any <= A + P, and B's adult counts are A's.
-  ScenarioSpec adults = uncoupled(with_peers(0.0));
-  ScenarioSpec peers = uncoupled(with_peers());
+  // 20,000 users, so that each kind of exploitation has minors from both sides.
+  ScenarioSpec base = every_kind(with_peers());
+  base.population.users = 20000;
+  ScenarioSpec adults = uncoupled(base);
+  adults.offenders.peer_share = 0.0;
+  ScenarioSpec peers = uncoupled(base);
   peers.offenders.share_of_adults = 0.0;
-  const ScenarioSpec both = uncoupled(with_peers());
+  const ScenarioSpec both = uncoupled(base);
   const std::pair<Metric, Metric> pairs[] = {{Metric::minors_contacted, Metric::minors_contacted_any},
                                              {Metric::minors_solicited, Metric::minors_solicited_any},
-                                             {Metric::minors_exploited, Metric::minors_exploited_any}};
-  double strict = 0;  // cases where B_any exceeds both parts (peers add minors adults did not reach)
+                                             {Metric::minors_exploited, Metric::minors_exploited_any},
+                                             kKindPairs[0],
+                                             kKindPairs[1],
+                                             kKindPairs[2]};
+  std::map<Metric, int> strict;  // cases where B_any exceeds both parts (peers add minors adults did not reach)
   for (std::uint64_t seed : {21u, 22u, 23u}) {
     const RunOutput a = run(adults, seed), p = run(peers, seed), b = run(both, seed);
     EXPECT_EQ(p.total(Metric::minors_contacted), 0) << "no adult offenders: no adult-offender contact";
     for (const auto& [adult, any] : pairs) {
+      EXPECT_EQ(p.total(adult), 0) << kMetrics[idx(adult)].name << ": no adult offenders";
       const double A = a.total(adult), P = p.total(any), B = b.total(any);
       EXPECT_EQ(b.total(adult), A) << kMetrics[idx(adult)].name;
+      EXPECT_EQ(a.total(any), A) << kMetrics[idx(any)].name << " without peers";
       EXPECT_GE(B, std::max(A, P)) << kMetrics[idx(any)].name << " seed " << seed;
       EXPECT_LE(B, A + P) << kMetrics[idx(any)].name << " seed " << seed;
-      if (B > std::max(A, P)) ++strict;
+      if (B > std::max(A, P)) ++strict[any];
       // Per platform too, and in every age-gender group the totals are split into.
       EXPECT_GE(b.total(any, 1), b.total(adult, 1));
     }
   }
-  EXPECT_GE(strict, 3) << "peers should reach minors adults did not";
+  for (const auto& [adult, any] : pairs)
+    EXPECT_GE(strict[any], 2) << kMetrics[idx(any)].name << ": peers should reach minors adults did not";
+}
+
+TEST(Peers, ExploitedByAnyoneIsTheUnionOfTheKindsByAnyone) {
+  // Each minor exploited by anyone was exploited in at least one kind, and
+  // each kind implies the exploitation: max of the kinds <= the union <= their
+  // sum, in every scope (ecosystem, each platform) and every age-gender group.
+  // Two overlapping platforms, so the ecosystem's distinct counts are not a platform's.
+  ScenarioSpec s = every_kind(with_peers(0.08));
+  s.population.users = 20000;
+  s.platforms[0].user_share = 0.7;
+  PlatformSpec second = s.platforms[0];
+  second.name = "second";
+  s.platforms.push_back(second);
+  for (std::uint64_t seed : {41u, 42u}) {
+    const RunOutput o = run(s, seed);
+    ASSERT_EQ(o.scopes(), 3u);
+    for (std::size_t sc = 0; sc < o.scopes(); ++sc) {
+      const double all = o.total(Metric::minors_exploited_any, sc);
+      const double images = o.total(Metric::minors_images_obtained_any, sc);
+      const double demand = o.total(Metric::minors_sextorted_any, sc);
+      const double meeting = o.total(Metric::minors_met_offline_any, sc);
+      std::printf("  scope %zu: exploited_any %g, images %g, sextorted %g, met offline %g\n", sc, all, images, demand,
+                  meeting);
+      EXPECT_LE(all, images + demand + meeting) << "a minor exploited in no kind, scope " << sc;
+      EXPECT_GE(all, std::max({images, demand, meeting})) << "a kind counted without the exploitation, scope " << sc;
+      EXPECT_GT(images, 0) << sc;
+      EXPECT_GT(demand, 0) << sc;
+      EXPECT_GT(meeting, 0) << sc;
+      // The all-perpetrator kinds hold the adult offenders' kinds.
+      for (const auto& [adult, any] : kKindPairs) EXPECT_GE(o.total(any, sc), o.total(adult, sc)) << sc;
+    }
+    // A minor on both platforms counts once in the ecosystem: max(platforms) <= ecosystem <= their sum.
+    for (const auto& [adult, any] : kKindPairs) {
+      const double eco = o.total(any, 0), p1 = o.total(any, 1), p2 = o.total(any, 2);
+      EXPECT_GE(eco, std::max(p1, p2)) << kMetrics[idx(any)].name;
+      EXPECT_LE(eco, p1 + p2) << kMetrics[idx(any)].name;
+    }
+  }
 }
 
 TEST(Peers, GroupsOfTheNewMetricsAddUpToTheirTotals) {
-  const RunOutput o = run(with_peers(), 31);
+  const RunOutput o = run(every_kind(with_peers()), 31);
   for (Metric m : {Metric::minors_contacted_any, Metric::minors_solicited_any, Metric::minors_exploited_any,
+                   Metric::minors_images_obtained_any, Metric::minors_sextorted_any, Metric::minors_met_offline_any,
                    Metric::peer_contact_attempts, Metric::peer_dyads_opened, Metric::peer_exposure_days}) {
     const std::size_t slot = group_slot(m);
     ASSERT_LT(slot, kGroupMetricCount) << kMetrics[idx(m)].name << " must be counted by age and gender";

@@ -29,7 +29,14 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   X(minors_contacted_any, flow, "minors",                                                                              \
     "distinct minors reached by a contact attempt of any perpetrator: an adult offender or a peer (offenders.peer)")   \
   X(minors_solicited_any, flow, "minors", "distinct minors who reached the solicitation stage with any perpetrator")   \
-  X(minors_exploited_any, flow, "minors", "distinct minors exploited (any kind) by any perpetrator")                   \
+  X(minors_exploited_any, flow, "minors",                                                                              \
+    "distinct minors exploited (any kind) by any perpetrator: the union of minors_images_obtained_any, "               \
+    "minors_sextorted_any and minors_met_offline_any")                                                                 \
+  X(minors_images_obtained_any, flow, "minors",                                                                        \
+    "distinct minors from whom any perpetrator, an adult offender or a peer, obtained sexual images")                  \
+  X(minors_sextorted_any, flow, "minors", "distinct minors who received a sextortion demand from any perpetrator")     \
+  X(minors_met_offline_any, flow, "minors",                                                                            \
+    "distinct minors who met any perpetrator offline (a meeting arranged and held)")                                   \
   X(peer_contact_attempts, flow, "attempts", "peer perpetrators' contact attempts to minors, reached or blocked")      \
   X(peer_contacts_prevented, flow, "attempts", "peer perpetrators' contact attempts to minors blocked by a control")   \
   X(peer_dyads_opened, flow, "dyads", "conversations of a peer perpetrator with a minor opened (the minor replied)")   \
@@ -228,15 +235,16 @@ constexpr std::size_t idx(Metric m) { return static_cast<std::size_t>(m); }
 /// (minors_*) counts each minor once, in the group they were in when first
 /// counted, so the groups of a scope add up to its total.
 inline constexpr std::array kGroupMetrics = {
-    Metric::minors_contacted,         Metric::minors_engaged,         Metric::minors_solicited,
-    Metric::minors_exploited,         Metric::minors_images_obtained, Metric::minors_sextorted,
-    Metric::minors_met_offline,       Metric::minors_blocking,        Metric::minors_reporting,
-    Metric::minors_recontacted,       Metric::exposure_days,          Metric::contact_attempts,
-    Metric::contacts_prevented,       Metric::minor_blocks,           Metric::minor_reports,
-    Metric::recontacts_after_block,   Metric::dyads_opened,           Metric::exploitation_events,
-    Metric::minors_accepted_stranger, Metric::minors_contacted_any,   Metric::minors_solicited_any,
-    Metric::minors_exploited_any,     Metric::peer_contact_attempts,  Metric::peer_contacts_prevented,
-    Metric::peer_dyads_opened,        Metric::peer_exposure_days,     Metric::peer_exploitation_events};
+    Metric::minors_contacted,           Metric::minors_engaged,         Metric::minors_solicited,
+    Metric::minors_exploited,           Metric::minors_images_obtained, Metric::minors_sextorted,
+    Metric::minors_met_offline,         Metric::minors_blocking,        Metric::minors_reporting,
+    Metric::minors_recontacted,         Metric::exposure_days,          Metric::contact_attempts,
+    Metric::contacts_prevented,         Metric::minor_blocks,           Metric::minor_reports,
+    Metric::recontacts_after_block,     Metric::dyads_opened,           Metric::exploitation_events,
+    Metric::minors_accepted_stranger,   Metric::minors_contacted_any,   Metric::minors_solicited_any,
+    Metric::minors_exploited_any,       Metric::peer_contact_attempts,  Metric::peer_contacts_prevented,
+    Metric::peer_dyads_opened,          Metric::peer_exposure_days,     Metric::peer_exploitation_events,
+    Metric::minors_images_obtained_any, Metric::minors_sextorted_any,   Metric::minors_met_offline_any};
 inline constexpr std::size_t kGroupMetricCount = kGroupMetrics.size();
 /// The peer perpetrators' counterpart of an adult offender's minor-level flow
 /// (State::add_by), or the metric itself if it has none (not counted for peers).
