@@ -239,10 +239,11 @@ def scanning() -> None:
 
 
 ENSEMBLE = "scenarios/calibrated/baseline.ensemble.csv"
+ECO_ENSEMBLE = "scenarios/calibrated/ecosystem_us.ensemble.csv"
 
 
 def ecosystem_calibrated() -> None:
-    """The operator view of scenarios/calibrated/ecosystem_us.yaml (the baseline fit's offender keys), 300,000 users."""
+    """The operator view of scenarios/calibrated/ecosystem_us.yaml (calibrated directly), 300,000 users."""
     path = Path(__file__).resolve().parents[2] / "scenarios" / "calibrated" / "ecosystem_us.yaml"
     by_operator(ss.Scenario.load(path).set("population.users", 300_000), "calibrated ecosystem_us")
 
@@ -261,10 +262,10 @@ def ensemble_effects(arms: dict[str, ss.Scenario], rows: list[tuple[str, str]], 
 
 
 def ecosystem_ensemble() -> None:
-    """The five large operators' shares in the calibrated ecosystem at each of the ensemble's 20 sets (2 seeds each)."""
+    """The five large operators' shares in the calibrated ecosystem at each set of its own ensemble (2 seeds each)."""
     root = Path(__file__).resolve().parents[2]
     base = ss.Scenario.load(root / "scenarios" / "calibrated" / "ecosystem_us.yaml").set("population.users", 300_000)
-    ens = ss.load_ensemble(root / ENSEMBLE)
+    ens = ss.load_ensemble(root / ECO_ENSEMBLE)
     five = ["big_co", "video", "ephemeral", "short_video", "gaming"]
     per_set = []
     for i in range(len(ens)):
