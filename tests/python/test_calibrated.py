@@ -152,11 +152,19 @@ def test_cli_calibrate_emit(small_file: Path, targets_file: Path, tmp_path: Path
 def test_shipped_calibrated_scenarios_agree_with_their_record() -> None:
     plan = yaml.safe_load((SHIPPED / "plan.yaml").read_text())
     keys = list(plan["parameters"])
-    rec = json.loads((SHIPPED / "baseline.record.json").read_text())
     targets = ss.load_targets(REPO / "scenarios" / "targets" / "open.yaml")
     fitted = {t.name for t in targets.fitted()}
-    assert {t["name"] for t in rec["provenance"]["targets"]} == fitted  # never a compared-only figure
+    # Each calibrated scenario (the ecosystem is calibrated directly) sits at its own record's chosen
+    # point, inside its own non-implausible bounds, fitted to the fitted targets only.
     for name, parent in (("baseline", "baseline"), ("ecosystem_us", "ecosystem_us")):
+        rec = json.loads((SHIPPED / f"{name}.record.json").read_text())
+        assert {t["name"] for t in rec["provenance"]["targets"]} == fitted  # never a compared-only figure
+        points = pd.read_csv(SHIPPED / f"{name}.points.csv")
+        ok = points[points["non_implausible"]]
+        assert len(ok) == rec["non_implausible"]
+        # the chosen point is the best fit of the region (or of every point when none is non-implausible)
+        best = (ok if len(ok) else points)["max_implausibility"].min()
+        assert rec["chosen"]["max_implausibility"] == pytest.approx(best), name
         data = yaml.safe_load((SHIPPED / f"{name}.yaml").read_text())
         assert data["extends"] == f"../{parent}.yaml"
         assert data["name"] == f"{parent}_calibrated"
@@ -171,11 +179,14 @@ def test_shipped_calibrated_scenarios_agree_with_their_record() -> None:
             assert b["low"] <= node <= b["high"], (name, key)
     record_md = (SHIPPED / "RECORD.md").read_text()
     assert "python docs/figures/calibrate_shipped.py" in record_md.split("## Plan")[0]
-    ens = ss.load_ensemble(SHIPPED / "baseline.ensemble.csv")
-    assert ens.keys == keys
-    assert len(ens) >= 2
-    for key in keys:
-        lo, hi = (
-            plan["parameters"][key]["range"] if isinstance(plan["parameters"][key], dict) else plan["parameters"][key]
-        )
-        assert np.all((ens.sets[key] >= lo) & (ens.sets[key] <= hi)), key
+    for name in ("baseline", "ecosystem_us"):
+        ens = ss.load_ensemble(SHIPPED / f"{name}.ensemble.csv")
+        assert ens.keys == keys
+        assert len(ens) >= 2
+        for key in keys:
+            lo, hi = (
+                plan["parameters"][key]["range"]
+                if isinstance(plan["parameters"][key], dict)
+                else plan["parameters"][key]
+            )
+            assert np.all((ens.sets[key] >= lo) & (ens.sets[key] <= hi)), (name, key)
