@@ -42,7 +42,7 @@ constexpr std::array<Stage, kCohortColumns.size() - 1> kCohortStages = {
     contacted, engaged,     solicitation,      exploited,        images_obtained,
     sextorted, met_offline, accepted_stranger, blocked_offender, reported_offender};
 /// The *_ever metric counted at 18 for a column, where there is one.
-constexpr std::array<std::pair<Stage, Metric>, 8> kEverMetrics = {{
+constexpr std::array<std::pair<Stage, Metric>, 14> kEverMetrics = {{
     {contacted, Metric::minors_contacted_ever},
     {engaged, Metric::minors_engaged_ever},
     {solicitation, Metric::minors_solicited_ever},
@@ -51,6 +51,12 @@ constexpr std::array<std::pair<Stage, Metric>, 8> kEverMetrics = {{
     {sextorted, Metric::minors_sextorted_ever},
     {met_offline, Metric::minors_met_offline_ever},
     {accepted_stranger, Metric::minors_accepted_stranger_ever},
+    {contacted_any, Metric::minors_contacted_any_ever},
+    {solicited_any, Metric::minors_solicited_any_ever},
+    {exploited_any, Metric::minors_exploited_any_ever},
+    {images_obtained_any, Metric::minors_images_obtained_any_ever},
+    {sextorted_any, Metric::minors_sextorted_any_ever},
+    {met_offline_any, Metric::minors_met_offline_any_ever},
 }};
 
 void list_add(std::vector<std::uint32_t>& list, std::vector<std::uint32_t>& pos, std::uint32_t k) {

@@ -2,9 +2,12 @@
 // measures (docs/model/submodels/ageing.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <string>
 
 #include "model_util.hpp"
 #include "safesim/rng.hpp"
@@ -138,6 +141,48 @@ TEST(Cohort, GroupsAddUpAndNobodyOver17IsCounted) {
     EXPECT_LE(row[exploited], row[contacted]);
     EXPECT_LE(row[contacted], row[0]);
   }
+}
+
+TEST(Cohort, AnyPerpetratorEverMeasuresCountPeersApart) {
+  // The lifetime measures a survey of "anyone" maps to (*_any_ever) count
+  // adult offenders and peer perpetrators; the adult ones (*_ever) only
+  // adults. Without peers each pair is equal; with peers the any-perpetrator
+  // measure is at least as large, and exploitation by anyone is the union of
+  // its kinds.
+  struct Pair {
+    Metric adult, any;
+  };
+  const std::array<Pair, 6> pairs = {{
+      {Metric::minors_contacted_ever, Metric::minors_contacted_any_ever},
+      {Metric::minors_solicited_ever, Metric::minors_solicited_any_ever},
+      {Metric::minors_exploited_ever, Metric::minors_exploited_any_ever},
+      {Metric::minors_images_obtained_ever, Metric::minors_images_obtained_any_ever},
+      {Metric::minors_sextorted_ever, Metric::minors_sextorted_any_ever},
+      {Metric::minors_met_offline_ever, Metric::minors_met_offline_any_ever},
+  }};
+  ScenarioSpec adults_only = ageing(8000, 5, 15);
+  adults_only.offenders.share_of_adults = 0.05;
+  ScenarioSpec with_peers = adults_only;
+  with_peers.offenders.peer_share = 0.08;
+  with_peers.offenders.peer.contacts_per_day = 0.5;
+  with_peers.offenders.peer.sextortion_share = 0.3;
+  with_peers.offenders.peer.meeting_share = 0.4;
+  const RunOutput a = run(adults_only, 7);
+  const RunOutput b = run(with_peers, 7);
+  ASSERT_GT(a.total(Metric::cohort_completed), 0);
+  for (const Pair& q : pairs) {
+    const std::string name(kMetrics[idx(q.any)].name);
+    EXPECT_EQ(a.total(q.any), a.total(q.adult)) << name;
+    EXPECT_GE(b.total(q.any), b.total(q.adult)) << name;
+    EXPECT_LE(b.total(q.any), b.total(Metric::cohort_completed)) << name;
+  }
+  EXPECT_GT(a.total(Metric::minors_exploited_ever), 0);
+  EXPECT_GT(b.total(Metric::minors_contacted_any_ever), b.total(Metric::minors_contacted_ever));
+  EXPECT_GT(b.total(Metric::minors_exploited_any_ever), b.total(Metric::minors_exploited_ever));
+  const double kinds[] = {b.total(Metric::minors_images_obtained_any_ever), b.total(Metric::minors_sextorted_any_ever),
+                          b.total(Metric::minors_met_offline_any_ever)};
+  EXPECT_GE(b.total(Metric::minors_exploited_any_ever), *std::max_element(std::begin(kinds), std::end(kinds)));
+  EXPECT_LE(b.total(Metric::minors_exploited_any_ever), kinds[0] + kinds[1] + kinds[2]);
 }
 
 TEST(Cohort, BirthdaysAreBucketedAndAgeingTouchesOnlyTodaysBirthdays) {

@@ -101,14 +101,27 @@ enum class MetricKind : std::uint8_t { flow, level, derived };
   /* child who joined at youngest_age during the measured horizon, turns 18. Ecosystem scope only. */                  \
   X(cohort_completed, flow, "minors",                                                                                  \
     "cohort members who turned 18 (joined at youngest_age in the horizon): the denominator of the *_ever measures")    \
-  X(minors_contacted_ever, flow, "minors", "cohort_completed members contacted by an offender at some age")            \
-  X(minors_engaged_ever, flow, "minors", "cohort_completed members who replied to an offender at some age")            \
-  X(minors_solicited_ever, flow, "minors", "cohort_completed members solicited at some age")                           \
-  X(minors_exploited_ever, flow, "minors", "cohort_completed members exploited at some age")                           \
-  X(minors_images_obtained_ever, flow, "minors", "cohort_completed members from whom images were obtained")            \
-  X(minors_sextorted_ever, flow, "minors", "cohort_completed members who received a sextortion demand")                \
-  X(minors_met_offline_ever, flow, "minors", "cohort_completed members who met an offender offline")                   \
+  X(minors_contacted_ever, flow, "minors", "cohort_completed members contacted by an adult offender at some age")      \
+  X(minors_engaged_ever, flow, "minors", "cohort_completed members who replied to an adult offender at some age")      \
+  X(minors_solicited_ever, flow, "minors", "cohort_completed members solicited by an adult offender at some age")      \
+  X(minors_exploited_ever, flow, "minors", "cohort_completed members exploited by an adult offender at some age")      \
+  X(minors_images_obtained_ever, flow, "minors",                                                                       \
+    "cohort_completed members from whom an adult offender obtained images at some age")                                \
+  X(minors_sextorted_ever, flow, "minors",                                                                             \
+    "cohort_completed members who received an adult offender's sextortion demand")                                     \
+  X(minors_met_offline_ever, flow, "minors", "cohort_completed members who met an adult offender offline")             \
   X(minors_accepted_stranger_ever, flow, "minors", "cohort_completed members who accepted a stranger at some age")     \
+  X(minors_contacted_any_ever, flow, "minors",                                                                         \
+    "cohort_completed members contacted by any perpetrator (adult offender or peer) at some age")                      \
+  X(minors_solicited_any_ever, flow, "minors", "cohort_completed members solicited by any perpetrator at some age")    \
+  X(minors_exploited_any_ever, flow, "minors",                                                                         \
+    "cohort_completed members exploited (any kind) by any perpetrator at some age")                                    \
+  X(minors_images_obtained_any_ever, flow, "minors",                                                                   \
+    "cohort_completed members from whom any perpetrator obtained images at some age")                                  \
+  X(minors_sextorted_any_ever, flow, "minors",                                                                         \
+    "cohort_completed members who received a sextortion demand from any perpetrator at some age")                      \
+  X(minors_met_offline_any_ever, flow, "minors",                                                                       \
+    "cohort_completed members who met any perpetrator offline at some age")                                            \
   X(dyads_aged_out, flow, "dyads", "open offender dyads ended because the minor turned 18 (population.ageing)")        \
   X(trusted_flagger_reports, flow, "notices", "trusted flaggers' notices of abuse-material copies")                    \
   X(reports_actioned, flow, "reports", "reports that led to an action after review")                                   \
