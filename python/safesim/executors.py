@@ -129,6 +129,16 @@ def _batch_size(n_tasks: int, workers: int) -> int:
     return max(1, math.ceil(n_tasks / (4 * max(1, workers))))
 
 
+#: Most runs in one process-pool batch: the parent receives at most this many run dicts at once
+#: per worker, so a job's peak does not grow with its runs through ever larger batches.
+MAX_PROCESS_BATCH = 16
+
+
+def _process_batch_size(n_tasks: int, workers: int) -> int:
+    """Return the runs per process-pool batch: about four batches per worker, at most MAX_PROCESS_BATCH."""
+    return min(MAX_PROCESS_BATCH, _batch_size(n_tasks, workers))
+
+
 def _windowed(items: Iterable[_T], submit: Callable[[_T], cf.Future[Any]], window: int) -> Iterator[tuple[_T, Any]]:
     """Yield ``(item, result)`` as each ``submit(item)`` finishes, at most ``window`` submitted and not handed over.
 
@@ -204,7 +214,7 @@ class ProcessExecutor:
         """Compute ``tasks`` in batches on the process pool, yielding each with its run dict as its batch finishes."""
         if not tasks:
             return
-        batches = _batches(tasks, _batch_size(len(tasks), self.workers))
+        batches = _batches(tasks, _process_batch_size(len(tasks), self.workers))
         ctx = multiprocessing.get_context("spawn")  # fork after threads have started is unsafe
         pool = cf.ProcessPoolExecutor(
             max_workers=min(self.workers, len(batches)),

@@ -233,3 +233,15 @@ def test_thread_pool_never_runs_ahead_of_a_slow_consumer(monkeypatch) -> None:
         handed += 1
         assert submitted - handed <= 2, (submitted, handed)
     assert handed == submitted == 10
+
+
+def test_process_pool_batches_do_not_grow_with_the_runs() -> None:
+    """The process pool hands back a batch of runs at a time, at most one waiting per worker: a batch
+    of a quarter of each worker's share (100 runs of 800 on two workers) made a streamed job's peak
+    grow with its runs; batches now stop at MAX_PROCESS_BATCH, and the memory guard counts that."""
+    from safesim import api, executors
+
+    assert executors._process_batch_size(40, 2) == 5  # small jobs: about four batches per worker
+    assert executors._process_batch_size(100_000, 2) == executors.MAX_PROCESS_BATCH
+    opts = ss.RunOptions(executor="processes", workers=2, out="unused")
+    assert api._in_flight(opts, 100_000) == api._in_flight(opts, 1_000) == 2 * executors.MAX_PROCESS_BATCH
