@@ -139,13 +139,13 @@ def _in_flight(options: RunOptions, runs: int) -> int:
     One per worker thread, a batch per worker for the process pool (see :mod:`safesim.executors`), one for the
     serial executor.
     """
-    from safesim.executors import _batch_size
+    from safesim.executors import _process_batch_size
 
     workers = max(1, options.workers or os.cpu_count() or 1)
     if options.executor == "serial":
         return 1
     if options.executor == "processes":
-        return min(runs, workers * _batch_size(runs, workers))
+        return min(runs, workers * _process_batch_size(runs, workers))
     return min(runs, workers)
 
 

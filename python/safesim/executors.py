@@ -29,17 +29,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import contextlib
+import itertools
 import math
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from safesim import _core
 from safesim.scenario import Scenario
+
+_T = TypeVar("_T")
 
 __all__ = [
     "DaskExecutor",
@@ -126,6 +129,43 @@ def _batch_size(n_tasks: int, workers: int) -> int:
     return max(1, math.ceil(n_tasks / (4 * max(1, workers))))
 
 
+#: Most runs in one process-pool batch: the parent receives at most this many run dicts at once
+#: per worker, so a job's peak does not grow with its runs through ever larger batches.
+MAX_PROCESS_BATCH = 16
+
+
+def _process_batch_size(n_tasks: int, workers: int) -> int:
+    """Return the runs per process-pool batch: about four batches per worker, at most MAX_PROCESS_BATCH."""
+    return min(MAX_PROCESS_BATCH, _batch_size(n_tasks, workers))
+
+
+def _windowed(items: Iterable[_T], submit: Callable[[_T], cf.Future[Any]], window: int) -> Iterator[tuple[_T, Any]]:
+    """Yield ``(item, result)`` as each ``submit(item)`` finishes, at most ``window`` submitted and not handed over.
+
+    The next item is submitted as each result is handed over, so the workers stay busy while the
+    consumer uses it, but never run ahead of it: finished results waiting for a slow consumer (a
+    streamed job writing each run to disk) hold at most ``window`` runs, whatever the number of
+    items. Submitting everything up front let finished runs pile up in their futures, and the
+    process's peak grew with the runs.
+    """
+    pending = iter(items)
+    futures: dict[cf.Future[Any], _T] = {}
+
+    def submit_next() -> None:
+        for item in itertools.islice(pending, 1):
+            futures[submit(item)] = item
+
+    for _ in range(max(1, window)):
+        submit_next()
+    while futures:
+        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            # Popped: a finished future holds its run until dropped.
+            item = futures.pop(fut)
+            submit_next()
+            yield item, fut.result()
+
+
 class SerialExecutor:
     """Runs one after another in the calling thread."""
 
@@ -152,12 +192,10 @@ class ThreadExecutor:
         pool = cf.ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(tasks))), thread_name_prefix="safesim")
         # Fewer runs than workers: the spare threads build each run's graphs (same results).
         build_threads = max(1, self.workers // max(1, len(tasks)))
-        futures = {pool.submit(_core.run, t.scenario.spec, t.seed, build_threads): t for t in tasks}
         try:
-            for fut in cf.as_completed(futures):
-                # Popped: a finished future holds its run until dropped (a job that streams
-                # its runs to an output folder must not keep them all here).
-                yield futures.pop(fut), fut.result()
+            yield from _windowed(
+                tasks, lambda t: pool.submit(_core.run, t.scenario.spec, t.seed, build_threads), self.workers
+            )
         finally:
             # Interrupted (Ctrl-C, an error, the consumer stopped): drop queued runs; the
             # few in flight finish in the background and are discarded.
@@ -176,7 +214,7 @@ class ProcessExecutor:
         """Compute ``tasks`` in batches on the process pool, yielding each with its run dict as its batch finishes."""
         if not tasks:
             return
-        batches = _batches(tasks, _batch_size(len(tasks), self.workers))
+        batches = _batches(tasks, _process_batch_size(len(tasks), self.workers))
         ctx = multiprocessing.get_context("spawn")  # fork after threads have started is unsafe
         pool = cf.ProcessPoolExecutor(
             max_workers=min(self.workers, len(batches)),
@@ -184,12 +222,13 @@ class ProcessExecutor:
             initializer=_watch_parent,
             initargs=(os.getpid(),),
         )
-        futures = {
-            pool.submit(_run_batch, b[0].scenario.dump(), b[0].scenario.name, [t.seed for t in b]): b for b in batches
-        }
         try:
-            for fut in cf.as_completed(futures):
-                yield from zip(futures.pop(fut), fut.result(), strict=True)  # popped: see ThreadExecutor
+            for batch, results in _windowed(
+                batches,
+                lambda b: pool.submit(_run_batch, b[0].scenario.dump(), b[0].scenario.name, [t.seed for t in b]),
+                self.workers,
+            ):
+                yield from zip(batch, results, strict=True)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 

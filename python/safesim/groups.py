@@ -17,7 +17,7 @@ group's number of minors with an account at day 0, the denominator of its
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,17 +59,41 @@ def groups_arrays(frame: pd.DataFrame, n_scopes: int) -> tuple[np.ndarray, np.nd
     return np.ascontiguousarray(totals), np.ascontiguousarray(minors)
 
 
+def groups_wide(outputs: Sequence[dict[str, Any]], replicates: Sequence[int] | None = None) -> pd.DataFrame:
+    """Every run's groups, wide: replicate, scope, age, gender, a column per group metric and ``minors``.
+
+    One row per run x scope x age x gender, built from the runs' arrays (``group_totals``,
+    ``group_minors``): a few kilobytes a run, where the tidy :func:`groups_frame` holds a row per metric.
+    """
+    names = group_metric_names()
+    columns = ["replicate", "scope", "age", "gender", *names, "minors"]
+    if not outputs:
+        return pd.DataFrame(columns=columns)
+    scopes = ["ecosystem", *outputs[0]["platforms"]]
+    rows = len(scopes) * AGES * 2
+    reps = np.arange(len(outputs)) if replicates is None else np.asarray(replicates)
+    values = np.concatenate(
+        [np.asarray(o["group_totals"], dtype=np.float64).reshape(rows, len(names)) for o in outputs]
+    )
+    minors = np.concatenate([np.asarray(o["group_minors"], dtype=np.float64).ravel() for o in outputs])
+    frame = pd.DataFrame(values, columns=names)
+    frame["minors"] = minors
+    n = len(outputs)
+    frame.insert(0, "gender", pd.Categorical.from_codes(np.tile([0, 1], n * len(scopes) * AGES), list(GENDERS)))
+    frame.insert(0, "age", np.tile(np.repeat(np.arange(AGES, dtype=np.int64), 2), n * len(scopes)))
+    scope_codes = np.tile(np.repeat(np.arange(len(scopes)), AGES * 2), n)
+    frame.insert(0, "scope", pd.Categorical.from_codes(scope_codes, scopes))
+    frame.insert(0, "replicate", np.repeat(reps, rows).astype(np.int64))
+    return frame
+
+
 def groups_frame(outputs: Sequence[dict[str, Any]], replicates: Sequence[int] | None = None) -> pd.DataFrame:
     """Tidy frame of every run's groups: replicate, scope, age, gender, metric, value (``minors`` included)."""
-    frames = []
-    for i, out in enumerate(outputs):
-        scopes = ["ecosystem", *out["platforms"]]
-        wide = groups_table(out, scopes)
-        wide.insert(0, "replicate", i if replicates is None else replicates[i])
-        frames.append(wide)
-    if not frames:
+    if not outputs:
         return pd.DataFrame(columns=["replicate", "scope", "age", "gender", "metric", "value"])
-    wide = pd.concat(frames, ignore_index=True)
+    wide = groups_wide(outputs, replicates)
+    wide["scope"] = wide["scope"].astype(str).astype(object)
+    wide["gender"] = wide["gender"].astype(str).astype(object)
     return wide.melt(id_vars=["replicate", "scope", "age", "gender"], var_name="metric", value_name="value")
 
 
@@ -104,46 +128,72 @@ def band_label(lo: int, hi: int) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
+def _band_order(by: str, bands: Sequence[tuple[int, int]]) -> list[str]:
+    if by in ("age_band", "age_band_gender"):
+        order = [band_label(lo, hi) for lo, hi in bands]
+        return [f"{b} {g}" for b in order for g in GENDERS] if by == "age_band_gender" else order
+    return list(GENDERS) if by == "gender" else [str(a) for a in range(AGES)]
+
+
+def group_sums(frame: pd.DataFrame, by: str, bands: Sequence[tuple[int, int]]) -> pd.DataFrame:
+    """Each run's sums per scope x group (``by``, ``bands``): index replicate, scope, group; a column per metric.
+
+    ``frame`` is :func:`groups_wide` of some runs (or the tidy :func:`groups_frame`, taken wide first).
+    A run's sums depend on its rows only, so the runs may come a few at a time.
+    """
+    keys = ["replicate", "scope", "age", "gender"]
+    if "metric" in frame.columns and "value" in frame.columns:  # the tidy frame
+        frame = frame.pivot_table(index=keys, columns="metric", values="value", sort=False, dropna=False)
+        frame = frame.reset_index()
+        frame.columns.name = None
+    names = [c for c in frame.columns if c not in keys]
+    age = frame["age"].to_numpy()
+    keep = None
+    if by in ("age_band", "age_band_gender"):
+        label = np.full(len(frame), None, dtype=object)
+        for lo, hi in bands:
+            label[(age >= lo) & (age <= hi)] = band_label(lo, hi)
+        keep = label != None  # noqa: E711  (element-wise)
+        if by == "age_band_gender":
+            label[keep] = label[keep] + " " + frame["gender"].astype(str).to_numpy(dtype=object)[keep]
+    elif by == "gender":
+        label = frame["gender"].astype(str).to_numpy(dtype=object)
+    else:
+        label = age.astype(str).astype(object)
+    df = frame[["replicate", "scope", *names]]
+    if keep is not None:
+        df, label = df[keep], label[keep]
+    df = df.assign(scope=df["scope"].astype(str).astype(object), group=label)
+    return df.groupby(["replicate", "scope", "group"], sort=False, observed=True)[names].sum()
+
+
 def summarize_groups(
-    frame: pd.DataFrame, by: str, bands: Sequence[tuple[int, int]], confidence: float = 0.95
+    frame: pd.DataFrame | Iterable[pd.DataFrame],
+    by: str,
+    bands: Sequence[tuple[int, int]],
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Mean and t-interval over replicates per scope x group x metric, counts and ``*_per_1k`` rates.
 
+    ``frame`` is :func:`groups_wide` (or the tidy :func:`groups_frame`), or an iterable of
+    :func:`groups_wide` chunks of consecutive runs: the chunks are reduced to their per-run group
+    sums (:func:`group_sums`) one at a time, so only one chunk's rows per age are held.
     ``by``: ``age_band``, ``gender``, ``age_band_gender`` or ``age``. Ages outside every band are left out.
     """
-    from safesim.results import summarize
+    from safesim.results import summarize_wide
 
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}, got {by!r}")
-    df = frame.copy()
-    if by in ("age_band", "age_band_gender"):
-        label = pd.Series(pd.NA, index=df.index, dtype=object)
-        for lo, hi in bands:
-            label[(df["age"] >= lo) & (df["age"] <= hi)] = band_label(lo, hi)
-        df = df[label.notna()].assign(group=label[label.notna()])
-        if by == "age_band_gender":
-            df["group"] = df["group"].astype(str) + " " + df["gender"].astype(str)
-        order = [band_label(lo, hi) for lo, hi in bands]
-        if by == "age_band_gender":
-            order = [f"{b} {g}" for b in order for g in GENDERS]
-    elif by == "gender":
-        df = df.assign(group=df["gender"])
-        order = list(GENDERS)
-    else:
-        df = df.assign(group=df["age"].astype(str))
-        order = [str(a) for a in range(AGES)]
-    sums = df.groupby(["replicate", "scope", "group", "metric"], sort=False, observed=True)["value"].sum()
-    wide = sums.unstack("metric")
-    rates = []
-    minors = wide["minors"]
-    for name in [c for c in wide.columns if c.startswith("minors_")]:
+    chunks = [frame] if isinstance(frame, pd.DataFrame) else frame
+    parts = [group_sums(chunk, by, bands) for chunk in chunks]
+    sums = pd.concat(parts) if parts else group_sums(groups_wide([]), by, bands)
+    rates = {}
+    minors = sums["minors"]
+    for name in sorted(c for c in sums.columns if c.startswith("minors_")):
         with np.errstate(invalid="ignore", divide="ignore"):
-            rate = 1000.0 * wide[name] / minors.where(minors > 0)
-        rates.append(rate.rename(f"{name}_per_1k"))
-    wide = pd.concat([wide, *rates], axis=1)
-    long = wide.stack(future_stack=True).rename("value").reset_index()
-    long = long.rename(columns={"level_3": "metric"}) if "level_3" in long.columns else long
-    out = summarize(long, by=["scope", "group", "metric"], confidence=confidence)
-    groups_present = [g for g in order if g in set(out["group"])]
+            rates[f"{name}_per_1k"] = 1000.0 * sums[name] / minors.where(minors > 0)
+    sums = sums.assign(**rates)
+    out = summarize_wide(sums.reset_index(), ["scope", "group"], confidence=confidence)
+    groups_present = [g for g in _band_order(by, bands) if g in set(out["group"])]
     out["group"] = pd.Categorical(out["group"], categories=groups_present)
     return out.sort_values(["scope", "group", "metric"], kind="stable").reset_index(drop=True)

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from safesim import _core
-from safesim.groups import groups_frame, parse_bands, summarize_groups
+from safesim.groups import groups_frame, groups_wide, parse_bands, summarize_groups
 from safesim.io import json_number, json_records, safe_path, write_frame, write_frames, write_json, write_text
 
 if TYPE_CHECKING:
@@ -245,6 +245,31 @@ def summarize(df: pd.DataFrame, by: Sequence[str] | None = None, confidence: flo
         by = [c for c in ("scenario", "scope", "metric") if c in df.columns]
     grouped = df.groupby(list(by), observed=True, sort=True)["value"]
     out = grouped.agg(mean="mean", sd="std", n="count").reset_index()
+    return _with_interval(out, confidence)
+
+
+def summarize_wide(
+    frame: pd.DataFrame, by: Sequence[str], values: Sequence[str] | None = None, confidence: float = 0.95
+) -> pd.DataFrame:
+    """:func:`summarize` of a wide frame: a column per metric (``values``), a row per run and ``by`` group.
+
+    The result has a row per ``by`` group x metric (``metric`` after the ``by`` columns), in the
+    groups' sorted order and the columns' order, with the figures :func:`summarize` gives for the
+    tidy frame (the same grouped mean, sd and count, over the same runs in the same order), without
+    a row per metric and run. ``values`` defaults to every column but ``by`` and ``replicate``.
+    """
+    if values is None:
+        values = [c for c in frame.columns if c not in by and c != "replicate"]
+    grouped = frame.groupby(list(by), observed=True, sort=True)[list(values)]
+    parts = {}
+    for stat, table in (("mean", grouped.mean()), ("sd", grouped.std()), ("n", grouped.count())):
+        table.columns.name = "metric"
+        parts[stat] = table.stack(future_stack=True)
+    return _with_interval(pd.DataFrame(parts).reset_index(), confidence)
+
+
+def _with_interval(out: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """``out`` (mean, sd, n per group) with its two-sided t-interval as ci_low and ci_high."""
     n = out["n"].to_numpy(dtype=np.float64)
     sd = out["sd"].to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -254,6 +279,25 @@ def summarize(df: pd.DataFrame, by: Sequence[str] | None = None, confidence: flo
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
     out["n"] = out["n"].astype(np.int64)
+    return out
+
+
+def summarize_totals(outputs: Sequence[dict[str, Any]], confidence: float = 0.95) -> pd.DataFrame:
+    """:func:`summarize` of :func:`runs_frame`, from the runs' totals (a scopes x metrics array each).
+
+    Equal to ``summarize(runs_frame(outputs))``, without building the tidy frame of every run.
+    """
+    if not outputs:
+        return summarize(runs_frame(outputs), confidence=confidence)
+    names = metric_names()
+    scopes = _scopes(outputs)
+    values = np.concatenate(
+        [np.asarray(o["totals"], dtype=np.float64).reshape(len(scopes), len(names)) for o in outputs]
+    )
+    frame = pd.DataFrame(values, columns=names)
+    frame.insert(0, "scope", _categorical(np.tile(np.arange(len(scopes)), len(outputs)), scopes))
+    out = summarize_wide(frame, ["scope"], names, confidence=confidence)
+    out["metric"] = pd.Categorical(out["metric"], categories=names, ordered=True)
     return out
 
 
@@ -418,6 +462,12 @@ class Results:
         """Run totals, one row per (replicate, seed, scope, metric)."""
         return runs_frame(self.outputs)
 
+    def runs_chunks(self, size: int = 64) -> Iterator[pd.DataFrame]:
+        """:attr:`runs` ``size`` runs at a time (its rows in order), for writing without holding it."""
+        for i in range(0, len(self.outputs), size):
+            part = self.outputs[i : i + size]
+            yield runs_frame(part, replicates=range(i, i + len(part)))
+
     @cached_property
     def daily(self) -> pd.DataFrame:
         """Daily values, one row per (replicate, scope, day, metric); large: see :meth:`daily_chunks`."""
@@ -442,17 +492,23 @@ class Results:
         """Daily values per operator: like :attr:`daily`, with the ecosystem and the operators as scopes."""
         return daily_frame(self._operator_outputs)
 
-    def _level_runs(self, level: str) -> pd.DataFrame:
-        if level == "platform":
-            return self.runs
-        if level == "operator":
-            return self.operator_runs
-        raise ValueError(f"level must be 'platform' or 'operator', got {level!r}")
-
     @cached_property
     def groups(self) -> pd.DataFrame:
         """Minor-level metrics by age (0-17) and gender per run: replicate, scope, age, gender, metric, value."""
         return groups_frame(self.outputs)
+
+    def _groups_chunks(self, size: int = 16) -> Iterator[pd.DataFrame]:
+        """:func:`~safesim.groups.groups_wide` of the runs, ``size`` runs at a time."""
+        for i in range(0, len(self.outputs), size):
+            part = self.outputs[i : i + size]
+            yield groups_wide(part, replicates=range(i, i + len(part)))
+
+    def _level_outputs(self, level: str) -> list[dict[str, Any]]:
+        if level == "platform":
+            return self.outputs
+        if level == "operator":
+            return self._operator_outputs
+        raise ValueError(f"level must be 'platform' or 'operator', got {level!r}")
 
     def age_bands(self, bands: str | Sequence[Sequence[int]] | None = None) -> list[tuple[int, int]]:
         """Return the age bands of :meth:`summary` (``by="age_band"``).
@@ -480,8 +536,11 @@ class Results:
         if by is not None:
             if level != "platform":
                 raise ValueError("by= summarises the ecosystem and the platforms (level='platform')")
-            return Table(summarize_groups(self.groups, by, self.age_bands(bands), confidence=confidence))
-        return Table(summarize(self._level_runs(level), confidence=confidence))
+            # From the runs' group arrays, wide (a row per run x scope x age x gender), not the tidy
+            # frame, reduced to per-run group sums a chunk of runs at a time.
+            return Table(summarize_groups(self._groups_chunks(), by, self.age_bands(bands), confidence=confidence))
+        # From the runs' totals (a scopes x metrics array each), not the tidy frame of every run.
+        return Table(summarize_totals(self._level_outputs(level), confidence=confidence))
 
     def cohort(self, confidence: float = 0.95) -> pd.DataFrame:
         """Lifetime measures (``population.ageing``): per age and outcome, the share of the cohort who ever had it.
@@ -592,7 +651,7 @@ class Results:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written = [
-            write_frame(self.runs, out / "runs", csv),
+            write_frames(self.runs_chunks(), out / "runs", csv),
             write_frames(self.daily_chunks(), out / "daily", csv),
             write_text(out / "scenario.resolved.yaml", self.scenario.dump()),
             write_frame(self.summary(), out / "summary.csv", csv=True),

@@ -186,3 +186,62 @@ def test_streamed_job_hands_freed_pages_back(tmp_path: Path, monkeypatch) -> Non
 def test_release_freed_memory_runs_here() -> None:
     # On this Linux machine (glibc) the trim is found and called; elsewhere it is a no-op returning False.
     assert resources.release_freed_memory() is (resources._malloc_trim() is not None)
+
+
+def test_streamed_job_memory_per_run_is_a_small_record(tmp_path: Path) -> None:
+    """Python's traced peak of a whole streamed job (runs, combined files, summary.json) for N and 4N
+    short runs, so the daily arrays are small and what grows with the runs shows: each extra run may
+    add at most 32 KB (its record: totals and group arrays, ~18 KB here, plus the Python objects).
+
+    The summaries were built on tidy frames of every run (a row per run x scope x age x gender x
+    metric for the groups), about 300 KB a run here, and this failed by a factor of ten."""
+    sc = ss.Scenario.load("baseline").set("population.users", 200).set("horizon_days", 5)
+
+    def peak(n: int, where: Path) -> int:
+        tracemalloc.start()
+        try:
+            ss.replicate(sc, n=n, executor="serial", out=where)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(2, tmp_path / "warm")  # imports and caches out of the way
+    n = 12
+    small_job, big_job = peak(n, tmp_path / "small"), peak(4 * n, tmp_path / "big")
+    assert big_job - small_job < 3 * n * 32 * 1024, (small_job, big_job)
+
+
+def test_thread_pool_never_runs_ahead_of_a_slow_consumer(monkeypatch) -> None:
+    """The thread executor submits a run only as one is handed over: finished runs waiting for a
+    consumer that writes each to disk are at most one per worker, whatever the number of runs.
+    (Submitting every run up front let them pile up in their futures: the peak grew with the runs.)"""
+    from safesim import executors
+
+    submitted = 0
+
+    class Counting(executors.cf.ThreadPoolExecutor):
+        def submit(self, *args, **kwargs):
+            nonlocal submitted
+            submitted += 1
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(executors.cf, "ThreadPoolExecutor", Counting)
+    sc = small(users=200, days=5)
+    tasks = [executors.Task(f"r{i}", sc, i) for i in range(10)]
+    handed = 0
+    for _task, _out in executors.ThreadExecutor(workers=2).map_runs(tasks):
+        handed += 1
+        assert submitted - handed <= 2, (submitted, handed)
+    assert handed == submitted == 10
+
+
+def test_process_pool_batches_do_not_grow_with_the_runs() -> None:
+    """The process pool hands back a batch of runs at a time, at most one waiting per worker: a batch
+    of a quarter of each worker's share (100 runs of 800 on two workers) made a streamed job's peak
+    grow with its runs; batches now stop at MAX_PROCESS_BATCH, and the memory guard counts that."""
+    from safesim import api, executors
+
+    assert executors._process_batch_size(40, 2) == 5  # small jobs: about four batches per worker
+    assert executors._process_batch_size(100_000, 2) == executors.MAX_PROCESS_BATCH
+    opts = ss.RunOptions(executor="processes", workers=2, out="unused")
+    assert api._in_flight(opts, 100_000) == api._in_flight(opts, 1_000) == 2 * executors.MAX_PROCESS_BATCH
