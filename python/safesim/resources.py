@@ -4,20 +4,17 @@ What its results hold in memory, against what this process may really use (not t
 
 The C++ loader refuses a scenario one run of which does not fit
 (``estimate_memory_bytes``: users, ties, groups, offenders and the run's daily
-array); a job keeps every run's daily array until it ends, so ``reps x
-points`` runs of a small scenario can still exhaust memory.
+array); a job without an output folder keeps every run's daily array until it
+ends, so ``reps x points`` runs of a small scenario can still exhaust memory.
 :func:`check_runs_memory` refuses such a job before any run starts; the API's
 ``execute`` calls it for every job (run, compare, sweep, each sensitivity
-analysis and each calibration wave), the command line earlier still.
+analysis), a calibration for the runs it has in flight (it reduces each run
+to its record as it finishes), the command line earlier still.
 
-What a job holds, measured (``safesim run baseline --reps 400 --set
-population.users=500 --set horizon_days=365 --json [--out DIR]`` through
-``safesim.cli.main``, peak RSS from ``resource.getrusage`` minus that of a
-1-replicate run; the command is in docs/reliability.md): the 400 runs' daily
-arrays are 168 MB; the job's peak rose by 146 MB without ``--out`` and
-by 175 MB with it (1.04 copies). Before the combined daily file was written a
-run at a time (``safesim.io.write_frames``) the peak with ``--out`` rose by
-1,210 MB (7.2 copies: the long daily frame and its Arrow copy).
+What a job holds is measured in docs/reliability.md ("The resource guard"):
+for example 400 streamed runs of ``safesim run baseline --reps 400 --set
+population.users=500 --set horizon_days=365 --out DIR`` peak at about 240 MB
+against about 210 MB for one run.
 
 With an output folder (``--out DIR`` / ``out=``) a job keeps no daily array in
 memory: each run's goes to its per-run file as the run finishes and is read
