@@ -138,14 +138,10 @@ def _band_order(by: str, bands: Sequence[tuple[int, int]]) -> list[str]:
 def group_sums(frame: pd.DataFrame, by: str, bands: Sequence[tuple[int, int]]) -> pd.DataFrame:
     """Each run's sums per scope x group (``by``, ``bands``): index replicate, scope, group; a column per metric.
 
-    ``frame`` is :func:`groups_wide` of some runs (or the tidy :func:`groups_frame`, taken wide first).
-    A run's sums depend on its rows only, so the runs may come a few at a time.
+    ``frame`` is :func:`groups_wide` of some runs. A run's sums depend on its rows only, so the
+    runs may come a few at a time.
     """
     keys = ["replicate", "scope", "age", "gender"]
-    if "metric" in frame.columns and "value" in frame.columns:  # the tidy frame
-        frame = frame.pivot_table(index=keys, columns="metric", values="value", sort=False, dropna=False)
-        frame = frame.reset_index()
-        frame.columns.name = None
     names = [c for c in frame.columns if c not in keys]
     age = frame["age"].to_numpy()
     keep = None
@@ -175,8 +171,7 @@ def summarize_groups(
 ) -> pd.DataFrame:
     """Mean and t-interval over replicates per scope x group x metric, counts and ``*_per_1k`` rates.
 
-    ``frame`` is :func:`groups_wide` (or the tidy :func:`groups_frame`), or an iterable of
-    :func:`groups_wide` chunks of consecutive runs: the chunks are reduced to their per-run group
+    ``frame`` is :func:`groups_wide`, or an iterable of its chunks of consecutive runs: the chunks are reduced to their per-run group
     sums (:func:`group_sums`) one at a time, so only one chunk's rows per age are held.
     ``by``: ``age_band``, ``gender``, ``age_band_gender`` or ``age``. Ages outside every band are left out.
     """

@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -464,9 +464,13 @@ class Results:
 
     def runs_chunks(self, size: int = 64) -> Iterator[pd.DataFrame]:
         """:attr:`runs` ``size`` runs at a time (its rows in order), for writing without holding it."""
+        return self._chunked(runs_frame, size)
+
+    def _chunked(self, frame_of: Callable[..., pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
+        """``frame_of(runs, replicates=...)`` of the runs, ``size`` runs at a time, numbered as in the job."""
         for i in range(0, len(self.outputs), size):
             part = self.outputs[i : i + size]
-            yield runs_frame(part, replicates=range(i, i + len(part)))
+            yield frame_of(part, replicates=range(i, i + len(part)))
 
     @cached_property
     def daily(self) -> pd.DataFrame:
@@ -499,9 +503,7 @@ class Results:
 
     def _groups_chunks(self, size: int = 16) -> Iterator[pd.DataFrame]:
         """:func:`~safesim.groups.groups_wide` of the runs, ``size`` runs at a time."""
-        for i in range(0, len(self.outputs), size):
-            part = self.outputs[i : i + size]
-            yield groups_wide(part, replicates=range(i, i + len(part)))
+        return self._chunked(groups_wide, size)
 
     def _level_outputs(self, level: str) -> list[dict[str, Any]]:
         if level == "platform":
