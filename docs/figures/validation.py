@@ -11,9 +11,10 @@ them. The rest of the page is left as written.
 Options: ``--scenario NAME_OR_PATH`` (repeatable; default ``baseline`` and the two
 calibrated scenarios of ``scenarios/calibrated/``, the page's sections),
 ``--targets FILE`` (repeatable; default every ``scenarios/targets/*.yaml``),
-``--reps N`` (default 20; the calibrated ecosystem 3 unless ``--scenario`` is given), ``--check`` (exit 1 if the page would change,
-without writing it), ``--emulators`` (print the shipped calibration plan run
-with and without emulators instead; the page quotes it).
+``--reps N`` (default 20; the calibrated ecosystem 3 unless ``--scenario`` is
+given), ``--check`` (exit 1 if the page would change, without writing it),
+``--emulators`` (print the shipped calibration plan run with and without
+emulators instead; the page quotes it).
 """
 
 from __future__ import annotations
@@ -166,7 +167,11 @@ def measure_emulators(waves: int = 3) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", action="append", help="scenario name or path (repeatable; default: baseline and the calibrated baseline and ecosystem)")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        help="scenario name or path (repeatable; default: baseline and the calibrated baseline and ecosystem)",
+    )
     parser.add_argument("--targets", action="append", type=Path, help="targets file (repeatable; default all)")
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/validation.md would change")
