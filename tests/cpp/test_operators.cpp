@@ -315,7 +315,7 @@ TEST(Operators, AChangeConfinedToOneOperatorLeavesTheOthersBitIdentical) {
   // can move between operators (no conversation moves, no returns, no revisits, no replacements, platform
   // choice blind to detection, no material, no law enforcement or signals
   // reaching across), a policy change on big_co's services leaves other_co's
-  // service exactly as it was.
+  // service exactly as it was (its totals bit for bit).
   ScenarioSpec s = two_services();
   s.platforms.push_back(s.platforms[1]);
   s.platforms[2].name = "c";
@@ -323,7 +323,9 @@ TEST(Operators, AChangeConfinedToOneOperatorLeavesTheOthersBitIdentical) {
   s.offenders.distributor.share = 0;
   s.offenders.groomer.share = 0.9;
   s.offenders.sextortion.share = 0.1;
-  for (auto* t : {&s.offenders.groomer, &s.offenders.sextortion, &s.offenders.distributor}) {
+  // Every type, peers included: a peer banned at big_co could return at other_co (with the peer type left out,
+  // 3 of 12 seeds differed there).
+  for (auto* t : {&s.offenders.groomer, &s.offenders.sextortion, &s.offenders.distributor, &s.offenders.peer}) {
     t->move_request_prob = 0;
     t->reentry_prob = 0;
     t->revisit_prob = 0;  // a remembered minor could be sought from an account at the other operator
@@ -343,7 +345,7 @@ TEST(Operators, AChangeConfinedToOneOperatorLeavesTheOthersBitIdentical) {
     c.behavioural_risk.enabled = true;
     c.review.capacity_per_day = 20;
   }
-  for (auto seed : seeds(3)) {
+  for (auto seed : seeds(12)) {
     const auto a = run(s, seed), b = run(changed, seed);
     // big_co's outcomes move ...
     EXPECT_NE(operator_total(a, Metric::contacts_prevented, 0), operator_total(b, Metric::contacts_prevented, 0));
@@ -360,6 +362,13 @@ TEST(Operators, AChangeConfinedToOneOperatorLeavesTheOthersBitIdentical) {
       for (std::size_t k = 0; k < v->size(); k += kMetricCount)
         for (Metric m : {Metric::recontacts_after_block, Metric::minors_recontacted}) (*v)[k + idx(m)] = 0;
     EXPECT_TRUE(same(ta, tb));
-    EXPECT_TRUE(same(da, db));
+    // Day by day to the last bits but one: a day's exposure_days is a sum of
+    // conversations' hours taken in the order the day's dyad events fire, and
+    // big_co's events interleave with other_co's (12 seeds: 4 days differed,
+    // each in its last bit).
+    ASSERT_EQ(da.size(), db.size());
+    for (std::size_t k = 0; k < da.size(); ++k)
+      EXPECT_TRUE(close(da[k], db[k]) || (std::isnan(da[k]) && std::isnan(db[k])))
+          << "day " << k / kMetricCount << ", " << kMetrics[k % kMetricCount].name << ", seed " << seed;
   }
 }
