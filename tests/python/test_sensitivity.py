@@ -35,7 +35,9 @@ def base() -> ss.Scenario:
 
 @pytest.fixture(scope="module")
 def morris(base: ss.Scenario) -> ss.SensitivityResults:
-    return ss.sensitivity(base, PARAMS, n=6, reps=3, progress=False)
+    # Six replicates a point: the driver's mu_star over its noise estimate was 3.3 to 6.7 on seeds 1-5 with
+    # three (a coin flip against the 5x below), 6.6 to 13.6 with six.
+    return ss.sensitivity(base, PARAMS, n=6, reps=6, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +166,7 @@ def test_parameter_bounds_come_from_the_dictionary() -> None:
 
 
 def test_reproducible_for_the_same_seed(base: ss.Scenario, morris: ss.SensitivityResults) -> None:
-    again = ss.sensitivity(base, PARAMS, n=6, reps=3, progress=False)
+    again = ss.sensitivity(base, PARAMS, n=6, reps=6, progress=False)
     pd.testing.assert_frame_equal(again.indices(), morris.indices())
     pd.testing.assert_frame_equal(again.samples, morris.samples)
     other = ss.sensitivity(base, PARAMS, n=6, reps=3, seed=7, progress=False)
