@@ -89,28 +89,78 @@ int believe_age(const State& s, const AgeAssuranceSpec& aa, std::uint32_t user, 
   return s.spec->age_methods.estimate(aa.method, true_age, z);
 }
 
+/// The two uniforms that decide a minor's declaration on joining: whether a
+/// child below the minimum age joins (join) and whether a minor declares an
+/// adult age (adult).
+struct DeclarationDraws {
+  double join = 0, adult = 0;
+};
+
+/// Declaration uniforms stratified per true age (systematic sampling, as the
+/// ages are): the r-th candidate minor of age a on a platform, in user order,
+/// gets {phi_a + r g1} and {psi_a + r g2}, with phi_a and psi_a uniform per
+/// run, platform and age, and (g1, g2) the R2 sequence's steps (1/rho, 1/rho^2,
+/// rho the plastic number). Each user's pair is uniform on the unit square,
+/// but the liars of an age are n x probability up to a few, not a binomial
+/// count: how many minors a platform believes in each age band no longer
+/// varies from seed to seed, which made the paired effect of a control on
+/// legit_contacts_blocked vary (issue 21). A candidate's rank depends only on
+/// the membership draws, so two designs give every minor the same pair.
+class DeclarationStrata {
+ public:
+  DeclarationStrata(std::uint64_t seed, std::uint32_t pid) {
+    for (std::uint32_t a = 0; a < kAges; ++a) {
+      phase_[a][0] = rng::uniform_at(seed, streams::declared_age, kStrataEntity, pid, 2 * a);
+      phase_[a][1] = rng::uniform_at(seed, streams::declared_age, kStrataEntity, pid, 2 * a + 1);
+    }
+  }
+  DeclarationDraws next(int age) {
+    const auto a = static_cast<std::size_t>(age);
+    const auto r = static_cast<double>(rank_[a]++);
+    const auto frac = [](double x) { return x - std::floor(x); };
+    return {frac(phase_[a][0] + r * kStep1), frac(phase_[a][1] + r * kStep2)};
+  }
+
+ private:
+  static constexpr std::uint32_t kAges = 18;
+  static constexpr std::uint32_t kStrataEntity = 0xFFFFFFFFu;  // never a user id
+  static constexpr double kStep1 = 0.7548776662466927, kStep2 = 0.5698402909980532;
+  double phase_[kAges][2] = {};
+  std::uint32_t rank_[kAges] = {};
+};
+
 /// The age a user declares on joining platform `pid` with controls `c`;
 /// false for an honest child below the minimum age, who does not join. With
 /// population.ageing and `of_age` given, such a child joins instead, honestly,
 /// from the birthday that brings the minimum age (`*of_age`, a day).
 bool declares_age(const State& s, const ControlsSpec& c, std::uint32_t id, std::uint32_t pid, int age, int& declared,
-                  std::int64_t* of_age = nullptr) {
+                  std::int64_t* of_age = nullptr, const DeclarationDraws* draws = nullptr) {
   const PopulationSpec& ps = s.spec->population;
   declared = age;
   if (age >= 18) return true;
-  rng::Draw d(s.seed, streams::declared_age, id, pid);
-  const double u_join = d.uniform();
-  const double u_adult = d.uniform();
-  const std::uint32_t offset = d.below(static_cast<std::uint32_t>(ps.declared_age_spread_years));
+  DeclarationDraws u{};
+  if (draws != nullptr) {
+    u = *draws;
+  } else {
+    rng::Draw d(s.seed, streams::declared_age, id, pid);
+    u.join = d.uniform();
+    u.adult = d.uniform();
+  }
+  // The false age is drawn from the deciding uniform below its probability (uniform on [0, 1) there), so a
+  // stratum's liars spread evenly over the declared ages as well (declaration_draws).
+  const auto spread = static_cast<double>(ps.declared_age_spread_years);
+  const auto offset_of = [spread](double v, double prob) {
+    return static_cast<int>(std::min(spread - 1, std::floor(v / prob * spread)));
+  };
   if (age < c.minimum_age) {
-    if (u_join >= ps.underage_join_prob) {
+    if (!(u.join < ps.underage_join_prob)) {
       if (of_age == nullptr || !ps.ageing) return false;  // honest child below the minimum age: not on the platform
       *of_age = minimum_age_day(s, id, static_cast<int>(c.minimum_age));
     } else {
-      declared = static_cast<int>(c.minimum_age) + static_cast<int>(offset);
+      declared = static_cast<int>(c.minimum_age) + offset_of(u.join, ps.underage_join_prob);
     }
   }
-  if (u_adult < ps.declared_adult_share) declared = 18 + static_cast<int>(offset);
+  if (u.adult < ps.declared_adult_share) declared = 18 + offset_of(u.adult, ps.declared_adult_share);
   return true;
 }
 
@@ -212,12 +262,14 @@ void build_platforms(State& s) {
     P.spec = &s.spec->platforms[p];
     const ControlsSpec& c = P.spec->controls;
     const auto pid = static_cast<std::uint32_t>(p);
+    DeclarationStrata strata(s.seed, pid);  // candidates come in user order, both ways below
     auto join = [&](std::size_t i) {
       const auto id = static_cast<std::uint32_t>(i);
       const int age = s.pop.age[i];
       int declared = age;
       std::int64_t of_age = 0;  // population.ageing: the day an honest child reaches the minimum age and joins
-      if (!declares_age(s, c, id, pid, age, declared, &of_age) || of_age >= total) return;
+      const DeclarationDraws draws = age < 18 ? strata.next(age) : DeclarationDraws{};
+      if (!declares_age(s, c, id, pid, age, declared, &of_age, &draws) || of_age >= total) return;
       P.user.push_back(id);
       P.declared_age.push_back(static_cast<std::uint8_t>(std::min(declared, 255)));
       const bool late = rng::uniform_at(s.seed, streams::user_join, id, pid, 0) < ps.signup_share;

@@ -120,7 +120,8 @@ TEST(Peers, AllPerpetratorCountsLieBetweenTheirParts) {
                                              kKindPairs[1],
                                              kKindPairs[2]};
   std::map<Metric, int> strict;  // cases where B_any exceeds both parts (peers add minors adults did not reach)
-  for (std::uint64_t seed : {21u, 22u, 23u}) {
+  // Four seeds: the strict cases below (met offline by a peer alone) are rare events.
+  for (std::uint64_t seed : {21u, 22u, 23u, 24u}) {
     const RunOutput a = run(adults, seed), p = run(peers, seed), b = run(both, seed);
     EXPECT_EQ(p.total(Metric::minors_contacted), 0) << "no adult offenders: no adult-offender contact";
     for (const auto& [adult, any] : pairs) {

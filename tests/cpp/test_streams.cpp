@@ -45,6 +45,9 @@ TEST(Streams, EveryStreamIsDrawnAndSharedOnlyWithKeysThatCannotMeet) {
   // Streams drawn at more than one site, and why their keys never meet. A new
   // second site needs its own stream, or a line here saying why not.
   const std::map<std::string, std::string> shared = {
+      {"declared_age",
+       "per (user, platform) from slot 0; the platform's declaration strata phases keyed (2^32 - 1, platform, 2 age "
+       "+ 0 or 1), past every user id"},
       {"discovery", "attempt count at slot 0; each attempt's block from slot 1024 + 16 k"},
       {"dyad", "encryption draw at slot 0xFFFFFFFF; events at (start_day < 32767, events) * 2 (+1)"},
       {"graph_peer",

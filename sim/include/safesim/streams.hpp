@@ -25,7 +25,7 @@ namespace safesim::streams {
   X(user_activity)       /* (user, 0)                                              */ \
   X(user_join)           /* (user, platform), slots 0 and 1                        */ \
   X(membership)          /* (user, platform, 0) or gaps (j, platform, 1)           */ \
-  X(declared_age)        /* (user, platform)                                       */ \
+  X(declared_age)        /* (user, platform); strata phases (2^32-1, platform, 2 age + 0|1) */ \
   X(age_check)           /* (user, platform)                                       */ \
   X(settings)            /* (user, platform)                                       */ \
   X(offender)            /* (adult user, 0); arrivals (day, 1); starts (2^32-1, 2|3); replacements (replaced offender's key, 4 | 5: who, when); peers: (user, 6), start (2^32-1, 6), arrivals (day, 7) */ \
