@@ -827,14 +827,26 @@ def window_keys(t: TargetSpec, scope: str) -> list[tuple[str, int, int, str]]:
     return [(scope, int(first), int(last), n) for n in t.expression.names()]
 
 
+def window_needs(targets: Iterable[tuple[TargetSpec, str]]) -> list[tuple[str, int, int, str]]:
+    """Return the windowed values some targets read, each given with its scope's name: sorted, no repeats.
+
+    What a job judged by targets (a calibration, :func:`check_targets`) keeps of each run's daily array, in
+    the run's summary (:func:`safesim.api.execute_summaries`); targets without a window read the run's totals.
+    """
+    keys: set[tuple[str, int, int, str]] = set()
+    for t, scope in targets:
+        keys.update(window_keys(t, scope))
+    return sorted(keys)
+
+
 def windowed_values(
     output: Mapping[str, Any], keys: Iterable[tuple[str, int, int, str]]
 ) -> dict[tuple[str, int, int, str], float]:
     """Return the windowed value of each key in one run, from its daily array (what :func:`run_values` reads).
 
     A key is (scope name, first day, last day, metric): a flow metric summed over the window, a level averaged.
-    A calibration computes these as each run finishes and keeps them in the run's summary record instead of
-    its daily file.
+    A calibration and :func:`check_targets` compute these as each run finishes and keep them in the run's
+    summary (and, with an output folder, its summary record) instead of its daily array.
     """
     keys = list(keys)
     if not keys:
