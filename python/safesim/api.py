@@ -29,11 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from safesim.executors import Task, make_executor
 from safesim.resources import check_runs_memory, release_freed_memory
-from safesim.results import Comparison, Results, SweepResults
+from safesim.results import ECOSYSTEM, Comparison, Results, SweepResults
 from safesim.scenario import Scenario
-from safesim.store import RunStore, job_folder, run_id
+from safesim.store import RunStore, WindowKey, job_folder, run_id
 
 __all__ = ["RunOptions", "as_scenario", "compare", "execute", "expand_sweep", "replicate", "run", "sweep"]
 
@@ -228,6 +230,122 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
         res.computed_runs = len(ids) - res.loaded_runs
         results.append(res)
     return results
+
+
+def run_summary(output: Mapping[str, Any], windows: dict[WindowKey, float]) -> dict[str, Any]:
+    """Return what a judge of targets reads of a run: its totals (ecosystem and platforms) and windowed values."""
+    return {
+        "platforms": list(output["platforms"]),
+        "days": int(output["days"]),
+        "seed": int(output["seed"]),
+        "totals": np.array(output["totals"], dtype=np.float64),
+        "windows": windows,
+        "hash": int(output["hash"]),
+    }
+
+
+def execute_summaries(
+    arms: Sequence[Scenario],
+    seeds: Sequence[int],
+    options: RunOptions,
+    desc: str,
+    needs: Sequence[WindowKey],
+    keep_daily: bool = False,
+) -> list[list[dict[str, Any]]]:
+    """Compute every (arm, seed) run once, each reduced to a summary as it finishes; each arm's summaries in seed order.
+
+    :func:`execute` for jobs that judge runs by targets (a calibration wave, :func:`safesim.check_targets`):
+    a summary (:func:`run_summary`) is the run's totals and the windowed values ``needs`` on the scopes the
+    run has (:func:`safesim.targets.windowed_values`, taken from the daily array as the run finishes; the
+    array is then dropped), which is all :func:`safesim.targets.run_values` reads. Only the runs in flight
+    hold a daily array, and the memory guard counts only them. With ``options.out`` each run's summary
+    record goes to ``runs/<run_id>.summary.json`` (:meth:`safesim.store.RunStore.save_summary`: totals,
+    windowed values, their SHA-256), and with ``keep_daily`` also its run files (totals, daily, groups:
+    what every other job writes). A rerun reuses a run whose summary record verifies (or, with
+    ``keep_daily``, whose run files verify); a run with verified run files but no record (an earlier
+    safesim, or a kill between the two writes) gets its record from its daily file without being computed
+    again. A damaged file is computed again, with a :class:`~safesim.store.RecomputedRunWarning`.
+    """
+    from tqdm import tqdm
+
+    from safesim.targets import windowed_values  # safesim.targets imports this module
+
+    if keep_daily and options.out is None:
+        raise ValueError("keep_daily needs an output folder (out=DIR): the daily files are written there")
+    for sc in arms:
+        sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
+    # Only the runs in flight hold a daily array: each is reduced to its summary as it finishes.
+    check_runs_memory(
+        [(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds),
+        desc,
+        streamed=True,
+        in_flight=_in_flight(options, len(arms) * len(seeds)),
+    )
+    plan: list[list[str]] = []
+    unique: dict[str, Task] = {}
+    wanted: dict[str, list[WindowKey]] = {}  # by scenario hash: the windowed values on scopes it has
+    for sc in arms:
+        scopes = {ECOSYSTEM, *sc.platforms}
+        wanted.setdefault(sc.hash, [k for k in needs if k[0] in scopes])
+        ids = []
+        for s in seeds:
+            rid = run_id(sc.hash, s)
+            ids.append(rid)
+            unique.setdefault(rid, Task(rid, sc, int(s)))
+        plan.append(ids)
+
+    done: dict[str, dict[str, Any]] = {}
+    store = RunStore(options.out, csv=options.csv).open() if options.out is not None else None
+    try:
+        if store is not None:
+            for rid, task in unique.items():
+                want = wanted[task.scenario.hash]
+                got = None if keep_daily else store.load_summary(rid, task.scenario.hash, task.seed, want)
+                if got is None:
+                    full = store.load(rid, task.scenario.hash, task.seed)  # run files kept (keep_daily, earlier)
+                    if full is not None:
+                        got = store.load_summary(rid, task.scenario.hash, task.seed, want) if keep_daily else None
+                        if got is None:
+                            got = run_summary(full, windowed_values(full, want))
+                            store.save_summary(rid, task.scenario.name, task.scenario.hash, full, got["windows"])
+                        del full
+                if got is not None:
+                    done[rid] = got
+        todo = [t for rid, t in unique.items() if rid not in done]
+        with tqdm(
+            total=len(unique),
+            initial=len(done),
+            desc=desc,
+            unit="run",
+            disable=not options.show_progress(),
+            file=sys.stderr,
+            dynamic_ncols=True,
+        ) as bar:
+            if todo:
+                ex = make_executor(options.executor, options.workers)
+                counts = getattr(ex, "counts", None)  # a Dask executor's runs failed and retried
+                dropped = 0  # bytes of daily arrays dropped since the last trim
+                for task, output in ex.map_runs(todo):
+                    summary = run_summary(output, windowed_values(output, wanted[task.scenario.hash]))
+                    if store is not None:
+                        if keep_daily:
+                            store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
+                        store.save_summary(
+                            task.run_id, task.scenario.name, task.scenario.hash, output, summary["windows"]
+                        )
+                    done[task.run_id] = summary
+                    dropped += sum(getattr(output.get(k), "nbytes", 0) for k in ("daily", "operator_daily", "groups"))
+                    del output
+                    if dropped >= _TRIM_BYTES:
+                        release_freed_memory()  # the dropped arrays' pages go back (resources.py)
+                        dropped = 0
+                    if counts is not None:
+                        bar.set_postfix(failed=counts["failed"], retried=counts["retried"], refresh=False)
+                    bar.update(1)
+    finally:
+        if store is not None:
+            store.close()
+    return [[done[rid] for rid in ids] for ids in plan]
 
 
 def run(scenario: Scenario | PathLike, seed: int | None = None) -> Results:

@@ -47,7 +47,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -60,21 +59,18 @@ from scipy.stats import qmc
 
 from safesim import _core
 from safesim.api import (
-    _TRIM_BYTES,
     PathLike,
     RunOptions,
-    _in_flight,
     as_scenario,
     check_n,
     common_seeds,
+    execute_summaries,
     point_scenario,
 )
-from safesim.executors import Task, make_executor
 from safesim.io import json_number, json_records, write_frame, write_json, write_text
-from safesim.resources import check_runs_memory, release_freed_memory
 from safesim.results import ECOSYSTEM, Table, metric_names
 from safesim.scenario import Parameter, Scenario, make_parameters
-from safesim.store import RunStore, holds_out_folder, run_id
+from safesim.store import holds_out_folder
 
 __all__ = [
     "TRANSFORMS",
@@ -801,123 +797,9 @@ def _window_needs(targets: Sequence[Target]) -> list[tuple[str, int, int, str]]:
     What a calibration keeps of each run's daily array (in its summary record) so that it can judge the run
     without it; targets without a window read the run's totals.
     """
-    from safesim.targets import window_keys
+    from safesim.targets import window_needs
 
-    keys: set[tuple[str, int, int, str]] = set()
-    for t in targets:
-        if t.spec is not None:
-            keys.update(window_keys(t.spec, t.scope))
-    return sorted(keys)
-
-
-def _summary(output: Mapping[str, Any], windows: dict[tuple[str, int, int, str], float]) -> dict[str, Any]:
-    """Return what the judge reads of a run: its totals (ecosystem and platforms) and windowed values."""
-    return {
-        "platforms": list(output["platforms"]),
-        "days": int(output["days"]),
-        "seed": int(output["seed"]),
-        "totals": np.array(output["totals"], dtype=np.float64),
-        "windows": windows,
-        "hash": int(output["hash"]),
-    }
-
-
-def _simulate(
-    arms: Sequence[Scenario],
-    seeds: Sequence[int],
-    options: RunOptions,
-    desc: str,
-    needs: Sequence[tuple[str, int, int, str]],
-    keep_daily: bool = False,
-) -> list[list[dict[str, Any]]]:
-    """Compute every (arm, seed) run of a calibration wave once; return each arm's run summaries in seed order.
-
-    A summary (:func:`_summary`) is what the judge reads: the run's totals and the windowed values ``needs``
-    (:func:`safesim.targets.windowed_values`, taken from the daily array as the run finishes; the array is then
-    dropped). With ``options.out`` each run's summary record goes to ``runs/<run_id>.summary.json``
-    (:meth:`safesim.store.RunStore.save_summary`: totals, windowed values, their SHA-256), and with
-    ``keep_daily`` also its run files (totals, daily, groups: what every other job writes). A rerun reuses a
-    run whose summary record verifies (or, with ``keep_daily``, whose run files verify); a run with verified run
-    files but no record (an earlier safesim, or a kill between the two writes) gets its record from its daily
-    file without being computed again. A damaged file is computed again, with a
-    :class:`~safesim.store.RecomputedRunWarning`.
-    """
-    from tqdm import tqdm
-
-    from safesim.targets import windowed_values
-
-    if keep_daily and options.out is None:
-        raise ValueError("keep_daily needs an output folder (out=DIR): the daily files are written there")
-    for sc in arms:
-        sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
-    # Only the runs in flight hold a daily array: each is reduced to its summary as it finishes.
-    check_runs_memory(
-        [(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds),
-        desc,
-        streamed=True,
-        in_flight=_in_flight(options, len(arms) * len(seeds)),
-    )
-    plan: list[list[str]] = []
-    unique: dict[str, Task] = {}
-    for sc in arms:
-        ids = []
-        for s in seeds:
-            rid = run_id(sc.hash, s)
-            ids.append(rid)
-            unique.setdefault(rid, Task(rid, sc, int(s)))
-        plan.append(ids)
-
-    done: dict[str, dict[str, Any]] = {}
-    store = RunStore(options.out, csv=options.csv).open() if options.out is not None else None
-    try:
-        if store is not None:
-            for rid, task in unique.items():
-                got = None if keep_daily else store.load_summary(rid, task.scenario.hash, task.seed, needs)
-                if got is None:
-                    full = store.load(rid, task.scenario.hash, task.seed)  # run files kept (keep_daily, earlier)
-                    if full is not None:
-                        got = store.load_summary(rid, task.scenario.hash, task.seed, needs) if keep_daily else None
-                        if got is None:
-                            got = _summary(full, windowed_values(full, needs))
-                            store.save_summary(rid, task.scenario.name, task.scenario.hash, full, got["windows"])
-                        del full
-                if got is not None:
-                    done[rid] = got
-        todo = [t for rid, t in unique.items() if rid not in done]
-        with tqdm(
-            total=len(unique),
-            initial=len(done),
-            desc=desc,
-            unit="run",
-            disable=not options.show_progress(),
-            file=sys.stderr,
-            dynamic_ncols=True,
-        ) as bar:
-            if todo:
-                ex = make_executor(options.executor, options.workers)
-                counts = getattr(ex, "counts", None)  # a Dask executor's runs failed and retried
-                dropped = 0  # bytes of daily arrays dropped since the last trim
-                for task, output in ex.map_runs(todo):
-                    summary = _summary(output, windowed_values(output, needs))
-                    if store is not None:
-                        if keep_daily:
-                            store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
-                        store.save_summary(
-                            task.run_id, task.scenario.name, task.scenario.hash, output, summary["windows"]
-                        )
-                    done[task.run_id] = summary
-                    dropped += sum(getattr(output.get(k), "nbytes", 0) for k in ("daily", "operator_daily", "groups"))
-                    del output
-                    if dropped >= _TRIM_BYTES:
-                        release_freed_memory()  # the dropped arrays' pages go back (resources.py)
-                        dropped = 0
-                    if counts is not None:
-                        bar.set_postfix(failed=counts["failed"], retried=counts["retried"], refresh=False)
-                    bar.update(1)
-    finally:
-        if store is not None:
-            store.close()
-    return [[done[rid] for rid in ids] for ids in plan]
+    return window_needs((t.spec, t.scope) for t in targets if t.spec is not None)
 
 
 def _next_ranges(
@@ -1104,7 +986,7 @@ def calibrate(
         # finishes; with an output folder that summary is the run's record (resumable), and the daily
         # files, which would dwarf everything else a calibration writes, only with keep_daily.
         wave_options = opts.replace(out=None if opts.out is None else Path(opts.out) / f"wave{k}")
-        arms = _simulate(
+        arms = execute_summaries(
             [point_scenario(sc, p) for p in points],
             seeds,
             wave_options,

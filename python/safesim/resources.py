@@ -8,8 +8,9 @@ array); a job without an output folder keeps every run's daily array until it
 ends, so ``reps x points`` runs of a small scenario can still exhaust memory.
 :func:`check_runs_memory` refuses such a job before any run starts; the API's
 ``execute`` calls it for every job (run, compare, sweep, each sensitivity
-analysis), a calibration for the runs it has in flight (it reduces each run
-to its record as it finishes), the command line earlier still.
+analysis), a calibration and ``check_targets`` (``execute_summaries``) for the
+runs they have in flight (they reduce each run to its record as it finishes),
+the command line earlier still.
 
 What a job holds is measured in docs/reliability.md ("The resource guard"):
 for example 400 streamed runs of ``safesim run baseline --reps 400 --set

@@ -10,9 +10,10 @@ Layout under the output folder ``OUT``::
     runs/<run_id>.daily.parquet  daily values, one row per (scope, day)
     runs/<run_id>.groups.parquet minor-level totals per (scope, age, gender) (safesim.groups)
     runs/<run_id>.json           run manifest: provenance, file sizes and SHA-256, written last
-    runs/<run_id>.summary.json   a calibration's run record instead of the files above (unless it keeps
-                                 them): totals and the windowed values its targets read, with a SHA-256
-                                 of that content
+    runs/<run_id>.summary.json   a calibration's or targets job's run record, instead of the files above
+                                 (a calibration unless it keeps them) or beside them (safesim targets):
+                                 totals and the windowed values its targets read, with a SHA-256 of that
+                                 content
 
 ``run_id`` is ``<first 20 hex digits of the scenario hash>-<seed>``: the same
 resolved scenario and seed always map to the same files, so a rerun of an

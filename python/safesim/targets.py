@@ -45,11 +45,11 @@ import pandas as pd
 from scipy import stats
 
 from safesim import _core
-from safesim.api import PathLike, RunOptions, as_scenario, check_n, common_seeds, execute
+from safesim.api import PathLike, RunOptions, as_scenario, check_n, common_seeds, execute_summaries
 from safesim.errors import PlanError, printable
 from safesim.io import json_number, write_frame, write_json
 from safesim.readers import Located, did_you_mean, read_yaml, type_name
-from safesim.results import ECOSYSTEM, Results, Table, metric_names, paired_differences
+from safesim.results import ECOSYSTEM, Table, metric_names, paired_differences
 from safesim.scenario import Scenario, resolve_scenario_path, yaml_scalar
 
 __all__ = [
@@ -769,9 +769,9 @@ def _scope_index(t: TargetSpec, scopes: list[str]) -> int:
     return scopes.index(t.scope.name)
 
 
-def _run_values(results: Results, t: TargetSpec, scope: int) -> np.ndarray:
-    """Return the target's measure in each run of ``results`` (NaN where undefined)."""
-    return run_values(results.outputs, t, scope)
+def _scope_name(t: TargetSpec) -> str:
+    """Return the name of the target's scope among a run's scopes (ecosystem, then platforms)."""
+    return ECOSYSTEM if t.scope.kind == "ecosystem" else t.scope.name
 
 
 def run_values(outputs: Sequence[Mapping[str, Any]], t: TargetSpec, scope: int) -> np.ndarray:
@@ -827,14 +827,26 @@ def window_keys(t: TargetSpec, scope: str) -> list[tuple[str, int, int, str]]:
     return [(scope, int(first), int(last), n) for n in t.expression.names()]
 
 
+def window_needs(targets: Iterable[tuple[TargetSpec, str]]) -> list[tuple[str, int, int, str]]:
+    """Return the windowed values some targets read, each given with its scope's name: sorted, no repeats.
+
+    What a job judged by targets (a calibration, :func:`check_targets`) keeps of each run's daily array, in
+    the run's summary (:func:`safesim.api.execute_summaries`); targets without a window read the run's totals.
+    """
+    keys: set[tuple[str, int, int, str]] = set()
+    for t, scope in targets:
+        keys.update(window_keys(t, scope))
+    return sorted(keys)
+
+
 def windowed_values(
     output: Mapping[str, Any], keys: Iterable[tuple[str, int, int, str]]
 ) -> dict[tuple[str, int, int, str], float]:
     """Return the windowed value of each key in one run, from its daily array (what :func:`run_values` reads).
 
     A key is (scope name, first day, last day, metric): a flow metric summed over the window, a level averaged.
-    A calibration computes these as each run finishes and keeps them in the run's summary record instead of
-    its daily file.
+    A calibration and :func:`check_targets` compute these as each run finishes and keep them in the run's
+    summary (and, with an output folder, its summary record) instead of its daily array.
     """
     keys = list(keys)
     if not keys:
@@ -1021,7 +1033,10 @@ def check_targets(
     the verdict (:func:`verdict`). ``options`` and the run keywords
     (``executor``, ``workers``, ``out``, ``csv``, ``progress``) are as for
     :func:`safesim.replicate`; with ``out`` the runs are kept there and a rerun
-    reads them back.
+    reads them back. Each run is reduced as it finishes to what the targets
+    read (its totals and their windowed values,
+    :func:`safesim.api.execute_summaries`): the job holds a small record per
+    run, not its daily array.
 
     >>> import safesim as ss
     >>> sc = ss.Scenario.default().set("population.users", 2000).set("horizon_days", 60)
@@ -1054,18 +1069,28 @@ def check_targets(
                 raise tset.error(i, "relative_to", f"the variant has no platform {t.scope.name!r}")
         keys.append(key)
     arms = [sc, *variants.values()]
-    results = execute(arms, seeds, opts, f"targets {sc.name}")
-    by_key = dict(zip(variants, results[1:], strict=True))
+    # Each run is reduced, as it finishes, to what the targets read (its totals and their windowed values):
+    # the job holds a small record per run, never every run's daily array. With out= the run files are kept
+    # too (keep_daily), as for every other job there, with each run's summary record beside them.
+    runs = execute_summaries(
+        arms,
+        seeds,
+        opts,
+        f"targets {sc.name}",
+        window_needs((t, _scope_name(t)) for t in tset),
+        keep_daily=opts.out is not None,
+    )
+    by_key = dict(zip(variants, runs[1:], strict=True))
     rows = []
-    scopes = [ECOSYSTEM, *results[0].platforms]
+    scopes = [ECOSYSTEM, *runs[0][0]["platforms"]]
     for t, key in zip(tset, keys, strict=True):
-        values = _run_values(results[0], t, _scope_index(t, scopes))
+        values = run_values(runs[0], t, _scope_index(t, scopes))
         if key is None:
             mean, lo, hi, used = _interval(values)
         else:
             ref = by_key[key]
-            ref_scopes = [ECOSYSTEM, *ref.platforms]
-            mean, lo, hi, used = paired_relative(values, _run_values(ref, t, _scope_index(t, ref_scopes)))
+            ref_scopes = [ECOSYSTEM, *ref[0]["platforms"]]
+            mean, lo, hi, used = paired_relative(values, run_values(ref, t, _scope_index(t, ref_scopes)))
         ratio, v = verdict((mean, lo, hi), (t.low, t.high), t.central)
         rows.append(
             {
