@@ -159,7 +159,7 @@ struct RangeScatter {
 /// repeats side by side. No row is sorted.
 /// The frozen graph's type: Boost.Graph's compressed sparse row graph over
 /// local member indices, with the trusted flag as its edge property.
-using CsrGraph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property, std::uint8_t,
+using CsrGraph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property, boost::no_property,
                                                     boost::no_property, std::uint32_t, std::uint32_t>;
 
 /// Directed edges of canonical rows, row by row: the sorted-edge input of
@@ -199,28 +199,20 @@ class RowEdgeIt {
   value_type cur_{0, 0};
 };
 
-/// Boost keeps the edge-property vector protected; a pointer to member formed
-/// through a derived class reaches it, so the flags are moved out rather than
-/// copied edge by edge.
-using CsrStructure = decltype(std::declval<CsrGraph&>().m_forward);
-struct EdgePropertyAccess : CsrStructure {
-  static constexpr auto member() { return &EdgePropertyAccess::m_edge_properties; }
-};
-
 /// The canonical rows frozen as a Boost.Graph CSR graph (sorted-edge
-/// constructor: one pass, no sort), whose row starts, targets and flags the
-/// engine's Graph view then reads. Boost's row starts must equal the rows'
-/// offsets: a check that the rows really are sorted by source.
+/// constructor: one pass, no sort), whose row starts and targets the engine's
+/// Graph view then reads. Boost's row starts must equal the rows' offsets: a
+/// check that the rows really are sorted by source. The trusted flags stay
+/// beside it, one bit per directed edge (GraphArrays).
 void freeze_with_boost(GraphArrays& g) {
   const auto n = static_cast<std::uint32_t>(g.offsets.size() - 1);
   const std::uint32_t total = g.offsets[n];
-  CsrGraph csr(boost::edges_are_sorted, RowEdgeIt(g, 0), RowEdgeIt(g, total), g.trusted.cbegin(), n, total);
+  CsrGraph csr(boost::edges_are_sorted, RowEdgeIt(g, 0), RowEdgeIt(g, total), n, total);
   if (csr.m_forward.m_rowstart != g.offsets)
     throw std::logic_error("graph: Boost's CSR row starts differ from the canonical rows");
   std::vector<std::uint32_t>().swap(g.targets);  // Boost holds its own copy of the targets now
   g.offsets = std::move(csr.m_forward.m_rowstart);
   g.targets = std::move(csr.m_forward.m_column);
-  g.trusted = std::move(csr.m_forward.*EdgePropertyAccess::member());
 }
 
 std::shared_ptr<GraphArrays> freeze(std::vector<TieList>& lists, std::vector<std::uint32_t>& degree, std::uint32_t n,
@@ -278,24 +270,22 @@ std::shared_ptr<GraphArrays> freeze(std::vector<TieList>& lists, std::vector<std
     distinct += cursor[v];
   }
   g->offsets[n] = distinct;
-  g->trusted.resize(distinct);
   // In place, so the build never holds a second copy of the targets: each
   // thread compacts its range's rows to the front of the range's own entries
   // (a row only moves towards the front), then the ranges move down to their
   // final places, in order.
   parallel_for(parts, threads, [&](std::size_t t, std::size_t) {
-    std::uint32_t w = start[bound[t]], f = g->offsets[bound[t]];
+    std::uint32_t w = start[bound[t]];
     for (std::uint32_t v = bound[t]; v < bound[t + 1]; ++v) {
       std::uint32_t prev = 0;
       for (std::uint32_t e = start[v]; e < start[v + 1]; ++e) {
         const std::uint32_t x = sorted[e];
         if (e > start[v] && (x >> 1) == (prev >> 1)) {
-          g->trusted[f - 1] = static_cast<std::uint8_t>(g->trusted[f - 1] | (x & 1u));
+          sorted[w - 1] |= x & 1u;  // a repeat: trusted if any of its draws was
           continue;
         }
         prev = x;
-        sorted[w++] = x >> 1;
-        g->trusted[f++] = static_cast<std::uint8_t>(x & 1u);
+        sorted[w++] = x;  // still packed: the flags are split off below
       }
     }
   });
@@ -303,6 +293,17 @@ std::shared_ptr<GraphArrays> freeze(std::vector<TieList>& lists, std::vector<std
     std::memmove(sorted.data() + g->offsets[bound[t]], sorted.data() + start[bound[t]],
                  sizeof(std::uint32_t) * (g->offsets[bound[t + 1]] - g->offsets[bound[t]]));
   sorted.resize(distinct);
+  // The flags split off into one bit per edge, in blocks of whole 64-bit
+  // words so that no two threads write one word.
+  g->trusted.assign((static_cast<std::size_t>(distinct) + 63) / 64, 0);
+  const std::size_t flag_blocks = (g->trusted.size() + kBlock / 64 - 1) / (kBlock / 64);
+  parallel_for(flag_blocks, threads, [&](std::size_t b, std::size_t) {
+    const std::size_t e1 = std::min<std::size_t>(distinct, (b + 1) * kBlock);
+    for (std::size_t e = b * kBlock; e < e1; ++e) {
+      g->trusted[e / 64] |= static_cast<std::uint64_t>(sorted[e] & 1u) << (e % 64);
+      sorted[e] >>= 1;
+    }
+  });
   g->targets = std::move(sorted);
   freeze_with_boost(*g);
   return g;

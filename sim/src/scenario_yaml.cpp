@@ -90,10 +90,10 @@ std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec) {
     share_max = std::max(share_max, p.user_share);
   }
   if (spec.platforms.empty()) share_sum = share_max = 1.0;
-  // Frozen graphs: 5 bytes per directed edge (4-byte target, 1-byte flag) on
-  // every platform; the largest platform's build also holds two 4-byte
+  // Frozen graphs: 4 bytes and 1 bit per directed edge (target, trusted flag)
+  // on every platform; the largest platform's build also holds two 4-byte
   // scatter arrays (graph.cpp builds platforms largest first, one at a time).
-  bytes += users * (share_sum * 5.0 + share_max * 8.0) * spec.graph.mean_degree;
+  bytes += users * (share_sum * 4.125 + share_max * 8.0) * spec.graph.mean_degree;
   // Offender accounts: bookkeeping plus their open dyads.
   const auto& o = spec.offenders;
   const double offenders = users * (1.0 - spec.population.minor_share) * o.share_of_adults;

@@ -193,22 +193,24 @@ enum SettingBits : std::uint8_t { kPrivate = 1, kSupervised = 2, kRemoved = 4, k
 struct GraphArrays {
   std::vector<std::uint32_t> offsets;  // members + 1
   std::vector<std::uint32_t> targets;  // 4 bytes per directed edge
-  std::vector<std::uint8_t> trusted;   // 1 byte per directed edge: family or coach tie
+  std::vector<std::uint64_t> trusted;  // 1 bit per directed edge (edge e: bit e % 64 of word e / 64): family or coach
 };
 struct Graph {
   std::span<const std::uint32_t> offsets;
   std::span<const std::uint32_t> targets;
-  std::span<const std::uint8_t> trusted;
+  std::span<const std::uint64_t> trusted_bits;
   std::shared_ptr<const GraphArrays> arrays;
   static Graph of(std::shared_ptr<const GraphArrays> a) {
     Graph g;
     g.offsets = a->offsets;
     g.targets = a->targets;
-    g.trusted = a->trusted;
+    g.trusted_bits = a->trusted;
     g.arrays = std::move(a);
     return g;
   }
   std::uint32_t degree(std::uint32_t v) const { return offsets[v + 1] - offsets[v]; }
+  /// Whether directed edge e (an index into targets) is a trusted tie.
+  bool trusted(std::size_t e) const { return ((trusted_bits[e / 64] >> (e % 64)) & 1u) != 0; }
 };
 
 /// Interest groups: minors in each group (CSR), the channel "shared groups";

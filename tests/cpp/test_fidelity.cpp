@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -261,13 +262,19 @@ TEST(Fidelity, EachPairIsOneTieAndMeanDegreeCountsDistinctContacts) {
       const auto first = g.targets.begin() + g.offsets[w], last = g.targets.begin() + g.offsets[w + 1];
       const auto back = std::lower_bound(first, last, v);
       ASSERT_TRUE(back != last && *back == v);
-      ASSERT_EQ(g.trusted[static_cast<std::size_t>(back - g.targets.begin())], g.trusted[e]);
+      ASSERT_EQ(g.trusted(static_cast<std::size_t>(back - g.targets.begin())), g.trusted(e));
     }
     ends += g.degree(v);
   }
   // Peer ties only (trusted family and coach ties come on top).
   std::size_t trusted = 0;
-  for (std::uint8_t t : g.trusted) trusted += t;
+  for (std::size_t e = 0; e < g.targets.size(); ++e) trusted += g.trusted(e) ? 1 : 0;
+  // Bits past the last edge stay clear.
+  ASSERT_EQ(g.trusted_bits.size(), (g.targets.size() + 63) / 64);
+  std::size_t bits = 0;
+  for (std::uint64_t w : g.trusted_bits) bits += static_cast<std::size_t>(std::popcount(w));
+  ASSERT_EQ(bits, trusted);
+  ASSERT_GT(trusted, 0u) << "family and coach ties are trusted";
   const double peer_degree = static_cast<double>(ends - trusted) / static_cast<double>(n);
   std::printf("  mean distinct peer degree %.2f (mean_degree %.0f)\n", peer_degree, spec.graph.mean_degree);
   EXPECT_NEAR(peer_degree, spec.graph.mean_degree, 0.05 * spec.graph.mean_degree);
@@ -280,8 +287,8 @@ TEST(Fidelity, EachPairIsOneTieAndMeanDegreeCountsDistinctContacts) {
   detail::clear_cache();
   detail::build_structure(t);
   std::size_t ends_small = 0, trusted_small = 0;
-  for (std::uint8_t f : t.platforms[0].graph.trusted) trusted_small += f;
   ends_small = t.platforms[0].graph.targets.size();
+  for (std::size_t e = 0; e < ends_small; ++e) trusted_small += t.platforms[0].graph.trusted(e) ? 1 : 0;
   const double small_degree = static_cast<double>(ends_small - trusted_small) / static_cast<double>(n);
   std::printf("  with classes of 10: %.2f\n", small_degree);
   EXPECT_NEAR(small_degree, spec.graph.mean_degree, 0.05 * spec.graph.mean_degree);

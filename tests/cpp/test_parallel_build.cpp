@@ -41,7 +41,7 @@ ScenarioSpec ecosystem(double mean_degree) {
 
 struct Built {
   std::vector<std::vector<std::uint32_t>> offsets, targets, group_offsets, group_members;
-  std::vector<std::vector<std::uint8_t>> trusted;
+  std::vector<std::vector<std::uint64_t>> trusted;  // one bit per edge
 };
 
 Built build(const ScenarioSpec& spec, int threads) {
@@ -55,7 +55,7 @@ Built build(const ScenarioSpec& spec, int threads) {
   for (const detail::PlatformState& P : s.platforms) {
     b.offsets.emplace_back(P.graph.offsets.begin(), P.graph.offsets.end());
     b.targets.emplace_back(P.graph.targets.begin(), P.graph.targets.end());
-    b.trusted.emplace_back(P.graph.trusted.begin(), P.graph.trusted.end());
+    b.trusted.emplace_back(P.graph.trusted_bits.begin(), P.graph.trusted_bits.end());
     b.group_offsets.emplace_back(P.groups.offsets.begin(), P.groups.offsets.end());
     b.group_members.emplace_back(P.groups.members.begin(), P.groups.members.end());
   }
