@@ -51,6 +51,7 @@ from safesim.io import json_number, write_frame, write_json
 from safesim.readers import Located, did_you_mean, read_yaml, type_name
 from safesim.results import ECOSYSTEM, Table, metric_names, paired_differences
 from safesim.scenario import Scenario, resolve_scenario_path, yaml_scalar
+from safesim.store import holds_out_folder
 
 __all__ = [
     "POPULATION_METRICS",
@@ -1013,6 +1014,7 @@ def _check_against(sc: Scenario, tset: TargetSet) -> None:
                 )
 
 
+@holds_out_folder  # the lock covers the runs and targets.csv / targets.json
 def check_targets(
     scenario: Scenario | PathLike,
     targets: TargetSet | PathLike | Sequence[TargetSpec | Mapping[str, Any]],

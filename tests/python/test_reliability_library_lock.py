@@ -1,4 +1,4 @@
-"""The library's sensitivity() and calibrate() hold their output folder from the
+"""The library's sensitivity(), calibrate() and check_targets() hold their output folder from the
 first run to the last combined file (issue 17, item 1), with a calibration's
 wave sub-folders part of the same job, and a killed job resumes without
 --force (its lock ended with its process).
@@ -75,6 +75,10 @@ try:
     if a.kind == "sensitivity":
         r = ss.sensitivity(sc, params, n=2, reps=2, executor="serial", out=a.out, progress=False)
         print("DONE", r.sweep.loaded_runs, r.sweep.computed_runs)
+    elif a.kind == "targets":
+        targets = [{"name": "contacted", "metric": "minors_contacted", "range": [0, 1000], "source": "test"}]
+        r = ss.check_targets(sc, targets, n=6, executor="serial", out=a.out, progress=False)
+        print("DONE", len(r.table()))
     else:
         targets = [{"metric": "minors_contacted", "value": 5, "sd": 3}]
         r = ss.calibrate(sc, params, targets, n=3, reps=2, waves=2, cutoff=1e9, executor="serial", out=a.out,
@@ -85,9 +89,9 @@ except store.OutputLocked as err:
     sys.exit(3)
 """
 
-FINAL = {"sensitivity": "sensitivity.json", "calibrate": "calibration.json"}
-TABLE = {"sensitivity": "indices.csv", "calibrate": "points.csv"}
-RUNS = {"sensitivity": "runs", "calibrate": "wave1/runs"}
+FINAL = {"sensitivity": "sensitivity.json", "calibrate": "calibration.json", "targets": "targets.json"}
+TABLE = {"sensitivity": "indices.csv", "calibrate": "points.csv", "targets": "targets.csv"}
+RUNS = {"sensitivity": "runs", "calibrate": "wave1/runs", "targets": "runs"}
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +129,7 @@ def one_complete_job(out: Path, kind: str) -> str:
     return doc["job"]["id"]
 
 
-@pytest.mark.parametrize("kind", ["sensitivity", "calibrate"])
+@pytest.mark.parametrize("kind", ["sensitivity", "calibrate", "targets"])
 def test_a_second_job_during_the_first_ones_save_is_refused(tmp_path: Path, script: Path, kind: str) -> None:
     out, signals = tmp_path / "out", tmp_path / "signals"
     signals.mkdir()
@@ -159,7 +163,7 @@ def test_a_second_job_during_the_first_ones_save_is_refused(tmp_path: Path, scri
     one_complete_job(out, kind)
 
 
-@pytest.mark.parametrize("kind", ["sensitivity", "calibrate"])
+@pytest.mark.parametrize("kind", ["sensitivity", "calibrate", "targets"])
 def test_a_killed_job_resumes_without_force(tmp_path: Path, script: Path, kind: str) -> None:
     clean, out = tmp_path / "clean", tmp_path / "out"
     assert job(script, kind, clean).returncode == 0
