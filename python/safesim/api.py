@@ -24,7 +24,7 @@ import dataclasses
 import itertools
 import os
 import sys
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -151,6 +151,66 @@ def _in_flight(options: RunOptions, runs: int) -> int:
     return min(runs, workers)
 
 
+def _plan(arms: Sequence[Scenario], seeds: Sequence[int]) -> tuple[list[list[str]], dict[str, Task]]:
+    """Return the run ids of each arm in seed order, and one task per distinct run (arms may repeat)."""
+    plan: list[list[str]] = []
+    unique: dict[str, Task] = {}
+    for sc in arms:
+        ids = []
+        for s in seeds:
+            rid = run_id(sc.hash, s)
+            ids.append(rid)
+            unique.setdefault(rid, Task(rid, sc, int(s)))
+        plan.append(ids)
+    return plan, unique
+
+
+def _array_bytes(output: Mapping[str, Any]) -> int:
+    """Bytes of a run's daily and group arrays (what dropping the run's output frees)."""
+    return sum(getattr(output.get(k), "nbytes", 0) for k in ("daily", "operator_daily", "groups"))
+
+
+def _compute(
+    todo: Sequence[Task],
+    options: RunOptions,
+    desc: str,
+    total: int,
+    keep: Callable[[Task, dict[str, Any]], int],
+) -> None:
+    """Compute ``todo`` on the options' executor, handing each finished run to ``keep`` as it comes.
+
+    ``keep(task, output)`` stores what the job keeps of the run and returns the bytes of arrays it let go;
+    once those reach :data:`_TRIM_BYTES` the freed pages go back to the system
+    (:func:`~safesim.resources.release_freed_memory`). A progress bar counts ``total`` runs, those already
+    done included, with a Dask executor's failed and retried runs beside it.
+    """
+    from tqdm import tqdm
+
+    with tqdm(
+        total=total,
+        initial=total - len(todo),
+        desc=desc,
+        unit="run",
+        disable=not options.show_progress(),
+        file=sys.stderr,
+        dynamic_ncols=True,
+    ) as bar:
+        if not todo:
+            return
+        ex = make_executor(options.executor, options.workers)
+        counts = getattr(ex, "counts", None)  # a Dask executor's runs failed and retried
+        dropped = 0  # bytes of arrays let go since the last trim
+        for task, output in ex.map_runs(todo):
+            dropped += keep(task, output)
+            del output
+            if dropped >= _TRIM_BYTES:
+                release_freed_memory()  # the dropped arrays' pages go back (resources.py)
+                dropped = 0
+            if counts is not None:
+                bar.set_postfix(failed=counts["failed"], retried=counts["retried"], refresh=False)
+            bar.update(1)
+
+
 def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions, desc: str) -> list[Results]:
     """Compute every (arm, seed) run once, reading finished ones from ``options.out``.
 
@@ -168,19 +228,19 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
         streamed=options.out is not None,
         in_flight=_in_flight(options, len(arms) * len(seeds)),
     )
-    plan: list[list[str]] = []  # run ids per arm, in seed order
-    unique: dict[str, Task] = {}
-    for sc in arms:
-        ids = []
-        for s in seeds:
-            rid = run_id(sc.hash, s)
-            ids.append(rid)
-            unique.setdefault(rid, Task(rid, sc, int(s)))
-        plan.append(ids)
-
+    plan, unique = _plan(arms, seeds)
     done: dict[str, dict[str, Any]] = {}
     loaded: set[str] = set()
     store = RunStore(options.out, csv=options.csv).open() if options.out is not None else None
+
+    def keep(task: Task, output: dict[str, Any]) -> int:
+        if store is None:
+            done[task.run_id] = output
+            return 0
+        store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
+        done[task.run_id] = store.on_disk(task.run_id, output)  # the daily arrays stay on disk
+        return _array_bytes(output)
+
     try:
         if store is not None:
             for rid, task in unique.items():
@@ -188,37 +248,7 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
                 if got is not None:
                     done[rid] = store.on_disk(rid, got)
                     loaded.add(rid)
-        todo = [t for rid, t in unique.items() if rid not in done]
-        from tqdm import tqdm
-
-        with tqdm(
-            total=len(unique),
-            initial=len(done),
-            desc=desc,
-            unit="run",
-            disable=not options.show_progress(),
-            file=sys.stderr,
-            dynamic_ncols=True,
-        ) as bar:
-            if todo:
-                ex = make_executor(options.executor, options.workers)
-                counts = getattr(ex, "counts", None)  # a Dask executor's runs failed and retried
-                dropped = 0  # bytes of streamed runs' arrays dropped since the last trim
-                for task, output in ex.map_runs(todo):
-                    if store is not None:
-                        store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
-                        dropped += sum(
-                            getattr(output.get(k), "nbytes", 0) for k in ("daily", "operator_daily", "groups")
-                        )
-                        output = store.on_disk(task.run_id, output)  # the daily arrays stay on disk
-                    done[task.run_id] = output
-                    del output
-                    if dropped >= _TRIM_BYTES:
-                        release_freed_memory()  # the dropped arrays' pages go back (resources.py)
-                        dropped = 0
-                    if counts is not None:
-                        bar.set_postfix(failed=counts["failed"], retried=counts["retried"], refresh=False)
-                    bar.update(1)
+        _compute([t for rid, t in unique.items() if rid not in done], options, desc, len(unique), keep)
     finally:
         if store is not None:
             store.close()
@@ -266,8 +296,6 @@ def execute_summaries(
     safesim, or a kill between the two writes) gets its record from its daily file without being computed
     again. A damaged file is computed again, with a :class:`~safesim.store.RecomputedRunWarning`.
     """
-    from tqdm import tqdm
-
     from safesim.targets import windowed_values  # safesim.targets imports this module
 
     if keep_daily and options.out is None:
@@ -281,21 +309,23 @@ def execute_summaries(
         streamed=True,
         in_flight=_in_flight(options, len(arms) * len(seeds)),
     )
-    plan: list[list[str]] = []
-    unique: dict[str, Task] = {}
+    plan, unique = _plan(arms, seeds)
     wanted: dict[str, list[WindowKey]] = {}  # by scenario hash: the windowed values on scopes it has
     for sc in arms:
         scopes = {ECOSYSTEM, *sc.platforms}
         wanted.setdefault(sc.hash, [k for k in needs if k[0] in scopes])
-        ids = []
-        for s in seeds:
-            rid = run_id(sc.hash, s)
-            ids.append(rid)
-            unique.setdefault(rid, Task(rid, sc, int(s)))
-        plan.append(ids)
-
     done: dict[str, dict[str, Any]] = {}
     store = RunStore(options.out, csv=options.csv).open() if options.out is not None else None
+
+    def keep(task: Task, output: dict[str, Any]) -> int:
+        summary = run_summary(output, windowed_values(output, wanted[task.scenario.hash]))
+        if store is not None:
+            if keep_daily:
+                store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
+            store.save_summary(task.run_id, task.scenario.name, task.scenario.hash, output, summary["windows"])
+        done[task.run_id] = summary
+        return _array_bytes(output)
+
     try:
         if store is not None:
             for rid, task in unique.items():
@@ -311,37 +341,7 @@ def execute_summaries(
                         del full
                 if got is not None:
                     done[rid] = got
-        todo = [t for rid, t in unique.items() if rid not in done]
-        with tqdm(
-            total=len(unique),
-            initial=len(done),
-            desc=desc,
-            unit="run",
-            disable=not options.show_progress(),
-            file=sys.stderr,
-            dynamic_ncols=True,
-        ) as bar:
-            if todo:
-                ex = make_executor(options.executor, options.workers)
-                counts = getattr(ex, "counts", None)  # a Dask executor's runs failed and retried
-                dropped = 0  # bytes of daily arrays dropped since the last trim
-                for task, output in ex.map_runs(todo):
-                    summary = run_summary(output, windowed_values(output, wanted[task.scenario.hash]))
-                    if store is not None:
-                        if keep_daily:
-                            store.save(task.run_id, task.scenario.name, task.scenario.hash, output)
-                        store.save_summary(
-                            task.run_id, task.scenario.name, task.scenario.hash, output, summary["windows"]
-                        )
-                    done[task.run_id] = summary
-                    dropped += sum(getattr(output.get(k), "nbytes", 0) for k in ("daily", "operator_daily", "groups"))
-                    del output
-                    if dropped >= _TRIM_BYTES:
-                        release_freed_memory()  # the dropped arrays' pages go back (resources.py)
-                        dropped = 0
-                    if counts is not None:
-                        bar.set_postfix(failed=counts["failed"], retried=counts["retried"], refresh=False)
-                    bar.update(1)
+        _compute([t for rid, t in unique.items() if rid not in done], options, desc, len(unique), keep)
     finally:
         if store is not None:
             store.close()
