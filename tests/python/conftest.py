@@ -5,16 +5,44 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 
 import safesim
+from safesim.executors import SerialExecutor
 
 REPO = Path(__file__).resolve().parents[2]
 # Small enough that a replicate takes well under a second.
 SMALL_SETS = {"population.users": 2000, "horizon_days": 60}
 SMALL_ARGS = [arg for key, value in SMALL_SETS.items() for arg in ("--set", f"{key}={value}")]
+
+
+class CountingExecutor:
+    """The serial executor, counting runs and the run outputs' daily arrays still alive (a weakref each).
+
+    ``peak`` is the most arrays alive at once: a job that drops each run's daily array as it is saved or
+    reduced keeps it at 1; a job that holds them all reaches the number of runs.
+    """
+
+    def __init__(self) -> None:
+        self.live = 0
+        self.peak = 0
+        self.runs = 0
+
+    def _gone(self) -> None:
+        self.live -= 1
+
+    def map_runs(self, tasks):
+        for task, out in SerialExecutor().map_runs(tasks):
+            self.runs += 1
+            self.live += 1
+            weakref.finalize(out["daily"], self._gone)
+            self.peak = max(self.peak, self.live)
+            yield task, out
+            del out
+            self.peak = max(self.peak, self.live)
 
 
 def small(scenario: safesim.Scenario) -> safesim.Scenario:

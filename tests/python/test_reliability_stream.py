@@ -7,16 +7,15 @@ does not fit is refused in one line that names ``--out``."""
 from __future__ import annotations
 
 import tracemalloc
-import weakref
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CountingExecutor
 
 import safesim as ss
 from safesim import cli, resources
-from safesim.executors import SerialExecutor
 from safesim.store import DailyOnDisk, OutputError
 
 DAYS = 120
@@ -24,28 +23,6 @@ DAYS = 120
 
 def small(users: int = 300, days: int = DAYS) -> ss.Scenario:
     return ss.Scenario.load("baseline").set("population.users", users).set("horizon_days", days)
-
-
-class CountingExecutor:
-    """The serial executor, counting the run outputs' daily arrays still alive (a weakref each)."""
-
-    def __init__(self) -> None:
-        self.live = 0
-        self.peak = 0
-        self.runs = 0
-
-    def _gone(self) -> None:
-        self.live -= 1
-
-    def map_runs(self, tasks):
-        for task, out in SerialExecutor().map_runs(tasks):
-            self.runs += 1
-            self.live += 1
-            weakref.finalize(out["daily"], self._gone)
-            self.peak = max(self.peak, self.live)
-            yield task, out
-            del out
-            self.peak = max(self.peak, self.live)
 
 
 def test_streamed_outputs_equal_the_in_memory_ones(tmp_path: Path) -> None:

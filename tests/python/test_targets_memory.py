@@ -12,11 +12,11 @@ import copy
 import json
 import math
 import tracemalloc
-import weakref
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CountingExecutor
 
 import safesim as ss
 from safesim import cli, resources
@@ -52,28 +52,6 @@ FIGURES = ("model_mean", "model_ci_low", "model_ci_high", "runs")
 
 def small(users: int = 300, days: int = 40) -> ss.Scenario:
     return ss.Scenario.load("baseline").set("population.users", users).set("horizon_days", days)
-
-
-class CountingExecutor:
-    """The serial executor, counting runs and the run outputs' daily arrays still alive (a weakref each)."""
-
-    def __init__(self) -> None:
-        self.live = 0
-        self.peak = 0
-        self.runs = 0
-
-    def _gone(self) -> None:
-        self.live -= 1
-
-    def map_runs(self, tasks):
-        for task, out in SerialExecutor().map_runs(tasks):
-            self.runs += 1
-            self.live += 1
-            weakref.finalize(out["daily"], self._gone)
-            self.peak = max(self.peak, self.live)
-            yield task, out
-            del out
-            self.peak = max(self.peak, self.live)
 
 
 def same(a: float, b: float) -> bool:
