@@ -158,7 +158,8 @@ struct RangeScatter {
 /// same graph, and each of its rows receives its targets in ascending order,
 /// repeats side by side. No row is sorted.
 /// The frozen graph's type: Boost.Graph's compressed sparse row graph over
-/// local member indices, with the trusted flag as its edge property.
+/// local member indices (the trusted flags are kept beside it, one bit per
+/// directed edge: GraphArrays).
 using CsrGraph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property, boost::no_property,
                                                     boost::no_property, std::uint32_t, std::uint32_t>;
 

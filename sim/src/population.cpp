@@ -146,8 +146,8 @@ bool declares_age(const State& s, const ControlsSpec& c, std::uint32_t id, std::
     u.join = d.uniform();
     u.adult = d.uniform();
   }
-  // The false age is drawn from the deciding uniform below its probability (uniform on [0, 1) there), so a
-  // stratum's liars spread evenly over the declared ages as well (declaration_draws).
+  // The false age is read from the deciding uniform below its probability (uniform on [0, 1) there), so a
+  // stratum's liars spread evenly over the declared ages as well (DeclarationStrata).
   const auto spread = static_cast<double>(ps.declared_age_spread_years);
   const auto offset_of = [spread](double v, double prob) {
     return static_cast<int>(std::min(spread - 1, std::floor(v / prob * spread)));

@@ -92,9 +92,11 @@ ScenarioSpec one_platform_for_all(int minimum_age) {
 // Declarations are drawn by systematic sampling per platform and true age
 // (population.cpp, DeclarationStrata): how many children below the minimum
 // age join, and how many minors declare each adult age, are the expected
-// counts up to a few (a low-discrepancy sequence: within 6 of them here), on every seed. Independent draws per minor
-// (the code before issue 21's change) give binomial counts: about 1,000 children of each age here, so a standard
-// deviation of 15 joiners and 8 adult declarations, far outside these bounds on some of the ages and seeds.
+// counts up to a few (a low-discrepancy sequence: within 6 of them here), on
+// every seed. Independent draws per minor (the code before issue 21's change)
+// give binomial counts: about 1,000 children of each age here, so a standard
+// deviation of 15 joiners and 8 adult declarations, far outside these bounds
+// on some of the ages and seeds (25 failures on the old code).
 TEST(Population, DeclarationsAreStratifiedPerAge) {
   const ScenarioSpec spec = one_platform_for_all(13);
   const double join = spec.population.underage_join_prob, adult = spec.population.declared_adult_share;
