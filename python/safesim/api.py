@@ -302,12 +302,14 @@ def execute_summaries(
         raise ValueError("keep_daily needs an output folder (out=DIR): the daily files are written there")
     for sc in arms:
         sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
-    # Only the runs in flight hold a daily array: each is reduced to its summary as it finishes.
+    # Only the runs in flight hold a daily array: each is reduced to its summary as it finishes. Without
+    # keep_daily no daily file is written, so no copies for writing one are counted.
     check_runs_memory(
         [(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds),
         desc,
         streamed=True,
         in_flight=_in_flight(options, len(arms) * len(seeds)),
+        writes=keep_daily,
     )
     plan, unique = _plan(arms, seeds)
     wanted: dict[str, list[WindowKey]] = {}  # by scenario hash: the windowed values on scopes it has

@@ -130,37 +130,45 @@ def job_memory_bytes(platforms: int, days: int, runs: int) -> int:
     return runs_memory_bytes([(platforms, days)] * runs) if runs > 0 else 0
 
 
-def runs_memory_bytes(runs: Iterable[tuple[int, int]], streamed: bool = False, in_flight: int = 0) -> int:
+def runs_memory_bytes(
+    runs: Iterable[tuple[int, int]], streamed: bool = False, in_flight: int = 0, writes: bool = True
+) -> int:
     """Bytes a job of ``runs`` (each as (platforms, days)) keeps in memory at its peak.
 
     In memory (``streamed`` false): every run's daily array, and one run's
     while the combined files are written. Streamed to an output folder: the
     ``in_flight`` largest runs (default: one per core), and one run's while it
-    is written or read back.
+    is written or read back. ``writes`` false: a streamed job that writes no
+    daily file, only each run's record (a calibration, ``safesim targets``
+    without an output folder): the runs in flight alone.
     """
     sizes = sorted((_run_bytes(p, d) for p, d in runs), reverse=True)
     if not sizes:
         return 0
     if streamed:
         held = sizes[: max(1, in_flight or os.cpu_count() or 1)]
-        return int(sum(held) * RESULT_COPIES + sizes[0] * WRITE_COPIES)
+        return int(sum(held) * RESULT_COPIES + (sizes[0] * WRITE_COPIES if writes else 0))
     return int(sum(sizes) * RESULT_COPIES + sizes[0] * WRITE_COPIES)
 
 
-def check_runs_memory(runs: Iterable[tuple[int, int]], what: str, streamed: bool = False, in_flight: int = 0) -> None:
+def check_runs_memory(
+    runs: Iterable[tuple[int, int]], what: str, streamed: bool = False, in_flight: int = 0, writes: bool = True
+) -> None:
     """Raise an InputError (a ValueError) naming ``what`` if a job of ``runs`` would not fit in memory.
 
-    ``runs`` are (platforms, days) each; ``streamed`` and ``in_flight`` as for :func:`runs_memory_bytes`.
+    ``runs`` are (platforms, days) each; ``streamed``, ``in_flight`` and ``writes`` as for
+    :func:`runs_memory_bytes`.
     """
     runs = list(runs)
-    need = runs_memory_bytes(runs, streamed, in_flight)
+    need = runs_memory_bytes(runs, streamed, in_flight, writes)
     have = memory_limit_bytes()
     if have and need > have:
         days = max(d for _, d in runs)
         scopes = max(p for p, _ in runs) + 1
         if streamed:
+            how = "streamed to the output folder" if writes else "with each run reduced to its record as it finishes"
             raise InputError(
-                f"{what}: even streamed to the output folder, the runs in flight of up to {days:,} days over "
+                f"{what}: even {how}, the runs in flight of up to {days:,} days over "
                 f"{scopes} scope(s) keep about {need / 1e9:.1f} GB of daily results in memory; this process may use "
                 f"{have / 1e9:.1f} GB (the lowest of RAM, ulimit and cgroup limit): use fewer workers or a "
                 "shorter horizon"

@@ -82,8 +82,9 @@ def test_sensitivity_and_calibration_jobs_are_guarded(tmp_path: Path, monkeypatc
         assert f"{points * 40:,} runs of up to 3,650 days over 2 scope(s)" in err
     else:
         # A calibration keeps no run's daily array (each run is reduced to its record as it finishes):
-        # only the runs in flight count, so this job fits and a far smaller limit refuses it.
-        assert "even streamed" in err
+        # only the runs in flight count (and no copies for writing a daily file it does not write), so this
+        # job fits and a far smaller limit refuses it.
+        assert "even with each run reduced to its record as it finishes" in err
         assert "the runs in flight of up to 3,650 days over 2 scope(s)" in err
     assert str(plan) in err
     assert not ran

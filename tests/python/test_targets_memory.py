@@ -153,12 +153,32 @@ def test_guard_counts_only_the_runs_in_flight(tmp_path: Path, monkeypatch) -> No
     tfile.write_text(json.dumps({"targets": TARGETS}))
     assert cli.main(["targets", str(path), str(tfile), "--reps", str(n), "--executor", "serial", "--json"]) == 0
     # Not even one run in flight fits: refused before any run, in one line.
-    monkeypatch.setattr(resources, "memory_limit_bytes", lambda: streamed // 2)
+    alone = resources.runs_memory_bytes(shape, streamed=True, in_flight=1, writes=False)
+    monkeypatch.setattr(resources, "memory_limit_bytes", lambda: alone // 2)
     ex = CountingExecutor()
     with pytest.raises(ValueError, match="runs in flight") as err:
         check_targets(sc, TARGETS, n=n, executor=ex, workers=1)
     assert "\n" not in str(err.value)
     assert ex.runs == 0
+
+
+def test_guard_counts_no_write_copies_when_no_daily_file_is_written(tmp_path: Path, monkeypatch) -> None:
+    # Without an output folder a targets job writes no daily file: the guard counts the runs in flight
+    # alone, not the copies the combined daily file would need (7 runs' worth, resources.WRITE_COPIES).
+    sc, n = small(days=30), 4
+    shape = [(len(sc.platforms), 30)] * (2 * n)
+    reduced = resources.runs_memory_bytes(shape, streamed=True, in_flight=1, writes=False)
+    written = resources.runs_memory_bytes(shape, streamed=True, in_flight=1)
+    assert reduced * 3 < written
+    monkeypatch.setattr(resources, "memory_limit_bytes", lambda: (reduced + written) // 2)
+    assert check_targets(sc, TARGETS, n=n, executor=CountingExecutor(), workers=1).reps == n
+    # With an output folder the run files are written (keep_daily): refused, saying so.
+    with pytest.raises(ValueError, match="even streamed to the output folder, the runs in flight"):
+        check_targets(sc, TARGETS, n=n, executor=CountingExecutor(), workers=1, out=tmp_path / "out")
+    # Below even the runs in flight: refused, without claiming an output folder it does not have.
+    monkeypatch.setattr(resources, "memory_limit_bytes", lambda: reduced // 2)
+    with pytest.raises(ValueError, match="even with each run reduced to its record as it finishes, the runs in flight"):
+        check_targets(sc, TARGETS, n=n, executor=CountingExecutor(), workers=1)
 
 
 def test_a_rerun_with_out_reads_the_runs_back(tmp_path: Path) -> None:
