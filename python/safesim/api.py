@@ -151,8 +151,24 @@ def _in_flight(options: RunOptions, runs: int) -> int:
     return min(runs, workers)
 
 
-def _plan(arms: Sequence[Scenario], seeds: Sequence[int]) -> tuple[list[list[str]], dict[str, Task]]:
-    """Return the run ids of each arm in seed order, and one task per distinct run (arms may repeat)."""
+def _plan(
+    arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions, desc: str, streamed: bool, writes: bool = True
+) -> tuple[list[list[str]], dict[str, Task]]:
+    """Return the run ids of each arm in seed order, and one task per distinct run (arms may repeat).
+
+    Before any run: every scenario is resolved and validated, and the job's results are checked against
+    this process's memory limit (:func:`~safesim.resources.check_runs_memory`; ``streamed``: only the runs
+    in flight hold a daily array; ``writes``: a daily file is written).
+    """
+    for sc in arms:
+        sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
+    check_runs_memory(
+        [(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds),
+        desc,
+        streamed=streamed,
+        in_flight=_in_flight(options, len(arms) * len(seeds)),
+        writes=writes,
+    )
     plan: list[list[str]] = []
     unique: dict[str, Task] = {}
     for sc in arms:
@@ -218,17 +234,8 @@ def execute(arms: Sequence[Scenario], seeds: Sequence[int], options: RunOptions,
     not written here (see :meth:`RunOptions.save`): a caller may want only the
     per-run files.
     """
-    for sc in arms:
-        sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
-    # What the runs' results will hold, against this process's memory limit, before any run. With
-    # an output folder the daily arrays stay in the run files (DailyOnDisk): only runs in flight count.
-    check_runs_memory(
-        [(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds),
-        desc,
-        streamed=options.out is not None,
-        in_flight=_in_flight(options, len(arms) * len(seeds)),
-    )
-    plan, unique = _plan(arms, seeds)
+    # With an output folder the daily arrays stay in the run files (DailyOnDisk): only runs in flight count.
+    plan, unique = _plan(arms, seeds, options, desc, streamed=options.out is not None)
     done: dict[str, dict[str, Any]] = {}
     loaded: set[str] = set()
     store = RunStore(options.out, csv=options.csv).open() if options.out is not None else None
@@ -300,18 +307,9 @@ def execute_summaries(
 
     if keep_daily and options.out is None:
         raise ValueError("keep_daily needs an output folder (out=DIR): the daily files are written there")
-    for sc in arms:
-        sc.spec  # noqa: B018  (resolve and validate every scenario before any run starts)
     # Only the runs in flight hold a daily array: each is reduced to its summary as it finishes. Without
     # keep_daily no daily file is written, so no copies for writing one are counted.
-    check_runs_memory(
-        [(len(sc.platforms), int(sc.spec.horizon_days)) for sc in arms] * len(seeds),
-        desc,
-        streamed=True,
-        in_flight=_in_flight(options, len(arms) * len(seeds)),
-        writes=keep_daily,
-    )
-    plan, unique = _plan(arms, seeds)
+    plan, unique = _plan(arms, seeds, options, desc, streamed=True, writes=keep_daily)
     wanted: dict[str, list[WindowKey]] = {}  # by scenario hash: the windowed values on scopes it has
     for sc in arms:
         scopes = {ECOSYSTEM, *sc.platforms}

@@ -171,8 +171,9 @@ def summarize_groups(
 ) -> pd.DataFrame:
     """Mean and t-interval over replicates per scope x group x metric, counts and ``*_per_1k`` rates.
 
-    ``frame`` is :func:`groups_wide`, or an iterable of its chunks of consecutive runs: the chunks are reduced to their per-run group
-    sums (:func:`group_sums`) one at a time, so only one chunk's rows per age are held.
+    ``frame`` is :func:`groups_wide`, or an iterable of its chunks of consecutive runs: the chunks are
+    reduced to their per-run group sums (:func:`group_sums`) one at a time, so only one chunk's rows per
+    age are held.
     ``by``: ``age_band``, ``gender``, ``age_band_gender`` or ``age``. Ages outside every band are left out.
     """
     from safesim.results import summarize_wide

@@ -764,15 +764,14 @@ def _variant(base: Scenario, rel: Any, targets_file: Path | None) -> Scenario:
     return sc
 
 
-def _scope_index(t: TargetSpec, scopes: list[str]) -> int:
-    if t.scope.kind == "ecosystem":
-        return 0
-    return scopes.index(t.scope.name)
-
-
 def _scope_name(t: TargetSpec) -> str:
     """Return the name of the target's scope among a run's scopes (ecosystem, then platforms)."""
     return ECOSYSTEM if t.scope.kind == "ecosystem" else t.scope.name
+
+
+def _scope_index(t: TargetSpec, scopes: list[str]) -> int:
+    """Return the index of the target's scope in ``scopes`` (a run's: ecosystem, then its platforms)."""
+    return scopes.index(_scope_name(t))
 
 
 def run_values(outputs: Sequence[Mapping[str, Any]], t: TargetSpec, scope: int) -> np.ndarray:
