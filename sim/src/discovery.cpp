@@ -27,20 +27,25 @@ bool is_flagged(const State& s, const ControlsSpec& c, std::uint32_t a) {
   return s.accounts.flags[a] >= c.suspicious_adult_restrictions.flag_threshold;
 }
 
-std::uint32_t count_mutuals(const State& s, const PlatformState& P, std::uint32_t a, std::uint32_t m) {
+/// Scratch for ties generated when read (graph.on_demand), one per thread
+/// (runs may share a thread pool), reused so the daily step does not allocate.
+std::vector<std::uint32_t>& tie_buffer(int which) {
+  thread_local std::vector<std::uint32_t> buf[2];
+  return buf[which];
+}
+
+std::uint32_t count_mutuals(const State& s, std::uint32_t a, std::uint32_t m) {
   const auto& conn = s.accounts.connections[a];
   std::uint32_t mutuals = 0;
-  for (std::uint32_t e = P.graph.offsets[m]; e < P.graph.offsets[m + 1]; ++e)
+  for (std::uint32_t t : neighbours(s, s.accounts.platform[a], m, tie_buffer(1)))
     for (std::uint32_t c : conn)
-      if (P.graph.targets[e] == c) ++mutuals;
+      if (t == c) ++mutuals;
   return mutuals;
 }
 
 }  // namespace
 
-std::uint32_t mutual_connections(const State& s, std::uint32_t a, std::uint32_t m) {
-  return count_mutuals(s, s.platforms[s.accounts.platform[a]], a, m);
-}
+std::uint32_t mutual_connections(const State& s, std::uint32_t a, std::uint32_t m) { return count_mutuals(s, a, m); }
 
 std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_group) {
   const PlatformState& P = s.platforms[s.accounts.platform[a]];
@@ -88,9 +93,9 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_
     case 0: {
       // Friends of a connected minor: suggested by the platform, or browsed from connection lists.
       const std::uint32_t via = conn[pick(u_pick, conn.size())];
-      const std::uint32_t deg = P.graph.degree(via);
-      if (deg == 0) return kNone;
-      const std::uint32_t m = P.graph.targets[P.graph.offsets[via] + pick(u_pick2, deg)];
+      const std::span<const std::uint32_t> ties = neighbours(s, s.accounts.platform[a], via, tie_buffer(0));
+      if (ties.empty()) return kNone;
+      const std::uint32_t m = ties[pick(u_pick2, ties.size())];
       // Protections follow what the platform believes, against whom the platform says.
       if (P.believed_age[m] >= 18 || !protects_against(c, adult, false)) return m;
       const bool browsing = u_gate < r.list_browsing_share;
@@ -98,7 +103,7 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_
       if (c.network_expansion.mode == NetworkExpansion::off) return kNone;
       if (c.network_expansion.exclude_suspicious_adults && is_flagged(s, c, a)) return kNone;
       if (c.network_expansion.mode == NetworkExpansion::mutuals &&
-          count_mutuals(s, P, a, m) < static_cast<std::uint32_t>(c.network_expansion.mutuals_threshold))
+          count_mutuals(s, a, m) < static_cast<std::uint32_t>(c.network_expansion.mutuals_threshold))
         return kNone;
       return m;
     }

@@ -72,6 +72,9 @@ constexpr std::uint32_t kBlock = 16384;
 /// Platforms with at least this many members are built one at a time, each
 /// on every build thread; smaller ones side by side, one thread each.
 constexpr std::uint32_t kSplitMembers = 4 * kBlock;
+/// graph.on_demand: at most this many rounds of partner classes (the pair
+/// stream's slot holds platform x 128 + round, 127 for ties within a class).
+constexpr std::uint32_t kMaxRounds = 120;
 
 /// Undirected ties, one 8-byte entry each: (a, b | trusted << 31).
 struct Tie {
@@ -363,19 +366,37 @@ std::vector<std::uint32_t> community_order_parallel(const State& s, const Platfo
   return order;
 }
 
+/// The peer ties' shape on a platform of n members (both representations):
+/// classes of class_size consecutive community positions, tied within with
+/// probability q; c_out expected ties outside the class, within `window`
+/// community positions.
+struct PeerShape {
+  std::uint32_t class_size, window;
+  double q, c_out;
+};
+PeerShape peer_shape(const GraphSpec& g, std::uint32_t n) {
+  PeerShape r{};
+  r.class_size = static_cast<std::uint32_t>(std::max<std::int64_t>(1, std::min<std::int64_t>(g.class_size, n)));
+  r.window = std::max<std::uint32_t>(r.class_size * 8, n / 50);
+  const double c_in = g.community_share * g.mean_degree;
+  r.q = r.class_size > 1 ? std::min(1.0, c_in / static_cast<double>(r.class_size - 1)) : 0.0;
+  r.c_out = std::max(0.0, g.mean_degree - r.q * static_cast<double>(r.class_size - 1));
+  return r;
+}
+
 /// Generates a platform's ties into lists, one per block of work, and counts
 /// them into `degree` (n entries, zero on entry; each thread counts into an
 /// array of its own, added up at the end).
 std::vector<TieList> generate_edges(const State& s, const PlatformState& P, std::size_t p,
+                                    const std::vector<std::uint32_t>& order, bool peers,
                                     std::vector<std::uint32_t>& degree, int threads) {
   const GraphSpec& g = s.spec->graph;
   const auto pid = static_cast<std::uint32_t>(p);
   const auto n = static_cast<std::uint32_t>(P.user.size());
   if (n < 2) return {};
-  // Age-sorted order with random tie-breaks: consecutive chunks are communities.
-  const std::vector<std::uint32_t> order = community_order_parallel(s, P, p, threads);
-  const auto class_size = static_cast<std::uint32_t>(std::min<std::int64_t>(g.class_size, n));
-  const std::uint32_t window = std::max<std::uint32_t>(class_size * 8, n / 50);
+  const PeerShape shape = peer_shape(g, n);
+  const std::uint32_t class_size = shape.class_size, window = shape.window;
+  const double q = shape.q, c_out = shape.c_out;
   // Peer ties, held once per pair (duplicates are merged in freeze()), so
   // mean_degree counts distinct contacts. Within a community every pair is
   // tied with probability q = community_share x mean_degree /
@@ -384,13 +405,10 @@ std::vector<TieList> generate_edges(const State& s, const PlatformState& P, std:
   // complete). The rest of mean_degree are ties outside the class, to members
   // in the age window, each user starting a Poisson number of them in
   // proportion to their activity (the spread of degrees comes from these).
-  const double c_in = g.community_share * g.mean_degree;
-  const double q = class_size > 1 ? std::min(1.0, c_in / static_cast<double>(class_size - 1)) : 0.0;
-  const double c_out = std::max(0.0, g.mean_degree - q * static_cast<double>(class_size - 1));
   // Blocks: community positions, then minors (family ties), then members (coaches).
-  const std::size_t peer_blocks = (static_cast<std::size_t>(n) + kBlock - 1) / kBlock;
+  const std::size_t peer_blocks = peers ? (static_cast<std::size_t>(n) + kBlock - 1) / kBlock : 0;
   const std::size_t family_blocks = (P.minors.size() + kBlock - 1) / kBlock;
-  const std::size_t coach_blocks = P.minors.empty() ? 0 : peer_blocks;
+  const std::size_t coach_blocks = P.minors.empty() ? 0 : (static_cast<std::size_t>(n) + kBlock - 1) / kBlock;
   std::vector<TieList> lists(peer_blocks + family_blocks + coach_blocks);
   // Family ties: adults aged 25-60 stand for parents, aunts and uncles.
   std::vector<std::uint32_t> parent_age;
@@ -852,6 +870,72 @@ void build_groups(const State& s, PlatformState& P, std::size_t p) {
   P.groups = Groups::of(std::move(groups));
 }
 
+/// graph.on_demand: what `neighbours` needs to generate a member's peer ties
+/// (the community layout, each class's partner class in every round), kept
+/// beside the stored family and coach ties.
+///
+/// Ties outside the class (c_out expected per member, as in the stored
+/// graph) run between partner classes: in each of `rounds` rounds the classes
+/// are cut into blocks of about 1.5 x window / class_size consecutive classes
+/// (from a keyed shift, so block edges move between rounds) and each block's
+/// classes are paired at random (a keyed shuffle, consecutive entries paired;
+/// in an odd block one class sits the round out). Two uniform positions of a
+/// block lie a third of its length apart on average, half the window as in
+/// the stored graph. Members u and v of partner classes are tied with
+/// probability min(1, beta (a_u + a_v) / 2) from one uniform keyed by the
+/// pair's community positions (graph_pair stream), beta = c_out / (rounds x
+/// class_size): a member expects c_out (a_v + mean a) / 2 such ties, the
+/// stored graph's activity-driven spread (its own Poisson(c_out a_v / 2)
+/// starts plus those of others). Within the class pairs are tied with
+/// probability q from one uniform keyed by the pair (a complete class needs
+/// none).
+void lay_out_classes(const State& s, std::size_t p, std::vector<std::uint32_t> order, GraphArrays& g, int threads) {
+  const auto pid = static_cast<std::uint32_t>(p);
+  const auto n = static_cast<std::uint32_t>(order.size());
+  const PeerShape shape = peer_shape(s.spec->graph, n);
+  g.class_size = shape.class_size;
+  g.classes = (n + shape.class_size - 1) / shape.class_size;
+  g.q = shape.q;
+  g.rounds = g.classes >= 2 && shape.c_out > 0
+                 ? static_cast<std::uint32_t>(std::clamp(std::ceil(shape.c_out), 1.0, static_cast<double>(kMaxRounds)))
+                 : 0;
+  g.beta = g.rounds > 0 ? shape.c_out / (static_cast<double>(g.rounds) * shape.class_size) : 0.0;
+  const PlatformState& P = s.platforms[p];
+  g.position.resize(n);
+  g.activity_at.resize(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    g.position[order[i]] = i;
+    g.activity_at[i] = s.pop.activity[P.user[order[i]]];
+  }
+  g.order = std::move(order);
+  const std::uint32_t K = g.classes;
+  const auto block = static_cast<std::uint32_t>(std::clamp<double>(
+      std::round(1.5 * shape.window / static_cast<double>(shape.class_size)), 2.0, static_cast<double>(K)));
+  g.partner.assign(static_cast<std::size_t>(g.rounds) * K, kNone);
+  parallel_for(g.rounds, threads, [&](std::size_t r, std::size_t) {
+    const auto round = static_cast<std::uint32_t>(r);
+    const std::uint32_t key = pid * 128 + round;
+    const std::uint32_t shift = rng::Draw(s.seed, streams::graph_partner, kNone, key).below(block);
+    std::uint32_t* partner = g.partner.data() + r * K;
+    std::vector<std::uint32_t> perm;
+    // Block b holds classes [b x block - shift, (b + 1) x block - shift) within [0, K).
+    for (std::uint32_t b = 0; static_cast<std::uint64_t>(b) * block < static_cast<std::uint64_t>(K) + shift; ++b) {
+      const std::uint64_t lo = std::max<std::int64_t>(0, static_cast<std::int64_t>(b) * block - shift);
+      const std::uint64_t hi = std::min<std::uint64_t>(K, static_cast<std::uint64_t>(b + 1) * block - shift);
+      if (hi <= lo + 1) continue;
+      perm.resize(hi - lo);
+      std::iota(perm.begin(), perm.end(), static_cast<std::uint32_t>(lo));
+      rng::Draw d(s.seed, streams::graph_partner, b, key);
+      for (std::size_t j = perm.size() - 1; j > 0; --j)
+        std::swap(perm[j], perm[d.below(static_cast<std::uint32_t>(j + 1))]);
+      for (std::size_t j = 0; j + 1 < perm.size(); j += 2) {
+        partner[perm[j]] = perm[j + 1];
+        partner[perm[j + 1]] = perm[j];
+      }
+    }
+  });
+}
+
 /// One platform's graph and groups, on `threads` threads.
 void build_graph(State& s, std::size_t p, int threads) {
   PlatformState& P = s.platforms[p];
@@ -859,8 +943,12 @@ void build_graph(State& s, std::size_t p, int threads) {
   if (P.user.size() >= kTrustedBit) throw std::runtime_error("graph: more than 2^31 members on one platform");
   std::vector<std::uint32_t> degree(n, 0);
   std::vector<TieList> lists;
+  std::vector<std::uint32_t> order;
+  const bool on_demand = s.spec->graph.on_demand && s.spec->graph.edge_list.empty() && n >= 2;
   if (s.spec->graph.edge_list.empty()) {
-    lists = generate_edges(s, P, p, degree, threads);
+    // Age-sorted order with random tie-breaks: consecutive chunks are communities.
+    if (n >= 2) order = community_order_parallel(s, P, p, threads);
+    lists = generate_edges(s, P, p, order, !on_demand, degree, threads);
   } else {
     lists.resize(1);
     load_edge_list(s, P, lists[0]);
@@ -869,7 +957,9 @@ void build_graph(State& s, std::size_t p, int threads) {
       ++degree[t.b & ~kTrustedBit];
     }
   }
-  P.graph = Graph::of(freeze(lists, degree, n, threads));
+  std::shared_ptr<GraphArrays> g = freeze(lists, degree, n, threads);
+  if (on_demand) lay_out_classes(s, p, std::move(order), *g, threads);
+  P.graph = Graph::of(std::move(g));
   build_groups(s, P, p);
 }
 
@@ -890,6 +980,38 @@ void build_graphs(State& s, int threads) {
   for (std::size_t j = 0; j < large; ++j) build_graph(s, by_size[j], threads);
   parallel_for(by_size.size() - large, threads,
                [&](std::size_t j, std::size_t) { build_graph(s, by_size[large + j], 1); });
+}
+
+std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::uint32_t v,
+                                          std::vector<std::uint32_t>& buf) {
+  const Graph& graph = s.platforms[p].graph;
+  const std::span<const std::uint32_t> stored = graph.targets.subspan(graph.offsets[v], graph.degree(v));
+  const GraphArrays* g = graph.arrays.get();
+  if (g == nullptr || !g->on_demand()) return stored;
+  buf.assign(stored.begin(), stored.end());
+  const auto n = static_cast<std::uint32_t>(g->order.size());
+  const std::uint32_t C = g->class_size, i = g->position[v], k = i / C;
+  // A pair's uniform is keyed by its two community positions (which depend
+  // on the seed and the platform's members only, like its users' ids).
+  const std::uint32_t slot0 = static_cast<std::uint32_t>(p) * 128;
+  const auto pair_uniform = [&](std::uint32_t j, std::uint32_t slot) {
+    return rng::uniform_at(s.seed, streams::graph_pair, std::min(i, j), std::max(i, j), slot0 + slot);
+  };
+  // Everything below is read in community order: a class is consecutive.
+  for (std::uint32_t j = k * C, end = std::min(k * C + C, n); j < end; ++j)
+    if (j != i && (g->q >= 1.0 || pair_uniform(j, 127) < g->q)) buf.push_back(g->order[j]);
+  const double a_v = g->activity_at[i];
+  for (std::uint32_t r = 0; r < g->rounds; ++r) {
+    const std::uint32_t kp = g->partner[static_cast<std::size_t>(r) * g->classes + k];
+    if (kp == kNone) continue;
+    for (std::uint32_t j = kp * C, end = std::min(kp * C + C, n); j < end; ++j) {
+      const double prob = g->beta * 0.5 * (a_v + static_cast<double>(g->activity_at[j]));
+      if (pair_uniform(j, r) < prob) buf.push_back(g->order[j]);
+    }
+  }
+  std::sort(buf.begin(), buf.end());
+  buf.erase(std::unique(buf.begin(), buf.end()), buf.end());
+  return buf;
 }
 
 }  // namespace safesim::detail

@@ -190,10 +190,24 @@ enum SettingBits : std::uint8_t { kPrivate = 1, kSupervised = 2, kRemoved = 4, k
 /// attributes in a parallel array. The arrays are immutable once built and
 /// shared: a Graph is a view that keeps them alive, so copying it (a run
 /// reusing a cached structure) copies no edges.
+///
+/// With graph.on_demand the stored rows hold the family and coach ties only,
+/// and each member's peer ties are generated when read (graph.cpp,
+/// `neighbours`), from the community layout and the class partners below: a
+/// few bytes per member instead of about 4 per directed edge.
 struct GraphArrays {
   std::vector<std::uint32_t> offsets;  // members + 1
   std::vector<std::uint32_t> targets;  // 4 bytes per directed edge
   std::vector<std::uint64_t> trusted;  // 1 bit per directed edge (edge e: bit e % 64 of word e / 64): family or coach
+  // graph.on_demand only (empty otherwise):
+  std::vector<std::uint32_t> order;     // community position -> member
+  std::vector<std::uint32_t> position;  // member -> community position
+  std::vector<float> activity_at;       // community position -> the user's activity (read in order, not at random)
+  std::vector<std::uint32_t> partner;   // round r, class k: partner class at r * classes + k (kNone: none)
+  std::uint32_t class_size = 0, classes = 0, rounds = 0;
+  double q = 0;     // probability of a tie within a class (1: complete)
+  double beta = 0;  // a pair of partner classes' members is tied w.p. min(1, beta (a_u + a_v) / 2)
+  bool on_demand() const { return !order.empty(); }
 };
 struct Graph {
   std::span<const std::uint32_t> offsets;
@@ -208,6 +222,8 @@ struct Graph {
     g.arrays = std::move(a);
     return g;
   }
+  /// Stored ties of v (with graph.on_demand, its family and coach ties only:
+  /// read a member's ties through `neighbours`).
   std::uint32_t degree(std::uint32_t v) const { return offsets[v + 1] - offsets[v]; }
   /// Whether directed edge e (an index into targets) is a trusted tie.
   bool trusted(std::size_t e) const { return ((trusted_bits[e / 64] >> (e % 64)) & 1u) != 0; }
@@ -676,6 +692,12 @@ void finish_platforms(State& s);  // believed ages and settings from the control
 void build_structure(State& s);
 void clear_cache();
 void apply_controls(State& s, std::size_t p, bool reset_existing_defaults);
+/// The distinct ties of member v of platform p in ascending order: its stored
+/// row, or with graph.on_demand its peer ties generated into `buf` merged with
+/// its stored (family and coach) ties. Same list whenever it is asked for.
+std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::uint32_t v,
+                                          std::vector<std::uint32_t>& buf);
+
 /// Every platform's graph and interest groups (graph.cpp), on `threads`
 /// threads: the same graphs, bit for bit, at any thread count.
 void build_graphs(State& s, int threads);

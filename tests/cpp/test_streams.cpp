@@ -52,6 +52,9 @@ TEST(Streams, EveryStreamIsDrawnAndSharedOnlyWithKeysThatCannotMeet) {
       {"dyad", "encryption draw at slot 0xFFFFFFFF; events at (start_day < 32767, events) * 2 (+1)"},
       {"graph_peer",
        "ties outside the class from slot 0 (a count and a few words per tie); the class's pairs from slot 2^16"},
+      {"graph_partner",
+       "graph.on_demand: block b's shuffle keyed (b, platform * 128 + round); the round's shift keyed (2^32 - 1, "
+       "platform * 128 + round), past every block index"},
       {"benign",
        "(platform, tick): the counts' cursor from slot 0 (a few blocks a tick); legitimate group adds' cursor from "
        "slot 2^24"},

@@ -191,6 +191,7 @@ struct GraphSpec {
   double family_adults_per_minor = 2.0;
   double coach_share = 0.02;
   double coach_minor_ties = 15.0;
+  bool on_demand = false;
   std::string edge_list;
 };
 
@@ -218,6 +219,13 @@ void describe(V& v, GraphSpec& s) {
   v.value("coach_minor_ties", s.coach_minor_ties,
           {Kind::rate, "ties", "mean number of minors connected to each teacher or coach (trusted links)", kAssumption,
            0, 10000});
+  v.value("on_demand", s.on_demand,
+          {Kind::boolean, "",
+           "generate each user's peer ties when they are read instead of storing them: ties outside the class "
+           "run between paired classes of the age window, with the stored graph's mean degree, degree spread and "
+           "class ties; about 21 bytes per membership instead of about 210, for national-size ecosystems (a loaded "
+           "edge_list is stored as it is)",
+           "docs/model/initialization.md (design choice; off by default)"});
   v.value("edge_list", s.edge_list,
           {Kind::path, "file", "optional edge list (two user indices per line) loaded instead of the generated graph",
            "user data"});

@@ -34,6 +34,8 @@ namespace safesim::streams {
   X(graph_family)        /* (user, platform)                                       */ \
   X(graph_coach)         /* (user, platform)                                       */ \
   X(graph_community)     /* (user, platform)                                       */ \
+  X(graph_partner)       /* graph.on_demand: a round's class shuffle per block (block, platform * 128 + round); its shift (2^32-1, same) */ \
+  X(graph_pair)          /* graph.on_demand: a pair's tie (lower, higher community position, platform * 128 + round; 127 within a class) */ \
   X(groups)              /* (user, platform)                                       */ \
   X(discovery)           /* (account key, tick): attempts; attempt k from slot 1024 + 16k */ \
   X(reach)               /* (minor's user, account key, tick * 4): contact gates    */ \
