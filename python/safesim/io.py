@@ -150,8 +150,31 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    return write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
+    """Write ``obj`` as indented JSON to ``path`` atomically.
+
+    A list of records (dicts) among the values of a top-level dict is written
+    one record per line: an ecosystem's summary has hundreds of thousands of
+    them, which Python's indenting encoder (pure Python) took minutes over.
+    """
+    return write_text(path, json_text(obj) + "\n")
+
+
+def _is_records(value: Any) -> bool:
+    return isinstance(value, list) and len(value) > 0 and all(isinstance(r, dict) for r in value)
+
+
+def json_text(obj: Any) -> str:
+    """``obj`` as indented JSON text, a top-level dict's lists of records one record per line (see write_json)."""
+    if not (isinstance(obj, dict) and all(isinstance(k, str) for k in obj) and any(map(_is_records, obj.values()))):
+        return json.dumps(obj, indent=2, allow_nan=False)
+    parts = []
+    for key, value in obj.items():
+        if _is_records(value):
+            text = "[\n" + ",\n".join("    " + json.dumps(r, allow_nan=False) for r in value) + "\n  ]"
+        else:
+            text = json.dumps(value, indent=2, allow_nan=False).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}"
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], csv: bool = False) -> Path:
@@ -217,20 +240,33 @@ def json_number(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def _json_value(v: Any) -> Any:
+    if isinstance(v, (float, np.floating)):
+        return json_number(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-safe dicts (NaN -> None, NumPy scalars -> Python numbers)."""
-    out = []
-    for row in frame.to_dict(orient="records"):
-        clean = {}
-        for k, v in row.items():
-            if isinstance(v, (float, np.floating)):
-                clean[k] = json_number(v)
-            elif isinstance(v, np.integer):
-                clean[k] = int(v)
-            else:
-                clean[k] = v
-        out.append(clean)
-    return out
+    """Rows as JSON-safe dicts (NaN -> None, NumPy scalars -> Python numbers).
+
+    Built column by column (a float column's values checked as Python floats
+    in one pass), not row by row: an ecosystem's summary has hundreds of
+    thousands of rows.
+    """
+    columns = []
+    for name in frame.columns:
+        col = frame[name]
+        kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else ""
+        if kind == "f":
+            columns.append([x if math.isfinite(x) else None for x in col.tolist()])
+        elif kind and kind in "iub":
+            columns.append(col.tolist())
+        else:
+            columns.append([_json_value(v) for v in col.tolist()])
+    names = list(frame.columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if names else []
 
 
 def safe_name(text: str, max_len: int = 80) -> str:

@@ -123,6 +123,11 @@ def metric_names() -> list[str]:
     return [row[0] for row in _core.metrics()]
 
 
+#: About how many rows a chunk of :meth:`Results.daily_chunks` holds (whole scopes; 4 million rows
+#: are about 130 MB as a frame).
+DAILY_CHUNK_ROWS = 4_000_000
+
+
 def _scopes(outputs: Sequence[dict[str, Any]]) -> list[str]:
     platforms = list(outputs[0]["platforms"]) if outputs else []
     return [ECOSYSTEM, *platforms]
@@ -213,21 +218,35 @@ def runs_frame(outputs: Sequence[dict[str, Any]], replicates: Sequence[int] | No
     )
 
 
-def daily_frame(outputs: Sequence[dict[str, Any]], replicates: Sequence[int] | None = None) -> pd.DataFrame:
-    """One row per (replicate, scope, day, metric) with the day's value."""
+def daily_frame(
+    outputs: Sequence[dict[str, Any]],
+    replicates: Sequence[int] | None = None,
+    scopes_from: int = 0,
+    scopes_to: int = -1,
+) -> pd.DataFrame:
+    """One row per (replicate, scope, day, metric) with the day's value.
+
+    ``scopes_from`` and ``scopes_to`` (exclusive; -1: to the last) take a run's
+    scopes in that range only (scope 0 is the ecosystem), so a large
+    ecosystem's daily values can be written a block of scopes at a time; the
+    scope column keeps every scope as a category.
+    """
     names = metric_names()
     scopes = _scopes(outputs)
-    n_runs, n_scopes, n_metrics = len(outputs), len(scopes), len(names)
+    s0, s1 = scopes_from, len(scopes) if scopes_to < 0 else scopes_to
+    n_runs, n_scopes, n_metrics = len(outputs), s1 - s0, len(names)
     days = int(outputs[0]["days"]) if outputs else 0
     reps = np.arange(n_runs) if replicates is None else np.asarray(replicates)
     per_run = n_scopes * days * n_metrics
     values = (
-        np.concatenate([np.asarray(o["daily"], dtype=np.float64).ravel() for o in outputs]) if outputs else np.empty(0)
+        np.concatenate([np.asarray(o["daily"], dtype=np.float64)[s0:s1].ravel() for o in outputs])
+        if outputs
+        else np.empty(0)
     )
     return pd.DataFrame(
         {
             "replicate": np.repeat(reps, per_run).astype(np.int64),
-            "scope": _categorical(np.tile(np.repeat(np.arange(n_scopes), days * n_metrics), n_runs), scopes),
+            "scope": _categorical(np.tile(np.repeat(np.arange(s0, s1), days * n_metrics), n_runs), scopes),
             "day": np.tile(np.repeat(np.arange(days, dtype=np.int64), n_metrics), n_runs * n_scopes),
             "metric": _categorical(np.tile(np.arange(n_metrics), n_runs * n_scopes * days), names),
             "value": values,
@@ -478,9 +497,18 @@ class Results:
         return daily_frame(self.outputs)
 
     def daily_chunks(self) -> Iterator[pd.DataFrame]:
-        """:attr:`daily` one run at a time (its rows in order), for writing without holding it."""
+        """:attr:`daily` a run at a time (its rows in order), for writing without holding it.
+
+        A run of many scopes (an ecosystem of 1,509 has 80 million daily rows) comes in blocks of
+        scopes of about :data:`DAILY_CHUNK_ROWS` rows.
+        """
         for i, output in enumerate(self.outputs):
-            yield daily_frame([output], replicates=[i])
+            output = {**output, "daily": np.asarray(output["daily"], dtype=np.float64)}  # read from disk once
+            n_scopes = 1 + len(output["platforms"])
+            per_scope = max(1, int(output["days"]) * len(metric_names()))
+            step = max(1, DAILY_CHUNK_ROWS // per_scope)
+            for s0 in range(0, n_scopes, step):
+                yield daily_frame([output], replicates=[i], scopes_from=s0, scopes_to=min(n_scopes, s0 + step))
 
     @cached_property
     def _operator_outputs(self) -> list[dict[str, Any]]:
@@ -777,8 +805,17 @@ class _Arms:
 
     def _categorise(self, out: pd.DataFrame, cats: dict[str, list[str]]) -> pd.DataFrame:
         for col, values in cats.items():
-            out[col] = pd.Categorical(out[col].astype(str), categories=values, ordered=True)
-        if self.key == "scenario":
+            if isinstance(out[col].dtype, pd.CategoricalDtype) and set(out[col].cat.categories) <= set(values):
+                # Recoded through the categories, not row by row: an ecosystem run's daily
+                # chunk has tens of millions of rows, and a string per row took minutes.
+                out[col] = out[col].cat.set_categories(values, ordered=True)
+            else:
+                out[col] = pd.Categorical(out[col].astype(str), categories=values, ordered=True)
+        if self.key == "scenario" and not (
+            isinstance(out[self.key].dtype, pd.CategoricalDtype)
+            and list(out[self.key].cat.categories) == list(self.labels)
+            and out[self.key].cat.ordered
+        ):
             out[self.key] = pd.Categorical(out[self.key], categories=self.labels, ordered=True)
         return out
 
@@ -788,9 +825,13 @@ class _Arms:
             "scope": self._union([ECOSYSTEM, *r.platforms] for r in self.arms.values()),
             "metric": metric_names(),
         }
-        for label, res in self.arms.items():
+        for i, (label, res) in enumerate(self.arms.items()):
             for chunk in res.daily_chunks():
-                chunk.insert(0, self.key, label)
+                if self.key == "scenario":  # categorical from codes: a label per row took seconds a chunk
+                    codes = np.full(len(chunk), i, dtype=np.int32)
+                    chunk.insert(0, self.key, pd.Categorical.from_codes(codes, categories=self.labels, ordered=True))
+                else:
+                    chunk.insert(0, self.key, label)
                 yield self._categorise(chunk, cats)
 
     def daily_chunks(self) -> Iterator[pd.DataFrame]:

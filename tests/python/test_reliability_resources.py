@@ -142,14 +142,21 @@ def test_loader_blames_the_horizon_when_the_daily_array_dominates() -> None:
     assert re.search(r"horizon_days: a horizon of 32000 days over [0-9,]+ platform\(s\) needs about", proc.stderr)
 
 
-@pytest.mark.parametrize("csv", [False, True])
-def test_daily_written_a_run_at_a_time_reads_back_as_the_whole_frame(tmp_path: Path, csv: bool) -> None:
+@pytest.mark.parametrize(("csv", "chunk_rows"), [(False, 4_000_000), (True, 4_000_000), (False, 3000)])
+def test_daily_written_a_run_at_a_time_reads_back_as_the_whole_frame(
+    tmp_path: Path, csv: bool, chunk_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The combined daily file is streamed a run at a time (so a job holds one run's long
-    frame, not all of them), and reads back as the frame the results hold."""
+    frame, not all of them), a block of scopes at a time when a run's frame is large (an
+    ecosystem's is 80 million rows: chunk_rows 3000 cuts these runs' 2 or 3 scopes of 20 x 145
+    rows one scope a chunk), and reads back as the frame the results hold."""
     import pandas as pd
 
     import safesim as ss
+    import safesim.results
     from safesim.io import write_frame, write_frames
+
+    monkeypatch.setattr(safesim.results, "DAILY_CHUNK_ROWS", chunk_rows)
 
     base = ss.Scenario.load("risk_assessment").set_many({"population.users": 1000, "horizon_days": 20})
     small = ss.Scenario.default().set_many({"population.users": 1000, "horizon_days": 20})
@@ -159,7 +166,10 @@ def test_daily_written_a_run_at_a_time_reads_back_as_the_whole_frame(tmp_path: P
     sw = ss.sweep(small, {"platforms.main.controls.reporting.steps": [1, 5]}, n=2, executor="serial", progress=False)
     for i, obj in enumerate([res, cmp, sw]):
         whole = write_frame(obj.daily, tmp_path / f"whole{i}", csv)
-        streamed = write_frames(obj.daily_chunks(), tmp_path / f"streamed{i}", csv)
+        chunks = list(obj.daily_chunks())
+        runs = len(obj.outputs) if i == 0 else sum(len(r.outputs) for r in obj.arms.values())
+        assert len(chunks) > runs if chunk_rows < 20 * 145 * 2 else len(chunks) == runs
+        streamed = write_frames(iter(chunks), tmp_path / f"streamed{i}", csv)
         read = pd.read_csv if csv else pd.read_parquet
         pd.testing.assert_frame_equal(read(streamed), read(whole))
         if not csv:
