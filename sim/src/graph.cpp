@@ -949,6 +949,7 @@ void build_graph(State& s, std::size_t p, int threads) {
     // Age-sorted order with random tie-breaks: consecutive chunks are communities.
     if (n >= 2) order = community_order_parallel(s, P, p, threads);
     lists = generate_edges(s, P, p, order, !on_demand, degree, threads);
+    if (!on_demand) std::vector<std::uint32_t>().swap(order);  // not held through the freeze's peak
   } else {
     lists.resize(1);
     load_edge_list(s, P, lists[0]);
