@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "safesim/simulation.hpp"
+#include "state.hpp"
 
 namespace safesim::test {
 
@@ -23,6 +24,18 @@ inline ScenarioSpec small(std::int64_t users = 6000, std::int64_t days = 180) {
   // A cold start: conservation tests count what happens from an empty state
   // (queues, dyads); test_fidelity.cpp tests the warm-up itself.
   s.warmup_days = 0;
+  return s;
+}
+
+/// The population, memberships and graphs of `spec` built afresh (the
+/// structure cache cleared first, so it is not a copy) on `threads` threads.
+inline detail::State fresh_structure(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
+  detail::clear_cache();
+  detail::State s;
+  s.spec = &spec;
+  s.seed = seed;
+  s.build_threads = threads;
+  detail::build_structure(s);
   return s;
 }
 

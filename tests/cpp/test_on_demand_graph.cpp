@@ -41,15 +41,7 @@ ScenarioSpec ecosystem(double mean_degree, bool on_demand) {
   return s;
 }
 
-detail::State built(const ScenarioSpec& spec, int threads) {
-  detail::clear_cache();
-  detail::State s;
-  s.spec = &spec;
-  s.seed = 31;
-  s.build_threads = threads;
-  detail::build_structure(s);
-  return s;
-}
+detail::State built(const ScenarioSpec& spec, int threads) { return test::fresh_structure(spec, 31, threads); }
 
 std::vector<std::uint32_t> ties_of(const detail::State& s, std::size_t p, std::uint32_t v) {
   std::vector<std::uint32_t> buf;

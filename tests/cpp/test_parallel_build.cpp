@@ -45,12 +45,7 @@ struct Built {
 };
 
 Built build(const ScenarioSpec& spec, int threads) {
-  detail::clear_cache();
-  detail::State s;
-  s.spec = &spec;
-  s.seed = 23;
-  s.build_threads = threads;
-  detail::build_structure(s);
+  const detail::State s = test::fresh_structure(spec, 23, threads);
   Built b;
   for (const detail::PlatformState& P : s.platforms) {
     b.offsets.emplace_back(P.graph.offsets.begin(), P.graph.offsets.end());
