@@ -96,14 +96,15 @@ std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec) {
   const auto& gs = spec.graph;
   if (gs.on_demand && gs.edge_list.empty()) {
     // Peer ties generated when read: per membership the community order and
-    // position and the row start (12 bytes), a partner class per round (4
-    // bytes per round over the class size), and the stored family and coach ties;
-    // the largest platform's community sort holds 20 bytes per member.
+    // position, the activity by position and the row start (16 bytes), a
+    // partner class per round (4 bytes per round over the class size), and the
+    // stored family and coach ties; the largest platform's community sort
+    // holds 20 bytes per member.
     const double cls = static_cast<double>(std::max<std::int64_t>(gs.class_size, 1));
     const double rounds = std::min(std::ceil(gs.mean_degree), 120.0);  // at most c_out rounds, c_out <= mean_degree
     const double trusted = 2.0 * (spec.population.minor_share * gs.family_adults_per_minor +
                                   (1.0 - spec.population.minor_share) * gs.coach_share * gs.coach_minor_ties);
-    bytes += users * (share_sum * (12.0 + 4.0 * rounds / cls + 4.125 * trusted) + share_max * (20.0 + 8.0 * trusted));
+    bytes += users * (share_sum * (16.0 + 4.0 * rounds / cls + 4.125 * trusted) + share_max * (20.0 + 8.0 * trusted));
   } else {
     bytes += users * (share_sum * 4.125 + share_max * 8.0) * gs.mean_degree;
   }
