@@ -45,7 +45,8 @@ void BM_DrawNormal(benchmark::State& state) {
 }
 BENCHMARK(BM_DrawNormal);
 
-/// Poisson: inversion below mean 12, PTRS above.
+/// Poisson by inversion: sequential search from 0 below mean 12, from a
+/// Cornish-Fisher start corrected with the incomplete gamma function above.
 void BM_Poisson(benchmark::State& state) {
   const double mean = static_cast<double>(state.range(0));
   Draw d(kSeed, 7, 1, 2);
@@ -54,8 +55,9 @@ void BM_Poisson(benchmark::State& state) {
 }
 BENCHMARK(BM_Poisson)->Arg(5)->Arg(100);
 
-/// Binomial: n, p in per mille. (10, 0.3) and (1000, 0.001) use inversion,
-/// (1000, 0.5) and (1e6, 0.7) the normal approximation.
+/// Binomial by inversion: n, p in per mille. (10, 0.3) and (1000, 0.001)
+/// search from 0; (1000, 0.5) and (1e6, 0.7) start from Cornish-Fisher,
+/// corrected with the incomplete beta function.
 void BM_Binomial(benchmark::State& state) {
   const auto n = static_cast<std::uint64_t>(state.range(0));
   const double p = static_cast<double>(state.range(1)) / 1000.0;

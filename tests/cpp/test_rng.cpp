@@ -734,6 +734,57 @@ TEST(RngQuantiles, AreTheSmallestCountWhoseCdfReachesU) {
   }
 }
 
+// The quantiles step the mass function by its ratio to the neighbouring count
+// from one exact evaluation: over many parameters and uniforms (every path:
+// search from 0, from a Cornish-Fisher start up and down, down from n, p near
+// 0 and near 1) the count is still the definition's, summed term by term in
+// long double here.
+TEST(RngQuantiles, MatchTheDefinitionOverManyParameters) {
+  auto poisson_cdf_l = [](double lambda, std::uint64_t k) {
+    long double sum = 0;
+    for (std::uint64_t j = 0; j <= k; ++j)
+      sum += std::exp(-static_cast<long double>(lambda) + j * std::log(static_cast<long double>(lambda)) -
+                      std::lgamma(static_cast<long double>(j) + 1));
+    return sum;
+  };
+  auto binomial_cdf_l = [](std::uint64_t n, double p, std::uint64_t k) {
+    long double sum = 0;
+    const long double ln = n, lp = p;
+    for (std::uint64_t j = 0; j <= k && j <= n; ++j)
+      sum += std::exp(std::lgamma(ln + 1) - std::lgamma(static_cast<long double>(j) + 1) - std::lgamma(ln - j + 1) +
+                      j * std::log(lp) + (ln - j) * std::log1p(-lp));
+    return sum;
+  };
+  Draw d(kSeed, 11, 3, 4);
+  int checked = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const double u = d.uniform();
+    const double lambda = std::exp(d.uniform() * std::log(5000.0)) * 0.2;  // 0.2 to 1,000, log-uniform
+    const std::uint64_t k = safesim::rng::poisson_quantile(u, lambda);
+    EXPECT_GE(poisson_cdf_l(lambda, k), u - 1e-12L) << lambda << " " << u;
+    if (k > 0) {
+      EXPECT_LT(poisson_cdf_l(lambda, k - 1), u + 1e-12L) << lambda << " " << u;
+    }
+    const auto n = static_cast<std::uint64_t>(1 + d.below(3000));
+    double p = d.uniform();
+    if (i % 5 == 0) p = 1.0 - std::pow(10.0, -1.0 - 14.0 * d.uniform());  // near 1: down from n
+    if (i % 5 == 1) p = std::pow(10.0, -1.0 - 8.0 * d.uniform());         // near 0: up from 0
+    const std::uint64_t b = safesim::rng::binomial_quantile(u, n, p);
+    ASSERT_LE(b, n);
+    EXPECT_GE(binomial_cdf_l(n, p, b), u - 1e-9L) << n << " " << p << " " << u;
+    if (b > 0) {
+      EXPECT_LT(binomial_cdf_l(n, p, b - 1), u + 1e-9L) << n << " " << p << " " << u;
+    }
+    ++checked;
+  }
+  // Few trials with p within 1e-15 of 1: q^n underflows, and the count is n.
+  for (std::uint64_t n : {19u, 25u, 39u}) {
+    EXPECT_EQ(safesim::rng::binomial_quantile(0.5, n, 1.0 - 1e-15), n);
+    EXPECT_EQ(safesim::rng::binomial_quantile(1e-9, n, 1.0 - 2e-16), n);
+  }
+  EXPECT_EQ(checked, 3000);
+}
+
 // Common random numbers: the same uniform under a larger mean (or p) never
 // gives a smaller count, and a slightly larger mean moves it only a little.
 TEST(RngQuantiles, AreMonotoneInTheirParameter) {
