@@ -786,12 +786,21 @@ class _Arms:
     def _key_values(self, label: Any) -> Any:
         return label
 
+    def _labelled(self, frame: pd.DataFrame, i: int) -> pd.DataFrame:
+        """``frame`` with arm ``i``'s label as its first column (in place).
+
+        A comparison's arm labels are one categorical column built from codes: a label string per
+        row took seconds per chunk of an ecosystem run's daily values, and more to categorise.
+        """
+        if self.key == "scenario":
+            codes = np.full(len(frame), i, dtype=np.int32)
+            frame.insert(0, self.key, pd.Categorical.from_codes(codes, categories=self.labels, ordered=True))
+        else:
+            frame.insert(0, self.key, self.labels[i])
+        return frame
+
     def _concat(self, frames: list[pd.DataFrame]) -> pd.DataFrame:
-        parts = []
-        for label, frame in zip(self.labels, frames, strict=True):
-            frame = frame.copy()
-            frame.insert(0, self.key, label)
-            parts.append(frame)
+        parts = [self._labelled(frame.copy(), i) for i, frame in enumerate(frames)]
         # Scopes may differ between arms: keep them categorical over the union.
         cats = {col: self._union([f[col].cat.categories for f in frames]) for col in ("scope", "metric")}
         return self._categorise(pd.concat(parts, ignore_index=True), cats)
@@ -811,12 +820,6 @@ class _Arms:
                 out[col] = out[col].cat.set_categories(values, ordered=True)
             else:
                 out[col] = pd.Categorical(out[col].astype(str), categories=values, ordered=True)
-        if self.key == "scenario" and not (
-            isinstance(out[self.key].dtype, pd.CategoricalDtype)
-            and list(out[self.key].cat.categories) == list(self.labels)
-            and out[self.key].cat.ordered
-        ):
-            out[self.key] = pd.Categorical(out[self.key], categories=self.labels, ordered=True)
         return out
 
     def _labelled_daily_chunks(self) -> Iterator[pd.DataFrame]:
@@ -825,14 +828,9 @@ class _Arms:
             "scope": self._union([ECOSYSTEM, *r.platforms] for r in self.arms.values()),
             "metric": metric_names(),
         }
-        for i, (label, res) in enumerate(self.arms.items()):
+        for i, res in enumerate(self.arms.values()):
             for chunk in res.daily_chunks():
-                if self.key == "scenario":  # categorical from codes: a label per row took seconds a chunk
-                    codes = np.full(len(chunk), i, dtype=np.int32)
-                    chunk.insert(0, self.key, pd.Categorical.from_codes(codes, categories=self.labels, ordered=True))
-                else:
-                    chunk.insert(0, self.key, label)
-                yield self._categorise(chunk, cats)
+                yield self._categorise(self._labelled(chunk, i), cats)
 
     def daily_chunks(self) -> Iterator[pd.DataFrame]:
         """:attr:`daily` one run at a time (its rows in order), for writing without holding it."""
