@@ -989,6 +989,13 @@ std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::ui
   const std::span<const std::uint32_t> stored = graph.targets.subspan(graph.offsets[v], graph.degree(v));
   const GraphArrays* g = graph.arrays.get();
   if (g == nullptr || !g->on_demand()) return stored;
+  TieCache& cache = s.tie_cache;
+  const std::uint64_t key = static_cast<std::uint64_t>(p) << 32 | v;
+  if (const auto it = cache.at.find(key); it != cache.at.end()) {
+    const auto first = cache.ties.begin() + it->second.first;
+    buf.assign(first, first + it->second.second);
+    return buf;
+  }
   buf.assign(stored.begin(), stored.end());
   const auto n = static_cast<std::uint32_t>(g->order.size());
   const std::uint32_t C = g->class_size, i = g->position[v], k = i / C;
@@ -1012,6 +1019,10 @@ std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::ui
   }
   std::sort(buf.begin(), buf.end());
   buf.erase(std::unique(buf.begin(), buf.end()), buf.end());
+  if (cache.ties.size() + buf.size() > TieCache::kMaxTies) cache.clear();
+  cache.at.emplace(key,
+                   std::pair{static_cast<std::uint32_t>(cache.ties.size()), static_cast<std::uint32_t>(buf.size())});
+  cache.ties.insert(cache.ties.end(), buf.begin(), buf.end());
   return buf;
 }
 

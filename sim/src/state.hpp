@@ -229,6 +229,22 @@ struct Graph {
   bool trusted(std::size_t e) const { return ((trusted_bits[e / 64] >> (e % 64)) & 1u) != 0; }
 };
 
+/// Generated tie lists of one run, keyed by (platform << 32 | member): each
+/// list's start and length in `ties`. Under graph.on_demand most reads of a
+/// member's ties repeat an earlier one (an offender's connected minors are
+/// read at each friend-suggestion attempt: about 45,000 reads of 6,000
+/// members in ecosystem_us at a million users), and each costs a keyed draw
+/// per candidate pair. Emptied when `ties` would pass kMaxTies (16 MB).
+struct TieCache {
+  static constexpr std::size_t kMaxTies = std::size_t{1} << 22;
+  std::unordered_map<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>> at;
+  std::vector<std::uint32_t> ties;
+  void clear() {
+    at.clear();
+    ties.clear();
+  }
+};
+
 /// Interest groups: minors in each group (CSR), the channel "shared groups";
 /// shared and immutable like the graph.
 struct GroupArrays {
@@ -613,6 +629,10 @@ struct State {
   std::array<std::vector<double>, kPeerType + 1> choice_cumulative;
   bool choice_stale = true;
   int build_threads = 1;  // threads for the graph build (results do not depend on it)
+  // graph.on_demand: peer-tie lists already generated in this run (neighbours,
+  // graph.cpp). Reads come from the daily step, which runs on one thread; the
+  // lists never change, so the cache changes no result, only the time.
+  mutable TieCache tie_cache;
 
   double& m(std::size_t platform, Metric metric) { return metrics.row(platform + 1, day)[idx(metric)]; }
   /// Add to a platform's metric, its operator's and the ecosystem total.
@@ -694,7 +714,8 @@ void clear_cache();
 void apply_controls(State& s, std::size_t p, bool reset_existing_defaults);
 /// The distinct ties of member v of platform p in ascending order: its stored
 /// row, or with graph.on_demand its peer ties generated into `buf` merged with
-/// its stored (family and coach) ties. Same list whenever it is asked for.
+/// its stored (family and coach) ties. Same list whenever it is asked for;
+/// generated lists are kept for the run (State::tie_cache).
 std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::uint32_t v,
                                           std::vector<std::uint32_t>& buf);
 

@@ -96,6 +96,8 @@ Shape shape_of(const detail::State& s, std::size_t p, std::uint32_t stride, std:
 
 }  // namespace
 
+// Each list is read three times: generated, from the run's cache
+// (State::tie_cache), and generated again after the cache is emptied.
 TEST(OnDemandGraph, TiesAreSymmetricCanonicalAndTheSameEachTimeTheyAreRead) {
   for (double degree : {20.0, 50.0}) {
     const ScenarioSpec spec = ecosystem(degree, true);
@@ -121,8 +123,11 @@ TEST(OnDemandGraph, TiesAreSymmetricCanonicalAndTheSameEachTimeTheyAreRead) {
     for (std::uint32_t v = 0; v < n; ++v) {
       for (std::uint32_t u : all[v])
         ASSERT_TRUE(std::binary_search(all[u].begin(), all[u].end(), v)) << v << " lists " << u << " but not back";
-      ASSERT_EQ(ties_of(s, p, v), all[v]) << "member " << v << " read twice";
+      ASSERT_EQ(ties_of(s, p, v), all[v]) << "member " << v << " read again, from the cache";
     }
+    EXPECT_EQ(s.tie_cache.at.size(), n) << "every list generated once and kept";
+    s.tie_cache.clear();
+    for (std::uint32_t v = 0; v < n; ++v) ASSERT_EQ(ties_of(s, p, v), all[v]) << "member " << v << " generated again";
     // Stored rows hold the trusted (family and coach) ties only.
     EXPECT_LT(s.platforms[p].graph.targets.size(), static_cast<std::size_t>(n) * 8);
   }
