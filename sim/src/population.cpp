@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "parallel.hpp"
 #include "safesim/rng.hpp"
 #include "safesim/streams.hpp"
 #include "state.hpp"
@@ -257,7 +258,10 @@ void build_platforms(State& s) {
   const auto horizon = static_cast<std::uint32_t>(s.spec->horizon_days);
   const auto warmup = static_cast<std::uint32_t>(s.spec->warmup_days);
   const std::int64_t total = s.spec->warmup_days + s.spec->horizon_days;
-  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
+  // Platforms side by side on the build threads: each reads the population
+  // and writes only its own members (their draws are keyed by user and
+  // platform), so the memberships do not depend on the thread count.
+  parallel_for(s.platforms.size(), s.build_threads, [&](std::size_t p, std::size_t) {
     PlatformState& P = s.platforms[p];
     P.spec = &s.spec->platforms[p];
     const ControlsSpec& c = P.spec->controls;
@@ -301,12 +305,15 @@ void build_platforms(State& s) {
       }
     }
     P.local_of.build(P.user, n);
-  }
+  });
   displace_removed_minors(s);
 }
 
 void finish_platforms(State& s) {
-  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
+  // Side by side on the build threads, as in build_platforms: apply_controls
+  // writes only the platform's own state (with population.ageing it also
+  // counts the people present, ecosystem-wide, so then one at a time).
+  parallel_for(s.platforms.size(), s.ageing.on ? 1 : s.build_threads, [&](std::size_t p, std::size_t) {
     PlatformState& P = s.platforms[p];
     P.spec = &s.spec->platforms[p];
     const std::size_t members = P.user.size();
@@ -314,7 +321,7 @@ void finish_platforms(State& s) {
     P.settings.assign(members, 0);
     P.reached.assign(members, 0);
     apply_controls(s, p, true);
-  }
+  });
 }
 
 void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
