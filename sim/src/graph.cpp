@@ -984,7 +984,7 @@ std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::ui
   }
   std::sort(buf.begin(), buf.end());
   buf.erase(std::unique(buf.begin(), buf.end()), buf.end());
-  if (cache.ties.size() + buf.size() > TieCache::kMaxTies) cache.clear();
+  if (cache.ties.size() + buf.size() > TieCache::kMaxTies || cache.at.size() >= TieCache::kMaxLists) cache.clear();
   cache.at.emplace(key,
                    std::pair{static_cast<std::uint32_t>(cache.ties.size()), static_cast<std::uint32_t>(buf.size())});
   cache.ties.insert(cache.ties.end(), buf.begin(), buf.end());

@@ -234,9 +234,11 @@ struct Graph {
 /// member's ties repeat an earlier one (an offender's connected minors are
 /// read at each friend-suggestion attempt: about 45,000 reads of 6,000
 /// members in ecosystem_us at a million users), and each costs a keyed draw
-/// per candidate pair. Emptied when `ties` would pass kMaxTies (16 MB).
+/// per candidate pair. Emptied when `ties` would pass kMaxTies (16 MB) or
+/// the index kMaxLists lists (about 6 MB).
 struct TieCache {
   static constexpr std::size_t kMaxTies = std::size_t{1} << 22;
+  static constexpr std::size_t kMaxLists = std::size_t{1} << 17;
   std::unordered_map<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>> at;
   std::vector<std::uint32_t> ties;
   void clear() {
