@@ -1143,7 +1143,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=WORKERS,
         default=None,
         metavar="N",
-        help="worker threads (default: CPU count); with fewer runs than threads, the spare ones build the graphs",
+        help="worker threads (default: CPU count); with fewer runs than threads, the spare ones build the memberships and graphs",
     )
     add_executor_options(p)
     p.add_argument(
