@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -311,9 +312,10 @@ void build_platforms(State& s) {
 
 void finish_platforms(State& s) {
   // Side by side on the build threads, as in build_platforms: apply_controls
-  // writes only the platform's own state (with population.ageing it also
-  // counts the people present, ecosystem-wide, so then one at a time).
-  parallel_for(s.platforms.size(), s.ageing.on ? 1 : s.build_threads, [&](std::size_t p, std::size_t) {
+  // writes only the platform's own state. (It also counts the people present
+  // ecosystem-wide when s.ageing.on, but prepare_ageing sets that after this.)
+  if (s.ageing.on) throw std::logic_error("finish_platforms: called after prepare_ageing");
+  parallel_for(s.platforms.size(), s.build_threads, [&](std::size_t p, std::size_t) {
     PlatformState& P = s.platforms[p];
     P.spec = &s.spec->platforms[p];
     const std::size_t members = P.user.size();
