@@ -100,8 +100,8 @@ std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec) {
     // partner class per round (4 bytes per round over the class size), and the
     // stored family and coach ties; the largest platform's community sort
     // holds 20 bytes per member. Lists already generated are kept for the
-    // run: at most TieCache::kMaxTies ties (16 MB) and their index, 24 MB.
-    bytes += 24.0 * 1024 * 1024;
+    // run: at most kTieCacheMaxTies ties and kTieCacheMaxLists lists.
+    bytes += static_cast<double>(kTieCacheBytes);
     const double cls = static_cast<double>(std::max<std::int64_t>(gs.class_size, 1));
     const double rounds = std::min(std::ceil(gs.mean_degree), 120.0);  // at most c_out rounds, c_out <= mean_degree
     const double trusted = 2.0 * (spec.population.minor_share * gs.family_adults_per_minor +

@@ -19,6 +19,7 @@
 
 #include "channels.hpp"
 #include "safesim/limits.hpp"
+#include "safesim/memory_estimate.hpp"
 #include "safesim/metrics.hpp"
 #include "safesim/rng.hpp"
 #include "safesim/spec.hpp"
@@ -235,10 +236,10 @@ struct Graph {
 /// read at each friend-suggestion attempt: about 45,000 reads of 6,000
 /// members in ecosystem_us at a million users), and each costs a keyed draw
 /// per candidate pair. Emptied when `ties` would pass kMaxTies (16 MB) or
-/// the index kMaxLists lists (about 6 MB).
+/// the index kMaxLists lists (about 6 MB; the memory estimate allows 8).
 struct TieCache {
-  static constexpr std::size_t kMaxTies = std::size_t{1} << 22;
-  static constexpr std::size_t kMaxLists = std::size_t{1} << 17;
+  static constexpr std::size_t kMaxTies = kTieCacheMaxTies;  // memory_estimate.hpp: the estimate counts them
+  static constexpr std::size_t kMaxLists = kTieCacheMaxLists;
   std::unordered_map<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>> at;
   std::vector<std::uint32_t> ties;
   void clear() {
@@ -630,7 +631,7 @@ struct State {
   // sets it whenever a platform's controls, and so its members, change).
   std::array<std::vector<double>, kPeerType + 1> choice_cumulative;
   bool choice_stale = true;
-  int build_threads = 1;  // threads for the graph build (results do not depend on it)
+  int build_threads = 1;  // threads for the build: memberships, controls and graphs (results do not depend on it)
   // graph.on_demand: peer-tie lists already generated in this run (neighbours,
   // graph.cpp). Reads come from the daily step, which runs on one thread; the
   // lists never change, so the cache changes no result, only the time.

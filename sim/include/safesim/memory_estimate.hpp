@@ -3,11 +3,19 @@
 // building (implemented in sim/src/scenario_yaml.cpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "safesim/spec.hpp"
 
 namespace safesim {
+
+/// Bounds of the run's cache of generated tie lists (graph.on_demand): it is
+/// emptied when it would hold more than kTieCacheMaxTies ties (4 bytes each)
+/// or kTieCacheMaxLists lists (an index entry of about 64 bytes each).
+inline constexpr std::size_t kTieCacheMaxTies = std::size_t{1} << 22;
+inline constexpr std::size_t kTieCacheMaxLists = std::size_t{1} << 17;
+inline constexpr std::size_t kTieCacheBytes = 4 * kTieCacheMaxTies + 64 * kTieCacheMaxLists;  // 24 MB
 
 /// Bytes a run of `spec` needs, roughly: per user 64 bytes of columns plus
 /// 16 bytes per tie on each platform (compressed sparse row, both directions),
