@@ -348,6 +348,12 @@ struct PlatformState {
   std::vector<std::uint8_t> stranger_band;
   std::array<std::vector<std::uint32_t>, 4> stranger_order;
   std::array<std::size_t, 4> stranger_next{};
+  // The due time at the head of each band's order once a tick stopped there
+  // (infinity at its end; -infinity: not known, read the order), so a tick
+  // with nobody due returns without reading the order: most do on a small
+  // platform.
+  std::array<float, 4> stranger_head{kUnknownHead, kUnknownHead, kUnknownHead, kUnknownHead};
+  static constexpr float kUnknownHead = -std::numeric_limits<float>::infinity();
   std::array<double, 4> stranger_clock{};
   // population.ageing: minors joining a band after its order was built (a
   // joiner, a birthday into a new band), a min-heap of (due, member) per band;

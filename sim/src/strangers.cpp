@@ -22,6 +22,8 @@
 // before the join day is not counted for benign strangers (an undercount of
 // about signup_share x the share accepting before joining).
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <functional>
 #include <limits>
 
@@ -33,6 +35,7 @@ namespace safesim::detail {
 
 namespace {
 constexpr std::uint8_t kNoBand = 0xFF;
+constexpr std::size_t kAhead = 8;  // advance_strangers' prefetch distance, in minors
 constexpr auto kAccepted = static_cast<ReachedMask>(1u << accepted_stranger);
 /// Clock units (stranger contacts reaching the minor) until local minor m
 /// accepts one: E_m / a_m, E_m ~ Exp(1) keyed by (user, platform, epoch).
@@ -53,6 +56,7 @@ void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch
     P.stranger_band.assign(P.user.size(), kNoBand);
   }
   for (auto& late : P.stranger_late) late.clear();
+  std::vector<std::uint64_t> keys;
   for (int band = 0; band < 4; ++band) {
     auto& order = P.stranger_order[static_cast<std::size_t>(band)];
     order.clear();
@@ -74,9 +78,16 @@ void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch
       P.stranger_band[m] = static_cast<std::uint8_t>(band);
       order.push_back(m);
     }
-    std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
-      return P.stranger_due[x] != P.stranger_due[y] ? P.stranger_due[x] < P.stranger_due[y] : x < y;
-    });
+    // By due time, then member: sorted as packed keys (the due time's bits,
+    // then m), not through the due array, which a comparator would read at
+    // random. A due time is never negative or NaN (clock + left, both >= 0;
+    // infinity when m never accepts), and such floats order as their bits do.
+    keys.resize(order.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      keys[i] = std::uint64_t{std::bit_cast<std::uint32_t>(P.stranger_due[order[i]])} << 32 | order[i];
+    std::sort(keys.begin(), keys.end());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(keys[i]);
+    P.stranger_head[static_cast<std::size_t>(band)] = PlatformState::kUnknownHead;
   }
 }
 
@@ -84,6 +95,9 @@ void advance_strangers(State& s, std::size_t p, int band, double contacts) {
   PlatformState& P = s.platforms[p];
   const auto b = static_cast<std::size_t>(band);
   P.stranger_clock[b] += contacts;
+  const double clock = P.stranger_clock[b];
+  auto& late = P.stranger_late[b];
+  if (P.stranger_head[b] > clock && late.empty()) return;  // nobody due yet
   const auto due_now = [&](std::uint32_t m) {
     if ((P.settings[m] & kRemoved) != 0 || P.join_day[m] > s.day) {
       P.stranger_due[m] = std::numeric_limits<float>::infinity();  // spent before joining: not again
@@ -93,14 +107,37 @@ void advance_strangers(State& s, std::size_t p, int band, double contacts) {
   };
   const auto& order = P.stranger_order[b];
   std::size_t& next = P.stranger_next[b];
-  while (next < order.size() && P.stranger_due[order[next]] <= P.stranger_clock[b]) {
-    const std::uint32_t m = order[next++];
+  // On a large platform a tick passes many minors, each read at random
+  // places: the members a few places ahead are fetched while these are done.
+  const std::vector<std::uint32_t>& user = P.user;
+  const auto fetch_ahead = [&](std::size_t i) {
+    if (i + kAhead < order.size()) {
+      const std::uint32_t m = order[i + kAhead];
+      __builtin_prefetch(P.stranger_due.data() + m);
+      __builtin_prefetch(P.stranger_band.data() + m);
+      __builtin_prefetch(P.settings.data() + m);
+      __builtin_prefetch(P.join_day.data() + m);
+      __builtin_prefetch(P.reached.data() + m);
+      __builtin_prefetch(user.data() + m);
+    }
+    if (i + kAhead / 2 < order.size()) {  // its user entry was fetched kAhead / 2 minors ago
+      const std::uint32_t u = user[order[i + kAhead / 2]];
+      __builtin_prefetch(s.pop.age.data() + u);
+      __builtin_prefetch(s.pop.boy.data() + u);
+      __builtin_prefetch(s.pop.reached.data() + u);
+    }
+  };
+  while (next < order.size()) {
+    fetch_ahead(next);
+    const std::uint32_t m = order[next];
+    if (P.stranger_due[m] > clock) break;
+    ++next;
     if (P.stranger_band[m] != band) continue;  // moved to another band since (population.ageing)
     due_now(m);
   }
+  P.stranger_head[b] = next < order.size() ? P.stranger_due[order[next]] : std::numeric_limits<float>::infinity();
   // Minors who entered the band after its order was built (population.ageing).
-  auto& late = P.stranger_late[b];
-  while (!late.empty() && late.front().first <= P.stranger_clock[b]) {
+  while (!late.empty() && late.front().first <= clock) {
     std::pop_heap(late.begin(), late.end(), std::greater<>());
     const auto [due, m] = late.back();
     late.pop_back();
@@ -116,6 +153,9 @@ void stranger_enter(State& s, std::size_t p, std::uint32_t m, int band) {
     P.stranger_band[m] = kNoBand;
     return;
   }
+  // m may be the head of an order it was in before (as a stale entry, skipped
+  // when reached, whose due time still stops the order there): read again.
+  P.stranger_head.fill(PlatformState::kUnknownHead);
   const auto b = static_cast<std::size_t>(band);
   double left;  // clock units until m accepts, as in schedule_strangers
   if (P.stranger_band[m] == kNoBand) {

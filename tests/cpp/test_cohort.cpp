@@ -261,6 +261,95 @@ TEST(Cohort, BirthdaysAreBucketedAndAgeingTouchesOnlyTodaysBirthdays) {
   }
 }
 
+TEST(Cohort, StrangersClockStopsAtTheFirstMinorNotYetDue) {
+  // advance_strangers keeps the due time at the head of each band's order,
+  // so a tick with nobody due returns without reading it. Birthdays move
+  // minors between bands (stranger_enter) and may change the due time at a
+  // head; whatever the path, each call must leave every band as a full scan
+  // would: the head of the order and of the late heap not yet due.
+  ScenarioSpec spec = ageing(5000, 3, 10);
+  detail::State s;
+  s.spec = &spec;
+  s.seed = 5;
+  s.total_days = spec.warmup_days + spec.horizon_days;
+  s.metrics.scopes = spec.platforms.size() + 1;
+  s.metrics.days = s.total_days;
+  s.metrics.daily.assign(s.metrics.scopes * static_cast<std::size_t>(s.total_days) * kMetricCount, 0.0);
+  s.metrics.groups.assign(s.metrics.scopes * kGroupCount * kGroupMetricCount, 0.0);
+  detail::clear_cache();
+  detail::build_structure(s);
+  detail::build_operators(s);
+  detail::finish_platforms(s);
+  detail::prepare_ageing(s);
+  detail::PlatformState& P = s.platforms[0];
+  std::size_t early = 0, scanned = 0, passed = 0;
+  for (s.day = 0; s.day < s.total_days; ++s.day) {
+    detail::age_population(s);
+    for (int tick = 0; tick < 4; ++tick) {
+      for (int band = 0; band < 4; ++band) {
+        const auto b = static_cast<std::size_t>(band);
+        const std::size_t next = P.stranger_next[b];
+        const bool known = P.stranger_head[b] != detail::PlatformState::kUnknownHead;
+        // Older bands' clocks run slower, so a birthday moves a minor to a
+        // band whose clock is behind: its due time drops, at the head too.
+        detail::advance_strangers(s, 0, band, tick == 0 ? 0.08 / (1 << band) : 0.0);
+        const double clock = P.stranger_clock[b];
+        const auto& order = P.stranger_order[b];
+        const std::size_t at = P.stranger_next[b];
+        passed += at - next;
+        (known && at == next ? early : scanned) += 1;
+        ASSERT_TRUE(at == order.size() || P.stranger_due[order[at]] > clock)
+            << "day " << s.day << " band " << band << ": a due minor was left at the head";
+        ASSERT_TRUE(P.stranger_late[b].empty() || P.stranger_late[b].front().first > clock)
+            << "day " << s.day << " band " << band << ": a due late entrant was left";
+        if (at < order.size()) {
+          EXPECT_EQ(P.stranger_head[b], P.stranger_due[order[at]]);
+        }
+      }
+    }
+  }
+  EXPECT_GT(early, 1000u);  // the ticks with nobody due that the kept head answered
+  EXPECT_GT(passed, 500u);  // minors passed on the way
+  EXPECT_GT(s.ageing.birthdays, 500u);
+  EXPECT_GT(scanned, 100u);
+}
+
+TEST(Cohort, StrangersHeadIsReadAgainWhenItsMinorMoves) {
+  // The minor at the head of band 1's order has a birthday into band 2,
+  // whose clock is behind: its due time drops below band 1's clock. A full
+  // scan of band 1 now passes it (a stale entry) and goes on; the kept head
+  // must not answer "nobody due".
+  ScenarioSpec spec = small(5000, 30);
+  detail::State s;
+  s.spec = &spec;
+  s.seed = 9;
+  s.total_days = spec.warmup_days + spec.horizon_days;
+  s.metrics.scopes = spec.platforms.size() + 1;
+  s.metrics.days = s.total_days;
+  s.metrics.daily.assign(s.metrics.scopes * static_cast<std::size_t>(s.total_days) * kMetricCount, 0.0);
+  s.metrics.groups.assign(s.metrics.scopes * kGroupCount * kGroupMetricCount, 0.0);
+  detail::clear_cache();
+  detail::build_structure(s);
+  detail::build_operators(s);
+  detail::finish_platforms(s);
+  detail::PlatformState& P = s.platforms[0];
+  const auto& order = P.stranger_order[1];
+  ASSERT_GT(order.size(), 10u);
+  detail::advance_strangers(s, 0, 1, 0.0);  // the head is now kept
+  const std::size_t head = P.stranger_next[1];
+  ASSERT_LT(head + 1, order.size());
+  const std::uint32_t m = order[head];
+  ASSERT_GT(P.stranger_due[m], P.stranger_clock[1]);
+  ASSERT_EQ(P.stranger_head[1], P.stranger_due[m]);
+  // Band 2's clock far behind band 1's, then the birthday.
+  P.stranger_clock[2] = P.stranger_clock[1] - 1e4;
+  detail::stranger_enter(s, 0, m, 2);
+  ASSERT_LE(P.stranger_due[m], P.stranger_clock[1]);
+  detail::advance_strangers(s, 0, 1, 0.0);
+  EXPECT_GT(P.stranger_next[1], head) << "the moved minor's stale entry still stops band 1";
+  ASSERT_TRUE(P.stranger_next[1] == order.size() || P.stranger_due[order[P.stranger_next[1]]] > P.stranger_clock[1]);
+}
+
 TEST(Cohort, SameResultsAtAnyThreadCountAndNothingWithoutAgeing) {
   ScenarioSpec s = ageing(4000, 3, 12);
   const auto sd = test::seeds(3);
