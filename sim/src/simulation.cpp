@@ -540,14 +540,17 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
   if (s.warmup == 0) {
     out.daily = std::move(s.metrics.daily);
   } else {
-    // The horizon's rows of each scope, without the warm-up's.
+    // The horizon's rows of each scope, without the warm-up's: moved down in
+    // place, scope by scope (each one's rows only move towards the front), so
+    // the run never holds a second array of the size of its output.
     const std::size_t row = kMetricCount, horizon = static_cast<std::size_t>(spec.horizon_days);
-    out.daily.resize(s.metrics.scopes * horizon * row);
+    double* to = s.metrics.daily.data();
     for (std::size_t sc = 0; sc < s.metrics.scopes; ++sc) {
       const double* from = s.metrics.row(sc, s.warmup);
-      std::copy(from, from + horizon * row, out.daily.begin() + static_cast<std::ptrdiff_t>(sc * horizon * row));
+      std::memmove(to + sc * horizon * row, from, sizeof(double) * horizon * row);
     }
-    std::vector<double>().swap(s.metrics.daily);
+    s.metrics.daily.resize(s.metrics.scopes * horizon * row);
+    out.daily = std::move(s.metrics.daily);
   }
   // The ecosystem's population counts: distinct people, fixed when the run is
   // built (as the ecosystem's *_per_1k denominator is).

@@ -20,8 +20,9 @@ inline constexpr std::size_t kTieCacheBytes = 4 * kTieCacheMaxTies + 64 * kTieCa
 /// Bytes a run of `spec` needs, roughly: per user 64 bytes of columns plus
 /// 16 bytes per tie on each platform (compressed sparse row, both directions),
 /// group memberships, offender accounts and their dyads, and the run's daily
-/// output array ((platforms + 1) scopes x horizon days x metrics doubles)
-/// twice: the engine's and the copy handed to Python.
+/// output array ((platforms + 1) scopes x days x metrics doubles), warm-up
+/// days included; at least twice the output when it is most of the run (the
+/// compact copy Python keeps).
 std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec);
 
 /// The daily output array of one run in bytes: (platforms + 1) x horizon_days x metrics x 8.
