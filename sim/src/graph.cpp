@@ -868,10 +868,15 @@ void lay_out_classes(const State& s, std::size_t p, std::vector<std::uint32_t> o
   const PlatformState& P = s.platforms[p];
   g.position.resize(n);
   g.activity_at.resize(n);
-  for (std::uint32_t i = 0; i < n; ++i) {
-    g.position[order[i]] = i;
-    g.activity_at[i] = s.pop.activity[P.user[order[i]]];
-  }
+  // In blocks on every thread: order is a permutation, so no two positions
+  // write one entry.
+  parallel_for((static_cast<std::size_t>(n) + kBlock - 1) / kBlock, threads, [&](std::size_t b, std::size_t) {
+    const auto i1 = static_cast<std::uint32_t>(std::min<std::size_t>(n, (b + 1) * kBlock));
+    for (auto i = static_cast<std::uint32_t>(b * kBlock); i < i1; ++i) {
+      g.position[order[i]] = i;
+      g.activity_at[i] = s.pop.activity[P.user[order[i]]];
+    }
+  });
   g.order = std::move(order);
   const std::uint32_t K = g.classes;
   const auto block = static_cast<std::uint32_t>(std::clamp<double>(
@@ -901,7 +906,7 @@ void lay_out_classes(const State& s, std::size_t p, std::vector<std::uint32_t> o
   });
 }
 
-/// One platform's graph and groups, on `threads` threads.
+/// One platform's graph, on `threads` threads (its groups: build_graphs).
 void build_graph(State& s, std::size_t p, int threads) {
   PlatformState& P = s.platforms[p];
   const auto n = static_cast<std::uint32_t>(P.user.size());
@@ -926,7 +931,6 @@ void build_graph(State& s, std::size_t p, int threads) {
   std::shared_ptr<GraphArrays> g = freeze(lists, degree, n, threads);
   if (on_demand) lay_out_classes(s, p, std::move(order), *g, threads);
   P.graph = Graph::of(std::move(g));
-  build_groups(s, P, p);
 }
 
 }  // namespace
@@ -946,6 +950,11 @@ void build_graphs(State& s, int threads) {
   for (std::size_t j = 0; j < large; ++j) build_graph(s, by_size[j], threads);
   parallel_for(by_size.size() - large, threads,
                [&](std::size_t j, std::size_t) { build_graph(s, by_size[large + j], 1); });
+  // Groups (independent of the graph), platform by platform, largest first.
+  parallel_for(by_size.size(), threads, [&](std::size_t j, std::size_t) {
+    PlatformState& P = s.platforms[by_size[j]];
+    build_groups(s, P, by_size[j]);
+  });
 }
 
 std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::uint32_t v,

@@ -30,7 +30,10 @@ double share_aged(const PopulationSpec& ps, double lo, double hi) {
 
 namespace safesim::detail {
 
-void draw_person(State& s, std::uint32_t id, bool minor) {
+namespace {
+
+/// A person's traits from draws keyed by their id: writes only entry id.
+void draw_traits(State& s, std::uint32_t id, bool minor) {
   const PopulationSpec& ps = s.spec->population;
   Population& pop = s.pop;
   const double sigma = ps.activity_sigma;
@@ -38,10 +41,16 @@ void draw_person(State& s, std::uint32_t id, bool minor) {
   if (minor) {
     rng::Draw v(s.seed, streams::user_vulnerability, id, 0);
     pop.vulnerability[id] = static_cast<float>(v.beta(ps.vulnerability.alpha, ps.vulnerability.beta));
-    pop.minors.push_back(id);
   }
   rng::Draw a(s.seed, streams::user_activity, id, 0);
   pop.activity[id] = static_cast<float>(a.lognormal(-0.5 * sigma * sigma, sigma));
+}
+
+}  // namespace
+
+void draw_person(State& s, std::uint32_t id, bool minor) {
+  draw_traits(s, id, minor);
+  if (minor) s.pop.minors.push_back(id);
 }
 
 void build_population(State& s) {
@@ -60,20 +69,33 @@ void build_population(State& s) {
   // over their ranks).
   rng::Draw start(s.seed, streams::user_age, 0xFFFFFFFFu, 0);
   const double phase = start.uniform(), age_phase = start.uniform();
-  std::size_t rank = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto id = static_cast<std::uint32_t>(i);
-    rng::Draw d(s.seed, streams::user_age, id, 0);
+  const auto is_minor = [&](std::size_t i) {
     const double at = phase + static_cast<double>(i) * ps.minor_share;
-    const bool minor = at - std::floor(at) < ps.minor_share;
-    const double a_at = age_phase + static_cast<double>(rank) * 0.6180339887498949;
-    const int age = minor ? youngest + static_cast<int>((a_at - std::floor(a_at)) * (18 - youngest))
-                          : 18 + static_cast<int>(d.below(static_cast<std::uint32_t>(oldest - 17)));
-    if (minor) ++rank;
-    pop.age[i] = static_cast<std::uint8_t>(age);
-    draw_person(s, id, minor);
-  }
-  if (ps.ageing) build_joiners(s, rank);
+    return at - std::floor(at) < ps.minor_share;
+  };
+  // Which ids are minors needs no draw: listed first, so each block of ids
+  // knows its first minor's rank; then the blocks' draws on the build threads.
+  pop.minors.clear();
+  for (std::size_t i = 0; i < n; ++i)
+    if (is_minor(i)) pop.minors.push_back(static_cast<std::uint32_t>(i));
+  constexpr std::size_t kIds = 65536;
+  parallel_for((n + kIds - 1) / kIds, s.build_threads, [&](std::size_t b, std::size_t) {
+    const std::size_t i0 = b * kIds, i1 = std::min(n, i0 + kIds);
+    auto rank =
+        static_cast<std::size_t>(std::lower_bound(pop.minors.begin(), pop.minors.end(), i0) - pop.minors.begin());
+    for (std::size_t i = i0; i < i1; ++i) {
+      const auto id = static_cast<std::uint32_t>(i);
+      rng::Draw d(s.seed, streams::user_age, id, 0);
+      const bool minor = is_minor(i);
+      const double a_at = age_phase + static_cast<double>(rank) * 0.6180339887498949;
+      const int age = minor ? youngest + static_cast<int>((a_at - std::floor(a_at)) * (18 - youngest))
+                            : 18 + static_cast<int>(d.below(static_cast<std::uint32_t>(oldest - 17)));
+      if (minor) ++rank;
+      pop.age[i] = static_cast<std::uint8_t>(age);
+      draw_traits(s, id, minor);
+    }
+  });
+  if (ps.ageing) build_joiners(s, pop.minors.size());
 }
 
 namespace {

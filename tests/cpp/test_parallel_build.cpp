@@ -42,12 +42,30 @@ ScenarioSpec ecosystem(double mean_degree) {
 struct Built {
   std::vector<std::vector<std::uint32_t>> offsets, targets, group_offsets, group_members;
   std::vector<std::vector<std::uint64_t>> trusted;  // one bit per edge
+  // graph.on_demand: each platform's community layout.
+  std::vector<std::vector<std::uint32_t>> order, position, partner;
+  std::vector<std::vector<float>> activity_at;
+  // The population (drawn in blocks of ids on the build threads).
+  std::vector<std::uint8_t> age, boy;
+  std::vector<float> vulnerability, activity;
+  std::vector<std::uint32_t> minors;
 };
 
 Built build(const ScenarioSpec& spec, int threads) {
   const detail::State s = test::fresh_structure(spec, 23, threads);
   Built b;
+  b.age = s.pop.age;
+  b.boy = s.pop.boy;
+  b.vulnerability = s.pop.vulnerability;
+  b.activity = s.pop.activity;
+  b.minors = s.pop.minors;
   for (const detail::PlatformState& P : s.platforms) {
+    if (const detail::GraphArrays* g = P.graph.arrays.get(); g != nullptr && g->on_demand()) {
+      b.order.push_back(g->order);
+      b.position.push_back(g->position);
+      b.partner.push_back(g->partner);
+      b.activity_at.emplace_back(g->activity_at.begin(), g->activity_at.end());
+    }
     b.offsets.emplace_back(P.graph.offsets.begin(), P.graph.offsets.end());
     b.targets.emplace_back(P.graph.targets.begin(), P.graph.targets.end());
     b.trusted.emplace_back(P.graph.trusted_bits.begin(), P.graph.trusted_bits.end());
@@ -63,6 +81,8 @@ TEST(ParallelBuild, GraphsAreIdenticalAtOneTwoAndFourThreads) {
   for (double degree : {20.0, 50.0}) {
     const ScenarioSpec spec = ecosystem(degree);
     const Built one = build(spec, 1);
+    ASSERT_GT(one.age.size(), 65536u);  // more than one block of ids
+    ASSERT_FALSE(one.minors.empty());
     // The large platform takes the split path; the graph is not trivial.
     ASSERT_GE(one.offsets[0].size() - 1, 65536u);
     ASSERT_GT(one.targets[0].size(), static_cast<std::size_t>(10 * (one.offsets[0].size() - 1)));
@@ -80,6 +100,31 @@ TEST(ParallelBuild, GraphsAreIdenticalAtOneTwoAndFourThreads) {
         EXPECT_EQ(many.group_offsets[p], one.group_offsets[p]) << "platform " << p;
         EXPECT_EQ(many.group_members[p], one.group_members[p]) << "platform " << p;
       }
+      EXPECT_EQ(many.age, one.age) << threads << " threads";
+      EXPECT_EQ(many.boy, one.boy) << threads << " threads";
+      EXPECT_EQ(many.vulnerability, one.vulnerability) << threads << " threads";
+      EXPECT_EQ(many.activity, one.activity) << threads << " threads";
+      EXPECT_EQ(many.minors, one.minors) << threads << " threads";
+    }
+  }
+}
+
+TEST(ParallelBuild, OnDemandLayoutsAreIdenticalAtOneTwoAndFourThreads) {
+  ScenarioSpec spec = ecosystem(20.0);
+  spec.graph.on_demand = true;
+  const Built one = build(spec, 1);
+  ASSERT_EQ(one.position.size(), spec.platforms.size());
+  ASSERT_GT(one.position[0].size(), 65536u);  // the large platform's layout is laid out in blocks
+  for (std::size_t i = 0; i < one.order[0].size(); ++i) ASSERT_EQ(one.position[0][one.order[0][i]], i);
+  for (int threads : {2, 4}) {
+    const Built many = build(spec, threads);
+    ASSERT_EQ(many.position.size(), one.position.size());
+    for (std::size_t p = 0; p < one.position.size(); ++p) {
+      EXPECT_EQ(many.order[p], one.order[p]) << "platform " << p << ", " << threads << " threads";
+      EXPECT_EQ(many.position[p], one.position[p]) << "platform " << p << ", " << threads << " threads";
+      EXPECT_EQ(many.activity_at[p], one.activity_at[p]) << "platform " << p << ", " << threads << " threads";
+      EXPECT_EQ(many.partner[p], one.partner[p]) << "platform " << p << ", " << threads << " threads";
+      EXPECT_EQ(many.group_members[p], one.group_members[p]) << "platform " << p << ", " << threads << " threads";
     }
   }
 }

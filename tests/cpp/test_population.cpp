@@ -6,6 +6,8 @@
 #include <cmath>
 
 #include "model_util.hpp"
+#include "safesim/rng.hpp"
+#include "safesim/streams.hpp"
 #include "state.hpp"
 
 using namespace safesim;
@@ -41,6 +43,36 @@ TEST(Population, ShareAgedIsTheShareTheDrawGives) {
   }
   EXPECT_DOUBLE_EQ(share_aged(spec.population, 0, 200), 1.0);
   EXPECT_DOUBLE_EQ(share_aged(spec.population, 61, 90), 0.0);
+}
+
+TEST(Population, MinorsAgesFollowTheirRankAcrossBlocksOfIds) {
+  // The population is drawn in blocks of 65,536 ids on the build threads;
+  // the k-th minor by id takes the k-th value of the ages' low-discrepancy
+  // sequence, {age_phase + k / golden ratio}, whatever block it falls in
+  // (population.cpp). Three blocks here, at 1 and 3 threads.
+  ScenarioSpec spec = safesim::test::small(150000, 10);
+  spec.population.youngest_age = 9;
+  for (int threads : {1, 3}) {
+    const detail::State s = safesim::test::fresh_structure(spec, 17, threads);
+    rng::Draw start(s.seed, streams::user_age, 0xFFFFFFFFu, 0);
+    const double phase = start.uniform(), age_phase = start.uniform();
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < s.pop.size(); ++i) {
+      const double at = phase + static_cast<double>(i) * spec.population.minor_share;
+      if (!(at - std::floor(at) < spec.population.minor_share)) {
+        ASSERT_GE(s.pop.age[i], 18) << "user " << i;
+        continue;
+      }
+      ASSERT_LT(k, s.pop.minors.size());
+      ASSERT_EQ(s.pop.minors[k], i);
+      const double a_at = age_phase + static_cast<double>(k) * 0.6180339887498949;
+      const int want = 9 + static_cast<int>((a_at - std::floor(a_at)) * (18 - 9));
+      ASSERT_EQ(s.pop.age[i], want) << "minor " << k << " (user " << i << "), " << threads << " threads";
+      ++k;
+    }
+    EXPECT_EQ(k, s.pop.minors.size());
+    EXPECT_GT(s.pop.minors.back(), 2u * 65536u);
+  }
 }
 
 namespace {
