@@ -22,16 +22,21 @@
 #include <algorithm>
 
 #include "gates.hpp"
+#include "parallel.hpp"
 #include "safesim/rng.hpp"
 #include "safesim/streams.hpp"
 #include "state.hpp"
 
 namespace safesim::detail {
-void benign_background(State& s) {
+namespace {
+
+/// One platform's benign background for this tick. It writes only the
+/// platform's own state and rows; what lies beyond them goes to `later`.
+void benign_platform(State& s, std::size_t p, ScopeEffects& later) {
   const BenignSpec& b = s.spec->benign;
   const ResponseSpec& r = s.spec->response;
   const double dt_days = s.dt_hours / 24.0;
-  for (std::size_t p = 0; p < s.platforms.size(); ++p) {
+  {
     PlatformState& P = s.platforms[p];
     const ControlsSpec& c = P.spec->controls;
     rng::Draw d(s.seed, streams::benign, static_cast<std::uint32_t>(p), s.tick);
@@ -68,12 +73,14 @@ void benign_background(State& s) {
       advance_strangers(
           s, p, band,
           (b.stranger_adult_contacts_per_minor_day * adult_pass + b.peer_stranger_contacts_per_minor_day * peer_pass) *
-              dt_days);
+              dt_days,
+          later);
     }
     // Minors believed adult: nothing stops strangers.
     advance_strangers(s, p, adult,
-                      (b.stranger_adult_contacts_per_minor_day + b.peer_stranger_contacts_per_minor_day) * dt_days);
-    s.add(p, Metric::legit_contacts_blocked, blocked);
+                      (b.stranger_adult_contacts_per_minor_day + b.peer_stranger_contacts_per_minor_day) * dt_days,
+                      later);
+    s.add(p, Metric::legit_contacts_blocked, blocked, later);
     // Benign (unfounded) reports against ordinary users: the same friction applies.
     const auto users = static_cast<double>(P.user.size());
     const std::uint64_t intended = d.poisson(users * b.false_reports_per_1k_users_day / 1000.0 * dt_days);
@@ -90,16 +97,35 @@ void benign_background(State& s) {
       }
       const double abandoned_steps = mass > 0 ? partial / mass : 0.0;
       s.add(p, Metric::reporting_effort,
-            static_cast<double>(filed) * steps + static_cast<double>(intended - filed) * abandoned_steps);
+            static_cast<double>(filed) * steps + static_cast<double>(intended - filed) * abandoned_steps, later);
       if (filed > 0) {
         // Unfounded reports in the other harm categories (moderation.cpp): they join its queues and review.
-        s.add(p, Metric::user_reports, static_cast<double>(filed));
-        s.add(p, Metric::other_harm_reports, static_cast<double>(filed));
-        s.add(p, Metric::unfounded_reports, static_cast<double>(filed));
+        s.add(p, Metric::user_reports, static_cast<double>(filed), later);
+        s.add(p, Metric::other_harm_reports, static_cast<double>(filed), later);
+        s.add(p, Metric::unfounded_reports, static_cast<double>(filed), later);
         queue_other(s, p, filed, 0, ItemKind::other_report, d);
       }
     }
   }
+}
+
+}  // namespace
+
+void benign_background(State& s) {
+  // Platforms side by side on the run's threads when there is work enough
+  // per tick to pay for starting them (a thread costs tens of microseconds):
+  // each writes only its own state and rows, and what lies beyond them is
+  // applied afterwards in platform order, so the result is the same on any
+  // number of threads (tests/cpp/test_parallel_build.cpp).
+  const std::size_t np = s.platforms.size();
+  s.scope_effects.resize(np);
+  const double users_per_tick = static_cast<double>(s.pop.size()) * s.dt_hours / 24.0;
+  const int threads = users_per_tick >= side_by_side_users ? s.threads : 1;
+  parallel_for(np, threads, [&](std::size_t p, std::size_t) {
+    s.scope_effects[p].clear();
+    benign_platform(s, p, s.scope_effects[p]);
+  });
+  for (std::size_t p = 0; p < np; ++p) apply_scope_effects(s, p, s.scope_effects[p]);
 }
 
 }  // namespace safesim::detail

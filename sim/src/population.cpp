@@ -79,7 +79,7 @@ void build_population(State& s) {
   for (std::size_t i = 0; i < n; ++i)
     if (is_minor(i)) pop.minors.push_back(static_cast<std::uint32_t>(i));
   constexpr std::size_t kIds = 65536;
-  parallel_for((n + kIds - 1) / kIds, s.build_threads, [&](std::size_t b, std::size_t) {
+  parallel_for((n + kIds - 1) / kIds, s.threads, [&](std::size_t b, std::size_t) {
     const std::size_t i0 = b * kIds, i1 = std::min(n, i0 + kIds);
     auto rank =
         static_cast<std::size_t>(std::lower_bound(pop.minors.begin(), pop.minors.end(), i0) - pop.minors.begin());
@@ -284,7 +284,7 @@ void build_platforms(State& s) {
   // Platforms side by side on the build threads: each reads the population
   // and writes only its own members (their draws are keyed by user and
   // platform), so the memberships do not depend on the thread count.
-  parallel_for(s.platforms.size(), s.build_threads, [&](std::size_t p, std::size_t) {
+  parallel_for(s.platforms.size(), s.threads, [&](std::size_t p, std::size_t) {
     PlatformState& P = s.platforms[p];
     P.spec = &s.spec->platforms[p];
     const ControlsSpec& c = P.spec->controls;
@@ -337,7 +337,7 @@ void finish_platforms(State& s) {
   // writes only the platform's own state. (It also counts the people present
   // ecosystem-wide when s.ageing.on, but prepare_ageing sets that after this.)
   if (s.ageing.on) throw std::logic_error("finish_platforms: called after prepare_ageing");
-  parallel_for(s.platforms.size(), s.build_threads, [&](std::size_t p, std::size_t) {
+  parallel_for(s.platforms.size(), s.threads, [&](std::size_t p, std::size_t) {
     PlatformState& P = s.platforms[p];
     P.spec = &s.spec->platforms[p];
     const std::size_t members = P.user.size();

@@ -96,52 +96,97 @@ void flagger_notice(State& s, std::size_t p, std::uint32_t copy, double hour) {
   P.queue_flagger.items.push_back(item);
 }
 
-void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
-  // The distinct-minors metric each mark counts in, if any (trust and
-  // isolation are tracked for moves but not published).
-  static constexpr std::array<std::optional<Metric>, kStageBits> kCounts = {Metric::minors_contacted,
-                                                                            Metric::minors_engaged,
-                                                                            std::nullopt,
-                                                                            std::nullopt,
-                                                                            Metric::minors_solicited,
-                                                                            Metric::minors_exploited,
-                                                                            Metric::minors_blocking,
-                                                                            Metric::minors_reporting,
-                                                                            Metric::minors_images_obtained,
-                                                                            Metric::minors_sextorted,
-                                                                            Metric::minors_met_offline,
-                                                                            Metric::minors_recontacted,
-                                                                            Metric::minors_accepted_stranger,
-                                                                            Metric::minors_contacted_any,
-                                                                            Metric::minors_solicited_any,
-                                                                            Metric::minors_exploited_any,
-                                                                            Metric::minors_images_obtained_any,
-                                                                            Metric::minors_sextorted_any,
-                                                                            Metric::minors_met_offline_any};
+namespace {
+
+// The distinct-minors metric each mark counts in, if any (trust and
+// isolation are tracked for moves but not published).
+constexpr std::array<std::optional<Metric>, kStageBits> kCounts = {Metric::minors_contacted,
+                                                                   Metric::minors_engaged,
+                                                                   std::nullopt,
+                                                                   std::nullopt,
+                                                                   Metric::minors_solicited,
+                                                                   Metric::minors_exploited,
+                                                                   Metric::minors_blocking,
+                                                                   Metric::minors_reporting,
+                                                                   Metric::minors_images_obtained,
+                                                                   Metric::minors_sextorted,
+                                                                   Metric::minors_met_offline,
+                                                                   Metric::minors_recontacted,
+                                                                   Metric::minors_accepted_stranger,
+                                                                   Metric::minors_contacted_any,
+                                                                   Metric::minors_solicited_any,
+                                                                   Metric::minors_exploited_any,
+                                                                   Metric::minors_images_obtained_any,
+                                                                   Metric::minors_sextorted_any,
+                                                                   Metric::minors_met_offline_any};
+
+/// The platform's part of a mark: its distinct count and group row. Returns
+/// the user (kNone when aged out, population.ageing) and their group.
+std::uint32_t mark_on_platform(State& s, std::size_t p, std::uint32_t m, Stage stage, std::size_t& group) {
   const auto bit = static_cast<ReachedMask>(ReachedMask{1} << stage);
   const std::optional<Metric> metric = kCounts[stage];
   PlatformState& P = s.platforms[p];
   const std::uint32_t user = P.user[m];
-  if (s.pop.age[user] >= 18) return;  // aged out (population.ageing): no longer a minor
-  cohort_mark(s, user, stage);        // population.ageing's cohort (a no-op without it)
+  if (s.pop.age[user] >= 18) return kNone;  // aged out (population.ageing): no longer a minor
   const std::size_t slot = metric ? group_slot(*metric) : kGroupMetricCount;
-  const std::size_t group = group_of(s.pop.age[user], s.pop.boy[user] != 0);
+  group = group_of(s.pop.age[user], s.pop.boy[user] != 0);
   if ((P.reached[m] & bit) == 0) {
     P.reached[m] |= bit;
     if (metric) s.m(p, *metric) += 1;
     if (slot < kGroupMetricCount) s.metrics.group_row(p + 1, group)[slot] += 1;
   }
+  return user;
+}
+
+/// The rest of a mark: the cohort, the ecosystem's and the operator's distinct counts.
+void mark_beyond_platform(State& s, std::size_t p, std::uint32_t user, Stage stage, std::size_t group) {
+  const auto bit = static_cast<ReachedMask>(ReachedMask{1} << stage);
+  const std::optional<Metric> metric = kCounts[stage];
+  const std::size_t slot = metric ? group_slot(*metric) : kGroupMetricCount;
+  cohort_mark(s, user, stage);  // population.ageing's cohort (a no-op without it)
   if ((s.pop.reached[user] & bit) == 0) {
     s.pop.reached[user] |= bit;
     if (metric) s.metrics.row(0, s.day)[idx(*metric)] += 1;
     if (slot < kGroupMetricCount) s.metrics.group_row(0, group)[slot] += 1;
   }
+  const PlatformState& P = s.platforms[p];
   if (P.op != kNone) {  // distinct over the operator's services
     OperatorState& O = s.operators[P.op];
     if ((O.reached[user] & bit) == 0) {
       O.reached[user] |= bit;
       if (metric) s.metrics.row(O.scope, s.day)[idx(*metric)] += 1;
     }
+  }
+}
+
+}  // namespace
+
+void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage) {
+  std::size_t group = 0;
+  const std::uint32_t user = mark_on_platform(s, p, m, stage, group);
+  if (user != kNone) mark_beyond_platform(s, p, user, stage, group);
+}
+
+void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage, ScopeEffects& later) {
+  std::size_t group = 0;
+  const std::uint32_t user = mark_on_platform(s, p, m, stage, group);
+  if (user != kNone)
+    later.push_back({.value = 0,
+                     .user = user,
+                     .kind = ScopeEffect::mark,
+                     .stage = static_cast<std::uint8_t>(stage),
+                     .what = static_cast<std::uint16_t>(group)});
+}
+
+void apply_scope_effects(State& s, std::size_t p, const ScopeEffects& effects) {
+  const std::uint32_t op = s.platforms[p].op_scope;
+  for (const ScopeEffect& e : effects) {
+    if (e.kind == ScopeEffect::mark) {
+      mark_beyond_platform(s, p, e.user, static_cast<Stage>(e.stage), e.what);
+      continue;
+    }
+    s.metrics.row(0, s.day)[e.what] += e.value;
+    if (op != kNone) s.metrics.row(op, s.day)[e.what] += e.value;
   }
 }
 

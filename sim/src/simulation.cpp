@@ -205,7 +205,7 @@ void build_structure(State& s) {
   }
   build_population(s);
   build_platforms(s);
-  build_graphs(s, s.build_threads);
+  build_graphs(s, s.threads);
   if (!cacheable) return;
   auto snapshot = std::make_shared<Structure>();
   snapshot->pop = s.pop;
@@ -477,7 +477,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
   detail::State s;
   s.spec = &spec;
   s.seed = seed;
-  s.build_threads = std::max(threads, 1);
+  s.threads = std::max(threads, 1);
   s.dt_hours = spec.dt_hours;
   const std::size_t np = spec.platforms.size();
   const std::size_t n_scopes = np + 1 + spec.operators.size();  // ecosystem, platforms, declared operators

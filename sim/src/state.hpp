@@ -584,6 +584,26 @@ struct AgeingState {
   std::uint64_t birthdays = 0, joins = 0;                 // events processed (tests)
 };
 
+/// What one platform's work adds beyond the platform (the ecosystem's and its
+/// operator's rows, distinct marks over people), kept while platforms run side
+/// by side and applied afterwards in platform order (apply_scope_effects): each
+/// sum then takes its terms in the order one thread would add them.
+struct ScopeEffect {
+  enum Kind : std::uint8_t { add, mark };
+  double value = 0;        // add: the amount
+  std::uint32_t user = 0;  // mark: the person
+  Kind kind = add;
+  std::uint8_t stage = 0;  // mark: the stage
+  std::uint16_t what = 0;  // add: the metric's column; mark: the person's age and gender group
+};
+using ScopeEffects = std::vector<ScopeEffect>;
+
+/// Users per tick (users x dt_hours / 24) from which benign_background runs
+/// platforms side by side on the run's threads: below it a tick's work is too
+/// small to pay for starting threads. Results do not depend on it; tests lower
+/// it to run the side-by-side path on small ecosystems.
+inline double side_by_side_users = 250000;
+
 struct State {
   const ScenarioSpec* spec = nullptr;
   std::uint64_t seed = 0;
@@ -637,11 +657,15 @@ struct State {
   // sets it whenever a platform's controls, and so its members, change).
   std::array<std::vector<double>, kPeerType + 1> choice_cumulative;
   bool choice_stale = true;
-  int build_threads = 1;  // threads for the build: memberships, controls and graphs (results do not depend on it)
+  // Threads of this run: the build (memberships, controls, graphs) and, on a
+  // large ecosystem, platforms side by side in the daily benign background.
+  // Results do not depend on it.
+  int threads = 1;
   // graph.on_demand: peer-tie lists already generated in this run (neighbours,
   // graph.cpp). Reads come from the daily step, which runs on one thread; the
   // lists never change, so the cache changes no result, only the time.
   mutable TieCache tie_cache;
+  std::vector<ScopeEffects> scope_effects;  // per platform (benign.cpp), kept between ticks for their capacity
 
   double& m(std::size_t platform, Metric metric) { return metrics.row(platform + 1, day)[idx(metric)]; }
   /// Add to a platform's metric, its operator's and the ecosystem total.
@@ -649,6 +673,11 @@ struct State {
     metrics.row(platform + 1, day)[idx(metric)] += value;
     metrics.row(0, day)[idx(metric)] += value;
     if (const std::uint32_t o = platforms[platform].op_scope; o != kNone) metrics.row(o, day)[idx(metric)] += value;
+  }
+  /// As add, with the ecosystem's and operator's part kept in `later` (ScopeEffect).
+  void add(std::size_t platform, Metric metric, double value, ScopeEffects& later) {
+    metrics.row(platform + 1, day)[idx(metric)] += value;
+    later.push_back({.value = value, .kind = ScopeEffect::add, .what = static_cast<std::uint16_t>(idx(metric))});
   }
   /// Count a time to detection (days from first contact to ban) in the platform's scopes.
   void add_time_to_detection(std::size_t platform, double days) {
@@ -753,8 +782,9 @@ void review_other(State& s, std::size_t platform, Report& r, std::uint64_t n);
 /// accepts one (after controls change, a fresh draw with `epoch` when `fresh`).
 void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch);
 /// Advance believed band `band`'s clock by `contacts` stranger contacts per minor that reach
-/// the minor, and count the minors whose time has come.
-void advance_strangers(State& s, std::size_t p, int band, double contacts);
+/// the minor, and count the minors whose time has come (their marks beyond
+/// the platform kept in `later`).
+void advance_strangers(State& s, std::size_t p, int band, double contacts, ScopeEffects& later);
 void review_reports(State& s, double t_end);
 void share_material(State& s);                     // 6. distributors upload and share
 void view_material(State& s, double t_end);        // 6. views before removal, expiry, bystander reports
@@ -849,6 +879,10 @@ void review_pooled(State& s, double t_end);
 enum class RiskEvent : std::uint8_t { contact, flag };
 void add_risk(State& s, std::uint32_t account, RiskEvent event, double hour);
 void mark_reached(State& s, std::size_t platform, std::uint32_t local_minor, Stage stage);
+/// As mark_reached, with what lies beyond the platform kept in `later` (ScopeEffect).
+void mark_reached(State& s, std::size_t platform, std::uint32_t local_minor, Stage stage, ScopeEffects& later);
+/// Apply what platform p's work kept for later (ScopeEffect), in order.
+void apply_scope_effects(State& s, std::size_t p, const ScopeEffects& effects);
 /// mark_reached for a stage reached through offender account `account`: an
 /// adult offender's marks the stage and its *_any bit; a peer perpetrator's
 /// only the *_any bit (and accepted_stranger).

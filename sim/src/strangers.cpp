@@ -91,7 +91,7 @@ void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch
   }
 }
 
-void advance_strangers(State& s, std::size_t p, int band, double contacts) {
+void advance_strangers(State& s, std::size_t p, int band, double contacts, ScopeEffects& later) {
   PlatformState& P = s.platforms[p];
   const auto b = static_cast<std::size_t>(band);
   P.stranger_clock[b] += contacts;
@@ -103,7 +103,7 @@ void advance_strangers(State& s, std::size_t p, int band, double contacts) {
       P.stranger_due[m] = std::numeric_limits<float>::infinity();  // spent before joining: not again
       return;
     }
-    mark_reached(s, p, m, accepted_stranger);
+    mark_reached(s, p, m, accepted_stranger, later);
   };
   const auto& order = P.stranger_order[b];
   std::size_t& next = P.stranger_next[b];

@@ -34,7 +34,7 @@ inline detail::State fresh_structure(const ScenarioSpec& spec, std::uint64_t see
   detail::State s;
   s.spec = &spec;
   s.seed = seed;
-  s.build_threads = threads;
+  s.threads = threads;
   detail::build_structure(s);
   return s;
 }

@@ -292,7 +292,9 @@ TEST(Cohort, StrangersClockStopsAtTheFirstMinorNotYetDue) {
         const bool known = P.stranger_head[b] != detail::PlatformState::kUnknownHead;
         // Older bands' clocks run slower, so a birthday moves a minor to a
         // band whose clock is behind: its due time drops, at the head too.
-        detail::advance_strangers(s, 0, band, tick == 0 ? 0.08 / (1 << band) : 0.0);
+        detail::ScopeEffects later;
+        detail::advance_strangers(s, 0, band, tick == 0 ? 0.08 / (1 << band) : 0.0, later);
+        detail::apply_scope_effects(s, 0, later);
         const double clock = P.stranger_clock[b];
         const auto& order = P.stranger_order[b];
         const std::size_t at = P.stranger_next[b];
@@ -335,7 +337,8 @@ TEST(Cohort, StrangersHeadIsReadAgainWhenItsMinorMoves) {
   detail::PlatformState& P = s.platforms[0];
   const auto& order = P.stranger_order[1];
   ASSERT_GT(order.size(), 10u);
-  detail::advance_strangers(s, 0, 1, 0.0);  // the head is now kept
+  detail::ScopeEffects later;
+  detail::advance_strangers(s, 0, 1, 0.0, later);  // the head is now kept
   const std::size_t head = P.stranger_next[1];
   ASSERT_LT(head + 1, order.size());
   const std::uint32_t m = order[head];
@@ -345,7 +348,7 @@ TEST(Cohort, StrangersHeadIsReadAgainWhenItsMinorMoves) {
   P.stranger_clock[2] = P.stranger_clock[1] - 1e4;
   detail::stranger_enter(s, 0, m, 2);
   ASSERT_LE(P.stranger_due[m], P.stranger_clock[1]);
-  detail::advance_strangers(s, 0, 1, 0.0);
+  detail::advance_strangers(s, 0, 1, 0.0, later);
   EXPECT_GT(P.stranger_next[1], head) << "the moved minor's stale entry still stops band 1";
   ASSERT_TRUE(P.stranger_next[1] == order.size() || P.stranger_due[order[P.stranger_next[1]]] > P.stranger_clock[1]);
 }
