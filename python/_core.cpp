@@ -45,10 +45,6 @@ safesim::LoadOptions make_options(Overrides overrides, Names policies, Names pol
 /// Hands a vector to NumPy without copying: a capsule owns the moved vector
 /// and frees it when the last array viewing it goes away.
 py::array_t<double> adopt(std::vector<double>&& values, std::vector<py::ssize_t> shape) {
-  // The engine's daily array keeps the warm-up's capacity (its horizon rows
-  // were moved down in place): the array kept is compacted, now that the
-  // run's state is freed.
-  values.shrink_to_fit();
   auto* owner = new std::vector<double>(std::move(values));
   py::capsule free_when_done(owner, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
   return py::array_t<double>(std::move(shape), owner->data(), free_when_done);

@@ -20,6 +20,9 @@
 #include <thread>
 #include <type_traits>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "state.hpp"
 
 namespace safesim {
@@ -470,6 +473,20 @@ void finish_totals(const detail::State& s, RunOutput& out, const std::vector<dou
   }
 }
 
+// Gives the pages past a vector's size back to the system without copying it:
+// its capacity stays (address space only), its resident memory is its size.
+// Copying it into a compact array instead raised the run's peak by the output's
+// size when the freed state's memory was still resident (the driver's malloc
+// settings keep freed blocks under 64 MB), and not compacting it at all kept the
+// warm-up's rows resident in every output a caller holds.
+void release_unused_pages(std::vector<double>& v) {
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto used_end = reinterpret_cast<std::uintptr_t>(v.data() + v.size());
+  const auto end = reinterpret_cast<std::uintptr_t>(v.data() + v.capacity()) / page * page;
+  const std::uintptr_t from = (used_end + page - 1) / page * page;  // whole pages only: nothing in use is touched
+  if (end > from) madvise(reinterpret_cast<void*>(from), end - from, MADV_DONTNEED);
+}
+
 }  // namespace
 
 RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
@@ -551,6 +568,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
     }
     s.metrics.daily.resize(s.metrics.scopes * horizon * row);
     out.daily = std::move(s.metrics.daily);
+    release_unused_pages(out.daily);
   }
   // The ecosystem's population counts: distinct people, fixed when the run is
   // built (as the ecosystem's *_per_1k denominator is).
@@ -595,6 +613,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
     out.operator_daily.assign(out.daily.begin() + static_cast<std::ptrdiff_t>(split_daily), out.daily.end());
     out.totals.resize(split_totals);
     out.daily.resize(split_daily);
+    release_unused_pages(out.daily);
   }
   const auto t1 = Clock::now();
   out.build_seconds = std::chrono::duration<double>(t_built - t0).count();

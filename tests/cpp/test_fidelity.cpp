@@ -10,6 +10,9 @@
 #include <numeric>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "model_util.hpp"
 #include "safesim/oracle.hpp"
 #include "safesim/simulation.hpp"
@@ -21,6 +24,23 @@ using safesim::test::Paired;
 using safesim::test::small;
 
 namespace {
+
+// Whole pages past a vector's size, and how many of them are resident.
+struct TailPages {
+  std::size_t pages = 0, resident = 0;
+};
+TailPages tail_pages(const std::vector<double>& v) {
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const std::uintptr_t from = (reinterpret_cast<std::uintptr_t>(v.data() + v.size()) + page - 1) / page * page;
+  const std::uintptr_t end = reinterpret_cast<std::uintptr_t>(v.data() + v.capacity()) / page * page;
+  TailPages t;
+  if (end <= from) return t;
+  t.pages = (end - from) / page;
+  std::vector<unsigned char> in(t.pages);
+  if (mincore(reinterpret_cast<void*>(from), end - from, in.data()) != 0) return {};
+  for (unsigned char c : in) t.resident += c & 1;
+  return t;
+}
 
 void set_revisits(ScenarioSpec& s, double prob) {
   for (OffenderTypeSpec* t : {&s.offenders.groomer, &s.offenders.sextortion, &s.offenders.distributor})
@@ -218,6 +238,11 @@ TEST(Fidelity, WarmupDaysAreSimulatedButNotCounted) {
   const RunOutput ra = run(a, 3), rb = run(b, 3);
   EXPECT_EQ(rb.days, 120);
   EXPECT_EQ(rb.daily.size(), ra.daily.size());
+  // The warm-up's rows are dropped from the memory held too, not only from the
+  // size: a caller keeping many outputs (run_many, a sweep) holds their rows only.
+  const TailPages tail = tail_pages(rb.daily);
+  ASSERT_GE(tail.pages, 8u) << "the warm-up's rows should leave whole pages past the output's size";
+  EXPECT_EQ(tail.resident, 0u) << "pages past the output's size are still resident";
   EXPECT_NE(output_hash(ra), output_hash(rb));
   // Timeline days count from the end of the warm-up: closing DMs on day 30
   // prevents nothing before measured day 30 and something after it.

@@ -21,8 +21,8 @@ inline constexpr std::size_t kTieCacheBytes = 4 * kTieCacheMaxTies + 64 * kTieCa
 /// 16 bytes per tie on each platform (compressed sparse row, both directions),
 /// group memberships, offender accounts and their dyads, and the run's daily
 /// output array ((platforms + 1) scopes x days x metrics doubles), warm-up
-/// days included; at least twice the output when it is most of the run (the
-/// compact copy Python keeps).
+/// days included (no second copy of it is made: the horizon's rows are moved
+/// down in place at the end of the run).
 std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec);
 
 /// The daily output array of one run in bytes: (platforms + 1) x horizon_days x metrics x 8.
