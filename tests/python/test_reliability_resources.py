@@ -134,7 +134,7 @@ def test_loader_compares_against_the_address_space_limit() -> None:
 
 @pytest.mark.skipif(not hasattr(resource, "RLIMIT_AS"), reason="needs RLIMIT_AS")
 def test_loader_blames_the_horizon_when_the_daily_array_dominates() -> None:
-    # 88 years of daily outputs over the ecosystem's 206 scopes: 3.5 GB per copy (issue 17's bad_alloc).
+    # 88 years of daily outputs over the ecosystem's 1,509 scopes: about 57 GB (issue 17's bad_alloc).
     proc = _under_rlimit(6 * 2**30, "run", "ecosystem_us", "--reps", "1", "--set", "horizon_days=32000")
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
