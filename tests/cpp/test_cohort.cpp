@@ -36,6 +36,23 @@ ScenarioSpec ageing(std::int64_t users, std::int64_t years, std::int64_t younges
   return s;
 }
 
+// A run's state built as run() builds it (population, memberships, controls,
+// strangers' clocks; the ageing timeline when the scenario ages), before day 0.
+void build_state(detail::State& s, const ScenarioSpec& spec, std::uint64_t seed) {
+  s.spec = &spec;
+  s.seed = seed;
+  s.total_days = spec.warmup_days + spec.horizon_days;
+  s.metrics.scopes = spec.platforms.size() + 1;
+  s.metrics.days = s.total_days;
+  s.metrics.daily.assign(s.metrics.scopes * static_cast<std::size_t>(s.total_days) * kMetricCount, 0.0);
+  s.metrics.groups.assign(s.metrics.scopes * kGroupCount * kGroupMetricCount, 0.0);
+  detail::clear_cache();
+  detail::build_structure(s);
+  detail::build_operators(s);
+  detail::finish_platforms(s);
+  if (spec.population.ageing) detail::prepare_ageing(s);
+}
+
 }  // namespace
 
 TEST(Cohort, EverMatchesAHandComputedConstantHazard) {
@@ -192,17 +209,7 @@ TEST(Cohort, BirthdaysAreBucketedAndAgeingTouchesOnlyTodaysBirthdays) {
   // recount gives (also after the controls are applied again mid-run).
   ScenarioSpec spec = ageing(5000, 3, 10);
   detail::State s;
-  s.spec = &spec;
-  s.seed = 21;
-  s.total_days = spec.warmup_days + spec.horizon_days;
-  s.metrics.scopes = spec.platforms.size() + 1;
-  s.metrics.days = s.total_days;
-  s.metrics.daily.assign(s.metrics.scopes * static_cast<std::size_t>(s.total_days) * kMetricCount, 0.0);
-  detail::clear_cache();
-  detail::build_structure(s);
-  detail::build_operators(s);
-  detail::finish_platforms(s);
-  detail::prepare_ageing(s);
+  build_state(s, spec, 21);
   const detail::Population& pop = s.pop;
   ASSERT_EQ(pop.birthday_start.size(), 366u);
   ASSERT_EQ(pop.birthday_users.size(), pop.minors.size());
@@ -269,18 +276,7 @@ TEST(Cohort, StrangersClockStopsAtTheFirstMinorNotYetDue) {
   // would: the head of the order and of the late heap not yet due.
   ScenarioSpec spec = ageing(5000, 3, 10);
   detail::State s;
-  s.spec = &spec;
-  s.seed = 5;
-  s.total_days = spec.warmup_days + spec.horizon_days;
-  s.metrics.scopes = spec.platforms.size() + 1;
-  s.metrics.days = s.total_days;
-  s.metrics.daily.assign(s.metrics.scopes * static_cast<std::size_t>(s.total_days) * kMetricCount, 0.0);
-  s.metrics.groups.assign(s.metrics.scopes * kGroupCount * kGroupMetricCount, 0.0);
-  detail::clear_cache();
-  detail::build_structure(s);
-  detail::build_operators(s);
-  detail::finish_platforms(s);
-  detail::prepare_ageing(s);
+  build_state(s, spec, 5);
   detail::PlatformState& P = s.platforms[0];
   std::size_t early = 0, scanned = 0, passed = 0;
   for (s.day = 0; s.day < s.total_days; ++s.day) {
@@ -323,17 +319,7 @@ TEST(Cohort, StrangersHeadIsReadAgainWhenItsMinorMoves) {
   // must not answer "nobody due".
   ScenarioSpec spec = small(5000, 30);
   detail::State s;
-  s.spec = &spec;
-  s.seed = 9;
-  s.total_days = spec.warmup_days + spec.horizon_days;
-  s.metrics.scopes = spec.platforms.size() + 1;
-  s.metrics.days = s.total_days;
-  s.metrics.daily.assign(s.metrics.scopes * static_cast<std::size_t>(s.total_days) * kMetricCount, 0.0);
-  s.metrics.groups.assign(s.metrics.scopes * kGroupCount * kGroupMetricCount, 0.0);
-  detail::clear_cache();
-  detail::build_structure(s);
-  detail::build_operators(s);
-  detail::finish_platforms(s);
+  build_state(s, spec, 9);
   detail::PlatformState& P = s.platforms[0];
   const auto& order = P.stranger_order[1];
   ASSERT_GT(order.size(), 10u);
