@@ -297,24 +297,38 @@ std::vector<std::uint32_t> community_order_parallel(const State& s, const Platfo
                                                     int threads) {
   const auto pid = static_cast<std::uint32_t>(p);
   const auto n = static_cast<std::uint32_t>(P.user.size());
+  // Members bucketed by age, in ascending member order within each bucket: a
+  // counting sort over blocks of members, each block counting and then
+  // placing its own members from its own offsets (the blocks' counts added up
+  // in block order), so the placement is the one-thread one.
+  const std::size_t blocks = (static_cast<std::size_t>(n) + kBlock - 1) / kBlock;
+  std::vector<std::uint32_t> counts(blocks * 256, 0);
+  parallel_for(blocks, threads, [&](std::size_t b, std::size_t) {
+    std::uint32_t* c = counts.data() + b * 256;
+    const std::size_t k1 = std::min<std::size_t>(n, (b + 1) * kBlock);
+    for (std::size_t k = b * kBlock; k < k1; ++k) ++c[s.pop.age[P.user[k]]];
+  });
   std::vector<std::uint32_t> start(257, 0);
-  for (std::uint32_t k = 0; k < n; ++k) ++start[s.pop.age[P.user[k]] + 1u];
-  std::partial_sum(start.begin(), start.end(), start.begin());
+  for (std::size_t a = 0; a < 256; ++a) {
+    std::uint32_t at = start[a];
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::uint32_t c = counts[b * 256 + a];
+      counts[b * 256 + a] = at;  // now where block b's members of age a go
+      at += c;
+    }
+    start[a + 1] = at;
+  }
   // Within an age bucket the key is (draw, member): packed into one 64-bit
   // word, draw high, it sorts as a plain integer, in half the memory of a
   // CommunityKey and without the two-field comparison.
   std::vector<std::uint64_t> keyed(n);
-  {
-    std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
-    for (std::uint32_t k = 0; k < n; ++k) keyed[fill[s.pop.age[P.user[k]]]++] = k;
-  }
-  const std::size_t blocks = (static_cast<std::size_t>(n) + kBlock - 1) / kBlock;
   parallel_for(blocks, threads, [&](std::size_t b, std::size_t) {
-    const std::size_t i1 = std::min<std::size_t>(n, (b + 1) * kBlock);
-    for (std::size_t i = b * kBlock; i < i1; ++i) {
-      const auto k = static_cast<std::uint32_t>(keyed[i]);
-      const std::uint32_t r = rng::Draw(s.seed, streams::graph_community, P.user[k], pid).u32();
-      keyed[i] = (static_cast<std::uint64_t>(r) << 32) | k;
+    std::uint32_t* fill = counts.data() + b * 256;
+    const std::size_t k1 = std::min<std::size_t>(n, (b + 1) * kBlock);
+    for (std::size_t k = b * kBlock; k < k1; ++k) {
+      const std::uint32_t user = P.user[k];
+      const std::uint32_t r = rng::Draw(s.seed, streams::graph_community, user, pid).u32();
+      keyed[fill[s.pop.age[user]]++] = (static_cast<std::uint64_t>(r) << 32) | static_cast<std::uint32_t>(k);
     }
   });
   // Largest buckets first, so one long sort does not start last.
