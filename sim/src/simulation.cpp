@@ -568,7 +568,6 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
     }
     s.metrics.daily.resize(s.metrics.scopes * horizon * row);
     out.daily = std::move(s.metrics.daily);
-    release_unused_pages(out.daily);
   }
   // The ecosystem's population counts: distinct people, fixed when the run is
   // built (as the ecosystem's *_per_1k denominator is).
@@ -613,8 +612,9 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
     out.operator_daily.assign(out.daily.begin() + static_cast<std::ptrdiff_t>(split_daily), out.daily.end());
     out.totals.resize(split_totals);
     out.daily.resize(split_daily);
-    release_unused_pages(out.daily);
   }
+  // Once, after both shrinks of the daily array (the warm-up's rows, the operators' rows).
+  release_unused_pages(out.daily);
   const auto t1 = Clock::now();
   out.build_seconds = std::chrono::duration<double>(t_built - t0).count();
   out.run_seconds = std::chrono::duration<double>(t1 - t0).count();
