@@ -22,6 +22,7 @@
 #include <algorithm>
 
 #include "gates.hpp"
+#include "parallel.hpp"
 #include "safesim/rng.hpp"
 #include "safesim/streams.hpp"
 #include "state.hpp"
@@ -180,35 +181,142 @@ void attempt_contact(State& s, std::uint32_t a, std::uint32_t m, double hour, st
   respond(s, a, m, gate, hour, slot);
 }
 
+namespace {
+
+/// The filters between discovery and contact that nothing in the tick's
+/// contact pass changes: the candidate is a minor still on the platform, not
+/// the offender himself, and of the kind he prefers (one uniform of d).
+bool passes_fixed_filters(const State& s, std::uint32_t a, const OffenderTypeSpec& t, std::uint32_t m, rng::Draw& d) {
+  const PlatformState& P = s.platforms[s.accounts.platform[a]];
+  const std::uint32_t user = P.user[m];
+  if (s.pop.age[user] >= 18 || (P.settings[m] & kRemoved) != 0 || P.join_day[m] > s.day) return false;
+  if (user == s.offenders.user[s.accounts.offender[a]]) return false;  // a peer perpetrator under 18 finds himself
+  return preferred(s, t, user, d);
+}
+
+/// The filters that the account's own earlier attempts this tick can change:
+/// a minor who blocked it, or one it already talks to.
+bool passes_own_filters(const State& s, std::uint32_t a, std::uint32_t m) {
+  const std::uint32_t user = s.platforms[s.accounts.platform[a]].user[m];
+  if (s.blocked_pairs.contains((static_cast<std::uint64_t>(s.accounts.key[a]) << 32) | user)) return false;
+  const auto& conn = s.accounts.connections[a];
+  return std::find(conn.begin(), conn.end(), m) == conn.end();  // not already talking
+}
+
+rng::Draw attempt_draw(const State& s, std::uint32_t a, std::uint64_t k) {
+  return {s.seed, streams::discovery, s.accounts.key[a], s.tick, 1024u + 16u * static_cast<std::uint32_t>(k)};
+}
+
+/// The tick's Poisson count of attempts of account a.
+std::uint64_t attempts_of(const State& s, std::uint32_t a, const OffenderTypeSpec& t) {
+  return rng::Draw(s.seed, streams::discovery, s.accounts.key[a], s.tick).poisson(t.contacts_per_day * s.dt_hours / 24.0);
+}
+
+/// Attempt k of account a, from discovery to contact, with the state as it is.
+void attempt(State& s, std::uint32_t a, const OffenderTypeSpec& t, std::uint64_t k) {
+  rng::Draw d = attempt_draw(s, a, k);
+  bool via_group = false;
+  const std::uint32_t m = discover(s, a, d, &via_group);
+  if (m == kNone || !passes_fixed_filters(s, a, t, m, d) || !passes_own_filters(s, a, m)) return;
+  attempt_contact(s, a, m, s.hour + d.uniform() * s.dt_hours, 0, via_group);
+}
+
+/// Attempt k of account a read ahead, from the state at the tick's start;
+/// peer-tie lists it generates go to `sink`.
+AheadAttempt read_attempt(const State& s, std::uint32_t a, const OffenderTypeSpec& t, std::uint64_t k,
+                          TieSink& sink) {
+  rng::Draw d = attempt_draw(s, a, k);
+  bool via_group = false;
+  const std::uint32_t m = discover(s, a, d, &via_group, &sink);
+  if (m == kNone || !passes_fixed_filters(s, a, t, m, d)) return {.kind = AheadAttempt::none};
+  return {.hour = s.hour + d.uniform() * s.dt_hours,
+          .minor = m,
+          .kind = AheadAttempt::found,
+          .via_group = static_cast<std::uint8_t>(via_group ? 1 : 0)};
+}
+
+/// Reads ahead the attempts of every active account, chunk by chunk on the
+/// run's threads. Only reads: discovery, the fixed filters and the random
+/// numbers are functions of the state at the tick's start, which the serial
+/// pass does not change except for each account's own connections, flags and
+/// blocks, which it checks.
+void read_ahead(State& s) {
+  const Accounts& A = s.accounts;
+  ContactAhead& ahead = s.contact_ahead;
+  const std::size_t n = A.active.size();
+  const std::size_t chunks = (n + ContactAhead::kChunk - 1) / ContactAhead::kChunk;
+  ahead.accounts.resize(n);
+  if (ahead.chunks.size() < chunks) {
+    ahead.chunks.resize(chunks);
+    ahead.ties.resize(chunks);
+  }
+  parallel_for(chunks, s.threads, [&](std::size_t c, std::size_t) {
+    std::vector<AheadAttempt>& out = ahead.chunks[c];
+    TieSink& sink = ahead.ties[c];
+    out.clear();
+    sink.clear();
+    for (std::size_t i = c * ContactAhead::kChunk; i < std::min(n, (c + 1) * ContactAhead::kChunk); ++i) {
+      const std::uint32_t a = A.active[i];
+      AheadAccount& rec = ahead.accounts[i];
+      rec = {};
+      if (A.banned[a]) continue;
+      const OffenderTypeSpec& t = s.type_spec(A.type[a]);
+      if (A.open_dyads[a] >= static_cast<std::uint32_t>(t.max_open_dyads)) continue;
+      const std::uint64_t attempts = attempts_of(s, a, t);
+      rec.read = 1;
+      if (attempts == 0) continue;  // most accounts, most ticks: nothing more to read
+      rec = {.first = static_cast<std::uint32_t>(out.size()),
+             .count = static_cast<std::uint32_t>(attempts),
+             .conn_size = static_cast<std::uint32_t>(A.connections[a].size()),
+             .flags = A.flags[a],
+             .read = 1};
+      for (std::uint64_t k = 0; k < attempts; ++k) out.push_back(read_attempt(s, a, t, k, sink));
+    }
+  });
+  // The lists generated go to the cache, in chunk order (it changes no result, only the time).
+  TieCache& cache = s.tie_cache;
+  for (std::size_t c = 0; c < chunks; ++c) {
+    const TieSink& sink = ahead.ties[c];
+    for (std::size_t j = 0, begin = 0; j < sink.keys.size(); begin = sink.ends[j++])
+      if (!cache.at.contains(sink.keys[j]))
+        cache.insert(sink.keys[j], std::span(sink.ties).subspan(begin, sink.ends[j] - begin));
+  }
+}
+
+}  // namespace
+
 void discover_and_contact(State& s) {
   Accounts& A = s.accounts;
-  const double dt_days = s.dt_hours / 24.0;
+  // On a large ecosystem, discovery (most of the time: random reads over
+  // every platform's members) is read ahead on the run's threads and the
+  // contacts made from it in one serial pass, in account order, so every
+  // result is the one of a single pass (tests/cpp/test_parallel_build.cpp).
+  const bool ahead = s.threads > 1 && A.active.size() >= read_ahead_accounts;
+  if (ahead) read_ahead(s);
+  const ContactAhead& R = s.contact_ahead;
   std::size_t keep = 0;
   for (std::size_t i = 0; i < A.active.size(); ++i) {
     const std::uint32_t a = A.active[i];
     if (A.banned[a]) continue;  // compact the active list as we go
     A.active[keep++] = a;
-    const std::size_t p = A.platform[a];
-    const PlatformState& P = s.platforms[p];
     const OffenderTypeSpec& t = s.type_spec(A.type[a]);
     const auto max_open = static_cast<std::uint32_t>(t.max_open_dyads);
     if (A.open_dyads[a] >= max_open) continue;
-    const std::uint32_t key = A.key[a];
-    const std::uint64_t attempts =
-        rng::Draw(s.seed, streams::discovery, key, s.tick).poisson(t.contacts_per_day * dt_days);
-    for (std::uint64_t k = 0; k < attempts && A.open_dyads[a] < max_open; ++k) {
-      rng::Draw d(s.seed, streams::discovery, key, s.tick, 1024u + 16u * static_cast<std::uint32_t>(k));
-      bool via_group = false;
-      const std::uint32_t m = discover(s, a, d, &via_group);
-      if (m == kNone) continue;
-      const std::uint32_t user = P.user[m];
-      if (s.pop.age[user] >= 18 || (P.settings[m] & kRemoved) != 0 || P.join_day[m] > s.day) continue;
-      if (user == s.offenders.user[A.offender[a]]) continue;  // a peer perpetrator under 18 finds himself
-      if (!preferred(s, t, user, d)) continue;
-      if (s.blocked_pairs.contains((static_cast<std::uint64_t>(key) << 32) | user)) continue;
-      const auto& conn = A.connections[a];
-      if (std::find(conn.begin(), conn.end(), m) != conn.end()) continue;  // already talking
-      attempt_contact(s, a, m, s.hour + d.uniform() * s.dt_hours, 0, via_group);
+    if (!ahead || i >= R.accounts.size() || R.accounts[i].read == 0) {
+      const std::uint64_t attempts = attempts_of(s, a, t);
+      for (std::uint64_t k = 0; k < attempts && A.open_dyads[a] < max_open; ++k) attempt(s, a, t, k);
+      continue;
+    }
+    const AheadAccount& rec = R.accounts[i];
+    const AheadAttempt* read = R.chunks[i / ContactAhead::kChunk].data() + rec.first;
+    for (std::uint32_t k = 0; k < rec.count && A.open_dyads[a] < max_open; ++k) {
+      // A dyad opened or a flag raised by this account's earlier attempts changes its discovery: made afresh.
+      if (A.connections[a].size() != rec.conn_size || A.flags[a] != rec.flags) {
+        attempt(s, a, t, k);
+        continue;
+      }
+      if (read[k].kind == AheadAttempt::none || !passes_own_filters(s, a, read[k].minor)) continue;
+      attempt_contact(s, a, read[k].minor, read[k].hour, 0, read[k].via_group != 0);
     }
   }
   A.active.resize(keep);

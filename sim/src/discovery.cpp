@@ -34,10 +34,10 @@ std::vector<std::uint32_t>& tie_buffer(int which) {
   return buf[which];
 }
 
-std::uint32_t count_mutuals(const State& s, std::uint32_t a, std::uint32_t m) {
+std::uint32_t count_mutuals(const State& s, std::uint32_t a, std::uint32_t m, TieSink* sink = nullptr) {
   const auto& conn = s.accounts.connections[a];
   std::uint32_t mutuals = 0;
-  for (std::uint32_t t : neighbours(s, s.accounts.platform[a], m, tie_buffer(1)))
+  for (std::uint32_t t : neighbours(s, s.accounts.platform[a], m, tie_buffer(1), sink))
     for (std::uint32_t c : conn)
       if (t == c) ++mutuals;
   return mutuals;
@@ -47,7 +47,7 @@ std::uint32_t count_mutuals(const State& s, std::uint32_t a, std::uint32_t m) {
 
 std::uint32_t mutual_connections(const State& s, std::uint32_t a, std::uint32_t m) { return count_mutuals(s, a, m); }
 
-std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_group) {
+std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_group, TieSink* sink) {
   const PlatformState& P = s.platforms[s.accounts.platform[a]];
   const ControlsSpec& c = P.spec->controls;
   const ResponseSpec& r = s.spec->response;
@@ -93,7 +93,7 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_
     case 0: {
       // Friends of a connected minor: suggested by the platform, or browsed from connection lists.
       const std::uint32_t via = conn[pick(u_pick, conn.size())];
-      const std::span<const std::uint32_t> ties = neighbours(s, s.accounts.platform[a], via, tie_buffer(0));
+      const std::span<const std::uint32_t> ties = neighbours(s, s.accounts.platform[a], via, tie_buffer(0), sink);
       if (ties.empty()) return kNone;
       const std::uint32_t m = ties[pick(u_pick2, ties.size())];
       // Protections follow what the platform believes, against whom the platform says.
@@ -103,7 +103,7 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_
       if (c.network_expansion.mode == NetworkExpansion::off) return kNone;
       if (c.network_expansion.exclude_suspicious_adults && is_flagged(s, c, a)) return kNone;
       if (c.network_expansion.mode == NetworkExpansion::mutuals &&
-          count_mutuals(s, a, m) < static_cast<std::uint32_t>(c.network_expansion.mutuals_threshold))
+          count_mutuals(s, a, m, sink) < static_cast<std::uint32_t>(c.network_expansion.mutuals_threshold))
         return kNone;
       return m;
     }

@@ -972,7 +972,7 @@ void build_graphs(State& s, int threads) {
 }
 
 std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::uint32_t v,
-                                          std::vector<std::uint32_t>& buf) {
+                                          std::vector<std::uint32_t>& buf, TieSink* sink) {
   const Graph& graph = s.platforms[p].graph;
   const std::span<const std::uint32_t> stored = graph.targets.subspan(graph.offsets[v], graph.degree(v));
   const GraphArrays* g = graph.arrays.get();
@@ -1007,10 +1007,13 @@ std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::ui
   }
   std::sort(buf.begin(), buf.end());
   buf.erase(std::unique(buf.begin(), buf.end()), buf.end());
-  if (cache.ties.size() + buf.size() > TieCache::kMaxTies || cache.at.size() >= TieCache::kMaxLists) cache.clear();
-  cache.at.emplace(key,
-                   std::pair{static_cast<std::uint32_t>(cache.ties.size()), static_cast<std::uint32_t>(buf.size())});
-  cache.ties.insert(cache.ties.end(), buf.begin(), buf.end());
+  if (sink != nullptr) {
+    sink->keys.push_back(key);
+    sink->ties.insert(sink->ties.end(), buf.begin(), buf.end());
+    sink->ends.push_back(static_cast<std::uint32_t>(sink->ties.size()));
+  } else {
+    cache.insert(key, buf);
+  }
   return buf;
 }
 

@@ -246,6 +246,24 @@ struct TieCache {
     at.clear();
     ties.clear();
   }
+  /// Keeps member `key`'s list (emptying the cache first when full).
+  void insert(std::uint64_t key, std::span<const std::uint32_t> list) {
+    if (ties.size() + list.size() > kMaxTies || at.size() >= kMaxLists) clear();
+    at.emplace(key, std::pair{static_cast<std::uint32_t>(ties.size()), static_cast<std::uint32_t>(list.size())});
+    ties.insert(ties.end(), list.begin(), list.end());
+  }
+};
+/// Tie lists generated on a thread reading ahead (contact.cpp), which reads
+/// the cache but leaves it unchanged: kept here and added to it afterwards.
+struct TieSink {
+  std::vector<std::uint64_t> keys;
+  std::vector<std::uint32_t> ends;  // end of each list in `ties`
+  std::vector<std::uint32_t> ties;
+  void clear() {
+    keys.clear();
+    ends.clear();
+    ties.clear();
+  }
 };
 
 /// Interest groups: minors in each group (CSR), the channel "shared groups";
@@ -604,6 +622,36 @@ using ScopeEffects = std::vector<ScopeEffect>;
 /// it to run the side-by-side path on small ecosystems.
 inline double side_by_side_users = 250000;
 
+/// Active offender accounts per tick from which discover_and_contact reads
+/// its attempts ahead on the run's threads (contact.cpp): below it the tick's
+/// work is too small to pay for starting threads. Results do not depend on
+/// it; tests lower it to run the threaded path on small ecosystems.
+inline std::size_t read_ahead_accounts = 4096;
+
+/// One contact attempt read ahead of the tick's serial pass (contact.cpp):
+/// what discovery and the filters that nothing in the pass can change found,
+/// from the state at the tick's start.
+struct AheadAttempt {
+  enum Kind : std::uint8_t { none, found };
+  double hour = 0;                                 // when the contact is made
+  std::uint32_t minor = 0;                         // local member index (found)
+  Kind kind = none;
+  std::uint8_t via_group = 0;
+};
+/// An active account's attempts read ahead: its Poisson count and what its
+/// own state was (a dyad opened or a flag raised in the pass invalidates them).
+struct AheadAccount {
+  std::uint32_t first = 0, count = 0;  // its attempts in its chunk's list
+  std::uint32_t conn_size = 0, flags = 0;
+  std::uint8_t read = 0;  // 0: not read ahead (banned or at its open-dyad limit then)
+};
+struct ContactAhead {
+  static constexpr std::size_t kChunk = 1024;  // accounts per unit of work
+  std::vector<AheadAccount> accounts;          // per position in Accounts::active
+  std::vector<std::vector<AheadAttempt>> chunks;
+  std::vector<TieSink> ties;  // per chunk
+};
+
 struct State {
   const ScenarioSpec* spec = nullptr;
   std::uint64_t seed = 0;
@@ -664,8 +712,10 @@ struct State {
   // graph.on_demand: peer-tie lists already generated in this run (neighbours,
   // graph.cpp). Reads come from the daily step, which runs on one thread; the
   // lists never change, so the cache changes no result, only the time.
+  // (discover_and_contact's read-ahead threads only read it: TieSink.)
   mutable TieCache tie_cache;
   std::vector<ScopeEffects> scope_effects;  // per platform (benign.cpp), kept between ticks for their capacity
+  ContactAhead contact_ahead;                // discover_and_contact's read-ahead, kept between ticks likewise
 
   double& m(std::size_t platform, Metric metric) { return metrics.row(platform + 1, day)[idx(metric)]; }
   /// Add to a platform's metric, its operator's and the ecosystem total.
@@ -753,9 +803,10 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults);
 /// The distinct ties of member v of platform p in ascending order: its stored
 /// row, or with graph.on_demand its peer ties generated into `buf` merged with
 /// its stored (family and coach) ties. Same list whenever it is asked for;
-/// generated lists are kept for the run (State::tie_cache).
+/// generated lists are kept for the run (State::tie_cache), or, with a
+/// `sink`, kept there and the cache only read (several threads reading).
 std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::uint32_t v,
-                                          std::vector<std::uint32_t>& buf);
+                                          std::vector<std::uint32_t>& buf, TieSink* sink = nullptr);
 
 /// Every platform's graph and interest groups (graph.cpp), on `threads`
 /// threads: the same graphs, bit for bit, at any thread count.
@@ -803,7 +854,9 @@ void assess_risk(State& s);
 
 // ---- shared helpers
 /// `via_group`, when given, is set to whether the candidate was found in a shared group.
-std::uint32_t discover(const State& s, std::uint32_t account, rng::Draw& d, bool* via_group = nullptr);
+/// `sink`, when given, takes the peer-tie lists generated (neighbours).
+std::uint32_t discover(const State& s, std::uint32_t account, rng::Draw& d, bool* via_group = nullptr,
+                       TieSink* sink = nullptr);
 std::uint32_t mutual_connections(const State& s, std::uint32_t account, std::uint32_t local_minor);
 /// A minor's completed report about an offender account (minor: local index on the platform).
 void file_report(State& s, std::size_t platform, std::uint32_t account, std::uint32_t minor, double hour);

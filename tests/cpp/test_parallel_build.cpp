@@ -192,3 +192,37 @@ TEST(ParallelBuild, BenignBackgroundSideBySideGivesTheOneThreadRun) {
   EXPECT_GE(out.total(accepted), largest);
   EXPECT_LE(out.total(accepted), sum);
 }
+
+TEST(ParallelBuild, ContactReadAheadGivesTheOneThreadRun) {
+  // With enough active offender accounts (read_ahead_accounts),
+  // discover_and_contact reads each tick's discovery ahead on the run's
+  // threads and makes the contacts in one serial pass. Lowered here so this
+  // ecosystem takes that path, with what makes the read-ahead differ from a
+  // single pass if it were wrong: many attempts per account and tick (an
+  // account's own dyads and blocks within a tick change its later attempts,
+  // which the pass must make afresh), friend suggestions through connected
+  // minors with a mutuals filter, and peer ties generated when read (the
+  // lists the threads generate are kept aside, then cached).
+  ScenarioSpec spec = ecosystem(20.0);
+  spec.graph.on_demand = true;
+  spec.horizon_days = 40;
+  for (OffenderTypeSpec* t : {&spec.offenders.groomer, &spec.offenders.sextortion, &spec.offenders.distributor})
+    t->contacts_per_day *= 40;
+  for (PlatformSpec& p : spec.platforms) {
+    p.controls.network_expansion.mode = NetworkExpansion::mutuals;
+    p.controls.network_expansion.mutuals_threshold = 1;
+  }
+  clear_structure_cache();
+  const RunOutput single = run(spec, 11, 1);
+  const std::uint64_t want = output_hash(single);
+  const std::size_t saved = detail::read_ahead_accounts;
+  detail::read_ahead_accounts = 0;
+  for (int threads : {2, 4}) {
+    clear_structure_cache();
+    EXPECT_EQ(output_hash(run(spec, 11, threads)), want) << threads << " threads, read ahead";
+  }
+  detail::read_ahead_accounts = saved;
+  // The run had the events that test it: dyads opened and minors' blocks.
+  EXPECT_GT(single.total(Metric::dyads_opened), 100);
+  EXPECT_GT(single.total(Metric::minor_blocks), 100);
+}
