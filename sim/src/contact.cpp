@@ -299,10 +299,12 @@ void discover_and_contact(State& s) {
     const std::uint32_t a = A.active[i];
     if (A.banned[a]) continue;  // compact the active list as we go
     A.active[keep++] = a;
+    const bool was_read = ahead && i < R.accounts.size() && R.accounts[i].read != 0;
+    if (was_read && R.accounts[i].count == 0) continue;  // no attempt this tick (most accounts, most ticks)
     const OffenderTypeSpec& t = s.type_spec(A.type[a]);
     const auto max_open = static_cast<std::uint32_t>(t.max_open_dyads);
     if (A.open_dyads[a] >= max_open) continue;
-    if (!ahead || i >= R.accounts.size() || R.accounts[i].read == 0) {
+    if (!was_read) {
       const std::uint64_t attempts = attempts_of(s, a, t);
       for (std::uint64_t k = 0; k < attempts && A.open_dyads[a] < max_open; ++k) attempt(s, a, t, k);
       continue;
