@@ -209,7 +209,8 @@ rng::Draw attempt_draw(const State& s, std::uint32_t a, std::uint64_t k) {
 
 /// The tick's Poisson count of attempts of account a.
 std::uint64_t attempts_of(const State& s, std::uint32_t a, const OffenderTypeSpec& t) {
-  return rng::Draw(s.seed, streams::discovery, s.accounts.key[a], s.tick).poisson(t.contacts_per_day * s.dt_hours / 24.0);
+  return rng::Draw(s.seed, streams::discovery, s.accounts.key[a], s.tick)
+      .poisson(t.contacts_per_day * s.dt_hours / 24.0);
 }
 
 /// Attempt k of account a, from discovery to contact, with the state as it is.
@@ -223,8 +224,7 @@ void attempt(State& s, std::uint32_t a, const OffenderTypeSpec& t, std::uint64_t
 
 /// Attempt k of account a read ahead, from the state at the tick's start;
 /// peer-tie lists it generates go to `sink`.
-AheadAttempt read_attempt(const State& s, std::uint32_t a, const OffenderTypeSpec& t, std::uint64_t k,
-                          TieSink& sink) {
+AheadAttempt read_attempt(const State& s, std::uint32_t a, const OffenderTypeSpec& t, std::uint64_t k, TieSink& sink) {
   rng::Draw d = attempt_draw(s, a, k);
   bool via_group = false;
   const std::uint32_t m = discover(s, a, d, &via_group, &sink);

@@ -633,8 +633,8 @@ inline std::size_t read_ahead_accounts = 4096;
 /// from the state at the tick's start.
 struct AheadAttempt {
   enum Kind : std::uint8_t { none, found };
-  double hour = 0;                                 // when the contact is made
-  std::uint32_t minor = 0;                         // local member index (found)
+  double hour = 0;          // when the contact is made
+  std::uint32_t minor = 0;  // local member index (found)
   Kind kind = none;
   std::uint8_t via_group = 0;
 };
@@ -715,7 +715,7 @@ struct State {
   // (discover_and_contact's read-ahead threads only read it: TieSink.)
   mutable TieCache tie_cache;
   std::vector<ScopeEffects> scope_effects;  // per platform (benign.cpp), kept between ticks for their capacity
-  ContactAhead contact_ahead;                // discover_and_contact's read-ahead, kept between ticks likewise
+  ContactAhead contact_ahead;               // discover_and_contact's read-ahead, kept between ticks likewise
 
   double& m(std::size_t platform, Metric metric) { return metrics.row(platform + 1, day)[idx(metric)]; }
   /// Add to a platform's metric, its operator's and the ecosystem total.
