@@ -122,13 +122,11 @@ std::uint64_t estimate_memory_bytes(const ScenarioSpec& spec) {
   // Group memberships: a 4-byte member id per membership, on each platform.
   bytes += users * share_sum * spec.graph.groups_per_user * 4.0;
   bytes += 2.0 * users * static_cast<double>(spec.operators.size());  // each declared operator's distinct-minor marks
-  // The daily output array: the engine's holds warm-up days too, and the
-  // horizon's rows are moved down in it at the end and the pages past them
-  // given back: no second array of it is made, in the engine or in Python.
-  const double warmup_share = static_cast<double>(std::max<std::int64_t>(spec.warmup_days, 0)) /
-                              static_cast<double>(std::max<std::int64_t>(spec.horizon_days, 1));
+  // The daily output array: the horizon's rows only (the warm-up's days share
+  // one day of rows, a day's worth more), and no second array of it is made,
+  // in the engine or in Python.
   const double output = static_cast<double>(daily_output_bytes(spec));
-  bytes += (1.0 + warmup_share) * output;
+  bytes += output * (1.0 + 1.0 / static_cast<double>(std::max<std::int64_t>(spec.horizon_days, 1)));
   if (!(bytes < 1.8e19)) return std::numeric_limits<std::uint64_t>::max();
   return static_cast<std::uint64_t>(bytes);
 }

@@ -16,6 +16,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -23,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "parallel.hpp"
 #include "state.hpp"
 
 namespace safesim {
@@ -317,7 +319,15 @@ void start_measurement(State& s) {
   std::fill(s.metrics.groups.begin(), s.metrics.groups.end(), 0.0);
   for (auto& v : s.removal_hours_known) v.clear();
   for (auto& v : s.removal_hours_new) v.clear();
-  for (std::size_t p = 0; p < s.platforms.size(); ++p) schedule_strangers(s, p, true, 1);
+  // Each platform's strangers' order is its own (as in finish_platforms):
+  // side by side on the run's threads, largest platforms first.
+  std::vector<std::size_t> by_size(s.platforms.size());
+  std::iota(by_size.begin(), by_size.end(), std::size_t{0});
+  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t x, std::size_t y) {
+    return s.platforms[x].user.size() > s.platforms[y].user.size();
+  });
+  parallel_for(by_size.size(), s.threads,
+               [&](std::size_t j, std::size_t) { schedule_strangers(s, by_size[j], true, 1); });
   start_ageing_measurement(s);
   const Dyads& D = s.dyads;
   for (std::size_t i = 0; i < D.size(); ++i) {
@@ -334,10 +344,12 @@ void step_tick(State& s);
 /// One day: the day-level stages around the day's ticks.
 void step_day(State& s) {
   if (s.day == s.warmup && s.warmup > 0) start_measurement(s);  // 0. the warm-up ends
-  age_population(s);                                            //    birthdays and joins (population.ageing)
-  apply_timeline(s);                                            // 1. timeline
-  return_banned_offenders(s);                                   // 10. ban evasion (new accounts appear at day start)
-  offender_arrivals(s);                                         //     and new offenders arrive
+  if (s.day > 0 && s.day < s.warmup)                            //    a warm-up day's rows start at 0
+    std::fill(s.metrics.warm.begin(), s.metrics.warm.end(), 0.0);
+  age_population(s);           //    birthdays and joins (population.ageing)
+  apply_timeline(s);           // 1. timeline
+  return_banned_offenders(s);  // 10. ban evasion (new accounts appear at day start)
+  offender_arrivals(s);        //     and new offenders arrive
   std::fill(s.accounts.requests_today.begin(), s.accounts.requests_today.end(), 0u);
   const int ticks_per_day = static_cast<int>(std::lround(24.0 / s.dt_hours));
   for (int k = 0; k < ticks_per_day; ++k) step_tick(s);
@@ -502,8 +514,10 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
   s.total_days = spec.warmup_days + spec.horizon_days;
   const auto total = static_cast<std::size_t>(s.total_days);
   s.metrics.scopes = n_scopes;
-  s.metrics.days = s.total_days;
-  s.metrics.daily.assign(s.metrics.scopes * total * kMetricCount, 0.0);
+  s.metrics.warmup = s.warmup;
+  s.metrics.days = spec.horizon_days;
+  s.metrics.daily.assign(s.metrics.scopes * static_cast<std::size_t>(spec.horizon_days) * kMetricCount, 0.0);
+  s.metrics.warm.assign(s.warmup > 0 ? s.metrics.scopes * kMetricCount : 0, 0.0);
   s.metrics.ttd_sum.assign(n_scopes, 0.0);
   s.metrics.ttd_count.assign(n_scopes, 0.0);
   s.metrics.groups.assign((np + 1) * kGroupCount * kGroupMetricCount, 0.0);
@@ -554,21 +568,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
   for (const auto& p : spec.platforms) out.platforms.push_back(p.name);
   out.days = spec.horizon_days;
   out.seed = seed;
-  if (s.warmup == 0) {
-    out.daily = std::move(s.metrics.daily);
-  } else {
-    // The horizon's rows of each scope, without the warm-up's: moved down in
-    // place, scope by scope (each one's rows only move towards the front), so
-    // the run never holds a second array of the size of its output.
-    const std::size_t row = kMetricCount, horizon = static_cast<std::size_t>(spec.horizon_days);
-    double* to = s.metrics.daily.data();
-    for (std::size_t sc = 0; sc < s.metrics.scopes; ++sc) {
-      const double* from = s.metrics.row(sc, s.warmup);
-      std::memmove(to + sc * horizon * row, from, sizeof(double) * horizon * row);
-    }
-    s.metrics.daily.resize(s.metrics.scopes * horizon * row);
-    out.daily = std::move(s.metrics.daily);
-  }
+  out.daily = std::move(s.metrics.daily);  // the horizon's rows (the warm-up's were not kept)
   // The ecosystem's population counts: distinct people, fixed when the run is
   // built (as the ecosystem's *_per_1k denominator is).
   // With population.ageing they change day by day (joins, 18th birthdays), and

@@ -551,13 +551,19 @@ struct RightsState {
   std::vector<std::uint32_t> ticks;  // per platform: the tick its draw is for (kNone: none yet)
 };
 
-/// Metric accumulators: [scope][day][metric].
+/// Metric accumulators: [scope][horizon day][metric]. The warm-up's days are
+/// counted too (stages add to the day's row whatever the day) but not kept:
+/// they share one day of rows, cleared before each warm-up day (step_day), so
+/// the run holds and first-touches the horizon's rows only (its output).
 struct MetricsAcc {
   std::size_t scopes = 0;
-  std::int64_t days = 0;
+  std::int64_t warmup = 0;  // days before the horizon
+  std::int64_t days = 0;    // the horizon's days, the rows kept
   std::vector<double> daily;
+  std::vector<double> warm;  // [scope][metric]: the current warm-up day's
   double* row(std::size_t scope, std::int64_t day) {
-    return &daily[(scope * static_cast<std::size_t>(days) + static_cast<std::size_t>(day)) * kMetricCount];
+    if (day < warmup) return &warm[scope * kMetricCount];
+    return &daily[(scope * static_cast<std::size_t>(days) + static_cast<std::size_t>(day - warmup)) * kMetricCount];
   }
   // time to detection: sum and count per scope
   std::vector<double> ttd_sum, ttd_count;
