@@ -144,6 +144,27 @@ TEST(ParallelBuild, RunOutputsAreIdenticalAtOneTwoAndFourThreads) {
   EXPECT_EQ(output_hash(run_many(spec, seeds, 4)[0]), want);
 }
 
+TEST(ParallelBuild, WarmupEndGivesTheOneThreadRun) {
+  // At the end of the warm-up every platform's strangers' order is drawn
+  // afresh, side by side on the run's threads (start_measurement); the
+  // warm-up's days count into one day of rows, cleared each day. The same
+  // output at 2 and 4 threads as on one, and the warm-up changes it.
+  ScenarioSpec spec = ecosystem(20.0);
+  spec.warmup_days = 15;
+  clear_structure_cache();
+  const RunOutput single = run(spec, 9, 1);
+  const std::uint64_t want = output_hash(single);
+  for (int threads : {2, 4}) {
+    clear_structure_cache();
+    EXPECT_EQ(output_hash(run(spec, 9, threads)), want) << threads << " threads";
+  }
+  EXPECT_EQ(single.days, spec.horizon_days);
+  EXPECT_GT(single.total(Metric::minors_accepted_stranger), 100);
+  spec.warmup_days = 0;
+  clear_structure_cache();
+  EXPECT_NE(output_hash(run(spec, 9, 1)), want);
+}
+
 TEST(ParallelBuild, BenignBackgroundSideBySideGivesTheOneThreadRun) {
   // The benign background runs platforms side by side on the run's threads
   // when a tick has enough users (side_by_side_users); what lies beyond a
