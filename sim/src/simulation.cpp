@@ -490,7 +490,7 @@ void finish_totals(const detail::State& s, RunOutput& out, const std::vector<dou
 // Copying it into a compact array instead raised the run's peak by the output's
 // size when the freed state's memory was still resident (the driver's malloc
 // settings keep freed blocks under 64 MB), and not compacting it at all kept the
-// warm-up's rows resident in every output a caller holds.
+// split-off rows (declared operators') resident in every output a caller holds.
 void release_unused_pages(std::vector<double>& v) {
   const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
   const auto used_end = reinterpret_cast<std::uintptr_t>(v.data() + v.size());
@@ -613,7 +613,7 @@ RunOutput run(const ScenarioSpec& spec, std::uint64_t seed, int threads) {
     out.totals.resize(split_totals);
     out.daily.resize(split_daily);
   }
-  // Once, after both shrinks of the daily array (the warm-up's rows, the operators' rows).
+  // After the operators' rows are split off the daily array.
   release_unused_pages(out.daily);
   const auto t1 = Clock::now();
   out.build_seconds = std::chrono::duration<double>(t_built - t0).count();
