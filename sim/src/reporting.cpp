@@ -180,7 +180,18 @@ void mark_reached(State& s, std::size_t p, std::uint32_t m, Stage stage, ScopeEf
 
 void apply_scope_effects(State& s, std::size_t p, const ScopeEffects& effects) {
   const std::uint32_t op = s.platforms[p].op_scope;
-  for (const ScopeEffect& e : effects) {
+  // A platform's marks are people read at random over the population: their
+  // ecosystem (and operator) words are fetched a few marks ahead.
+  constexpr std::size_t kAhead = 8;
+  const std::uint32_t op_index = s.platforms[p].op;
+  ReachedMask* const op_reached = op_index != kNone ? s.operators[op_index].reached.data() : nullptr;
+  for (std::size_t i = 0; i < effects.size(); ++i) {
+    if (i + kAhead < effects.size() && effects[i + kAhead].kind == ScopeEffect::mark) {
+      const std::uint32_t ahead = effects[i + kAhead].user;
+      __builtin_prefetch(s.pop.reached.data() + ahead);
+      if (op_reached != nullptr) __builtin_prefetch(op_reached + ahead);
+    }
+    const ScopeEffect& e = effects[i];
     if (e.kind == ScopeEffect::mark) {
       mark_beyond_platform(s, p, e.user, static_cast<Stage>(e.stage), e.what);
       continue;
