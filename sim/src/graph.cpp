@@ -949,16 +949,21 @@ void build_graph(State& s, std::size_t p, int threads) {
 
 }  // namespace
 
-void build_graphs(State& s, int threads) {
-  threads = std::max(threads, 1);
-  // Largest first: the large platforms one at a time, each on every thread
-  // (so at most one large build's lists are held at once, and before the
-  // other graphs exist); then the small ones side by side, one thread each.
+std::vector<std::size_t> platforms_largest_first(const State& s) {
   std::vector<std::size_t> by_size(s.platforms.size());
   std::iota(by_size.begin(), by_size.end(), std::size_t{0});
   std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t x, std::size_t y) {
     return s.platforms[x].user.size() > s.platforms[y].user.size();
   });
+  return by_size;
+}
+
+void build_graphs(State& s, int threads) {
+  threads = std::max(threads, 1);
+  // Largest first: the large platforms one at a time, each on every thread
+  // (so at most one large build's lists are held at once, and before the
+  // other graphs exist); then the small ones side by side, one thread each.
+  const std::vector<std::size_t> by_size = platforms_largest_first(s);
   std::size_t large = 0;
   while (large < by_size.size() && s.platforms[by_size[large]].user.size() >= kSplitMembers) ++large;
   for (std::size_t j = 0; j < large; ++j) build_graph(s, by_size[j], threads);

@@ -16,7 +16,6 @@
 #include <list>
 #include <memory>
 #include <mutex>
-#include <numeric>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -321,11 +320,7 @@ void start_measurement(State& s) {
   for (auto& v : s.removal_hours_new) v.clear();
   // Each platform's strangers' order is its own (as in finish_platforms):
   // side by side on the run's threads, largest platforms first.
-  std::vector<std::size_t> by_size(s.platforms.size());
-  std::iota(by_size.begin(), by_size.end(), std::size_t{0});
-  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t x, std::size_t y) {
-    return s.platforms[x].user.size() > s.platforms[y].user.size();
-  });
+  const std::vector<std::size_t> by_size = platforms_largest_first(s);
   parallel_for(by_size.size(), s.threads,
                [&](std::size_t j, std::size_t) { schedule_strangers(s, by_size[j], true, 1); });
   start_ageing_measurement(s);
@@ -344,12 +339,11 @@ void step_tick(State& s);
 /// One day: the day-level stages around the day's ticks.
 void step_day(State& s) {
   if (s.day == s.warmup && s.warmup > 0) start_measurement(s);  // 0. the warm-up ends
-  if (s.day > 0 && s.day < s.warmup)                            //    a warm-up day's rows start at 0
-    std::fill(s.metrics.warm.begin(), s.metrics.warm.end(), 0.0);
-  age_population(s);           //    birthdays and joins (population.ageing)
-  apply_timeline(s);           // 1. timeline
-  return_banned_offenders(s);  // 10. ban evasion (new accounts appear at day start)
-  offender_arrivals(s);        //     and new offenders arrive
+  s.metrics.start_day(s.day);                                   //    the day's rows start at 0
+  age_population(s);                                            //    birthdays and joins (population.ageing)
+  apply_timeline(s);                                            // 1. timeline
+  return_banned_offenders(s);                                   // 10. ban evasion (new accounts appear at day start)
+  offender_arrivals(s);                                         //     and new offenders arrive
   std::fill(s.accounts.requests_today.begin(), s.accounts.requests_today.end(), 0u);
   const int ticks_per_day = static_cast<int>(std::lround(24.0 / s.dt_hours));
   for (int k = 0; k < ticks_per_day; ++k) step_tick(s);

@@ -553,7 +553,7 @@ struct RightsState {
 
 /// Metric accumulators: [scope][horizon day][metric]. The warm-up's days are
 /// counted too (stages add to the day's row whatever the day) but not kept:
-/// they share one day of rows, cleared before each warm-up day (step_day), so
+/// they share one day of rows, cleared at the start of each (start_day), so
 /// the run holds and first-touches the horizon's rows only (its output).
 struct MetricsAcc {
   std::size_t scopes = 0;
@@ -564,6 +564,12 @@ struct MetricsAcc {
   double* row(std::size_t scope, std::int64_t day) {
     if (day < warmup) return &warm[scope * kMetricCount];
     return &daily[(scope * static_cast<std::size_t>(days) + static_cast<std::size_t>(day - warmup)) * kMetricCount];
+  }
+  /// Day `day` begins: a warm-up day after the first reuses the shared rows
+  /// (a horizon row, and the first day's, start at 0 as allocated; anything
+  /// added on day 0 before its start, in the build, is kept).
+  void start_day(std::int64_t day) {
+    if (day > 0 && day < warmup) std::fill(warm.begin(), warm.end(), 0.0);
   }
   // time to detection: sum and count per scope
   std::vector<double> ttd_sum, ttd_count;
@@ -817,6 +823,9 @@ std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::ui
 /// Every platform's graph and interest groups (graph.cpp), on `threads`
 /// threads: the same graphs, bit for bit, at any thread count.
 void build_graphs(State& s, int threads);
+/// Platform indices, most members first (ties in index order): the order the
+/// build and the measurement's start hand platforms to threads.
+std::vector<std::size_t> platforms_largest_first(const State& s);
 void build_offenders(State& s);
 /// Platform choice (offenders.cpp): the probability that an offender of
 /// `type` opening an account picks each platform (tests and diagnostics).
