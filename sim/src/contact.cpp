@@ -235,6 +235,46 @@ AheadAttempt read_attempt(const State& s, std::uint32_t a, const OffenderTypeSpe
           .via_group = static_cast<std::uint8_t>(via_group ? 1 : 0)};
 }
 
+/// An attempt waiting in read_ahead: account, attempt number and where its
+/// discovery will read its candidate (discovery_pick).
+struct PendingAttempt {
+  std::uint32_t account, k;
+  std::uint32_t position;  // the account's in Accounts::active
+  const std::uint32_t* pick;
+};
+
+/// Attempts whose data read_ahead fetches together: each attempt's reads are
+/// a chain of misses (the candidate, then its row on the platform, then its
+/// person), so a group's chains are walked side by side, one link a round, and
+/// the CPU waits for the group's misses at once instead of one after another.
+constexpr std::size_t kFetchGroup = 16;
+
+/// Fetch the data that attempts [first, last) of `pending` will read.
+void fetch_candidates(const State& s, std::vector<PendingAttempt>& pending, std::size_t first, std::size_t last) {
+  const Accounts& A = s.accounts;
+  for (std::size_t j = first; j < last; ++j) {
+    PendingAttempt& w = pending[j];
+    w.pick = discovery_pick(s, w.account, attempt_draw(s, w.account, w.k));
+    if (w.pick != nullptr) __builtin_prefetch(w.pick);
+  }
+  for (std::size_t j = first; j < last; ++j) {
+    if (pending[j].pick == nullptr) continue;
+    const PlatformState& P = s.platforms[A.platform[pending[j].account]];
+    const std::uint32_t m = *pending[j].pick;
+    __builtin_prefetch(P.user.data() + m);
+    __builtin_prefetch(P.believed_age.data() + m);
+    __builtin_prefetch(P.settings.data() + m);
+    __builtin_prefetch(P.join_day.data() + m);
+  }
+  for (std::size_t j = first; j < last; ++j) {
+    if (pending[j].pick == nullptr) continue;
+    const std::uint32_t user = s.platforms[A.platform[pending[j].account]].user[*pending[j].pick];
+    __builtin_prefetch(s.pop.age.data() + user);
+    __builtin_prefetch(s.pop.boy.data() + user);
+    __builtin_prefetch(s.pop.activity.data() + user);
+  }
+}
+
 /// Reads ahead the attempts of every active account, chunk by chunk on the
 /// run's threads. Only reads: discovery, the fixed filters and the random
 /// numbers are functions of the state at the tick's start, which the serial
@@ -253,8 +293,10 @@ void read_ahead(State& s) {
   parallel_for(chunks, s.threads, [&](std::size_t c, std::size_t) {
     std::vector<AheadAttempt>& out = ahead.chunks[c];
     TieSink& sink = ahead.ties[c];
-    out.clear();
+    thread_local std::vector<PendingAttempt> pending;  // reused: the daily step does not allocate
+    pending.clear();
     sink.clear();
+    // The accounts' counts first, then their attempts in order, a group at a time.
     for (std::size_t i = c * ContactAhead::kChunk; i < std::min(n, (c + 1) * ContactAhead::kChunk); ++i) {
       const std::uint32_t a = A.active[i];
       AheadAccount& rec = ahead.accounts[i];
@@ -263,14 +305,32 @@ void read_ahead(State& s) {
       const OffenderTypeSpec& t = s.type_spec(A.type[a]);
       if (A.open_dyads[a] >= static_cast<std::uint32_t>(t.max_open_dyads)) continue;
       const std::uint64_t attempts = attempts_of(s, a, t);
-      rec.read = 1;
-      if (attempts == 0) continue;  // most accounts, most ticks: nothing more to read
-      rec = {.first = static_cast<std::uint32_t>(out.size()),
+      rec = {.first = static_cast<std::uint32_t>(pending.size()),
              .count = static_cast<std::uint32_t>(attempts),
-             .conn_size = static_cast<std::uint32_t>(A.connections[a].size()),
-             .flags = A.flags[a],
              .read = 1};
-      for (std::uint64_t k = 0; k < attempts; ++k) out.push_back(read_attempt(s, a, t, k, sink));
+      if (attempts == 0) continue;  // most accounts, most ticks
+      // The row's other columns are read when the attempts are (conn_size and flags among them).
+      __builtin_prefetch(A.connections.data() + a);
+      __builtin_prefetch(A.flags.data() + a);
+      __builtin_prefetch(A.platform.data() + a);
+      __builtin_prefetch(A.believed_age.data() + a);
+      __builtin_prefetch(A.groups.data() + a);
+      for (std::uint64_t k = 0; k < attempts; ++k)
+        pending.push_back({a, static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(i), nullptr});
+    }
+    out.resize(pending.size());
+    for (std::size_t g = 0; g < pending.size(); g += kFetchGroup) {
+      const std::size_t last = std::min(pending.size(), g + kFetchGroup);
+      fetch_candidates(s, pending, g, last);
+      for (std::size_t j = g; j < last; ++j) {
+        const std::uint32_t a = pending[j].account;
+        if (pending[j].k == 0) {
+          AheadAccount& rec = ahead.accounts[pending[j].position];
+          rec.conn_size = static_cast<std::uint32_t>(A.connections[a].size());
+          rec.flags = A.flags[a];
+        }
+        out[j] = read_attempt(s, a, s.type_spec(A.type[a]), pending[j].k, sink);
+      }
     }
   });
   // The lists generated go to the cache, in chunk order (it changes no result, only the time).

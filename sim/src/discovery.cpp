@@ -43,37 +43,21 @@ std::uint32_t count_mutuals(const State& s, std::uint32_t a, std::uint32_t m, Ti
   return mutuals;
 }
 
-}  // namespace
+/// Index u picks among n.
+std::uint32_t pick(double u, std::size_t n) {
+  return static_cast<std::uint32_t>(
+      std::min<double>(static_cast<double>(n) - 1, std::floor(u * static_cast<double>(n))));
+}
 
-std::uint32_t mutual_connections(const State& s, std::uint32_t a, std::uint32_t m) { return count_mutuals(s, a, m); }
-
-std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_group, TieSink* sink) {
-  const PlatformState& P = s.platforms[s.accounts.platform[a]];
-  const ControlsSpec& c = P.spec->controls;
-  const ResponseSpec& r = s.spec->response;
+/// The channel an attempt of account a takes: by weight over all four; one
+/// that is structurally unavailable (no connection yet, no group) passes the
+/// attempt to the available ones by weight. The distribution is the available
+/// channels' weights, as if drawn among them alone, but an available channel
+/// keeps the same numbers whatever the others' availability. -1: none.
+int choose_channel(const State& s, std::uint32_t a, double u_channel, double u_fallback) {
   const ChannelWeights& w = s.type_spec(s.accounts.type[a]).channels;
-  const auto& conn = s.accounts.connections[a];
-  // Every uniform of an attempt is drawn here, at a fixed place, whether it is
-  // used or not: a control that closes a channel, or a private profile,
-  // leaves the numbers of every other decision where they were (common random
-  // numbers between scenarios).
-  const double u_channel = d.uniform(), u_fallback = d.uniform(), u_gate = d.uniform();
-  const double u_pick = d.uniform(), u_pick2 = d.uniform(), u_private = d.uniform();
-  const double u_livestream = d.uniform(), u_activity = d.uniform();
-  const auto pick = [](double u, std::size_t n) {
-    return static_cast<std::uint32_t>(
-        std::min<double>(static_cast<double>(n) - 1, std::floor(u * static_cast<double>(n))));
-  };
-  if (via_group != nullptr) *via_group = false;
-  if (P.minors.empty()) return kNone;
-  // The channel: by weight over all four; one that is structurally unavailable
-  // (no connection yet, no group) passes the attempt to the available ones by
-  // weight. The distribution is the available channels' weights, as if drawn
-  // among them alone, but an available channel keeps the same numbers whatever
-  // the others' availability.
-  const bool has_groups = s.accounts.groups[a][0] != kNone;
   const double weights[4] = {w.friend_suggestions, w.search, w.public_content, w.groups};
-  const bool available[4] = {!conn.empty(), true, true, has_groups};
+  const bool available[4] = {!s.accounts.connections[a].empty(), true, true, s.accounts.groups[a][0] != kNone};
   const auto choose = [&](double u, bool only_available) {
     double total = 0;
     for (int k = 0; k < 4; ++k) total += (!only_available || available[k]) ? weights[k] : 0.0;
@@ -85,8 +69,40 @@ std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_
     }
     return -1;
   };
-  int channel = choose(u_channel, false);
-  if (channel < 0 || !available[channel]) channel = choose(u_fallback, true);
+  const int channel = choose(u_channel, false);
+  return channel < 0 || !available[channel] ? choose(u_fallback, true) : channel;
+}
+
+}  // namespace
+
+const std::uint32_t* discovery_pick(const State& s, std::uint32_t a, rng::Draw d) {
+  const PlatformState& P = s.platforms[s.accounts.platform[a]];
+  // The first four of discover's uniforms: channel, fallback, gate, pick.
+  const double u_channel = d.uniform(), u_fallback = d.uniform();
+  d.uniform();
+  const double u_pick = d.uniform();
+  if (P.minors.empty()) return nullptr;
+  const int channel = choose_channel(s, a, u_channel, u_fallback);
+  return channel == 1 || channel == 2 ? P.minors.data() + pick(u_pick, P.minors.size()) : nullptr;
+}
+
+std::uint32_t mutual_connections(const State& s, std::uint32_t a, std::uint32_t m) { return count_mutuals(s, a, m); }
+
+std::uint32_t discover(const State& s, std::uint32_t a, rng::Draw& d, bool* via_group, TieSink* sink) {
+  const PlatformState& P = s.platforms[s.accounts.platform[a]];
+  const ControlsSpec& c = P.spec->controls;
+  const ResponseSpec& r = s.spec->response;
+  const auto& conn = s.accounts.connections[a];
+  // Every uniform of an attempt is drawn here, at a fixed place, whether it is
+  // used or not: a control that closes a channel, or a private profile,
+  // leaves the numbers of every other decision where they were (common random
+  // numbers between scenarios).
+  const double u_channel = d.uniform(), u_fallback = d.uniform(), u_gate = d.uniform();
+  const double u_pick = d.uniform(), u_pick2 = d.uniform(), u_private = d.uniform();
+  const double u_livestream = d.uniform(), u_activity = d.uniform();
+  if (via_group != nullptr) *via_group = false;
+  if (P.minors.empty()) return kNone;
+  const int channel = choose_channel(s, a, u_channel, u_fallback);
   if (channel < 0) return kNone;
   const bool adult = believed_adult(s, a);
   switch (channel) {

@@ -872,6 +872,11 @@ void assess_risk(State& s);
 /// `sink`, when given, takes the peer-tie lists generated (neighbours).
 std::uint32_t discover(const State& s, std::uint32_t account, rng::Draw& d, bool* via_group = nullptr,
                        TieSink* sink = nullptr);
+/// Where discover, given the same draw, reads its candidate when it searches
+/// or browses public content (an element of the platform's minors), or
+/// nullptr for the other channels: a function of the account's row and the
+/// draw only, so a caller can fetch the candidate's data before discovering.
+const std::uint32_t* discovery_pick(const State& s, std::uint32_t account, rng::Draw d);
 std::uint32_t mutual_connections(const State& s, std::uint32_t account, std::uint32_t local_minor);
 /// A minor's completed report about an offender account (minor: local index on the platform).
 void file_report(State& s, std::size_t platform, std::uint32_t account, std::uint32_t minor, double hour);
