@@ -979,16 +979,17 @@ void build_graphs(State& s, int threads) {
 std::span<const std::uint32_t> neighbours(const State& s, std::size_t p, std::uint32_t v,
                                           std::vector<std::uint32_t>& buf, TieSink* sink) {
   const Graph& graph = s.platforms[p].graph;
-  const std::span<const std::uint32_t> stored = graph.targets.subspan(graph.offsets[v], graph.degree(v));
   const GraphArrays* g = graph.arrays.get();
-  if (g == nullptr || !g->on_demand()) return stored;
+  if (g == nullptr || !g->on_demand()) return graph.targets.subspan(graph.offsets[v], graph.degree(v));
   TieCache& cache = s.tie_cache;
   const std::uint64_t key = static_cast<std::uint64_t>(p) << 32 | v;
-  if (const auto it = cache.at.find(key); it != cache.at.end()) {
-    const auto first = cache.ties.begin() + it->second.first;
-    buf.assign(first, first + it->second.second);
+  if (const TieCache::Index::Entry* e = cache.at.find(key); e != nullptr) {
+    const auto first = cache.ties.begin() + e->first;
+    buf.assign(first, first + e->size);
     return buf;
   }
+  // Generated: the stored (family and coach) ties, then the peer ties.
+  const std::span<const std::uint32_t> stored = graph.targets.subspan(graph.offsets[v], graph.degree(v));
   buf.assign(stored.begin(), stored.end());
   const auto n = static_cast<std::uint32_t>(g->order.size());
   const std::uint32_t C = g->class_size, i = g->position[v], k = i / C;

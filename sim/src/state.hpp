@@ -240,7 +240,50 @@ struct Graph {
 struct TieCache {
   static constexpr std::size_t kMaxTies = kTieCacheMaxTies;  // memory_estimate.hpp: the estimate counts them
   static constexpr std::size_t kMaxLists = kTieCacheMaxLists;
-  std::unordered_map<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>> at;
+  /// Where each list is in `ties`: open addressing with linear probing over
+  /// 2 x kMaxLists slots of 16 bytes (4 MB, allocated at the first insert),
+  /// never more than half full since insert empties the cache at kMaxLists
+  /// lists. A lookup is usually one cache line; std::unordered_map's was a
+  /// bucket and then a node, two misses on a large run.
+  class Index {
+   public:
+    struct Entry {
+      std::uint64_t key = kEmpty;
+      std::uint32_t first = 0, size = 0;
+    };
+    const Entry* find(std::uint64_t key) const {
+      if (slots_.empty()) return nullptr;
+      for (std::size_t i = slot(key);; i = (i + 1) & (kSlots - 1)) {
+        if (slots_[i].key == key) return &slots_[i];
+        if (slots_[i].key == kEmpty) return nullptr;
+      }
+    }
+    bool contains(std::uint64_t key) const { return find(key) != nullptr; }
+    std::size_t size() const { return size_; }
+    /// Adds `key`, which must be absent, with fewer than kMaxLists keys held.
+    void insert(std::uint64_t key, std::uint32_t first, std::uint32_t size) {
+      if (slots_.empty()) slots_.resize(kSlots);
+      std::size_t i = slot(key);
+      while (slots_[i].key != kEmpty) i = (i + 1) & (kSlots - 1);
+      slots_[i] = {key, first, size};
+      ++size_;
+    }
+    void clear() {
+      if (size_ > 0) std::fill(slots_.begin(), slots_.end(), Entry{});
+      size_ = 0;
+    }
+
+   private:
+    static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};  // no key: platforms are 16-bit
+    static constexpr std::size_t kSlots = 2 * kMaxLists;        // a power of two
+    static std::size_t slot(std::uint64_t key) {
+      return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) & (kSlots - 1);
+    }
+    std::vector<Entry> slots_;
+    std::size_t size_ = 0;
+  };
+  static_assert((TieCache::kMaxLists & (TieCache::kMaxLists - 1)) == 0, "kMaxLists: a power of two");
+  Index at;
   std::vector<std::uint32_t> ties;
   void clear() {
     at.clear();
@@ -249,7 +292,7 @@ struct TieCache {
   /// Keeps member `key`'s list (emptying the cache first when full).
   void insert(std::uint64_t key, std::span<const std::uint32_t> list) {
     if (ties.size() + list.size() > kMaxTies || at.size() >= kMaxLists) clear();
-    at.emplace(key, std::pair{static_cast<std::uint32_t>(ties.size()), static_cast<std::uint32_t>(list.size())});
+    at.insert(key, static_cast<std::uint32_t>(ties.size()), static_cast<std::uint32_t>(list.size()));
     ties.insert(ties.end(), list.begin(), list.end());
   }
 };
