@@ -236,7 +236,7 @@ struct Graph {
 /// read at each friend-suggestion attempt: about 45,000 reads of 6,000
 /// members in ecosystem_us at a million users), and each costs a keyed draw
 /// per candidate pair. Emptied when `ties` would pass kMaxTies (16 MB) or
-/// the index kMaxLists lists (about 6 MB; the memory estimate allows 8).
+/// the index kMaxLists lists (its slots take 4 MB; the memory estimate allows 8).
 struct TieCache {
   static constexpr std::size_t kMaxTies = kTieCacheMaxTies;  // memory_estimate.hpp: the estimate counts them
   static constexpr std::size_t kMaxLists = kTieCacheMaxLists;

@@ -12,7 +12,7 @@ namespace safesim {
 
 /// Bounds of the run's cache of generated tie lists (graph.on_demand): it is
 /// emptied when it would hold more than kTieCacheMaxTies ties (4 bytes each)
-/// or kTieCacheMaxLists lists (an index entry of about 64 bytes each).
+/// or kTieCacheMaxLists lists (the index: two 16-byte slots a list; the estimate allows 64 bytes).
 inline constexpr std::size_t kTieCacheMaxTies = std::size_t{1} << 22;
 inline constexpr std::size_t kTieCacheMaxLists = std::size_t{1} << 17;
 inline constexpr std::size_t kTieCacheBytes = 4 * kTieCacheMaxTies + 64 * kTieCacheMaxLists;  // 24 MB
