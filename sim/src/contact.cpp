@@ -235,14 +235,6 @@ AheadAttempt read_attempt(const State& s, std::uint32_t a, const OffenderTypeSpe
           .via_group = static_cast<std::uint8_t>(via_group ? 1 : 0)};
 }
 
-/// An attempt waiting in read_ahead: account, attempt number and where its
-/// discovery will read its candidate (discovery_pick).
-struct PendingAttempt {
-  std::uint32_t account, k;
-  std::uint32_t position;  // the account's in Accounts::active
-  const std::uint32_t* pick;
-};
-
 /// Attempts whose data read_ahead fetches together: each attempt's reads are
 /// a chain of misses (the candidate, then its row on the platform, then its
 /// person), so a group's chains are walked side by side, one link a round, and
@@ -290,10 +282,11 @@ void read_ahead(State& s) {
     ahead.chunks.resize(chunks);
     ahead.ties.resize(chunks);
   }
-  parallel_for(chunks, s.threads, [&](std::size_t c, std::size_t) {
+  ahead.pending.resize(static_cast<std::size_t>(std::max(s.threads, 1)));
+  parallel_for(chunks, s.threads, [&](std::size_t c, std::size_t w) {
     std::vector<AheadAttempt>& out = ahead.chunks[c];
     TieSink& sink = ahead.ties[c];
-    thread_local std::vector<PendingAttempt> pending;  // reused: the daily step does not allocate
+    std::vector<PendingAttempt>& pending = ahead.pending[w];
     pending.clear();
     sink.clear();
     // The accounts' counts first, then their attempts in order, a group at a time.

@@ -700,11 +700,19 @@ struct AheadAccount {
   std::uint32_t conn_size = 0, flags = 0;
   std::uint8_t read = 0;  // 0: not read ahead (banned or at its open-dyad limit then)
 };
+/// An attempt waiting in the read-ahead: account, attempt number and where
+/// its discovery will read its candidate (discovery_pick).
+struct PendingAttempt {
+  std::uint32_t account = 0, k = 0;
+  std::uint32_t position = 0;  // the account's in Accounts::active
+  const std::uint32_t* pick = nullptr;
+};
 struct ContactAhead {
   static constexpr std::size_t kChunk = 1024;  // accounts per unit of work
   std::vector<AheadAccount> accounts;          // per position in Accounts::active
   std::vector<std::vector<AheadAttempt>> chunks;
-  std::vector<TieSink> ties;  // per chunk
+  std::vector<TieSink> ties;                         // per chunk
+  std::vector<std::vector<PendingAttempt>> pending;  // per worker thread
 };
 
 struct State {
