@@ -209,7 +209,7 @@ platforms:                      # name -> platform keys; default: one platform "
     risk_response:              # what the platform switches to when its risk assessment fires
       policy: industry_teen_accounts                    # optional bundle
       set: {controls.safety_nudges.enabled: true}       # optional keys, after the bundle
-      description: "teen protections after a bad quarter"
+      description: "teen protections after a bad quarter"  # optional; default: made from policy and set
 operators:                      # optional: companies running several platforms
   big_co:                       # an operator name (a platform not listed is its own operator)
     platforms: [main]           # its services, by platform name (each in at most one operator)

@@ -1593,9 +1593,12 @@ class Resolver {
         if (!e.value.IsMap())
           parts.push_back(join_all(e.path, ".") + "=" + (e.value.IsScalar() ? e.value.Scalar() : got(e.value)));
     }
+    // A description as written, even empty (a dump writes every description, so one made up
+    // here on reload would change the scenario); without one, it is made from what was applied.
     if (auto kd = find_key(r.node, "description"))
       out->risk_response_description = scalar_text(kd, r.ctx, r.key + ".description");
-    if (out->risk_response_description.empty()) out->risk_response_description = join_all(parts, "; ");
+    else
+      out->risk_response_description = join_all(parts, "; ");
     if (out->user_share != p.user_share || out->kind != p.kind)
       fail(r.loc, r.key, "a risk response changes controls only, not kind or user_share");
     return out;
