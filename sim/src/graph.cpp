@@ -15,15 +15,19 @@
 //
 // The build (docs/performance.md, "National-size ecosystems"):
 //   1. community order: members sorted by (age, keyed draw, index); ages are
-//      bucketed first and the buckets sorted in parallel;
+//      bucketed first (indices ascending in each) and the buckets radix-sorted
+//      by the draw in parallel;
 //   2. ties generated in blocks of community positions (and of minors, for
 //      family ties, and of members, for coaches), one list per block, each
 //      tie 8 bytes (two local indices, the trusted flag in the top bit); the
 //      thread that generates a block also counts its ties into the degrees;
-//   3. row starts from the degrees; each block's ties scattered into their
-//      two rows, packed as target << 1 | trusted, and the block freed at once;
-//   4. each row sorted and its repeats merged (in parallel over rows), then
-//      the rows compacted in place and the trusted flags split off;
+//   3. row starts from the degrees; every tie scattered into its two rows,
+//      packed as target << 1 | trusted, then the lists freed;
+//   4. the rows put in order: long rows (stored peer ties) by scattering the
+//      graph again, transposed (each row then receives its targets in
+//      ascending order), short ones (graph.on_demand's family and coach ties)
+//      by sorting each where it lies; repeats merged and the rows compacted
+//      in place, the trusted flags split off;
 //   5. the canonical rows handed to Boost.Graph's compressed_sparse_row_graph
 //      (its sorted-edge constructor: one pass, no sort), whose arrays the
 //      engine's Graph view reads; one platform at a time holds both copies.
@@ -45,6 +49,7 @@
 #include <functional>
 #include <mutex>
 #include <numeric>
+#include <span>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -76,6 +81,10 @@ constexpr std::uint32_t kSplitMembers = 4 * kBlock;
 /// graph.on_demand: at most this many rounds of partner classes (the pair
 /// stream's slot holds platform x 128 + round, 127 for ties within a class).
 constexpr std::uint32_t kMaxRounds = 120;
+/// freeze: rows of at most this many directed edges per member on average are
+/// sorted in place; longer ones (stored peer ties, about 50 a member) are
+/// ordered by a second scatter, which does not mispredict as their sort does.
+constexpr std::uint32_t kSortRowsBelowDegree = 8;
 
 /// Undirected ties, one 8-byte entry each: (a, b | trusted << 31).
 struct Tie {
@@ -210,18 +219,39 @@ std::shared_ptr<GraphArrays> freeze(std::vector<TieList>& lists, std::vector<std
       }
   });
   std::vector<TieList>().swap(lists);
-  std::copy(start.begin(), start.end() - 1, cursor.begin());
-  std::vector<std::uint32_t> sorted(total);
-  parallel_for(parts, threads, [&](std::size_t t, std::size_t) {
-    RangeScatter out{bound[t], bound[t + 1] - bound[t], cursor.data(), sorted.data()};
-    for (std::uint32_t v = 0; v < n; ++v)
-      for (std::uint32_t e = start[v]; e < start[v + 1]; ++e) out.put(rows[e] >> 1, v << 1 | (rows[e] & 1u));
-  });
-  std::vector<std::uint32_t>().swap(rows);
+  std::vector<std::uint32_t> sorted;
+  const std::size_t row_blocks = (static_cast<std::size_t>(n) + kBlock - 1) / kBlock;
+  if (total <= static_cast<std::uint64_t>(kSortRowsBelowDegree) * n) {
+    // Short rows (graph.on_demand's family and coach ties: about one per
+    // member): each sorted where it lies, one sequential pass, instead of a
+    // second scatter's two random writes per entry.
+    parallel_for(row_blocks, threads, [&](std::size_t rb, std::size_t) {
+      const std::uint32_t v1 = static_cast<std::uint32_t>(std::min<std::size_t>(n, (rb + 1) * kBlock));
+      for (auto v = static_cast<std::uint32_t>(rb * kBlock); v < v1; ++v) {
+        std::uint32_t* row = rows.data() + start[v];
+        const std::uint32_t len = start[v + 1] - start[v];
+        if (len > 16) {
+          std::sort(row, row + len);
+          continue;
+        }
+        for (std::uint32_t i = 1; i < len; ++i)  // insertion sort
+          for (std::uint32_t j = i; j > 0 && row[j - 1] > row[j]; --j) std::swap(row[j - 1], row[j]);
+      }
+    });
+    sorted = std::move(rows);
+  } else {
+    std::copy(start.begin(), start.end() - 1, cursor.begin());
+    sorted.resize(total);
+    parallel_for(parts, threads, [&](std::size_t t, std::size_t) {
+      RangeScatter out{bound[t], bound[t + 1] - bound[t], cursor.data(), sorted.data()};
+      for (std::uint32_t v = 0; v < n; ++v)
+        for (std::uint32_t e = start[v]; e < start[v + 1]; ++e) out.put(rows[e] >> 1, v << 1 | (rows[e] & 1u));
+    });
+    std::vector<std::uint32_t>().swap(rows);
+  }
   // Repeats of a pair are now side by side in its rows: merged (one tie,
   // trusted if any draw was) as the rows are compacted, the flags split off.
   // `cursor` becomes each row's distinct count.
-  const std::size_t row_blocks = (static_cast<std::size_t>(n) + kBlock - 1) / kBlock;
   parallel_for(row_blocks, threads, [&](std::size_t rb, std::size_t) {
     const std::uint32_t v1 = static_cast<std::uint32_t>(std::min<std::size_t>(n, (rb + 1) * kBlock));
     for (auto v = static_cast<std::uint32_t>(rb * kBlock); v < v1; ++v) {
@@ -291,6 +321,38 @@ std::vector<std::uint32_t> community_order(std::vector<CommunityKey> keyed) {
 
 namespace {
 
+/// Sorts keys (draw << 32 | index) whose indices ascend in `a` on entry, as
+/// std::sort would: by draw, then index. The indices ascending, a stable sort
+/// on the draw alone gives that order, and a radix sort is one: four passes of
+/// 8 bits over the draw (a pass whose digit all keys share is skipped), through
+/// `tmp` (as long as `a`). A fifth of std::sort's time on an age bucket of a
+/// large platform (about 100,000 keys), where its comparisons mispredict.
+void sort_by_draw(std::uint64_t* a, std::size_t len, std::uint64_t* tmp) {
+  if (len < 256) {
+    std::sort(a, a + len);
+    return;
+  }
+  std::uint32_t count[4][256] = {};
+  for (std::size_t i = 0; i < len; ++i) {
+    const auto d = static_cast<std::uint32_t>(a[i] >> 32);
+    ++count[0][d & 0xffu];
+    ++count[1][(d >> 8) & 0xffu];
+    ++count[2][(d >> 16) & 0xffu];
+    ++count[3][d >> 24];
+  }
+  std::uint64_t *from = a, *to = tmp;
+  for (int pass = 0; pass < 4; ++pass) {
+    std::uint32_t* c = count[pass];
+    const int shift = 32 + 8 * pass;
+    if (c[(from[0] >> shift) & 0xffu] == len) continue;  // one digit: the pass would not move a key
+    std::uint32_t at = 0;
+    for (std::uint32_t& x : std::span<std::uint32_t>(c, 256)) at += std::exchange(x, at);
+    for (std::size_t i = 0; i < len; ++i) to[c[(from[i] >> shift) & 0xffu]++] = from[i];
+    std::swap(from, to);
+  }
+  if (from != a) std::copy(from, from + len, a);
+}
+
 /// community_order on several threads: keys bucketed by age (the leading
 /// part of the key), each bucket sorted on its own. Same order.
 std::vector<std::uint32_t> community_order_parallel(const State& s, const PlatformState& P, std::size_t p,
@@ -337,9 +399,11 @@ std::vector<std::uint32_t> community_order_parallel(const State& s, const Platfo
   std::stable_sort(ages.begin(), ages.end(),
                    [&](std::uint32_t x, std::uint32_t y) { return start[x + 1] - start[x] > start[y + 1] - start[y]; });
   std::vector<std::uint32_t> order(n);
+  std::vector<std::uint64_t> scratch(n);  // each bucket sorts through its own range
   parallel_for(ages.size(), threads, [&](std::size_t j, std::size_t) {
     const std::uint32_t a = ages[j];
-    std::sort(keyed.begin() + start[a], keyed.begin() + start[a + 1]);
+    // Within a bucket the keys were placed in ascending index order (above).
+    sort_by_draw(keyed.data() + start[a], start[a + 1] - start[a], scratch.data() + start[a]);
     for (std::uint32_t i = start[a]; i < start[a + 1]; ++i) order[i] = static_cast<std::uint32_t>(keyed[i]);
   });
   return order;
@@ -396,9 +460,13 @@ std::vector<TieList> generate_edges(const State& s, const PlatformState& P, std:
     if (a >= 25 && a <= 60) parent_age.push_back(k);
   }
   std::vector<std::uint32_t> position;
+  std::uint32_t minors_end = 0;  // community positions below it hold minors: `order` is sorted by age
   if (coach_blocks > 0) {
     position.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) position[order[i]] = i;
+    minors_end = static_cast<std::uint32_t>(
+        std::partition_point(order.begin(), order.end(), [&](std::uint32_t m) { return s.pop.age[P.user[m]] < 18; }) -
+        order.begin());
   }
   // Lists reserved here, for their expected ties with room for the spread,
   // rather than grown by the worker threads: glibc gives each thread its own
@@ -451,13 +519,30 @@ std::vector<TieList> generate_edges(const State& s, const PlatformState& P, std:
     } else if (b < peer_blocks + family_blocks) {
       if (parent_age.empty()) return;
       const std::size_t m0 = (b - peer_blocks) * kBlock, m1 = std::min(P.minors.size(), m0 + kBlock);
+      // The adults are drawn ahead, up to kPending at a time, and prefetched
+      // before their ties are added in the order drawn: each is a miss in
+      // parent_age.
+      constexpr std::size_t kPending = 32;
+      std::uint64_t pending[kPending];  // minor << 32 | index into parent_age
+      std::size_t held = 0;
+      const auto add_pending = [&] {
+        for (std::size_t j = 0; j < held; ++j)
+          add_tie(ties, static_cast<std::uint32_t>(pending[j] >> 32),
+                  parent_age[static_cast<std::uint32_t>(pending[j])], true);
+        held = 0;
+      };
       for (std::size_t mi = m0; mi < m1; ++mi) {
         const std::uint32_t m = P.minors[mi];
         rng::Draw d(s.seed, streams::graph_family, P.user[m], pid);
         const std::uint64_t f = d.poisson(g.family_adults_per_minor);
-        for (std::uint64_t j = 0; j < f; ++j)
-          add_tie(ties, m, parent_age[d.below(static_cast<std::uint32_t>(parent_age.size()))], true);
+        for (std::uint64_t j = 0; j < f; ++j) {
+          if (held == kPending) add_pending();
+          const std::uint32_t at = d.below(static_cast<std::uint32_t>(parent_age.size()));
+          __builtin_prefetch(&parent_age[at]);
+          pending[held++] = static_cast<std::uint64_t>(m) << 32 | at;
+        }
       }
+      add_pending();
     } else {
       // Teachers and coaches: tied to minors of one class.
       const std::uint32_t k0 = static_cast<std::uint32_t>((b - peer_blocks - family_blocks) * kBlock);
@@ -472,8 +557,8 @@ std::vector<TieList> generate_edges(const State& s, const PlatformState& P, std:
         const std::uint32_t chunk_len = std::min(class_size, n - chunk);
         const std::uint64_t ties_k = d.poisson(g.coach_minor_ties);
         for (std::uint64_t j = 0; j < ties_k; ++j) {
-          const std::uint32_t m = order[chunk + d.below(chunk_len)];
-          if (s.pop.age[P.user[m]] < 18) add_tie(ties, k, m, true);
+          const std::uint32_t at = chunk + d.below(chunk_len);
+          if (at < minors_end) add_tie(ties, k, order[at], true);  // a minor (without reading its age)
         }
       }
     }

@@ -316,15 +316,31 @@ void build_platforms(State& s) {
     } else if (share > 0) {
       // Small platforms: geometric gaps between members, so the cost is the
       // number of members rather than the population (long tails of platforms).
+      // Members are found kAhead at a time and their ages prefetched before
+      // any joins: a member is a miss in the population's columns.
+      constexpr std::size_t kAhead = 16;
       const double log_q = std::log1p(-share);
       std::size_t i = 0;
-      for (std::uint32_t j = 0;; ++j) {
-        const double u = rng::uniform_at(s.seed, streams::membership, j, pid, 1);
-        const double gap = std::floor(std::log(u) / log_q);
-        if (gap >= static_cast<double>(n - i)) break;
-        i += static_cast<std::size_t>(gap);
-        join(i);
-        if (++i >= n) break;
+      std::uint32_t j = 0;
+      for (bool done = false; !done;) {
+        std::size_t found[kAhead];
+        std::size_t got = 0;
+        while (got < kAhead) {
+          const double u = rng::uniform_at(s.seed, streams::membership, j++, pid, 1);
+          const double gap = std::floor(std::log(u) / log_q);
+          if (gap >= static_cast<double>(n - i)) {
+            done = true;
+            break;
+          }
+          i += static_cast<std::size_t>(gap);
+          __builtin_prefetch(&s.pop.age[i]);
+          found[got++] = i;
+          if (++i >= n) {
+            done = true;
+            break;
+          }
+        }
+        for (std::size_t f = 0; f < got; ++f) join(found[f]);
       }
     }
     P.local_of.build(P.user, n);
@@ -360,7 +376,9 @@ void apply_controls(State& s, std::size_t p, bool reset_existing_defaults) {
   for (auto& b : P.minors_by_band) b.clear();
   const bool ageing = s.spec->population.ageing;
   if (ageing) P.band_pos.assign(P.user.size(), kNone);
+  constexpr std::size_t kAhead = 16;  // a small platform's members are misses in the population's columns
   for (std::size_t k = 0; k < P.user.size(); ++k) {
+    if (k + kAhead < P.user.size()) __builtin_prefetch(&s.pop.age[P.user[k + kAhead]]);
     const std::uint32_t id = P.user[k];
     const int age = s.pop.age[id];
     const bool minor = age < 18;

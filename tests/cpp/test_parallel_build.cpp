@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "model_util.hpp"
+#include "safesim/rng.hpp"
 #include "safesim/simulation.hpp"
+#include "safesim/streams.hpp"
 #include "state.hpp"
 
 using namespace safesim;
@@ -126,6 +128,53 @@ TEST(ParallelBuild, OnDemandLayoutsAreIdenticalAtOneTwoAndFourThreads) {
       EXPECT_EQ(many.activity_at[p], one.activity_at[p]) << "platform " << p << ", " << threads << " threads";
       EXPECT_EQ(many.partner[p], one.partner[p]) << "platform " << p << ", " << threads << " threads";
       EXPECT_EQ(many.group_members[p], one.group_members[p]) << "platform " << p << ", " << threads << " threads";
+    }
+  }
+}
+
+TEST(ParallelBuild, OnDemandBuildMatchesTheReferenceOrderAndTheStoredGraphsTrustedTies) {
+  // The build's shortcuts against plain constructions, on platforms whose age
+  // buckets hold hundreds of members (the radix sort's path) and whose rows
+  // of family and coach ties are short (sorted where they lie, not scattered
+  // twice):
+  //  - the community order is the reference sort's (community_order);
+  //  - with graph.on_demand the stored rows are exactly the trusted ties of
+  //    the graph stored in full from the same draws (family and coach ties
+  //    come from the same keys and community positions in both);
+  //  - every such tie joins a minor to an adult of at least 21 (coach ties
+  //    take a minor from the community positions below the first adult's).
+  ScenarioSpec spec = ecosystem(20.0);
+  spec.graph.on_demand = true;
+  const detail::State lazy = test::fresh_structure(spec, 23, 2);
+  spec.graph.on_demand = false;
+  const detail::State full = test::fresh_structure(spec, 23, 2);
+  for (std::size_t p = 0; p < lazy.platforms.size(); ++p) {
+    const detail::PlatformState& L = lazy.platforms[p];
+    const detail::PlatformState& F = full.platforms[p];
+    const auto n = static_cast<std::uint32_t>(L.user.size());
+    ASSERT_EQ(F.user, L.user);
+    std::vector<detail::CommunityKey> keys(n);
+    for (std::uint32_t k = 0; k < n; ++k)
+      keys[k] = detail::community_key(
+          lazy.pop.age[L.user[k]],
+          rng::Draw(lazy.seed, streams::graph_community, L.user[k], static_cast<std::uint32_t>(p)).u32(), k);
+    ASSERT_EQ(L.graph.arrays->order, detail::community_order(keys)) << "platform " << p;
+    std::size_t ties = 0;
+    for (std::uint32_t v = 0; v < n; ++v) {
+      std::vector<std::uint32_t> trusted;
+      for (std::uint32_t e = F.graph.offsets[v]; e < F.graph.offsets[v + 1]; ++e)
+        if (F.graph.trusted(e)) trusted.push_back(F.graph.targets[e]);
+      const auto stored = L.graph.targets.subspan(L.graph.offsets[v], L.graph.degree(v));
+      ASSERT_EQ(std::vector<std::uint32_t>(stored.begin(), stored.end()), trusted) << "platform " << p << " row " << v;
+      for (std::uint32_t e = L.graph.offsets[v]; e < L.graph.offsets[v + 1]; ++e) {
+        ASSERT_TRUE(L.graph.trusted(e)) << "platform " << p << " row " << v;
+        const int a = lazy.pop.age[L.user[v]], b = lazy.pop.age[L.user[L.graph.targets[e]]];
+        ASSERT_TRUE((a < 18 && b >= 21) || (b < 18 && a >= 21)) << "platform " << p << ": ages " << a << ", " << b;
+      }
+      ties += stored.size();
+    }
+    if (p == 0) {
+      ASSERT_GT(ties, static_cast<std::size_t>(n) / 4);  // the large platform's rows are not trivial
     }
   }
 }
