@@ -49,7 +49,6 @@
 #include <functional>
 #include <mutex>
 #include <numeric>
-#include <span>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -63,6 +62,7 @@
 
 #include "edge_list.hpp"
 #include "parallel.hpp"
+#include "radix_sort.hpp"
 #include "safesim/rng.hpp"
 #include "safesim/scenario.hpp"
 #include "safesim/streams.hpp"
@@ -129,11 +129,14 @@ struct RangeScatter {
 /// Freezes tie lists into the canonical CSR graph over n members (see the
 /// top of the file), freeing the lists once their ties are placed. `degree`
 /// holds each member's tie count over all lists (repeats included) and is
-/// used up. Two scatters, as in a two-pass radix sort: each tie into its two
-/// rows in list order (`rows`), then that graph transposed in order of the
-/// source row (`sorted`): the graph is symmetric, so the transpose is the
-/// same graph, and each of its rows receives its targets in ascending order,
-/// repeats side by side. No row is sorted.
+/// used up. Each tie is scattered into its two rows in list order (`rows`).
+/// Long rows are then put in order by a second scatter, as in a two-pass
+/// radix sort: that graph transposed in order of the source row (`sorted`);
+/// the graph is symmetric, so the transpose is the same graph, and each of
+/// its rows receives its targets in ascending order, repeats side by side.
+/// Short rows (below kSortRowsBelowDegree a member on average) are sorted
+/// where they lie.
+///
 /// The frozen graph's type: Boost.Graph's compressed sparse row graph over
 /// local member indices (the trusted flags are kept beside it, one bit per
 /// directed edge: GraphArrays).
@@ -321,38 +324,6 @@ std::vector<std::uint32_t> community_order(std::vector<CommunityKey> keyed) {
 
 namespace {
 
-/// Sorts keys (draw << 32 | index) whose indices ascend in `a` on entry, as
-/// std::sort would: by draw, then index. The indices ascending, a stable sort
-/// on the draw alone gives that order, and a radix sort is one: four passes of
-/// 8 bits over the draw (a pass whose digit all keys share is skipped), through
-/// `tmp` (as long as `a`). A fifth of std::sort's time on an age bucket of a
-/// large platform (about 100,000 keys), where its comparisons mispredict.
-void sort_by_draw(std::uint64_t* a, std::size_t len, std::uint64_t* tmp) {
-  if (len < 256) {
-    std::sort(a, a + len);
-    return;
-  }
-  std::uint32_t count[4][256] = {};
-  for (std::size_t i = 0; i < len; ++i) {
-    const auto d = static_cast<std::uint32_t>(a[i] >> 32);
-    ++count[0][d & 0xffu];
-    ++count[1][(d >> 8) & 0xffu];
-    ++count[2][(d >> 16) & 0xffu];
-    ++count[3][d >> 24];
-  }
-  std::uint64_t *from = a, *to = tmp;
-  for (int pass = 0; pass < 4; ++pass) {
-    std::uint32_t* c = count[pass];
-    const int shift = 32 + 8 * pass;
-    if (c[(from[0] >> shift) & 0xffu] == len) continue;  // one digit: the pass would not move a key
-    std::uint32_t at = 0;
-    for (std::uint32_t& x : std::span<std::uint32_t>(c, 256)) at += std::exchange(x, at);
-    for (std::size_t i = 0; i < len; ++i) to[c[(from[i] >> shift) & 0xffu]++] = from[i];
-    std::swap(from, to);
-  }
-  if (from != a) std::copy(from, from + len, a);
-}
-
 /// community_order on several threads: keys bucketed by age (the leading
 /// part of the key), each bucket sorted on its own. Same order.
 std::vector<std::uint32_t> community_order_parallel(const State& s, const PlatformState& P, std::size_t p,
@@ -402,8 +373,9 @@ std::vector<std::uint32_t> community_order_parallel(const State& s, const Platfo
   std::vector<std::uint64_t> scratch(n);  // each bucket sorts through its own range
   parallel_for(ages.size(), threads, [&](std::size_t j, std::size_t) {
     const std::uint32_t a = ages[j];
-    // Within a bucket the keys were placed in ascending index order (above).
-    sort_by_draw(keyed.data() + start[a], start[a + 1] - start[a], scratch.data() + start[a]);
+    // Within a bucket the keys were placed in ascending index order (above):
+    // sorted by the draw alone, they come in order of (draw, index).
+    sort_by_high_word(keyed.data() + start[a], start[a + 1] - start[a], scratch.data() + start[a]);
     for (std::uint32_t i = start[a]; i < start[a + 1]; ++i) order[i] = static_cast<std::uint32_t>(keyed[i]);
   });
   return order;

@@ -27,6 +27,7 @@
 #include <functional>
 #include <limits>
 
+#include "radix_sort.hpp"
 #include "safesim/rng.hpp"
 #include "safesim/streams.hpp"
 #include "state.hpp"
@@ -56,7 +57,7 @@ void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch
     P.stranger_band.assign(P.user.size(), kNoBand);
   }
   for (auto& late : P.stranger_late) late.clear();
-  std::vector<std::uint64_t> keys;
+  std::vector<std::uint64_t> keys, scratch;
   for (int band = 0; band < 4; ++band) {
     auto& order = P.stranger_order[static_cast<std::size_t>(band)];
     order.clear();
@@ -82,10 +83,20 @@ void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch
     // then m), not through the due array, which a comparator would read at
     // random. A due time is never negative or NaN (clock + left, both >= 0;
     // infinity when m never accepts), and such floats order as their bits do.
+    // Members usually come in ascending order (minors_by_band is built so):
+    // then a radix sort by the due time gives std::sort's order.
     keys.resize(order.size());
-    for (std::size_t i = 0; i < order.size(); ++i)
+    bool ascending = true;
+    for (std::size_t i = 0; i < order.size(); ++i) {
       keys[i] = std::uint64_t{std::bit_cast<std::uint32_t>(P.stranger_due[order[i]])} << 32 | order[i];
-    std::sort(keys.begin(), keys.end());
+      ascending = ascending && (i == 0 || order[i] > order[i - 1]);
+    }
+    if (ascending) {
+      scratch.resize(keys.size());
+      sort_by_high_word(keys.data(), keys.size(), scratch.data());
+    } else {
+      std::sort(keys.begin(), keys.end());
+    }
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(keys[i]);
     P.stranger_head[static_cast<std::size_t>(band)] = PlatformState::kUnknownHead;
   }
