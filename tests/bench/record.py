@@ -84,7 +84,10 @@ TARGETS = {
     "platform_1m.user_days_per_s": (">=", 50e6),
     "platform_1m.build_seconds": ("<", 3.0),
     "platform_1m.bytes_per_user": ("<", 1024.0),
-    "ecosystem_us.peak_rss_bytes": ("<", 16 * 1024**3),
+    # The scale-out issue's targets for 10 million users on this 2-core machine
+    # (earlier 16 GiB, from the performance issue).
+    "ecosystem_us.peak_rss_bytes": ("<=", 4e9),
+    "ecosystem_us.seconds_per_run": ("<=", 20.0),
     "platform_10k.seconds_per_run": ("<", 0.050),
     "sweep_small.parallel_efficiency": (">=", 0.90),
     "python_overhead.overhead": ("<=", 0.10),
