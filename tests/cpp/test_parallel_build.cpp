@@ -114,11 +114,16 @@ TEST(ParallelBuild, GraphsAreIdenticalAtOneTwoAndFourThreads) {
 }
 
 TEST(ParallelBuild, OnDemandLayoutsAreIdenticalAtOneTwoAndFourThreads) {
+  // Two platforms of more than 65,536 members: at 2 threads they are built
+  // side by side, one thread each; at 4 (more threads than large platforms)
+  // one at a time, each split over every thread.
   ScenarioSpec spec = ecosystem(20.0);
   spec.graph.on_demand = true;
+  spec.platforms[1].user_share = 0.9;
   const Built one = build(spec, 1);
   ASSERT_EQ(one.position.size(), spec.platforms.size());
-  ASSERT_GT(one.position[0].size(), 65536u);  // the large platform's layout is laid out in blocks
+  ASSERT_GT(one.position[0].size(), 65536u);  // the large platforms' layouts are laid out in blocks
+  ASSERT_GT(one.position[1].size(), 65536u);
   for (std::size_t i = 0; i < one.order[0].size(); ++i) ASSERT_EQ(one.position[0][one.order[0][i]], i);
   for (int threads : {2, 4}) {
     const Built many = build(spec, threads);
