@@ -309,6 +309,14 @@ void build_platforms(State& s) {
       if (age < 18) P.minors.push_back(static_cast<std::uint32_t>(P.user.size() - 1));
     };
     const double share = P.spec->user_share;
+    // Room for the expected members and six standard deviations more, so that
+    // a large platform's columns are not copied as they grow (a member fewer
+    // or more changes nothing: the vectors grow as usual past it).
+    const double expected = std::min(1.0, std::max(0.0, share)) * static_cast<double>(n);
+    const auto room = static_cast<std::size_t>(expected + 6.0 * std::sqrt(expected) + 64.0);
+    P.user.reserve(room);
+    P.declared_age.reserve(room);
+    P.join_day.reserve(room);
     if (share >= 0.5) {
       // Large platforms: one keyed draw per user (best common random numbers).
       for (std::size_t i = 0; i < n; ++i)
