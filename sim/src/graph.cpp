@@ -291,9 +291,14 @@ std::shared_ptr<GraphArrays> freeze(std::vector<TieList>& lists, std::vector<std
       }
     }
   });
-  for (std::size_t t = 0; t < parts; ++t)
-    std::memmove(sorted.data() + g->offsets[bound[t]], sorted.data() + start[bound[t]],
-                 sizeof(std::uint32_t) * (g->offsets[bound[t + 1]] - g->offsets[bound[t]]));
+  for (std::size_t t = 0; t < parts; ++t) {
+    const std::size_t count = g->offsets[bound[t + 1]] - g->offsets[bound[t]];
+    // Not with 0: a platform without ties (or members) has no entries at all,
+    // and memmove must not be handed the empty vector's null pointer.
+    if (count > 0)
+      std::memmove(sorted.data() + g->offsets[bound[t]], sorted.data() + start[bound[t]],
+                   sizeof(std::uint32_t) * count);
+  }
   sorted.resize(distinct);
   // The flags split off into one bit per edge, in blocks of whole 64-bit
   // words so that no two threads write one word.

@@ -208,6 +208,32 @@ TEST(ParallelBuild, OnDemandBuildMatchesTheReferenceOrderAndTheStoredGraphsTrust
   }
 }
 
+TEST(ParallelBuild, APlatformWithoutMembersBuildsAnEmptyGraphAndRuns) {
+  // A platform with user_share 0 (found by scripts/fuzz through fuzz_engine:
+  // the freeze handed memmove the null pointer of its empty rows, which the
+  // sanitizer builds stop on). Stored and generated peer ties, 1 and 2 threads.
+  for (bool on_demand : {false, true}) {
+    ScenarioSpec spec = test::small(3000, 10);
+    spec.graph.on_demand = on_demand;
+    PlatformSpec empty = spec.platforms[0];
+    empty.name = "empty";
+    empty.user_share = 0.0;
+    spec.platforms.push_back(empty);
+    for (int threads : {1, 2}) {
+      const detail::State s = test::fresh_structure(spec, 7, threads);
+      const detail::PlatformState& E = s.platforms.back();
+      ASSERT_TRUE(E.user.empty());
+      ASSERT_EQ(E.graph.offsets.size(), 1u);
+      EXPECT_TRUE(E.graph.targets.empty());
+      EXPECT_FALSE(s.platforms[0].graph.targets.empty());
+      clear_structure_cache();
+      const RunOutput out = run(spec, 7, threads);
+      EXPECT_EQ(out.total(Metric::users, 2), 0.0) << "on_demand " << on_demand << ", " << threads << " threads";
+      EXPECT_GT(out.total(Metric::users, 1), 0.0);
+    }
+  }
+}
+
 TEST(ParallelBuild, RunOutputsAreIdenticalAtOneTwoAndFourThreads) {
   const ScenarioSpec spec = ecosystem(20.0);
   clear_structure_cache();
