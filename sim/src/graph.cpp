@@ -378,9 +378,9 @@ std::vector<std::uint32_t> community_order_parallel(const State& s, const Platfo
   std::vector<std::uint64_t> scratch(n);  // each bucket sorts through its own range
   parallel_for(ages.size(), threads, [&](std::size_t j, std::size_t) {
     const std::uint32_t a = ages[j];
-    // Within a bucket the keys were placed in ascending index order (above):
-    // sorted by the draw alone, they come in order of (draw, index).
-    sort_by_high_word(keyed.data() + start[a], start[a + 1] - start[a], scratch.data() + start[a]);
+    // Within a bucket the keys were placed in ascending index order (above),
+    // so sort_keys radix-sorts them by the draw.
+    sort_keys(keyed.data() + start[a], start[a + 1] - start[a], scratch.data() + start[a]);
     for (std::uint32_t i = start[a]; i < start[a + 1]; ++i) order[i] = static_cast<std::uint32_t>(keyed[i]);
   });
   return order;

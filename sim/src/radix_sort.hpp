@@ -10,14 +10,18 @@
 
 namespace safesim::detail {
 
-/// Sorts keys by their high 32 bits, stably: four passes of 8 bits through
-/// `tmp` (as long as `a`), a pass whose digit all keys share skipped. Where
-/// the low 32 bits ascend on entry this is std::sort's order of the whole
-/// keys, in a fraction of its time on large arrays of random high words
-/// (std::sort's comparisons mispredict). Short arrays go to std::sort, which
-/// orders them the same way.
-inline void sort_by_high_word(std::uint64_t* a, std::size_t len, std::uint64_t* tmp) {
-  if (len < 256) {
+/// Sorts 64-bit keys as std::sort does. When their low 32 bits ascend on
+/// entry (checked here: a member or index placed in order), a stable sort by
+/// the high 32 bits gives that order, and it is made as a radix sort: four
+/// passes of 8 bits through `tmp` (as long as `a`), a pass whose digit all
+/// keys share skipped; a fraction of std::sort's time on large arrays of
+/// random high words, where its comparisons mispredict. Otherwise, and for
+/// short arrays, std::sort.
+inline void sort_keys(std::uint64_t* a, std::size_t len, std::uint64_t* tmp) {
+  const auto low = [](std::uint64_t x) { return static_cast<std::uint32_t>(x); };
+  bool ascending = true;
+  for (std::size_t i = 1; i < len && ascending; ++i) ascending = low(a[i]) > low(a[i - 1]);
+  if (len < 256 || !ascending) {
     std::sort(a, a + len);
     return;
   }

@@ -83,20 +83,13 @@ void schedule_strangers(State& s, std::size_t p, bool fresh, std::uint32_t epoch
     // then m), not through the due array, which a comparator would read at
     // random. A due time is never negative or NaN (clock + left, both >= 0;
     // infinity when m never accepts), and such floats order as their bits do.
-    // Members usually come in ascending order (minors_by_band is built so):
-    // then a radix sort by the due time gives std::sort's order.
+    // Members usually come in ascending order (minors_by_band is built so;
+    // population.ageing moves them between bands): sort_keys then radix-sorts.
     keys.resize(order.size());
-    bool ascending = true;
-    for (std::size_t i = 0; i < order.size(); ++i) {
+    for (std::size_t i = 0; i < order.size(); ++i)
       keys[i] = std::uint64_t{std::bit_cast<std::uint32_t>(P.stranger_due[order[i]])} << 32 | order[i];
-      ascending = ascending && (i == 0 || order[i] > order[i - 1]);
-    }
-    if (ascending) {
-      scratch.resize(keys.size());
-      sort_by_high_word(keys.data(), keys.size(), scratch.data());
-    } else {
-      std::sort(keys.begin(), keys.end());
-    }
+    scratch.resize(keys.size());
+    sort_keys(keys.data(), keys.size(), scratch.data());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(keys[i]);
     P.stranger_head[static_cast<std::size_t>(band)] = PlatformState::kUnknownHead;
   }

@@ -138,11 +138,12 @@ TEST(ParallelBuild, OnDemandLayoutsAreIdenticalAtOneTwoAndFourThreads) {
   }
 }
 
-TEST(ParallelBuild, RadixSortByHighWordGivesStdSortsOrderWhenLowWordsAscend) {
-  // sort_by_high_word (community order, strangers' due times) against
-  // std::sort, on lengths either side of its short-array cut-off, with high
-  // words drawn from ranges that leave some or all of the radix passes with
-  // a single digit (skipped), and many repeats (where stability decides).
+TEST(ParallelBuild, SortKeysGivesStdSortsOrder) {
+  // sort_keys (community order, strangers' due times) against std::sort, on
+  // lengths either side of its short-array cut-off, with high words drawn
+  // from ranges that leave some or all of the radix passes with a single
+  // digit (skipped), and many repeats (where stability decides); low words
+  // ascending (the radix path) and descending (std::sort's).
   std::uint64_t state = 12345;
   const auto next = [&] {  // splitmix64
     std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
@@ -150,15 +151,17 @@ TEST(ParallelBuild, RadixSortByHighWordGivesStdSortsOrderWhenLowWordsAscend) {
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
   };
-  for (std::size_t len : {0u, 1u, 255u, 256u, 1000u, 100000u})
-    for (std::uint64_t range : {1ull, 7ull, 300ull, 70000ull, 1ull << 32}) {
-      std::vector<std::uint64_t> keys(len), scratch(len);
-      for (std::size_t i = 0; i < len; ++i) keys[i] = (next() % range + (range == 1 ? 5 : 0)) << 32 | i;
-      std::vector<std::uint64_t> want = keys;
-      std::sort(want.begin(), want.end());
-      detail::sort_by_high_word(keys.data(), keys.size(), scratch.data());
-      ASSERT_EQ(keys, want) << len << " keys, high words below " << range;
-    }
+  for (bool ascending : {true, false})
+    for (std::size_t len : {0u, 1u, 255u, 256u, 1000u, 100000u})
+      for (std::uint64_t range : {1ull, 7ull, 300ull, 70000ull, 1ull << 32}) {
+        std::vector<std::uint64_t> keys(len), scratch(len);
+        for (std::size_t i = 0; i < len; ++i)
+          keys[i] = (next() % range + (range == 1 ? 5 : 0)) << 32 | (ascending ? i : len - i);
+        std::vector<std::uint64_t> want = keys;
+        std::sort(want.begin(), want.end());
+        detail::sort_keys(keys.data(), keys.size(), scratch.data());
+        ASSERT_EQ(keys, want) << len << " keys, high words below " << range << ", low words ascending " << ascending;
+      }
 }
 
 TEST(ParallelBuild, OnDemandBuildMatchesTheReferenceOrderAndTheStoredGraphsTrustedTies) {
