@@ -13,10 +13,18 @@
 //   exit      exit_per_day[stage] / 24 * (1 - vulnerability) (minor stops)
 //   report    report_per_day[stage] / 24 * intent factor * completion
 //             (0 once the conversation has moved off the platform)
-// The next event time is exponential with the total rate and the event is
-// chosen in proportion to the rates: an exact simulation of a continuous-time
-// absorbing Markov chain, so results do not depend on the tick length, and
-// the chain's outcome probabilities have a closed form (fundamental matrix).
+// Each hazard has its own clock: an exponential time drawn from its own keyed
+// uniform (the dyad_clock stream), and the next event is the one whose clock
+// runs out first. The minimum of independent exponentials is exponential with
+// the total rate and names each hazard in proportion to its rate, so this is
+// an exact simulation of a continuous-time absorbing Markov chain: results do
+// not depend on the tick length, and the chain's outcome probabilities have a
+// closed form (fundamental matrix). Separate clocks are for common random
+// numbers: a design that changes one hazard (a higher report rate, detection
+// switched on, a shield slowing exploitation) moves that clock alone, so the
+// dyad's other events keep their times and kinds in both arms. A single
+// exponential at the total rate, split by one uniform, would move every event
+// time and relabel events near the split points.
 // On entering isolation the offender asks to move the conversation; if the
 // minor agrees the origin platform no longer sees it. Exploitation closes the
 // dyad, except that sextortion demands repeat with probability repeat_prob.
@@ -47,7 +55,6 @@ namespace {
 
 struct Hazards {
   double progress, exit, report, detect;
-  double total() const { return progress + exit + report + detect; }
 };
 
 Hazards hazards(const State& s, std::size_t i) {
@@ -77,11 +84,35 @@ Hazards hazards(const State& s, std::size_t i) {
   return h;
 }
 
-rng::Draw dyad_draw(const State& s, std::size_t i) {
+/// The dyad's draws for its next event on `stream` (the dyad stream: the move or repeat and the kind of
+/// exploitation; dyad_clock: the four clocks), at the same position in both.
+rng::Draw dyad_draw(const State& s, std::size_t i, std::uint32_t stream) {
   const Dyads& D = s.dyads;
   const PlatformState& P = s.platforms[D.platform[i]];
   const DyadRngPosition at = dyad_rng_position(s.accounts.key[D.account[i]], D.start_day[i], D.events[i]);
-  return rng::Draw(s.seed, streams::dyad, P.user[D.minor[i]], at.time, at.slot);
+  return rng::Draw(s.seed, stream, P.user[D.minor[i]], at.time, at.slot);
+}
+
+enum class Event : std::uint8_t { progress, exit, detect, report };
+
+/// The hours until each hazard's clock runs out, from one uniform each (in the order progress, exit,
+/// report, detect), and which runs out first. A hazard of 0 never fires.
+struct Clocks {
+  double hours;
+  Event first;
+};
+Clocks next_event(const State& s, std::size_t i, const Hazards& h) {
+  rng::Draw d = dyad_draw(s, i, streams::dyad_clock);
+  const double e_progress = -std::log(d.uniform()), e_exit = -std::log(d.uniform());
+  const double e_report = -std::log(d.uniform()), e_detect = -std::log(d.uniform());
+  Clocks c{e_progress / h.progress, Event::progress};
+  const auto race = [&c](double e, double rate, Event ev) {
+    if (rate > 0 && e / rate < c.hours) c = {e / rate, ev};
+  };
+  race(e_exit, h.exit, Event::exit);
+  race(e_detect, h.detect, Event::detect);
+  race(e_report, h.report, Event::report);
+  return c;
 }
 
 void close_dyad(State& s, std::size_t i) {
@@ -150,17 +181,17 @@ void create_material(State& s, std::size_t i, double hour, rng::Draw& d) {
 /// Apply the dyad's next event; returns false when the dyad closed.
 bool fire_event(State& s, std::size_t i) {
   Dyads& D = s.dyads;
-  const Hazards h = hazards(s, i);
-  rng::Draw d = dyad_draw(s, i);
-  d.uniform();  // the first uniform of the block timed this event (schedule_dyad)
-  const double u = d.uniform() * h.total();
+  // The clocks as schedule_dyad drew them, raced again under today's hazards: when nothing changed
+  // since, the first to run out is the one that timed this event.
+  const Event event = next_event(s, i, hazards(s, i)).first;
+  rng::Draw d = dyad_draw(s, i, streams::dyad);
   const double u_extra = d.uniform();  // move or repeat decision
-  const double u_kind = d.uniform();   // what a first exploitation is (the block's fourth uniform)
+  const double u_kind = d.uniform();   // what a first exploitation is
   const double hour = D.next_hour[i];
   ++D.events[i];
   const std::size_t p = D.platform[i];
   const std::uint32_t a = D.account[i];
-  if (u < h.progress) {
+  if (event == Event::progress) {
     const auto next = static_cast<Stage>(D.stage[i] + 1);
     if (next == exploited) {
       const OffenderTypeSpec& t = s.type_spec(s.accounts.type[a]);
@@ -192,12 +223,12 @@ bool fire_event(State& s, std::size_t i) {
     }
     return true;
   }
-  if (u < h.progress + h.exit) {
+  if (event == Event::exit) {
     s.add(p, Metric::dyads_exited, 1);
     close_dyad(s, i);
     return false;
   }
-  if (u < h.progress + h.exit + h.detect) {
+  if (event == Event::detect) {
     // The platform intervenes in the conversation and sends the account to review.
     s.add(p, Metric::dyads_detected, 1);
     s.add(p, Metric::detections, 1);
@@ -227,9 +258,7 @@ void add_exposure(State& s, std::size_t i, double hour) {
 
 void schedule_dyad(State& s, std::size_t i) {
   Dyads& D = s.dyads;
-  const Hazards h = hazards(s, i);
-  rng::Draw d = dyad_draw(s, i);
-  D.next_hour[i] += -std::log(d.uniform()) / h.total();
+  D.next_hour[i] += next_event(s, i, hazards(s, i)).hours;
 }
 
 void progress_dyads(State& s, double t_end) {

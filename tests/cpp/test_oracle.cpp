@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numbers>
 #include <numeric>
@@ -406,7 +407,7 @@ TEST(Oracle, MixtureSharesDefaultToTheScenario) {
 TEST(Oracle, SimulationAgreesNearlyConstantVulnerability) {
   ScenarioSpec s = analytic_config();
   s.population.vulnerability = {200, 600};  // v = 0.25 +- 0.015
-  const auto outs = run_many(s, seeds(4, 501), 2);
+  const auto outs = run_many(s, seeds(8, 501), 2);
   const Pooled P = pool(outs);
   // Dyads are size-biased: their v has mean (alpha + 1) / (alpha + beta + 1).
   const double v = 201.0 / 801.0;
@@ -538,4 +539,49 @@ TEST(Oracle, MoreReportingStepsMoveOracleAndSimulationTogether) {
   EXPECT_NEAR(d_exp, ob.exploited - oa.exploited, kZ99 * se_exp);
   std::printf("  reported: oracle %+.4f, simulation %+.4f +- %.4f; exploited: oracle %+.4f, simulation %+.4f +- %.4f\n",
               ob.reported - oa.reported, d_rep, kZ99 * se_rep, ob.exploited - oa.exploited, d_exp, kZ99 * se_exp);
+}
+
+// ---------------------------------------------------------------- 4. one clock a hazard
+/// Dyad totals of one run: opened, exploited, reported, exited, detected, exposure days.
+std::array<double, 6> dyad_totals(const RunOutput& o) {
+  return {o.total(Metric::dyads_opened, 1), o.total(Metric::dyads_exploited, 1), o.total(Metric::dyads_reported, 1),
+          o.total(Metric::dyads_exited, 1), o.total(Metric::dyads_detected, 1),  o.total(Metric::exposure_days, 1)};
+}
+
+TEST(Oracle, AHazardSwitchedOnOnlyEndsDyadsSooner) {
+  // Each hazard has its own clock (grooming.cpp), so switching grooming
+  // detection on adds a clock and moves no other. With no bans the same dyads
+  // open in both runs, and each either runs exactly as before or is detected
+  // before its old end. Per run, then, every other outcome can only fall and
+  // exposure only shorten; a single exponential at the total rate, split by
+  // one uniform, would move every event time and relabel events near the
+  // split points, so counts could rise and an unused hazard would still move
+  // the exposure.
+  ScenarioSpec a = analytic_config();
+  a.population.users = 4000;
+  a.horizon_days = 60;
+  ScenarioSpec b = a, tiny = a;
+  for (ScenarioSpec* s : {&b, &tiny}) {
+    GroomingDetectionSpec& g = s->platforms[0].controls.grooming_detection;
+    g.enabled = true;
+    g.fp_per_million = 0;  // no flagged benign conversations: nothing else changes
+  }
+  b.platforms[0].controls.grooming_detection.recall_per_day = {1, 1, 1, 1};
+  tiny.platforms[0].controls.grooming_detection.recall_per_day = {1e-12, 1e-12, 1e-12, 1e-12};
+  const auto sd = seeds(3, 801);
+  const auto out_a = run_many(a, sd, 2), out_b = run_many(b, sd, 2), out_tiny = run_many(tiny, sd, 2);
+  double detected = 0;
+  for (std::size_t r = 0; r < sd.size(); ++r) {
+    const auto ta = dyad_totals(out_a[r]), tb = dyad_totals(out_b[r]);
+    EXPECT_EQ(tb[0], ta[0]) << "seed " << sd[r] << ": the same dyads open";
+    for (int k = 1; k <= 3; ++k) EXPECT_LE(tb[k], ta[k]) << "seed " << sd[r] << ": outcome " << k << " rose";
+    EXPECT_EQ(ta[4], 0);
+    // Every dyad detected in b ended otherwise in a, or was still open at the horizon.
+    EXPECT_GE(tb[4], (ta[1] - tb[1]) + (ta[2] - tb[2]) + (ta[3] - tb[3])) << "seed " << sd[r];
+    EXPECT_LT(tb[5], ta[5]) << "seed " << sd[r] << ": detection must shorten exposure";
+    detected += tb[4];
+    // A hazard too small ever to run out first changes nothing, to the bit.
+    EXPECT_EQ(dyad_totals(out_tiny[r]), ta) << "seed " << sd[r] << ": an unused hazard moved the dyads";
+  }
+  EXPECT_GT(detected, 50) << "the test needs detections to mean anything";
 }

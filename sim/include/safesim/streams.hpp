@@ -41,6 +41,7 @@ namespace safesim::streams {
   X(reach)               /* (minor's user, account key, tick * 4): contact gates    */ \
   X(response)            /* (minor's user, account key, tick * 4): reply or block   */ \
   X(dyad)                /* (minor's user, account key ^ epoch, (start day, event) * 2) */ \
+  X(dyad_clock)          /* as dyad: one clock a hazard (progress, exit, report, detect) */ \
   X(reentry)             /* (account key, 0); return (next account key, 1)         */ \
   X(review)              /* (platform, tick): batches about ordinary users          */ \
   X(review_item)         /* (account key, tick, 0 | 2 + 2 seq): an offender account or copy */ \
